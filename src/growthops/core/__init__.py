@@ -1,0 +1,1 @@
+"""Core: database access, tenants, jobs, logs, errors."""

@@ -1,0 +1,171 @@
+"""Database access: the embedded server, connection pools and tenant-scoped transactions.
+
+Two kinds of connection exist:
+
+* the **owner** connection (``Database.admin()``): runs migrations and the few operations on the
+  tenant registry that no single tenant may do (creating a tenant). It owns the tables.
+* the **application** connection (``Database.tenant_tx()``): logs in as (or ``SET ROLE`` to)
+  ``growthops_app``, a role that owns nothing and has no ``BYPASSRLS``; every tenant-owned table
+  has ``FORCE ROW LEVEL SECURITY`` and the policy
+  ``tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid``.
+
+Pool connections are in autocommit mode so that ``conn.transaction()`` is a real
+``BEGIN``/``COMMIT`` and ``set_config('app.tenant_id', ..., true)`` dies with it
+(see STACK-NOTES: a savepoint would let the tenant outlive the block).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from growthops.core.errors import ConfigError
+from growthops.settings import Settings, get_settings
+
+APP_ROLE = "growthops_app"
+
+
+def _embedded_admin_uri(settings: Settings) -> str:
+    """Start (or join) the embedded server and return the owner's URI of the growthops database."""
+    import warnings
+
+    with warnings.catch_warnings():  # pgserver asks platformdirs for XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: not needed with an external server
+
+    settings.pgdata.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps one server shared by the CLI, the API and the worker.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(str(settings.pgdata), cleanup_mode=None)
+    base = server.get_uri("postgres")
+    with psycopg.connect(base, autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", [settings.database_name]
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.database_name)))
+    return server.get_uri(settings.database_name)
+
+
+class Database:
+    """Connections to one growthops database (owner URI + application pool)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._admin_uri: str | None = None
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    # -- connection strings ---------------------------------------------------------------
+    @property
+    def admin_uri(self) -> str:
+        """Owner URI (``DATABASE_URL``, or the embedded server's)."""
+        if self._admin_uri is None:
+            if self.settings.embedded:
+                self._admin_uri = _embedded_admin_uri(self.settings)
+            else:
+                assert self.settings.database_url
+                self._admin_uri = self.settings.database_url
+        return self._admin_uri
+
+    def _app_conninfo(self) -> tuple[str, bool]:
+        """Return (conninfo, needs_set_role) for application connections."""
+        if self.settings.app_database_url:
+            return self.settings.app_database_url, False
+        if self.settings.embedded:
+            # Embedded server: trust auth on a private Unix socket; log in as the app role.
+            return make_conninfo(self.admin_uri, user=APP_ROLE), False
+        return self.admin_uri, True
+
+    # -- owner connections -------------------------------------------------------------------
+    @contextmanager
+    def admin(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """Yield an autocommit owner connection (migrations, tenant registry)."""
+        with psycopg.connect(self.admin_uri, autocommit=True, row_factory=dict_row) as conn:
+            yield conn
+
+    # -- application pool --------------------------------------------------------------------
+    @property
+    def pool(self) -> ConnectionPool:
+        """The application pool (autocommit connections as ``growthops_app``)."""
+        with self._lock:
+            if self._pool is None:
+                conninfo, set_role = self._app_conninfo()
+
+                def configure(conn: psycopg.Connection[Any]) -> None:
+                    if set_role:
+                        conn.execute(sql.SQL("set role {}").format(sql.Identifier(APP_ROLE)))
+
+                self._pool = ConnectionPool(
+                    conninfo,
+                    min_size=1,
+                    max_size=self.settings.pool_max_size,
+                    kwargs={"autocommit": True, "row_factory": dict_row},
+                    configure=configure,
+                    open=True,
+                    name="growthops-app",
+                )
+        return self._pool
+
+    @contextmanager
+    def tenant_tx(self, tenant_id: UUID | str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """Open a transaction bound to one tenant; commit on success, roll back on error.
+
+        Inside it, row-level security lets every query see and write only ``tenant_id``'s rows.
+        """
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+            yield conn
+
+    @contextmanager
+    def app_tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """Open an application transaction bound to no tenant (sees no tenant-owned rows)."""
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def close(self) -> None:
+        """Close the pool (the embedded server keeps running for other processes)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+_db: Database | None = None
+
+
+def get_db() -> Database:
+    """Return the process-wide :class:`Database` built from :func:`get_settings`."""
+    global _db
+    if _db is None:
+        _db = Database()
+    return _db
+
+
+def reset_db() -> None:
+    """Forget the process-wide database (tests, settings changes)."""
+    global _db
+    if _db is not None:
+        _db.close()
+    _db = None
+
+
+def describe(db: Database) -> dict[str, str]:
+    """Return where the database lives, without secrets (for ``growthops db status``)."""
+    info = conninfo_to_dict(db.admin_uri)
+    return {
+        "mode": "embedded (pgserver)" if db.settings.embedded else "external",
+        "host": str(info.get("host", "")),
+        "database": str(info.get("dbname", "")),
+        "data_dir": str(db.settings.pgdata) if db.settings.embedded else "-",
+    }
+

@@ -1,0 +1,80 @@
+"""Schema migrations: growthops' SQL files applied by yoyo-migrations, plus procrastinate's schema."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from yoyo import get_backend, read_migrations
+
+from growthops.core.db import Database
+
+MIGRATIONS_DIR = Path(str(files("growthops") / "migrations"))
+
+
+def _yoyo_uri(conninfo: str) -> str:
+    """Turn a libpq URI or key=value string into yoyo's ``postgresql+psycopg://`` URI."""
+    from urllib.parse import quote, urlencode
+
+    info = conninfo_to_dict(conninfo)
+    user = quote(str(info.pop("user", "")), safe="")
+    password = info.pop("password", None)
+    host = str(info.pop("host", ""))
+    port = info.pop("port", None)
+    dbname = info.pop("dbname", "")
+    auth = user + (":" + quote(str(password), safe="") if password else "")
+    netloc = f"{auth}@" if auth else ""
+    args = {k: str(v) for k, v in info.items()}
+    if host.startswith("/"):
+        args["host"] = host  # Unix socket directory (embedded server)
+    else:
+        netloc += host + (f":{port}" if port else "")
+    query = ("?" + urlencode(args)) if args else ""
+    return f"postgresql+psycopg://{netloc}/{dbname}{query}"
+
+
+def pending(db: Database) -> list[str]:
+    """Return the ids of growthops migrations not applied yet."""
+    backend = get_backend(_yoyo_uri(db.admin_uri))
+    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations (idempotent) and procrastinate's schema if absent.
+
+    Returns the ids applied in this call ("procrastinate" included when its schema was created).
+    Each yoyo migration runs in its own transaction; a failing one is rolled back whole.
+    """
+    backend = get_backend(_yoyo_uri(db.admin_uri))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    applied: list[str] = []
+    with backend.lock():
+        todo = backend.to_apply(migrations)
+        backend.apply_migrations(todo)
+        applied = [m.id for m in todo]
+    if _apply_procrastinate_schema(db.admin_uri):
+        applied.append("procrastinate")
+    return applied
+
+
+def _apply_procrastinate_schema(conninfo: str) -> bool:
+    """Create procrastinate's tables when missing; return True if created."""
+    from procrastinate.schema import SchemaManager
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("select to_regclass('public.procrastinate_jobs')").fetchone()
+        if row and row[0] is not None:
+            return False
+        with conn.transaction():
+            conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]
+    return True
+
+
+def status(db: Database) -> list[tuple[str, bool]]:
+    """Return ``(migration id, applied?)`` for every growthops migration, in order."""
+    backend = get_backend(_yoyo_uri(db.admin_uri))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    todo = {m.id for m in backend.to_apply(migrations)}
+    return [(m.id, m.id not in todo) for m in migrations]

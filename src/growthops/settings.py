@@ -1,0 +1,52 @@
+"""Settings, read from the environment (prefix ``GROWTHOPS_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide settings.
+
+    ``database_url`` unset means the embedded PostgreSQL (pgserver) whose data directory is
+    ``<data_dir>/pgdata``; ``data_dir`` defaults to the user's data directory
+    (``~/.local/share/growthops`` on Linux). ``DATABASE_URL`` is accepted as well as
+    ``GROWTHOPS_DATABASE_URL``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GROWTHOPS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("GROWTHOPS_DATABASE_URL", "DATABASE_URL")
+    )
+    #: URL the application connects with (must log in as the non-owner application role).
+    #: Unset: the embedded server logs in as ``app_role`` directly; an external server
+    #: connects with ``database_url`` and runs ``SET ROLE app_role`` on every connection.
+    app_database_url: str | None = None
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("growthops")))
+    database_name: str = "growthops"
+    app_role: str = "growthops_app"
+    pool_max_size: int = 8
+    lang: str = "en"
+    reports_dir: Path = Path("reports")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no ``DATABASE_URL`` is configured and pgserver is used."""
+        return not self.database_url
+
+    @property
+    def pgdata(self) -> Path:
+        """Data directory of the embedded PostgreSQL server."""
+        return self.data_dir / "pgdata"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the cached process settings."""
+    return Settings()
