@@ -289,26 +289,24 @@ def fetch_tenant(conn: psycopg.Connection[Any], *, tenant_id: UUID | str) -> dic
 # ------------------------------------------------------------------------------------ output
 def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
            show_day: bool) -> Table:
-    table = Table(title=title, show_lines=True, expand=False)
-    for key in ("col.id", "col.priority", "col.type", "col.entity", "col.action", "col.reason",
-                "col.impact", "col.confidence", "col.expires", "col.status"):
-        table.add_column(t(key, lang), overflow="fold")
+    """The review table: one line per suggestion (action, expected impact, confidence); the
+    reason and the predicted intervals are in ``growthops suggestions show ID``."""
+    table = Table(title=title, show_lines=False, expand=False)
+    for key in ("col.id", "col.priority", "col.type", "col.entity", "col.action", "col.impact",
+                "col.confidence", "col.status"):
+        table.add_column(t(key, lang), overflow="fold",
+                         justify="right" if key in ("col.id", "col.confidence") else "left")
     if show_day:
         table.add_column(t("col.as_of", lang))
     for r in rows:
-        impact = Text(suggestion_text(r, "expected_impact", lang))
-        for line in format_intervals(r["predicted_metrics"], lang, currency):
-            impact.append("\n" + line, style="dim")
         cells: list[Any] = [
             str(r["suggestion_id"]),
             Text(code_label(r["priority"], lang), style=PRIORITY_STYLE.get(r["priority"], "")),
             Text(code_label(r["type"], lang)),
             Text(entity_label(r)),
             Text(suggestion_text(r, "action", lang), style="bold"),
-            Text(suggestion_text(r, "reason", lang)),
-            impact,
+            Text(suggestion_text(r, "expected_impact", lang)),
             f"{r['confidence']}\u00a0%",
-            fmt_ts(r["expires_at"]),
             Text(code_label(r["status"], lang)),
         ]
         if show_day:

@@ -28,7 +28,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from growthops.core.errors import ConfigError
 from growthops.settings import Settings, get_settings
 
 APP_ROLE = "growthops_app"
@@ -118,12 +117,15 @@ class Database:
         return self._pool
 
     @contextmanager
-    def tenant_tx(self, tenant_id: UUID | str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    def tenant_tx(
+        self, tenant_id: UUID | str, *, rollback: bool = False
+    ) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """Open a transaction bound to one tenant; commit on success, roll back on error.
 
         Inside it, row-level security lets every query see and write only ``tenant_id``'s rows.
+        ``rollback=True`` always rolls back (what-if runs such as the backtest).
         """
-        with self.pool.connection() as conn, conn.transaction():
+        with self.pool.connection() as conn, conn.transaction(force_rollback=rollback):
             conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             yield conn
 

@@ -1,0 +1,165 @@
+"""The daily media-buying cycle for one tenant and one reporting day.
+
+``run_daily_cycle`` runs, in ONE tenant transaction (all or nothing):
+
+1. the entity window scan (:mod:`growthops.ads.window`),
+2. baselines (:func:`growthops.ads.baselines.compute_baselines`),
+3. anomalies (:func:`growthops.ads.anomalies.detect_anomalies`),
+4. overspend (:func:`growthops.ads.overspend.check_overspend`) and creative fatigue
+   (:func:`growthops.ads.fatigue.compute_fatigue`),
+5. suggestions (:mod:`growthops.ads.suggestions`: generate, expire, deduplicate, store),
+
+and records the run in ``ads.cycle_runs``. Every step is idempotent for a given ``as_of``, so a
+day can be replayed; a failure rolls the whole day back and is recorded as a failed run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from rich.progress import Progress
+
+from growthops.ads import suggestions as sg
+from growthops.ads.anomalies import detect_anomalies, load_anomalies
+from growthops.ads.baselines import compute_baselines, load_baselines
+from growthops.ads.config import load_context
+from growthops.ads.fatigue import compute_fatigue
+from growthops.ads.overspend import check_overspend
+from growthops.ads.window import fetch_entities, prepare_window
+from growthops.core.db import Database
+
+
+@dataclass
+class CycleResult:
+    """Outcome of one cycle run: the as-of day, counts per step, timings in seconds."""
+
+    tenant_id: UUID
+    as_of: date
+    summary: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    suggestion_ids: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        """The counts the CLI message shows."""
+        s = self.summary
+        return {
+            "as_of": self.as_of.isoformat(),
+            "baselines": s.get("baselines", 0),
+            "anomalies": s.get("anomalies", 0),
+            "overspend": s.get("overspend", 0),
+            "fatigued": s.get("fatigued", 0),
+            "suggestions": s.get("suggestions", 0),
+        }
+
+
+def latest_day(conn: Any, *, tenant_id: UUID) -> date | None:
+    """Return the tenant's latest reporting day with metrics, or None."""
+    row = conn.execute("select max(day) as d from ads.metrics_daily where tenant_id = %s", [tenant_id]).fetchone()
+    return row["d"] if row else None
+
+
+def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime | None = None,
+                    progress: Progress | None = None) -> CycleResult:
+    """Run every step for ``as_of`` inside the caller's tenant transaction (no commit).
+
+    ``clock`` is the run's "now" (UTC): suggestions are created at it and expire 48 h later;
+    default: the wall clock. Used by :func:`run_daily_cycle` and by the backtest.
+    """
+    clock = clock or datetime.now(UTC)
+    ctx = load_context(conn, tenant_id=tenant_id)
+    result = CycleResult(tenant_id=tenant_id, as_of=as_of)
+    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "suggestions"]
+    task = progress.add_task(f"{ctx.client_key} {as_of}", total=len(steps)) if progress else None
+
+    def step(name: str, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        result.timings[name] = round(time.perf_counter() - t0, 4)
+        if progress is not None and task is not None:
+            progress.advance(task)
+        return out
+
+    meta = step("window", lambda: prepare_window(conn, ctx, as_of))
+    s = result.summary
+    s["entities"] = meta["entities"]
+    s["baselines"] = step("baselines", lambda: compute_baselines(conn, ctx, as_of))
+    s.update(step("anomalies", lambda: detect_anomalies(conn, ctx, as_of)))
+    s["overspend"] = step("overspend", lambda: check_overspend(conn, ctx, as_of))
+    s["fatigued"] = step("fatigue", lambda: compute_fatigue(conn, ctx, as_of))
+
+    def suggest() -> tuple[int, int, dict[str, int]]:
+        enabled = any(c.recommendations_enabled for c in ctx.platforms.values()) or not ctx.platforms
+        if not enabled:
+            return 0, 0, {}
+        E = fetch_entities(conn)
+        cands, held = sg.generate(
+            conn, ctx, as_of, E, load_baselines(conn, tenant_id=tenant_id, as_of=as_of),
+            load_anomalies(conn, tenant_id=tenant_id, as_of=as_of), s.get("tests", 0),
+        )
+        cands = [c for c in cands if ctx.config(c.platform).recommendations_enabled]
+        inserted, dups = sg.store(conn, ctx, as_of, cands, clock)
+        return inserted, dups, held
+
+    inserted, dups, held = step("suggestions", suggest)
+    s["suggestions"] = inserted
+    s["duplicates_of_pending"] = dups
+    s["held_back"] = held
+    return result
+
+
+def run_daily_cycle(db: Database, *, tenant_id: UUID, as_of: date | None = None, progress: bool = False,
+                    clock: datetime | None = None) -> CycleResult | None:
+    """Run the daily cycle for one tenant; return its result, or None when it has no metrics.
+
+    ``as_of`` defaults to the tenant's latest day with metrics. The whole day commits at once;
+    on error it rolls back, the failure is recorded in ``ads.cycle_runs`` and re-raised.
+    """
+    with db.tenant_tx(tenant_id) as conn:
+        day = as_of or latest_day(conn, tenant_id=tenant_id)
+    if day is None:
+        return None
+    t0 = time.perf_counter()
+    try:
+        with db.tenant_tx(tenant_id) as conn:
+            if progress:
+                with Progress(transient=True) as bar:
+                    result = run_cycle_in_tx(conn, tenant_id=tenant_id, as_of=day, clock=clock, progress=bar)
+            else:
+                result = run_cycle_in_tx(conn, tenant_id=tenant_id, as_of=day, clock=clock)
+            result.summary["seconds"] = round(time.perf_counter() - t0, 3)
+            result.summary["timings"] = result.timings
+            conn.execute(
+                """insert into ads.cycle_runs (tenant_id, as_of, started_at, finished_at, status, summary)
+                   values (%s, %s, now() - make_interval(secs => %s), now(), 'succeeded', %s)
+                   on conflict (tenant_id, as_of) do update set started_at = excluded.started_at,
+                     finished_at = excluded.finished_at, status = 'succeeded', summary = excluded.summary""",
+                [tenant_id, day, time.perf_counter() - t0, _json(result.summary)],
+            )
+            result.suggestion_ids = [
+                r["suggestion_id"]
+                for r in conn.execute(
+                    "select suggestion_id from ads.suggestions where tenant_id = %s and as_of = %s and status = 'pending'",
+                    [tenant_id, day],
+                ).fetchall()
+            ]
+        return result
+    except Exception as exc:
+        with db.tenant_tx(tenant_id) as conn:
+            conn.execute(
+                """insert into ads.cycle_runs (tenant_id, as_of, finished_at, status, summary)
+                   values (%s, %s, now(), 'failed', %s)
+                   on conflict (tenant_id, as_of) do update set finished_at = now(), status = 'failed',
+                     summary = excluded.summary""",
+                [tenant_id, day, _json({"error": f"{type(exc).__name__}: {exc}"})],
+            )
+        raise
+
+
+def _json(obj: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(obj)

@@ -1,0 +1,60 @@
+"""Posterior probabilities behind suggestion confidences (vectorised; NumPy/SciPy).
+
+A suggestion's ``confidence`` is the posterior probability, in percent, that its premise holds
+(e.g. "this ad set's true ROAS is below 0.6 x target"), under these conjugate models:
+
+* Results per unit of spend (or clicks per impression): counts are Poisson given exposure, the
+  rate has a Gamma prior, so the posterior is ``Gamma(a0 + y, b0 + exposure)`` (Gelman et al.,
+  *Bayesian Data Analysis*, 3rd ed., §2.6). The prior is weak and centred on the peers' pooled
+  rate: ``a0 = PRIOR_STRENGTH`` pseudo-results, ``b0 = a0 / pooled_rate``.
+* Comparing two periods' rates (CTR recent vs earlier): conditional on the total count, the
+  recent count is Binomial with ``p = e_r r_r / (e_r r_r + e_e r_e)``; with a Jeffreys prior
+  ``p ~ Beta(c_r + 1/2, c_e + 1/2)`` and ``r_r < r_e  <=>  p < e_r / (e_r + e_e)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+#: Pseudo-results of the rate prior (half a result: weak, Jeffreys-like).
+PRIOR_STRENGTH = 0.5
+
+
+def rate_posterior(
+    counts: np.ndarray, exposure: np.ndarray, pooled_rate: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Gamma posterior ``(shape, rate)`` of a Poisson rate per unit of exposure.
+
+    ``counts`` (results), ``exposure`` (spend in currency, or impressions) and ``pooled_rate``
+    (the peers' counts / exposure) are broadcastable arrays; exposure 0 leaves the prior.
+    """
+    pooled = np.maximum(np.asarray(pooled_rate, dtype=float), 1e-12)
+    a = PRIOR_STRENGTH + np.asarray(counts, dtype=float)
+    b = PRIOR_STRENGTH / pooled + np.asarray(exposure, dtype=float)
+    return a, b
+
+
+def prob_rate_below(threshold: np.ndarray | float, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """P(rate < threshold) under ``Gamma(shape, rate)`` (fraction 0–1)."""
+    return stats.gamma.cdf(threshold, a=shape, scale=1.0 / rate)
+
+
+def rate_quantiles(shape: np.ndarray, rate: np.ndarray, qs: tuple[float, ...] = (0.1, 0.5, 0.9)) -> list[np.ndarray]:
+    """Posterior quantiles of the rate, one array per entry of ``qs``."""
+    return [stats.gamma.ppf(q, a=shape, scale=1.0 / rate) for q in qs]
+
+
+def prob_rate_declined(
+    c_recent: np.ndarray, e_recent: np.ndarray, c_earlier: np.ndarray, e_earlier: np.ndarray
+) -> np.ndarray:
+    """P(recent rate < earlier rate) for two Poisson periods (fraction 0–1; NaN without exposure).
+
+    Exact conditional-binomial comparison with a Jeffreys Beta prior (see module docstring).
+    """
+    e_r = np.asarray(e_recent, dtype=float)
+    e_e = np.asarray(e_earlier, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p0 = e_r / (e_r + e_e)
+    out = stats.beta.cdf(p0, np.asarray(c_recent, float) + 0.5, np.asarray(c_earlier, float) + 0.5)
+    return np.where((e_r > 0) & (e_e > 0), out, np.nan)
