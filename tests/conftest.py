@@ -46,7 +46,7 @@ def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def template_db(pg_data_dir: Path) -> Database:
     """The template database, migrated once per session."""
-    settings = Settings(data_dir=pg_data_dir, database_name=TEMPLATE)
+    settings = Settings(data_dir=pg_data_dir, database_name=TEMPLATE, embedded_cleanup="stop")
     tdb = Database(settings)
     migrate(tdb)
     tdb.close()
@@ -56,7 +56,7 @@ def template_db(pg_data_dir: Path) -> Database:
 def _make_db(template_db: Database, name: str) -> Database:
     base = psycopg.conninfo.make_conninfo(template_db.admin_uri, dbname="postgres")
     _clone(base, name)
-    settings = Settings(data_dir=template_db.settings.data_dir, database_name=name)
+    settings = Settings(data_dir=template_db.settings.data_dir, database_name=name, embedded_cleanup="stop")
     return Database(settings)
 
 
@@ -69,6 +69,7 @@ def db(template_db: Database) -> Iterator[Database]:
     d = _make_db(template_db, "growthops_test")
     os.environ["GROWTHOPS_DATA_DIR"] = str(d.settings.data_dir)
     os.environ["GROWTHOPS_DATABASE_NAME"] = d.settings.database_name
+    os.environ["GROWTHOPS_EMBEDDED_CLEANUP"] = "stop"
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("GROWTHOPS_DATABASE_URL", None)
     get_settings.cache_clear()

@@ -102,7 +102,7 @@ def tenants_create(
         "slack_validation_channel": slack_channel,
     }
     tenant = create_tenant(get_db(), _validate(TenantIn, data))
-    console.print(t("tenant.created", _lang(lang), key=tenant.client_key, id=tenant.tenant_id))
+    console.print(t("tenant.created", _lang(lang), client_key=tenant.client_key, id=tenant.tenant_id))
 
 
 def _validate(model: Any, data: dict[str, Any]) -> Any:

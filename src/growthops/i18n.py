@@ -18,8 +18,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La base de données est à jour.",
     },
     "tenant.created": {
-        "en": "Tenant {key} created ({id}).",
-        "fr": "Client {key} créé ({id}).",
+        "en": "Tenant {client_key} created ({id}).",
+        "fr": "Client {client_key} créé ({id}).",
     },
     "import.done": {
         "en": "{path}: {accepted} rows accepted ({inserted} new, {updated} changed, {unchanged} unchanged), {rejected} rejected, {dups} exact duplicates skipped.",

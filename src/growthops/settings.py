@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     database_name: str = "growthops"
     app_role: str = "growthops_app"
     pool_max_size: int = 8
+    #: What happens to the embedded server when the last process using it exits: None keeps it
+    #: running for the CLI, the API and the worker to share; "stop" stops it (tests).
+    embedded_cleanup: Literal["stop", "delete"] | None = None
     lang: str = "en"
     reports_dir: Path = Path("reports")
 

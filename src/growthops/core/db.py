@@ -42,10 +42,10 @@ def _embedded_admin_uri(settings: Settings) -> str:
         import pgserver  # imported lazily: not needed with an external server
 
     settings.pgdata.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None keeps one server shared by the CLI, the API and the worker.
+    # cleanup_mode None (default) keeps one server shared by the CLI, the API and the worker.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pgserver.get_server(str(settings.pgdata), cleanup_mode=None)
+        server = pgserver.get_server(str(settings.pgdata), cleanup_mode=settings.embedded_cleanup)
     base = server.get_uri("postgres")
     with psycopg.connect(base, autocommit=True) as conn:
         exists = conn.execute(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -35,10 +38,20 @@ def _yoyo_uri(conninfo: str) -> str:
     return f"postgresql+psycopg://{netloc}/{dbname}{query}"
 
 
+@contextmanager
+def _backend(db: Database) -> Iterator[Any]:
+    """A yoyo backend whose connection is closed on exit (an open one blocks template clones)."""
+    backend = get_backend(_yoyo_uri(db.admin_uri))
+    try:
+        yield backend
+    finally:
+        backend.connection.close()
+
+
 def pending(db: Database) -> list[str]:
     """Return the ids of growthops migrations not applied yet."""
-    backend = get_backend(_yoyo_uri(db.admin_uri))
-    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+    with _backend(db) as backend:
+        return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
 
 
 def migrate(db: Database) -> list[str]:
@@ -47,10 +60,8 @@ def migrate(db: Database) -> list[str]:
     Returns the ids applied in this call ("procrastinate" included when its schema was created).
     Each yoyo migration runs in its own transaction; a failing one is rolled back whole.
     """
-    backend = get_backend(_yoyo_uri(db.admin_uri))
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    applied: list[str] = []
-    with backend.lock():
+    with _backend(db) as backend, backend.lock():
         todo = backend.to_apply(migrations)
         backend.apply_migrations(todo)
         applied = [m.id for m in todo]
@@ -74,7 +85,7 @@ def _apply_procrastinate_schema(conninfo: str) -> bool:
 
 def status(db: Database) -> list[tuple[str, bool]]:
     """Return ``(migration id, applied?)`` for every growthops migration, in order."""
-    backend = get_backend(_yoyo_uri(db.admin_uri))
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    todo = {m.id for m in backend.to_apply(migrations)}
+    with _backend(db) as backend:
+        todo = {m.id for m in backend.to_apply(migrations)}
     return [(m.id, m.id not in todo) for m in migrations]
