@@ -117,7 +117,6 @@ def generate(
     cur = ctx.currency
     platform, level, ids, names = E["platform"], E["level"], E["entity_id"], E["entity_name"]
     names = np.array([n or i for n, i in zip(names, ids, strict=True)], dtype=object)
-    n = len(ids)
     active = E["spend_7"] > 0
 
     # Pooled results per unit of spend by (platform, level), 14 days: the prior's centre.
@@ -168,9 +167,12 @@ def generate(
     cands: list[Candidate] = []
     week_spend_total = float(E["spend_7"][camp].sum()) or float(E["spend_7"].sum())
 
-    for i in range(n):
-        if not (active[i] and evaluable[i]):
-            continue
+    is_budget_level = np.array([lv == budget_level[p] for p, lv in zip(platform, level, strict=True)])
+    worth_a_look = active & evaluable & (
+        (np.isin(level, ("adset", "ad")) & (p_bad >= MIN_CONFIDENCE))
+        | (is_budget_level & ((p_good >= MIN_CONFIDENCE) | (p_below >= MIN_CONFIDENCE)))
+    )
+    for i in np.flatnonzero(worth_a_look):
         p, lv = platform[i], level[i]
         key = (p, lv, ids[i])
         spend7, spend14 = E["spend_7"][i], E["spend_14"][i]

@@ -9,7 +9,8 @@ The scan groups ``ads.metrics_daily`` by entity and *bucket* of days before ``as
     b4 = as_of-29          (window 30 = b0..b4)
     b5 = as_of-89..as_of-30 (window 90 = b0..b5)
 
-into ``pg_temp._ew`` (entity x bucket, plain sums), then pivots it into ``pg_temp._entity``
+into ``pg_temp._ew`` (entity x bucket, plain sums; the anomaly statistics — logs, squares,
+weekday-adjusted sums — only over the 29 days they serve), then pivots it into ``pg_temp._entity``
 (one row per entity with every window's sums). The later steps (baselines, anomalies, fatigue,
 suggestions) read only these small tables, so the whole cycle costs about one scan of the data.
 Both temp tables live until the end of the transaction.
@@ -19,12 +20,16 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
+import psycopg.rows
 
 from growthops.ads.config import TenantContext
 
 WINDOWS = (1, 7, 14, 30, 90)
+#: The entity columns of the current window, per connection (valid while _window_meta exists).
+_ENTITIES: WeakKeyDictionary[Any, dict[str, np.ndarray]] = WeakKeyDictionary()
 #: Buckets (see module docstring) composing each window, and the anomaly history.
 WINDOW_BUCKETS = {1: 0, 7: 1, 14: 2, 30: 4, 90: 5}  # window -> last bucket included
 HISTORY_BUCKETS = (1, 3)  # b1..b3: the 28 days before as_of
@@ -57,20 +62,21 @@ select m.platform, m.level, m.entity_id,
   sum(m.impressions) filter (where m.reach is not null)::float8 as imp_r,
   sum(m.video_3s_views)::float8 as v3s,
   sum(m.impressions) filter (where m.video_3s_views is not null)::float8 as imp_v,
-  sum(m.spend::float8 * (%(rate_f)s::float8[])[extract(isodow from m.day)::int]) as adj_spend,
+  sum(m.spend::float8 * (%(rate_f)s::float8[])[(((m.day - date '2000-01-03') %% 7) + 1)])
+    filter (where m.day > %(as_of)s::date - 29) as adj_spend,
   count(*) filter (where m.spend > 0)::float8 as n_sp,
   count(*) filter (where m.spend = 0)::float8 as n_sp0,
   count(*) filter (where m.impressions > 0)::float8 as n_imp,
-  sum({result}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[extract(isodow from m.day)::int]))
-    filter (where m.spend > 0) as rss,
-  sum(m.clicks::float8 ^ 2 / m.impressions) filter (where m.impressions > 0) as css,
-  sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[extract(isodow from m.day)::int]))
-    filter (where m.spend > 0) as ls,
-  sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[extract(isodow from m.day)::int]) ^ 2)
-    filter (where m.spend > 0) as ls2,
+  sum({result}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[(((m.day - date '2000-01-03') %% 7) + 1)]))
+    filter (where m.spend > 0 and m.day > %(as_of)s::date - 29) as rss,
+  sum(m.clicks::float8 ^ 2 / m.impressions) filter (where m.impressions > 0 and m.day > %(as_of)s::date - 29) as css,
+  sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[(((m.day - date '2000-01-03') %% 7) + 1)]))
+    filter (where m.spend > 0 and m.day > %(as_of)s::date - 29) as ls,
+  sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[(((m.day - date '2000-01-03') %% 7) + 1)]) ^ 2)
+    filter (where m.spend > 0 and m.day > %(as_of)s::date - 29) as ls2,
   count(*) filter (where m.spend > 0 and m.impressions > 0)::float8 as n_cpm,
-  sum(ln(1000 * m.spend::float8 / m.impressions)) filter (where m.spend > 0 and m.impressions > 0) as lc,
-  sum(ln(1000 * m.spend::float8 / m.impressions) ^ 2) filter (where m.spend > 0 and m.impressions > 0) as lc2
+  sum(ln(1000 * m.spend::float8 / m.impressions)) filter (where m.spend > 0 and m.impressions > 0 and m.day > %(as_of)s::date - 29) as lc,
+  sum(ln(1000 * m.spend::float8 / m.impressions) ^ 2) filter (where m.spend > 0 and m.impressions > 0 and m.day > %(as_of)s::date - 29) as lc2
 from ads.metrics_daily m
 where m.tenant_id = %(tenant_id)s and m.day between %(as_of)s - 89 and %(as_of)s
 group by 1, 2, 3, 4
@@ -138,6 +144,7 @@ def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]
         if meta["as_of"] == as_of:
             return dict(meta)
         conn.execute("drop table if exists _window_meta, _ew, _entity")
+    _ENTITIES.pop(conn, None)
     spend_f, rate_f = dow_factors(conn, ctx, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
     conn.execute(_SCAN.format(result=ctx.result_sql()), params)
@@ -152,15 +159,21 @@ def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]
 
 
 def fetch_entities(conn: Any) -> dict[str, np.ndarray]:
-    """Return ``_entity`` as columns: NumPy float arrays for sums, object arrays for ids/names."""
-    rows = conn.execute("select * from _entity order by platform, level, entity_id").fetchall()
-    if not rows:
-        return {}
+    """Return ``_entity`` as columns: float arrays for sums (NaN for NULL), object arrays for
+    ids and names; cached for the life of the window (one fetch per cycle)."""
+    cached = _ENTITIES.get(conn)
+    if cached is not None:
+        return cached
+    cur = conn.cursor(row_factory=psycopg.rows.tuple_row)
+    rows = cur.execute("select * from _entity order by platform, level, entity_id").fetchall()
+    names = [d.name for d in cur.description]
     out: dict[str, np.ndarray] = {}
-    for key in rows[0]:
-        vals = [r[key] for r in rows]
-        if key in ("platform", "level", "entity_id", "entity_name", "campaign_id", "adset_id"):
-            out[key] = np.array(vals, dtype=object)
-        else:
-            out[key] = np.array(vals, dtype=float)
+    if rows:
+        cols = list(zip(*rows, strict=True))
+        for key, vals in zip(names, cols, strict=True):
+            if key in ("platform", "level", "entity_id", "entity_name", "campaign_id", "adset_id"):
+                out[key] = np.array(vals, dtype=object)
+            else:
+                out[key] = np.array(vals, dtype=float)
+    _ENTITIES[conn] = out
     return out
