@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint serve clean-demo
+.PHONY: demo test bench lint clean-demo
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)

@@ -34,7 +34,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(import_app, name="import")
 app.add_typer(suggestions_app, name="suggestions")
 
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: en or fr.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: en or fr (default GROWTHOPS_LANG).")]
 
 
 def _lang(lang: str | None) -> str:
@@ -169,6 +169,7 @@ def import_ads(
     tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
     fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
+    year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
     lang: LangOpt = "",
 ) -> None:
     """Import daily ad metrics (COPY + idempotent upsert; every rejected row is reported)."""
@@ -177,7 +178,7 @@ def import_ads(
     db = get_db()
     tid = _tenant_id(tenant)
     with db.tenant_tx(tid) as conn:
-        res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True)
+        res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True, year=year)
     for r in res.rejected[:50]:
         err_console.print(f"[yellow]line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})[/]")
     console.print(t("import.done", _lang(lang), path=file.name, accepted=res.rows_accepted,

@@ -18,56 +18,66 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from growthops.ads.config import TenantContext
-from growthops.ads.window import WINDOWS, prepare_window
+import numpy as np
 
-#: metric -> SQL expression template over _entity columns with {w} the window suffix.
-METRICS: dict[str, str] = {
-    "ctr": "e.clicks_{w} / nullif(e.impressions_{w}, 0)",
-    "cvr": "e.results_{w} / nullif(e.clicks_{w}, 0)",
-    "cpc": "e.spend_{w} / nullif(e.clicks_{w}, 0)",
-    "cpm": "1000 * e.spend_{w} / nullif(e.impressions_{w}, 0)",
-    "cpa": "e.spend_{w} / nullif(e.results_{w}, 0)",
-    "roas": "e.value_{w} / nullif(e.spend_{w}, 0)",
-    "spend_per_day": "nullif(e.spend_{w}, 0) / {w}",
-    "frequency": "e.imp_r_{w} / nullif(e.reach_{w}, 0)",
+from growthops.ads.config import TenantContext
+from growthops.ads.window import WINDOWS, fetch_entities, prepare_window
+
+#: metric -> (numerator, denominator, scale) over the entity window's ``<quantity>_<w>`` sums;
+#: ``spend_per_day`` divides by the window length instead of a column.
+METRICS: dict[str, tuple[str, str | None, float]] = {
+    "ctr": ("clicks", "impressions", 1.0),
+    "cvr": ("results", "clicks", 1.0),
+    "cpc": ("spend", "clicks", 1.0),
+    "cpm": ("spend", "impressions", 1000.0),
+    "cpa": ("spend", "results", 1.0),
+    "roas": ("value", "spend", 1.0),
+    "spend_per_day": ("spend", None, 1.0),
+    "frequency": ("imp_r", "reach", 1.0),
 }
+QUANTILES = (10, 25, 50, 75, 90)
 
 
 def compute_baselines(conn: Any, ctx: TenantContext, as_of: date) -> int:
-    """Compute and upsert the tenant's baselines for ``as_of``; return the number of rows.
+    """Compute and store the tenant's baselines for ``as_of``; return the number of rows.
 
-    One set-based statement over the cycle's entity window (see :mod:`growthops.ads.window`).
-    Idempotent: re-running replaces the same rows with the same values.
+    Percentiles (linear interpolation, as PostgreSQL's ``percentile_cont``) over the entity
+    window already in memory (:func:`growthops.ads.window.fetch_entities`), vectorised per
+    (platform, level); then one delete and one insert. Idempotent for ``as_of``.
     """
     prepare_window(conn, ctx, as_of)
-    values = ", ".join(
-        f"({w}, '{name}', ({expr.format(w=w)})::float8)"
-        for w in WINDOWS
-        for name, expr in METRICS.items()
-    )
-    conn.execute(
-        "delete from ads.baselines where tenant_id = %s and as_of = %s", [ctx.tenant_id, as_of]
-    )
-    cur = conn.execute(
-        f"""
-        insert into ads.baselines
-          (tenant_id, as_of, platform, level, window_days, metric, p10, p25, p50, p75, p90, n_entities)
-        select %(t)s, %(as_of)s, platform, level, w, metric,
-               pct[1], pct[2], pct[3], pct[4], pct[5], n
-        from (
-          select e.platform, e.level, v.w, v.metric,
-                 percentile_cont(array[0.1, 0.25, 0.5, 0.75, 0.9]) within group (order by v.val) as pct,
-                 count(*)::int as n
-          from _entity e
-          cross join lateral (values {values}) as v(w, metric, val)
-          where v.val is not null
-          group by 1, 2, 3, 4
-        ) s
-        """,
-        {"t": ctx.tenant_id, "as_of": as_of},
-    )
-    return cur.rowcount
+    E = fetch_entities(conn)
+    rows: list[tuple[Any, ...]] = []
+    if E:
+        keys = np.array([f"{p}\x1f{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)])
+        for key in np.unique(keys):
+            sel = keys == key
+            platform, level = str(key).split("\x1f")
+            for w in WINDOWS:
+                for metric, (num, den, scale) in METRICS.items():
+                    a = E[f"{num}_{w}"][sel]
+                    if den is None:
+                        vals = a[a > 0] / w
+                    else:
+                        d = E[f"{den}_{w}"][sel]
+                        ok = d > 0
+                        vals = scale * a[ok] / d[ok]
+                    vals = vals[np.isfinite(vals)]
+                    if vals.size == 0:
+                        continue
+                    q = np.percentile(vals, QUANTILES)
+                    rows.append((platform, level, w, metric, *map(float, q), int(vals.size)))
+    conn.execute("delete from ads.baselines where tenant_id = %s and as_of = %s", [ctx.tenant_id, as_of])
+    if rows:
+        cols = list(zip(*rows, strict=True))
+        conn.execute(
+            """insert into ads.baselines
+                 (tenant_id, as_of, platform, level, window_days, metric, p10, p25, p50, p75, p90, n_entities)
+               select %s, %s, * from unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::float8[],
+                                            %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::int[])""",
+            [ctx.tenant_id, as_of, *[list(c) for c in cols]],
+        )
+    return len(rows)
 
 
 def load_baselines(conn: Any, *, tenant_id: Any, as_of: date) -> dict[tuple[str, str, int, str], dict[str, float]]:

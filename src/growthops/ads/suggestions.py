@@ -136,7 +136,8 @@ def generate(
         else:
             v_plat[p] = ctx.ticket_price
     vp = np.array([v_plat[p] if v_plat[p] else np.nan for p in platform], dtype=float)
-    has_value = np.array([E["value_30"][camp & (platform == p)].sum() > 0 for p in platform])
+    plat_has_value = {p: bool(E["value_30"][camp & (platform == p)].sum() > 0) for p in set(platform)}
+    has_value = np.array([plat_has_value[p] for p in platform])
     vbar = np.where(
         has_value,
         (E["value_30"] + vp * VALUE_SHRINK_RESULTS) / (E["results_30"] + VALUE_SHRINK_RESULTS),
@@ -342,9 +343,16 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
 def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
                         names: np.ndarray, cur: str) -> list[Candidate]:
     """``refresh`` for fatigued ads and ``test_angle`` for campaigns where most ads are fatigued."""
+    # Every ad with a fatigue row counts toward its campaign's share; only fatigued ones are read.
     rows = conn.execute(
-        "select * from ads.creative_performance where tenant_id = %s and as_of = %s",
-        [ctx.tenant_id, as_of],
+        """select platform, ad_id, fatigue_index,
+                  case when fatigue_index >= %(th)s then ctr_recent end as ctr_recent,
+                  case when fatigue_index >= %(th)s then ctr_earlier end as ctr_earlier,
+                  case when fatigue_index >= %(th)s then cost_per_result_recent end as cost_per_result_recent,
+                  case when fatigue_index >= %(th)s then cost_per_result_earlier end as cost_per_result_earlier,
+                  case when fatigue_index >= %(th)s then components end as components
+           from ads.creative_performance where tenant_id = %(t)s and as_of = %(d)s""",
+        {"t": ctx.tenant_id, "d": as_of, "th": FATIGUE_THRESHOLD},
     ).fetchall()
     if not rows:
         return []
