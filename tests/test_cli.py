@@ -1,0 +1,100 @@
+"""The command line, in process (CliRunner) against the session database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from growthops.cli import app
+from growthops.core.errors import ImportRejected
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+def _ok(args: list[str]) -> str:
+    res = runner.invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_help_lists_the_commands():
+    out = _ok(["--help"])
+    for cmd in ("db", "tenants", "import", "daily", "backtest", "suggestions", "worker", "report"):
+        assert cmd in out
+
+
+def test_tenant_import_daily_suggestions_report(db, tmp_path):
+    key = f"cli{uuid.uuid4().hex[:6]}"
+    out = _ok(["tenants", "create", key, "--name", "CLI client", "--roi-target", "2.5",
+               "--ticket-price", "150", "--currency", "EUR", "--time-zone", "Europe/Amsterdam"])
+    assert key in out
+    assert key in _ok(["tenants", "list"])
+    assert "Europe/Amsterdam" in _ok(["tenants", "show", key])
+    fb = EXAMPLES / "fb_ad_campaign_2017" / "fb_ad_campaign_daily_repaired.csv"
+    out = _ok(["import", "ads", str(fb), "--tenant", key, "--format", "fb_ad_campaign_2017"])
+    assert "1143 rows accepted" in out
+    out = _ok(["import", "ads", str(fb), "--tenant", key, "--format", "fb_ad_campaign_2017", "--lang", "fr"])
+    assert "1143 inchangées" in " ".join(out.split())
+    os.environ["GROWTHOPS_REPORTS_DIR"] = str(tmp_path)
+    try:
+        from growthops.settings import get_settings
+
+        get_settings.cache_clear()
+        out = _ok(["daily", "--tenant", key])
+    finally:
+        os.environ.pop("GROWTHOPS_REPORTS_DIR")
+        get_settings.cache_clear()
+    assert "as of 2017-08-30" in out
+    reports = list(tmp_path.glob(f"{key}-2017-08-30.html"))
+    assert reports and "<svg" in reports[0].read_text()
+    listed = _ok(["suggestions", "list", "--tenant", key])
+    with db.tenant_tx(_tenant_id(db, key)) as conn:
+        first = conn.execute("select suggestion_id, action from ads.suggestions order by suggestion_id limit 1").fetchone()
+    assert first is not None and str(first["suggestion_id"]) in listed
+    shown = _ok(["suggestions", "show", str(first["suggestion_id"]), "--tenant", key])
+    assert first["action"][:20] in shown
+
+
+def _tenant_id(db, key):
+    from growthops.core.tenants.service import resolve
+
+    with db.app_tx() as conn:
+        return resolve(conn, key)["tenant_id"]
+
+
+def test_import_with_bad_rows_changes_nothing_and_names_each_row(db, tmp_path):
+    key = f"cli{uuid.uuid4().hex[:6]}"
+    _ok(["tenants", "create", key, "--name", "Bad file"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "platform,level,entity_id,day,spend,impressions,clicks,conversions\n"
+        "meta,campaign,c1,2024-01-01,10.5,1000,10,1\n"
+        "meta,campaign,c1,2024-01-02,-3,1000,10,1\n"
+        "meta,campaign,c1,2024-13-01,3,1000,10,1\n"
+    )
+    res = runner.invoke(app, ["import", "ads", str(bad), "--tenant", key, "--format", "growthops"])
+    assert isinstance(res.exception, ImportRejected)
+    lines = {r.line for r in res.exception.rejected}
+    assert lines == {3, 4}
+    with db.tenant_tx(_tenant_id(db, key)) as conn:
+        assert conn.execute("select count(*) as n from ads.metrics_daily").fetchone()["n"] == 0
+    out = _ok(["import", "ads", str(bad), "--tenant", key, "--format", "growthops", "--skip-invalid"])
+    assert "1 rows accepted" in out and "2 rejected" in out
+
+
+def test_console_script_maps_errors_to_exit_codes(db):
+    """The installed entry point prints the error without a traceback and exits non-zero."""
+    env = {**os.environ}
+    res = subprocess.run(
+        [sys.executable, "-m", "growthops.cli", "tenants", "show", "no-such-tenant"],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], timeout=120,
+    )
+    assert res.returncode == 4, res.stderr
+    assert "no tenant 'no-such-tenant'" in res.stderr
+    assert "Traceback" not in res.stderr
