@@ -6,6 +6,7 @@ traceback and mapped to their ``exit_code``.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,8 +21,10 @@ from growthops.core.errors import GrowthopsError
 from growthops.i18n import t
 from growthops.settings import get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, `make demo | tee`) gets wide tables instead of Rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 150
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 app = typer.Typer(help="growthops: the media-buying copilot and AI operations platform for agencies.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

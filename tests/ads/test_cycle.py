@@ -81,7 +81,8 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
         metrics = s["predicted_metrics"]["metrics"]
         assert metrics and all(m["p10"] <= m["p50"] <= m["p90"] for m in metrics.values())
         assert 80 <= s["confidence"] <= 100
-    # Confidence is the posterior probability of the premise, recomputed from the stored evidence.
+    # Confidence is the posterior predictive probability of the premise over the next 7 days
+    # at the current pace, recomputed here from the stored evidence.
     from scipy import stats
 
     checked = 0
@@ -90,10 +91,18 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
         if s["type"] not in ("pause", "scale", "budget_decrease"):
             continue
         shape, rate = ev["posterior_rate"]["shape"], ev["posterior_rate"]["rate"]
-        line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] / ev["target_cpa"]
-        p_below = stats.gamma.cdf(line, a=shape, scale=1 / rate)
-        p = 1 - p_below if s["type"] == "scale" else p_below
-        assert s["confidence"] == round(100 * p)
+        with db.tenant_tx(t.tenant_id) as conn:
+            spend7 = float(conn.execute(
+                "select sum(spend) as s from ads.metrics_daily where level = %s and entity_id = %s and day > %s",
+                [s["entity_type"], s["entity_id"], END - timedelta(days=7)]).fetchone()["s"])
+        line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] / ev["target_cpa"] * spend7
+        mu = shape / rate * spend7
+        r = 1 / (1 / shape + ev["dispersion"] / 7)
+        if s["type"] == "scale":
+            p = stats.nbinom.sf(np.floor(line), r, r / (r + mu))
+        else:
+            p = stats.nbinom.cdf(np.ceil(line) - 1, r, r / (r + mu))
+        assert abs(s["confidence"] - 100 * p) <= 0.5 + 1e-9
         checked += 1
     assert checked >= 2
 

@@ -40,6 +40,34 @@ def prob_rate_below(threshold: np.ndarray | float, shape: np.ndarray, rate: np.n
     return stats.gamma.cdf(threshold, a=shape, scale=1.0 / rate)
 
 
+def prob_future_count_below(
+    threshold: np.ndarray | float,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    exposure: np.ndarray | float,
+    *,
+    dispersion: np.ndarray | float = 0.0,
+    days: int = 7,
+) -> np.ndarray:
+    """P(Y < threshold) for the count ``Y`` of a future period with ``exposure`` (fraction 0–1).
+
+    The posterior predictive of a Poisson count whose rate has the ``Gamma(shape, rate)``
+    posterior is negative binomial with mean ``mu = shape / rate * exposure`` and shape ``shape``
+    (Gelman et al. 2013, §2.6): it adds the future period's sampling noise to the rate's
+    uncertainty, so "the next 7 days' ROAS stays below the line" is judged, not the unobservable
+    true rate. Day-to-day overdispersion ``phi`` (variance ``mu_d + phi mu_d**2`` per day, see
+    :func:`growthops.ads.detect.estimate_dispersion`) adds ``phi mu**2 / days`` to the variance of
+    a ``days``-day sum: the shape becomes ``1 / (1/shape + phi/days)`` (moment matching).
+    ``threshold`` may be fractional (strict inequality).
+    """
+    e = np.asarray(exposure, dtype=float)
+    mu = shape / rate * np.where(e > 0, e, 1.0)
+    r = 1.0 / (1.0 / shape + np.asarray(dispersion, dtype=float) / days)
+    k = np.ceil(np.asarray(threshold, dtype=float)) - 1  # Y < t  <=>  Y <= ceil(t) - 1
+    out = stats.nbinom.cdf(k, r, r / (r + mu))
+    return np.where(e > 0, out, np.nan)
+
+
 def rate_quantiles(shape: np.ndarray, rate: np.ndarray, qs: tuple[float, ...] = (0.1, 0.5, 0.9)) -> list[np.ndarray]:
     """Posterior quantiles of the rate, one array per entry of ``qs``."""
     return [stats.gamma.ppf(q, a=shape, scale=1.0 / rate) for q in qs]

@@ -1,8 +1,9 @@
 """Suggestions (seed 000 ``suggestions`` with seed 004's recommendation types).
 
-Each rule below states a *premise* about an entity (e.g. "its true ROAS is below 0.6 x target")
-and the suggestion's ``confidence`` is the posterior probability of that premise, in percent,
-from the models in :mod:`growthops.ads.evidence` — not a constant per rule. A suggestion is
+Each rule below states a *premise* about an entity over the next 7 days at its current pace
+(e.g. "its ROAS will stay below 0.6 x target") and the suggestion's ``confidence`` is the
+posterior predictive probability of that premise, in percent, from the models in
+:mod:`growthops.ads.evidence` — not a constant per rule. A suggestion is
 emitted only when that probability is at least ``MIN_CONFIDENCE`` and the entity has the minimum
 evidence written in :mod:`growthops.ads.thresholds`.
 
@@ -35,8 +36,9 @@ import numpy as np
 
 from growthops.ads import texts as tx
 from growthops.ads.config import TenantContext
+from growthops.ads.detect import estimate_dispersion
 from growthops.ads.evidence import (
-    prob_rate_below,
+    prob_future_count_below,
     prob_rate_declined,
     rate_posterior,
     rate_quantiles,
@@ -148,10 +150,18 @@ def generate(
     target_cpa = np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
     # Rate thresholds (results per unit of spend) equivalent to ROAS thresholds.
     lam_target = 1.0 / target_cpa
-    a, b = rate_posterior(E["results_14"], E["spend_14"], pooled)
-    p_bad = prob_rate_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET, a, b)
-    p_below = prob_rate_below(lam_target, a, b)
-    p_good = 1.0 - prob_rate_below(lam_target * SCALE_ROAS_MARGIN, a, b)
+    # Day-to-day overdispersion of results per spend (pooled per platform and level, shrunk):
+    # the 14 days weigh as 14 / c independent Poisson days, c = 1 + phi x daily results.
+    phi = estimate_dispersion(E["results_h"], E["adj_spend_h"], E["rss_h"], E["n_sp_h"], group=pl)
+    c_disp = 1.0 + phi * E["results_14"] / 14.0
+    a, b = rate_posterior(E["results_14"] / c_disp, E["spend_14"] / c_disp, pooled)
+    # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
+    # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
+    s_next = E["spend_7"]
+    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next, dispersion=phi)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi)
+    p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
+                                           dispersion=phi)
     lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
@@ -182,7 +192,7 @@ def generate(
             "spend_14": round(spend14, 2), "results_14": E["results_14"][i], "value_per_result": round(float(vbar[i]), 4),
             "roas_14": round(float(roas14[i]), 4) if np.isfinite(roas14[i]) else None,
             "target_roas": troas[i], "target_cpa": round(float(target_cpa[i]), 4),
-            "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])},
+            "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])}, "dispersion": float(phi[i]),
         }
         # ---- pause
         if lv in ("adset", "ad"):
@@ -241,10 +251,10 @@ def generate(
                 why = {
                     lang: (
                         f"ROAS {tx.ratio(roas14[i], lang)} over 14 days against a target of {tx.ratio(troas[i], lang)}; "
-                        f"probability its true ROAS is below target: {tx.pct(p_below[i], lang)}."
+                        f"probability it stays below target over the next 7 days: {tx.pct(p_below[i], lang)}."
                         if lang == "en" else
                         f"ROAS de {tx.ratio(roas14[i], lang)} sur 14 jours pour un objectif de {tx.ratio(troas[i], lang)} ; "
-                        f"probabilité que son vrai ROAS soit sous l'objectif : {tx.pct(p_below[i], lang)}."
+                        f"probabilité qu'il reste sous l'objectif les 7 prochains jours : {tx.pct(p_below[i], lang)}."
                     )
                     for lang in ("en", "fr")
                 }

@@ -41,36 +41,36 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
     "pause": {
         "en": {
             "action": "Pause {level} {name}",
-            "reason": "ROAS {roas} over 14 days ({results} results for {spend}) against a target of {target}; probability that its true ROAS is below {bad} ({bad_frac} of target): {conf}.",
+            "reason": "ROAS {roas} over 14 days ({results} results for {spend}) against a target of {target}; probability that its ROAS stays below {bad} ({bad_frac} of target) over the next 7 days: {conf}.",
             "expected_impact": "Saves about {save} a week ({save_lo}–{save_hi}); gives up {lost_lo}–{lost_hi} results worth about {value_lost}.",
         },
         "fr": {
             "action": "Mettre en pause {level} {name}",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats pour {spend}) pour un objectif de {target} ; probabilité que son vrai ROAS soit sous {bad} ({bad_frac} de l'objectif) : {conf}.",
+            "reason": "ROAS de {roas} sur 14 jours ({results} résultats pour {spend}) pour un objectif de {target} ; probabilité que son ROAS reste sous {bad} ({bad_frac} de l'objectif) les 7 prochains jours : {conf}.",
             "expected_impact": "Économise environ {save} par semaine ({save_lo}–{save_hi}) ; renonce à {lost_lo}–{lost_hi} résultats valant environ {value_lost}.",
         },
     },
     "scale": {
         "en": {
             "action": "Scale {level} {name}: daily budget {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability ROAS stays above {good}: {conf}.",
+            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability its ROAS stays above {good} over the next 7 days: {conf}.",
             "expected_impact": "+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}) with diminishing returns.",
         },
         "fr": {
             "action": "Augmenter {level} {name} : budget quotidien {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; sorti de la phase d'apprentissage ({results_window} résultats en {days} jours) ; probabilité que le ROAS reste au-dessus de {good} : {conf}.",
+            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; sorti de la phase d'apprentissage ({results_window} résultats en {days} jours) ; probabilité que le ROAS reste au-dessus de {good} les 7 prochains jours : {conf}.",
             "expected_impact": "+{inc} résultats par semaine ({inc_lo}–{inc_hi}) pour +{extra_spend} ; ROAS attendu {roas_new} ({roas_lo}–{roas_hi}) avec rendements décroissants.",
         },
     },
     "budget_increase": {
         "en": {
             "action": "Increase the daily budget of {level} {name}: {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; probability ROAS stays above {good}: {conf}.",
+            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; probability its ROAS stays above {good} over the next 7 days: {conf}.",
             "expected_impact": "+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}).",
         },
         "fr": {
             "action": "Augmenter le budget quotidien de {level} {name} : {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; probabilité que le ROAS reste au-dessus de {good} : {conf}.",
+            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; probabilité que le ROAS reste au-dessus de {good} les 7 prochains jours : {conf}.",
             "expected_impact": "+{inc} résultats par semaine ({inc_lo}–{inc_hi}) pour +{extra_spend} ; ROAS attendu {roas_new} ({roas_lo}–{roas_hi}).",
         },
     },
