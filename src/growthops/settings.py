@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     #: running for the CLI, the API and the worker to share; "stop" stops it (tests).
     embedded_cleanup: Literal["stop", "delete"] | None = None
     lang: str = "en"
+    #: Slack app credentials (interactivity and digests); GROWTHOPS_SLACK_API_URL points the SDK
+    #: at another Web API base URL (tests).
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str | None = None
     reports_dir: Path = Path("reports")
 
     @property

@@ -1,0 +1,154 @@
+"""``POST /slack/interactivity``: Slack's Request URL for the digest's decision buttons.
+
+The route reads the raw body (the signature covers its exact bytes), verifies Slack's signature
+and timestamp before parsing anything (401 otherwise), records the decision synchronously (one
+short tenant transaction, so a 200 means recorded) and answers an empty 200, which is how Slack
+expects a ``block_actions`` request to be acknowledged (within 3 seconds). The message update and
+any private reply run afterwards as FastAPI background tasks.
+
+Settings (environment, ``GROWTHOPS_`` prefix; to be folded into
+:class:`growthops.settings.Settings`): ``GROWTHOPS_SLACK_SIGNING_SECRET`` (the app's signing
+secret; unset: the route answers 503), ``GROWTHOPS_SLACK_BOT_TOKEN`` (``xoxb-...``; unset: no
+message update), ``GROWTHOPS_SLACK_API_URL`` (Web API root; tests point it at a local server).
+
+Slack bolt is not used: its ``App`` owns routing, acknowledgement and lazy listeners and checks
+the token with ``auth.test`` at start-up, while this route needs the tenant's transaction and
+FastAPI's background tasks; ``slack_sdk``'s ``SignatureVerifier`` and ``WebClient`` are the parts
+of Bolt that matter here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from growthops.api.deps import get_database
+from growthops.api.errors import ErrorOut, error_response
+from growthops.connectors.slack.client import make_client
+from growthops.connectors.slack.interactivity import (
+    MAX_BODY_BYTES,
+    SlackSignatureError,
+    follow_up,
+    parse_click,
+    parse_payload,
+    record_click,
+    verify_request,
+)
+from growthops.core.db import Database
+from growthops.core.errors import ConfigError, GrowthopsError, InvalidInput
+
+
+class SlackNotConfigured(ConfigError):
+    """The Slack signing secret is not set: no request can be verified (HTTP 503)."""
+
+    http_status = 503
+
+
+class SlackPayloadInvalid(InvalidInput):
+    """An authentic request whose payload is not a valid interaction (HTTP 400)."""
+
+    http_status = 400
+
+
+class PayloadTooLarge(GrowthopsError):
+    """The request body exceeds :data:`MAX_BODY_BYTES` (HTTP 413)."""
+
+    http_status = 413
+
+
+class SlackSettings(BaseSettings):
+    """Slack settings: ``GROWTHOPS_SLACK_SIGNING_SECRET``, ``_BOT_TOKEN``, ``_API_URL``."""
+
+    model_config = SettingsConfigDict(env_prefix="GROWTHOPS_SLACK_", env_file=".env",
+                                      extra="ignore")
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None
+    api_url: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_slack_settings() -> SlackSettings:
+    """Return the cached Slack settings (override this dependency in tests)."""
+    return SlackSettings()
+
+
+router = APIRouter(tags=["slack"])
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": ["payload"],
+            "properties": {"payload": {"type": "string",
+                                       "description": "The interaction, as JSON (block_actions)"}},
+        }}},
+    },
+    "parameters": [
+        {"name": "X-Slack-Request-Timestamp", "in": "header", "required": True,
+         "schema": {"type": "string"}, "description": "Unix seconds; at most 5 minutes old"},
+        {"name": "X-Slack-Signature", "in": "header", "required": True,
+         "schema": {"type": "string"},
+         "description": "v0= HMAC-SHA256 of v0:{timestamp}:{body} with the signing secret"},
+    ],
+}
+
+
+@router.post(
+    "/slack/interactivity",
+    status_code=200,
+    summary="Slack interactivity (decision buttons of the digest)",
+    response_class=Response,
+    responses={
+        200: {"description": "Acknowledged (empty body); the decision, if any, is recorded"},
+        400: _err("The verified body is not a valid Slack interaction payload"),
+        401: _err("Missing, stale (> 5 minutes) or wrong Slack signature"),
+        413: _err("Body larger than 1 MiB"),
+        500: _err("Internal error"),
+        503: _err("Slack signing secret not configured"),
+    },
+    openapi_extra=_FORM_SCHEMA,
+)
+async def slack_interactivity(
+    request: Request,
+    background: BackgroundTasks,
+    settings: Annotated[SlackSettings, Depends(get_slack_settings)],
+    db: Annotated[Database, Depends(get_database)],
+) -> Response:
+    """Verify a Slack button click, record the decision, acknowledge; update the message later."""
+    secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+    if not secret.strip():
+        return error_response(SlackNotConfigured("GROWTHOPS_SLACK_SIGNING_SECRET is not set"))
+    too_large = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return error_response(too_large)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return error_response(too_large)
+    try:
+        verify_request(body, request.headers, signing_secret=secret)  # first, before parsing
+    except SlackSignatureError as exc:
+        return error_response(exc)
+    try:
+        click = parse_click(parse_payload(body))
+    except InvalidInput as exc:
+        return error_response(SlackPayloadInvalid(str(exc)))
+    if click is None:
+        return Response(status_code=200)
+    outcome = await run_in_threadpool(record_click, db, click)
+    if settings.bot_token is not None and settings.bot_token.get_secret_value().strip():
+        client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
+        background.add_task(follow_up, db, client, click, outcome)
+    return Response(status_code=200)
+
