@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint clean-demo
+.PHONY: demo test bench lint serve clean-demo
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,9 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+
+serve: $(STAMP)
+	$(VENV)/bin/growthops serve
 
 clean-demo: $(STAMP)
 	$(VENV)/bin/growthops demo --reset

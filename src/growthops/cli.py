@@ -317,6 +317,385 @@ def demo(
     run_demo(get_db(), console, reset=reset, lang=_lang(lang))
 
 
+# ------------------------------------------------- decisions, validation, archive, audit, keys
+validation_app = typer.Typer(help="Validation queue: client review, then team review.",
+                             no_args_is_help=True)
+archive_app = typer.Typer(help="Archive old suggestions and decisions.", no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys of a tenant (HTTP API).", no_args_is_help=True)
+app.add_typer(validation_app, name="validation")
+app.add_typer(archive_app, name="archive")
+app.add_typer(apikeys_app, name="apikeys")
+
+SuggestionArg = Annotated[int, typer.Argument(help="Suggestion id (see: growthops suggestions list).")]
+TenantOpt = Annotated[str, typer.Option("--tenant", help="client_key or tenant id")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
+NotesOpt = Annotated[str | None, typer.Option("--notes", help="Why (free text).")]
+
+
+def _decision_conflict_text(exc: Any, decision: str, lang: str) -> str:
+    """Word a DecisionConflict in ``lang`` from its attributes."""
+    from growthops.ads.decisions import fmt_utc
+    from growthops.ads.digest import code_label
+
+    status = code_label(exc.status, lang)
+    if exc.reason == "expired":
+        return t("decision.conflict_expired", lang, id=exc.suggestion_id,
+                 expires=fmt_utc(exc.expires_at), status=status)
+    if exc.reason == "archived":
+        return t("decision.conflict_archived", lang, id=exc.suggestion_id, status=status)
+    return t("decision.conflict_decided", lang, id=exc.suggestion_id, status=status,
+             by=exc.decided_by or "?", at=fmt_utc(exc.decided_at), channel=exc.channel or "?",
+             decision=code_label(decision, lang))
+
+
+def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
+                lang: str) -> None:
+    """Record a decision from the CLI; print a clear message and exit 5 on a conflict."""
+    from growthops.ads.decisions import DecisionConflict, decide
+    from growthops.ads.digest import code_label
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    try:
+        with get_db().tenant_tx(tid) as conn:
+            res = decide(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision,
+                         decided_by=by, notes=notes, channel="cli")
+    except DecisionConflict as exc:
+        err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
+        raise typer.Exit(code=exc.exit_code) from None
+    console.print(t("decision.done", lg, id=suggestion_id, decision=code_label(decision, lg),
+                    by=res["decided_by"], before=code_label(res["status_before"], lg)))
+
+
+@suggestions_app.command("approve")
+def suggestions_approve(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
+    """Approve a suggestion (it becomes executable); refused if expired or already decided."""
+    _decide_cmd("approved", suggestion_id, tenant, by, notes, lang)
+
+
+@suggestions_app.command("refuse")
+def suggestions_refuse(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+                       notes: NotesOpt = None, lang: LangOpt = "") -> None:
+    """Refuse a suggestion, saying why (the reviewers' patterns are learnt from this)."""
+    _decide_cmd("refused", suggestion_id, tenant, by, notes, lang)
+
+
+@suggestions_app.command("backlog")
+def suggestions_backlog(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
+    """Put a suggestion in the backlog: it can still be approved or refused until it expires."""
+    _decide_cmd("backlog", suggestion_id, tenant, by, notes, lang)
+
+
+@suggestions_app.command("history")
+def suggestions_history(
+    tenant: TenantOpt,
+    entity: Annotated[str | None, typer.Option("--entity", help="The platform's entity id.")] = None,
+    suggestion_id: Annotated[int | None, typer.Option("--id", help="One suggestion.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    lang: LangOpt = "",
+) -> None:
+    """What changed on the account, who approved it, why, and what happened."""
+    from growthops.ads.decisions import history
+    from growthops.ads.digest import code_label, entity_label, fmt_ts, suggestion_text
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = history(conn, tenant_id=tid, entity_id=entity, suggestion_id=suggestion_id,
+                       limit=limit)
+    if not rows:
+        console.print(t("history.empty", lg))
+        return
+    table = Table(title=t("history.title", lg, tenant=tenant), show_lines=True)
+    for key in ("col.id", "col.created", "col.type", "col.entity", "col.action", "col.status",
+                "history.col.decisions", "history.col.execution", "history.col.outcome"):
+        table.add_column(t(key, lg), overflow="fold")
+    for e in rows:
+        s = e["suggestion"]
+        decided = "\n".join(
+            f"{code_label(d['decision'], lg)}: {d['decided_by']} {fmt_ts(d['decided_at'])}"
+            + (f" — {d['notes']}" if d["notes"] else "") for d in e["decisions"]) or "–"
+        ex = e["executions"][-1] if e["executions"] else None
+        execution = (f"{ex['status']} {fmt_ts(ex['executed_at'] or ex['claimed_at'])}"
+                     + (f"\n{ex['error_message']}" if ex.get("error_message") else "")) if ex else "–"
+        hyp = e["hypothesis"]
+        outcome = (hyp["outcome"] or f"… {hyp['measurement_end_date']}") if hyp else "–"
+        table.add_row(str(s["suggestion_id"]), fmt_ts(s["created_at"]), code_label(s["type"], lg),
+                      entity_label(s), suggestion_text(s, "action", lg),
+                      code_label(s["status"], lg) + (" (archive)" if s["archived"] else ""),
+                      decided, execution, outcome)
+    console.print(table)
+
+
+# -------------------------------------------------------------------------------- validation
+def _validation_conflict(exc: Exception, tid: Any, queue_id: int, lang: str) -> str:
+    """Word a validation conflict in ``lang`` from the item's state (fallback: the message)."""
+    from growthops.ads.digest import code_label
+    from growthops.ads.validation import audit_ts, get_item
+
+    try:
+        with get_db().tenant_tx(tid) as conn:
+            item = get_item(conn, tenant_id=tid, queue_id=queue_id)
+    except GrowthopsError:
+        return str(exc)
+    if item["effective_status"] == "expired":
+        return t("validation.conflict_expired", lang, id=queue_id,
+                 expires=audit_ts(item["expires_at"]), stage=item["validation_stage"])
+    if item["status"] in ("approved", "rejected"):
+        by, at = ((item["team_validated_by"], item["team_validated_at"])
+                  if item["status"] == "approved" else (item["rejected_by"], item["rejected_at"]))
+        return t("validation.conflict_final", lang, id=queue_id,
+                 status=code_label(item["status"], lang), by=by or "?", at=audit_ts(at))
+    return str(exc)
+
+
+@validation_app.command("submit")
+def validation_submit(
+    tenant: TenantOpt,
+    item_type: Annotated[str, typer.Option("--type", help="ad_creative, campaign_change or budget_increase")],
+    name: Annotated[str, typer.Option("--name", help="What is reviewed (creative or change name).")],
+    by: Annotated[str, typer.Option("--by", help="Who submits.")],
+    content: Annotated[str | None, typer.Option("--content", help="JSON object: copy, asset URL, change...")] = None,
+    suggestion: Annotated[int | None, typer.Option("--suggestion", help="The suggestion this item comes from.")] = None,
+    ttl_hours: Annotated[float | None, typer.Option("--ttl-hours", help="Review window in hours (default 72).")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Submit an item for client review (it expires after the review window)."""
+    import json
+
+    from growthops.ads.validation import audit_ts, submit
+    from growthops.core.errors import InvalidInput
+
+    try:
+        body = json.loads(content) if content else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--content: not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("--content: must be a JSON object")
+    if suggestion is not None:
+        body["suggestion_id"] = suggestion
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        row = submit(conn, tenant_id=tid, item_type=item_type, item_name=name, submitted_by=by,
+                     content=body, ttl_hours=ttl_hours)
+    console.print(t("validation.submitted", _lang(lang), id=row["queue_id"], type=item_type,
+                    expires=audit_ts(row["expires_at"])))
+
+
+def _validation_move(action: str, queue_id: int, tenant: str, by: str, text: str | None,
+                     lang: str) -> None:
+    from growthops.ads.validation import advance, reject
+    from growthops.core.errors import Conflict
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    try:
+        with get_db().tenant_tx(tid) as conn:
+            before = conn.execute("select validation_stage from ads.validation_queue "
+                                  "where tenant_id = %s and queue_id = %s",
+                                  [tid, queue_id]).fetchone()
+            if action == "advance":
+                row = advance(conn, tenant_id=tid, queue_id=queue_id, by=by, notes=text)
+            else:
+                row = reject(conn, tenant_id=tid, queue_id=queue_id, by=by, reason=text or "")
+    except Conflict as exc:
+        err_console.print(f"[red]{_validation_conflict(exc, tid, queue_id, lg)}[/]")
+        raise typer.Exit(code=exc.exit_code) from None
+    if action == "advance":
+        console.print(t("validation.advanced", lg, id=queue_id,
+                        before=before["validation_stage"] if before else "?",
+                        after=row["validation_stage"], by=by))
+    else:
+        console.print(t("validation.rejected", lg, id=queue_id,
+                        stage=before["validation_stage"] if before else "?",
+                        by=by, reason=row["rejection_reason"]))
+
+
+@validation_app.command("advance")
+def validation_advance(
+    queue_id: Annotated[int, typer.Argument(help="Validation item id.")],
+    tenant: TenantOpt,
+    by: Annotated[str, typer.Option("--by", help="Reviewer.")],
+    notes: NotesOpt = None,
+    lang: LangOpt = "",
+) -> None:
+    """Move an item to the next stage: client_review → team_review → approved."""
+    _validation_move("advance", queue_id, tenant, by, notes, lang)
+
+
+@validation_app.command("reject")
+def validation_reject(
+    queue_id: Annotated[int, typer.Argument(help="Validation item id.")],
+    tenant: TenantOpt,
+    by: Annotated[str, typer.Option("--by", help="Reviewer.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+    lang: LangOpt = "",
+) -> None:
+    """Reject an item at its current stage, saying why."""
+    _validation_move("reject", queue_id, tenant, by, reason, lang)
+
+
+@validation_app.command("list")
+def validation_list(
+    tenant: TenantOpt,
+    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, expired")] = None,
+    stage: Annotated[str | None, typer.Option(help="client_review, team_review, approved, rejected")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    lang: LangOpt = "",
+) -> None:
+    """List validation items, newest first (overdue items show as expired)."""
+    from growthops.ads.digest import code_label, fmt_ts
+    from growthops.ads.validation import list_items
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows, total = list_items(conn, tenant_id=tid, status=status, stage=stage, limit=limit)
+    if not rows:
+        console.print(t("validation.none", lg))
+        return
+    cols = ("type", "item", "stage", "status", "submitted", "client", "team", "rejected", "expires")
+    table = Table("#", *(t(f"validation.col.{c}", lg) for c in cols),
+                  title=f"{t('validation.list_title', lg, tenant=tenant)} ({len(rows)}/{total})")
+    for r in rows:
+        def who(by: Any, at: Any) -> str:
+            return f"{by} {fmt_ts(at)}" if by else "–"
+        table.add_row(str(r["queue_id"]), r["item_type"], r["item_name"], r["validation_stage"],
+                      code_label(r["effective_status"], lg),
+                      who(r["submitted_by"], r["submitted_at"]),
+                      who(r["client_validated_by"], r["client_validated_at"]),
+                      who(r["team_validated_by"], r["team_validated_at"]),
+                      who(r["rejected_by"], r["rejected_at"])
+                      + (f": {r['rejection_reason']}" if r["rejection_reason"] else ""),
+                      fmt_ts(r["expires_at"]))
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------------- archive
+@archive_app.command("run")
+def archive_run(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all tenants if omitted")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100000)] = 1000,
+    lang: LangOpt = "",
+) -> None:
+    """Archive suggestions older than 30 days and decisions older than 90 days (idempotent)."""
+    from growthops.ads.archive import archive_tenant
+
+    lg = _lang(lang)
+    for row in _tenant_keys(tenant):
+        r = archive_tenant(get_db(), tenant_id=row["tenant_id"], batch_size=batch_size)
+        s, d = r.suggestions, r.decisions
+        console.print(t("archive.done", lg, tenant=row["client_key"], expired=r.expired,
+                        sug=s.moved, sug_before=s.before["live"] + s.before["archive"],
+                        sug_after=s.after["live"] + s.after["archive"], dec=d.moved,
+                        dec_before=d.before["live"] + d.before["archive"],
+                        dec_after=d.after["live"] + d.after["archive"]))
+
+
+# ------------------------------------------------------------------------------------- audit
+@app.command("audit")
+def audit_cmd(
+    tenant: TenantOpt,
+    entity: Annotated[str | None, typer.Option("--entity", help="The platform's entity id.")] = None,
+    object_type: Annotated[str | None, typer.Option("--object-type", help="suggestion, execution, validation_item...")] = None,
+    object_id: Annotated[str | None, typer.Option("--object-id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    lang: LangOpt = "",
+) -> None:
+    """Show the audit trail: every state change, who made it and why (newest first)."""
+    import json
+
+    from growthops.ads.audit import trail
+    from growthops.ads.digest import fmt_ts
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = trail(conn, tenant_id=tid, object_type=object_type, object_id=object_id,
+                     entity_id=entity, limit=limit)
+    if not rows:
+        console.print(t("audit.none", lg))
+        return
+    cols = ("when", "actor", "action", "object", "entity", "before", "after", "reason")
+    table = Table("#", *(t(f"audit.col.{c}", lg) for c in cols),
+                  title=t("audit.title", lg, tenant=tenant))
+
+    def js(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, default=str) if v is not None else "–"
+
+    for r in rows:
+        table.add_row(str(r["audit_id"]), fmt_ts(r["occurred_at"]), r["actor"], r["action"],
+                      f"{r['object_type']} {r['object_id']}",
+                      " ".join(x for x in (r["platform"], r["entity_id"]) if x) or "–",
+                      js(r["before"]), js(r["after"]), r["reason"] or "–")
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------- API keys
+@apikeys_app.command("create")
+def apikeys_create(
+    tenant: TenantOpt,
+    name: Annotated[str, typer.Option("--name", help="What the key is for (dashboard, zapier...).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who creates it.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Create an API key for a tenant and print it once (only its hash is stored)."""
+    from growthops.core.auth.api_keys import create
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        key = create(conn, tenant_id=tid, name=name, created_by=by)
+    console.print(t("apikey.created", _lang(lang), prefix=key.prefix, tenant=tenant, name=key.name))
+    # The key alone on its own line, unstyled, so it can be piped or copied.
+    print(key.plaintext, flush=True)
+
+
+@apikeys_app.command("list")
+def apikeys_list(tenant: TenantOpt) -> None:
+    """List a tenant's API keys (prefix, name, dates; never the key)."""
+    from growthops.ads.digest import fmt_ts
+    from growthops.core.auth.api_keys import list_keys
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = list_keys(conn, tenant_id=tid)
+    table = Table("id", "prefix", "name", "created", "last used", "revoked")
+    for r in rows:
+        table.add_row(str(r["key_id"]), r["prefix"], r["name"], fmt_ts(r["created_at"]),
+                      fmt_ts(r["last_used_at"]) if r["last_used_at"] else "–",
+                      fmt_ts(r["revoked_at"]) if r["revoked_at"] else "–")
+    console.print(table)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or its 12-character prefix.")],
+    tenant: TenantOpt,
+    by: Annotated[str | None, typer.Option("--by", help="Who revokes it.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Revoke an API key at once (requests with it get 401)."""
+    from growthops.core.auth.api_keys import revoke
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        row = revoke(conn, tenant_id=tid, key=key, revoked_by=by)
+    console.print(t("apikey.revoked", _lang(lang), prefix=row["prefix"], tenant=tenant))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (uvicorn); OpenAPI docs at /docs."""
+    import uvicorn
+
+    uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port)
+
+
 def main() -> None:
     """Console entry point: run the app, mapping growthops errors to exit codes."""
     try:

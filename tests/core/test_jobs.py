@@ -332,10 +332,10 @@ def test_the_scheduler_job_run_by_the_worker_runs_the_due_cycles(
     assert schedule_due_cycles(fresh_db, now_utc=utc(2024, 6, 14, 12, 0)) == []
 
 
-def test_the_worker_app_registers_the_fifteen_minute_scheduler(fresh_db: Database) -> None:
+def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None:
     periodic = build_app(fresh_db).periodic_registry.periodic_tasks
-    assert [(t.task.name, t.cron) for t in periodic.values()] == [
-        (TASK_SCHEDULER, "*/15 * * * *")]
+    assert sorted((t.task.name, t.cron) for t in periodic.values()) == sorted([
+        (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *")])
     assert build_app(fresh_db, periodic=False).periodic_registry.periodic_tasks == {}
 
 

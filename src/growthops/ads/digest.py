@@ -102,7 +102,7 @@ _CODES: dict[str, dict[str, str]] = {
 for _k, _v in _MESSAGES.items():
     MESSAGES.setdefault(_k, _v)
 
-STATUSES = ("pending", "approved", "refused", "backlog", "executed", "expired", "failed")
+STATUSES = ("pending", "approved", "refused", "backlog", "executing", "executed", "expired", "failed", "blocked")
 PRIORITY_STYLE = {"critical": "bold red", "high": "yellow", "medium": "cyan", "low": "dim"}
 MONEY_METRICS = frozenset({"spend", "spend_per_day", "cpa", "cpc", "cpl", "cpm", "revenue",
                            "conversion_value", "budget", "daily_budget"})

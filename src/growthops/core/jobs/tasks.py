@@ -60,6 +60,13 @@ _JOB_STATES_DONE = ("todo", "doing", "succeeded", "failed")
 #: 53300 too_many_connections.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"})
 MODULE = "growthops.core.jobs"
+TASK_NIGHTLY_ARCHIVE = "nightly_archive"
+#: Nightly archive at 02:00 UTC (procrastinate's cron runs in UTC). Source: seed 000 (archive
+#: job at 02:00).
+ARCHIVE_CRON = "0 2 * * *"
+TASK_HOURLY_UPKEEP = "hourly_upkeep"
+#: Hourly: measure due hypotheses, reconcile executions, expire validation items.
+HOURLY_CRON = "0 * * * *"
 
 
 # --------------------------------------------------------------------------- pure decisions
@@ -257,18 +264,130 @@ def schedule_daily_cycles(context: JobContext, timestamp: int) -> int:
     return len(queued)
 
 
-def register_tasks(app: App, *, periodic: bool = True) -> None:
-    """Register growthops' tasks on ``app`` (and the 15-minute scheduler when ``periodic``).
+def nightly_archive(context: JobContext, timestamp: int) -> dict[str, Any]:
+    """Archive every tenant's old suggestions and decisions (task ``nightly_archive``, 02:00 UTC).
 
-    The scheduler job has a queueing lock, so ticks never pile up while a worker is down.
+    Calls :func:`growthops.ads.archive.archive_all` with ``now`` = the tick (UTC): per tenant,
+    suggestions older than 30 days and decisions older than 90 days move to their archive
+    tables, one transaction per batch. A failing tenant is logged to its ``core.system_logs``
+    and the others still run; the first error is then re-raised (the job shows failed).
+    Returns ``{"tenants": n, "expired": n, "suggestions": n, "decisions": n}`` moved.
+    """
+    from growthops.ads.archive import archive_all
+
+    results = archive_all(_db_of(context), now=datetime.fromtimestamp(timestamp, UTC))
+    return {
+        "tenants": len(results),
+        "expired": sum(r.expired for r in results),
+        "suggestions": sum(r.suggestions.moved for r in results),
+        "decisions": sum(r.decisions.moved for r in results),
+    }
+
+
+def _optional(module: str, function: str) -> Any:
+    """Return ``module.function``, or None when that module (not a dependency of it) is absent.
+
+    The hourly upkeep calls modules other parts of growthops provide (hypotheses, execution);
+    until they exist it skips them instead of failing.
+    """
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, function, None)
+
+
+def run_upkeep(db: Database, *, now_utc: datetime,
+               tenants: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Run the hourly upkeep for every tenant; return counts per step and the errors.
+
+    Per tenant, each step in its own transaction: (1) expire overdue validation items
+    (:func:`growthops.ads.validation.expire_due`); (2) measure the hypotheses whose window has
+    ended, ``growthops.ads.hypotheses.measure_due(conn, tenant_id=, today=)`` with ``today`` the
+    tenant's local date; (3) reconcile executions left claimed by a crashed worker,
+    ``growthops.ads.execution.reconcile(db, tenant_id=)``. Steps (2) and (3) are skipped when
+    their module is not installed. A failing step is logged to the tenant's
+    ``core.system_logs`` and does not stop the other steps or tenants.
+    """
+    from growthops.ads.validation import expire_due
+    from growthops.core.tenants.service import directory
+
+    if tenants is None:
+        with db.app_tx() as conn:
+            tenants = directory(conn)
+    measure_due = _optional("growthops.ads.hypotheses", "measure_due")
+    reconcile = _optional("growthops.ads.execution", "reconcile")
+    out: dict[str, Any] = {"tenants": 0, "validation_expired": 0, "measured": 0,
+                           "reconciled": 0, "errors": 0,
+                           "skipped": [name for name, fn in (("measure_due", measure_due),
+                                                             ("reconcile", reconcile))
+                                       if fn is None]}
+    for t in tenants:
+        tid = UUID(str(t["tenant_id"]))
+        out["tenants"] += 1
+        try:
+            today = now_utc.astimezone(ZoneInfo(str(t.get("time_zone") or "UTC"))).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            today = now_utc.astimezone(UTC).date()
+
+        def expire(tid: UUID = tid) -> int:
+            with db.tenant_tx(tid) as conn:
+                return expire_due(conn, tenant_id=tid, now=now_utc)
+
+        def measure(tid: UUID = tid, today: date = today) -> int:
+            with db.tenant_tx(tid) as conn:
+                return len(measure_due(conn, tenant_id=tid, today=today) or [])
+
+        def reconcile_(tid: UUID = tid) -> int:
+            return int(reconcile(db, tenant_id=tid) or 0)
+
+        steps = [("validation_expired", expire)]
+        if measure_due is not None:
+            steps.append(("measured", measure))
+        if reconcile is not None:
+            steps.append(("reconciled", reconcile_))
+        for key, step in steps:
+            try:
+                out[key] += step()
+            except Exception as exc:
+                out["errors"] += 1
+                try:
+                    with db.tenant_tx(tid) as conn:
+                        log_event(conn, tenant_id=tid, level="ERROR", module=MODULE,
+                                  message=f"hourly upkeep step {key} failed",
+                                  context={"step": key}, exc=exc)
+                except Exception:  # the database may be the problem
+                    logger.exception("could not log the failure of upkeep step %s", key)
+    return out
+
+
+def hourly_upkeep(context: JobContext, timestamp: int) -> dict[str, Any]:
+    """Run :func:`run_upkeep` at the tick ``timestamp`` (task ``hourly_upkeep``, every hour)."""
+    return run_upkeep(_db_of(context), now_utc=datetime.fromtimestamp(timestamp, UTC))
+
+
+def register_tasks(app: App, *, periodic: bool = True) -> None:
+    """Register growthops' tasks on ``app`` (and their schedules when ``periodic``).
+
+    Schedules (cron in UTC): the 15-minute daily-cycle scheduler, the nightly archive at 02:00
+    (:data:`ARCHIVE_CRON`) and the hourly upkeep (:data:`HOURLY_CRON`). Each periodic job has
+    a queueing lock, so ticks never pile up while a worker is down.
     """
     app.task(name=TASK_DAILY_CYCLE, pass_context=True, retry=TransientDbRetry())(daily_cycle)
     scheduler = app.task(name=TASK_SCHEDULER, pass_context=True,
                          queueing_lock=TASK_SCHEDULER)(schedule_daily_cycles)
+    archive = app.task(name=TASK_NIGHTLY_ARCHIVE, pass_context=True,
+                       queueing_lock=TASK_NIGHTLY_ARCHIVE, retry=TransientDbRetry())(nightly_archive)
+    hourly = app.task(name=TASK_HOURLY_UPKEEP, pass_context=True,
+                      queueing_lock=TASK_HOURLY_UPKEEP)(hourly_upkeep)
     if periodic:
         app.periodic(cron=SCHEDULER_CRON, periodic_id=SCHEDULER_PERIODIC_ID)(scheduler)
-    # Nightly archive (02:00 UTC) is future work: it will be registered here as
-    # app.periodic(cron="0 2 * * *", periodic_id="nightly_archive").
+        app.periodic(cron=ARCHIVE_CRON, periodic_id=TASK_NIGHTLY_ARCHIVE)(archive)
+        app.periodic(cron=HOURLY_CRON, periodic_id=TASK_HOURLY_UPKEEP)(hourly)
 
 
 # ------------------------------------------------------------------------------- deferring

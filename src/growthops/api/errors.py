@@ -1,0 +1,119 @@
+"""The one place where errors become HTTP responses, and their OpenAPI description.
+
+Every error answer has the same body, :class:`ErrorOut`::
+
+    {"error": {"type": "Conflict", "message": "suggestion 12 is already approved (...)",
+               "details": {...}}}
+
+* :class:`~growthops.core.errors.GrowthopsError` subclasses answer their ``http_status``
+  (NotFound 404, Conflict 409, InvalidInput 422, InvalidApiKey 401, ...); ``details`` carries
+  the exception's public attributes (e.g. a decision conflict's status and who decided).
+* Request validation (FastAPI/pydantic, strict models) answers 422 with type ``InvalidInput``,
+  a message naming each field at fault (``body.decision: ...``) and ``details.errors``.
+* Starlette's HTTP errors (unknown route 404, wrong method 405) keep their status.
+* Anything else answers 500 ``InternalError`` without internals; the traceback goes to the
+  ``growthops.api`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from growthops.core.errors import GrowthopsError
+
+logger = logging.getLogger("growthops.api")
+
+
+class ErrorBody(BaseModel):
+    """An error: its class (``NotFound``, ``Conflict``...), a message and optional details."""
+
+    type: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+def _resp(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+#: OpenAPI responses shared by every authenticated route.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _resp("Missing, malformed, unknown or revoked API key"),
+    422: _resp("Invalid input: the message names each field at fault"),
+    500: _resp("Internal error"),
+}
+#: Responses of routes that read or change one object.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _resp("No such object for the key's tenant (other tenants' objects are invisible)"),
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: _resp("The object's state forbids the change (expired, already decided, final)"),
+}
+
+
+def _body(kind: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message, "details": details}}
+
+
+def _details(exc: GrowthopsError) -> dict[str, Any] | None:
+    public = {k: v for k, v in vars(exc).items() if not k.startswith("_")}
+    return jsonable_encoder(public) if public else None
+
+
+def error_response(exc: GrowthopsError) -> JSONResponse:
+    """Return the JSON response of a growthops error (status from ``exc.http_status``)."""
+    status = int(getattr(exc, "http_status", 500) or 500)
+    headers = {"WWW-Authenticate": 'Bearer realm="growthops"'} if status == 401 else None
+    return JSONResponse(_body(type(exc).__name__, str(exc), _details(exc)), status_code=status,
+                        headers=headers)
+
+
+def _field_message(e: dict[str, Any]) -> str:
+    """``body.decision: Input should be ...``; malformed JSON names the character position."""
+    loc = list(e.get("loc", ()))
+    if e.get("type") == "json_invalid":
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return f"body: malformed JSON{where}"
+    return f"{'.'.join(str(p) for p in loc)}: {e.get('msg', 'invalid')}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into an :class:`ErrorOut` response."""
+
+    @app.exception_handler(GrowthopsError)
+    async def growthops_error(request: Request, exc: GrowthopsError) -> JSONResponse:
+        if int(getattr(exc, "http_status", 500) or 500) >= 500:
+            logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors(), exclude={"url", "ctx"})
+        message = "; ".join(_field_message(e) for e in errors) or "invalid request"
+        return JSONResponse(_body("InvalidInput", message, {"errors": errors}), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 401: "Unauthorized"}
+        return JSONResponse(_body(kinds.get(exc.status_code, "HTTPError"), str(exc.detail)),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse(_body("InternalError", "internal error; see the server log"),
+                            status_code=500)

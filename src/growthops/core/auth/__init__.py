@@ -1,0 +1,1 @@
+"""Authentication: per-tenant API keys (argon2id-hashed, shown once)."""
