@@ -37,6 +37,15 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(import_app, name="import")
 app.add_typer(suggestions_app, name="suggestions")
 
+
+def _register_learning() -> None:
+    from growthops.ads.learning_cli import learning_app
+
+    app.add_typer(learning_app, name="learning", help="Learning: hypotheses outcomes, calibration, decision patterns.")
+
+
+_register_learning()
+
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: en or fr (default GROWTHOPS_LANG).")]
 
 

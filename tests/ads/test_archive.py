@@ -173,7 +173,7 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
 
     calls: list[tuple] = []
     hyp = types.ModuleType("growthops.ads.hypotheses")
-    hyp.measure_due = lambda conn, *, tenant_id, today: calls.append(("measure", tenant_id, today)) or [{}, {}]
+    hyp.measure_due = lambda conn, *, tenant_id, today: calls.append(("measure", tenant_id, today)) or [{"status": "measured"}, {"status": "measured"}, {"status": "waiting"}]
     ex = types.ModuleType("growthops.ads.execution")
     ex.reconcile = lambda db_, *, tenant_id: calls.append(("reconcile", tenant_id, db_ is db)) or 1
     monkeypatch.setitem(sys.modules, "growthops.ads.hypotheses", hyp)

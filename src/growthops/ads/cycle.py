@@ -7,7 +7,10 @@
 3. anomalies (:func:`growthops.ads.anomalies.detect_anomalies`),
 4. overspend (:func:`growthops.ads.overspend.check_overspend`) and creative fatigue
    (:func:`growthops.ads.fatigue.compute_fatigue`),
-5. suggestions (:mod:`growthops.ads.suggestions`: generate, expire, deduplicate, store),
+5. learning: due hypotheses measured, calibration refitted, decision patterns relearned
+   (:mod:`growthops.ads.hypotheses`, :mod:`growthops.ads.calibration`, :mod:`growthops.ads.patterns`),
+6. suggestions (:mod:`growthops.ads.suggestions`: generate, calibrate and filter by the learned
+   patterns, expire, deduplicate, store),
 
 and records the run in ``ads.cycle_runs``. Every step is idempotent for a given ``as_of``, so a
 day can be replayed; a failure rolls the whole day back and is recorded as a failed run.
@@ -72,7 +75,7 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     clock = clock or datetime.now(UTC)
     ctx = load_context(conn, tenant_id=tenant_id)
     result = CycleResult(tenant_id=tenant_id, as_of=as_of)
-    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "suggestions"]
+    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "learning", "suggestions"]
     task = progress.add_task(f"{ctx.client_key} {as_of}", total=len(steps)) if progress else None
 
     def step(name: str, fn: Any) -> Any:
@@ -91,6 +94,19 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     s["overspend"] = step("overspend", lambda: check_overspend(conn, ctx, as_of))
     s["fatigued"] = step("fatigue", lambda: compute_fatigue(conn, ctx, as_of))
 
+    def learn() -> dict[str, int]:
+        # Measure the hypotheses whose window ended, refit the calibration, relearn the reviewers'
+        # patterns: the suggestions of this run then use what the last ones taught.
+        from growthops.ads import calibration, hypotheses, patterns
+
+        measured = hypotheses.measure_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
+        calibration.fit(conn, tenant_id=tenant_id)
+        learned = patterns.learn(conn, tenant_id=tenant_id, today=as_of)
+        return {"hypotheses_measured": sum(r["status"] == "measured" for r in measured),
+                "decision_patterns": len(learned)}
+
+    s.update(step("learning", learn))
+
     def suggest() -> tuple[int, int, dict[str, int]]:
         enabled = any(c.recommendations_enabled for c in ctx.platforms.values()) or not ctx.platforms
         if not enabled:
@@ -101,6 +117,10 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
             load_anomalies(conn, tenant_id=tenant_id, as_of=as_of), s.get("tests", 0),
         )
         cands = [c for c in cands if ctx.config(c.platform).recommendations_enabled]
+        from growthops.ads.patterns import adjust_candidates
+
+        cands, held_by_pattern = adjust_candidates(conn, tenant_id=tenant_id, candidates=cands)
+        held.update({f"pattern:{k}": v for k, v in held_by_pattern.items()})
         inserted, dups = sg.store(conn, ctx, as_of, cands, clock)
         return inserted, dups, held
 

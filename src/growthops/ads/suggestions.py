@@ -81,6 +81,8 @@ class Candidate:
     evidence: dict[str, Any] = field(default_factory=dict)
     parent_adset: str | None = None
     priority: str = "low"
+    #: Confidence mapped through the tenant's fitted calibration (fraction), when one is active.
+    calibrated_confidence: float | None = None
 
 
 def _q(lo: float, mid: float, hi: float, unit: str) -> dict[str, Any]:
@@ -563,7 +565,10 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
             "action": c.texts["en"]["action"], "reason": c.texts["en"]["reason"],
             "expected_impact": c.texts["en"]["expected_impact"], "texts": c.texts,
             "predicted_metrics": c.predicted, "action_params": c.params, "evidence": c.evidence,
-            "confidence": int(round(100 * c.confidence)), "platform": c.platform, "entity_type": c.level,
+            "confidence": int(round(100 * c.confidence)),
+            "calibrated_confidence": (round(100 * c.calibrated_confidence)
+                                      if getattr(c, "calibrated_confidence", None) is not None else None),
+            "platform": c.platform, "entity_type": c.level,
             "entity_id": c.entity_id, "entity_name": c.entity_name,
         }
         for c in cands
@@ -571,14 +576,15 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
     cur = conn.execute(
         """insert into ads.suggestions
              (tenant_id, as_of, type, priority, action, reason, expected_impact, texts, predicted_metrics,
-              action_params, evidence, confidence, platform, entity_type, entity_id, entity_name,
-              created_at, expires_at)
+              action_params, evidence, confidence, calibrated_confidence, platform, entity_type,
+              entity_id, entity_name, created_at, expires_at)
            select %(t)s, x.as_of, x.type, x.priority, x.action, x.reason, x.expected_impact, x.texts,
-                  x.predicted_metrics, x.action_params, x.evidence, x.confidence, x.platform,
+                  x.predicted_metrics, x.action_params, x.evidence, x.confidence, x.calibrated_confidence, x.platform,
                   x.entity_type, x.entity_id, x.entity_name, %(clock)s, %(expires)s
            from jsonb_to_recordset(%(rows)s::jsonb) as x(
              as_of date, type text, priority text, action text, reason text, expected_impact text,
              texts jsonb, predicted_metrics jsonb, action_params jsonb, evidence jsonb, confidence int,
+             calibrated_confidence int,
              platform text, entity_type text, entity_id text, entity_name text)
            on conflict (tenant_id, platform, entity_type, entity_id, type) where status = 'pending'
            do nothing""",

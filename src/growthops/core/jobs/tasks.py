@@ -340,7 +340,7 @@ def run_upkeep(db: Database, *, now_utc: datetime,
 
         def measure(tid: UUID = tid, today: date = today) -> int:
             with db.tenant_tx(tid) as conn:
-                return len(measure_due(conn, tenant_id=tid, today=today) or [])
+                return sum(r["status"] == "measured" for r in (measure_due(conn, tenant_id=tid, today=today) or []))
 
         def reconcile_(tid: UUID = tid) -> int:
             return int(reconcile(db, tenant_id=tid) or 0)
