@@ -219,6 +219,9 @@ def daily(
             console.print(t("daily.no_data", _lang(lang), tenant=row["client_key"], as_of=as_of or "today"))
             continue
         console.print(t("daily.done", _lang(lang), tenant=row["client_key"], **result.counts()))
+        from growthops.ads.cycle import after_cycle
+
+        after_cycle(db, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
         print_digest(db, console, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
         if report:
             from growthops.ads.report import write_report
@@ -694,6 +697,92 @@ def apikeys_revoke(
     console.print(t("apikey.revoked", _lang(lang), prefix=row["prefix"], tenant=tenant))
 
 
+# -------------------------------------------------------------------------------------- users
+users_app = typer.Typer(help="User accounts of the dashboard and the API (roles, passwords).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _read_password(password_stdin: bool) -> str:
+    """Read a new password from stdin (first line) or prompt for it twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The user's e-mail (login).")],
+    role: Annotated[str, typer.Option("--role", help="admin, media_buyer or client_viewer.")],
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="client_key of the one tenant a client_viewer sees.")] = None,
+    user_lang: Annotated[str, typer.Option("--lang", help="Language of the dashboard: en or fr.")]
+    = "en",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Create a user; the password is prompted (or read from stdin), never an argument."""
+    from growthops.core.auth.users import create_user
+
+    tid = _tenant_id(tenant) if tenant else None
+    user = create_user(get_db(), email=email, password=_read_password(password_stdin), role=role,
+                       tenant_id=tid, lang=user_lang)
+    bound = f" (tenant {tenant})" if tenant else ""
+    console.print(f"User {user.email} created: {user.role}{bound}, {user.lang}.")
+
+
+@users_app.command("list")
+def users_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's viewers.")]
+    = None,
+) -> None:
+    """List the users: e-mail, role, tenant, language, active, last login."""
+    from growthops.ads.digest import fmt_ts
+    from growthops.core.auth.users import list_users
+    from growthops.core.tenants.service import directory
+
+    users = list_users(get_db(), tenant_id=_tenant_id(tenant) if tenant else None)
+    with get_db().app_tx() as conn:
+        keys = {str(r["tenant_id"]): r["client_key"] for r in directory(conn)}
+    table = Table("email", "role", "tenant", "lang", "active", "last login")
+    for u in users:
+        table.add_row(u.email, u.role, keys.get(str(u.tenant_id), "–") if u.tenant_id else "–",
+                      u.lang, "yes" if u.active else "no",
+                      fmt_ts(u.last_login_at) if u.last_login_at else "–")
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Disable a user: its logins and open sessions are refused from the next request."""
+    from growthops.core.auth.users import set_active
+
+    user = set_active(get_db(), email=email, active=False)
+    console.print(f"User {user.email} disabled.")
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Re-enable a disabled user."""
+    from growthops.core.auth.users import set_active
+
+    user = set_active(get_db(), email=email, active=True)
+    console.print(f"User {user.email} enabled.")
+
+
+@users_app.command("password")
+def users_password(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Set a user's password (prompted, or read from stdin)."""
+    from growthops.core.auth.users import set_password
+
+    user = set_password(get_db(), email=email, password=_read_password(password_stdin))
+    console.print(f"Password of {user.email} changed.")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -703,6 +792,58 @@ def serve(
     import uvicorn
 
     uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port)
+
+
+
+# --------------------------------------------------------------------------------- execution
+def _print_outcomes(outcomes: list[Any]) -> None:
+    table = Table("suggestion", "status", "message")
+    for o in outcomes:
+        table.add_row(str(o.suggestion_id), o.status, o.message or "")
+    console.print(table)
+
+
+@suggestions_app.command("execute")
+def suggestions_execute(
+    suggestion_id: Annotated[int, typer.Argument()],
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    by: Annotated[str | None, typer.Option("--by", help="Who executes (required with --force).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Edit an entity still in its learning phase (audited).")] = False,
+) -> None:
+    """Execute one approved suggestion on the ad account, within the guard rails."""
+    from growthops.ads.execution import execute_suggestion
+    from growthops.core.errors import InvalidInput
+
+    if force and not by:
+        raise InvalidInput("--force needs --by NAME: forcing a guard rail is audited under a person's name")
+    out = execute_suggestion(get_db(), tenant_id=_tenant_id(tenant), suggestion_id=suggestion_id,
+                             actor=by or "cli", force=force)
+    _print_outcomes([out])
+
+
+@app.command("execute")
+def execute_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Execute every approved suggestion of a tenant (exactly once, within the guard rails)."""
+    from growthops.ads.execution import execute_approved
+
+    _print_outcomes(execute_approved(get_db(), tenant_id=_tenant_id(tenant)))
+
+
+@app.command("reconcile")
+def reconcile_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Settle executions interrupted between the platform call and the database write."""
+    from growthops.ads.execution import reconcile
+
+    n = reconcile(get_db(), tenant_id=_tenant_id(tenant))
+    console.print(f"{n} interrupted execution(s) settled")
+
+
+@app.command("auto-apply")
+def auto_apply_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Apply pending suggestions without a human where the tenant's auto-apply policy allows it."""
+    from growthops.ads.execution import auto_apply
+
+    _print_outcomes(auto_apply(get_db(), tenant_id=_tenant_id(tenant)))
 
 
 def main() -> None:

@@ -179,7 +179,7 @@ class FakeResult:
 
 
 class CycleStub:
-    """Stands in for ``growthops.ads.cycle`` (the real module is being written)."""
+    """Stands in for ``growthops.ads.cycle`` (the job's plumbing is tested without a real cycle)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Database, UUID, date | None]] = []
@@ -198,6 +198,7 @@ def cycle_stub(monkeypatch: pytest.MonkeyPatch) -> CycleStub:
     stub = CycleStub()
     module = types.ModuleType("growthops.ads.cycle")
     module.run_daily_cycle = stub.run_daily_cycle  # type: ignore[attr-defined]
+    module.after_cycle = lambda db, **_: {}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "growthops.ads.cycle", module)
     import growthops.ads
 

@@ -183,3 +183,40 @@ def _json(obj: Any) -> Any:
     from psycopg.types.json import Jsonb
 
     return Jsonb(obj)
+
+
+def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en") -> dict[str, Any]:
+    """What follows a cycle run: settle interrupted executions, auto-apply where the tenant's
+    policy allows it (off by default), and post the digest to the tenant's Slack channel when a
+    bot token is configured. Each part runs only where it applies (an ad account, a channel).
+
+    Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages``. A Slack failure is
+    logged to the tenant's system log and does not fail the cycle.
+    """
+    from growthops.ads.execution import auto_apply, reconcile
+    from growthops.settings import get_settings
+
+    out: dict[str, Any] = {"reconciled": 0, "auto_applied": 0, "slack_messages": 0}
+    with db.tenant_tx(tenant_id) as conn:
+        has_account = conn.execute("select 1 from ads.ad_accounts limit 1").fetchone() is not None
+        channel = conn.execute(
+            "select coalesce(slack_channel_id, slack_validation_channel) as c from core.tenants"
+        ).fetchone()["c"]
+    if has_account:
+        out["reconciled"] = reconcile(db, tenant_id=tenant_id)
+        out["auto_applied"] = sum(o.status in ("applied", "reconciled") for o in auto_apply(db, tenant_id=tenant_id))
+    settings = get_settings()
+    if channel and settings.slack_bot_token is not None:
+        from growthops.connectors.slack.client import SlackError, make_client
+        from growthops.connectors.slack.digest import post_digest
+        from growthops.core.logs.service import log_event
+
+        client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        try:
+            with db.tenant_tx(tenant_id) as conn:
+                out["slack_messages"] = len(post_digest(conn, tenant_id=tenant_id, as_of=as_of, client=client, lang=lang))
+        except SlackError as exc:
+            with db.tenant_tx(tenant_id) as conn:
+                log_event(conn, tenant_id=tenant_id, level="ERROR", module="ads.cycle",
+                          message="Slack digest failed", exc=exc)
+    return out

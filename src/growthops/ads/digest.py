@@ -287,6 +287,18 @@ def fetch_tenant(conn: psycopg.Connection[Any], *, tenant_id: UUID | str) -> dic
 
 
 # ------------------------------------------------------------------------------------ output
+def _status_cell(r: dict[str, Any], lang: str) -> Text:
+    """Status, marked when auto-applied, with the guard rail that applied (if any)."""
+    cell = Text(code_label(r["status"], lang))
+    if r.get("auto_applied"):
+        cell.append(" (auto-appliquée)" if lang == "fr" else " (auto-applied)", style="magenta")
+    if r.get("guard_rail_note"):
+        from growthops.ads.guardrails import describe
+
+        cell.append("\n" + describe(r["guard_rail_note"], lang), style="yellow")
+    return cell
+
+
 def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
            show_day: bool) -> Table:
     """The review table: one line per suggestion (action, expected impact, confidence); the
@@ -307,7 +319,7 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
             Text(suggestion_text(r, "action", lang), style="bold"),
             Text(suggestion_text(r, "expected_impact", lang)),
             f"{r['confidence']}\u00a0%",
-            Text(code_label(r["status"], lang)),
+            _status_cell(r, lang),
         ]
         if show_day:
             cells.append(str(r["as_of"]))
@@ -317,13 +329,15 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
 
 def print_digest(db: Database, console: Console, *, tenant_id: UUID | str, as_of: date,
                  lang: str) -> None:
-    """Print the pending suggestions created for ``as_of`` as a Rich table, in review order.
+    """Print the suggestions of ``as_of`` awaiting a decision, those a guard rail blocked and
+    those applied automatically (marked), as a Rich table, in review order.
 
     Confidence is a percent 0-100; intervals are p10-p90 of ``predicted_metrics``.
     """
     with db.tenant_tx(tenant_id) as conn:
         tenant = fetch_tenant(conn, tenant_id=tenant_id)
-        rows = fetch_suggestions(conn, tenant_id=tenant_id, as_of=as_of, status="pending")
+        rows = [r for r in fetch_suggestions(conn, tenant_id=tenant_id, as_of=as_of)
+                if r["status"] in ("pending", "blocked") or r.get("auto_applied")]
     title = t("digest.title", lang, tenant=tenant["client_name"], as_of=as_of)
     if not rows:
         console.print(Text(title, style="bold"))

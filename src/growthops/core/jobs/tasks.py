@@ -228,9 +228,11 @@ def daily_cycle(context: JobContext, tenant_id: str, as_of: str | None = None) -
         log_event(conn, tenant_id=tid, level="INFO", module=MODULE,
                   message=f"daily cycle started (as of {label})", context=ctx)
     try:
-        from growthops.ads.cycle import run_daily_cycle
+        from growthops.ads.cycle import after_cycle, run_daily_cycle
 
         result = run_daily_cycle(db, tenant_id=tid, as_of=day)
+        if result is not None:
+            after_cycle(db, tenant_id=tid, as_of=result.as_of)
     except Exception as exc:
         retry = is_transient_db_error(exc) and job.attempts < MAX_RETRIES
         try:
