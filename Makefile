@@ -20,6 +20,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100
 	$(PY) bench/nab_eval.py
+	$(PY) bench/policy_regret.py --accounts 1 --days 21
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -45,11 +45,14 @@ def state(e: EntityState | None = None, **kw) -> gr.GuardState:
 RULES = gr.Rules(platform="meta")
 
 
-def test_allowed_inside_every_rail_including_rounding_of_the_suggestion():
-    # 33.33 * 1.2 = 39.996: the suggestion rounded its target to 40.00, half a cent over 20%.
-    d = gr.check(budget("33.33", "40.00"), RULES, state(ent("33.33")))
-    assert d.outcome == "allowed" and d.rails == () and d.step.target == D("40.00")
+def test_allowed_inside_every_rail_and_strict_to_the_cent():
+    # 33.33 * 1.2 = 39.996: suggestions round toward the current budget (39.99), inside 20%.
+    d = gr.check(budget("33.33", "39.99"), RULES, state(ent("33.33")))
+    assert d.outcome == "allowed" and d.rails == () and d.step.target == D("39.99")
     assert d.mode == "live"
+    # 40.00 would pass 20% by a fraction of a cent: the rail is strict and cuts it to 39.99.
+    d = gr.check(budget("33.33", "40.00"), RULES, state(ent("33.33")))
+    assert d.outcome == "split" and d.step.target == D("39.99") and "max_change_pct" in d.rails
 
 
 def test_max_change_per_action_splits_into_daily_steps():

@@ -185,11 +185,13 @@ def _json(obj: Any) -> Any:
     return Jsonb(obj)
 
 
-def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en") -> dict[str, Any]:
+def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
+                now: datetime | None = None) -> dict[str, Any]:
     """What follows a cycle run: settle interrupted executions, auto-apply where the tenant's
     policy allows it (off by default), and post the digest to the tenant's Slack channel when a
     bot token is configured. Each part runs only where it applies (an ad account, a channel).
 
+    ``now`` is the run's clock (UTC; default the wall clock), as for :func:`run_daily_cycle`.
     Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages``. A Slack failure is
     logged to the tenant's system log and does not fail the cycle.
     """
@@ -203,8 +205,9 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en")
             "select coalesce(slack_channel_id, slack_validation_channel) as c from core.tenants"
         ).fetchone()["c"]
     if has_account:
-        out["reconciled"] = reconcile(db, tenant_id=tenant_id)
-        out["auto_applied"] = sum(o.status in ("applied", "reconciled") for o in auto_apply(db, tenant_id=tenant_id))
+        out["reconciled"] = reconcile(db, tenant_id=tenant_id, now=now)
+        out["auto_applied"] = sum(o.status in ("applied", "reconciled")
+                                  for o in auto_apply(db, tenant_id=tenant_id, now=now))
     settings = get_settings()
     if channel and settings.slack_bot_token is not None:
         from growthops.connectors.slack.client import SlackError, make_client

@@ -190,7 +190,7 @@ def map_action(s: dict[str, Any], live: EntityState) -> gr.ProposedChange:
         if cur is not None and frm is not None and abs(cur - frm) <= gr.CENT:
             return gr.ProposedChange(action="budget_change", current=cur, target=gr.cents(to),
                                      requested=to, **base)
-        target = gr.cents(cur * (1 + change)) if cur is not None else to
+        target = gr.cents_toward(cur * (1 + change), cur) if cur is not None else to
         return gr.ProposedChange(action="budget_change", current=cur, target=target,
                                  requested=to, rebased=cur is not None, **base)
     if t == "pause":
@@ -201,7 +201,7 @@ def map_action(s: dict[str, Any], live: EntityState) -> gr.ProposedChange:
         if not isinstance(bc, dict) or bc.get("change") is None:
             raise InvalidInput(f"suggestion {sid}: action_params.bid_cap.change is missing")
         cur = live.bid_amount
-        bid = gr.cents(cur * (1 + Decimal(str(bc["change"])))) if cur is not None else None
+        bid = gr.cents_toward(cur * (1 + Decimal(str(bc["change"]))), cur) if cur is not None else None
         return gr.ProposedChange(action="bid_change", current=cur, target=bid, **base)
     raise InvalidInput(f"suggestion {sid}: type {t!r} is not a platform write")
 

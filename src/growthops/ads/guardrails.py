@@ -102,6 +102,15 @@ def cents(x: Decimal | float | int | str) -> Decimal:
     return Decimal(str(x)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def cents_toward(x: Decimal | float | int | str, current: Decimal | None) -> Decimal:
+    """Round money to the cent toward ``current`` (down for an increase, up for a decrease), so
+    a change computed as ``current x (1 + p)`` never passes ``p`` by a rounding cent."""
+    d = Decimal(str(x))
+    if current is None:
+        return cents(d)
+    return d.quantize(CENT, rounding=ROUND_FLOOR if d >= current else ROUND_CEILING)
+
+
 def _money(x: Decimal | None) -> float | None:
     return float(x) if x is not None else None
 
@@ -327,8 +336,7 @@ def check(proposed: ProposedChange, rules: Rules, state: GuardState) -> GuardDec
     if not up and kind == "budget":
         bounds.append(("min_daily_budget", rules.min_daily_budget, True))
     rnd = ROUND_FLOOR if up else ROUND_CEILING  # toward the live value: never past a bound
-    binding = [(r, v, hd) for r, v, hd in bounds
-               if (target > v + HALF_CENT if up else target < v - HALF_CENT)]
+    binding = [(r, v, hd) for r, v, hd in bounds if (target > v if up else target < v)]
     if not binding:
         return decided("allowed", [], [], proposed, overridden)
     tight = (min if up else max)(v for _, v, _ in binding).quantize(CENT, rounding=rnd)

@@ -59,6 +59,9 @@ from growthops.ads.thresholds import (
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 VALUE_SHRINK_RESULTS = 5.0
+#: Days after an executed change during which the entity gets no new suggestion (the
+#: measurement window of its hypothesis; Meta's learning phase is ~7 days).
+COOLDOWN_DAYS = 7
 #: Actions moving less than 0.1% of the tenant's weekly spend are held back as immaterial.
 MIN_STAKE_SHARE = 0.001  # value per result is shrunk toward the platform's with 5 pseudo-results
 
@@ -279,6 +282,21 @@ def generate(
             c.priority = "critical"
         if c.type == "campaign_diagnostic" and c.evidence.get("severity") == "critical":
             c.priority = min(c.priority, "high", key=PRIORITY_RANK.__getitem__)
+    # Cool-down: an entity changed in the last COOLDOWN_DAYS is left alone until the change has
+    # shown its effect (its evidence window still mixes before and after; Meta's learning phase
+    # also needs ~7 days after a significant edit). One query for the tenant.
+    recent = {
+        (r["platform"], r["entity_type"], r["entity_id"])
+        for r in conn.execute(
+            """select distinct platform, entity_type, entity_id from ads.execution_logs
+               where tenant_id = %s and status in ('applied', 'reconciled')
+                 and executed_at >= %s::date - %s""",
+            [ctx.tenant_id, as_of, COOLDOWN_DAYS - 1],
+        ).fetchall()
+    }
+    fresh = [c for c in cands if (c.platform, c.level, c.entity_id) not in recent]
+    held["cooling_down"] = len(cands) - len(fresh)
+    cands = fresh
     # Materiality: an action moving less than MIN_STAKE_SHARE of the weekly spend is not worth a
     # reviewer's attention (held back, counted).
     material = [c for c in cands if week_spend_total <= 0 or c.stake >= MIN_STAKE_SHARE * week_spend_total]
@@ -305,7 +323,8 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
                    lam90: np.ndarray, vbar: np.ndarray, names: np.ndarray, cur: str, *,
                    tx_params: dict[str, Any], lv: str) -> Candidate:
     """A budget change by ``step`` (fraction, +0.2 or -0.2) with its 7-day predicted impact."""
-    new_daily = daily * (1 + step)
+    # Cents rounded toward the current budget: the step never passes BUDGET_STEP by a cent.
+    new_daily = (np.floor if step > 0 else np.ceil)(daily * (1 + step) * 100) / 100
     week = 7 * daily
     lo_el, hi_el = ELASTICITY_RANGE
     factor = {e: (1 + step) ** e for e in (lo_el, ELASTICITY, hi_el)}
