@@ -45,9 +45,20 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 END = date(2024, 3, 31)
 TOKEN = "xoxb-1111-2222-testtokensecret"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-PLAN = Plan(campaigns=2, adsets_per_campaign=3, ads_per_adset=3, days=60, end=END,
-            base_spend=150.0, bad_adsets=(1,), great_adsets=(0,), fatigued_ads=(6,),
-            drop_campaigns=(1,), budget_adsets=(2, 5), overspend_adsets=(2,))
+PLAN = Plan(
+    campaigns=2,
+    adsets_per_campaign=3,
+    ads_per_adset=3,
+    days=60,
+    end=END,
+    base_spend=150.0,
+    bad_adsets=(1,),
+    great_adsets=(0,),
+    fatigued_ads=(6,),
+    drop_campaigns=(1,),
+    budget_adsets=(2, 5),
+    overspend_adsets=(2,),
+)
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -60,8 +71,8 @@ class SlackServer:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.fail_channels: dict[str, str] = {}   # channel -> error fixture
-        self.channel_ids: dict[str, str] = {}     # "#name" -> "C..." (what Slack answers)
+        self.fail_channels: dict[str, str] = {}  # channel -> error fixture
+        self.channel_ids: dict[str, str] = {}  # "#name" -> "C..." (what Slack answers)
         self._ts = itertools.count(1)
         server = self
 
@@ -75,8 +86,15 @@ class SlackServer:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                 method = self.path.rsplit("/", 1)[-1]
                 auth = self.headers.get("Authorization")
-                server.requests.append({"method": method, "path": self.path, "auth": auth,
-                                        "content_type": ctype, "args": args})
+                server.requests.append(
+                    {
+                        "method": method,
+                        "path": self.path,
+                        "auth": auth,
+                        "content_type": ctype,
+                        "args": args,
+                    }
+                )
                 body = json.dumps(server.answer(method, args, auth)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -136,7 +154,8 @@ def api(db, slack):
     app.include_router(router)
     app.state.db = db
     app.dependency_overrides[get_slack_settings] = lambda: SlackSettings(
-        signing_secret=SECRET, bot_token=TOKEN, api_url=slack.url)
+        signing_secret=SECRET, bot_token=TOKEN, api_url=slack.url
+    )
     with TestClient(app) as client:
         yield client
 
@@ -162,21 +181,31 @@ def _q(db, tenant_id, sql, params=()):
 
 def _post(db, t, slack, lang="en"):
     with db.tenant_tx(t.tenant_id) as conn:
-        return post_digest(conn, tenant_id=t.tenant_id, as_of=END,
-                           client=make_client(TOKEN, slack.url), lang=lang)
+        return post_digest(
+            conn, tenant_id=t.tenant_id, as_of=END, client=make_client(TOKEN, slack.url), lang=lang
+        )
 
 
 def _sign(body: bytes, *, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
     """Headers Slack sends: X-Slack-Signature = v0=HMAC-SHA256(secret, 'v0:{ts}:{body}')."""
     stamp = str(int(time.time()) if ts is None else ts)
     mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={mac}",
+    }
 
 
-def _click_body(posted: dict[str, Any], suggestion_id: int, decision: str, *,
-                user: str = "U0REVIEW1", name: str = "alice.martin",
-                channel: str | None = None) -> bytes:
+def _click_body(
+    posted: dict[str, Any],
+    suggestion_id: int,
+    decision: str,
+    *,
+    user: str = "U0REVIEW1",
+    name: str = "alice.martin",
+    channel: str | None = None,
+) -> bytes:
     """The form body Slack sends when ``user`` presses a button of the posted message."""
     payload = _fixture("block_actions.json")
     ts = posted["ts"]
@@ -213,16 +242,24 @@ def _units(blocks: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
 
 
 def _decisions(db, t, sid):
-    return _q(db, t.tenant_id, "select decision, decided_by, channel from ads.decisions "
-                               "where suggestion_id = %s", [sid])
+    return _q(
+        db,
+        t.tenant_id,
+        "select decision, decided_by, channel from ads.decisions where suggestion_id = %s",
+        [sid],
+    )
 
 
 # ---------------------------------------------------------------------------- the digest
 def test_post_digest_sends_block_kit_and_stores_ts(db, slack):
     channel = _channel()
     t = _account(db, slack_channel_id=channel, slack_validation_channel="#acme-validation")
-    pending = _q(db, t.tenant_id, "select suggestion_id, priority, confidence, texts, "
-                                  "predicted_metrics from ads.suggestions where status = 'pending'")
+    pending = _q(
+        db,
+        t.tenant_id,
+        "select suggestion_id, priority, confidence, texts, "
+        "predicted_metrics from ads.suggestions where status = 'pending'",
+    )
     assert len(pending) >= 2
     ts = _post(db, t, slack)
 
@@ -230,7 +267,7 @@ def test_post_digest_sends_block_kit_and_stores_ts(db, slack):
     req = slack.requests[0]
     assert req["path"] == "/api/chat.postMessage"
     assert req["auth"] == f"Bearer {TOKEN}"
-    assert req["args"]["channel"] == channel            # the id wins over the channel name
+    assert req["args"]["channel"] == channel  # the id wins over the channel name
     blocks = req["args"]["blocks"]
     assert blocks[0]["type"] == "header" and t.client_name in blocks[0]["text"]["text"]
     units = _units(blocks)
@@ -242,18 +279,21 @@ def test_post_digest_sends_block_kit_and_stores_ts(db, slack):
         text = section["text"]["text"]
         assert by_id[sid]["texts"]["en"]["action"].replace("&", "&amp;") in text
         assert f"{by_id[sid]['confidence']}\u00a0%" in text
-        assert "80% interval" in text                   # p10-p90 of predicted_metrics
+        assert "80% interval" in text  # p10-p90 of predicted_metrics
         assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
-            ("decide:approved", str(sid)), ("decide:refused", str(sid)),
-            ("decide:backlog", str(sid))]
+            ("decide:approved", str(sid)),
+            ("decide:refused", str(sid)),
+            ("decide:backlog", str(sid)),
+        ]
         assert actions["elements"][0]["style"] == "primary"
     # Review order: priority, then confidence.
     rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     order = [(rank[by_id[s]["priority"]], -by_id[s]["confidence"]) for s in units]
     assert order == sorted(order)
 
-    stored = _q(db, t.tenant_id, "select slack_message_ts from ads.suggestions "
-                                 "where status = 'pending'")
+    stored = _q(
+        db, t.tenant_id, "select slack_message_ts from ads.suggestions where status = 'pending'"
+    )
     assert {r["slack_message_ts"] for r in stored} == {ts[0]}
     log = _q(db, t.tenant_id, "select * from core.api_calls_log where api_name = 'slack'")
     assert len(log) == 1 and log[0]["success"] and log[0]["endpoint"] == "chat.postMessage"
@@ -283,7 +323,7 @@ def test_post_digest_in_french_learns_the_channel_id(db, slack):
 
 def test_post_digest_splits_long_digests(db, slack):
     t = _account(db, slack_channel_id=_channel())
-    with db.tenant_tx(t.tenant_id) as conn:   # 20 more pending suggestions (other entities)
+    with db.tenant_tx(t.tenant_id) as conn:  # 20 more pending suggestions (other entities)
         conn.execute(
             """insert into ads.suggestions (tenant_id, as_of, type, priority, action, reason,
                  expected_impact, texts, predicted_metrics, confidence, platform, entity_type,
@@ -292,16 +332,22 @@ def test_post_digest_splits_long_digests(db, slack):
                       predicted_metrics, confidence, platform, entity_type,
                       entity_id || '-copy' || g, entity_name, created_at, expires_at
                from (select * from ads.suggestions where status = 'pending' limit 1) s,
-                    generate_series(1, 20) g""")
-    n = _q(db, t.tenant_id, "select count(*) as n from ads.suggestions "
-                            "where status = 'pending'")[0]["n"]
+                    generate_series(1, 20) g"""
+        )
+    n = _q(db, t.tenant_id, "select count(*) as n from ads.suggestions where status = 'pending'")[
+        0
+    ]["n"]
     ts = _post(db, t, slack)
     posts = slack.calls("chat.postMessage")
     assert len(ts) == len(posts) == -(-n // 16) >= 2
     assert all(len(p["args"]["blocks"]) <= MAX_BLOCKS for p in posts)
-    assert len(posts[0]["args"]["blocks"]) == MAX_BLOCKS    # 2 + 16 x 3
-    counts = _q(db, t.tenant_id, "select slack_message_ts, count(*) as n from ads.suggestions "
-                                 "where status = 'pending' group by 1 order by 1")
+    assert len(posts[0]["args"]["blocks"]) == MAX_BLOCKS  # 2 + 16 x 3
+    counts = _q(
+        db,
+        t.tenant_id,
+        "select slack_message_ts, count(*) as n from ads.suggestions "
+        "where status = 'pending' group by 1 order by 1",
+    )
     assert [c["slack_message_ts"] for c in counts] == sorted(ts)
     assert sum(c["n"] for c in counts) == n
 
@@ -312,28 +358,38 @@ def test_post_digest_channel_not_found(db, slack):
     t = _account(db, slack_channel_id=channel)
     with db.tenant_tx(t.tenant_id) as conn:
         with pytest.raises(SlackError) as err:
-            post_digest(conn, tenant_id=t.tenant_id, as_of=END,
-                        client=make_client(TOKEN, slack.url))
+            post_digest(
+                conn, tenant_id=t.tenant_id, as_of=END, client=make_client(TOKEN, slack.url)
+            )
         assert err.value.error == "channel_not_found" and not err.value.retryable
-        log = conn.execute("select success, error_message, status_code from core.api_calls_log"
-                           ).fetchall()
-        assert log == [{"success": False, "status_code": 200,
-                        "error_message": "Slack chat.postMessage failed: channel_not_found"}]
-    stored = _q(db, t.tenant_id, "select count(*) as n from ads.suggestions "
-                                 "where slack_message_ts is not null")
+        log = conn.execute(
+            "select success, error_message, status_code from core.api_calls_log"
+        ).fetchall()
+        assert log == [
+            {
+                "success": False,
+                "status_code": 200,
+                "error_message": "Slack chat.postMessage failed: channel_not_found",
+            }
+        ]
+    stored = _q(
+        db,
+        t.tenant_id,
+        "select count(*) as n from ads.suggestions where slack_message_ts is not null",
+    )
     assert stored[0]["n"] == 0
 
 
 def test_post_digest_wrong_token_and_no_channel(db, slack):
     t = _account(db, slack_channel_id=_channel())
     with db.tenant_tx(t.tenant_id) as conn, pytest.raises(SlackError) as err:
-        post_digest(conn, tenant_id=t.tenant_id, as_of=END,
-                    client=make_client("xoxb-wrong", slack.url))
+        post_digest(
+            conn, tenant_id=t.tenant_id, as_of=END, client=make_client("xoxb-wrong", slack.url)
+        )
     assert err.value.error == "invalid_auth"
     bare = new_tenant(db)
     with db.tenant_tx(bare.tenant_id) as conn, pytest.raises(ConfigError):
-        post_digest(conn, tenant_id=bare.tenant_id, as_of=END,
-                    client=make_client(TOKEN, slack.url))
+        post_digest(conn, tenant_id=bare.tenant_id, as_of=END, client=make_client(TOKEN, slack.url))
 
 
 def test_block_kit_limits_on_long_texts(db):
@@ -344,11 +400,17 @@ def test_block_kit_limits_on_long_texts(db):
         r = copy.deepcopy(rows[i % len(rows)])
         r["suggestion_id"] = 10_000 + i
         for lang in ("en", "fr"):
-            r["texts"][lang]["reason"] = "Because <numbers> & more. " * 400   # 10,400 chars
+            r["texts"][lang]["reason"] = "Because <numbers> & more. " * 400  # 10,400 chars
         long_rows.append(r)
     for lang in ("en", "fr"):
-        msgs = digest_messages(long_rows, tenant_name="N" * 200, as_of=END, lang=lang,
-                               currency="EUR", time_zone="Europe/Paris")
+        msgs = digest_messages(
+            long_rows,
+            tenant_name="N" * 200,
+            as_of=END,
+            lang=lang,
+            currency="EUR",
+            time_zone="Europe/Paris",
+        )
         assert [len(m.suggestion_ids) for m in msgs] == [16, 16, 8]
         seen: list[int] = []
         for m in msgs:
@@ -362,7 +424,7 @@ def test_block_kit_limits_on_long_texts(db):
                     text = b["text"]["text"]
                     assert len(text) <= MAX_SECTION_TEXT
                     assert "<numbers>" not in text and "&lt;numbers&gt; &amp;" in text
-                    assert "%" in text.rsplit("\n", 1)[-1]      # confidence survives the cut
+                    assert "%" in text.rsplit("\n", 1)[-1]  # confidence survives the cut
                 if b["type"] == "actions":
                     assert all(len(e["text"]["text"]) <= MAX_BUTTON_TEXT for e in b["elements"])
             seen += m.suggestion_ids
@@ -375,9 +437,9 @@ def test_verify_request_follows_slacks_recipe():
     now = 1_706_789_123
     verify_request(body, _sign(body, ts=now), signing_secret=SECRET, now=now + 299)
     bad = [
-        (_sign(body, ts=now, secret="other-secret"), now),          # wrong secret
-        (_sign(body, ts=now), now + 301),                            # too old
-        (_sign(body, ts=now), now - 301),                            # from the future
+        (_sign(body, ts=now, secret="other-secret"), now),  # wrong secret
+        (_sign(body, ts=now), now + 301),  # too old
+        (_sign(body, ts=now), now - 301),  # from the future
         ({**_sign(body, ts=now), "X-Slack-Request-Timestamp": str(now + 1)}, now),  # ts swapped
         ({"Content-Type": "application/x-www-form-urlencoded"}, now),  # unsigned
         ({**_sign(body, ts=now), "X-Slack-Request-Timestamp": "1e9"}, now),
@@ -405,16 +467,25 @@ def test_valid_click_records_decision_and_updates_message(db, slack, api, posted
     t, message, sids = posted
     sid, other = sids[0], sids[1]
     before = time.time()
-    r = api.post("/slack/interactivity", content=(body := _click_body(message, sid, "approved")),
-                 headers=_sign(body))
+    r = api.post(
+        "/slack/interactivity",
+        content=(body := _click_body(message, sid, "approved")),
+        headers=_sign(body),
+    )
     assert r.status_code == 200 and r.content == b""
-    assert _decisions(db, t, sid) == [{"decision": "approved", "channel": "slack",
-                                       "decided_by": "slack:U0REVIEW1 (alice.martin)"}]
-    s = _q(db, t.tenant_id, "select status, decided_by, decided_at from ads.suggestions "
-                            "where suggestion_id = %s", [sid])[0]
+    assert _decisions(db, t, sid) == [
+        {"decision": "approved", "channel": "slack", "decided_by": "slack:U0REVIEW1 (alice.martin)"}
+    ]
+    s = _q(
+        db,
+        t.tenant_id,
+        "select status, decided_by, decided_at from ads.suggestions where suggestion_id = %s",
+        [sid],
+    )[0]
     assert s["status"] == "approved" and s["decided_at"].timestamp() >= before - 1
-    audit = _q(db, t.tenant_id, "select actor, action from ads.audit_log where object_id = %s",
-               [str(sid)])
+    audit = _q(
+        db, t.tenant_id, "select actor, action from ads.audit_log where object_id = %s", [str(sid)]
+    )
     assert audit == [{"actor": "slack:U0REVIEW1 (alice.martin)", "action": "suggestion.approved"}]
 
     updates = slack.calls("chat.update")
@@ -436,8 +507,11 @@ def test_valid_click_records_decision_and_updates_message(db, slack, api, posted
     # The other suggestions keep their buttons, and the header stays.
     assert [b["type"] for b in new_units[other]] == ["section", "actions", "divider"]
     assert up["args"]["blocks"][0] == message["message"]["blocks"][0]
-    log = _q(db, t.tenant_id, "select endpoint, success from core.api_calls_log "
-                              "where api_name = 'slack' order by id")
+    log = _q(
+        db,
+        t.tenant_id,
+        "select endpoint, success from core.api_calls_log where api_name = 'slack' order by id",
+    )
     assert [x["endpoint"] for x in log] == ["chat.postMessage", "chat.update"]
 
 
@@ -452,13 +526,18 @@ def test_second_click_does_nothing_twice(db, slack, api, posted):
     other = _click_body(message, sid, "refused", user="U0REVIEW2", name="bob")
     assert api.post("/slack/interactivity", content=other, headers=_sign(other)).status_code == 200
 
-    assert _decisions(db, t, sid) == [{"decision": "approved", "channel": "slack",
-                                       "decided_by": "slack:U0REVIEW1 (alice.martin)"}]
+    assert _decisions(db, t, sid) == [
+        {"decision": "approved", "channel": "slack", "decided_by": "slack:U0REVIEW1 (alice.martin)"}
+    ]
     eph = slack.calls("chat.postEphemeral")
     assert [e["args"]["user"] for e in eph] == ["U0REVIEW1", "U0REVIEW2"]
     assert all(e["args"]["channel"] == message["channel"] for e in eph)
-    assert all(e["args"]["text"].startswith(f"Suggestion {sid} is already approved: <@U0REVIEW1>"
-                                            " decided at <!date^") for e in eph)
+    assert all(
+        e["args"]["text"].startswith(
+            f"Suggestion {sid} is already approved: <@U0REVIEW1> decided at <!date^"
+        )
+        for e in eph
+    )
     # Every update shows the one decision.
     for up in slack.calls("chat.update"):
         line = _units(up["args"]["blocks"])[sid][1]["elements"][0]["text"]
@@ -476,7 +555,8 @@ def test_backlog_then_approve_in_french(db, slack, api):
     unit = _units(up["args"]["blocks"])[sid]
     assert [b["type"] for b in unit] == ["section", "context", "actions"]
     assert unit[1]["elements"][0]["text"].startswith(
-        ":card_index_dividers: Mise en réserve par <@U0REVIEW1> à <!date^")
+        ":card_index_dividers: Mise en réserve par <@U0REVIEW1> à <!date^"
+    )
     assert [e["action_id"] for e in unit[2]["elements"]] == ["decide:approved", "decide:refused"]
     # Approve from the updated message (backlog is not final).
     updated = {**message, "message": {**message["message"], "blocks": up["args"]["blocks"]}}
@@ -490,18 +570,19 @@ def test_backlog_then_approve_in_french(db, slack, api):
 def test_bad_signature_is_rejected_before_anything(db, slack, api, posted):
     t, message, sids = posted
     body = _click_body(message, sids[0], "approved")
-    for headers in (_sign(body, secret="not-the-secret"),
-                    {k: v for k, v in _sign(body).items() if k != "X-Slack-Signature"},
-                    _sign(b"payload=%7B%7D")):              # signature of another body
+    for headers in (
+        _sign(body, secret="not-the-secret"),
+        {k: v for k, v in _sign(body).items() if k != "X-Slack-Signature"},
+        _sign(b"payload=%7B%7D"),
+    ):  # signature of another body
         r = api.post("/slack/interactivity", content=body, headers=headers)
         assert r.status_code == 401
         assert r.json()["error"]["type"] == "SlackSignatureError"
     # Garbage with a bad signature: 401 (verified first), not 400 (parsed).
-    r = api.post("/slack/interactivity", content=b"\xff\xfe not a form",
-                 headers=_sign(b"other"))
+    r = api.post("/slack/interactivity", content=b"\xff\xfe not a form", headers=_sign(b"other"))
     assert r.status_code == 401
     assert _decisions(db, t, sids[0]) == []
-    assert len(slack.requests) == 1          # only the digest post: no update, no reply
+    assert len(slack.requests) == 1  # only the digest post: no update, no reply
 
 
 def test_stale_timestamp_is_rejected(db, slack, api, posted):
@@ -526,8 +607,11 @@ def test_malformed_but_signed_payload_is_400(api):
 def test_a_channel_cannot_decide_another_tenants_suggestion(db, slack, api, posted):
     t, message, sids = posted
     other = _account(db, slack_channel_id=_channel())
-    foreign = _q(db, other.tenant_id, "select suggestion_id from ads.suggestions "
-                                      "where status = 'pending' limit 1")[0]["suggestion_id"]
+    foreign = _q(
+        db,
+        other.tenant_id,
+        "select suggestion_id from ads.suggestions where status = 'pending' limit 1",
+    )[0]["suggestion_id"]
     # A click in t's channel whose button value names the other tenant's suggestion.
     forged = copy.deepcopy(message)
     for b in forged["message"]["blocks"]:
@@ -537,8 +621,15 @@ def test_a_channel_cannot_decide_another_tenants_suggestion(db, slack, api, post
     body = _click_body(forged, foreign, "approved")
     assert api.post("/slack/interactivity", content=body, headers=_sign(body)).status_code == 200
     assert _decisions(db, other, foreign) == []
-    assert _q(db, other.tenant_id, "select status from ads.suggestions where suggestion_id = %s",
-              [foreign])[0]["status"] == "pending"
+    assert (
+        _q(
+            db,
+            other.tenant_id,
+            "select status from ads.suggestions where suggestion_id = %s",
+            [foreign],
+        )[0]["status"]
+        == "pending"
+    )
     eph = slack.calls("chat.postEphemeral")
     assert len(eph) == 1 and "unknown to growthops" in eph[0]["args"]["text"]
 
@@ -557,8 +648,11 @@ def test_expired_suggestion_shows_expired(db, slack, api, posted):
     t, message, sids = posted
     sid = sids[0]
     with db.tenant_tx(t.tenant_id) as conn:
-        conn.execute("update ads.suggestions set expires_at = now() - interval '1 minute' "
-                     "where suggestion_id = %s", [sid])
+        conn.execute(
+            "update ads.suggestions set expires_at = now() - interval '1 minute' "
+            "where suggestion_id = %s",
+            [sid],
+        )
     body = _click_body(message, sid, "approved")
     assert api.post("/slack/interactivity", content=body, headers=_sign(body)).status_code == 200
     assert _decisions(db, t, sid) == []
@@ -589,13 +683,16 @@ def test_proposed_lookup_function(fresh_db):
     fallback = {c: tenants_for_channel(fresh_db, c) for c in ("C0AAAAAAA1", "C0BBBBBBB2", "C0NONE")}
     with fresh_db.admin() as conn:
         conn.execute(PROPOSED_LOOKUP_SQL)
-    with fresh_db.app_tx() as conn:   # the application role may call it, sees only ids
+    with fresh_db.app_tx() as conn:  # the application role may call it, sees only ids
         rows = conn.execute("select * from core.tenant_by_slack_channel('C0AAAAAAA1')").fetchall()
         assert rows == [{"tenant_id": a.tenant_id}]
         assert conn.execute("select count(*) as n from core.tenants").fetchone()["n"] == 0
     with_fn = {c: tenants_for_channel(fresh_db, c) for c in fallback}
-    assert with_fn == fallback == {"C0AAAAAAA1": [str(a.tenant_id)],
-                                   "C0BBBBBBB2": [str(b.tenant_id)], "C0NONE": []}
+    assert (
+        with_fn
+        == fallback
+        == {"C0AAAAAAA1": [str(a.tenant_id)], "C0BBBBBBB2": [str(b.tenant_id)], "C0NONE": []}
+    )
 
 
 def test_status_line_times_are_slack_date_tokens():
@@ -603,7 +700,12 @@ def test_status_line_times_are_slack_date_tokens():
 
     at = datetime(2024, 1, 1, 12, 5, tzinfo=UTC)
     assert slack_time(at, "Europe/Paris") == f"<!date^{int(at.timestamp())}^{{time}}|13:05>"
-    row = {"status": "refused", "decided_by": "dashboard:claire", "decided_at": at,
-           "expires_at": at + timedelta(hours=48)}
+    row = {
+        "status": "refused",
+        "decided_by": "dashboard:claire",
+        "decided_at": at,
+        "expires_at": at + timedelta(hours=48),
+    }
     assert status_line(row, lang="en", time_zone="UTC", now=at) == (
-        f":x: Refused by dashboard:claire at <!date^{int(at.timestamp())}^{{time}}|12:05>")
+        f":x: Refused by dashboard:claire at <!date^{int(at.timestamp())}^{{time}}|12:05>"
+    )
