@@ -245,7 +245,7 @@ def _decisions(db, t, sid):
     return _q(
         db,
         t.tenant_id,
-        "select decision, decided_by, channel from ads.decisions where suggestion_id = %s",
+        "select decision, decided_by, channel from ads.decisions where suggestion_id = %s order by decision_id",
         [sid],
     )
 
