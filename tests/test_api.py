@@ -65,7 +65,7 @@ def test_approve_then_double_approve_is_409(world, db):
     assert shown["status"] == "approved" and shown["decided_by"] == "alice"
     story = client.get(f"/api/v1/suggestions/{ids[0]}/history", headers=h(key)).json()
     assert story["summary"] == 'approved by alice ("go")'
-    trail = client.get("/api/v1/audit", headers=h(key), params={"object_id": str(ids[0])}).json()
+    trail = client.get("/api/v1/audit", headers=h(key), params={"object_id": str(ids[0])}).json()["items"]
     assert [(e["action"], e["actor"], e["reason"]) for e in trail] == [("suggestion.approved", "alice", "go")]
 
 
@@ -83,11 +83,13 @@ def test_another_tenants_key_gets_404(world):
 
 def test_missing_invalid_and_revoked_keys_get_401(world, db):
     client, (ta, ids, key), _ = world
-    for headers in ({}, {"X-API-Key": "nope"}, {"X-API-Key": key[:-1] + ("A" if key[-1] != "A" else "B")},
-                    {"Authorization": "Basic dXNlcjpwYXNz"}):
+    bad = key[:-1] + ("A" if key[-1] != "A" else "B")
+    for headers, kind in (({}, "LoginRequired"), ({"X-API-Key": "nope"}, "InvalidApiKey"),
+                          ({"X-API-Key": bad}, "InvalidApiKey"),
+                          ({"Authorization": "Basic dXNlcjpwYXNz"}, "LoginRequired")):
         r = client.get("/api/v1/suggestions", headers=headers)
         assert r.status_code == 401, headers
-        assert r.json()["error"]["type"] == "InvalidApiKey"
+        assert r.json()["error"]["type"] == kind
         assert r.headers["www-authenticate"].startswith("Bearer")
     with db.tenant_tx(ta.tenant_id) as conn:
         extra = api_keys.create(conn, tenant_id=ta.tenant_id, name="temp")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_api_url: str | None = None
+    #: Signs session cookies (GROWTHOPS_SECRET_KEY); in production it must be set.
+    secret_key: SecretStr | None = None
+    env: Literal["development", "production"] = "development"
     reports_dir: Path = Path("reports")
 
     @property

@@ -1,4 +1,4 @@
-"""Route ``/api/v1/audit``: the tenant's audit trail."""
+"""Routes of the audit trail (``/api/v1/tenants/{tenant}/audit``, and ``/api/v1/audit``)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,43 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from growthops.ads import audit
-from growthops.api.deps import Identity, TenantConn
-from growthops.api.errors import AUTH_RESPONSES
-from growthops.api.models import AuditOut
+from growthops.api import reads
+from growthops.api.deps import Scope, own_router, tenant_router
+from growthops.api.errors import TENANT_RESPONSES
+from growthops.api.models import AuditOut, Page
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=AUTH_RESPONSES)
+routes = APIRouter(tags=["audit"], responses=TENANT_RESPONSES)
+AuditPage = Page[AuditOut]
 
 
-@router.get("", response_model=list[AuditOut], summary="Audit trail, newest first")
+@routes.get("", response_model=AuditPage, summary="Audit trail, newest first (paginated)")
 def audit_trail(
-    conn: TenantConn,
-    ident: Identity,
+    scope: Scope,
     object_type: Annotated[str | None, Query(max_length=100)] = None,
     object_id: Annotated[str | None, Query(max_length=200)] = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[AuditOut]:
-    """Return the audit entries of the key's tenant, optionally for one object or entity."""
-    rows = audit.trail(conn, tenant_id=ident.tenant_id, object_type=object_type,
-                       object_id=object_id, entity_id=entity_id, limit=limit, offset=offset)
-    return [AuditOut.model_validate(r) for r in rows]
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AuditPage:
+    """Return the tenant's audit entries, optionally for one object or entity."""
+    rows = audit.trail(
+        scope.conn,
+        tenant_id=scope.tenant_id,
+        object_type=object_type,
+        object_id=object_id,
+        entity_id=entity_id,
+        limit=limit,
+        offset=offset,
+    )
+    total = reads.count_audit(
+        scope.conn,
+        tenant_id=scope.tenant_id,
+        object_type=object_type,
+        object_id=object_id,
+        entity_id=entity_id,
+    )
+    return AuditPage.of([AuditOut.model_validate(r) for r in rows], total, limit, offset)
+
+
+router = tenant_router(routes, "/audit")
+short_router = own_router(routes, "/audit")

@@ -11,6 +11,13 @@ Every error answer has the same body, :class:`ErrorOut`::
 * Request validation (FastAPI/pydantic, strict models) answers 422 with type ``InvalidInput``,
   a message naming each field at fault (``body.decision: ...``) and ``details.errors``.
 * Starlette's HTTP errors (unknown route 404, wrong method 405) keep their status.
+* Malformed JSON answers 422 (``body: malformed JSON at character N``); a body FastAPI cannot
+  read at all (e.g. not UTF-8) answers FastAPI's own 400 ``BadRequest``, declared in the
+  OpenAPI of every route with a body (:data:`BODY`).
+* :class:`~growthops.core.auth.users.LoginRequired` on a page (a path outside ``/api``) redirects
+  to ``/login?next=<path>`` (303) instead of answering 401 JSON.
+* A value the database refuses (``psycopg.errors.DataError``, SQLSTATE class 22: NUL in a
+  text, a number out of range) answers 422 ``InvalidInput``.
 * Anything else answers 500 ``InternalError`` without internals; the traceback goes to the
   ``growthops.api`` logger.
 """
@@ -19,14 +26,17 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from growthops.core.auth.users import LoginRequired
 from growthops.core.errors import GrowthopsError
 
 logger = logging.getLogger("growthops.api")
@@ -52,9 +62,30 @@ def _resp(description: str) -> dict[str, Any]:
 
 #: OpenAPI responses shared by every authenticated route.
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _resp("Missing, malformed, unknown or revoked API key"),
+    401: _resp(
+        "Not authenticated: missing, malformed, unknown or revoked API key, or no valid session"
+    ),
     422: _resp("Invalid input: the message names each field at fault"),
     500: _resp("Internal error"),
+}
+#: Routes on a tenant named in the path: invisible tenants answer 404 like missing ones.
+TENANT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    404: _resp(
+        "No such tenant or object visible to the caller (another tenant's data is "
+        "reported as missing, never as forbidden)"
+    ),
+}
+#: Routes with a JSON body: FastAPI answers 400 for a body it cannot read (e.g. not UTF-8).
+BODY: dict[int | str, dict[str, Any]] = {
+    400: _resp("Unreadable request body (e.g. not UTF-8); malformed JSON answers 422"),
+}
+#: Routes that change a tenant's data: read-only users (client_viewer) get 403.
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: _resp(
+        "Authenticated and allowed to read this tenant, but not to change it "
+        "(client_viewer), or a cross-site session request"
+    ),
 }
 #: Responses of routes that read or change one object.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -78,8 +109,9 @@ def error_response(exc: GrowthopsError) -> JSONResponse:
     """Return the JSON response of a growthops error (status from ``exc.http_status``)."""
     status = int(getattr(exc, "http_status", 500) or 500)
     headers = {"WWW-Authenticate": 'Bearer realm="growthops"'} if status == 401 else None
-    return JSONResponse(_body(type(exc).__name__, str(exc), _details(exc)), status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        _body(type(exc).__name__, str(exc), _details(exc)), status_code=status, headers=headers
+    )
 
 
 def _field_message(e: dict[str, Any]) -> str:
@@ -91,29 +123,59 @@ def _field_message(e: dict[str, Any]) -> str:
     return f"{'.'.join(str(p) for p in loc)}: {e.get('msg', 'invalid')}"
 
 
+def login_redirect(request: Request) -> RedirectResponse:
+    """Redirect a page request without a session to ``/login?next=<path and query>`` (303)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into an :class:`ErrorOut` response."""
 
     @app.exception_handler(GrowthopsError)
-    async def growthops_error(request: Request, exc: GrowthopsError) -> JSONResponse:
+    async def growthops_error(request: Request, exc: GrowthopsError) -> Response:
+        if isinstance(exc, LoginRequired) and not request.url.path.startswith("/api/"):
+            return login_redirect(request)
         if int(getattr(exc, "http_status", 500) or 500) >= 500:
             logger.error("%s %s failed: %s", request.method, request.url.path, exc)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(exc.errors(), exclude={"url", "ctx"})
+        # never echo a password, even to the client that sent it (responses get logged by
+        # proxies); the body's other inputs are echoed to name the fault
+        raw = [
+            {k: v for k, v in e.items() if k != "input"}
+            if any("password" in str(p) for p in e.get("loc", ()))
+            else e
+            for e in exc.errors()
+        ]
+        errors = jsonable_encoder(raw, exclude={"url", "ctx"})
         message = "; ".join(_field_message(e) for e in errors) or "invalid request"
         return JSONResponse(_body("InvalidInput", message, {"errors": errors}), status_code=422)
+
+    @app.exception_handler(psycopg.errors.DataError)
+    async def data_error(request: Request, exc: psycopg.errors.DataError) -> JSONResponse:
+        # SQLSTATE class 22 (and psycopg's own checks): a value the database cannot take,
+        # e.g. NUL in a query parameter or a number out of range. The input's fault: 422.
+        logger.warning(
+            "%s %s: data error: %s", request.method, request.url.path, type(exc).__name__
+        )
+        first = (str(exc).splitlines() or ["invalid value"])[0]
+        return JSONResponse(_body("InvalidInput", f"invalid value: {first}"), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kinds = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 401: "Unauthorized"}
-        return JSONResponse(_body(kinds.get(exc.status_code, "HTTPError"), str(exc.detail)),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            _body(kinds.get(exc.status_code, "HTTPError"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse(_body("InternalError", "internal error; see the server log"),
-                            status_code=500)
+        return JSONResponse(
+            _body("InternalError", "internal error; see the server log"), status_code=500
+        )

@@ -1,0 +1,383 @@
+"""Benchmark the HTTP API: the suggestion list and the approve endpoint against a bare insert.
+
+Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency C]``
+(defaults: 3000 requests or 8 s per endpoint, whichever comes first, 8 in flight; under a
+minute in total on a 2-core machine).
+
+1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
+   ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
+   to send (each approval consumes one).
+2. Starts two real servers, each its own process running uvicorn (one worker) on 127.0.0.1:
+   the growthops app (:func:`growthops.app.create_app`) and a bare FastAPI app whose only route
+   ``POST /bare`` validates a small JSON body and runs one ``INSERT`` through the same kind of
+   pool (psycopg 3, autocommit, application role) — the floor for "an HTTP request that writes
+   one row".
+3. Sends the load with ``httpx.AsyncClient`` (one process, ``--concurrency`` requests in flight,
+   after ``--warmup`` requests not counted) to, in turn: ``POST /bare``,
+   ``GET /api/v1/suggestions?limit=50`` and ``POST /api/v1/suggestions/{id}/decision``
+   (approve), all with keep-alive. Prints requests per second, p50 and p99 latency, errors, and
+   the ratios against the bare insert measured in the same run.
+
+The load generator, both servers and PostgreSQL share the machine's cores: the figures are
+for the whole system on this machine, not for the server alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from growthops.core.auth import api_keys  # noqa: E402
+from growthops.core.db import Database  # noqa: E402
+from growthops.core.migrate import migrate  # noqa: E402
+from growthops.core.tenants.models import TenantIn  # noqa: E402
+from growthops.core.tenants.service import create_tenant  # noqa: E402
+from growthops.settings import Settings  # noqa: E402
+
+DB_NAME = "growthops_bench_api"
+PAGE = 50
+console = Console(width=max(Console().width, 150))
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir, database_name=DB_NAME, embedded_cleanup="stop", pool_max_size=8
+    )
+
+
+# ----------------------------------------------------------------------------- the servers
+class Ping(BaseModel):
+    """The bare endpoint's body (strict, like the API's inputs)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    n: int
+    note: str
+
+
+def bare_app(db: Database) -> Any:
+    """Return the bare FastAPI app: ``POST /bare`` inserts one row (``GET /health`` for start)."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/bare", status_code=201)
+    def bare(body: Ping) -> dict[str, int]:
+        with db.pool.connection() as conn:
+            row = conn.execute(
+                "insert into public.bench_ping (n, note) values (%s, %s) returning id",
+                [body.n, body.note],
+            ).fetchone()
+        return {"id": int(row["id"])}
+
+    return app
+
+
+def serve(kind: str, port: int, data_dir: Path) -> None:
+    """Run one server in this process (``kind``: growthops or bare) until killed."""
+    import uvicorn
+
+    db = Database(_settings(data_dir))
+    if kind == "bare":
+        app = bare_app(db)
+    else:
+        from growthops.app import create_app
+
+        app = create_app(db=db)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server process and wait until it answers; return it and its base URL."""
+    port = _free_port()
+    env = {**os.environ, "GROWTHOPS_SECRET_KEY": "bench-" + "x" * 40}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    health = "/health" if kind == "bare" else "/api/v1/health"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the {kind} server exited with {proc.returncode}")
+        try:
+            if httpx.get(base + health, timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the {kind} server did not start in 60 s")
+
+
+# ---------------------------------------------------------------------------------- setup
+def _suggestions(conn: Any, tenant_id: Any, n: int) -> list[int]:
+    """Insert ``n`` pending suggestions (distinct ad sets) in one statement; return their ids."""
+    rows = conn.execute(
+        """insert into ads.suggestions (tenant_id, as_of, type, priority, action, reason,
+             expected_impact, texts, predicted_metrics, action_params, evidence, confidence,
+             platform, entity_type, entity_id, entity_name, expires_at)
+           select %(t)s, current_date - 1, 'scale', (array['high', 'medium', 'low'])[1 + g %% 3],
+                  'Raise the daily budget by 20%%', 'ROAS above target for 14 days',
+                  '+12%% conversions (p10 +3%%, p90 +21%%)', '{}'::jsonb,
+                  '{"horizon_days": 7}'::jsonb,
+                  jsonb_build_object('daily_budget', jsonb_build_object('from', 100, 'to', 120,
+                                                                        'change', 0.2)),
+                  '{}'::jsonb, 50 + g %% 50, 'meta', 'adset', 'bench-' || g, 'Ad set ' || g,
+                  now() + interval '2 days'
+           from generate_series(1, %(n)s) g
+           returning suggestion_id""",
+        {"t": str(tenant_id), "n": n},
+    ).fetchall()
+    return sorted(int(r["suggestion_id"]) for r in rows)
+
+
+def setup(data_dir: Path, n_decide: int) -> dict[str, Any]:
+    """Create the database, the two tenants, their keys and suggestions, the bare table."""
+    db = Database(_settings(data_dir))
+    with db.admin() as conn:
+        conn.execute("drop table if exists public.bench_ping")
+    migrate(db)
+    with db.admin() as conn:
+        conn.execute(
+            "create table public.bench_ping (id bigint generated always as identity "
+            "primary key, n bigint not null, note text not null, "
+            "at timestamptz not null default now())"
+        )
+        conn.execute("grant select, insert on public.bench_ping to growthops_app")
+        conn.execute("grant usage on schema public to growthops_app")
+        conn.execute("grant usage on all sequences in schema public to growthops_app")
+    out: dict[str, Any] = {"db": db}
+    for name, n in (("list", PAGE), ("decide", n_decide)):
+        key = f"bench-{name}-{int(time.time())}"
+        t = create_tenant(db, TenantIn(client_key=key, client_name=f"Bench {name}"))
+        with db.tenant_tx(t.tenant_id) as conn:
+            ids = _suggestions(conn, t.tenant_id, n)
+            plain = api_keys.create(conn, tenant_id=t.tenant_id, name="bench").plaintext
+        out[name] = {"key": plain, "ids": ids}
+    return out
+
+
+# ----------------------------------------------------------------------------------- load
+async def load(
+    base: str,
+    make: Any,
+    *,
+    requests: int,
+    seconds: float,
+    concurrency: int,
+    warmup: int,
+    expect: int,
+) -> dict[str, Any]:
+    """Send ``warmup`` then up to ``requests`` requests (or ``seconds``), ``concurrency`` at once.
+
+    ``make(i) -> (method, path, headers, json)`` builds request ``i``. Returns the counted
+    requests' latencies (seconds), the wall time, and how many answered another status.
+    """
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        warm_ids = iter(range(warmup))
+        counter = iter(range(warmup, warmup + requests))
+        latencies: list[float] = []
+        errors: list[int] = []
+        stop_at = [float("inf")]
+
+        async def worker() -> None:
+            for i in counter:
+                if time.perf_counter() > stop_at[0]:
+                    return
+                method, path, headers, body = make(i)
+                t0 = time.perf_counter()
+                r = await client.request(method, path, headers=headers, json=body)
+                dt = time.perf_counter() - t0
+                latencies.append(dt)
+                if r.status_code != expect:
+                    errors.append(r.status_code)
+
+        # warm-up: the first `warmup` requests, not counted, with the same concurrency (opens
+        # the connections of both sides, grows the server's pool, fills the key cache)
+        async def warm() -> None:
+            for i in warm_ids:
+                method, path, headers, body = make(i)
+                await client.request(method, path, headers=headers, json=body)
+
+        await asyncio.gather(*(warm() for _ in range(concurrency)))
+        start = time.perf_counter()
+        stop_at[0] = start + seconds
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return {"latencies": latencies, "wall": wall, "errors": errors}
+
+
+def summary(res: dict[str, Any]) -> dict[str, Any]:
+    """Requests per second, p50 and p99 latency (ms), request and error counts."""
+    lat = np.array(res["latencies"]) * 1000
+    return {
+        "n": float(len(lat)),
+        "rps": len(lat) / res["wall"],
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "errors": float(len(res["errors"])),
+        "codes": sorted(set(res["errors"])),
+    }
+
+
+def main() -> None:
+    """Parse the options, set up, start the servers, measure, print."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=3000, help="counted requests per endpoint")
+    ap.add_argument("--seconds", type=float, default=8.0, help="time limit per endpoint")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="embedded PostgreSQL data dir (default: a new temporary one)",
+    )
+    ap.add_argument("--serve", choices=("growthops", "bare"), help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="growthops-bench-api-"))
+    if args.serve:
+        serve(args.serve, args.port, data_dir)
+        return
+
+    t0 = time.perf_counter()
+    world = setup(data_dir, args.requests + args.warmup)
+    procs = []
+    try:
+        growthops, base_app = start_server("growthops", data_dir)
+        procs.append(growthops)
+        bare, base_bare = start_server("bare", data_dir)
+        procs.append(bare)
+        console.print(
+            f"setup and server start: {time.perf_counter() - t0:.1f} s; "
+            f"{args.concurrency} requests in flight, {os.cpu_count()} cores"
+        )
+        list_key = {"X-API-Key": world["list"]["key"]}
+        decide_key = {"X-API-Key": world["decide"]["key"]}
+        decide_ids = world["decide"]["ids"]
+        opts = {
+            "requests": args.requests,
+            "seconds": args.seconds,
+            "concurrency": args.concurrency,
+            "warmup": args.warmup,
+        }
+        results = {
+            "bare insert  POST /bare": summary(
+                asyncio.run(
+                    load(
+                        base_bare,
+                        lambda i: ("POST", "/bare", None, {"n": i, "note": "bench"}),
+                        expect=201,
+                        **opts,
+                    )
+                )
+            ),
+            "list  GET /api/v1/suggestions": summary(
+                asyncio.run(
+                    load(
+                        base_app,
+                        lambda i: ("GET", f"/api/v1/suggestions?limit={PAGE}", list_key, None),
+                        expect=200,
+                        **opts,
+                    )
+                )
+            ),
+            "approve  POST /api/v1/suggestions/{id}/decision": summary(
+                asyncio.run(
+                    load(
+                        base_app,
+                        lambda i: (
+                            "POST",
+                            f"/api/v1/suggestions/{decide_ids[i]}/decision",
+                            decide_key,
+                            {"decision": "approved", "decided_by": "bench"},
+                        ),
+                        expect=201,
+                        **opts,
+                    )
+                )
+            ),
+        }
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+        world["db"].close()
+
+    floor = results["bare insert  POST /bare"]
+    table = Table(
+        "endpoint",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "req/s ratio bare/endpoint",
+        "p50 ratio endpoint/bare",
+        title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)",
+    )
+    for name, r in results.items():
+        table.add_row(
+            name,
+            f"{r['n']:.0f}",
+            f"{r['rps']:.0f}",
+            f"{r['p50']:.1f}",
+            f"{r['p99']:.1f}",
+            f"{r['errors']:.0f}",
+            f"{floor['rps'] / r['rps']:.2f}",
+            f"{r['p50'] / floor['p50']:.2f}",
+        )
+    console.print(table)
+    for name, r in results.items():
+        if name != "bare insert  POST /bare":
+            console.print(
+                f"{name}: {floor['rps'] / r['rps']:.2f}x fewer requests per second "
+                f"than the bare insert, p50 {r['p50'] / floor['p50']:.2f}x"
+            )
+    console.print(f"total {time.perf_counter() - t0:.1f} s")
+    failed = {name: r["codes"] for name, r in results.items() if r["errors"]}
+    if failed:
+        raise SystemExit(f"some requests failed (status codes: {failed})")
+
+
+if __name__ == "__main__":
+    main()

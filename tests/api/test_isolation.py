@@ -1,0 +1,145 @@
+"""Tenant isolation over HTTP: for every route of the OpenAPI schema that takes a tenant, a
+client_viewer of tenant A and an API key of tenant A asking for tenant B get the same 404 as for
+a tenant that does not exist, and change nothing; read-only users cannot decide (403)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.conftest import World
+
+BODIES = {
+    "decision": {"decision": "approved", "decided_by": "intruder"},
+    "validation": {"item_type": "ad_creative", "item_name": "x", "submitted_by": "intruder"},
+    "advance": {"by": "intruder"},
+    "reject": {"by": "intruder", "reason": "because"},
+}
+
+
+def tenant_operations(client) -> list[tuple[str, str, dict]]:
+    """Return (method, path, operation) of every API operation whose path takes ``{tenant}``."""
+    spec = client.get("/openapi.json").json()
+    return [
+        (m, p, op) for p, ops in spec["paths"].items() if "{tenant}" in p for m, op in ops.items()
+    ]
+
+
+def _entity(world: World, side) -> str:
+    with world.db.tenant_tx(side.tenant.tenant_id) as conn:
+        return conn.execute(
+            "select entity_id from ads.metrics_daily order by 1 limit 1"
+        ).fetchone()["entity_id"]
+
+
+def request_for(world: World, side, tenant: str, method: str, path: str, op: dict):
+    """Return (url, params, body) of the operation for ``side``'s objects under ``tenant``."""
+    ids = {"suggestion_id": side.suggestion_ids[-1], **side.ids}
+
+    def fill(m: re.Match) -> str:
+        name = m.group(1)
+        return tenant if name == "tenant" else str(ids.get(name, 1))
+
+    url = re.sub(r"\{(\w+)\}", fill, path)
+    params = {
+        p["name"]: _entity(world, side)
+        for p in op.get("parameters", [])
+        if p["in"] == "query" and p.get("required")
+    }
+    body = BODIES[path.rsplit("/", 1)[-1]] if method == "post" else None
+    return url, params, body
+
+
+def snapshot(world: World, side) -> list:
+    with world.db.tenant_tx(side.tenant.tenant_id) as conn:
+        return conn.execute(
+            """select (select array_agg(status order by suggestion_id) from ads.suggestions) s,
+                      (select array_agg(validation_stage || status order by queue_id)
+                         from ads.validation_queue) v,
+                      (select count(*) from ads.decisions) d"""
+        ).fetchone()
+
+
+@pytest.mark.parametrize("who", ["viewer", "key"])
+def test_another_tenant_is_reported_missing_on_every_tenant_route(world: World, who):
+    a, b = world.a, world.b
+    client = world.client(a.viewer if who == "viewer" else a.key)
+    ops = tenant_operations(client)
+    assert len(ops) >= 20
+    before = snapshot(world, b)
+    for method, path, op in ops:
+        for name in (b.tenant.client_key, str(b.tenant.tenant_id)):
+            url, params, body = request_for(world, b, name, method, path, op)
+            r = client.request(method, url, params=params, json=body)
+            assert r.status_code == 404, (method, url, r.text)
+            ghost_url, _, _ = request_for(world, b, "no-such-tenant", method, path, op)
+            ghost = client.request(method, ghost_url, params=params, json=body)
+            assert ghost.status_code == 404
+            assert r.json()["error"] == {
+                **ghost.json()["error"],
+                "message": ghost.json()["error"]["message"].replace("'no-such-tenant'", repr(name)),
+            }
+        # on its own tenant: reads succeed; a viewer may not decide nor submit (403). (Other
+        # writes on tenant A are not sent: they would change the shared world.)
+        url, params, body = request_for(world, a, a.tenant.client_key, method, path, op)
+        if method == "get":
+            r = client.request(method, url, params=params, json=body)
+            assert r.status_code == 200, (url, r.text)
+        elif who == "viewer" and url.endswith(("/decision", "/validation")):
+            r = client.request(method, url, params=params, json=body)
+            assert r.status_code == 403, (url, r.text)
+    assert snapshot(world, b) == before
+
+
+def test_anonymous_requests_get_401_everywhere(world: World):
+    client = world.client()
+    for method, path, op in tenant_operations(client):
+        url, params, body = request_for(world, world.a, world.a.tenant.client_key, method, path, op)
+        r = client.request(method, url, params=params, json=body)
+        assert r.status_code == 401, (method, url)
+    assert client.get("/api/v1/tenants").status_code == 401
+
+
+def test_a_viewer_cannot_decide_on_its_own_tenant(world: World):
+    a = world.a
+    client = world.client(a.viewer)
+    before = snapshot(world, a)
+    for url in (
+        f"/api/v1/tenants/{a.tenant.client_key}/suggestions/{a.suggestion_ids[-1]}/decision",
+        f"/api/v1/suggestions/{a.suggestion_ids[-1]}/decision",
+    ):
+        r = client.post(url, json={"decision": "approved"})
+        assert r.status_code == 403 and r.json()["error"]["type"] == "PermissionDenied"
+    assert snapshot(world, a) == before
+
+
+def test_short_routes_serve_only_the_callers_own_tenant(world: World):
+    a, b = world.a, world.b
+    mine = world.client(a.viewer).get("/api/v1/suggestions", params={"limit": 200}).json()
+    assert sorted(s["suggestion_id"] for s in mine["items"]) == a.suggestion_ids
+    r = world.client(a.viewer).get(f"/api/v1/suggestions/{b.suggestion_ids[-1]}")
+    if b.suggestion_ids[-1] not in a.suggestion_ids:
+        assert r.status_code == 404
+    staff = world.client(world.admin).get("/api/v1/suggestions")
+    assert (
+        staff.status_code == 404 and "/api/v1/tenants/{tenant}" in staff.json()["error"]["message"]
+    )
+
+
+def test_a_cross_site_session_post_is_refused(world: World):
+    client = world.client(world.buyer)
+    url = f"/api/v1/tenants/{world.b.tenant.client_key}/validation"
+    r = client.post(
+        url,
+        json={"item_type": "ad_creative", "item_name": "x"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 403 and "cross-site" in r.json()["error"]["message"]
+    with world.db.tenant_tx(world.b.tenant.tenant_id) as conn:
+        assert (
+            conn.execute(
+                "select count(*) n from ads.validation_queue where item_name = 'x'"
+            ).fetchone()["n"]
+            == 0
+        )
