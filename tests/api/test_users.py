@@ -236,3 +236,22 @@ def test_cli_users_create_list_disable(db, tenant):
         input=PASSWORD + "\n",
     )
     assert isinstance(res.exception, InvalidInput)
+
+
+def test_a_user_chooses_their_language_and_it_is_kept(db):
+    """The dashboard's language switch persists on the user (through the app role)."""
+    import uuid as _uuid
+
+    from growthops.core.auth import users
+
+    u = users.create_user(db, email=f"lang-{_uuid.uuid4().hex[:8]}@agency.test",
+                          password="correct horse battery", role="media_buyer")
+    assert u.lang == "en"
+    users.set_lang(db, user_id=u.user_id, lang="fr")
+    assert users.get_user(db, u.user_id).lang == "fr"
+    import pytest as _pytest
+
+    from growthops.core.errors import InvalidInput
+
+    with _pytest.raises(InvalidInput, match="lang"):
+        users.set_lang(db, user_id=u.user_id, lang="de")

@@ -136,6 +136,13 @@ def test_french_user_sees_french_and_can_switch(world):
     assert '<html lang="en">' in en and "Approve" in en and "80% interval" in en
     assert client.post("/lang", data={"lang": "de", "csrf": csrf_of(en)}).status_code == 422
     assert client.post("/lang", data={"lang": "fr"}).status_code == 403  # no CSRF token
+    # The choice is saved on the user: a new session opens in English...
+    again = login(world["app"], world["buyer"]).get(f"/t/{key}/suggestions").text
+    assert '<html lang="en">' in again
+    # ...and switching back restores French for the other tests of this module.
+    r = client.post("/lang", data={"lang": "fr", "next": "/", "csrf": csrf_of(en)})
+    assert r.status_code == 303
+    assert '<html lang="fr">' in login(world["app"], world["buyer"]).get(f"/t/{key}/suggestions").text
 
 
 def test_every_label_exists_in_both_languages_with_the_same_placeholders():

@@ -218,7 +218,7 @@ def logout(request: Request) -> Response:
 def switch_lang(request: Request, lang: Annotated[str, Form()],
                 next: Annotated[str, Form(max_length=2000)] = "/",
                 csrf: Annotated[str | None, Form()] = None) -> Response:
-    """Switch the page language (kept in the session; saved on the user when supported)."""
+    """Switch the page language (kept in the session and saved on the user)."""
     user = _auth(request)
     if isinstance(user, Response):
         return user
@@ -227,9 +227,7 @@ def switch_lang(request: Request, lang: Annotated[str, Form()],
     if lang not in LANGS:
         return _error(request, user, 422, f"lang: {lang!r} is not one of {', '.join(LANGS)}")
     request.session["lang"] = lang
-    set_lang = getattr(users, "set_lang", None)  # persisted once the users module offers it
-    if set_lang is not None:
-        set_lang(get_database(request), user_id=user.user_id, lang=lang)
+    users.set_lang(get_database(request), user_id=user.user_id, lang=lang)
     return _secure(RedirectResponse(_safe_next(next), status_code=303))
 
 

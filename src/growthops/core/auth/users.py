@@ -257,6 +257,17 @@ def set_active(db: Database, *, email: str, active: bool) -> User:
     return User.from_row(row)
 
 
+def set_lang(db: Database, *, user_id: UUID | str, lang: str) -> None:
+    """Save a user's display language (``en`` or ``fr``) through the application role.
+
+    Raises :class:`InvalidInput` naming ``lang`` for another value.
+    """
+    if lang not in ("en", "fr"):
+        raise InvalidInput(f"lang: {lang!r} is not one of en, fr")
+    with db.app_tx() as conn:
+        conn.execute("select core.user_set_lang(%s, %s)", [str(user_id), lang])
+
+
 def set_password(db: Database, *, email: str, password: str) -> User:
     """Replace a user's password (owner connection); :class:`NotFound` or :class:`InvalidInput`."""
     address = _check_email(email)
