@@ -31,7 +31,7 @@ app = typer.Typer(help="growthops: the media-buying copilot and AI operations pl
 db_app = typer.Typer(help="Database: init, migrate, status.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
 import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
-suggestions_app = typer.Typer(help="Suggestions: list, show.", no_args_is_help=True)
+suggestions_app = typer.Typer(help="Suggestions: list, show, approve, refuse, backlog, execute, history.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(import_app, name="import")
@@ -207,7 +207,8 @@ def daily(
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
     lang: LangOpt = "",
 ) -> None:
-    """Run the daily cycle: baselines, anomalies, overspend, fatigue, suggestions, digest."""
+    """Run the daily cycle: baselines, anomalies, overspend, fatigue, learning, suggestions, digest;
+    then reconcile, auto-apply (if the tenant's policy allows) and post the Slack digest."""
     from growthops.ads.cycle import run_daily_cycle
     from growthops.ads.digest import print_digest
 
@@ -323,7 +324,8 @@ def demo(
     reset: Annotated[bool, typer.Option("--reset", help="Delete the demo tenants first.")] = False,
     lang: LangOpt = "",
 ) -> None:
-    """Run the main job on real public data: two tenants, import, daily cycle, digest, report, backtest."""
+    """Run the main job on real data (two tenants: import, daily cycle, digest, report, backtest),
+    then close the loop on a sandbox account (approve, execute, fast-forward, measure)."""
     from growthops.demo import run_demo
 
     run_demo(get_db(), console, reset=reset, lang=_lang(lang))
