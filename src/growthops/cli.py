@@ -363,7 +363,7 @@ def _decision_conflict_text(exc: Any, decision: str, lang: str) -> str:
 
 
 def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
-                lang: str) -> None:
+                lang: str, execute: bool = False) -> None:
     """Record a decision from the CLI; print a clear message and exit 5 on a conflict."""
     from growthops.ads.decisions import DecisionConflict, decide
     from growthops.ads.digest import code_label
@@ -379,13 +379,23 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
         raise typer.Exit(code=exc.exit_code) from None
     console.print(t("decision.done", lg, id=suggestion_id, decision=code_label(decision, lg),
                     by=res["decided_by"], before=code_label(res["status_before"], lg)))
+    if decision == "approved" and execute:
+        from growthops.ads.execution import execute_after_approval
+
+        out = execute_after_approval(get_db(), tenant_id=tid, suggestion_id=suggestion_id, actor=by)
+        if out is not None:
+            _print_outcomes([out])
 
 
 @suggestions_app.command("approve")
-def suggestions_approve(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
-                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
-    """Approve a suggestion (it becomes executable); refused if expired or already decided."""
-    _decide_cmd("approved", suggestion_id, tenant, by, notes, lang)
+def suggestions_approve(
+    suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
+    execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Execute it on the ad account now (within the guard rails).")] = True,
+    lang: LangOpt = "",
+) -> None:
+    """Approve a suggestion and execute it on the ad account within the guard rails (when the
+    tenant has one); refused if expired or already decided."""
+    _decide_cmd("approved", suggestion_id, tenant, by, notes, lang, execute=execute)
 
 
 @suggestions_app.command("refuse")

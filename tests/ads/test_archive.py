@@ -176,6 +176,7 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
     hyp.measure_due = lambda conn, *, tenant_id, today: calls.append(("measure", tenant_id, today)) or [{"status": "measured"}, {"status": "measured"}, {"status": "waiting"}]
     ex = types.ModuleType("growthops.ads.execution")
     ex.reconcile = lambda db_, *, tenant_id: calls.append(("reconcile", tenant_id, db_ is db)) or 1
+    ex.execute_approved = lambda db_, *, tenant_id: calls.append(("execute_approved", tenant_id)) or []
     monkeypatch.setitem(sys.modules, "growthops.ads.hypotheses", hyp)
     monkeypatch.setitem(sys.modules, "growthops.ads.execution", ex)
     with db.tenant_tx(tenant.tenant_id) as conn:
@@ -188,6 +189,7 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
     assert out["validation_expired"] == 1 and out["errors"] == 0 and out["skipped"] == []
     assert out["measured"] == 2 and out["reconciled"] == 1
     assert ("reconcile", tenant.tenant_id, True) in calls
+    assert ("execute_approved", tenant.tenant_id) in calls  # approvals not yet executed are run
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert ("measure", tenant.tenant_id, date(2024, 6, 2)) in calls
     # Absent modules are skipped cleanly.

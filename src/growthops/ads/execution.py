@@ -834,3 +834,30 @@ def auto_apply(db: Database, *, tenant_id: UUID | str,
                      and s.status = 'pending'""",
                 [json.dumps(held, default=_json_default), ctx.tenant_id])
     return outcomes
+
+
+def execute_after_approval(db: Database, *, tenant_id: UUID | str, suggestion_id: int,
+                           actor: str) -> ExecutionOutcome | None:
+    """Execute a suggestion right after its approval (CLI, API, Slack), when it can be.
+
+    Does nothing (returns None) when the tenant has no ad account on the suggestion's platform
+    or the suggestion is no longer approved; otherwise :func:`execute_suggestion` within the
+    guard rails. Never raises: a failure is written to the tenant's system log and the
+    suggestion stays approved for the hourly upkeep (``execute_approved``) to retry.
+    """
+    from growthops.core.logs.service import log_event
+
+    try:
+        with db.tenant_tx(tenant_id) as conn:
+            row = conn.execute(
+                """select 1 from ads.suggestions s join ads.ad_accounts a
+                     on a.tenant_id = s.tenant_id and a.platform = s.platform
+                   where s.suggestion_id = %s and s.status = 'approved'""", [suggestion_id]).fetchone()
+        if row is None:
+            return None
+        return execute_suggestion(db, tenant_id=tenant_id, suggestion_id=suggestion_id, actor=actor)
+    except Exception as exc:  # the decision is recorded; execution is retried by the upkeep
+        with db.tenant_tx(tenant_id) as conn:
+            log_event(conn, tenant_id=tenant_id, level="ERROR", module="ads.execution",
+                      message=f"execution after approval of suggestion {suggestion_id} failed", exc=exc)
+        return None

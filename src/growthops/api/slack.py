@@ -147,6 +147,11 @@ async def slack_interactivity(
     if click is None:
         return Response(status_code=200)
     outcome = await run_in_threadpool(record_click, db, click)
+    if outcome.kind == "decided" and click.decision == "approved" and outcome.tenant_id:
+        from growthops.ads.execution import execute_after_approval
+
+        background.add_task(execute_after_approval, db, tenant_id=outcome.tenant_id,
+                            suggestion_id=click.suggestion_id, actor=f"slack:{click.user_id}")
     if settings.bot_token is not None and settings.bot_token.get_secret_value().strip():
         client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
         background.add_task(follow_up, db, client, click, outcome)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from growthops.ads import decisions
 from growthops.api.deps import IdPath, Scope, actor, own_router, tenant_router
@@ -77,9 +77,11 @@ def suggestion_history(suggestion_id: IdPath, scope: Scope) -> HistoryOut:
     responses={**BODY, **FORBIDDEN, **CONFLICT},
     summary="Approve, refuse or backlog",
 )
-def decide(suggestion_id: IdPath, body: DecisionIn, scope: Scope) -> DecisionOut:
+def decide(suggestion_id: IdPath, body: DecisionIn, scope: Scope, request: Request,
+           background: BackgroundTasks) -> DecisionOut:
     """Record a decision (channel ``api``); 403 for a client_viewer; 409 when expired or
-    already decided. A logged-in user decides as itself; an API key names ``decided_by``."""
+    already decided. A logged-in user decides as itself; an API key names ``decided_by``.
+    An approval is then executed on the ad account (within the guard rails) after the response."""
     scope.require_decide()
     row = decisions.decide(
         scope.conn,
@@ -90,6 +92,11 @@ def decide(suggestion_id: IdPath, body: DecisionIn, scope: Scope) -> DecisionOut
         notes=body.notes,
         channel="api",
     )
+    if body.decision == "approved":
+        from growthops.ads.execution import execute_after_approval
+
+        background.add_task(execute_after_approval, request.app.state.db, tenant_id=scope.tenant_id,
+                            suggestion_id=suggestion_id, actor=row["decided_by"])
     return DecisionOut.model_validate(row)
 
 

@@ -345,7 +345,13 @@ def run_upkeep(db: Database, *, now_utc: datetime,
                 return sum(r["status"] == "measured" for r in (measure_due(conn, tenant_id=tid, today=today) or []))
 
         def reconcile_(tid: UUID = tid) -> int:
-            return int(reconcile(db, tenant_id=tid) or 0)
+            # Settle interrupted executions, then execute what was approved but not executed
+            # (an approval whose immediate execution failed or was deferred).
+            settled = int(reconcile(db, tenant_id=tid) or 0)
+            from growthops.ads.execution import execute_approved
+
+            execute_approved(db, tenant_id=tid)
+            return settled
 
         steps = [("validation_expired", expire)]
         if measure_due is not None:
