@@ -6,10 +6,10 @@ short tenant transaction, so a 200 means recorded) and answers an empty 200, whi
 expects a ``block_actions`` request to be acknowledged (within 3 seconds). The message update and
 any private reply run afterwards as FastAPI background tasks.
 
-Settings (environment, ``GROWTHOPS_`` prefix; to be folded into
-:class:`growthops.settings.Settings`): ``GROWTHOPS_SLACK_SIGNING_SECRET`` (the app's signing
-secret; unset: the route answers 503), ``GROWTHOPS_SLACK_BOT_TOKEN`` (``xoxb-...``; unset: no
-message update), ``GROWTHOPS_SLACK_API_URL`` (Web API root; tests point it at a local server).
+Settings (from :class:`growthops.settings.Settings`): ``GROWTHOPS_SLACK_SIGNING_SECRET`` (the
+app's signing secret; unset: the route answers 503), ``GROWTHOPS_SLACK_BOT_TOKEN``
+(``xoxb-...``; unset: no message update), ``GROWTHOPS_SLACK_API_URL`` (Web API root; tests
+point it at a local server).
 
 Slack bolt is not used: its ``App`` owns routing, acknowledgement and lazy listeners and checks
 the token with ``auth.test`` at start-up, while this route needs the tenant's transaction and
@@ -19,12 +19,10 @@ of Bolt that matter here.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from growthops.api.deps import get_database
@@ -61,21 +59,21 @@ class PayloadTooLarge(GrowthopsError):
     http_status = 413
 
 
-class SlackSettings(BaseSettings):
-    """Slack settings: ``GROWTHOPS_SLACK_SIGNING_SECRET``, ``_BOT_TOKEN``, ``_API_URL``."""
-
-    model_config = SettingsConfigDict(env_prefix="GROWTHOPS_SLACK_", env_file=".env",
-                                      extra="ignore")
+class SlackSettings(BaseModel):
+    """The Slack part of :class:`growthops.settings.Settings` the route needs."""
 
     signing_secret: SecretStr | None = None
     bot_token: SecretStr | None = None
     api_url: str | None = None
 
 
-@lru_cache(maxsize=1)
 def get_slack_settings() -> SlackSettings:
-    """Return the cached Slack settings (override this dependency in tests)."""
-    return SlackSettings()
+    """Return the Slack settings from the process settings (override this dependency in tests)."""
+    from growthops.settings import get_settings
+
+    s = get_settings()
+    return SlackSettings(signing_secret=s.slack_signing_secret, bot_token=s.slack_bot_token,
+                         api_url=s.slack_api_url)
 
 
 router = APIRouter(tags=["slack"])

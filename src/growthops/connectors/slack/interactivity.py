@@ -61,7 +61,6 @@ MAX_AGE_S = 60 * 5
 MAX_BODY_BYTES = 1 << 20
 DECISIONS = ("approved", "refused", "backlog")
 #: SECURITY DEFINER function proposed for a migration (see the report / tenants_for_channel).
-LOOKUP_FUNCTION = "core.tenant_by_slack_channel(text)"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
@@ -245,31 +244,12 @@ def tenants_for_channel(db: Database, channel_id: str) -> list[str]:
 
     A tenant matches when ``slack_channel_id`` or ``slack_validation_channel`` equals the id.
     The application role sees one tenant at a time (row-level security on ``core.tenants``), so
-    this uses the SECURITY DEFINER function ``core.tenant_by_slack_channel(text)`` when a
-    migration created it (one indexed query); without it, it falls back to reading each tenant
-    of ``core.tenant_directory()`` in its own transaction (one query per tenant: fine for an
-    agency's tens of clients, the reason for the function).
+    this calls the SECURITY DEFINER function ``core.tenant_by_slack_channel(text)`` (migration
+    0007): one indexed query.
     """
     with db.app_tx() as conn:
-        probe = conn.execute("select to_regprocedure(%s) is not null as ok",
-                             [LOOKUP_FUNCTION]).fetchone()
-        if probe is not None and probe["ok"]:
-            return [str(r["tenant_id"]) for r in conn.execute(
-                "select tenant_id from core.tenant_by_slack_channel(%s)", [channel_id])]
-        directory = [str(r["tenant_id"]) for r in
-                     conn.execute("select tenant_id from core.tenant_directory()")]
-    found = []
-    with db.pool.connection() as conn:
-        for tid in directory:
-            with conn.transaction():
-                conn.execute("select set_config('app.tenant_id', %s, true)", [tid])
-                hit = conn.execute(
-                    "select 1 from core.tenants where tenant_id = %s "
-                    "and %s in (slack_channel_id, slack_validation_channel)",
-                    [tid, channel_id]).fetchone()
-            if hit:
-                found.append(tid)
-    return found
+        return [str(r["tenant_id"]) for r in conn.execute(
+            "select tenant_id from core.tenant_by_slack_channel(%s)", [channel_id])]
 
 
 @dataclass
