@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +180,7 @@ def main() -> None:
     table.add_row("daily cycle, all tenants (median)", f"{t_cycle:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in cycle_times)})")
     table.add_row("floor: one aggregate scan per tenant (median)", f"{t_floor:.3f} s")
     table.add_row("(a) cycle / floor  [target <= 3]", f"{t_cycle / t_floor:.2f}")
-    table.add_row("seed 001 design, per ad set (sample of %d)" % len(sample), f"{1000 * per_entity:.2f} ms")
+    table.add_row(f"seed 001 design, per ad set (sample of {len(sample)})", f"{1000 * per_entity:.2f} ms")
     table.add_row("seed 001 design extrapolated to all entities", f"{t_seed:.2f} s")
     table.add_row("(b) seed 001 / cycle  [target >= 30]", f"{t_seed / t_cycle:.1f}")
     console.print(table)

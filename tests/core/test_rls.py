@@ -122,11 +122,10 @@ def test_no_tenant_reads_or_writes_another_tenants_rows(fresh_db: Database) -> N
             except psycopg.errors.InsufficientPrivilege:
                 pass
         # B cannot write a row labelled A.
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with fresh_db.tenant_tx(b.tenant_id) as conn:
-                conn.execute(
-                    f"insert into {qual} ({col_sql}) values ({ph})", [a.tenant_id, *values.values()]
-                )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), fresh_db.tenant_tx(b.tenant_id) as conn:
+            conn.execute(
+                f"insert into {qual} ({col_sql}) values ({ph})", [a.tenant_id, *values.values()]
+            )
         # Without a tenant, nothing is visible.
         with fresh_db.app_tx() as conn:
             n = conn.execute(f"select count(*) as n from {qual}").fetchone()["n"]
