@@ -127,6 +127,195 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "API key {prefix} of {tenant} revoked.",
         "fr": "Clé d'API {prefix} de {tenant} révoquée.",
     },
+    # -- config: a tenant's platform settings and guard rails
+    "config.bad_platform": {
+        "en": "--platform: {value!r} is not one of {choices}",
+        "fr": "--platform : {value!r} ne fait pas partie de {choices}",
+    },
+    "config.bad_number": {
+        "en": "{option}: {value!r} is not a number",
+        "fr": "{option} : {value!r} n'est pas un nombre",
+    },
+    "config.bad_integer": {
+        "en": "{option}: {value!r} is not a whole number",
+        "fr": "{option} : {value!r} n'est pas un nombre entier",
+    },
+    "config.out_of_range": {
+        "en": "{option}: {value} must be {bounds} ({what})",
+        "fr": "{option} : {value} doit être {bounds} ({what})",
+    },
+    "config.too_many_decimals": {
+        "en": "{option}: {value} has more than {places} decimals",
+        "fr": "{option} : {value} a plus de {places} décimales",
+    },
+    "config.bad_choice": {
+        "en": "{option}: {value!r} is not one of {choices}",
+        "fr": "{option} : {value!r} ne fait pas partie de {choices}",
+    },
+    "config.bad_entity": {
+        "en": "{option}: an entity id must be 1 to 200 characters without surrounding spaces (got {value!r})",
+        "fr": "{option} : un identifiant d'entité doit faire 1 à 200 caractères, sans espace autour (reçu {value!r})",
+    },
+    "config.protect_both": {
+        "en": "--protect and --unprotect both name {ids}",
+        "fr": "--protect et --unprotect nomment tous deux {ids}",
+    },
+    "config.nothing_to_set": {
+        "en": "nothing to change: give at least one setting (see growthops config set --help)",
+        "fr": "rien à changer : donnez au moins un réglage (voir growthops config set --help)",
+    },
+    "config.bad_by": {
+        "en": "--by: give the name of the person making the change (1 to 200 characters)",
+        "fr": "--by : donnez le nom de la personne qui fait le changement (1 à 200 caractères)",
+    },
+    "config.what.target_roas": {"en": "target ROAS: conversion value / spend", "fr": "ROAS cible : valeur des conversions / dépense"},
+    "config.what.max_cpa": {"en": "maximum cost per result, in the tenant's currency", "fr": "coût maximal par résultat, dans la devise du client"},
+    "config.what.min_daily_budget": {"en": "floor of a daily budget cut, in the tenant's currency", "fr": "plancher d'une baisse de budget quotidien, dans la devise du client"},
+    "config.what.max_change_pct": {"en": "percent of the live budget or bid per action", "fr": "pourcentage du budget ou de l'enchère en cours par action"},
+    "config.what.max_change_pct_24h": {"en": "net percent change of one entity over 24 h", "fr": "variation nette en pourcentage d'une entité sur 24 h"},
+    "config.what.fdr_q": {"en": "false discovery rate of the anomaly tests, a fraction", "fr": "taux de fausses découvertes des tests d'anomalie, une fraction"},
+    "config.what.min_auto_apply_confidence": {"en": "percent confidence a suggestion needs to be auto-applied", "fr": "confiance en pourcentage requise pour une application automatique"},
+    "config.and": {"en": "and", "fr": "et"},
+    "config.updated": {
+        "en": "{tenant} / {platform}: settings updated by {by} (recorded in the audit trail):",
+        "fr": "{tenant} / {platform} : réglages modifiés par {by} (enregistré dans le journal d'audit) :",
+    },
+    "config.unchanged": {
+        "en": "{tenant} / {platform}: these values are already set; nothing changed.",
+        "fr": "{tenant} / {platform} : ces valeurs sont déjà en place ; rien n'a changé.",
+    },
+    "config.unknown_entities": {
+        "en": "Note: {ids} never seen on {platform} for {tenant} (no metrics, no sandbox entity); protected anyway. Check the id.",
+        "fr": "Remarque : {ids} jamais vu(s) sur {platform} pour {tenant} (aucune métrique, aucune entité sandbox) ; protégé(s) quand même. Vérifiez l'identifiant.",
+    },
+    "config.auto_apply_on": {
+        "en": (
+            "WARNING: auto-apply is now ON for {tenant} on {platform}.\n"
+            "From the next daily cycle (and each `growthops auto-apply`), pending suggestions with a "
+            "confidence of at least {conf}% are approved and EXECUTED ON THE AD ACCOUNT WITHOUT A "
+            "HUMAN, within the guard rails: at most {pct}% change per action and {pct24}% per 24 h, "
+            "daily budgets not below {min_budget} {currency}, monthly budget ceiling {monthly}, "
+            "{n_protected} protected entities, no edit during a learning phase{learning}. "
+            "Mode: {mode}. Refresh, new-angle and diagnostic suggestions are never auto-applied. "
+            "Every auto-applied change is in the audit trail under 'auto-apply'.\n"
+            "Turn it off: growthops config set --tenant {tenant} --platform {platform} "
+            "--no-auto-apply --by NAME"
+        ),
+        "fr": (
+            "ATTENTION : l'application automatique est maintenant ACTIVÉE pour {tenant} sur {platform}.\n"
+            "Dès le prochain cycle quotidien (et à chaque `growthops auto-apply`), les suggestions en "
+            "attente dont la confiance atteint {conf} % sont approuvées et EXÉCUTÉES SUR LE COMPTE "
+            "PUBLICITAIRE SANS INTERVENTION HUMAINE, dans les garde-fous : au plus {pct} % de "
+            "changement par action et {pct24} % sur 24 h, budgets quotidiens jamais sous "
+            "{min_budget} {currency}, plafond de budget mensuel {monthly}, {n_protected} entités "
+            "protégées, aucune modification en phase d'apprentissage{learning}. Mode : {mode}. Les "
+            "suggestions de renouvellement, de nouvel angle et de diagnostic ne sont jamais "
+            "appliquées automatiquement. Chaque changement appliqué automatiquement figure dans le "
+            "journal d'audit sous « auto-apply ».\n"
+            "Pour la désactiver : growthops config set --tenant {tenant} --platform {platform} "
+            "--no-auto-apply --by NOM"
+        ),
+    },
+    "config.learning_allowed": {
+        "en": " (EXCEPT: --allow-learning-edits is on)",
+        "fr": " (SAUF : --allow-learning-edits est activé)",
+    },
+    "config.no_ceiling": {"en": "none set", "fr": "aucun"},
+    "config.mode.live": {"en": "live (changes are sent)", "fr": "réel (les changements sont envoyés)"},
+    "config.mode.dry_run": {"en": "dry run (nothing is sent)", "fr": "simulation (rien n'est envoyé)"},
+    "config.mode.validate_only": {
+        "en": "validate only (the platform checks, nothing is applied)",
+        "fr": "validation seule (la plateforme vérifie, rien n'est appliqué)",
+    },
+    "config.no_account": {
+        "en": "Note: {tenant} has no ad account on {platform} yet; nothing runs until one is connected (growthops accounts connect | sandbox).",
+        "fr": "Remarque : {tenant} n'a pas encore de compte publicitaire sur {platform} ; rien ne s'exécute avant sa connexion (growthops accounts connect | sandbox).",
+    },
+    "config.title": {"en": "Platform settings of {tenant}", "fr": "Réglages par plateforme de {tenant}"},
+    "config.col.setting": {"en": "setting", "fr": "réglage"},
+    "config.col.option": {"en": "option", "fr": "option"},
+    "config.defaults": {"en": "{platform} (defaults, not stored)", "fr": "{platform} (par défaut, non enregistré)"},
+    "config.tenant_roas": {"en": "– (tenant roi_target {roas})", "fr": "– (roi_target du client {roas})"},
+    "config.on": {"en": "on", "fr": "activé"},
+    "config.off": {"en": "off", "fr": "désactivé"},
+    # -- accounts: a tenant's ad accounts
+    "accounts.none": {
+        "en": "{tenant} has no ad account (growthops accounts connect | sandbox).",
+        "fr": "{tenant} n'a aucun compte publicitaire (growthops accounts connect | sandbox).",
+    },
+    "accounts.title": {"en": "Ad accounts of {tenant}", "fr": "Comptes publicitaires de {tenant}"},
+    "accounts.col.platform": {"en": "platform", "fr": "plateforme"},
+    "accounts.col.connector": {"en": "connector", "fr": "connecteur"},
+    "accounts.col.account": {"en": "account", "fr": "compte"},
+    "accounts.col.credentials": {"en": "credentials", "fr": "identifiants"},
+    "accounts.col.connected": {"en": "connected (UTC)", "fr": "connecté (UTC)"},
+    "accounts.col.metrics": {"en": "metrics (days)", "fr": "métriques (jours)"},
+    "accounts.col.auto_apply": {"en": "auto-apply", "fr": "application auto"},
+    "accounts.encrypted": {"en": "encrypted", "fr": "chiffrés"},
+    "accounts.bad_pair": {
+        "en": "--connector: {connector!r} does not serve --platform {platform!r} (meta → meta, google → google_ads)",
+        "fr": "--connector : {connector!r} ne sert pas --platform {platform!r} (meta → meta, google → google_ads)",
+    },
+    "accounts.bad_account_id": {
+        "en": "--account-id: {value!r} is not a {what}",
+        "fr": "--account-id : {value!r} n'est pas un {what}",
+    },
+    "accounts.meta_id": {
+        "en": "Meta ad account id (digits, with or without act_)",
+        "fr": "identifiant de compte publicitaire Meta (chiffres, avec ou sans act_)",
+    },
+    "accounts.google_id": {
+        "en": "Google Ads customer id (10 digits, dashes allowed)",
+        "fr": "identifiant client Google Ads (10 chiffres, tirets acceptés)",
+    },
+    "accounts.no_credentials": {
+        "en": "--token-stdin: no credentials on stdin (give the access token, or a JSON object of credentials)",
+        "fr": "--token-stdin : aucun identifiant sur l'entrée standard (donnez le jeton d'accès, ou un objet JSON d'identifiants)",
+    },
+    "accounts.bad_json": {
+        "en": "credentials: not a valid JSON object ({error})",
+        "fr": "identifiants : objet JSON invalide ({error})",
+    },
+    "accounts.missing_keys": {
+        "en": "credentials for {connector}: missing {keys}",
+        "fr": "identifiants {connector} : il manque {keys}",
+    },
+    "accounts.other_connector": {
+        "en": "{tenant} already has a {connector} account {account!r} on {platform}; disconnect it first (growthops accounts disconnect --tenant {tenant} --platform {platform} --by NAME)",
+        "fr": "{tenant} a déjà un compte {connector} {account!r} sur {platform} ; déconnectez-le d'abord (growthops accounts disconnect --tenant {tenant} --platform {platform} --by NOM)",
+    },
+    "accounts.connected": {
+        "en": "{tenant}: {connector} account {account} connected on {platform}; credentials encrypted at rest ({keys}). They are checked at the first call to the platform.",
+        "fr": "{tenant} : compte {connector} {account} connecté sur {platform} ; identifiants chiffrés au repos ({keys}). Ils seront vérifiés au premier appel à la plateforme.",
+    },
+    "accounts.sandbox_created": {
+        "en": "{tenant}: sandbox account {account} created on {platform} (seed {seed}): {campaigns} campaigns, {adsets} ad sets, {ads} ads, simulated {first} → {last} ({rows} metric rows).",
+        "fr": "{tenant} : compte sandbox {account} créé sur {platform} (graine {seed}) : {campaigns} campagnes, {adsets} ensembles de publicités, {ads} publicités, simulé du {first} au {last} ({rows} lignes de métriques).",
+    },
+    "accounts.sandbox_next": {
+        "en": "Next: growthops daily --tenant {tenant}, then growthops accounts advance --tenant {tenant} --days 1 to simulate the next day.",
+        "fr": "Ensuite : growthops daily --tenant {tenant}, puis growthops accounts advance --tenant {tenant} --days 1 pour simuler le jour suivant.",
+    },
+    "accounts.no_account": {
+        "en": "{tenant} has no ad account on {platform}",
+        "fr": "{tenant} n'a pas de compte publicitaire sur {platform}",
+    },
+    "accounts.not_sandbox": {
+        "en": "accounts advance fast-forwards only a sandbox account; {tenant}'s {platform} account {account!r} is a real {connector} account",
+        "fr": "accounts advance n'avance qu'un compte sandbox ; le compte {platform} {account!r} de {tenant} est un vrai compte {connector}",
+    },
+    "accounts.advanced": {
+        "en": "{tenant}: sandbox on {platform} advanced {days} days, now simulated up to {last} ({n_days} days of metrics).",
+        "fr": "{tenant} : sandbox sur {platform} avancée de {days} jours, simulée jusqu'au {last} ({n_days} jours de métriques).",
+    },
+    "accounts.in_flight": {
+        "en": "{n} execution(s) on {platform} are still in flight (claimed, not settled); run growthops reconcile --tenant {tenant} first",
+        "fr": "{n} exécution(s) sur {platform} sont encore en cours (réservées, non réglées) ; lancez d'abord growthops reconcile --tenant {tenant}",
+    },
+    "accounts.disconnected": {
+        "en": "{tenant}: {connector} account {account} on {platform} disconnected by {by} (audited). Its metrics are kept; nothing can be executed on {platform} until an account is connected again.",
+        "fr": "{tenant} : compte {connector} {account} sur {platform} déconnecté par {by} (audité). Ses métriques sont conservées ; plus rien ne peut être exécuté sur {platform} avant une nouvelle connexion.",
+    },
     "error": {"en": "Error", "fr": "Erreur"},
 }
 

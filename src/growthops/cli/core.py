@@ -1,0 +1,309 @@
+"""Platform commands: ``db``, ``tenants``, ``users``, ``apikeys``, ``serve``, ``worker``,
+``defer-daily`` and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from growthops.cli.common import (
+    LangOpt,
+    TenantOpt,
+    _lang,
+    _tenant_id,
+    _tenant_keys,
+    _validate,
+    app,
+    console,
+)
+from growthops.core.db import get_db
+from growthops.i18n import t
+
+db_app = typer.Typer(help="Database: init, migrate, status.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys of a tenant (HTTP API).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts of the dashboard and the API (roles, passwords).",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(users_app, name="users")
+
+
+# ---------------------------------------------------------------------------------------- db
+@db_app.command("init")
+def db_init(lang: LangOpt = "") -> None:
+    """Start the embedded server if needed, create the database and apply every migration."""
+    db_migrate(lang)
+
+
+@db_app.command("migrate")
+def db_migrate(lang: LangOpt = "") -> None:
+    """Apply pending migrations (idempotent)."""
+    from growthops.core.migrate import migrate
+
+    applied = migrate(get_db())
+    msg = t("db.migrated", _lang(lang), ids=", ".join(applied)) if applied else t("db.up_to_date", _lang(lang))
+    console.print(msg)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show where the database lives and which migrations are applied."""
+    from growthops.core.db import describe
+    from growthops.core.migrate import status
+
+    db = get_db()
+    table = Table("setting", "value")
+    for k, v in describe(db).items():
+        table.add_row(k, v)
+    console.print(table)
+    mt = Table("migration", "applied")
+    for mid, ok in status(db):
+        mt.add_row(mid, "yes" if ok else "[yellow]no[/]")
+    console.print(mt)
+
+
+# ----------------------------------------------------------------------------------- tenants
+@tenants_app.command("create")
+def tenants_create(
+    client_key: Annotated[str, typer.Argument(help="Short key: lowercase letters, digits, - and _.")],
+    name: Annotated[str, typer.Option(help="Client name.")],
+    industry: Annotated[str | None, typer.Option()] = None,
+    vertical: Annotated[str | None, typer.Option()] = None,
+    main_offer: Annotated[str | None, typer.Option()] = None,
+    ticket_price: Annotated[str | None, typer.Option(help="Price of the main offer, in the currency.")] = None,
+    roi_target: Annotated[str, typer.Option(help="Target ROAS (conversion value / spend).")] = "3.0",
+    monthly_budget_max: Annotated[str | None, typer.Option(help="Monthly ad budget ceiling.")] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "EUR",
+    time_zone: Annotated[str, typer.Option(help="IANA time zone of the ad account.")] = "Europe/Paris",
+    slack_channel: Annotated[str | None, typer.Option(help="Slack validation channel.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Create a tenant."""
+    from growthops.core.tenants.models import TenantIn
+    from growthops.core.tenants.service import create_tenant
+
+    data: dict[str, Any] = {
+        "client_key": client_key, "client_name": name, "industry": industry, "vertical": vertical,
+        "main_offer": main_offer, "ticket_price": ticket_price, "roi_target": roi_target,
+        "monthly_budget_max": monthly_budget_max, "currency": currency, "time_zone": time_zone,
+        "slack_validation_channel": slack_channel,
+    }
+    tenant = create_tenant(get_db(), _validate(TenantIn, data))
+    console.print(t("tenant.created", _lang(lang), client_key=tenant.client_key, id=tenant.tenant_id))
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    from growthops.core.tenants.service import directory
+
+    db = get_db()
+    with db.app_tx() as conn:
+        rows = directory(conn)
+    table = Table("client_key", "name", "currency", "time zone", "tenant_id")
+    for r in rows:
+        table.add_row(r["client_key"], r["client_name"], r["currency"], r["time_zone"], str(r["tenant_id"]))
+    console.print(table)
+
+
+@tenants_app.command("show")
+def tenants_show(tenant: Annotated[str, typer.Argument(help="client_key or tenant id")]) -> None:
+    """Show one tenant's settings."""
+    from growthops.core.tenants.service import get_tenant, resolve
+
+    db = get_db()
+    with db.app_tx() as conn:
+        tid = resolve(conn, tenant)["tenant_id"]
+    with db.tenant_tx(tid) as conn:
+        tn = get_tenant(conn, tenant_id=tid)
+    table = Table("field", "value")
+    for k, v in tn.model_dump().items():
+        table.add_row(k, "" if v is None else str(v))
+    console.print(table)
+
+
+# ------------------------------------------------------------------------------------ worker
+@app.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 2,
+    once: Annotated[bool, typer.Option("--once", help="Run the jobs waiting now, then exit.")] = False,
+) -> None:
+    """Run the job worker (procrastinate): the daily cycle at 09:00 in each tenant's time zone."""
+    from growthops.core.jobs.worker import run_worker
+
+    run_worker(get_db(), concurrency=concurrency, once=once)
+
+
+@app.command("defer-daily")
+def defer_daily(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all if omitted")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Queue the daily cycle now (run by ``growthops worker``)."""
+    from growthops.core.jobs.tasks import defer_daily_cycle
+
+    for row in _tenant_keys(tenant):
+        job_id = defer_daily_cycle(get_db(), tenant_id=row["tenant_id"], as_of=as_of)
+        console.print(f"{row['client_key']}: job {job_id}")
+
+
+# -------------------------------------------------------------------------------------- demo
+@app.command("demo")
+def demo(
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the demo tenants first.")] = False,
+    lang: LangOpt = "",
+) -> None:
+    """Run the main job on real data (two tenants: import, daily cycle, digest, report, backtest),
+    then close the loop on a sandbox account (approve, execute, fast-forward, measure)."""
+    from growthops.demo import run_demo
+
+    run_demo(get_db(), console, reset=reset, lang=_lang(lang))
+
+
+# ---------------------------------------------------------------------------------- API keys
+@apikeys_app.command("create")
+def apikeys_create(
+    tenant: TenantOpt,
+    name: Annotated[str, typer.Option("--name", help="What the key is for (dashboard, zapier...).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who creates it.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Create an API key for a tenant and print it once (only its hash is stored)."""
+    from growthops.core.auth.api_keys import create
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        key = create(conn, tenant_id=tid, name=name, created_by=by)
+    console.print(t("apikey.created", _lang(lang), prefix=key.prefix, tenant=tenant, name=key.name))
+    # The key alone on its own line, unstyled, so it can be piped or copied.
+    print(key.plaintext, flush=True)
+
+
+@apikeys_app.command("list")
+def apikeys_list(tenant: TenantOpt) -> None:
+    """List a tenant's API keys (prefix, name, dates; never the key)."""
+    from growthops.ads.digest import fmt_ts
+    from growthops.core.auth.api_keys import list_keys
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = list_keys(conn, tenant_id=tid)
+    table = Table("id", "prefix", "name", "created", "last used", "revoked")
+    for r in rows:
+        table.add_row(str(r["key_id"]), r["prefix"], r["name"], fmt_ts(r["created_at"]),
+                      fmt_ts(r["last_used_at"]) if r["last_used_at"] else "–",
+                      fmt_ts(r["revoked_at"]) if r["revoked_at"] else "–")
+    console.print(table)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or its 12-character prefix.")],
+    tenant: TenantOpt,
+    by: Annotated[str | None, typer.Option("--by", help="Who revokes it.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Revoke an API key at once (requests with it get 401)."""
+    from growthops.core.auth.api_keys import revoke
+
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        row = revoke(conn, tenant_id=tid, key=key, revoked_by=by)
+    console.print(t("apikey.revoked", _lang(lang), prefix=row["prefix"], tenant=tenant))
+
+
+# -------------------------------------------------------------------------------------- users
+def _read_password(password_stdin: bool) -> str:
+    """Read a new password from stdin (first line) or prompt for it twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The user's e-mail (login).")],
+    role: Annotated[str, typer.Option("--role", help="admin, media_buyer or client_viewer.")],
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="client_key of the one tenant a client_viewer sees.")] = None,
+    user_lang: Annotated[str, typer.Option("--lang", help="Language of the dashboard: en or fr.")]
+    = "en",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Create a user; the password is prompted (or read from stdin), never an argument."""
+    from growthops.core.auth.users import create_user
+
+    tid = _tenant_id(tenant) if tenant else None
+    user = create_user(get_db(), email=email, password=_read_password(password_stdin), role=role,
+                       tenant_id=tid, lang=user_lang)
+    bound = f" (tenant {tenant})" if tenant else ""
+    console.print(f"User {user.email} created: {user.role}{bound}, {user.lang}.")
+
+
+@users_app.command("list")
+def users_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's viewers.")]
+    = None,
+) -> None:
+    """List the users: e-mail, role, tenant, language, active, last login."""
+    from growthops.ads.digest import fmt_ts
+    from growthops.core.auth.users import list_users
+    from growthops.core.tenants.service import directory
+
+    users = list_users(get_db(), tenant_id=_tenant_id(tenant) if tenant else None)
+    with get_db().app_tx() as conn:
+        keys = {str(r["tenant_id"]): r["client_key"] for r in directory(conn)}
+    table = Table("email", "role", "tenant", "lang", "active", "last login")
+    for u in users:
+        table.add_row(u.email, u.role, keys.get(str(u.tenant_id), "–") if u.tenant_id else "–",
+                      u.lang, "yes" if u.active else "no",
+                      fmt_ts(u.last_login_at) if u.last_login_at else "–")
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Disable a user: its logins and open sessions are refused from the next request."""
+    from growthops.core.auth.users import set_active
+
+    user = set_active(get_db(), email=email, active=False)
+    console.print(f"User {user.email} disabled.")
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """Re-enable a disabled user."""
+    from growthops.core.auth.users import set_active
+
+    user = set_active(get_db(), email=email, active=True)
+    console.print(f"User {user.email} enabled.")
+
+
+@users_app.command("password")
+def users_password(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Set a user's password (prompted, or read from stdin)."""
+    from growthops.core.auth.users import set_password
+
+    user = set_password(get_db(), email=email, password=_read_password(password_stdin))
+    console.print(f"Password of {user.email} changed.")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (uvicorn); OpenAPI docs at /docs."""
+    import uvicorn
+
+    uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port)
