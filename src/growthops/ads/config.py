@@ -7,6 +7,8 @@ from typing import Any
 from uuid import UUID
 
 RESULT_COLUMNS = ("conversions", "leads", "applications", "bookings")
+#: Platforms ``ads.metrics_daily`` accepts (migration 0002); only these reach generated SQL.
+PLATFORMS = ("meta", "google", "display", "tiktok", "linkedin", "other")
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,12 @@ class TenantContext:
         return float(v) / self.target_roas(platform) if v else None
 
     def result_sql(self, alias: str = "m") -> str:
-        """SQL expression of the result count per row, by platform (whitelisted columns only)."""
+        """SQL expression of the result count per row, by platform (whitelisted platforms and
+        columns only: the names are written into the SQL text)."""
         cases = [
             f"when '{p}' then {alias}.{c.result_metric}"
             for p, c in sorted(self.platforms.items())
-            if c.result_metric in RESULT_COLUMNS and c.result_metric != "conversions"
+            if p in PLATFORMS and c.result_metric in RESULT_COLUMNS and c.result_metric != "conversions"
         ]
         if not cases:
             return f"{alias}.conversions"
