@@ -48,6 +48,7 @@ def prob_future_count_below(
     *,
     dispersion: np.ndarray | float = 0.0,
     days: int = 7,
+    drift: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """P(Y < threshold) for the count ``Y`` of a future period with ``exposure`` (fraction 0–1).
 
@@ -58,14 +59,48 @@ def prob_future_count_below(
     true rate. Day-to-day overdispersion ``phi`` (variance ``mu_d + phi mu_d**2`` per day, see
     :func:`growthops.ads.detect.estimate_dispersion`) adds ``phi mu**2 / days`` to the variance of
     a ``days``-day sum: the shape becomes ``1 / (1/shape + phi/days)`` (moment matching).
-    ``threshold`` may be fractional (strict inequality).
+    ``drift`` is the variance of the log rate's change from the evidence window to the next
+    period (week-to-week drift, see :func:`drift_variance`); a log-normal drift of variance
+    ``tau2`` multiplies the second moment by ``exp(tau2)``, so it adds ``exp(tau2) - 1`` to the
+    squared coefficient of variation (moment matching again). ``threshold`` may be fractional
+    (strict inequality).
     """
     e = np.asarray(exposure, dtype=float)
     mu = shape / rate * np.where(e > 0, e, 1.0)
-    r = 1.0 / (1.0 / shape + np.asarray(dispersion, dtype=float) / days)
+    cv2 = 1.0 / shape + np.asarray(dispersion, dtype=float) / days
+    tau2 = np.asarray(drift, dtype=float)
+    r = 1.0 / ((1.0 + cv2) * np.exp(tau2) - 1.0)
     k = np.ceil(np.asarray(threshold, dtype=float)) - 1  # Y < t  <=>  Y <= ceil(t) - 1
     out = stats.nbinom.cdf(k, r, r / (r + mu))
     return np.where(e > 0, out, np.nan)
+
+
+def drift_variance(
+    c_recent: np.ndarray, e_recent: np.ndarray, c_earlier: np.ndarray, e_earlier: np.ndarray,
+    group: np.ndarray, *, min_count: float = 10.0,
+) -> np.ndarray:
+    """Estimate, per group, the variance of the week-to-week change of an entity's log rate.
+
+    For entities with at least ``min_count`` events in both periods, the observed
+    ``d = log(r_recent / r_earlier)`` has variance ``tau2 + 1/c_recent + 1/c_earlier`` (Poisson
+    sampling by the delta method); the method-of-moments estimate
+    ``tau2 = max(0, mean(d**2) - mean(1/c_r + 1/c_e))`` per group (DerSimonian & Laird 1986,
+    the random-effects moment estimator) is returned for every element of the group (0 where a
+    group has fewer than 3 such entities). Rates must have positive exposure.
+    """
+    cr, er = np.asarray(c_recent, float), np.asarray(e_recent, float)
+    ce, ee = np.asarray(c_earlier, float), np.asarray(e_earlier, float)
+    ok = (cr >= min_count) & (ce >= min_count) & (er > 0) & (ee > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d2 = np.where(ok, np.log((cr / er) / (ce / ee)) ** 2, 0.0)
+        samp = np.where(ok, 1.0 / cr + 1.0 / ce, 0.0)
+    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    n = np.bincount(inv, weights=ok.astype(float), minlength=len(keys))
+    sd2 = np.bincount(inv, weights=d2, minlength=len(keys))
+    ss = np.bincount(inv, weights=samp, minlength=len(keys))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau2 = np.where(n >= 3, np.maximum(0.0, (sd2 - ss) / n), 0.0)
+    return tau2[inv]
 
 
 def rate_quantiles(shape: np.ndarray, rate: np.ndarray, qs: tuple[float, ...] = (0.1, 0.5, 0.9)) -> list[np.ndarray]:

@@ -38,6 +38,7 @@ from growthops.ads import texts as tx
 from growthops.ads.config import TenantContext
 from growthops.ads.detect import estimate_dispersion
 from growthops.ads.evidence import (
+    drift_variance,
     prob_future_count_below,
     prob_rate_declined,
     rate_posterior,
@@ -163,10 +164,14 @@ def generate(
     # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
     # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
     s_next = E["spend_7"]
-    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next, dispersion=phi)
-    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi)
+    # Week-to-week drift of the rate (results per spend, last 7 days vs days 7-28 before),
+    # pooled per platform and level: the next week is not the last two.
+    tau2 = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
+                                    dispersion=phi, drift=tau2)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi, drift=tau2)
     p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
-                                           dispersion=phi)
+                                           dispersion=phi, drift=tau2)
     lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
@@ -198,6 +203,7 @@ def generate(
             "roas_14": round(float(roas14[i]), 4) if np.isfinite(roas14[i]) else None,
             "target_roas": troas[i], "target_cpa": round(float(target_cpa[i]), 4),
             "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])}, "dispersion": float(phi[i]),
+            "drift_variance": float(tau2[i]),
         }
         # ---- pause
         if lv in ("adset", "ad"):
