@@ -195,6 +195,11 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
         measure_due(conn, tenant_id=tid, today=last, now=clock + timedelta(days=FAST_FORWARD_DAYS))
     console.print(f"sandbox-demo fast-forwarded to {last}; hypotheses measured.")
     _print_outcomes(db, console, tid, lang)
+    from growthops.ads.calibration import report
+    from growthops.ads.learning_cli import render_report
+
+    with db.tenant_tx(tid) as conn:
+        render_report(console, report(conn, tenant_id=tid), tenant=SANDBOX_TENANT["client_key"], lang=lang)
 
 
 def _print_outcomes(db: Database, console: Console, tenant_id: Any, lang: str) -> None:
