@@ -27,6 +27,7 @@ import numpy as np
 
 from growthops.ads.config import TenantContext
 from growthops.ads.detect import STATUS_ANOMALY, STATUS_INSUFFICIENT, detect
+from growthops.ads.evidence import group_totals
 from growthops.ads.window import prepare_window
 
 METHOD = "gamma-poisson NB predictive / log-normal t; BH FDR; 28-day history; DOW factors"
@@ -34,11 +35,9 @@ METHOD = "gamma-poisson NB predictive / log-normal t; BH FDR; 28-day history; DO
 
 def _pooled(keys: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """Per-element pooled ratio sum(num)/sum(den) within its key group."""
-    uniq, inv = np.unique(keys, return_inverse=True)
-    n = np.bincount(inv, weights=num, minlength=len(uniq))
-    d = np.bincount(inv, weights=den, minlength=len(uniq))
+    n, d = group_totals(keys, num), group_totals(keys, den)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(d > 0, n / d, np.nan)[inv]
+        return np.where(d > 0, n / d, np.nan)
 
 
 def build_tests(E: dict[str, np.ndarray], spend_f: list[float], rate_f: list[float], as_of: date) -> dict[str, Any]:

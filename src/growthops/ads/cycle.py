@@ -44,6 +44,7 @@ class CycleResult:
     as_of: date
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: Ids of the suggestions of ``as_of`` still pending after the run (the day's review list).
     suggestion_ids: list[int] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
@@ -138,8 +139,10 @@ def run_daily_cycle(db: Database, *, tenant_id: UUID, as_of: date | None = None,
     ``as_of`` defaults to the tenant's latest day with metrics. The whole day commits at once;
     on error it rolls back, the failure is recorded in ``ads.cycle_runs`` and re-raised.
     """
-    with db.tenant_tx(tenant_id) as conn:
-        day = as_of or latest_day(conn, tenant_id=tenant_id)
+    day = as_of
+    if day is None:
+        with db.tenant_tx(tenant_id) as conn:
+            day = latest_day(conn, tenant_id=tenant_id)
     if day is None:
         return None
     t0 = time.perf_counter()

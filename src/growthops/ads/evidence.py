@@ -21,6 +21,16 @@ from scipy import stats
 PRIOR_STRENGTH = 0.5
 
 
+def group_totals(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return, for each element, the sum of ``values`` over the elements sharing its key.
+
+    ``keys`` and ``values`` have the same length n; the result has length n (vectorised with
+    ``np.unique`` + ``np.bincount``, no Python loop over entities).
+    """
+    uniq, inv = np.unique(np.asarray(keys), return_inverse=True)
+    return np.bincount(inv, weights=np.asarray(values, dtype=float), minlength=len(uniq))[inv]
+
+
 def rate_posterior(
     counts: np.ndarray, exposure: np.ndarray, pooled_rate: np.ndarray | float
 ) -> tuple[np.ndarray, np.ndarray]:

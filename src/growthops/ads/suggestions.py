@@ -39,6 +39,7 @@ from growthops.ads.config import TenantContext
 from growthops.ads.detect import estimate_dispersion
 from growthops.ads.evidence import (
     drift_variance,
+    group_totals,
     prob_future_count_below,
     prob_rate_declined,
     rate_posterior,
@@ -98,13 +99,6 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
-def _group_sum(keys: np.ndarray, vals: np.ndarray) -> dict[Any, float]:
-    out: dict[Any, float] = {}
-    for k, v in zip(keys, vals, strict=True):
-        out[k] = out.get(k, 0.0) + float(v)
-    return out
-
-
 def generate(
     conn: Any,
     ctx: TenantContext,
@@ -129,9 +123,8 @@ def generate(
 
     # Pooled results per unit of spend by (platform, level), 14 days: the prior's centre.
     pl = np.array([f"{p}|{lv}" for p, lv in zip(platform, level, strict=True)], dtype=object)
-    res14 = _group_sum(pl, E["results_14"])
-    sp14 = _group_sum(pl, E["spend_14"])
-    pooled = np.array([max(res14[k], 0.5) / max(sp14[k], 1e-9) for k in pl])
+    pooled = (np.maximum(group_totals(pl, E["results_14"]), 0.5)
+              / np.maximum(group_totals(pl, E["spend_14"]), 1e-9))
 
     # Value per result: the platform's (campaign level, 30 days) or the tenant's ticket price.
     camp = level == "campaign"
@@ -276,8 +269,9 @@ def generate(
                 cands.append(c)
                 continue
 
-    cands += _fatigue_candidates(conn, ctx, as_of, E, names, cur)
-    cands += _anomaly_candidates(E, names, anomalies, tests_run, cur)
+    idx = {(platform[i], level[i], ids[i]): i for i in range(len(ids))}
+    cands += _fatigue_candidates(conn, ctx, as_of, E, idx, names, cur)
+    cands += _anomaly_candidates(E, idx, names, anomalies, tests_run, cur)
     cands += _pacing_candidates(conn, ctx, as_of, E, names, roas14, lam10, lam50, lam90, vbar, budget_level, cur, held)
 
     # Priority from the weekly spend at stake, relative to the tenant's weekly spend.
@@ -378,7 +372,8 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
 
 
 def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
-                        names: np.ndarray, cur: str) -> list[Candidate]:
+                        idx: dict[tuple[str, str, str], int], names: np.ndarray,
+                        cur: str) -> list[Candidate]:
     """``refresh`` for fatigued ads and ``test_angle`` for campaigns where most ads are fatigued."""
     # Every ad with a fatigue row counts toward its campaign's share; only fatigued ones are read.
     rows = conn.execute(
@@ -393,7 +388,6 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
     ).fetchall()
     if not rows:
         return []
-    idx = {(E["platform"][i], E["level"][i], E["entity_id"][i]): i for i in range(len(E["entity_id"]))}
     out: list[Candidate] = []
     per_campaign: dict[tuple[str, str], list[bool]] = {}
     for r in rows:
@@ -463,10 +457,10 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
     return out
 
 
-def _anomaly_candidates(E: dict[str, np.ndarray], names: np.ndarray, anomalies: list[dict[str, Any]],
+def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str], int], names: np.ndarray,
+                        anomalies: list[dict[str, Any]],
                         tests_run: int, cur: str) -> list[Candidate]:
     """``campaign_diagnostic`` for severe campaign anomalies; ``bid_adjustment`` for CPM spikes."""
-    idx = {(E["platform"][i], E["level"][i], E["entity_id"][i]): i for i in range(len(E["entity_id"]))}
     out: list[Candidate] = []
     by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for a in anomalies:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Level = Literal["campaign", "adset", "ad"]
@@ -27,6 +27,24 @@ class PlatformError(Exception):
         self.retryable = retryable
         self.code = code
         self.response = response or {}
+
+
+def parse_amount(value: Any, field: str, *, positive: bool = True, cents: bool = True) -> Decimal:
+    """Parse an amount of the account currency (major units) for a platform write.
+
+    ``positive``: zero and negatives are refused too; ``cents``: rounded half up to 0.01
+    (Meta converts to minor units itself, per currency, so it passes ``cents=False``).
+    Raises :class:`PlatformError` code 'invalid_parameter' naming ``field``.
+    """
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise PlatformError(f"{field}: {value!r} is not an amount", code="invalid_parameter") from exc
+    if not d.is_finite():
+        raise PlatformError(f"{field}: {value!r} is not an amount", code="invalid_parameter")
+    if positive and d <= 0:
+        raise PlatformError(f"{field}: {value!r} must be a positive amount", code="invalid_parameter")
+    return d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if cents else d
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import grpc
@@ -51,6 +51,7 @@ from growthops.connectors.base import (
     Level,
     PlatformError,
     Status,
+    parse_amount,
 )
 from growthops.core.errors import ConfigError, InvalidInput
 from growthops.core.logs.service import redact
@@ -448,7 +449,7 @@ class GoogleAdsAccount:
         :class:`PlatformError` 'unsupported' off campaigns, 'shared_budget' when the budget is
         shared, 'invalid_parameter' for a non-positive amount, and the API's errors.
         """
-        amount = _amount(amount, "daily_budget")
+        amount = parse_amount(amount, "daily_budget")
         before = self.get_entity(entity_id)
         if before.level != "campaign":
             raise PlatformError(
@@ -525,7 +526,7 @@ class GoogleAdsAccount:
         self, entity_id: str, amount: Decimal, *, validate_only: bool = False
     ) -> ChangeResult:
         """Set an ad group's manual CPC bid (``cpc_bid_micros``); 'unsupported' elsewhere."""
-        amount = _amount(amount, "bid_amount")
+        amount = parse_amount(amount, "bid_amount")
         before = self.get_entity(entity_id)
         if before.level != "adset":
             raise PlatformError(f"{entity_id}: bids are set on ad groups here", code="unsupported")
@@ -541,18 +542,3 @@ class GoogleAdsAccount:
 def _snake(name: str) -> str:
     """``MutateCampaignBudgets`` -> ``mutate_campaign_budgets``."""
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def _amount(value: Any, field: str) -> Decimal:
-    """Parse a positive amount (major units) rounded to cents; 'invalid_parameter' otherwise."""
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise PlatformError(
-            f"{field}: {value!r} is not an amount", code="invalid_parameter"
-        ) from exc
-    if not d.is_finite() or d <= 0:
-        raise PlatformError(
-            f"{field}: {value!r} must be a positive amount", code="invalid_parameter"
-        )
-    return d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

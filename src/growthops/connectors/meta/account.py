@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 import requests
@@ -51,6 +51,7 @@ from growthops.connectors.base import (
     Level,
     PlatformError,
     Status,
+    parse_amount,
 )
 from growthops.core.logs.service import redact
 
@@ -452,7 +453,7 @@ class MetaAdAccount:
         (lifetime budget, or an ad set under a campaign budget), 'invalid_parameter' for a
         non-positive amount, and the API's own errors.
         """
-        amount = _amount(amount, "daily_budget")
+        amount = parse_amount(amount, "daily_budget", cents=False)
         level = self._level_of(str(entity_id))
         if level == "ad":
             raise PlatformError(f"{entity_id}: ads have no budget on Meta", code="unsupported")
@@ -492,7 +493,7 @@ class MetaAdAccount:
         :class:`PlatformError` 'unsupported' off ad sets (campaign-level caps are
         ``bid_constraints``, not handled here).
         """
-        amount = _amount(amount, "bid_amount")
+        amount = parse_amount(amount, "bid_amount", cents=False)
         if self._level_of(str(entity_id)) != "adset":
             raise PlatformError(f"{entity_id}: bid amounts are set on ad sets", code="unsupported")
         before = self.get_entity(str(entity_id))
@@ -502,18 +503,3 @@ class MetaAdAccount:
             validate_only,
             {"bid_amount": amount},
         )
-
-
-def _amount(value: Any, field: str) -> Decimal:
-    """Parse a positive amount in major units; :class:`PlatformError` 'invalid_parameter' if not."""
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise PlatformError(
-            f"{field}: {value!r} is not an amount", code="invalid_parameter"
-        ) from exc
-    if not d.is_finite() or d <= 0:
-        raise PlatformError(
-            f"{field}: {value!r} must be a positive amount", code="invalid_parameter"
-        )
-    return d

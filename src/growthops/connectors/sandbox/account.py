@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from growthops.connectors.base import (
     Level,
     PlatformError,
     Status,
+    parse_amount,
 )
 from growthops.connectors.sandbox.model import (
     SandboxParams,
@@ -49,19 +50,6 @@ from growthops.core.errors import InvalidInput, NotFound
 
 #: Meta's ``learning_stage_info.status`` for each sandbox stage.
 META_LEARNING_STATUS = {"learning": "LEARNING", "learning_limited": "FAIL", "success": "SUCCESS"}
-
-
-def _money(value: Any, field: str) -> Decimal:
-    """Parse an amount (major units) and round it to cents; PlatformError if not a number."""
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise PlatformError(
-            f"{field}: {value!r} is not an amount", code="invalid_parameter"
-        ) from exc
-    if not d.is_finite():
-        raise PlatformError(f"{field}: {value!r} is not an amount", code="invalid_parameter")
-    return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _significant(old: Decimal | None, new: Decimal, threshold: float) -> bool:
@@ -314,7 +302,7 @@ class SandboxAccount:
         ``min_daily_budget`` or above ``max_daily_budget``. ``validate_only`` checks and changes
         nothing.
         """
-        new = _money(amount, "daily_budget")
+        new = parse_amount(amount, "daily_budget", positive=False)
         r = self._locked(entity_id)
         before = self._state(r)
         if r["level"] != "adset":
@@ -323,7 +311,9 @@ class SandboxAccount:
                 code="unsupported",
             )
         p = self.params
-        if new < _money(p.min_daily_budget, "min") or new > _money(p.max_daily_budget, "max"):
+        low = parse_amount(p.min_daily_budget, "min", positive=False)
+        high = parse_amount(p.max_daily_budget, "max", positive=False)
+        if new < low or new > high:
             raise PlatformError(
                 f"daily_budget: {new} {self.currency} is outside "
                 f"[{p.min_daily_budget:.2f}, {p.max_daily_budget:.2f}]",
@@ -449,7 +439,7 @@ class SandboxAccount:
         changes among significant edits). :class:`PlatformError`: 'unsupported' off ad sets,
         'invalid_parameter' for an amount ≤ 0, plus those of :meth:`set_daily_budget`.
         """
-        new = _money(amount, "bid_amount")
+        new = parse_amount(amount, "bid_amount", positive=False)
         r = self._locked(entity_id)
         before = self._state(r)
         if r["level"] != "adset":
