@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/daily_cycle.py [--tenants N] [--entities M] [--day
 (``make bench`` runs a small size; the issue's target is measured at about 1M entity-days, e.g.
 ``--tenants 4 --entities 2000 --days 100``).
 
-1. Generates N tenants x M ads x D days deterministically (:mod:`growthops.ads.synthetic`; ad sets
+1. Generates N tenants x M ads x D days deterministically (:mod:`growthops.ads.metrics.synthetic`; ad sets
    of 5 ads and campaigns of 10 ad sets, so entity-days = N x D x 1.22 M), loads them with COPY
    into a fresh embedded database.
 2. Times the full daily cycle (:func:`growthops.ads.cycle.run_daily_cycle`) for every tenant and
@@ -38,7 +38,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from growthops.ads.cycle import run_daily_cycle  # noqa: E402
-from growthops.ads.synthetic import Plan, copy_rows, generate  # noqa: E402
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate  # noqa: E402
 from growthops.core.db import Database  # noqa: E402
 from growthops.core.migrate import migrate  # noqa: E402
 from growthops.core.tenants.models import TenantIn  # noqa: E402

@@ -2,11 +2,11 @@
 
 Run: ``.venv/bin/python bench/nab_eval.py [--data /work/shared/data/nab]``
 
-The detector is :func:`growthops.ads.detect.detect` (gamma-Poisson predictive with estimated
+The detector is :func:`growthops.ads.analysis.detect.detect` (gamma-Poisson predictive with estimated
 overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 
 * seasonality: per 30-minute slot, factor = day-of-week x time-of-day x (weekday, slot)
-  interaction, each estimated with :func:`growthops.ads.detect.seasonal_factors` (shrunk toward
+  interaction, each estimated with :func:`growthops.ads.analysis.detect.seasonal_factors` (shrunk toward
   1) from the 28 days before the current day only (causal; recomputed once a day). Day of week
   uses the production prior (sd 0.15); time of day (48 slots) and the interaction (336 cells)
   estimate their prior spread by empirical Bayes (``prior_sd=None``), because a fixed +-15 %
@@ -23,7 +23,7 @@ overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 
 Baselines in the same run: the null detector, and NAB's "windowed Gaussian" (mean and sd of the
 previous 1000 values, alarm when the two-sided normal tail p <= 0.05 / steps per day, same
-suppression). Scoring: :mod:`growthops.ads.nab` (NAB v1.1 rules, checked on edge cases first).
+suppression). Scoring: :mod:`growthops.ads.analysis.nab` (NAB v1.1 rules, checked on edge cases first).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from growthops.ads.detect import detect, estimate_dispersion, seasonal_factors
-from growthops.ads.nab import (
+from growthops.ads.analysis.detect import detect, estimate_dispersion, seasonal_factors
+from growthops.ads.analysis.nab import (
     load_labels,
     load_series,
     normalised_score,

@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from growthops.ads import audit
+from growthops.ads.action import audit
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.synthetic import Plan, copy_rows, generate
-from growthops.api.deps import Identity, TenantConn
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.app import create_app
 from growthops.cli import app as cli_app
 from growthops.core.auth import api_keys
 from growthops.core.errors import Conflict
+from growthops.web.deps import Identity, TenantConn
 from tests.conftest import new_tenant
 
 END = date(2024, 3, 31)

@@ -1,13 +1,13 @@
-"""The HTTP application: ``create_app(settings) -> FastAPI``.
+"""The HTTP application: ``create_app(settings) -> FastAPI`` (a composition root).
 
 Run it with ``growthops serve`` or ``uvicorn --factory growthops.app:create_app``
-(127.0.0.1:8000 by default). The JSON API lives under ``/api/v1`` (:mod:`growthops.api`): a
+(127.0.0.1:8000 by default). The JSON API lives under ``/api/v1`` (each domain's ``api`` entry point, e.g. :mod:`growthops.ads.api`): a
 tenant's data under ``/api/v1/tenants/{tenant}/...`` (and the caller's own tenant's suggestions,
 validation queue and audit trail under ``/api/v1/suggestions``... as well). Every route except
 ``/api/v1/health``, ``/api/v1/auth/login`` and ``/api/v1/auth/logout`` needs a tenant's API key
 (``growthops apikeys create``) or a session (``POST /api/v1/auth/login``, users from
 ``growthops users create``), and runs in that tenant's transaction. Errors are mapped in one
-place, :mod:`growthops.api.errors`; sessions are in :mod:`growthops.api.sessions`.
+place, :mod:`growthops.web.errors`; sessions are in :mod:`growthops.web.sessions`.
 """
 
 from __future__ import annotations
@@ -18,29 +18,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from growthops.core.db import Database
+from growthops.domains import installed
 from growthops.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
-    """Build the FastAPI application.
+    """Build the FastAPI application: the web shell plus every installed domain.
 
     ``db``: the database to serve (tests pass theirs); else ``Database(settings)`` when
     ``settings`` is given (its pool is closed at shutdown), else the process default
-    :func:`growthops.core.db.get_db`.
+    :func:`growthops.core.db.get_db`. Mounts, in order: authentication, each domain's API
+    routers (``api`` entry points), the Slack interactivity route (with each domain's
+    ``slack_actions`` handler), each domain's dashboard pages, then the shell's pages.
     """
-    from growthops.api import (
-        audit,
-        auth,
-        metrics,
-        outcomes,
-        slack,
-        suggestions,
-        tenants,
-        validation,
-    )
-    from growthops.api.errors import install_error_handlers
-    from growthops.api.sessions import install_sessions
+    from growthops.web import auth, pages, slack
+    from growthops.web.errors import install_error_handlers
+    from growthops.web.sessions import install_sessions
 
+    domains = installed()
     owned = db is None and settings is not None
     if db is None:
         if settings is not None:
@@ -66,15 +61,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
     install_sessions(app, settings or db.settings)
     app.include_router(auth.router)
-    app.include_router(tenants.list_router)
-    for module in (tenants, suggestions, metrics, outcomes, validation, audit):
-        app.include_router(module.router)
-    for module in (suggestions, validation, audit):
-        app.include_router(module.short_router)
+    for domain in domains:
+        for router in domain.load("api")() if domain.api else []:
+            app.include_router(router)
+    slack.install_handlers([h for h in (d.load("slack_actions") for d in domains) if h])
     app.include_router(slack.router)
-    from growthops.dashboard import views as dashboard_views
-
-    app.include_router(dashboard_views.router)
+    pages.install_domains(domains)
+    for domain in domains:
+        if domain.pages:
+            app.include_router(domain.load("pages"))
+    app.include_router(pages.router)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness (no authentication)")
     def health() -> dict[str, str]:

@@ -11,19 +11,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from growthops.ads import archive
+from growthops.ads.action.decisions import DecisionConflict, decide, history
 from growthops.ads.archive import ArchiveMismatch, archive_tenant
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.decisions import DecisionConflict, decide, history
-from growthops.ads.synthetic import Plan, copy_rows, generate
-from growthops.core.jobs.app import build_app
-from growthops.core.jobs.tasks import (
+from growthops.ads.jobs import (
     ARCHIVE_CRON,
     HOURLY_CRON,
     TASK_HOURLY_UPKEEP,
     TASK_NIGHTLY_ARCHIVE,
     run_upkeep,
 )
-from growthops.core.jobs.worker import run_worker
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
+from growthops.worker import build_app, run_worker
 from tests.conftest import new_tenant
 
 END = date(2024, 3, 31)
@@ -169,16 +168,16 @@ def test_worker_registers_and_runs_the_nightly_archive(jobs_db):
 
 
 def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db, tenant, monkeypatch):
-    from growthops.ads import validation
+    from growthops.ads.action import validation
 
     calls: list[tuple] = []
-    hyp = types.ModuleType("growthops.ads.hypotheses")
+    hyp = types.ModuleType("growthops.ads.learning.hypotheses")
     hyp.measure_due = lambda conn, *, tenant_id, today: calls.append(("measure", tenant_id, today)) or [{"status": "measured"}, {"status": "measured"}, {"status": "waiting"}]
-    ex = types.ModuleType("growthops.ads.execution")
+    ex = types.ModuleType("growthops.ads.action.execution")
     ex.reconcile = lambda db_, *, tenant_id: calls.append(("reconcile", tenant_id, db_ is db)) or 1
     ex.execute_approved = lambda db_, *, tenant_id: calls.append(("execute_approved", tenant_id)) or []
-    monkeypatch.setitem(sys.modules, "growthops.ads.hypotheses", hyp)
-    monkeypatch.setitem(sys.modules, "growthops.ads.execution", ex)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", hyp)
+    monkeypatch.setitem(sys.modules, "growthops.ads.action.execution", ex)
     with db.tenant_tx(tenant.tenant_id) as conn:
         validation.submit(conn, tenant_id=tenant.tenant_id, item_type="ad_creative", item_name="x",
                           submitted_by="dana", now=NOW - timedelta(hours=80))
@@ -193,18 +192,18 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert ("measure", tenant.tenant_id, date(2024, 6, 2)) in calls
     # Absent modules are skipped cleanly.
-    monkeypatch.setitem(sys.modules, "growthops.ads.hypotheses", None)
-    monkeypatch.setitem(sys.modules, "growthops.ads.execution", None)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", None)
+    monkeypatch.setitem(sys.modules, "growthops.ads.action.execution", None)
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert out["skipped"] == ["measure_due", "reconcile"] and out["errors"] == 0
     # A failing step is logged for the tenant and does not stop the others.
-    boom = types.ModuleType("growthops.ads.hypotheses")
+    boom = types.ModuleType("growthops.ads.learning.hypotheses")
 
     def measure_due(conn, *, tenant_id, today):
         raise ValueError("window not complete")
 
     boom.measure_due = measure_due
-    monkeypatch.setitem(sys.modules, "growthops.ads.hypotheses", boom)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", boom)
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert out["errors"] == 1
     with db.tenant_tx(tenant.tenant_id) as conn:

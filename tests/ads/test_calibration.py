@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from growthops.ads.calibration import calibrate, fit, report, wilson_interval
+from growthops.ads.learning.calibration import calibrate, fit, report, wilson_interval
 from tests.conftest import new_tenant
 
 START = date(2024, 4, 1)
@@ -125,7 +125,7 @@ def test_learning_report_cli_prints_the_tables(db, lang):
     import typer
     from typer.testing import CliRunner
 
-    from growthops.ads.learning_cli import ascii_bar, learning_app
+    from growthops.ads.cli.learning import ascii_bar, learning_app
 
     app = typer.Typer()  # wired as the lead does in cli.py
     app.add_typer(learning_app, name="learning")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.synthetic import Plan, copy_rows, generate
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from tests.conftest import new_tenant
 
 END = date(2024, 3, 31)
@@ -110,7 +110,7 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
 
 def test_confidence_grows_with_evidence():
     """Same observed ROAS, more spend and results: a higher posterior probability of the premise."""
-    from growthops.ads.evidence import prob_rate_below, rate_posterior
+    from growthops.ads.suggestions.evidence import prob_rate_below, rate_posterior
 
     results = np.array([2.0, 8.0, 32.0])
     spend = results * 100.0  # CPA 100 everywhere
@@ -172,7 +172,7 @@ def test_cycle_sees_only_its_tenant(db, planted):
 def test_drift_variance_recovers_a_planted_week_to_week_spread():
     """Entities whose rate moves by a log-normal factor of sd 0.3 between periods: the moment
     estimator finds tau2 near 0.09 once Poisson noise is removed; no drift gives about 0."""
-    from growthops.ads.evidence import drift_variance
+    from growthops.ads.suggestions.evidence import drift_variance
 
     rng = np.random.default_rng(5)
     n = 4000

@@ -11,10 +11,10 @@ import pytest
 from psycopg.types.json import Jsonb
 from typer.testing import CliRunner
 
-from growthops.ads import audit
+from growthops.ads.action import audit
+from growthops.ads.action.decisions import DecisionConflict, decide, history
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.decisions import DecisionConflict, decide, history
-from growthops.ads.synthetic import Plan, copy_rows, generate
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.cli import app as cli_app
 from growthops.core.errors import InvalidInput, NotFound
 from tests.conftest import new_tenant

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from growthops.ads.detect import (
+from growthops.ads.analysis.detect import (
     STATUS_ANOMALY,
     STATUS_INSUFFICIENT,
     STATUS_OK,
@@ -22,7 +22,7 @@ from growthops.ads.detect import (
     lognormal_test,
     seasonal_factors,
 )
-from growthops.ads.nab import (
+from growthops.ads.analysis.nab import (
     load_labels,
     load_series,
     normalised_score,

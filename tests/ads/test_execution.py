@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from growthops.ads import execution as ex
-from growthops.ads.guardrails import cents
+from growthops.ads.action import execution as ex
+from growthops.ads.action.guardrails import cents
 from growthops.connectors.base import ChangeResult, EntityState, PlatformError
 from growthops.core.errors import InvalidInput
 from tests.conftest import new_tenant

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
-from growthops.ads import guardrails as gr
+from growthops.ads.action import guardrails as gr
 from growthops.connectors.base import EntityState
 from tests.conftest import new_tenant
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from growthops.ads.hypotheses import classify, measure_due, open_hypothesis
+from growthops.ads.learning.hypotheses import classify, measure_due, open_hypothesis
 from tests.conftest import new_tenant
 
 S = date(2024, 5, 6)  # first day of the measurement window (a Monday)
@@ -259,7 +259,7 @@ def test_every_suggestion_the_cycle_makes_can_be_opened_and_measured(db):
     a week before the end; each suggestion is opened as if executed, then measured (no action
     was taken, so this checks the plumbing and the rule's totality, not the engine)."""
     from growthops.ads.cycle import run_daily_cycle
-    from growthops.ads.synthetic import Plan, copy_rows, generate
+    from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 
     end = date(2024, 3, 31)
     as_of = end - timedelta(days=7)

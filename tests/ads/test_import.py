@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from growthops.ads.importer import import_metrics
+from growthops.ads.metrics.importer import import_metrics
 from growthops.core.db import Database
 from growthops.core.errors import ImportRejected, InvalidInput
 from tests.conftest import EXAMPLES, new_tenant

@@ -8,9 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from growthops.ads.calibration import fit
-from growthops.ads.patterns import adjust_candidates, apply_patterns, condition_text, learn, matches
-from growthops.ads.suggestions import Candidate
+from growthops.ads.learning.calibration import fit
+from growthops.ads.learning.patterns import (
+    adjust_candidates,
+    apply_patterns,
+    condition_text,
+    learn,
+    matches,
+)
+from growthops.ads.suggestions.generate import Candidate
 from tests.conftest import new_tenant
 
 DAY = date(2024, 5, 1)

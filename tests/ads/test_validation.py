@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from growthops.ads import audit, validation
-from growthops.ads.validation import TRANSITIONS, next_stage
+from growthops.ads.action import audit, validation
+from growthops.ads.action.validation import TRANSITIONS, next_stage
 from growthops.cli import app as cli_app
 from growthops.core.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import new_tenant

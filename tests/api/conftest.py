@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from growthops.ads import decisions, validation
-from growthops.ads import execution as ex
+from growthops.ads.action import decisions, validation
+from growthops.ads.action import execution as ex
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.synthetic import Plan, copy_rows, generate
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.app import create_app
 from growthops.connectors.sandbox import create_sandbox_account
 from growthops.core.auth import api_keys

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from growthops.api.sessions import SESSION_COOKIE
 from growthops.app import create_app
 from growthops.cli import app as cli_app
 from growthops.core.auth import users
 from growthops.core.auth.users import InvalidCredentials, create_user
 from growthops.core.errors import Conflict, InvalidInput, NotFound
+from growthops.web.sessions import SESSION_COOKIE
 from tests.conftest import new_tenant
 
 PASSWORD = "correct horse battery"

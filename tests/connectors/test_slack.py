@@ -22,10 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from growthops.ads.cycle import run_daily_cycle
-from growthops.ads.synthetic import Plan, copy_rows, generate
-from growthops.api.slack import SlackSettings, get_slack_settings, router
-from growthops.connectors.slack.client import SlackError, make_client
-from growthops.connectors.slack.digest import (
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
+from growthops.ads.reporting.slack import (
     MAX_BLOCKS,
     MAX_BUTTON_TEXT,
     MAX_HEADER_TEXT,
@@ -33,12 +31,11 @@ from growthops.connectors.slack.digest import (
     digest_messages,
     post_digest,
 )
-from growthops.connectors.slack.interactivity import (
-    SlackSignatureError,
-    tenants_for_channel,
-    verify_request,
-)
+from growthops.ads.reporting.slack_actions import handle, tenants_for_channel
+from growthops.connectors.slack.client import SlackError, make_client
+from growthops.connectors.slack.interactivity import SlackSignatureError, verify_request
 from growthops.core.errors import ConfigError
+from growthops.web.slack import SlackSettings, get_slack_settings, install_handlers, router
 from tests.conftest import new_tenant
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
@@ -152,6 +149,7 @@ def api(db, slack):
     """A minimal app with the Slack router, its settings pointing at the local server."""
     app = FastAPI()
     app.include_router(router)
+    install_handlers([handle])
     app.state.db = db
     app.dependency_overrides[get_slack_settings] = lambda: SlackSettings(
         signing_secret=SECRET, bot_token=TOKEN, api_url=slack.url
@@ -696,7 +694,7 @@ def test_proposed_lookup_function(fresh_db):
 
 
 def test_status_line_times_are_slack_date_tokens():
-    from growthops.connectors.slack.digest import slack_time, status_line
+    from growthops.ads.reporting.slack import slack_time, status_line
 
     at = datetime(2024, 1, 1, 12, 5, tzinfo=UTC)
     assert slack_time(at, "Europe/Paris") == f"<!date^{int(at.timestamp())}^{{time}}|13:05>"

@@ -21,14 +21,10 @@ PLATFORM_TYPES = ("scale", "budget_increase", "budget_decrease", "pause", "bid_a
 
 
 def build_app(db: Any) -> FastAPI:
-    """``create_app`` with the dashboard router (included here until app.py includes it)."""
+    """``create_app`` on the test database (the shell and every domain's pages)."""
     from growthops.app import create_app
-    from growthops.dashboard import views
 
-    app = create_app(db=db)
-    if not any(getattr(r, "endpoint", None) is views.overview_page for r in app.routes):
-        app.include_router(views.router)
-    return app
+    return create_app(db=db)
 
 
 def sandbox_tenant(db: Any, *, cycle: bool = True, **fields: Any) -> Any:

@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from growthops.dashboard import data
-from growthops.dashboard.messages import CODES, MESSAGES
+from growthops.ads import pages_data as data
+from growthops.ads.messages import CODES, MESSAGES
 from tests.dashboard.conftest import (
     PASSWORD,
     PLATFORM_TYPES,
@@ -96,7 +96,7 @@ def test_overview_shows_each_visible_tenant_with_its_figures(world, db):
              "and status = 'pending' and expires_at > now()")
     assert row["pending"] == n["n"] > 0
     # the projection is the monthly guard rail's: mtd + days left x mean daily spend
-    from growthops.ads.guardrails import load_spend
+    from growthops.ads.action.guardrails import load_spend
     with db.tenant_tx(a.tenant_id) as conn:
         spend = load_spend(conn, tenant_id=a.tenant_id, now=datetime.now(UTC),
                            time_zone="Europe/Paris")
@@ -389,7 +389,7 @@ def test_entity_page_shows_chart_suggestions_and_executions(world, db):
 
 # ----------------------------------------------------------------------------- learning
 def test_learning_page_shows_outcomes_calibration_and_brier(world, db):
-    from growthops.ads.calibration import report
+    from growthops.ads.learning.calibration import report
 
     t = sandbox_tenant(db)
     outcomes = [("validated", 90), ("validated", 80), ("invalidated", 70), ("partial", 60),
@@ -424,7 +424,7 @@ def test_learning_page_shows_outcomes_calibration_and_brier(world, db):
 
 # ---------------------------------------------------------------------------- validation
 def test_validation_queue_advance_and_reject_in_place(world, db):
-    from growthops.ads.validation import submit
+    from growthops.ads.action.validation import submit
 
     a = world["a"]
     with db.tenant_tx(a.tenant_id) as conn:

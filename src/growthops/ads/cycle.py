@@ -2,14 +2,14 @@
 
 ``run_daily_cycle`` runs, in ONE tenant transaction (all or nothing):
 
-1. the entity window scan (:mod:`growthops.ads.window`),
-2. baselines (:func:`growthops.ads.baselines.compute_baselines`),
-3. anomalies (:func:`growthops.ads.anomalies.detect_anomalies`),
-4. overspend (:func:`growthops.ads.overspend.check_overspend`) and creative fatigue
-   (:func:`growthops.ads.fatigue.compute_fatigue`),
+1. the entity window scan (:mod:`growthops.ads.analysis.window`),
+2. baselines (:func:`growthops.ads.analysis.baselines.compute_baselines`),
+3. anomalies (:func:`growthops.ads.analysis.anomalies.detect_anomalies`),
+4. overspend (:func:`growthops.ads.analysis.overspend.check_overspend`) and creative fatigue
+   (:func:`growthops.ads.analysis.fatigue.compute_fatigue`),
 5. learning: due hypotheses measured, calibration refitted, decision patterns relearned
-   (:mod:`growthops.ads.hypotheses`, :mod:`growthops.ads.calibration`, :mod:`growthops.ads.patterns`),
-6. suggestions (:mod:`growthops.ads.suggestions`: generate, calibrate and filter by the learned
+   (:mod:`growthops.ads.learning.hypotheses`, :mod:`growthops.ads.learning.calibration`, :mod:`growthops.ads.learning.patterns`),
+6. suggestions (:mod:`growthops.ads.suggestions.generate`: generate, calibrate and filter by the learned
    patterns, expire, deduplicate, store),
 
 and records the run in ``ads.cycle_runs``. Every step is idempotent for a given ``as_of``, so a
@@ -26,13 +26,13 @@ from uuid import UUID
 
 from rich.progress import Progress
 
-from growthops.ads import suggestions as sg
-from growthops.ads.anomalies import detect_anomalies, load_anomalies
-from growthops.ads.baselines import compute_baselines, load_baselines
+from growthops.ads.analysis.anomalies import detect_anomalies, load_anomalies
+from growthops.ads.analysis.baselines import compute_baselines, load_baselines
+from growthops.ads.analysis.fatigue import compute_fatigue
+from growthops.ads.analysis.overspend import check_overspend
+from growthops.ads.analysis.window import fetch_entities, prepare_window
 from growthops.ads.config import load_context
-from growthops.ads.fatigue import compute_fatigue
-from growthops.ads.overspend import check_overspend
-from growthops.ads.window import fetch_entities, prepare_window
+from growthops.ads.suggestions import generate as sg
 from growthops.core.db import Database
 
 
@@ -98,7 +98,7 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     def learn() -> dict[str, int]:
         # Measure the hypotheses whose window ended, refit the calibration, relearn the reviewers'
         # patterns: the suggestions of this run then use what the last ones taught.
-        from growthops.ads import calibration, hypotheses, patterns
+        from growthops.ads.learning import calibration, hypotheses, patterns
 
         measured = hypotheses.measure_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
         calibration.fit(conn, tenant_id=tenant_id)
@@ -118,7 +118,7 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
             load_anomalies(conn, tenant_id=tenant_id, as_of=as_of), s.get("tests", 0),
         )
         cands = [c for c in cands if ctx.config(c.platform).recommendations_enabled]
-        from growthops.ads.patterns import adjust_candidates
+        from growthops.ads.learning.patterns import adjust_candidates
 
         cands, held_by_pattern = adjust_candidates(conn, tenant_id=tenant_id, candidates=cands)
         held.update({f"pattern:{k}": v for k, v in held_by_pattern.items()})
@@ -198,7 +198,7 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
     Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages``. A Slack failure is
     logged to the tenant's system log and does not fail the cycle.
     """
-    from growthops.ads.execution import auto_apply, reconcile
+    from growthops.ads.action.execution import auto_apply, reconcile
     from growthops.settings import get_settings
 
     out: dict[str, Any] = {"reconciled": 0, "auto_applied": 0, "slack_messages": 0}
@@ -213,8 +213,8 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
                                   for o in auto_apply(db, tenant_id=tenant_id, now=now))
     settings = get_settings()
     if channel and settings.slack_bot_token is not None:
+        from growthops.ads.reporting.slack import post_digest
         from growthops.connectors.slack.client import SlackError, make_client
-        from growthops.connectors.slack.digest import post_digest
         from growthops.core.logs.service import log_event
 
         client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)

@@ -1,10 +1,10 @@
-"""The ``growthops`` command line (Typer + Rich).
+"""The ``growthops`` command line (Typer + Rich): a composition root.
 
-One module per domain registers its commands on :data:`app`: :mod:`.core` (db, tenants, users,
-apikeys, serve, worker, defer-daily, demo), :mod:`.ads` (import, daily, report, backtest,
-suggestions, execute, reconcile, auto-apply, learning, archive, audit), :mod:`.validation`,
-:mod:`.config` (a tenant's platform settings and guard rails) and :mod:`.accounts` (ad accounts:
-connect, sandbox, advance, disconnect). Errors of the
+The root app (:mod:`.root`) gets the platform's own commands (:mod:`.core`: db, tenants, users,
+apikeys, serve, worker, demo) and each installed domain's Typer app (its ``cli`` entry point,
+see :class:`growthops.core.domains.Domain`): mounted as ``growthops <domain> ...``, or merged
+into the root for ads (``cli_at_root``), whose commands (``daily``, ``import ads``,
+``suggestions ...``) stay where they always were. Errors of the
 :class:`~growthops.core.errors.GrowthopsError` hierarchy are printed without a traceback and
 mapped to their ``exit_code`` by :func:`main` (the ``growthops`` console script).
 """
@@ -13,15 +13,27 @@ from __future__ import annotations
 
 import sys
 
-from growthops.cli import accounts, ads, config, core, validation  # noqa: F401  (registration)
-from growthops.cli.common import app, console, err_console
+from growthops.cli import core  # noqa: F401  (registration)
+from growthops.cli.root import app
+from growthops.core.cli import console, err_console
 from growthops.core.errors import GrowthopsError
-from growthops.i18n import t
+from growthops.core.i18n import t
+from growthops.domains import installed
 from growthops.settings import get_settings
 
 __all__ = ["app", "console", "err_console", "main"]
 
-# The order of `growthops --help` (commands, then groups), as before the split into modules;
+for _domain in installed():
+    _sub = _domain.load("cli")
+    if _sub is None:
+        continue
+    if _domain.cli_at_root:
+        app.registered_commands.extend(_sub.registered_commands)
+        app.registered_groups.extend(_sub.registered_groups)
+    else:
+        app.add_typer(_sub, name=_domain.name, help=_domain.cli_help or None)
+
+# The order of `growthops --help` (commands, then groups), as before the split into domains;
 # anything not listed keeps its registration order after these.
 _COMMAND_ORDER = ("daily", "report", "backtest", "worker", "defer-daily", "demo", "audit", "serve",
                   "execute", "reconcile", "auto-apply")

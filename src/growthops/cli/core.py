@@ -1,5 +1,5 @@
-"""Platform commands: ``db``, ``tenants``, ``users``, ``apikeys``, ``serve``, ``worker``,
-``defer-daily`` and ``demo``."""
+"""Platform commands: ``db``, ``tenants``, ``users``, ``apikeys``, ``serve``, ``worker`` and
+``demo``, registered on the root app (:mod:`growthops.cli.root`)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from growthops.cli.common import (
+from growthops.cli.root import app
+from growthops.core.cli import (
     LangOpt,
     TenantOpt,
     _lang,
     _tenant_id,
-    _tenant_keys,
     _validate,
-    app,
     console,
 )
 from growthops.core.db import get_db
-from growthops.i18n import t
+from growthops.core.i18n import t
 
 db_app = typer.Typer(help="Database: init, migrate, status.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
@@ -133,23 +132,11 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 2,
     once: Annotated[bool, typer.Option("--once", help="Run the jobs waiting now, then exit.")] = False,
 ) -> None:
-    """Run the job worker (procrastinate): the daily cycle at 09:00 in each tenant's time zone."""
-    from growthops.core.jobs.worker import run_worker
+    """Run the job worker (procrastinate): every domain's jobs and schedules (the ads daily
+    cycle at 09:00 in each tenant's time zone)."""
+    from growthops.worker import run_worker
 
     run_worker(get_db(), concurrency=concurrency, once=once)
-
-
-@app.command("defer-daily")
-def defer_daily(
-    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all if omitted")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
-) -> None:
-    """Queue the daily cycle now (run by ``growthops worker``)."""
-    from growthops.core.jobs.tasks import defer_daily_cycle
-
-    for row in _tenant_keys(tenant):
-        job_id = defer_daily_cycle(get_db(), tenant_id=row["tenant_id"], as_of=as_of)
-        console.print(f"{row['client_key']}: job {job_id}")
 
 
 # -------------------------------------------------------------------------------------- demo
@@ -158,8 +145,8 @@ def demo(
     reset: Annotated[bool, typer.Option("--reset", help="Delete the demo tenants first.")] = False,
     lang: LangOpt = "",
 ) -> None:
-    """Run the main job on real data (two tenants: import, daily cycle, digest, report, backtest),
-    then close the loop on a sandbox account (approve, execute, fast-forward, measure)."""
+    """Run every domain's demo on real data (ads: two tenants: import, daily cycle, digest,
+    report, backtest, then the loop closed on a sandbox account)."""
     from growthops.demo import run_demo
 
     run_demo(get_db(), console, reset=reset, lang=_lang(lang))
@@ -187,7 +174,7 @@ def apikeys_create(
 @apikeys_app.command("list")
 def apikeys_list(tenant: TenantOpt) -> None:
     """List a tenant's API keys (prefix, name, dates; never the key)."""
-    from growthops.ads.digest import fmt_ts
+    from growthops.ads.reporting.digest import fmt_ts
     from growthops.core.auth.api_keys import list_keys
 
     tid = _tenant_id(tenant)
@@ -252,7 +239,7 @@ def users_list(
     = None,
 ) -> None:
     """List the users: e-mail, role, tenant, language, active, last login."""
-    from growthops.ads.digest import fmt_ts
+    from growthops.ads.reporting.digest import fmt_ts
     from growthops.core.auth.users import list_users
     from growthops.core.tenants.service import directory
 

@@ -4,7 +4,7 @@
 * :mod:`.digest` renders and posts a tenant's digest (:func:`~.digest.post_digest`).
 * :mod:`.interactivity` verifies, parses and records a click, then updates the message.
 
-The HTTP route is :mod:`growthops.api.slack` (``POST /slack/interactivity``).
+The HTTP route is :mod:`growthops.web.slack` (``POST /slack/interactivity``).
 """
 
 from __future__ import annotations

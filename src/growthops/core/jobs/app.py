@@ -9,26 +9,34 @@ opens ``db.tenant_tx(tenant_id)`` itself. Tasks receive the Database through the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from procrastinate import App, PsycopgConnector
 
 from growthops.core.db import Database
 
+#: A domain's task registration: ``register(app, periodic=bool)``.
+Registrar = Callable[..., Any]
 
-def build_app(db: Database, *, periodic: bool = True, max_connections: int = 6) -> App:
-    """Build a new procrastinate App for ``db`` with growthops' tasks registered.
 
-    ``periodic`` False registers the tasks without their schedules (a ``--once`` worker must not
-    defer the scheduler tick itself). ``max_connections`` bounds the owner pool the worker uses
-    (one listener, one for fetching, one per concurrent job). The App is not opened: use
-    ``app.open()`` / ``with app.open()`` for synchronous deferring, or ``app.run_worker``.
+def build_app(db: Database, *, registrars: Iterable[Registrar] = (), periodic: bool = True,
+              max_connections: int = 6) -> App:
+    """Build a new procrastinate App for ``db`` with the tasks of ``registrars`` registered.
+
+    ``registrars``: each domain's ``register_tasks(app, periodic=...)`` (the worker passes every
+    installed domain's, :func:`growthops.worker.build_app`; a domain deferring its own jobs
+    passes its own). ``periodic`` False registers the tasks without their schedules (a
+    ``--once`` worker must not defer the scheduler tick itself). ``max_connections`` bounds the
+    owner pool the worker uses (one listener, one for fetching, one per concurrent job). The
+    App is not opened: use ``with app.open()`` for synchronous deferring, or ``app.run_worker``.
     """
-    from growthops.core.jobs.tasks import register_tasks
-
     connector = PsycopgConnector(
         conninfo=db.admin_uri, min_size=1, max_size=max(2, max_connections),
         name="growthops-jobs",
     )
     app = App(connector=connector, worker_defaults={"additional_context": {"db": db}})
-    register_tasks(app, periodic=periodic)
+    for register in registrars:
+        register(app, periodic=periodic)
     return app
 

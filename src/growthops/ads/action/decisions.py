@@ -1,0 +1,393 @@
+"""Decisions on suggestions (seed 000 ``decisions``) and the history of what happened after.
+
+A person approves, refuses or backlogs a suggestion, saying who and why. The state machine on
+``ads.suggestions.status`` (pure table :data:`DECIDABLE_FROM`)::
+
+    pending  --approved/refused/backlog-->  approved | refused | backlog
+    backlog  --approved/refused---------->  approved | refused
+
+* **Backlog is not final.** A backlogged suggestion can later be approved or refused (a second
+  decision row is written); backlogging it again is a :class:`DecisionConflict` (two reviewers
+  clicking "backlog" at once produce one decision).
+* **Expiry still applies to a backlogged suggestion.** A suggestion's numbers (the budget from
+  and to, the evidence window) go stale: once ``expires_at`` (48 h after creation, see
+  :data:`growthops.ads.suggestions.generate.SUGGESTION_TTL_HOURS`) has passed it can no longer be decided,
+  whatever its status; the next daily cycle proposes it again if the evidence still holds.
+* Every other status (approved, refused, executing, executed, failed, blocked, expired) is final
+  for a reviewer: a new decision is a :class:`DecisionConflict` whose message says the status and
+  when, by whom and through which channel it was decided.
+
+Atomicity: :func:`decide` is one ``UPDATE ... WHERE status IN (...) AND expires_at > now
+RETURNING`` statement; under READ COMMITTED a concurrent second UPDATE waits for the first's row
+lock, re-checks the WHERE clause on the committed row and matches nothing, so two reviewers
+clicking at once produce exactly one decision and one audit entry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from growthops.ads.action import audit
+from growthops.core.errors import Conflict, InvalidInput, NotFound
+
+DECISIONS = ("approved", "refused", "backlog")
+CHANNELS = ("cli", "api", "slack", "dashboard", "auto")
+#: Pure transition table: the statuses a suggestion may be in for each decision.
+DECIDABLE_FROM: dict[str, tuple[str, ...]] = {
+    "approved": ("pending", "backlog"),
+    "refused": ("pending", "backlog"),
+    "backlog": ("pending",),
+}
+MAX_NOTES = 4000
+#: Columns of a suggestion shown by :func:`history` (present in the live and archive tables).
+HISTORY_COLUMNS = (
+    "suggestion_id", "as_of", "type", "priority", "action", "reason", "expected_impact", "texts",
+    "predicted_metrics", "action_params", "evidence", "confidence", "calibrated_confidence",
+    "platform", "entity_type", "entity_id", "entity_name", "status", "decided_by", "decided_at",
+    "auto_applied", "guard_rail_note", "created_at", "expires_at",
+)
+
+
+class DecisionConflict(Conflict):
+    """A decision the suggestion's state forbids (expired, already decided, archived).
+
+    Attributes: ``suggestion_id``, ``status`` (current), ``reason`` (``expired``, ``decided``,
+    ``archived``), ``decided_by``, ``decided_at``, ``channel`` (of the last decision) and
+    ``expires_at``, for callers that word the message themselves (CLI in French).
+    """
+
+    def __init__(self, message: str, *, suggestion_id: int, status: str, reason: str,
+                 decided_by: str | None = None, decided_at: datetime | None = None,
+                 channel: str | None = None, expires_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.suggestion_id = suggestion_id
+        self.status = status
+        self.reason = reason
+        self.decided_by = decided_by
+        self.decided_at = decided_at
+        self.channel = channel
+        self.expires_at = expires_at
+
+
+def fmt_utc(ts: datetime | None) -> str:
+    """Format an instant as ``YYYY-MM-DD HH:MM UTC`` ("?" for None)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "?"
+
+
+def _check(decision: str, decided_by: str, notes: str | None, channel: str,
+           now: datetime) -> str:
+    """Validate the inputs of :func:`decide`; return ``decided_by`` stripped."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+    who = (decided_by or "").strip() if isinstance(decided_by, str) else ""
+    if not 1 <= len(who) <= 200:
+        raise InvalidInput("decided_by: a name of 1 to 200 characters is required")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        raise InvalidInput(f"notes: text of at most {MAX_NOTES} characters")
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    if now.utcoffset() is None:
+        raise InvalidInput("now: must be timezone-aware (UTC)")
+    return who
+
+
+def _refusal(conn: Any, *, tenant_id: str, suggestion_id: int, decision: str,
+             now: datetime) -> Conflict | NotFound:
+    """Explain why ``decision`` matched no row: NotFound, or a :class:`DecisionConflict`."""
+    row = conn.execute(
+        """select s.status, s.decided_by, s.decided_at, s.expires_at, false as archived,
+                  null::timestamptz as archived_at,
+                  (select d.channel from ads.decisions d
+                    where d.tenant_id = s.tenant_id and d.suggestion_id = s.suggestion_id
+                    order by d.decided_at desc, d.decision_id desc limit 1) as channel
+           from ads.suggestions s where s.tenant_id = %(t)s and s.suggestion_id = %(id)s
+           union all
+           select a.status, a.decided_by, a.decided_at, a.expires_at, true, a.archived_at, null
+           from ads.suggestions_archive a where a.tenant_id = %(t)s and a.suggestion_id = %(id)s""",
+        {"t": tenant_id, "id": suggestion_id},
+    ).fetchone()
+    if row is None:
+        return NotFound(f"no suggestion {suggestion_id} for this tenant")
+    status, by, at, exp = row["status"], row["decided_by"], row["decided_at"], row["expires_at"]
+    info = {"suggestion_id": suggestion_id, "status": status, "decided_by": by,
+            "decided_at": at, "channel": row["channel"], "expires_at": exp}
+    if row["archived"]:
+        return DecisionConflict(
+            f"suggestion {suggestion_id} was archived on {fmt_utc(row['archived_at'])} "
+            f"(status {status}); it can no longer be decided", reason="archived", **info)
+    decided = (f" (by {by} on {fmt_utc(at)}" + (f" via {row['channel']}" if row["channel"] else "")
+               + ")") if by else ""
+    if status in DECIDABLE_FROM[decision] or status == "expired":
+        # Decidable status, so the clock refused it (or the cycle marked it expired).
+        return DecisionConflict(
+            f"suggestion {suggestion_id} expired on {fmt_utc(exp)} (status {status}{decided}); "
+            "it can no longer be decided: the next daily cycle proposes it again if the "
+            "evidence still holds", reason="expired", **info)
+    verb = "in backlog" if status == "backlog" else status
+    return DecisionConflict(
+        f"suggestion {suggestion_id} is already {verb}{decided}; it cannot be {decision} "
+        "now", reason="decided", **info)
+
+
+
+def decide(
+    conn: Any,
+    *,
+    tenant_id: UUID | str,
+    suggestion_id: int,
+    decision: str,
+    decided_by: str,
+    notes: str | None = None,
+    channel: str = "cli",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Approve, refuse or backlog one suggestion; write the decision and its audit entry.
+
+    ``decision``: ``approved``, ``refused`` or ``backlog``; ``decided_by``: who (1-200 chars);
+    ``notes``: why (optional, ≤ 4000 chars); ``channel``: cli, api, slack, dashboard or auto;
+    ``now``: the decision instant (UTC, default the wall clock), also the decision row's
+    ``created_at`` so simulated timelines stay coherent. Runs in the caller's tenant
+    transaction (never commits).
+
+    Returns the ``ads.decisions`` row plus ``status_before``, ``status`` (the suggestion's new
+    status), ``audit_id`` and the suggestion's ``type``, ``platform``, ``entity_type``,
+    ``entity_id``, ``entity_name``, ``action``, ``action_params`` and ``confidence``.
+
+    Raises :class:`InvalidInput` (bad decision, name, notes, channel, naive ``now``),
+    :class:`NotFound` (no such suggestion for this tenant: row-level security hides other
+    tenants'), :class:`DecisionConflict` (expired, already decided or archived; see module doc).
+    """
+    now = now or datetime.now(UTC)
+    who = _check(decision, decided_by, notes, channel, now)
+    tid = str(tenant_id)
+    row = conn.execute(
+        """with prev as (
+             select suggestion_id, status from ads.suggestions
+             where tenant_id = %(t)s and suggestion_id = %(id)s
+             for update
+           )
+           update ads.suggestions s
+              set status = %(decision)s, decided_by = %(by)s, decided_at = %(now)s
+             from prev
+            where s.tenant_id = %(t)s and s.suggestion_id = prev.suggestion_id
+              and s.status = any(%(from)s) and s.expires_at > %(now)s
+           returning s.suggestion_id, prev.status as status_before, s.status, s.type, s.platform,
+                     s.entity_type, s.entity_id, s.entity_name, s.action, s.action_params,
+                     s.confidence""",
+        {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
+         "from": list(DECIDABLE_FROM[decision])},
+    ).fetchone()
+    if row is None:
+        raise _refusal(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision, now=now)
+    dec = conn.execute(
+        """insert into ads.decisions (tenant_id, suggestion_id, decision, decided_by, decided_at,
+                                      notes, channel, created_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s) returning *""",
+        [tid, suggestion_id, decision, who, now, notes, channel, now],
+    ).fetchone()
+    audit_id = audit.record(
+        conn, tenant_id=tid, actor=who, action=f"suggestion.{decision}",
+        object_type="suggestion", object_id=suggestion_id, platform=row["platform"],
+        entity_id=row["entity_id"], before={"status": row["status_before"]},
+        after={"status": decision, "decision_id": dec["decision_id"], "channel": channel,
+               "suggestion_id": suggestion_id},
+        reason=notes, occurred_at=now,
+    )
+    return {**dec, **row, "audit_id": audit_id}
+
+
+# ----------------------------------------------------------------------------------- history
+def _fetch_suggestions(conn: Any, tid: str, entity_id: str | None, suggestion_id: int | None,
+                       limit: int) -> list[dict[str, Any]]:
+    """Live and archived suggestions matching the filters, newest first."""
+    cols = ", ".join(HISTORY_COLUMNS)
+    return conn.execute(
+        f"""select * from (
+              select {cols}, false as archived, null::timestamptz as archived_at
+              from ads.suggestions where tenant_id = %(t)s
+              union all
+              select {cols}, true, archived_at from ads.suggestions_archive where tenant_id = %(t)s
+            ) s
+            where (%(ent)s::text is null or s.entity_id = %(ent)s::text)
+              and (%(sid)s::bigint is null or s.suggestion_id = %(sid)s::bigint)
+            order by s.created_at desc, s.suggestion_id desc
+            limit %(limit)s""",
+        {"t": tid, "ent": entity_id, "sid": suggestion_id, "limit": limit},
+    ).fetchall()
+
+
+def history(
+    conn: Any,
+    *,
+    tenant_id: UUID | str,
+    entity_id: str | None = None,
+    suggestion_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Answer "what changed on this account, who approved it, why, and what happened".
+
+    One entry per suggestion (live or archived; filtered by the platform's ``entity_id`` and/or
+    ``suggestion_id``; newest first, at most ``limit``), each a dict::
+
+        {"suggestion": {...HISTORY_COLUMNS, archived, archived_at},
+         "decisions":  [{decision_id, decision, decided_by, decided_at, notes, channel,
+                         archived}, ...]                      # oldest first
+         "executions": [{execution_id, status, action_type, executed_by, claimed_at,
+                         executed_at, before_state, intended_state, after_state, success,
+                         error_message}, ...]                 # oldest first
+         "hypothesis": {hypothesis_id, start_day, measurement_end_date, predicted_metrics,
+                        actual_metrics, variance, outcome, measured_at, ...} | None,
+         "audit":      [{audit_id, occurred_at, actor, action, before, after, reason}, ...],
+         "summary":    "approved by alice (\"ROAS 4x\") -> applied -> validated"}
+
+    Joins ``ads.suggestions`` (+ archive), ``ads.decisions`` (+ archive),
+    ``ads.execution_logs``, ``ads.hypothesis_tracking`` and ``ads.audit_log`` (rows about the
+    suggestion, about its executions, or carrying its id in ``before``/``after``). Five
+    set-based queries whatever the number of suggestions. Raises :class:`InvalidInput` for a
+    ``limit`` outside 1..10000.
+    """
+    if not 1 <= int(limit) <= 10_000:
+        raise InvalidInput("limit: must be between 1 and 10000")
+    tid = str(tenant_id)
+    sugs = _fetch_suggestions(conn, tid, entity_id, suggestion_id, int(limit))
+    if not sugs:
+        return []
+    ids = [s["suggestion_id"] for s in sugs]
+    decisions = conn.execute(
+        """select suggestion_id, decision_id, decision, decided_by, decided_at, notes, channel,
+                  archived
+           from (select suggestion_id, decision_id, decision, decided_by, decided_at, notes,
+                        channel, false as archived
+                 from ads.decisions where tenant_id = %(t)s and suggestion_id = any(%(ids)s)
+                 union all
+                 select suggestion_id, decision_id, decision, decided_by, decided_at, notes,
+                        channel, true
+                 from ads.decisions_archive
+                 where tenant_id = %(t)s and suggestion_id = any(%(ids)s)) d
+           order by decided_at, decision_id""",
+        {"t": tid, "ids": ids},
+    ).fetchall()
+    executions = conn.execute(
+        """select suggestion_id, execution_id, status, action_type, platform, entity_id,
+                  executed_by, claimed_at, executed_at, before_state, intended_state,
+                  after_state, success, error_message
+           from ads.execution_logs where tenant_id = %(t)s and suggestion_id = any(%(ids)s)
+           order by claimed_at, execution_id""",
+        {"t": tid, "ids": ids},
+    ).fetchall()
+    hypotheses = conn.execute(
+        """select suggestion_id, hypothesis_id, execution_id, hypothesis_text, start_day,
+                  measurement_period_days, measurement_end_date, predicted_metrics,
+                  baseline_metrics, actual_metrics, counterfactual, variance, outcome,
+                  why_accurate, why_inaccurate, measured_at
+           from ads.hypothesis_tracking where tenant_id = %(t)s and suggestion_id = any(%(ids)s)""",
+        {"t": tid, "ids": ids},
+    ).fetchall()
+    text_ids = [str(i) for i in ids]
+    exec_to_sug = {str(e["execution_id"]): str(e["suggestion_id"]) for e in executions}
+    audit_rows = conn.execute(
+        """select audit_id, occurred_at, actor, action, object_type, object_id, platform,
+                  entity_id, before, after, reason,
+                  case when object_type = 'suggestion' and object_id = any(%(ids)s) then object_id
+                       when after->>'suggestion_id' = any(%(ids)s) then after->>'suggestion_id'
+                       when before->>'suggestion_id' = any(%(ids)s) then before->>'suggestion_id'
+                  end as sid
+           from ads.audit_log
+           where tenant_id = %(t)s
+             and ((object_type = 'suggestion' and object_id = any(%(ids)s))
+                  or (object_type = 'execution' and object_id = any(%(execs)s))
+                  or after->>'suggestion_id' = any(%(ids)s)
+                  or before->>'suggestion_id' = any(%(ids)s))
+           order by occurred_at, audit_id""",
+        {"t": tid, "ids": text_ids, "execs": list(exec_to_sug)},
+    ).fetchall()
+    by_sid: dict[str, dict[str, Any]] = {
+        str(s["suggestion_id"]): {"suggestion": s, "decisions": [], "executions": [],
+                                  "hypothesis": None, "audit": []}
+        for s in sugs
+    }
+    for d in decisions:
+        by_sid[str(d.pop("suggestion_id"))]["decisions"].append(d)
+    for e in executions:
+        by_sid[str(e.pop("suggestion_id"))]["executions"].append(e)
+    for h in hypotheses:
+        by_sid[str(h.pop("suggestion_id"))]["hypothesis"] = h
+    for a in audit_rows:
+        sid = a.pop("sid") or exec_to_sug.get(a["object_id"])
+        if sid in by_sid:
+            by_sid[sid]["audit"].append(a)
+    out = [by_sid[str(i)] for i in ids]
+    for entry in out:
+        entry["summary"] = summarize(entry)
+    return out
+
+
+def summarize(entry: dict[str, Any]) -> str:
+    """Return a one-line English account of a :func:`history` entry (decisions → outcome).
+
+    E.g. ``backlog by bob -> approved by alice ("ROAS 4x") -> applied -> validated``;
+    ``pending`` or ``expired`` when nobody decided.
+    """
+    parts = []
+    for d in entry["decisions"]:
+        why = f' ("{d["notes"]}")' if d.get("notes") else ""
+        parts.append(f"{d['decision']} by {d['decided_by']}{why}")
+    if entry["executions"]:
+        parts.append(entry["executions"][-1]["status"])
+    hyp = entry.get("hypothesis")
+    if hyp is not None:
+        parts.append(hyp["outcome"] or f"measuring until {hyp['measurement_end_date']}")
+    status = entry["suggestion"]["status"]
+    if not parts or (not entry["executions"] and status not in DECISIONS and status != "pending"):
+        parts.append(status)
+    return " -> ".join(parts)
+
+
+# ------------------------------------------------------------------------------- read models
+#: Every suggestion status (migration 0004).
+SUGGESTION_STATUSES = ("pending", "approved", "refused", "backlog", "executing", "executed",
+                       "expired", "failed", "blocked")
+
+
+def list_suggestions(
+    conn: Any,
+    *,
+    tenant_id: UUID | str,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Return ``(rows, total)``: live suggestions in review order, paginated.
+
+    Review order: priority (critical, high, medium, low), confidence (highest first), id.
+    ``status`` None lists every status. Rows carry :data:`HISTORY_COLUMNS`. Raises
+    :class:`InvalidInput` for an unknown status, ``limit`` outside 1..1000 or negative ``offset``.
+    """
+    if status is not None and status not in SUGGESTION_STATUSES:
+        raise InvalidInput(f"status: {status!r} is not one of {', '.join(SUGGESTION_STATUSES)}")
+    if not 1 <= int(limit) <= 1000:
+        raise InvalidInput("limit: must be between 1 and 1000")
+    if int(offset) < 0:
+        raise InvalidInput("offset: must be 0 or more")
+    params = {"t": str(tenant_id), "status": status, "limit": int(limit), "offset": int(offset)}
+    where = "tenant_id = %(t)s and (%(status)s::text is null or status = %(status)s::text)"
+    rows = conn.execute(
+        f"""select {', '.join(HISTORY_COLUMNS)} from ads.suggestions where {where}
+            order by array_position(array['critical', 'high', 'medium', 'low'], priority),
+                     confidence desc, suggestion_id
+            limit %(limit)s offset %(offset)s""",
+        params,
+    ).fetchall()
+    total = conn.execute(f"select count(*) as n from ads.suggestions where {where}",
+                         params).fetchone()["n"]
+    return rows, int(total)
+
+
+def get_suggestion(conn: Any, *, tenant_id: UUID | str, suggestion_id: int) -> dict[str, Any]:
+    """Return one suggestion, live or archived (``archived``, ``archived_at``), or NotFound."""
+    rows = _fetch_suggestions(conn, str(tenant_id), None, suggestion_id, 1)
+    if not rows:
+        raise NotFound(f"no suggestion {suggestion_id} for this tenant")
+    return rows[0]

@@ -1,0 +1,187 @@
+"""Anomalies of the day (seed 004 ``ads.anomalies``), from the cycle's entity window.
+
+Four tests per entity that delivered on ``as_of`` (see :mod:`growthops.ads.analysis.detect` for the
+models and their sources):
+
+* ``cpa`` — results given spend (gamma–Poisson, negative-binomial predictive, day-of-week factor
+  on the rate, overdispersion estimated from the history). A *drop* in results per unit of spend
+  is a CPA *spike*; both are stored in CPA terms.
+* ``ctr`` — clicks given impressions (same model, no weekday factor).
+* ``spend`` — log-normal with the weekday factor of spend (Student-t prediction interval).
+* ``cpm`` — log-normal.
+
+History is the 28 days before ``as_of``. Tests that cannot reach significance (too little
+history or volume) are counted as ``insufficient_data`` and never alarm. False alarms across
+all of a platform's tests are controlled with Benjamini–Hochberg at the platform's ``fdr_q``.
+Only anomalies are stored; the counts of tests, insufficient data and anomalies go to the
+cycle's summary.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from growthops.ads.analysis.detect import STATUS_ANOMALY, STATUS_INSUFFICIENT, detect
+from growthops.ads.analysis.window import prepare_window
+from growthops.ads.config import TenantContext
+from growthops.ads.suggestions.evidence import group_totals
+
+METHOD = "gamma-poisson NB predictive / log-normal t; BH FDR; 28-day history; DOW factors"
+
+
+def _pooled(keys: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Per-element pooled ratio sum(num)/sum(den) within its key group."""
+    n, d = group_totals(keys, num), group_totals(keys, den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(d > 0, n / d, np.nan)
+
+
+def build_tests(E: dict[str, np.ndarray], spend_f: list[float], rate_f: list[float], as_of: date) -> dict[str, Any]:
+    """Turn the entity window into the test record :func:`growthops.ads.analysis.detect.detect` takes.
+
+    Returns the record plus ``entity_index`` (row of E per test) and ``metric`` (name per test).
+    Only entities that delivered on ``as_of`` (spend or impressions > 0) are tested.
+    """
+    delivered = np.flatnonzero((E["spend_1"] > 0) | (E["impressions_1"] > 0))
+    dow = as_of.isoweekday() - 1
+    group = np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)], dtype=object)
+    prior_cpa = _pooled(group, E["results_h"], E["adj_spend_h"])
+    prior_ctr = _pooled(group, E["clicks_h"], E["impressions_h"])
+    parts: list[dict[str, Any]] = []
+    i = delivered
+    k = len(i)
+    parts.append({"metric": np.full(k, "cpa", dtype=object), "kind": np.full(k, "count", dtype=object),
+                  "value": E["results_1"][i], "exposure": E["spend_1"][i], "season": np.full(k, rate_f[dow]),
+                  "hist_days": E["n_sp_h"][i], "hist_count": E["results_h"][i], "hist_exposure": E["adj_spend_h"][i],
+                  "hist_sum_sq": E["rss_h"][i], "prior_rate": prior_cpa[i], "group": group[i] + "|cpa"})
+    parts.append({"metric": np.full(k, "ctr", dtype=object), "kind": np.full(k, "count", dtype=object),
+                  "value": E["clicks_1"][i], "exposure": E["impressions_1"][i], "season": np.ones(k),
+                  "hist_days": E["n_imp_h"][i], "hist_count": E["clicks_h"][i], "hist_exposure": E["impressions_h"][i],
+                  "hist_sum_sq": E["css_h"][i], "prior_rate": prior_ctr[i], "group": group[i] + "|ctr"})
+    parts.append({"metric": np.full(k, "spend", dtype=object), "kind": np.full(k, "continuous", dtype=object),
+                  "value": E["spend_1"][i], "season": np.full(k, spend_f[dow]), "hist_days": E["n_sp_h"][i],
+                  "hist_sum_log": E["ls_h"][i], "hist_sum_log_sq": E["ls2_h"][i], "hist_zero_days": E["n_sp0_h"][i],
+                  "group": group[i] + "|spend"})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cpm_today = np.where(E["impressions_1"][i] > 0, 1000 * E["spend_1"][i] / E["impressions_1"][i], np.nan)
+    parts.append({"metric": np.full(k, "cpm", dtype=object), "kind": np.full(k, "continuous", dtype=object),
+                  "value": cpm_today, "season": np.ones(k), "hist_days": E["n_cpm_h"][i],
+                  "hist_sum_log": E["lc_h"][i], "hist_sum_log_sq": E["lc2_h"][i], "group": group[i] + "|cpm"})
+    keys = set().union(*(p.keys() for p in parts))
+    rec: dict[str, Any] = {}
+    for key in keys:
+        cols = []
+        for p in parts:
+            if key in p:
+                cols.append(np.asarray(p[key]))
+            else:
+                cols.append(np.full(k, np.nan))
+        rec[key] = np.concatenate(cols) if cols else np.array([])
+    rec["entity_index"] = np.tile(i, 4)
+    return rec
+
+
+def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, int]:
+    """Run the day's tests and upsert the anomalies; return counts.
+
+    Returns ``{"tests", "insufficient_data", "anomalies"}``. Idempotent for ``as_of``: the
+    anomalies of that day are replaced, except their human-set status (investigating,
+    dismissed), which is kept.
+    """
+    from growthops.ads.analysis.window import fetch_entities
+
+    meta = prepare_window(conn, ctx, as_of)
+    E = fetch_entities(conn)
+    counts = {"tests": 0, "insufficient_data": 0, "anomalies": 0}
+    if not E:
+        return counts
+    rec = build_tests(E, meta["spend_f"], meta["rate_f"], as_of)
+    if len(rec["entity_index"]) == 0:
+        return counts
+    platforms = E["platform"][rec["entity_index"]]
+    rows = []
+    for plat in sorted(set(platforms)):
+        cfg = ctx.config(plat)
+        if not cfg.anomaly_detection_enabled:
+            continue
+        sel = platforms == plat
+        sub = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in rec.items()}
+        groups = sub.pop("group")
+        metric = sub.pop("metric")
+        idx = sub.pop("entity_index")
+        res = detect({**sub, "group": groups}, fdr_q=cfg.fdr_q)
+        counts["tests"] += int(np.sum(res["status"] != STATUS_INSUFFICIENT))
+        counts["insufficient_data"] += int(np.sum(res["status"] == STATUS_INSUFFICIENT))
+        hit = np.flatnonzero(res["status"] == STATUS_ANOMALY)
+        for j in hit:
+            ei = idx[j]
+            m = metric[j]
+            expected, actual = res["expected"][j], sub["value"][j]
+            direction = res["direction"][j]
+            details: dict[str, Any] = {"p_low": res["p_low"][j], "p_high": res["p_high"][j]}
+            if m == "cpa":
+                spend = sub["exposure"][j]
+                exp_cpa = spend / expected if expected > 0 else None
+                act_cpa = spend / actual if actual > 0 else None
+                details.update(results=actual, expected_results=expected, spend=spend, dispersion=res["dispersion"][j])
+                base_v, act_v = exp_cpa, act_cpa
+                dev = (expected / actual - 1.0) if actual > 0 else None
+                direction = "spike" if direction == "drop" else "drop"
+            elif m == "ctr":
+                imp = sub["exposure"][j]
+                base_v, act_v = expected / imp, actual / imp
+                dev = res["deviation"][j]
+                details.update(clicks=actual, expected_clicks=expected, impressions=imp, dispersion=res["dispersion"][j])
+            else:
+                base_v, act_v, dev = expected, actual, res["deviation"][j]
+            rows.append({
+                "platform": plat, "level": E["level"][ei], "entity_id": E["entity_id"][ei],
+                "entity_name": E["entity_name"][ei], "anomaly_type": direction, "metric": m,
+                "baseline_value": _f(base_v), "actual_value": _f(act_v), "deviation": _f(dev),
+                "p_value": _f(res["p_value"][j]), "q_value": _f(res["q_value"][j]),
+                "severity": res["severity"][j], "details": {k: _f(v) for k, v in details.items()},
+            })
+    conn.execute(
+        "delete from ads.anomalies where tenant_id = %s and as_of = %s and status = 'active'",
+        [ctx.tenant_id, as_of],
+    )
+    if rows:
+        conn.execute(
+            """insert into ads.anomalies
+                 (tenant_id, as_of, platform, level, entity_id, entity_name, anomaly_type, metric,
+                  baseline_value, actual_value, deviation, p_value, q_value, severity, method, details)
+               select %(t)s, %(d)s, x.platform, x.level, x.entity_id, x.entity_name, x.anomaly_type,
+                      x.metric, x.baseline_value, x.actual_value, x.deviation, x.p_value, x.q_value,
+                      x.severity, %(method)s, x.details
+               from jsonb_to_recordset(%(rows)s::jsonb) as x(
+                 platform text, level text, entity_id text, entity_name text, anomaly_type text,
+                 metric text, baseline_value float8, actual_value float8, deviation float8,
+                 p_value float8, q_value float8, severity text, details jsonb)
+               on conflict (tenant_id, as_of, platform, level, entity_id, metric) do update set
+                 anomaly_type = excluded.anomaly_type, baseline_value = excluded.baseline_value,
+                 actual_value = excluded.actual_value, deviation = excluded.deviation,
+                 p_value = excluded.p_value, q_value = excluded.q_value,
+                 severity = excluded.severity, details = excluded.details""",
+            {"t": ctx.tenant_id, "d": as_of, "method": METHOD, "rows": json.dumps(rows)},
+        )
+    counts["anomalies"] = len(rows)
+    return counts
+
+
+def _f(v: Any) -> float | None:
+    """A JSON-safe float (None for None, NaN and infinities)."""
+    if v is None:
+        return None
+    x = float(v)
+    return x if np.isfinite(x) else None
+
+
+def load_anomalies(conn: Any, *, tenant_id: Any, as_of: date) -> list[dict[str, Any]]:
+    """Return the anomalies stored for ``as_of``."""
+    return conn.execute(
+        "select * from ads.anomalies where tenant_id = %s and as_of = %s", [tenant_id, as_of]
+    ).fetchall()

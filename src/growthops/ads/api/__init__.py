@@ -1,0 +1,21 @@
+"""The ads domain's JSON API under ``/api/v1`` (``DOMAIN.api`` = :func:`routers`).
+
+Routers: ``tenants`` (with month-to-date figures), ``suggestions`` (+ decisions, history),
+``metrics`` (entities, metrics, baselines, anomalies), ``outcomes`` (decisions, executions,
+hypotheses), ``validation`` and ``audit``; each under ``/api/v1/tenants/{tenant}/...`` and, for
+suggestions, validation and audit, also under the short paths of the caller's own tenant.
+Set-based reads are in :mod:`.reads`; models in :mod:`growthops.ads.models`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    """Return the ads routers in the order they are mounted (the list route before the rest)."""
+    from growthops.ads.api import audit, metrics, outcomes, suggestions, tenants, validation
+
+    return [tenants.list_router,
+            *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit)),
+            *(m.short_router for m in (suggestions, validation, audit))]

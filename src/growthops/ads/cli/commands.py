@@ -1,0 +1,387 @@
+"""Ads commands: ``import ads``, ``daily``, ``report``, ``backtest``, ``suggestions``,
+``execute``, ``reconcile``, ``auto-apply``, ``learning``, ``archive`` and ``audit``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from growthops.ads.cli.app import _print_outcomes, app
+from growthops.core.cli import (
+    LangOpt,
+    NotesOpt,
+    TenantOpt,
+    _lang,
+    _tenant_id,
+    _tenant_keys,
+    console,
+    err_console,
+)
+from growthops.core.db import get_db
+from growthops.core.i18n import t
+
+import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
+suggestions_app = typer.Typer(help="Suggestions: list, show, approve, refuse, backlog, execute, history.", no_args_is_help=True)
+archive_app = typer.Typer(help="Archive old suggestions and decisions.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(suggestions_app, name="suggestions")
+app.add_typer(archive_app, name="archive")
+
+
+def _register_learning() -> None:
+    from growthops.ads.cli.learning import learning_app
+
+    app.add_typer(learning_app, name="learning", help="Learning: hypotheses outcomes, calibration, decision patterns.")
+
+
+_register_learning()
+
+SuggestionArg = Annotated[int, typer.Argument(help="Suggestion id (see: growthops suggestions list).")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
+
+
+# ------------------------------------------------------------------------------------ import
+@import_app.command("ads")
+def import_ads(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
+    fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
+    year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
+    lang: LangOpt = "",
+) -> None:
+    """Import daily ad metrics (COPY + idempotent upsert; every rejected row is reported)."""
+    from growthops.ads.metrics.importer import import_metrics
+
+    db = get_db()
+    tid = _tenant_id(tenant)
+    with db.tenant_tx(tid) as conn:
+        res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True, year=year)
+    for r in res.rejected[:50]:
+        err_console.print(f"[yellow]line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})[/]")
+    console.print(t("import.done", _lang(lang), path=file.name, accepted=res.rows_accepted,
+                    inserted=res.rows_inserted, updated=res.rows_updated,
+                    unchanged=res.rows_accepted - res.rows_inserted - res.rows_updated,
+                    rejected=len(res.rejected), dups=res.duplicates_skipped))
+
+
+# ------------------------------------------------------------------------------------- daily
+@app.command("daily")
+def daily(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all tenants if omitted")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Last reporting day to analyse (YYYY-MM-DD); default: the tenant's latest day with data.")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
+    lang: LangOpt = "",
+) -> None:
+    """Run the daily cycle: baselines, anomalies, overspend, fatigue, learning, suggestions, digest;
+    then reconcile, auto-apply (if the tenant's policy allows) and post the Slack digest."""
+    from growthops.ads.cycle import run_daily_cycle
+    from growthops.ads.reporting.digest import print_digest
+
+    db = get_db()
+    day = date.fromisoformat(as_of) if as_of else None
+    for row in _tenant_keys(tenant):
+        result = run_daily_cycle(db, tenant_id=row["tenant_id"], as_of=day, progress=True)
+        if result is None:
+            console.print(t("daily.no_data", _lang(lang), tenant=row["client_key"], as_of=as_of or "today"))
+            continue
+        console.print(t("daily.done", _lang(lang), tenant=row["client_key"], **result.counts()))
+        from growthops.ads.cycle import after_cycle
+
+        after_cycle(db, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
+        print_digest(db, console, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
+        if report:
+            from growthops.ads.reporting.report import write_report
+
+            path = write_report(db, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
+            console.print(t("report.written", _lang(lang), path=path))
+
+
+@app.command("report")
+def report_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default: latest cycle run")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output HTML file.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Write the self-contained HTML report of a cycle run (charts inline, no network needed)."""
+    from growthops.ads.reporting.report import latest_as_of, write_report
+
+    db = get_db()
+    tid = _tenant_id(tenant)
+    day = date.fromisoformat(as_of) if as_of else latest_as_of(db, tenant_id=tid)
+    path = write_report(db, tenant_id=tid, as_of=day, lang=_lang(lang), out=out)
+    console.print(t("report.written", _lang(lang), path=path))
+
+
+@app.command("backtest")
+def backtest_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    start: Annotated[str, typer.Option("--from", help="First as-of day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last as-of day (YYYY-MM-DD).")],
+    horizon: Annotated[int, typer.Option(help="Days after each suggestion to measure.")] = 7,
+    lang: LangOpt = "",
+) -> None:
+    """Replay the daily cycle day by day and measure what followed each suggestion (nothing is kept)."""
+    from growthops.ads.learning.backtest import print_backtest, run_backtest
+
+    db = get_db()
+    tid = _tenant_id(tenant)
+    res = run_backtest(db, tenant_id=tid, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                       horizon_days=horizon, progress=True)
+    print_backtest(console, res, tenant=tenant, lang=_lang(lang))
+
+
+# ------------------------------------------------------------------------------- suggestions
+@suggestions_app.command("list")
+def suggestions_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    status: Annotated[str | None, typer.Option(help="pending, approved, refused, backlog, executed, expired")] = "pending",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    lang: LangOpt = "",
+) -> None:
+    """List a tenant's suggestions, highest priority and confidence first."""
+    from growthops.ads.reporting.digest import print_suggestions
+
+    db = get_db()
+    print_suggestions(db, console, tenant_id=_tenant_id(tenant), status=status, limit=limit, lang=_lang(lang))
+
+
+@suggestions_app.command("show")
+def suggestions_show(
+    suggestion_id: Annotated[int, typer.Argument()],
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    lang: LangOpt = "",
+) -> None:
+    """Show one suggestion: action, reason, expected impact with its interval, evidence."""
+    from growthops.ads.reporting.digest import print_suggestion
+
+    print_suggestion(get_db(), console, tenant_id=_tenant_id(tenant), suggestion_id=suggestion_id, lang=_lang(lang))
+
+
+def _decision_conflict_text(exc: Any, decision: str, lang: str) -> str:
+    """Word a DecisionConflict in ``lang`` from its attributes."""
+    from growthops.ads.action.decisions import fmt_utc
+    from growthops.ads.reporting.digest import code_label
+
+    status = code_label(exc.status, lang)
+    if exc.reason == "expired":
+        return t("decision.conflict_expired", lang, id=exc.suggestion_id,
+                 expires=fmt_utc(exc.expires_at), status=status)
+    if exc.reason == "archived":
+        return t("decision.conflict_archived", lang, id=exc.suggestion_id, status=status)
+    return t("decision.conflict_decided", lang, id=exc.suggestion_id, status=status,
+             by=exc.decided_by or "?", at=fmt_utc(exc.decided_at), channel=exc.channel or "?",
+             decision=code_label(decision, lang))
+
+
+def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
+                lang: str, execute: bool = False) -> None:
+    """Record a decision from the CLI; print a clear message and exit 5 on a conflict."""
+    from growthops.ads.action.decisions import DecisionConflict, decide
+    from growthops.ads.reporting.digest import code_label
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    try:
+        with get_db().tenant_tx(tid) as conn:
+            res = decide(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision,
+                         decided_by=by, notes=notes, channel="cli")
+    except DecisionConflict as exc:
+        err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
+        raise typer.Exit(code=exc.exit_code) from None
+    console.print(t("decision.done", lg, id=suggestion_id, decision=code_label(decision, lg),
+                    by=res["decided_by"], before=code_label(res["status_before"], lg)))
+    if decision == "approved" and execute:
+        from growthops.ads.action.execution import execute_after_approval
+
+        out = execute_after_approval(get_db(), tenant_id=tid, suggestion_id=suggestion_id, actor=by)
+        if out is not None:
+            _print_outcomes([out])
+
+
+@suggestions_app.command("approve")
+def suggestions_approve(
+    suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
+    execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Execute it on the ad account now (within the guard rails).")] = True,
+    lang: LangOpt = "",
+) -> None:
+    """Approve a suggestion and execute it on the ad account within the guard rails (when the
+    tenant has one); refused if expired or already decided."""
+    _decide_cmd("approved", suggestion_id, tenant, by, notes, lang, execute=execute)
+
+
+@suggestions_app.command("refuse")
+def suggestions_refuse(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+                       notes: NotesOpt = None, lang: LangOpt = "") -> None:
+    """Refuse a suggestion, saying why (the reviewers' patterns are learnt from this)."""
+    _decide_cmd("refused", suggestion_id, tenant, by, notes, lang)
+
+
+@suggestions_app.command("backlog")
+def suggestions_backlog(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
+    """Put a suggestion in the backlog: it can still be approved or refused until it expires."""
+    _decide_cmd("backlog", suggestion_id, tenant, by, notes, lang)
+
+
+@suggestions_app.command("history")
+def suggestions_history(
+    tenant: TenantOpt,
+    entity: Annotated[str | None, typer.Option("--entity", help="The platform's entity id.")] = None,
+    suggestion_id: Annotated[int | None, typer.Option("--id", help="One suggestion.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    lang: LangOpt = "",
+) -> None:
+    """What changed on the account, who approved it, why, and what happened."""
+    from growthops.ads.action.decisions import history
+    from growthops.ads.reporting.digest import code_label, entity_label, fmt_ts, suggestion_text
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = history(conn, tenant_id=tid, entity_id=entity, suggestion_id=suggestion_id,
+                       limit=limit)
+    if not rows:
+        console.print(t("history.empty", lg))
+        return
+    table = Table(title=t("history.title", lg, tenant=tenant), show_lines=True)
+    for key in ("col.id", "col.created", "col.type", "col.entity", "col.action", "col.status",
+                "history.col.decisions", "history.col.execution", "history.col.outcome"):
+        table.add_column(t(key, lg), overflow="fold")
+    for e in rows:
+        s = e["suggestion"]
+        decided = "\n".join(
+            f"{code_label(d['decision'], lg)}: {d['decided_by']} {fmt_ts(d['decided_at'])}"
+            + (f" — {d['notes']}" if d["notes"] else "") for d in e["decisions"]) or "–"
+        ex = e["executions"][-1] if e["executions"] else None
+        execution = (f"{ex['status']} {fmt_ts(ex['executed_at'] or ex['claimed_at'])}"
+                     + (f"\n{ex['error_message']}" if ex.get("error_message") else "")) if ex else "–"
+        hyp = e["hypothesis"]
+        outcome = (hyp["outcome"] or f"… {hyp['measurement_end_date']}") if hyp else "–"
+        table.add_row(str(s["suggestion_id"]), fmt_ts(s["created_at"]), code_label(s["type"], lg),
+                      entity_label(s), suggestion_text(s, "action", lg),
+                      code_label(s["status"], lg) + (" (archive)" if s["archived"] else ""),
+                      decided, execution, outcome)
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------------- archive
+@archive_app.command("run")
+def archive_run(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all tenants if omitted")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100000)] = 1000,
+    lang: LangOpt = "",
+) -> None:
+    """Archive suggestions older than 30 days and decisions older than 90 days (idempotent)."""
+    from growthops.ads.archive import archive_tenant
+
+    lg = _lang(lang)
+    for row in _tenant_keys(tenant):
+        r = archive_tenant(get_db(), tenant_id=row["tenant_id"], batch_size=batch_size)
+        s, d = r.suggestions, r.decisions
+        console.print(t("archive.done", lg, tenant=row["client_key"], expired=r.expired,
+                        sug=s.moved, sug_before=s.before["live"] + s.before["archive"],
+                        sug_after=s.after["live"] + s.after["archive"], dec=d.moved,
+                        dec_before=d.before["live"] + d.before["archive"],
+                        dec_after=d.after["live"] + d.after["archive"]))
+
+
+# ------------------------------------------------------------------------------------- audit
+@app.command("audit")
+def audit_cmd(
+    tenant: TenantOpt,
+    entity: Annotated[str | None, typer.Option("--entity", help="The platform's entity id.")] = None,
+    object_type: Annotated[str | None, typer.Option("--object-type", help="suggestion, execution, validation_item...")] = None,
+    object_id: Annotated[str | None, typer.Option("--object-id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    lang: LangOpt = "",
+) -> None:
+    """Show the audit trail: every state change, who made it and why (newest first)."""
+    import json
+
+    from growthops.ads.action.audit import trail
+    from growthops.ads.reporting.digest import fmt_ts
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        rows = trail(conn, tenant_id=tid, object_type=object_type, object_id=object_id,
+                     entity_id=entity, limit=limit)
+    if not rows:
+        console.print(t("audit.none", lg))
+        return
+    cols = ("when", "actor", "action", "object", "entity", "before", "after", "reason")
+    table = Table("#", *(t(f"audit.col.{c}", lg) for c in cols),
+                  title=t("audit.title", lg, tenant=tenant))
+
+    def js(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, default=str) if v is not None else "–"
+
+    for r in rows:
+        table.add_row(str(r["audit_id"]), fmt_ts(r["occurred_at"]), r["actor"], r["action"],
+                      f"{r['object_type']} {r['object_id']}",
+                      " ".join(x for x in (r["platform"], r["entity_id"]) if x) or "–",
+                      js(r["before"]), js(r["after"]), r["reason"] or "–")
+    console.print(table)
+
+
+# --------------------------------------------------------------------------------- execution
+@suggestions_app.command("execute")
+def suggestions_execute(
+    suggestion_id: Annotated[int, typer.Argument()],
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
+    by: Annotated[str | None, typer.Option("--by", help="Who executes (required with --force).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Edit an entity still in its learning phase (audited).")] = False,
+) -> None:
+    """Execute one approved suggestion on the ad account, within the guard rails."""
+    from growthops.ads.action.execution import execute_suggestion
+    from growthops.core.errors import InvalidInput
+
+    if force and not by:
+        raise InvalidInput("--force needs --by NAME: forcing a guard rail is audited under a person's name")
+    out = execute_suggestion(get_db(), tenant_id=_tenant_id(tenant), suggestion_id=suggestion_id,
+                             actor=by or "cli", force=force)
+    _print_outcomes([out])
+
+
+@app.command("execute")
+def execute_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Execute every approved suggestion of a tenant (exactly once, within the guard rails)."""
+    from growthops.ads.action.execution import execute_approved
+
+    _print_outcomes(execute_approved(get_db(), tenant_id=_tenant_id(tenant)))
+
+
+@app.command("reconcile")
+def reconcile_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Settle executions interrupted between the platform call and the database write."""
+    from growthops.ads.action.execution import reconcile
+
+    n = reconcile(get_db(), tenant_id=_tenant_id(tenant))
+    console.print(f"{n} interrupted execution(s) settled")
+
+
+@app.command("auto-apply")
+def auto_apply_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
+    """Apply pending suggestions without a human where the tenant's auto-apply policy allows it."""
+    from growthops.ads.action.execution import auto_apply
+
+    _print_outcomes(auto_apply(get_db(), tenant_id=_tenant_id(tenant)))
+
+
+@app.command("defer-daily")
+def defer_daily(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; all if omitted")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Queue the daily cycle now (run by ``growthops worker``)."""
+    from growthops.ads.jobs import defer_daily_cycle
+
+    for row in _tenant_keys(tenant):
+        job_id = defer_daily_cycle(get_db(), tenant_id=row["tenant_id"], as_of=as_of)
+        console.print(f"{row['client_key']}: job {job_id}")

@@ -1,0 +1,242 @@
+"""Backtest: replay the daily cycle day by day and look at what followed each suggestion.
+
+``run_backtest`` runs :func:`growthops.ads.cycle.run_cycle_in_tx` for every as-of day of the
+range inside ONE transaction that is rolled back at the end (nothing is kept; pending
+suggestions of the live account are set aside inside it so they do not block the replay). The
+clock of each replayed day is 09:00 the next morning in the tenant's time zone, so suggestions
+expire and deduplicate as they would have.
+
+Then, set-based, it sums each suggested entity's metrics over the evidence window (the 14 days
+ending on the as-of day) and the ``horizon_days`` after it, and judges per type whether the
+suggestion's *premise* held in the following days. No action was taken on these accounts, so
+this measures whether the diagnosis was right (predictive validity), not the effect of acting:
+
+* pause: ROAS after < 0.6 x target (the pause line); budget_decrease: ROAS after < target;
+* scale / budget_increase: ROAS after > 1.2 x target (the scale line);
+* refresh / test_angle: CTR after below the earlier (pre-fatigue) CTR;
+* campaign_diagnostic / bid_adjustment: the metric after still off its pre-anomaly level in the
+  flagged direction.
+
+The table shows, per type, the count, the share whose premise held with a Wilson 95% interval,
+and the mean stated confidence beside it: a calibrated engine has the two close.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from scipy import stats
+
+from growthops.ads.config import load_context
+from growthops.ads.cycle import run_cycle_in_tx
+from growthops.ads.thresholds import PAUSE_ROAS_FRACTION_OF_TARGET, SCALE_ROAS_MARGIN
+from growthops.core.db import Database
+from growthops.core.errors import InvalidInput
+from growthops.core.i18n import t
+
+_OUTCOMES = """
+select s.suggestion_id, s.as_of, s.type, s.entity_type, s.entity_id, s.confidence, s.evidence,
+       s.predicted_metrics,
+       coalesce(sum(m.spend) filter (where m.day <= s.as_of), 0)::float8 as spend_b,
+       coalesce(sum(m.spend) filter (where m.day > s.as_of), 0)::float8 as spend_a,
+       coalesce(sum({result}) filter (where m.day <= s.as_of), 0)::float8 as results_b,
+       coalesce(sum({result}) filter (where m.day > s.as_of), 0)::float8 as results_a,
+       coalesce(sum(m.conversion_value) filter (where m.day <= s.as_of), 0)::float8 as value_b,
+       coalesce(sum(m.conversion_value) filter (where m.day > s.as_of), 0)::float8 as value_a,
+       coalesce(sum(m.clicks) filter (where m.day <= s.as_of), 0)::float8 as clicks_b,
+       coalesce(sum(m.clicks) filter (where m.day > s.as_of), 0)::float8 as clicks_a,
+       coalesce(sum(m.impressions) filter (where m.day <= s.as_of), 0)::float8 as imp_b,
+       coalesce(sum(m.impressions) filter (where m.day > s.as_of), 0)::float8 as imp_a,
+       count(distinct m.day) filter (where m.day > s.as_of) as days_a
+from ads.suggestions s
+left join ads.metrics_daily m
+  on m.tenant_id = s.tenant_id and m.platform = s.platform and m.level = s.entity_type
+ and m.entity_id = s.entity_id and m.day between s.as_of - 13 and s.as_of + %(h)s
+where s.tenant_id = %(t)s and s.as_of between %(start)s and %(end)s and s.suggestion_id > %(since)s
+group by s.suggestion_id, s.as_of, s.type, s.entity_type, s.entity_id, s.confidence, s.evidence,
+         s.predicted_metrics
+"""
+
+
+@dataclass
+class TypeOutcome:
+    """Per suggestion type: counts, premise-held rate with Wilson 95% interval, stated confidence."""
+
+    type: str
+    suggestions: int = 0
+    measured: int = 0
+    held: int = 0
+    confidences: list[float] = field(default_factory=list)
+    before: list[float] = field(default_factory=list)
+    after: list[float] = field(default_factory=list)
+    metric: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        """Share of measured suggestions whose premise held (fraction)."""
+        return self.held / self.measured if self.measured else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """Wilson 95% interval of :attr:`rate` (SciPy ``binomtest``)."""
+        if not self.measured:
+            return None
+        ci = stats.binomtest(self.held, self.measured).proportion_ci(0.95, method="wilson")
+        return float(ci.low), float(ci.high)
+
+
+@dataclass
+class BacktestResult:
+    """What :func:`run_backtest` found: per-type outcomes, days replayed, suggestions made."""
+
+    start: date
+    end: date
+    horizon_days: int
+    days: int
+    outcomes: dict[str, TypeOutcome]
+    rows: list[dict[str, Any]]
+
+
+def _roas(value: float, results: float, spend: float, vpr: float | None) -> float | None:
+    if spend <= 0:
+        return None
+    if value > 0:
+        return value / spend
+    if vpr:
+        return results * vpr / spend
+    return None
+
+
+def judge(row: dict[str, Any], horizon_days: int) -> tuple[bool | None, str, float | None, float | None]:
+    """Return (premise held?, metric name, before value, after value) for one suggestion row.
+
+    ``None`` for "held" means not measurable (no delivery after, or the metric is undefined).
+    """
+    ev = row["evidence"] or {}
+    typ = row["type"]
+    target = ev.get("target_roas")
+    vpr = ev.get("value_per_result")
+    if typ in ("pause", "scale", "budget_increase", "budget_decrease"):
+        before = _roas(row["value_b"], row["results_b"], row["spend_b"], vpr)
+        after = _roas(row["value_a"], row["results_a"], row["spend_a"], vpr)
+        if after is None or target is None:
+            return None, "roas", before, after
+        if typ == "pause":
+            return after < PAUSE_ROAS_FRACTION_OF_TARGET * target, "roas", before, after
+        if typ == "budget_decrease":
+            return after < target, "roas", before, after
+        return after > SCALE_ROAS_MARGIN * target, "roas", before, after
+    if typ in ("refresh", "test_angle"):
+        ctr_e = (row["predicted_metrics"] or {}).get("metrics", {}).get("ctr", {}).get("p90")
+        if ctr_e is None:
+            comp = ev.get("components") or {}
+            ce, ie = comp.get("clicks_earlier"), comp.get("impressions_earlier")
+            ctr_e = ce / ie if ce is not None and ie else None
+        before = row["clicks_b"] / row["imp_b"] if row["imp_b"] else None
+        after = row["clicks_a"] / row["imp_a"] if row["imp_a"] else None
+        if after is None or ctr_e is None:
+            return None, "ctr", before, after
+        return after < ctr_e, "ctr", before, after
+    # anomaly-driven: the campaign's / ad set's CPA or CPM after vs before, in the flagged direction
+    before = row["spend_b"] / row["results_b"] if row["results_b"] else None
+    after = row["spend_a"] / row["results_a"] if row["results_a"] else None
+    if after is None or before is None:
+        return None, "cpa", before, after
+    return after > before, "cpa", before, after
+
+
+def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horizon_days: int = 7,
+                 progress: bool = False) -> BacktestResult:
+    """Replay the cycle for every day of [start, end] and measure the premise of each suggestion.
+
+    Raises :class:`InvalidInput` when ``start`` is after ``end`` or the range passes 366 days.
+    Nothing is written: the replay runs in a transaction that is rolled back.
+    """
+    if start > end:
+        raise InvalidInput(f"--from {start} is after --to {end}")
+    if (end - start).days > 366:
+        raise InvalidInput("the backtest range is limited to 366 days")
+    with db.tenant_tx(tenant_id, rollback=True) as conn:
+        since = conn.execute(
+            "select coalesce(max(suggestion_id), 0) as n from ads.suggestions where tenant_id = %s", [tenant_id]
+        ).fetchone()["n"]
+        ctx = load_context(conn, tenant_id=tenant_id)
+        zone = ZoneInfo(ctx.time_zone)
+        conn.execute(
+            "update ads.suggestions set status = 'expired' where tenant_id = %s and status = 'pending'",
+            [tenant_id],
+        )
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        bar = Progress(transient=True) if progress else None
+        task = bar.add_task("backtest", total=len(days)) if bar else None
+        if bar:
+            bar.start()
+        try:
+            for d in days:
+                clock = datetime.combine(d + timedelta(days=1), time(9, 0), tzinfo=zone)
+                run_cycle_in_tx(conn, tenant_id=tenant_id, as_of=d, clock=clock)
+                if bar is not None and task is not None:
+                    bar.advance(task)
+        finally:
+            if bar:
+                bar.stop()
+        rows = conn.execute(
+            _OUTCOMES.format(result=ctx.result_sql("m")),
+            {"t": tenant_id, "start": start, "end": end, "h": horizon_days, "since": since},
+        ).fetchall()
+    outcomes: dict[str, TypeOutcome] = {}
+    for r in rows:
+        o = outcomes.setdefault(r["type"], TypeOutcome(r["type"]))
+        o.suggestions += 1
+        o.confidences.append(r["confidence"] / 100)
+        held, metric, before, after = judge(r, horizon_days)
+        o.metric = metric
+        r["premise_held"] = held
+        if held is None:
+            continue
+        o.measured += 1
+        o.held += int(held)
+        if before is not None and after is not None:
+            o.before.append(before)
+            o.after.append(after)
+    return BacktestResult(start, end, horizon_days, len(days), outcomes, rows)
+
+
+def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: str = "en") -> None:
+    """Print the per-type outcome table of a backtest."""
+    fr = lang == "fr"
+    table = Table(title=t("backtest.title", lang, tenant=tenant, start=res.start, end=res.end))
+    for col in (
+        ("type", "type"), ("suggestions", "suggestions"), ("measured", "mesurées"),
+        ("premise held", "prémisse vérifiée"), ("95% CI", "IC 95 %"), ("stated confidence", "confiance annoncée"),
+        ("metric p50 before → after", "métrique p50 avant → après"),
+    ):
+        table.add_column(col[1] if fr else col[0], justify="left" if col[0] == "type" else "right")
+    for typ in sorted(res.outcomes):
+        o = res.outcomes[typ]
+        rate = f"{100 * o.rate:.0f}%" if o.rate is not None else "–"
+        ci = f"{100 * o.interval[0]:.0f}–{100 * o.interval[1]:.0f}%" if o.interval else "–"
+        conf = f"{100 * statistics.fmean(o.confidences):.0f}%" if o.confidences else "–"
+        if o.before:
+            digits = 4 if o.metric == "ctr" else 2
+            med = f"{o.metric} {statistics.median(o.before):.{digits}f} → {statistics.median(o.after):.{digits}f}"
+        else:
+            med = "–"
+        table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, med)
+    console.print(table)
+    note = (
+        "Aucune action n'a été prise sur ces comptes : le tableau mesure si le diagnostic se confirmait dans les "
+        f"{res.horizon_days} jours suivants ({res.days} jours rejoués, rien n'est conservé)."
+        if fr else
+        f"No action was taken on these accounts: the table measures whether each diagnosis held over the "
+        f"following {res.horizon_days} days ({res.days} days replayed, nothing kept)."
+    )
+    console.print(note)

@@ -1,0 +1,351 @@
+"""Turn the rows of :mod:`growthops.ads.pages_data` into display values in the user's language.
+
+The templates only lay these out: every number is formatted here (money with the tenant's
+currency, fractions as percent 0-100, French decimal commas), every code translated.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from growthops.ads.action.decisions import DECIDABLE_FROM
+from growthops.ads.action.guardrails import describe
+from growthops.ads.messages import code, t
+from growthops.ads.pages_data import LEVELS
+from growthops.ads.reporting.digest import (
+    fmt_num,
+    fmt_ts,
+    fmt_value,
+    format_intervals,
+    metric_label,
+    suggestion_text,
+)
+
+NBSP = "\u00a0"
+
+
+def money(x: Any, lang: str, currency: str) -> str:
+    """Format an amount in ``currency`` (2 decimals; '–' for None)."""
+    return fmt_value(x, "spend", lang, currency)
+
+
+def pct(fraction: Any, lang: str, decimals: int = 0) -> str:
+    """Format a fraction 0-1 as percent 0-100 ('–' for None)."""
+    return "–" if fraction is None else f"{fmt_num(float(fraction) * 100, lang, decimals)}{NBSP}%"
+
+
+def _roas(x: Any, lang: str) -> str:
+    return f"{fmt_num(x, lang, 2)}×"
+
+
+# ----------------------------------------------------------------------------- overview
+def overview_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Display values of one :func:`growthops.ads.pages_data.overview_row`.
+
+    ``kpi_ok``: True / False against the target (ROAS ≥ ``roi_target``; CPA ≤ ``max_cpa``),
+    None without a target or a result. ROAS is shown when the 7 days carry conversion value,
+    else CPA. ``pacing_pct`` (0-100+, for the meter) and ``over`` (projection above the cap).
+    """
+    cur = r["currency"].strip()
+    kpi, ok = t("kpi.none", lang), None
+    if r["roas_7d"] is not None:
+        target = float(r["roi_target"])
+        kpi = t("kpi.roas", lang, value=_roas(r["roas_7d"], lang), target=_roas(target, lang))
+        ok = r["roas_7d"] >= target
+    elif r["cpa_7d"] is not None:
+        if r["max_cpa"] is not None:
+            kpi = t("kpi.cpa", lang, value=money(r["cpa_7d"], lang, cur),
+                    target=money(r["max_cpa"], lang, cur))
+            ok = r["cpa_7d"] <= float(r["max_cpa"])
+        else:
+            kpi = t("kpi.cpa_no_target", lang, value=money(r["cpa_7d"], lang, cur))
+    cap = r["monthly_budget_max"]
+    if cap:
+        pacing = t("pacing.mtd", lang, mtd=money(r["mtd"], lang, cur),
+                   projected=money(r["projected"], lang, cur), budget=money(cap, lang, cur),
+                   pct=pct(r["pacing"], lang))
+    else:
+        pacing = t("pacing.no_budget", lang, mtd=money(r["mtd"], lang, cur),
+                   projected=money(r["projected"], lang, cur))
+    return {
+        "client_key": r["client_key"], "client_name": r["client_name"],
+        "last_day": r["last_day"].isoformat() if r["last_day"] else t("no_data", lang),
+        "spend_7d": money(r["spend_7d"], lang, cur) if r["last_day"] else "–",
+        "kpi": kpi, "kpi_ok": ok, "pacing": pacing,
+        "pacing_pct": round(min(float(r["pacing"]) * 100, 100), 1) if r["pacing"] is not None
+        else None,
+        "over": r["pacing"] is not None and r["pacing"] > 1,
+        "pending": int(r["pending"]), "anomalies": int(r["anomalies"]),
+        "severe": int(r["severe_anomalies"]),
+    }
+
+
+# -------------------------------------------------------------------------------- queue
+#: Predicted metrics whose code reads badly in a sentence.
+_PREDICTED_LABEL = {
+    "value_lost": {"en": "value lost", "fr": "valeur perdue"},
+    "spend_saved": {"en": "spend saved", "fr": "dépense économisée"},
+    "results_lost": {"en": "results lost", "fr": "résultats perdus"},
+    "results": {"en": "results", "fr": "résultats"},
+}
+
+
+def readable_prediction(predicted: Any, lang: str) -> dict[str, Any]:
+    """Return ``predicted_metrics`` ready for :func:`growthops.ads.reporting.digest.format_intervals`.
+
+    Metric codes get readable names (``spend_saved`` → "spend saved"); a metric whose p10 and
+    p90 are equal (a fixed quantity, e.g. the spend a budget sets) is shown as a point, not as a
+    zero-width interval. Units are kept, so formatting is unchanged.
+    """
+    pm = predicted if isinstance(predicted, dict) else {}
+    metrics = {}
+    for name, q in (pm.get("metrics") or {}).items():
+        if not isinstance(q, dict):
+            continue
+        q = dict(q)
+        if q.get("p10") is not None and q.get("p10") == q.get("p90"):
+            q["p10"] = q["p90"] = None
+        metrics[_PREDICTED_LABEL.get(name, {}).get(lang, name)] = q
+    return {**pm, "metrics": metrics}
+
+
+def rail_note(note: dict[str, Any] | None, lang: str) -> str | None:
+    """The guard-rail note worth showing: a refusal, a split, a forced rail or a non-live mode.
+
+    A change that ran inside every rail needs no note (None).
+    """
+    if not note or (note.get("outcome") == "allowed" and note.get("mode", "live") == "live"
+                    and not note.get("overridden")):
+        return None
+    return describe(note, lang) or None
+
+
+def effective_status(row: dict[str, Any], now: datetime) -> str:
+    """The status a reviewer sees: ``expired`` for an undecided suggestion past ``expires_at``."""
+    if row["status"] in ("pending", "backlog") and row["expires_at"] <= now:
+        return "expired"
+    return str(row["status"])
+
+
+def entity_link(row: dict[str, Any]) -> dict[str, str] | None:
+    """Return the entity page's path parts of a suggestion / execution row (None: no page)."""
+    level = row.get("entity_type") or row.get("level")
+    if level not in LEVELS:
+        return None
+    return {"platform": row["platform"], "level": level, "entity_id": str(row["entity_id"])}
+
+
+def step_text(note: dict[str, Any] | None, lang: str, currency: str) -> str:
+    """The change a guard-rail note's ``step`` made: ``daily budget 155.00 EUR → 124.00 EUR``,
+    ``status → paused`` ('' without a step)."""
+    step = (note or {}).get("step") or {}
+    key = {"budget_change": "change.budget", "bid_change": "change.bid"}.get(
+        str(step.get("action")))
+    if key:
+        return t(key, lang, frm=money(step.get("from"), lang, currency),
+                 to=money(step.get("to"), lang, currency))
+    if step.get("status"):
+        return f"{t('col.status', lang)} → {code(step['status'], lang)}"
+    return ""
+
+
+def entity_text(row: dict[str, Any], lang: str) -> str:
+    """``ad set Prospecting · Audience 1 (sbx-c1-s1)`` with the level in ``lang``."""
+    kind = code(row.get("entity_type") or row.get("level") or "", lang)
+    name, ident = row.get("entity_name"), row.get("entity_id")
+    return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+
+
+def outcome_message(outcome: Any, lang: str, currency: str) -> dict[str, str]:
+    """Return ``{"kind", "text"}`` for an :class:`growthops.ads.action.execution.ExecutionOutcome`.
+
+    ``kind`` is ``ok`` (applied, reconciled, handoff, not executable), ``warn`` (blocked,
+    dry run, skipped, retry, held) or ``err`` (failed). Applied: the change made, plus the
+    guard-rail note when a rail bound it (split); blocked: the rail(s) and why.
+    """
+    status = outcome.status
+    if status in ("applied", "reconciled"):
+        parts = [step_text(outcome.note, lang, currency), rail_note(outcome.note, lang)]
+        message = "; ".join(p for p in parts if p) or outcome.message
+    elif status == "dry_run":
+        message = describe(outcome.note, lang) or outcome.message
+    else:
+        message = outcome.message
+    rails = ", ".join(outcome.rails) or "–"
+    key = f"exec.{status}" if f"exec.{status}" in _EXEC_KEYS else "exec.skipped"
+    kind = ("ok" if status in ("applied", "reconciled", "handoff", "not_executable")
+            else "err" if status == "failed" else "warn")
+    return {"kind": kind, "text": t(key, lang, message=message or "", rails=rails)}
+
+
+_EXEC_KEYS = {f"exec.{s}" for s in ("applied", "reconciled", "blocked", "dry_run", "failed",
+                                    "retry", "skipped", "handoff", "not_executable", "held")}
+
+
+def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
+               can_decide: bool, flash: dict[str, str] | None = None) -> dict[str, Any]:
+    """Display values of one :func:`growthops.ads.pages_data.queue` row (a suggestion card).
+
+    ``decisions``: the buttons to show (none for a read-only user or a final / expired
+    suggestion); ``flash``: a message from the action that just ran (decision, execution).
+    """
+    status = effective_status(row, now)
+    decisions = [d for d in ("approved", "refused", "backlog")
+                 if can_decide and status != "expired" and row["status"] in DECIDABLE_FROM[d]]
+    decided = None
+    if row["decided_by"]:
+        decided = t("sugg.decided", lang, decision=code(row["status"] if row["status"] in (
+            "approved", "refused", "backlog") else "approved", lang), by=row["decided_by"],
+            at=fmt_ts(row["decided_at"]))
+        if row.get("decision_channel"):
+            decided += f" ({t('sugg.via', lang, channel=code(row['decision_channel'], lang))})"
+    execution = None
+    if row.get("execution_status"):
+        execution = t("exec.last", lang, status=code(row["execution_status"], lang),
+                      when=fmt_ts(row["execution_at"]))
+        if row.get("execution_error"):
+            execution += f" — {row['execution_error']}"
+    cal = row.get("calibrated_confidence")
+    return {
+        "id": row["suggestion_id"], "priority": row["priority"],
+        "priority_label": code(row["priority"], lang), "type": row["type"],
+        "type_label": code(row["type"], lang), "status": status,
+        "status_label": code(status, lang), "entity": entity_text(row, lang),
+        "link": entity_link(row), "platform": row["platform"],
+        "action": suggestion_text(row, "action", lang),
+        "reason": suggestion_text(row, "reason", lang),
+        "impact": suggestion_text(row, "expected_impact", lang),
+        "intervals": format_intervals(readable_prediction(row["predicted_metrics"], lang), lang,
+                                      currency),
+        "confidence": t("sugg.confidence", lang, pct=f"{row['confidence']}{NBSP}%"),
+        "calibrated": (t("sugg.calibrated", lang, pct=f"{cal}{NBSP}%")
+                       if cal is not None and cal != row["confidence"] else None),
+        "as_of": t("sugg.as_of", lang, day=row["as_of"].isoformat()),
+        "expires": t("sugg.expires", lang, when=fmt_ts(row["expires_at"])),
+        "decided": decided, "notes": row.get("decision_notes"),
+        "guard_rail": rail_note(row.get("guard_rail_note"), lang),
+        "execution": execution, "decisions": decisions, "flash": flash,
+    }
+
+
+# ------------------------------------------------------------------------------- entity
+def _change(x: dict[str, Any], lang: str, currency: str) -> str:
+    """One line for an execution's change: before → intended (budget, bid or status)."""
+    before, intended = x.get("before_state") or {}, x.get("intended_state") or {}
+    for key, label in (("daily_budget", "change.budget"), ("bid_amount", "change.bid")):
+        if key in intended:
+            return t(label, lang, frm=money(before.get(key), lang, currency),
+                     to=money(intended[key], lang, currency))
+    if "status" in intended:
+        return t("change.status", lang, frm=code(before.get("status"), lang) or "–",
+                 to=code(intended["status"], lang))
+    if "validation_queue" in intended:
+        return code("handoff", lang)
+    return code(x.get("action_type"), lang)
+
+
+def _variance(v: dict[str, Any] | None, lang: str, currency: str) -> list[dict[str, Any]]:
+    """Predicted p10–p90 against observed, per measured metric (``hypothesis_tracking.variance``)."""
+    out: list[dict[str, Any]] = []
+    for metric, q in (v or {}).items():
+        if metric == "key" or not isinstance(q, dict) or "actual" not in q:
+            continue
+        unit = currency if metric in ("spend", "cpa", "cpc", "cpm", "spend_saved", "value_lost") \
+            else None
+        shown = metric_label(metric, lang)
+
+        def f(x: Any, metric: str = metric, unit: str | None = unit) -> str:
+            return fmt_value(x, metric, lang, currency, unit)
+
+        out.append({"metric": shown, "predicted": f"{f(q.get('p10'))} – {f(q.get('p90'))}",
+                     "actual": f(q["actual"]), "inside": bool(q.get("inside"))})
+    return out
+
+
+def execution(x: dict[str, Any], *, lang: str, currency: str) -> dict[str, Any]:
+    """Display values of one execution row with its hypothesis (entity page)."""
+    outcome = x.get("outcome")
+    if x.get("hypothesis_id") and not outcome:
+        outcome_text = t("measuring", lang, day=x["measurement_end_date"].isoformat())
+    else:
+        outcome_text = code(outcome, lang) if outcome else "–"
+    window = (f"{x['start_day']} → {x['measurement_end_date']}" if x.get("start_day") else "–")
+    why = x.get("why_accurate") or x.get("why_inaccurate")
+    return {
+        "id": x["execution_id"], "suggestion_id": x["suggestion_id"],
+        "when": fmt_ts(x["executed_at"] or x["claimed_at"]), "by": x["executed_by"],
+        "type": code(x.get("suggestion_type"), lang), "change": _change(x, lang, currency),
+        "status": x["status"], "status_label": code(x["status"], lang),
+        "error": x.get("error_message"), "outcome": outcome, "outcome_label": outcome_text,
+        "window": window, "why": why, "variance": _variance(x.get("variance"), lang, currency),
+    }
+
+
+def anomaly(a: dict[str, Any], *, lang: str, currency: str) -> dict[str, Any]:
+    """Display values of one anomaly row (entity page)."""
+    dev = a.get("deviation")
+    return {
+        "day": a["as_of"].isoformat(), "metric": metric_label(a["metric"], lang),
+        "direction": code(a["anomaly_type"], lang),
+        "expected": fmt_value(a["baseline_value"], a["metric"], lang, currency),
+        "actual": fmt_value(a["actual_value"], a["metric"], lang, currency),
+        "deviation": "–" if dev is None else f"{'+' if dev > 0 else ''}{pct(dev, lang, 1)}",
+        "severity": a["severity"], "severity_label": code(a["severity"], lang),
+        "status": code(a["status"], lang),
+    }
+
+
+def totals(metrics: list[dict[str, Any]], result_metric: str, *, lang: str,
+           currency: str) -> list[tuple[str, str]]:
+    """Return (label, value) of the entity's last 7 reported days: sums and ratios of sums."""
+    rows = metrics[-7:]
+    s = {k: sum(float(r[k] or 0) for r in rows)
+         for k in ("spend", "impressions", "clicks", "conversion_value", result_metric)}
+    res = s[result_metric]
+    out = [(metric_label("spend", lang), money(s["spend"], lang, currency)),
+           (metric_label("impressions", lang), fmt_num(s["impressions"], lang, 0)),
+           ("CTR", pct(s["clicks"] / s["impressions"], lang, 2) if s["impressions"] else "–"),
+           (metric_label(result_metric, lang), fmt_num(res, lang, 0)),
+           ("CPA", money(s["spend"] / res, lang, currency) if res else "–")]
+    if s["conversion_value"] > 0 and s["spend"] > 0:
+        out.append(("ROAS", _roas(s["conversion_value"] / s["spend"], lang)))
+    return out
+
+
+# ------------------------------------------------------------------------------ validation
+def validation_item(item: dict[str, Any], *, lang: str, can_decide: bool,
+                    flash: dict[str, str] | None = None) -> dict[str, Any]:
+    """Display values of one ``ads.validation_queue`` row (with ``effective_status``)."""
+    status = item["effective_status"]
+    content = item.get("content") or {}
+    lines = []
+    if item.get("submitted_by"):
+        lines.append(t("validation.submitted", lang, by=item["submitted_by"],
+                       at=fmt_ts(item["submitted_at"])))
+    if item.get("client_validated_by"):
+        lines.append(t("validation.client_ok", lang, by=item["client_validated_by"],
+                       at=fmt_ts(item["client_validated_at"])))
+    if item.get("team_validated_by"):
+        lines.append(t("validation.team_ok", lang, by=item["team_validated_by"],
+                       at=fmt_ts(item["team_validated_at"])))
+    if item.get("rejected_by"):
+        lines.append(t("validation.rejected", lang, by=item["rejected_by"],
+                       at=fmt_ts(item["rejected_at"]), reason=item.get("rejection_reason") or ""))
+    details = [(k, v) for k, v in content.items()
+               if k in ("action", "reason", "hook", "body", "cta", "angle", "entity_id")
+               and isinstance(v, str | int | float)]
+    return {
+        "id": item["queue_id"], "name": item["item_name"],
+        "type_label": code(item["item_type"], lang), "stage": item["validation_stage"],
+        "stage_label": code(item["validation_stage"], lang), "status": status,
+        "status_label": code(status, lang), "lines": lines, "details": details,
+        "suggestion_id": content.get("suggestion_id"),
+        "expires": t("validation.expires", lang, when=fmt_ts(item["expires_at"])),
+        "actionable": can_decide and status == "pending", "flash": flash,
+    }
+
+
+def now_utc() -> datetime:
+    """Return the wall clock in UTC (one place, so tests can patch it)."""
+    return datetime.now(UTC)

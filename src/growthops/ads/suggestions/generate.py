@@ -1,0 +1,632 @@
+"""Suggestions (seed 000 ``suggestions`` with seed 004's recommendation types).
+
+Each rule below states a *premise* about an entity over the next 7 days at its current pace
+(e.g. "its ROAS will stay below 0.6 x target") and the suggestion's ``confidence`` is the
+posterior predictive probability of that premise, in percent, from the models in
+:mod:`growthops.ads.suggestions.evidence` — not a constant per rule. A suggestion is
+emitted only when that probability is at least ``MIN_CONFIDENCE`` and the entity has the minimum
+evidence written in :mod:`growthops.ads.thresholds`.
+
+Types and premises:
+
+* ``pause`` (ad set, ad): ROAS < 0.6 x target (seed 001) after >= 2 target CPAs of spend.
+* ``scale`` (ad set holding the budget) / ``budget_increase`` (campaign holding the budget):
+  ROAS > 1.2 x target, above the peers' p75 (seed 001), out of the learning phase.
+* ``budget_decrease``: ROAS < target (but not pause-worthy), or the month's spend is projected
+  above the tenant's ``monthly_budget_max``.
+* ``refresh`` (ad): fatigue index >= 60 and the CTR (else the results per spend) really fell.
+* ``test_angle`` (campaign): at least half (and >= 2) of its ads are fatigued.
+* ``campaign_diagnostic`` (campaign): a high or critical anomaly on the campaign.
+* ``bid_adjustment`` (ad set): a CPM spike anomaly while the CTR held (auction pressure).
+
+Expected impact over 7 days uses a power-law response of results to spend
+(``results ∝ spend ** ELASTICITY``) and the rate posterior's p10 / p90, widened by the
+elasticity range. At most one suggestion per entity, no ad-level suggestion under a paused ad
+set, no duplicate of a pending suggestion (unique index), at most ``MAX_SUGGESTIONS_PER_DAY``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from growthops.ads.analysis.detect import estimate_dispersion
+from growthops.ads.config import TenantContext
+from growthops.ads.suggestions import texts as tx
+from growthops.ads.suggestions.evidence import (
+    drift_variance,
+    group_totals,
+    prob_future_count_below,
+    prob_rate_declined,
+    rate_posterior,
+    rate_quantiles,
+)
+from growthops.ads.thresholds import (
+    BUDGET_STEP,
+    ELASTICITY,
+    ELASTICITY_RANGE,
+    FATIGUE_THRESHOLD,
+    MAX_SUGGESTIONS_PER_DAY,
+    MIN_CONFIDENCE,
+    PAUSE_MIN_SPEND_IN_TARGET_CPAS,
+    PAUSE_ROAS_FRACTION_OF_TARGET,
+    SCALE_ROAS_MARGIN,
+    SUGGESTION_TTL_HOURS,
+    scale_rules,
+)
+
+PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+VALUE_SHRINK_RESULTS = 5.0
+#: Days after an executed change during which the entity gets no new suggestion (the
+#: measurement window of its hypothesis; Meta's learning phase is ~7 days).
+COOLDOWN_DAYS = 7
+#: Actions moving less than 0.1% of the tenant's weekly spend are held back as immaterial.
+MIN_STAKE_SHARE = 0.001  # value per result is shrunk toward the platform's with 5 pseudo-results
+
+
+@dataclass
+class Candidate:
+    """A suggestion before ranking and storage. Money in the tenant's currency; ``confidence``
+    is a fraction 0–1; ``stake`` the weekly spend the action moves (for priority)."""
+
+    type: str
+    platform: str
+    level: str
+    entity_id: str
+    entity_name: str
+    confidence: float
+    stake: float
+    texts: dict[str, dict[str, str]]
+    predicted: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    parent_adset: str | None = None
+    priority: str = "low"
+    #: Confidence mapped through the tenant's fitted calibration (fraction), when one is active.
+    calibrated_confidence: float | None = None
+
+
+def _q(lo: float, mid: float, hi: float, unit: str) -> dict[str, Any]:
+    return {"p10": round(float(lo), 4), "p50": round(float(mid), 4), "p90": round(float(hi), 4), "unit": unit}
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def generate(
+    conn: Any,
+    ctx: TenantContext,
+    as_of: date,
+    E: dict[str, np.ndarray],
+    baselines: dict[tuple[str, str, int, str], dict[str, float]],
+    anomalies: list[dict[str, Any]],
+    tests_run: int,
+) -> tuple[list[Candidate], dict[str, int]]:
+    """Build the day's candidate suggestions from the entity window (no writes).
+
+    ``E`` is :func:`growthops.ads.analysis.window.fetch_entities`' columns; returns the ranked, capped
+    candidates and counters of what was held back and why.
+    """
+    held: dict[str, int] = {"insufficient_evidence": 0, "below_confidence": 0, "monthly_budget": 0}
+    if not E:
+        return [], held
+    cur = ctx.currency
+    platform, level, ids, names = E["platform"], E["level"], E["entity_id"], E["entity_name"]
+    names = np.array([n or i for n, i in zip(names, ids, strict=True)], dtype=object)
+    active = E["spend_7"] > 0
+
+    # Pooled results per unit of spend by (platform, level), 14 days: the prior's centre.
+    pl = np.array([f"{p}|{lv}" for p, lv in zip(platform, level, strict=True)], dtype=object)
+    pooled = (np.maximum(group_totals(pl, E["results_14"]), 0.5)
+              / np.maximum(group_totals(pl, E["spend_14"]), 1e-9))
+
+    # Value per result: the platform's (campaign level, 30 days) or the tenant's ticket price.
+    camp = level == "campaign"
+    v_plat: dict[str, float | None] = {}
+    for p in set(platform):
+        m = camp & (platform == p)
+        value, results = E["value_30"][m].sum(), E["results_30"][m].sum()
+        if value > 0 and results > 0:
+            v_plat[p] = value / results
+        else:
+            v_plat[p] = ctx.ticket_price
+    vp = np.array([v_plat[p] if v_plat[p] else np.nan for p in platform], dtype=float)
+    plat_has_value = {p: bool(E["value_30"][camp & (platform == p)].sum() > 0) for p in set(platform)}
+    has_value = np.array([plat_has_value[p] for p in platform])
+    vbar = np.where(
+        has_value,
+        (E["value_30"] + vp * VALUE_SHRINK_RESULTS) / (E["results_30"] + VALUE_SHRINK_RESULTS),
+        vp,
+    )
+    troas = np.array([ctx.target_roas(p) for p in platform])
+    max_cpa = np.array([ctx.config(p).max_cpa or np.nan for p in platform], dtype=float)
+    target_cpa = np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
+    # Rate thresholds (results per unit of spend) equivalent to ROAS thresholds.
+    lam_target = 1.0 / target_cpa
+    # Day-to-day overdispersion of results per spend (pooled per platform and level, shrunk):
+    # the 14 days weigh as 14 / c independent Poisson days, c = 1 + phi x daily results.
+    phi = estimate_dispersion(E["results_h"], E["adj_spend_h"], E["rss_h"], E["n_sp_h"], group=pl)
+    c_disp = 1.0 + phi * E["results_14"] / 14.0
+    a, b = rate_posterior(E["results_14"] / c_disp, E["spend_14"] / c_disp, pooled)
+    # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
+    # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
+    s_next = E["spend_7"]
+    # Week-to-week drift of the rate (results per spend, last 7 days vs days 7-28 before),
+    # pooled per platform and level: the next week is not the last two.
+    tau2 = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
+                                    dispersion=phi, drift=tau2)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi, drift=tau2)
+    p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
+                                           dispersion=phi, drift=tau2)
+    lam10, lam50, lam90 = rate_quantiles(a, b)
+    roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
+    evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
+
+    # Where budgets live: the campaign level if any campaign reports one, else the ad set level.
+    budget_level = {}
+    for p in set(platform):
+        budget_level[p] = "campaign" if np.any(np.isfinite(E["budget_today"][camp & (platform == p)])) else "adset"
+
+    anomalies_by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for an in anomalies:
+        anomalies_by_entity.setdefault((an["platform"], an["level"], an["entity_id"]), []).append(an)
+
+    cands: list[Candidate] = []
+    week_spend_total = float(E["spend_7"][camp].sum()) or float(E["spend_7"].sum())
+
+    is_budget_level = np.array([lv == budget_level[p] for p, lv in zip(platform, level, strict=True)])
+    worth_a_look = active & evaluable & (
+        (np.isin(level, ("adset", "ad")) & (p_bad >= MIN_CONFIDENCE))
+        | (is_budget_level & ((p_good >= MIN_CONFIDENCE) | (p_below >= MIN_CONFIDENCE)))
+    )
+    for i in np.flatnonzero(worth_a_look):
+        p, lv = platform[i], level[i]
+        key = (p, lv, ids[i])
+        spend7, spend14 = E["spend_7"][i], E["spend_14"][i]
+        daily = E["budget_today"][i] if np.isfinite(E["budget_today"][i]) else spend7 / 7.0
+        common_ev = {
+            "spend_14": round(spend14, 2), "results_14": E["results_14"][i], "value_per_result": round(float(vbar[i]), 4),
+            "roas_14": round(float(roas14[i]), 4) if np.isfinite(roas14[i]) else None,
+            "target_roas": troas[i], "target_cpa": round(float(target_cpa[i]), 4),
+            "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])}, "dispersion": float(phi[i]),
+            "drift_variance": float(tau2[i]),
+        }
+        # ---- pause
+        if lv in ("adset", "ad"):
+            enough = spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]
+            if p_bad[i] >= MIN_CONFIDENCE and enough:
+                save = spend7
+                lost = np.array([lam10[i], lam50[i], lam90[i]]) * spend7
+                bad_roas = troas[i] * PAUSE_ROAS_FRACTION_OF_TARGET
+                params = {
+                    lang: dict(
+                        level=tx.LEVEL[lang][lv], name=names[i], roas=tx.ratio(roas14[i], lang),
+                        results=tx.num(E["results_14"][i], lang), spend=tx.money(spend14, cur, lang),
+                        target=tx.ratio(troas[i], lang), bad=tx.ratio(bad_roas, lang),
+                        bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad[i], lang),
+                        save=tx.money(save, cur, lang), save_lo=tx.money(0.8 * save, cur, lang),
+                        save_hi=tx.money(1.2 * save, cur, lang), lost_lo=tx.num(lost[0], lang),
+                        lost_hi=tx.num(lost[2], lang), value_lost=tx.money(lost[1] * vbar[i], cur, lang),
+                    )
+                    for lang in ("en", "fr")
+                }
+                cands.append(Candidate(
+                    "pause", p, lv, ids[i], names[i], float(p_bad[i]), save, tx.render("pause", params),
+                    {"horizon_days": 7, "metrics": {
+                        "spend": _q(0, 0, 0, cur),
+                        "spend_saved": _q(0.8 * save, save, 1.2 * save, cur),
+                        "results_lost": _q(*lost, "results"),
+                        "value_lost": _q(*(lost * vbar[i]), cur)},
+                     "status_quo": {"spend": round(save, 2), "results": round(float(lost[1]), 2)}},
+                    {"status": "paused"}, {**common_ev, "p_roas_below_pause_line": float(p_bad[i])},
+                    parent_adset=E["adset_id"][i],
+                ))
+                continue
+            if p_bad[i] >= MIN_CONFIDENCE:
+                held["insufficient_evidence"] += 1
+        # ---- scale / budget_increase / budget_decrease at the level holding the budget
+        if lv == budget_level[p]:
+            rules = scale_rules(p)
+            results_window = E["results_7"][i] if rules.days == 7 else E["results_30"][i]
+            bl = baselines.get((p, lv, 14, "roas")) or {}
+            p75 = bl.get("p75")
+            if p_good[i] >= MIN_CONFIDENCE and p75 is not None and roas14[i] >= p75:
+                if results_window < rules.min_results or any(an["metric"] == "cpa" and an["anomaly_type"] == "spike" for an in anomalies_by_entity.get(key, [])):
+                    held["insufficient_evidence"] += 1
+                else:
+                    kind = "scale" if lv == "adset" else "budget_increase"
+                    c = _budget_change(kind, +BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
+                                       tx_params={"roas": roas14[i], "target": troas[i], "p75": p75,
+                                                  "results": E["results_14"][i], "results_window": results_window,
+                                                  "days": rules.days, "good": troas[i] * SCALE_ROAS_MARGIN,
+                                                  "conf": p_good[i]}, lv=lv)
+                    c.platform, c.entity_id, c.confidence = p, ids[i], float(p_good[i])
+                    c.evidence = {**common_ev, "p_roas_above_scale_line": float(p_good[i]), "peers_p75_roas": p75}
+                    cands.append(c)
+                    continue
+            elif p_below[i] >= MIN_CONFIDENCE and spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]:
+                why = {
+                    lang: (
+                        f"ROAS {tx.ratio(roas14[i], lang)} over 14 days against a target of {tx.ratio(troas[i], lang)}; "
+                        f"probability it stays below target over the next 7 days: {tx.pct(p_below[i], lang)}."
+                        if lang == "en" else
+                        f"ROAS de {tx.ratio(roas14[i], lang)} sur 14 jours pour un objectif de {tx.ratio(troas[i], lang)} ; "
+                        f"probabilité qu'il reste sous l'objectif les 7 prochains jours : {tx.pct(p_below[i], lang)}."
+                    )
+                    for lang in ("en", "fr")
+                }
+                c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
+                                   tx_params={"why": why}, lv=lv)
+                c.platform, c.entity_id, c.confidence = p, ids[i], float(p_below[i])
+                c.evidence = {**common_ev, "p_roas_below_target": float(p_below[i])}
+                cands.append(c)
+                continue
+
+    idx = {(platform[i], level[i], ids[i]): i for i in range(len(ids))}
+    cands += _fatigue_candidates(conn, ctx, as_of, E, idx, names, cur)
+    cands += _anomaly_candidates(E, idx, names, anomalies, tests_run, cur)
+    cands += _pacing_candidates(conn, ctx, as_of, E, names, roas14, lam10, lam50, lam90, vbar, budget_level, cur, held)
+
+    # Priority from the weekly spend at stake, relative to the tenant's weekly spend.
+    for c in cands:
+        share = c.stake / week_spend_total if week_spend_total > 0 else 0.0
+        c.priority = "critical" if share >= 0.10 else "high" if share >= 0.03 else "medium" if share >= 0.01 else "low"
+        if c.type == "pause" and c.confidence >= 0.95 and share >= 0.03:
+            c.priority = "critical"
+        if c.type == "campaign_diagnostic" and c.evidence.get("severity") == "critical":
+            c.priority = min(c.priority, "high", key=PRIORITY_RANK.__getitem__)
+    # Cool-down: an entity changed in the last COOLDOWN_DAYS is left alone until the change has
+    # shown its effect (its evidence window still mixes before and after; Meta's learning phase
+    # also needs ~7 days after a significant edit). One query for the tenant.
+    recent = {
+        (r["platform"], r["entity_type"], r["entity_id"])
+        for r in conn.execute(
+            """select distinct platform, entity_type, entity_id from ads.execution_logs
+               where tenant_id = %s and status in ('applied', 'reconciled')
+                 and executed_at >= %s::date - %s""",
+            [ctx.tenant_id, as_of, COOLDOWN_DAYS - 1],
+        ).fetchall()
+    }
+    fresh = [c for c in cands if (c.platform, c.level, c.entity_id) not in recent]
+    held["cooling_down"] = len(cands) - len(fresh)
+    cands = fresh
+    # Materiality: an action moving less than MIN_STAKE_SHARE of the weekly spend is not worth a
+    # reviewer's attention (held back, counted).
+    material = [c for c in cands if week_spend_total <= 0 or c.stake >= MIN_STAKE_SHARE * week_spend_total]
+    held["immaterial"] = len(cands) - len(material)
+    cands = material
+    # One suggestion per entity (best first), none under a paused ad set, capped.
+    cands.sort(key=lambda c: (PRIORITY_RANK[c.priority], -c.confidence * max(c.stake, 1e-9)))
+    seen: set[tuple[str, str, str]] = set()
+    paused_adsets = {c.entity_id for c in cands if c.type == "pause" and c.level == "adset"}
+    kept: list[Candidate] = []
+    for c in cands:
+        k = (c.platform, c.level, c.entity_id)
+        if k in seen or (c.level == "ad" and c.parent_adset in paused_adsets):
+            continue
+        if c.confidence < MIN_CONFIDENCE:
+            held["below_confidence"] += 1
+            continue
+        seen.add(k)
+        kept.append(c)
+    return kept[:MAX_SUGGESTIONS_PER_DAY], held
+
+
+def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarray, lam50: np.ndarray,
+                   lam90: np.ndarray, vbar: np.ndarray, names: np.ndarray, cur: str, *,
+                   tx_params: dict[str, Any], lv: str) -> Candidate:
+    """A budget change by ``step`` (fraction, +0.2 or -0.2) with its 7-day predicted impact."""
+    # Cents rounded toward the current budget: the step never passes BUDGET_STEP by a cent.
+    new_daily = (np.floor if step > 0 else np.ceil)(daily * (1 + step) * 100) / 100
+    week = 7 * daily
+    lo_el, hi_el = ELASTICITY_RANGE
+    factor = {e: (1 + step) ** e for e in (lo_el, ELASTICITY, hi_el)}
+    # Results at the new spend; the pessimistic end pairs the low rate with the weak elasticity
+    # for an increase (and the strong one for a decrease, which loses more).
+    r_lo = lam10[i] * week * (factor[lo_el] if step > 0 else factor[hi_el])
+    r_mid = lam50[i] * week * factor[ELASTICITY]
+    r_hi = lam90[i] * week * (factor[hi_el] if step > 0 else factor[lo_el])
+    base = np.array([lam10[i], lam50[i], lam90[i]]) * week
+    new_spend = week * (1 + step)
+    roas = np.array([r_lo, r_mid, r_hi]) * vbar[i] / new_spend
+    delta = np.array([r_lo, r_mid, r_hi]) - base
+    params: dict[str, dict[str, Any]] = {}
+    for lang in ("en", "fr"):
+        d = dict(level=tx.LEVEL[lang][lv], name=names[i], budget_from=tx.money(daily, cur, lang),
+                 budget_to=tx.money(new_daily, cur, lang), step=tx.pct(abs(step), lang),
+                 roas_new=tx.ratio(roas[1], lang), roas_lo=tx.ratio(min(roas), lang), roas_hi=tx.ratio(max(roas), lang),
+                 inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
+                 extra_spend=tx.money(week * step, cur, lang), save=tx.money(-week * step, cur, lang),
+                 lost_lo=tx.num(min(-delta), lang), lost_hi=tx.num(max(-delta), lang))
+        tp = tx_params.copy()
+        if "why" in tp:
+            d["why"] = tp.pop("why")[lang]
+        for k, v in tp.items():
+            if k in ("roas", "target", "p75", "good"):
+                d[k] = tx.ratio(v, lang)
+            elif k == "conf":
+                d[k] = tx.pct(v, lang)
+            else:
+                d[k] = tx.num(v, lang)
+        params[lang] = d
+    predicted = {
+        "horizon_days": 7,
+        "metrics": {
+            "spend": _q(new_spend, new_spend, new_spend, cur),
+            "results": _q(r_lo, r_mid, r_hi, "results"),
+            "roas": _q(min(roas), roas[1], max(roas), "ratio"),
+            "cpa": _q(new_spend / max(r_hi, 1e-9), new_spend / max(r_mid, 1e-9), new_spend / max(r_lo, 1e-9), cur),
+        },
+        "status_quo": {"spend": round(week, 2), "results": round(float(base[1]), 2)},
+        "elasticity": {"central": ELASTICITY, "range": list(ELASTICITY_RANGE)},
+    }
+    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), tx.render(kind, params), predicted,
+                     {"daily_budget": {"from": round(daily, 2), "to": round(new_daily, 2), "change": step}})
+
+
+def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
+                        idx: dict[tuple[str, str, str], int], names: np.ndarray,
+                        cur: str) -> list[Candidate]:
+    """``refresh`` for fatigued ads and ``test_angle`` for campaigns where most ads are fatigued."""
+    # Every ad with a fatigue row counts toward its campaign's share; only fatigued ones are read.
+    rows = conn.execute(
+        """select platform, ad_id, fatigue_index,
+                  case when fatigue_index >= %(th)s then ctr_recent end as ctr_recent,
+                  case when fatigue_index >= %(th)s then ctr_earlier end as ctr_earlier,
+                  case when fatigue_index >= %(th)s then cost_per_result_recent end as cost_per_result_recent,
+                  case when fatigue_index >= %(th)s then cost_per_result_earlier end as cost_per_result_earlier,
+                  case when fatigue_index >= %(th)s then components end as components
+           from ads.creative_performance where tenant_id = %(t)s and as_of = %(d)s""",
+        {"t": ctx.tenant_id, "d": as_of, "th": FATIGUE_THRESHOLD},
+    ).fetchall()
+    if not rows:
+        return []
+    out: list[Candidate] = []
+    per_campaign: dict[tuple[str, str], list[bool]] = {}
+    for r in rows:
+        i = idx.get((r["platform"], "ad", r["ad_id"]))
+        if i is None:
+            continue
+        fatigued = r["fatigue_index"] >= FATIGUE_THRESHOLD
+        per_campaign.setdefault((r["platform"], E["campaign_id"][i]), []).append(fatigued)
+        if not fatigued or E["spend_7"][i] <= 0:
+            continue
+        comp = r["components"]
+        # The premise is the strongest signal: the CTR fell, else the results per spend fell.
+        by_ctr = (comp.get("ctr_decay") or 0) >= (comp.get("cost_per_result") or 0)
+        if by_ctr:
+            conf = float(prob_rate_declined(E["clicks_7"][i], E["impressions_7"][i], E["clicks_e"][i], E["impressions_e"][i]))
+        else:
+            conf = float(prob_rate_declined(E["results_7"][i], E["spend_7"][i], E["results_e"][i], E["spend_e"][i]))
+        if not np.isfinite(conf):
+            continue
+        ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
+        lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
+        params = {}
+        for lang in ("en", "fr"):
+            extra = ""
+            if r["cost_per_result_recent"] and r["cost_per_result_earlier"]:
+                extra = (f", cost per result {tx.money(r['cost_per_result_recent'], cur, lang)} vs "
+                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}") if lang == "en" else (
+                         f", coût par résultat {tx.money(r['cost_per_result_recent'], cur, lang)} contre "
+                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}")
+            signal = {"en": ("the CTR really fell", "the cost per result really rose"),
+                      "fr": ("le CTR ait vraiment baissé", "le coût par résultat ait vraiment monté")}[lang][0 if by_ctr else 1]
+            params[lang] = dict(name=names[i], fatigue=f"{r['fatigue_index']:.0f}", ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
+                                ctr_e=tx.pct(ctr_e, lang, 2), extra=extra, conf=tx.pct(conf, lang),
+                                clicks=tx.num(lost_clicks, lang), clicks_lo=tx.num(0.5 * lost_clicks, lang),
+                                clicks_hi=tx.num(lost_clicks, lang))
+        out.append(Candidate(
+            "refresh", r["platform"], "ad", r["ad_id"], names[i], conf, E["spend_7"][i] * min(1.0, r["fatigue_index"] / 100),
+            tx.render("refresh", params),
+            {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks"),
+                                            "ctr": _q(ctr_r, (ctr_r + ctr_e) / 2, ctr_e, "fraction")},
+             "status_quo": {"ctr": ctr_r}},
+            {"creative": "replace"}, {"fatigue_index": r["fatigue_index"], "components": comp},
+            parent_adset=E["adset_id"][i],
+        ))
+    for (p, camp_id), flags in per_campaign.items():
+        if camp_id is None or sum(flags) < 2 or sum(flags) < 0.5 * len(flags):
+            continue
+        i = idx.get((p, "campaign", camp_id))
+        if i is None or E["spend_7"][i] <= 0:
+            continue
+        conf = float(prob_rate_declined(E["clicks_7"][i], E["impressions_7"][i], E["clicks_e"][i], E["impressions_e"][i]))
+        if not np.isfinite(conf):
+            continue
+        ctr_r = E["clicks_7"][i] / max(E["impressions_7"][i], 1)
+        ctr_e = E["clicks_e"][i] / max(E["impressions_e"][i], 1)
+        lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
+        params = {lang: dict(name=names[i], fatigued=sum(flags), ads=len(flags), ctr_r=tx.pct(ctr_r, lang, 2),
+                             ctr_e=tx.pct(ctr_e, lang, 2), conf=tx.pct(conf, lang), clicks=tx.num(lost_clicks, lang),
+                             clicks_lo=tx.num(0.5 * lost_clicks, lang), clicks_hi=tx.num(lost_clicks, lang))
+                  for lang in ("en", "fr")}
+        out.append(Candidate(
+            "test_angle", p, "campaign", camp_id, names[i], conf, 0.1 * E["spend_7"][i], tx.render("test_angle", params),
+            {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks")},
+             "status_quo": {"ctr": ctr_r}},
+            {"creative": "new_angle"}, {"fatigued_ads": sum(flags), "ads_with_data": len(flags)},
+        ))
+    return out
+
+
+def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str], int], names: np.ndarray,
+                        anomalies: list[dict[str, Any]],
+                        tests_run: int, cur: str) -> list[Candidate]:
+    """``campaign_diagnostic`` for severe campaign anomalies; ``bid_adjustment`` for CPM spikes."""
+    out: list[Candidate] = []
+    by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for a in anomalies:
+        by_entity.setdefault((a["platform"], a["level"], a["entity_id"]), []).append(a)
+    metric_names = {"cpa": "CPA", "ctr": "CTR", "spend": "spend", "cpm": "CPM"}
+    for key, items in by_entity.items():
+        i = idx.get(key)
+        if i is None:
+            continue
+        p, lv, eid = key
+        if lv == "campaign":
+            severe = [a for a in items if a["severity"] in ("high", "critical")]
+            if not severe:
+                continue
+            a = min(severe, key=lambda x: x["q_value"])
+            conf = 1.0 - float(a["q_value"])
+            params = {}
+            for lang in ("en", "fr"):
+                unit_money = a["metric"] in ("cpa", "spend", "cpm")
+                f = (lambda v, lang=lang: tx.money(v, cur, lang)) if unit_money else (lambda v, lang=lang: tx.pct(v, lang, 2))
+                params[lang] = dict(
+                    name=names[i], metric=metric_names.get(a["metric"], a["metric"]),
+                    direction=({"spike": "spike", "drop": "drop"} if lang == "en" else {"spike": "en hausse", "drop": "en baisse"})[a["anomaly_type"]],
+                    actual=f(a["actual_value"]), expected=f(a["baseline_value"]),
+                    deviation=(("+" if a["deviation"] >= 0 else "") + tx.pct(a["deviation"], lang)),
+                    q=f"{a['q_value']:.2g}", tests=tx.num(tests_run, lang), day=str(a["as_of"]),
+                    stake=tx.money(E["spend_7"][i], cur, lang))
+            out.append(Candidate(
+                "campaign_diagnostic", p, lv, eid, names[i], conf, E["spend_7"][i], tx.render("campaign_diagnostic", params),
+                {"horizon_days": 7, "metrics": {a["metric"]: _q(a["baseline_value"], a["baseline_value"], a["actual_value"], a["metric"])},
+                 "status_quo": {a["metric"]: a["actual_value"]}},
+                {"investigate": a["metric"]}, {"anomaly_id": a["anomaly_id"], "severity": a["severity"], "q_value": a["q_value"]},
+            ))
+        elif lv == "adset":
+            cpm = [a for a in items if a["metric"] == "cpm" and a["anomaly_type"] == "spike"]
+            ctr_drop = any(a["metric"] == "ctr" and a["anomaly_type"] == "drop" for a in items)
+            if not cpm or ctr_drop:
+                continue
+            a = cpm[0]
+            conf = 1.0 - float(a["q_value"])
+            params = {lang: dict(level=tx.LEVEL[lang][lv], name=names[i], step=tx.pct(0.10, lang),
+                                 actual=tx.money(a["actual_value"], cur, lang), expected=tx.money(a["baseline_value"], cur, lang),
+                                 deviation=("+" + tx.pct(a["deviation"], lang)), q=f"{a['q_value']:.2g}", day=str(a["as_of"]),
+                                 spend=tx.money(E["spend_7"][i], cur, lang)) for lang in ("en", "fr")}
+            out.append(Candidate(
+                "bid_adjustment", p, lv, eid, names[i], conf, 0.1 * E["spend_7"][i], tx.render("bid_adjustment", params),
+                {"horizon_days": 7, "metrics": {"cpm": _q(a["baseline_value"], a["baseline_value"], a["actual_value"], cur)},
+                 "status_quo": {"cpm": a["actual_value"]}},
+                {"bid_cap": {"change": -0.10}}, {"anomaly_id": a["anomaly_id"], "q_value": a["q_value"]},
+            ))
+    return out
+
+
+def _pacing_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray], names: np.ndarray,
+                       roas14: np.ndarray, lam10: np.ndarray, lam50: np.ndarray, lam90: np.ndarray, vbar: np.ndarray,
+                       budget_level: dict[str, str], cur: str, held: dict[str, int]) -> list[Candidate]:
+    """``budget_decrease`` when the month's projected spend passes ``monthly_budget_max``.
+
+    Projection: month-to-date spend + remaining days x the mean daily spend of the last 14 days;
+    confidence = P(projection > max) with the daily spend's standard deviation (normal model).
+    """
+    if not ctx.monthly_budget_max:
+        return []
+    rows = conn.execute(
+        """select day, sum(spend)::float8 as spend from ads.metrics_daily
+           where tenant_id = %(t)s and level = 'campaign'
+             and day between least(date_trunc('month', %(d)s::date)::date, %(d)s - 13) and %(d)s
+           group by day order by day""",
+        {"t": ctx.tenant_id, "d": as_of},
+    ).fetchall()
+    month_start = as_of.replace(day=1)
+    mtd = sum(r["spend"] for r in rows if r["day"] >= month_start)
+    last14 = np.array([r["spend"] for r in rows if r["day"] > as_of - timedelta(days=14)])
+    if len(last14) < 3:
+        return []
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    remaining = (next_month - as_of).days - 1
+    mean, sd = float(last14.mean()), float(last14.std(ddof=1))
+    projected = mtd + remaining * mean
+    from scipy import stats
+
+    p_over = float(stats.norm.sf(ctx.monthly_budget_max, loc=projected, scale=max(sd * np.sqrt(max(remaining, 1)), 1e-9)))
+    if p_over < MIN_CONFIDENCE:
+        return []
+    held["monthly_budget"] += 1
+    # Cut the budget-holding entity with the lowest ROAS that still spends.
+    cand = [i for i in range(len(E["entity_id"])) if E["level"][i] == budget_level.get(E["platform"][i]) and E["spend_7"][i] > 0]
+    if not cand:
+        return []
+    i = min(cand, key=lambda j: roas14[j] if np.isfinite(roas14[j]) else np.inf)
+    daily = E["budget_today"][i] if np.isfinite(E["budget_today"][i]) else E["spend_7"][i] / 7.0
+    why = {
+        "en": (f"Month-to-date spend {tx.money(mtd, cur, 'en')}; at the last 14 days' pace the month ends near "
+               f"{tx.money(projected, cur, 'en')}, above the monthly maximum of {tx.money(ctx.monthly_budget_max, cur, 'en')} "
+               f"(probability {tx.pct(p_over, 'en')}); this {tx.LEVEL['en'][E['level'][i]]} has the lowest ROAS ({tx.ratio(roas14[i], 'en')})."),
+        "fr": (f"Dépense du mois à date {tx.money(mtd, cur, 'fr')} ; au rythme des 14 derniers jours le mois finirait vers "
+               f"{tx.money(projected, cur, 'fr')}, au-dessus du maximum mensuel de {tx.money(ctx.monthly_budget_max, cur, 'fr')} "
+               f"(probabilité {tx.pct(p_over, 'fr')}) ; c'est le ROAS le plus bas ({tx.ratio(roas14[i], 'fr')})."),
+    }
+    c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
+                       tx_params={"why": why}, lv=E["level"][i])
+    c.platform, c.entity_id, c.confidence = E["platform"][i], E["entity_id"][i], p_over
+    c.stake = max(c.stake, projected - ctx.monthly_budget_max)
+    c.evidence = {"month_to_date_spend": round(mtd, 2), "projected_month_spend": round(projected, 2),
+                  "monthly_budget_max": ctx.monthly_budget_max, "p_over": p_over}
+    return [c]
+
+
+def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:
+    """Expire stale pending suggestions, then insert ``cands`` skipping any that duplicate a pending
+    suggestion (same entity and type). Returns ``(inserted, duplicates)``. One statement each."""
+    conn.execute(
+        "update ads.suggestions set status = 'expired' where tenant_id = %s and status = 'pending' and expires_at <= %s",
+        [ctx.tenant_id, clock],
+    )
+    if not cands:
+        return 0, 0
+    payload = [
+        {
+            "as_of": as_of.isoformat(), "type": c.type, "priority": c.priority,
+            "action": c.texts["en"]["action"], "reason": c.texts["en"]["reason"],
+            "expected_impact": c.texts["en"]["expected_impact"], "texts": c.texts,
+            "predicted_metrics": c.predicted, "action_params": c.params, "evidence": c.evidence,
+            "confidence": int(round(100 * c.confidence)),
+            "calibrated_confidence": (round(100 * c.calibrated_confidence)
+                                      if getattr(c, "calibrated_confidence", None) is not None else None),
+            "platform": c.platform, "entity_type": c.level,
+            "entity_id": c.entity_id, "entity_name": c.entity_name,
+        }
+        for c in cands
+    ]
+    cur = conn.execute(
+        """insert into ads.suggestions
+             (tenant_id, as_of, type, priority, action, reason, expected_impact, texts, predicted_metrics,
+              action_params, evidence, confidence, calibrated_confidence, platform, entity_type,
+              entity_id, entity_name, created_at, expires_at)
+           select %(t)s, x.as_of, x.type, x.priority, x.action, x.reason, x.expected_impact, x.texts,
+                  x.predicted_metrics, x.action_params, x.evidence, x.confidence, x.calibrated_confidence, x.platform,
+                  x.entity_type, x.entity_id, x.entity_name, %(clock)s, %(expires)s
+           from jsonb_to_recordset(%(rows)s::jsonb) as x(
+             as_of date, type text, priority text, action text, reason text, expected_impact text,
+             texts jsonb, predicted_metrics jsonb, action_params jsonb, evidence jsonb, confidence int,
+             calibrated_confidence int,
+             platform text, entity_type text, entity_id text, entity_name text)
+           on conflict (tenant_id, platform, entity_type, entity_id, type) where status = 'pending'
+           do nothing""",
+        {"t": ctx.tenant_id, "clock": clock, "expires": clock + timedelta(hours=SUGGESTION_TTL_HOURS),
+         "rows": json.dumps(_finite(payload), default=_json_default)},
+    )
+    return cur.rowcount, len(cands) - cur.rowcount
+
+
+def _finite(o: Any) -> Any:
+    """Replace NaN and infinities (invalid in JSON) by None, recursively."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, float | np.floating) and not np.isfinite(o):
+        return None
+    return o
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, date | datetime):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o)}")

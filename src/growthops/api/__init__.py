@@ -1,1 +1,0 @@
-"""The HTTP API (FastAPI routers, authentication dependency, error mapping)."""

@@ -1,0 +1,293 @@
+"""Request dependencies: who is asking (API key or session user) and the tenant transaction.
+
+Two ways to authenticate, checked in this order:
+
+1. a per-tenant **API key**, sent as ``X-API-Key: gok_...`` or ``Authorization: Bearer gok_...``
+   (:mod:`growthops.core.auth.api_keys`); once a key is sent it must be valid (no fallback);
+2. a **session user** (signed cookie, :mod:`growthops.web.sessions`), re-read from the database
+   on every request (a disabled user is refused at once).
+
+:func:`principal` returns either as a :class:`Principal`. Routes on a tenant take
+:data:`Scope`: the tenant named in the path (``/api/v1/tenants/{tenant}/...``, client_key or id)
+is resolved, checked against the principal (a key of tenant A, or a client_viewer of tenant A,
+asking for tenant B gets **404**, exactly as for a tenant that does not exist), and the route
+runs inside ``db.tenant_tx(tenant_id)``: opened before the route function and committed
+**before the response is sent** (dependency scope ``"function"``), rolled back when the route
+raises, so a 2xx answer means committed. The same route functions also serve the short routes
+without a tenant in the path (``/api/v1/suggestions``...: the API key's tenant, or a
+client_viewer's); see :func:`tenant_router` and :func:`own_router`.
+
+Cross-site requests: session cookies are ``SameSite=Lax``; in addition, a session-authenticated
+request with an unsafe method whose ``Origin`` header names another host is refused (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import psycopg
+from fastapi import APIRouter, Depends, Path, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from growthops.core.auth.api_keys import ApiKeyIdentity, InvalidApiKey, touch, verify
+from growthops.core.auth.users import LoginRequired, PermissionDenied, User, get_user
+from growthops.core.db import Database
+from growthops.core.errors import InvalidInput, NotFound
+from growthops.web.sessions import SESSION_COOKIE, session_user_id
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A tenant's API key: gok_<prefix>_<secret>"
+)
+_bearer = HTTPBearer(auto_error=False, description="The same key as a bearer token")
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Signed session cookie set by POST /api/v1/auth/login",
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_database(request: Request) -> Database:
+    """Return the app's :class:`Database` (``app.state.db``)."""
+    return request.app.state.db
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes the request: a tenant's API key or a user (exactly one is set)."""
+
+    user: User | None = None
+    key: ApiKeyIdentity | None = None
+
+    @property
+    def kind(self) -> str:
+        """``api_key`` or ``user``."""
+        return "api_key" if self.key is not None else "user"
+
+    @property
+    def tenant_id(self) -> UUID | None:
+        """The one tenant the principal is bound to (key, client_viewer), or None (staff)."""
+        if self.key is not None:
+            return UUID(str(self.key.tenant_id))
+        return self.user.tenant_id if self.user is not None else None
+
+    def can_access(self, tenant_id: UUID | str) -> bool:
+        """True when the principal may read ``tenant_id`` (a key: its own tenant only)."""
+        if self.key is not None:
+            return str(self.key.tenant_id) == str(tenant_id)
+        return self.user is not None and self.user.can_access(tenant_id)
+
+    @property
+    def can_decide(self) -> bool:
+        """True when the principal may decide on suggestions (keys and staff; not viewers)."""
+        return self.key is not None or (self.user is not None and self.user.can_decide)
+
+    @property
+    def actor(self) -> str:
+        """The name recorded as the author of a change: the user's e-mail or ``apikey:<name>``."""
+        if self.user is not None:
+            return self.user.email
+        assert self.key is not None
+        return f"apikey:{self.key.name}"
+
+
+def _same_origin(request: Request) -> bool:
+    """True without an Origin header (same-origin GETs, non-browser clients) or when it matches."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+
+
+def current_user(request: Request) -> User:
+    """Return the session's active user; :class:`LoginRequired` (401, pages: redirect) else.
+
+    Also refuses (403) a session request with an unsafe method from another origin.
+    """
+    cached = getattr(request.state, "user", None)
+    if isinstance(cached, User):
+        return cached
+    uid = session_user_id(request)
+    if uid is None:
+        raise LoginRequired("not logged in: POST /api/v1/auth/login, or send an API key")
+    try:
+        user = get_user(get_database(request), uid)
+    except NotFound:
+        user = None
+    if user is None or not user.active:
+        request.session.clear()
+        raise LoginRequired("session ended: the account is disabled or removed")
+    if request.method not in _SAFE_METHODS and not _same_origin(request):
+        raise PermissionDenied("cross-site request refused (Origin does not match Host)")
+    request.state.user = user
+    return user
+
+
+def principal(
+    request: Request,
+    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    cookie: Annotated[str | None, Security(_session_cookie)] = None,
+) -> Principal:
+    """Return the request's API key identity or session user.
+
+    Raises :class:`InvalidApiKey` (401) for a bad key, :class:`LoginRequired` (401) when there
+    is neither a key nor a session.
+    """
+    key = x_api_key or (bearer.credentials if bearer else None)
+    if key:
+        with get_database(request).app_tx() as conn:
+            return Principal(key=verify(conn, key))
+    if cookie is None and session_user_id(request) is None:
+        raise LoginRequired(
+            "missing credentials: send 'X-API-Key: gok_...' or "
+            "'Authorization: Bearer gok_...', or log in (POST /api/v1/auth/login)"
+        )
+    return Principal(user=current_user(request))
+
+
+Who = Annotated[Principal, Depends(principal)]
+#: A row id in a path: positive, within PostgreSQL's bigint.
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def resolve_tenant(request: Request, who: Principal, tenant: str) -> dict[str, Any]:
+    """Return the directory row of ``tenant`` (client_key or id) if ``who`` may access it.
+
+    Raises :class:`NotFound` both when the tenant does not exist and when the principal may not
+    see it, with the same message, so a tenant's existence is not revealed.
+    """
+    with get_database(request).app_tx() as conn:
+        row = conn.execute(
+            """select tenant_id, client_key, client_name, time_zone, currency
+               from core.tenant_directory() where client_key = %s or tenant_id::text = %s""",
+            [tenant, tenant.lower()],
+        ).fetchone()
+    if row is None or not who.can_access(row["tenant_id"]):
+        raise NotFound(f"tenant: no tenant {tenant!r}")
+    return row
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    """A request on one tenant: its id and key, the principal, and the tenant transaction."""
+
+    tenant_id: UUID
+    client_key: str | None  # None on the short routes (the principal's own tenant)
+    who: Principal
+    conn: psycopg.Connection[Any]
+
+    def require_decide(self) -> None:
+        """Raise :class:`PermissionDenied` (403) unless the principal may decide."""
+        if not self.who.can_decide:
+            raise PermissionDenied(
+                f"a {self.who.user.role if self.who.user else 'principal'} "
+                "can read this tenant but cannot change it"
+            )
+
+
+def _open(request: Request, who: Principal, row: dict[str, Any]) -> Iterator[TenantScope]:
+    tid = UUID(str(row["tenant_id"]))
+    with get_database(request).tenant_tx(tid) as conn:
+        if who.key is not None:
+            touch(conn, tenant_id=tid, key_id=who.key.key_id)
+        yield TenantScope(tenant_id=tid, client_key=row["client_key"], who=who, conn=conn)
+
+
+def tenant_path(
+    tenant: Annotated[
+        str, Path(min_length=1, max_length=64, description="The tenant's client_key or id.")
+    ],
+) -> None:
+    """Declare the ``{tenant}`` path parameter (read by :func:`request_scope`)."""
+
+
+def request_scope(request: Request, who: Who) -> Iterator[TenantScope]:
+    """Yield the tenant transaction of the request's tenant.
+
+    Under ``/api/v1/tenants/{tenant}/...`` the tenant is the path's (404 when ``who`` may not
+    see it); on the short routes without a tenant in the path it is the principal's own
+    (an API key's, a client_viewer's); staff users have none there and get 404 naming the
+    ``/api/v1/tenants/{tenant}/`` form.
+    """
+    tenant = request.path_params.get("tenant")
+    if tenant is not None:
+        yield from _open(request, who, resolve_tenant(request, who, str(tenant)))
+        return
+    if who.tenant_id is None:
+        raise NotFound(
+            "this route serves the caller's own tenant (an API key or a "
+            "client_viewer); staff use /api/v1/tenants/{tenant}/..."
+        )
+    # the principal's own tenant exists (foreign key of its key or user row): no lookup
+    yield from _open(request, who, {"tenant_id": who.tenant_id, "client_key": None})
+
+
+Scope = Annotated[TenantScope, Depends(request_scope, scope="function")]
+
+
+def tenant_router(routes: APIRouter, path: str = "") -> APIRouter:
+    """Return ``routes`` mounted under ``/api/v1/tenants/{tenant}<path>``."""
+    router = APIRouter(dependencies=[Depends(tenant_path)])
+    router.include_router(routes, prefix=f"/api/v1/tenants/{{tenant}}{path}")
+    return router
+
+
+def own_router(routes: APIRouter, path: str) -> APIRouter:
+    """Return ``routes`` mounted under ``/api/v1<path>`` (the caller's own tenant)."""
+    router = APIRouter()
+    router.include_router(routes, prefix=f"/api/v1{path}")
+    return router
+
+
+def actor(scope: TenantScope, given: str | None, field: str) -> str:
+    """Return the name recorded as the author of a change made through the API.
+
+    A session user acts as itself (its e-mail; another name in ``field`` answers 422); an API
+    key names the person in ``field`` (required). Raises :class:`InvalidInput`.
+    """
+    user = scope.who.user
+    if user is not None:
+        if given is not None and given.strip().lower() != user.email:
+            raise InvalidInput(
+                f"body.{field}: a logged-in user acts as itself ({user.email}); omit the field"
+            )
+        return user.email
+    if not given:
+        raise InvalidInput(f"body.{field}: required with an API key (who is acting)")
+    return given
+
+
+# -- API-key-only dependencies (kept for callers written before session users existed) --------
+def authenticate(
+    request: Request,
+    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> ApiKeyIdentity:
+    """Return the identity of the request's API key; :class:`InvalidApiKey` (401) otherwise."""
+    key = x_api_key or (bearer.credentials if bearer else None)
+    if not key:
+        raise InvalidApiKey(
+            "missing API key: send 'X-API-Key: gok_...' or "
+            "'Authorization: Bearer gok_...' (growthops apikeys create)"
+        )
+    with get_database(request).app_tx() as conn:
+        return verify(conn, key)
+
+
+Identity = Annotated[ApiKeyIdentity, Depends(authenticate)]
+
+
+def tenant_conn(request: Request, ident: Identity) -> Iterator[psycopg.Connection[Any]]:
+    """Yield a connection inside the key's tenant transaction (row-level security bound)."""
+    with get_database(request).tenant_tx(ident.tenant_id) as conn:
+        touch(conn, tenant_id=ident.tenant_id, key_id=ident.key_id)
+        yield conn
+
+
+TenantConn = Annotated[psycopg.Connection[Any], Depends(tenant_conn, scope="function")]
