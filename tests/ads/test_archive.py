@@ -171,13 +171,15 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
     from growthops.ads.action import validation
 
     calls: list[tuple] = []
-    hyp = types.ModuleType("growthops.ads.learning.hypotheses")
+    hyp = types.ModuleType("growthops.ads.learning.measurement")
     hyp.measure_due = lambda conn, *, tenant_id, today: calls.append(("measure", tenant_id, today)) or [{"status": "measured"}, {"status": "measured"}, {"status": "waiting"}]
     ex = types.ModuleType("growthops.ads.action.execution")
-    ex.reconcile = lambda db_, *, tenant_id: calls.append(("reconcile", tenant_id, db_ is db)) or 1
+    rc = types.ModuleType("growthops.ads.action.reconcile")
+    rc.reconcile = lambda db_, *, tenant_id: calls.append(("reconcile", tenant_id, db_ is db)) or 1
     ex.execute_approved = lambda db_, *, tenant_id: calls.append(("execute_approved", tenant_id)) or []
-    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", hyp)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.measurement", hyp)
     monkeypatch.setitem(sys.modules, "growthops.ads.action.execution", ex)
+    monkeypatch.setitem(sys.modules, "growthops.ads.action.reconcile", rc)
     with db.tenant_tx(tenant.tenant_id) as conn:
         validation.submit(conn, tenant_id=tenant.tenant_id, item_type="ad_creative", item_name="x",
                           submitted_by="dana", now=NOW - timedelta(hours=80))
@@ -192,18 +194,18 @@ def test_hourly_upkeep_calls_measure_and_reconcile_and_skips_them_when_absent(db
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert ("measure", tenant.tenant_id, date(2024, 6, 2)) in calls
     # Absent modules are skipped cleanly.
-    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", None)
-    monkeypatch.setitem(sys.modules, "growthops.ads.action.execution", None)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.measurement", None)
+    monkeypatch.setitem(sys.modules, "growthops.ads.action.reconcile", None)
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert out["skipped"] == ["measure_due", "reconcile"] and out["errors"] == 0
     # A failing step is logged for the tenant and does not stop the others.
-    boom = types.ModuleType("growthops.ads.learning.hypotheses")
+    boom = types.ModuleType("growthops.ads.learning.measurement")
 
     def measure_due(conn, *, tenant_id, today):
         raise ValueError("window not complete")
 
     boom.measure_due = measure_due
-    monkeypatch.setitem(sys.modules, "growthops.ads.learning.hypotheses", boom)
+    monkeypatch.setitem(sys.modules, "growthops.ads.learning.measurement", boom)
     out = run_upkeep(db, now_utc=at, tenants=rows)
     assert out["errors"] == 1
     with db.tenant_tx(tenant.tenant_id) as conn:

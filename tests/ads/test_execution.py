@@ -19,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from growthops.ads.action import autoapply as aa
 from growthops.ads.action import execution as ex
+from growthops.ads.action import reconcile as rc
+from growthops.ads.action.changes import BUDGET_TYPES
 from growthops.ads.action.guardrails import cents
 from growthops.connectors.base import ChangeResult, EntityState, PlatformError
 from growthops.core.errors import InvalidInput
@@ -147,7 +150,7 @@ def add_suggestion(
     if params is None:
         params = (
             {"daily_budget": {"from": 100.0, "to": 120.0, "change": 0.2}}
-            if type in ex.BUDGET_TYPES
+            if type in BUDGET_TYPES
             else {}
         )
     with db.tenant_tx(tenant_id) as conn:
@@ -343,8 +346,8 @@ def test_crash_after_the_platform_call_is_reconciled_never_reapplied(db, tenant,
     )
     assert ex.execute_approved(db, tenant_id=tenant.tenant_id, now=NOW) == []
     # a fresh claim is left alone (its worker may still be running)
-    assert ex.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=1)) == 0
-    assert ex.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=10)) == 1
+    assert rc.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=1)) == 0
+    assert rc.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=10)) == 1
     (row,) = logs(db, tenant.tenant_id, sid)
     assert (
         row["status"] == "reconciled"
@@ -356,7 +359,7 @@ def test_crash_after_the_platform_call_is_reconciled_never_reapplied(db, tenant,
         len(q(db, tenant.tenant_id, "select 1 from ads.hypothesis_tracking where tenant_id = %s"))
         == 1
     )
-    assert ex.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(hours=1)) == 0
+    assert rc.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(hours=1)) == 0
     assert (
         ex.execute_suggestion(db, tenant_id=tenant.tenant_id, suggestion_id=sid, now=NOW).status
         == "skipped"
@@ -378,7 +381,7 @@ def test_crash_before_the_platform_call_returns_to_approved_and_a_retry_applies_
         ex.execute_suggestion(db, tenant_id=tenant.tenant_id, suggestion_id=sid, now=NOW)
     monkeypatch.setattr(ex, "_call_platform", call)
     assert fake.writes == []
-    assert ex.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=10)) == 1
+    assert rc.reconcile(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(minutes=10)) == 1
     assert sugg(db, tenant.tenant_id, sid)["status"] == "approved"
     (row,) = logs(db, tenant.tenant_id, sid)
     assert row["status"] == "failed" and "not applied" in row["error_message"]
@@ -659,9 +662,9 @@ def test_execute_approved_runs_every_approved_suggestion_once(db, tenant, fake):
 # ------------------------------------------------------------------------------ auto-apply
 def test_auto_apply_is_off_by_default(db, tenant, fake):
     sid = add_suggestion(db, tenant.tenant_id, status="pending", confidence=99)
-    assert ex.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW) == []
+    assert aa.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW) == []
     set_config(db, tenant.tenant_id, max_change_pct=25)  # a config row, auto-apply still off
-    assert ex.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW) == []
+    assert aa.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW) == []
     assert sugg(db, tenant.tenant_id, sid)["status"] == "pending" and fake.writes == []
 
 
@@ -691,7 +694,7 @@ def test_auto_apply_only_above_threshold_and_inside_every_rail(db, tenant, fake)
         entity_id="ad1",
         entity_type="ad",
     )
-    outs = {o.suggestion_id: o for o in ex.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)}
+    outs = {o.suggestion_id: o for o in aa.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)}
     # live states read once for the batch, then once per executed suggestion (under its lock)
     assert fake.reads == {"list_entities": 1, "get_entity": 2}
     assert outs[high].status == "applied" and outs[high].auto_applied
@@ -714,14 +717,14 @@ def test_auto_apply_only_above_threshold_and_inside_every_rail(db, tenant, fake)
     assert sugg(db, tenant.tenant_id, calibrated_down)["status"] == "pending"
     assert sugg(db, tenant.tenant_id, refresh)["status"] == "pending"
     # a second pass finds nothing new to apply
-    again = ex.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)
+    again = aa.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)
     assert [o.status for o in again] == ["held"] and len(fake.writes) == 2
 
 
 def test_auto_apply_respects_dry_run(db, tenant, fake):
     set_config(db, tenant.tenant_id, auto_apply_recommendations=True, dry_run=True)
     sid = add_suggestion(db, tenant.tenant_id, status="pending", confidence=95)
-    (out,) = ex.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)
+    (out,) = aa.auto_apply(db, tenant_id=tenant.tenant_id, now=NOW)
     assert out.status == "dry_run" and out.auto_applied and fake.writes == []
     assert sugg(db, tenant.tenant_id, sid)["status"] == "blocked"
 
@@ -777,7 +780,7 @@ def test_sandbox_race_and_crash_apply_each_change_once(db, sandbox, monkeypatch)
     with pytest.raises(ZeroDivisionError):
         ex.execute_suggestion(db, tenant_id=t.tenant_id, suggestion_id=sid2, now=NOW)
     monkeypatch.setattr(ex, "_settle_success", settle)
-    assert ex.reconcile(db, tenant_id=t.tenant_id, now=NOW + timedelta(minutes=6)) == 1
+    assert rc.reconcile(db, tenant_id=t.tenant_id, now=NOW + timedelta(minutes=6)) == 1
     assert ex.execute_approved(db, tenant_id=t.tenant_id, now=NOW + timedelta(minutes=7)) == []
     assert len(_sbx_changes(db, t, "sbx-c1-s3")) == 1
     (row,) = logs(db, t.tenant_id, sid2)

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from growthops.ads.learning.hypotheses import classify, measure_due, open_hypothesis
+from growthops.ads.learning.hypotheses import open_hypothesis
+from growthops.ads.learning.measurement import classify, measure_due
 from tests.conftest import new_tenant
 
 S = date(2024, 5, 6)  # first day of the measurement window (a Monday)

@@ -12,7 +12,8 @@ from psycopg.types.json import Jsonb
 from rich.console import Console
 
 from growthops.ads.reporting.digest import print_digest, print_suggestion, print_suggestions
-from growthops.ads.reporting.report import _series, latest_as_of, write_report
+from growthops.ads.reporting.report import latest_as_of, write_report
+from growthops.ads.reporting.report_charts import _series
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput, NotFound
 from growthops.settings import get_settings
@@ -250,7 +251,7 @@ def test_report_without_cycle_run_or_flags(db, tmp_path):
 
 
 def test_clean_svg_keeps_labels_and_prefixes_ids():
-    from growthops.ads.reporting.report import _clean_svg
+    from growthops.ads.reporting.report_charts import _clean_svg
 
     raw = ('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10pt" '
            'height="5pt"><metadata>https://matplotlib.org</metadata><g id="unused">'

@@ -98,9 +98,9 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     def learn() -> dict[str, int]:
         # Measure the hypotheses whose window ended, refit the calibration, relearn the reviewers'
         # patterns: the suggestions of this run then use what the last ones taught.
-        from growthops.ads.learning import calibration, hypotheses, patterns
+        from growthops.ads.learning import calibration, measurement, patterns
 
-        measured = hypotheses.measure_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
+        measured = measurement.measure_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
         calibration.fit(conn, tenant_id=tenant_id)
         learned = patterns.learn(conn, tenant_id=tenant_id, today=as_of)
         return {"hypotheses_measured": sum(r["status"] == "measured" for r in measured),
@@ -198,7 +198,8 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
     Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages``. A Slack failure is
     logged to the tenant's system log and does not fail the cycle.
     """
-    from growthops.ads.action.execution import auto_apply, reconcile
+    from growthops.ads.action.autoapply import auto_apply
+    from growthops.ads.action.reconcile import reconcile
     from growthops.settings import get_settings
 
     out: dict[str, Any] = {"reconciled": 0, "auto_applied": 0, "slack_messages": 0}

@@ -111,7 +111,7 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
     from growthops.ads.action.decisions import decide
     from growthops.ads.action.execution import execute_suggestion
     from growthops.ads.cycle import run_daily_cycle
-    from growthops.ads.learning.hypotheses import measure_due
+    from growthops.ads.learning.measurement import measure_due
     from growthops.ads.reporting.digest import print_digest
     from growthops.connectors.sandbox import SandboxAccount, create_sandbox_account
 

@@ -238,9 +238,9 @@ def run_upkeep(db: Database, *, now_utc: datetime,
 
     Per tenant, each step in its own transaction: (1) expire overdue validation items
     (:func:`growthops.ads.action.validation.expire_due`); (2) measure the hypotheses whose window has
-    ended, ``growthops.ads.learning.hypotheses.measure_due(conn, tenant_id=, today=)`` with ``today`` the
+    ended, ``growthops.ads.learning.measurement.measure_due(conn, tenant_id=, today=)`` with ``today`` the
     tenant's local date; (3) reconcile executions left claimed by a crashed worker,
-    ``growthops.ads.action.execution.reconcile(db, tenant_id=)``. Steps (2) and (3) are skipped when
+    ``growthops.ads.action.reconcile.reconcile(db, tenant_id=)``. Steps (2) and (3) are skipped when
     their module is not installed. A failing step is logged to the tenant's
     ``core.system_logs`` and does not stop the other steps or tenants.
     """
@@ -250,8 +250,8 @@ def run_upkeep(db: Database, *, now_utc: datetime,
     if tenants is None:
         with db.app_tx() as conn:
             tenants = directory(conn)
-    measure_due = optional("growthops.ads.learning.hypotheses", "measure_due")
-    reconcile = optional("growthops.ads.action.execution", "reconcile")
+    measure_due = optional("growthops.ads.learning.measurement", "measure_due")
+    reconcile = optional("growthops.ads.action.reconcile", "reconcile")
     out: dict[str, Any] = {"tenants": 0, "validation_expired": 0, "measured": 0,
                            "reconciled": 0, "errors": 0,
                            "skipped": [name for name, fn in (("measure_due", measure_due),

@@ -1,4 +1,5 @@
-"""Guarded, exactly-once execution of approved suggestions, reconciliation, and auto-apply.
+"""Guarded, exactly-once execution of approved suggestions (reconciliation in :mod:`.reconcile`,
+auto-apply in :mod:`.autoapply`).
 
 One execution of a platform suggestion (``scale``, ``budget_increase``, ``budget_decrease``,
 ``pause``, ``bid_adjustment``) runs under a session advisory lock on the entity
@@ -53,7 +54,7 @@ Suggestions that are not platform writes:
 * ``campaign_diagnostic``: an investigation for a person; the decision is the record. Execution
   leaves it ``approved`` and returns ``not_executable``; :func:`execute_approved` skips it.
 
-Batch paths (:func:`execute_approved`, :func:`auto_apply`) read the tenant, its rules and the
+Batch paths (:func:`execute_approved`, :func:`growthops.ads.action.autoapply.auto_apply`) read the tenant, its rules and the
 month's spend once and the suggestions in one query; per suggestion they run the two short
 transactions exactly-once needs (history read + claim; settle). Live states are read from the
 platform per entity on purpose: the freshest state right before the claim.
@@ -61,24 +62,31 @@ platform per entity on purpose: the freshest state right before the claim.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from operator import methodcaller
 from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from growthops.ads.action import guardrails as gr
-from growthops.connectors.base import AdPlatform, ChangeResult, EntityState, PlatformError
+from growthops.ads.action.changes import (
+    HANDOFF_TYPES,
+    PLATFORM_TYPES,
+    _call_platform,
+    _jsonb,
+    intended_state,
+    is_visible,
+    map_action,
+    state_dict,
+)
+from growthops.connectors.base import AdPlatform, EntityState, PlatformError
 from growthops.core.db import Database
-from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
+from growthops.core.errors import GrowthopsError, InvalidInput, NotFound
 from growthops.core.logs.service import redact
 
 log = logging.getLogger("growthops.ads.action.execution")
@@ -90,10 +98,6 @@ MAX_ATTEMPTS = 3
 MEASUREMENT_DAYS = 7
 #: Review window of a creative brief handed to the validation queue, hours (seed 000: 72 h).
 HANDOFF_TTL_HOURS = 72.0
-BUDGET_TYPES = ("scale", "budget_increase", "budget_decrease")
-PLATFORM_TYPES = (*BUDGET_TYPES, "pause", "bid_adjustment")
-HANDOFF_TYPES = {"refresh": "ad_creative", "test_angle": "ad_creative"}
-RECORD_ONLY_TYPES = ("campaign_diagnostic",)
 #: Actors that are not a person: they may not force a guard rail.
 SYSTEM_ACTORS = ("system", "auto-apply", "reconcile", "")
 _PRIORITY_SQL = "array_position(array['critical','high','medium','low'], s.priority)"
@@ -119,91 +123,6 @@ class ExecutionOutcome:
     note: dict[str, Any] | None = None
     hypothesis_id: int | None = None
     auto_applied: bool = False
-
-
-# ------------------------------------------------------------------------------- helpers
-def _json_default(o: Any) -> Any:
-    if isinstance(o, Decimal):
-        return float(o)
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    return str(o)
-
-
-def _jsonb(v: Any) -> Jsonb | None:
-    return None if v is None else Jsonb(v, dumps=lambda o: json.dumps(o, default=_json_default))
-
-
-def state_dict(e: EntityState | None) -> dict[str, Any] | None:
-    """Return the JSON kept in ``before_state`` / ``after_state`` (money as numbers)."""
-    if e is None:
-        return None
-    money = {k: float(v) if v is not None else None
-             for k, v in (("daily_budget", e.daily_budget), ("bid_amount", e.bid_amount))}
-    return {"entity_id": e.entity_id, "level": e.level, "name": e.name, "status": e.status,
-            **money, "learning_stage": e.learning_stage, "parent_id": e.parent_id}
-
-
-def intended_state(step: gr.ProposedChange, mode: str) -> dict[str, Any]:
-    """Return the JSON kept in ``intended_state``: the field the change sets, and the mode."""
-    if step.action == "budget_change":
-        return {"action": step.action, "daily_budget": float(step.target or 0), "mode": mode}
-    if step.action == "bid_change":
-        return {"action": step.action, "bid_amount": float(step.target or 0), "mode": mode}
-    return {"action": step.action, "status": step.target_status, "mode": mode}
-
-
-def is_visible(intended: dict[str, Any], live: EntityState) -> bool:
-    """Return True when the live entity shows the intended change (money to the cent)."""
-    for key, value in (("daily_budget", live.daily_budget), ("bid_amount", live.bid_amount)):
-        if key in intended:
-            return value is not None and abs(value - Decimal(str(intended[key]))) < gr.HALF_CENT
-    return live.status == intended.get("status")
-
-
-def map_action(s: dict[str, Any], live: EntityState) -> gr.ProposedChange:
-    """Map a suggestion's ``action_params`` onto the entity's live state.
-
-    ``{"daily_budget": {"from", "to", "change"}}`` → ``budget_change``: the target is ``to`` when
-    the live budget still equals ``from`` (to the cent), else the live budget x (1 + ``change``)
-    (the budget moved since the suggestion: ``rebased``). ``{"status": "paused"}`` → ``pause``.
-    ``{"bid_cap": {"change": -0.10}}`` → ``bid_change`` of the live bid cap by ``change``
-    (fraction). Raises :class:`InvalidInput` naming the missing field, or for a type that is not
-    a platform write.
-    """
-    t, params, sid = s["type"], s.get("action_params") or {}, s["suggestion_id"]
-    base: dict[str, Any] = {"platform": s["platform"], "entity_type": s["entity_type"],
-            "entity_id": str(s["entity_id"])}
-    if t in BUDGET_TYPES:
-        b = params.get("daily_budget")
-        if not isinstance(b, dict) or b.get("to") is None:
-            raise InvalidInput(f"suggestion {sid}: action_params.daily_budget.to is missing")
-        to = Decimal(str(b["to"]))
-        frm = Decimal(str(b["from"])) if b.get("from") is not None else None
-        if b.get("change") is not None:
-            change = Decimal(str(b["change"]))
-        elif frm:
-            change = to / frm - 1
-        else:
-            raise InvalidInput(f"suggestion {sid}: action_params.daily_budget.change is missing")
-        cur = live.daily_budget
-        if cur is not None and frm is not None and abs(cur - frm) <= gr.CENT:
-            return gr.ProposedChange(action="budget_change", current=cur, target=gr.cents(to),
-                                     requested=to, **base)
-        target = gr.cents_toward(cur * (1 + change), cur) if cur is not None else to
-        return gr.ProposedChange(action="budget_change", current=cur, target=target,
-                                 requested=to, rebased=cur is not None, **base)
-    if t == "pause":
-        status = str(params.get("status") or "paused")
-        return gr.ProposedChange(action="pause", target_status=status, **base)
-    if t == "bid_adjustment":
-        bc = params.get("bid_cap")
-        if not isinstance(bc, dict) or bc.get("change") is None:
-            raise InvalidInput(f"suggestion {sid}: action_params.bid_cap.change is missing")
-        cur = live.bid_amount
-        bid = gr.cents_toward(cur * (1 + Decimal(str(bc["change"]))), cur) if cur is not None else None
-        return gr.ProposedChange(action="bid_change", current=cur, target=bid, **base)
-    raise InvalidInput(f"suggestion {sid}: type {t!r} is not a platform write")
 
 
 # ------------------------------------------------------------------ others' modules, lazily
@@ -240,19 +159,6 @@ def _submit_validation(conn: Any, **kw: Any) -> dict[str, Any]:
     from growthops.ads.action.validation import submit
 
     return submit(conn, **kw)
-
-
-def _call_platform(platform: AdPlatform, step: gr.ProposedChange, *,
-                   validate_only: bool) -> ChangeResult:
-    """Make the one platform write ``step`` describes."""
-    if step.action == "budget_change":
-        assert step.target is not None
-        return platform.set_daily_budget(step.entity_id, step.target, validate_only=validate_only)
-    if step.action == "bid_change":
-        assert step.target is not None
-        return platform.set_bid_amount(step.entity_id, step.target, validate_only=validate_only)
-    status: Any = step.target_status or ("paused" if step.action == "pause" else "active")
-    return platform.set_status(step.entity_id, status, validate_only=validate_only)
 
 
 # --------------------------------------------------------------------------- context
@@ -691,149 +597,6 @@ def _safe(db: Database, ctx: _Ctx, s: dict[str, Any], **kw: Any) -> ExecutionOut
     except Exception as exc:  # noqa: BLE001 — one suggestion never stops the batch
         log.exception("execution of suggestion %s failed", s["suggestion_id"])
         return ExecutionOutcome(s["suggestion_id"], "retry", f"unexpected error: {exc}")
-
-
-# ----------------------------------------------------------------------------- reconcile
-def reconcile(db: Database, *, tenant_id: UUID | str,
-              older_than: timedelta = timedelta(minutes=5), now: datetime | None = None) -> int:
-    """Settle the tenant's stale claims from the platforms' live state; return how many.
-
-    A claim is stale when ``claimed_at <= now - older_than`` and no live worker holds its entity
-    lock. Its entity is read on the platform: the intended state visible → the row becomes
-    ``reconciled`` (``after_state`` = live state), the suggestion ``executed``, its hypothesis
-    opened; not visible → the row becomes ``failed`` ("not applied") and the suggestion goes
-    back to ``approved`` (``failed`` after :data:`MAX_ATTEMPTS` attempts), so a later run
-    applies it once. A claim whose entity cannot be read waits for the next run. Two queries
-    read the claims and their suggestions.
-    """
-    with db.tenant_tx(tenant_id) as conn:
-        ctx = _load_ctx(conn, tenant_id, now)
-        claims = conn.execute(
-            """select execution_id, suggestion_id, idempotency_key, platform, entity_id,
-                      intended_state
-               from ads.execution_logs
-               where tenant_id = %s and status = 'claimed' and claimed_at <= %s
-               order by claimed_at, execution_id""",
-            [str(tenant_id), ctx.now() - older_than],
-        ).fetchall()
-        if not claims:
-            return 0
-        sugg = {r["suggestion_id"]: r for r in conn.execute(
-            "select * from ads.suggestions where tenant_id = %s and suggestion_id = any(%s)",
-            [str(tenant_id), [c["suggestion_id"] for c in claims]]).fetchall()}
-    settled = 0
-    for c in claims:
-        s = sugg.get(c["suggestion_id"])
-        if s is None:
-            continue
-        claim = {"execution_id": c["execution_id"], "attempt": _attempt(c["idempotency_key"])}
-        with _entity_lock(db, _lock_key(ctx.tenant_id, c["platform"], c["entity_id"])) as lconn:
-            if lconn is None:
-                continue
-            try:
-                live = _on_platform(lconn, ctx, c["platform"],
-                                    methodcaller("get_entity", c["entity_id"]))
-            except (PlatformError, GrowthopsError) as err:
-                log.warning("reconcile: cannot read %s: %s", c["entity_id"], err)
-                continue
-            intended = c["intended_state"] or {}
-            with _tx(lconn, ctx.tenant_id) as conn:
-                if intended.get("mode") != "validate_only" and is_visible(intended, live):
-                    out = _settle_success(conn, ctx, s, claim, status="reconciled", after=live,
-                                          response={"reconciled": True}, actor="reconcile",
-                                          now=ctx.now(), step=None, note=None)
-                else:
-                    out = _settle_failure(
-                        conn, ctx, s, claim, response=None, retryable=True, actor="reconcile",
-                        err="not applied: the platform does not show the intended state",
-                        now=ctx.now(), action="execution.returned")
-            settled += out.status != "skipped"
-    return settled
-
-
-# ----------------------------------------------------------------------------- auto-apply
-def auto_apply(db: Database, *, tenant_id: UUID | str,
-               now: datetime | None = None) -> list[ExecutionOutcome]:
-    """Approve and execute, without a person, the pending suggestions that qualify.
-
-    Only on platforms whose ``platform_configs.auto_apply_recommendations`` is on (off by
-    default: no row, or the column's default, means nothing happens). A pending, unexpired
-    platform-write suggestion qualifies when its confidence (``calibrated_confidence`` when set,
-    else ``confidence``; percent) is at least ``min_auto_apply_confidence`` AND the guard rails
-    allow the whole change now: a split or a refusal means not auto-applied; the suggestion
-    stays pending for a person and its ``guard_rail_note`` says why. Each qualifying one is
-    approved through :func:`growthops.ads.action.decisions.decide` (``auto-apply``, channel ``auto``),
-    marked ``auto_applied``, then executed (re-checked under the entity lock: a rail that no
-    longer allows the whole change blocks it). Refresh, test_angle and campaign_diagnostic are
-    never auto-applied. Returns one outcome per examined suggestion (``held`` when left pending).
-    """
-    with db.tenant_tx(tenant_id) as conn:
-        ctx = _load_ctx(conn, tenant_id, now)
-        if not any(r.auto_apply for r in ctx.rules.values()):
-            return []
-        clock = ctx.now()
-        rows = conn.execute(
-            f"""select s.*, coalesce(s.calibrated_confidence, s.confidence) as effective_confidence
-                from ads.suggestions s
-                join ads.platform_configs c on c.tenant_id = s.tenant_id and c.platform = s.platform
-                where s.tenant_id = %s and s.status = 'pending' and s.expires_at > %s
-                  and c.auto_apply_recommendations and s.type = any(%s)
-                  and coalesce(s.calibrated_confidence, s.confidence) >= c.min_auto_apply_confidence
-                order by {_PRIORITY_SQL}, effective_confidence desc, s.suggestion_id""",
-            [str(tenant_id), clock, list(PLATFORM_TYPES)],
-        ).fetchall()
-        keys = sorted({(r["platform"], str(r["entity_id"])) for r in rows})
-        hist = gr.load_history(conn, tenant_id=tenant_id, keys=keys, now=clock)
-        # live states: one list_entities call per platform, not one read per entity
-        lives: dict[tuple[str, str], EntityState] = {}
-        for pname in sorted({k[0] for k in keys}):
-            try:
-                with conn.transaction():
-                    platform = _get_platform(conn, tenant_id=ctx.tenant_id, platform=pname)
-                    lives.update({(pname, e.entity_id): e for e in platform.list_entities()})
-            except (PlatformError, GrowthopsError) as exc:
-                log.warning("auto-apply: cannot read %s: %s", pname, exc)
-    outcomes: list[ExecutionOutcome] = []
-    held: list[dict[str, Any]] = []
-    for s in rows:
-        sid, key = s["suggestion_id"], (s["platform"], str(s["entity_id"]))
-        live = lives.get(key)
-        if live is None:
-            outcomes.append(ExecutionOutcome(sid, "held", "entity not readable on the platform"))
-            continue
-        rules = ctx.rules_for(s["platform"])
-        decision = gr.check(map_action(s, live), rules, gr.GuardState(
-            entity=live, now=clock, history=hist.get(key, gr.History()), spend=ctx.spend))
-        if decision.outcome != "allowed":
-            note = {**decision.note(), "auto_apply": "held for a person: not inside every rail"}
-            held.append({"suggestion_id": sid, "note": note})
-            outcomes.append(ExecutionOutcome(sid, "held", "; ".join(decision.reasons), None,
-                                             decision.rails, note))
-            continue
-        why = (f"auto-apply: confidence {s['effective_confidence']}% >= "
-               f"{rules.min_auto_apply_confidence}% and inside every guard rail")
-        try:
-            with db.tenant_tx(tenant_id) as conn:
-                _decide(conn, tenant_id=ctx.tenant_id, suggestion_id=sid, decision="approved",
-                        decided_by="auto-apply", channel="auto", now=clock, notes=why)
-                conn.execute("update ads.suggestions set auto_applied = true "
-                             "where tenant_id = %s and suggestion_id = %s", [ctx.tenant_id, sid])
-        except Conflict as exc:
-            outcomes.append(ExecutionOutcome(sid, "skipped", str(exc)))
-            continue
-        out = _safe(db, ctx, {**s, "status": "approved", "auto_applied": True},
-                    actor="auto-apply", require_allowed=True)
-        out.auto_applied = True
-        outcomes.append(out)
-    if held:
-        with db.tenant_tx(tenant_id) as conn:
-            conn.execute(
-                """update ads.suggestions s set guard_rail_note = x.note
-                   from jsonb_to_recordset(%s::jsonb) as x(suggestion_id bigint, note jsonb)
-                   where s.tenant_id = %s and s.suggestion_id = x.suggestion_id
-                     and s.status = 'pending'""",
-                [json.dumps(held, default=_json_default), ctx.tenant_id])
-    return outcomes
 
 
 def execute_after_approval(db: Database, *, tenant_id: UUID | str, suggestion_id: int,

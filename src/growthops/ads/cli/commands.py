@@ -360,7 +360,7 @@ def execute_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key
 @app.command("reconcile")
 def reconcile_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
     """Settle executions interrupted between the platform call and the database write."""
-    from growthops.ads.action.execution import reconcile
+    from growthops.ads.action.reconcile import reconcile
 
     n = reconcile(get_db(), tenant_id=_tenant_id(tenant))
     console.print(f"{n} interrupted execution(s) settled")
@@ -369,7 +369,7 @@ def reconcile_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_k
 @app.command("auto-apply")
 def auto_apply_cmd(tenant: Annotated[str, typer.Option("--tenant", help="client_key")]) -> None:
     """Apply pending suggestions without a human where the tenant's auto-apply policy allows it."""
-    from growthops.ads.action.execution import auto_apply
+    from growthops.ads.action.autoapply import auto_apply
 
     _print_outcomes(auto_apply(get_db(), tenant_id=_tenant_id(tenant)))
 

@@ -3,7 +3,7 @@
 The settings are the row of ``ads.platform_configs`` (migrations 0002 and 0004) for a tenant
 and platform: the result metric and targets the daily cycle reads (:mod:`growthops.ads.config`),
 the guard rails every execution is checked against (:mod:`growthops.ads.action.guardrails`) and the
-auto-apply policy (:func:`growthops.ads.action.execution.auto_apply`). A platform without a row runs on
+auto-apply policy (:func:`growthops.ads.action.autoapply.auto_apply`). A platform without a row runs on
 the columns' defaults, which :func:`config_defaults` reads from the database itself.
 
 ``config set`` validates every value against the column's check constraint and precision

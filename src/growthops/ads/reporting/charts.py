@@ -1,7 +1,7 @@
 """Charts of the dashboard: inline SVG drawn on the server with matplotlib.
 
 Why server-side SVG rather than a JavaScript chart library: the entity chart is the HTML
-report's chart (:func:`growthops.ads.reporting.report.render_chart`: daily value, trailing 7-day ratio of
+report's chart (:func:`growthops.ads.reporting.report_charts.render_chart`: daily value, trailing 7-day ratio of
 sums, the peers' baseline band, anomaly markers), so the dashboard and the report show the same
 picture from the same code; the page needs no script beyond htmx, works with scripts off, prints,
 and its content is testable from the HTML alone. An SVG is a few KB.
@@ -23,7 +23,7 @@ import numpy as np
 from markupsafe import Markup
 
 from growthops.ads.messages import t
-from growthops.ads.reporting import report
+from growthops.ads.reporting import report_charts as report
 
 #: Metrics the entity page offers, in the selector's order.
 ENTITY_METRICS = ("cpa", "roas", "ctr", "cpc", "cpm", "cvr", "spend", "impressions", "clicks",
@@ -33,7 +33,7 @@ ENTITY_METRICS = ("cpa", "roas", "ctr", "cpc", "cpm", "cvr", "spend", "impressio
 def pick_metric(ent: dict[str, Any], requested: str | None) -> str:
     """Return the metric to chart: ``requested`` if offered, else as the HTML report picks it.
 
-    Report rule (:func:`growthops.ads.reporting.report._pick_metric`): the metric of the entity's most
+    Report rule (:func:`growthops.ads.reporting.report_charts._pick_metric`): the metric of the entity's most
     severe anomaly, else the key metric of its latest suggestion's type, else spend; a ratio
     with no defined value in the window falls back (CPA → CPC → spend).
     """

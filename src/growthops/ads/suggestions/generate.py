@@ -28,7 +28,6 @@ set, no duplicate of a pending suggestion (unique index), at most ``MAX_SUGGESTI
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -37,19 +36,24 @@ import numpy as np
 from growthops.ads.analysis.detect import estimate_dispersion
 from growthops.ads.config import TenantContext
 from growthops.ads.suggestions import texts as tx
+from growthops.ads.suggestions.candidates import (
+    Candidate,
+    _anomaly_candidates,
+    _budget_change,
+    _fatigue_candidates,
+    _pacing_candidates,
+    _q,
+    _safe_div,
+)
 from growthops.ads.suggestions.evidence import (
     drift_variance,
     group_totals,
     prob_future_count_below,
-    prob_rate_declined,
     rate_posterior,
     rate_quantiles,
 )
 from growthops.ads.thresholds import (
     BUDGET_STEP,
-    ELASTICITY,
-    ELASTICITY_RANGE,
-    FATIGUE_THRESHOLD,
     MAX_SUGGESTIONS_PER_DAY,
     MIN_CONFIDENCE,
     PAUSE_MIN_SPEND_IN_TARGET_CPAS,
@@ -66,37 +70,6 @@ VALUE_SHRINK_RESULTS = 5.0
 COOLDOWN_DAYS = 7
 #: Actions moving less than 0.1% of the tenant's weekly spend are held back as immaterial.
 MIN_STAKE_SHARE = 0.001  # value per result is shrunk toward the platform's with 5 pseudo-results
-
-
-@dataclass
-class Candidate:
-    """A suggestion before ranking and storage. Money in the tenant's currency; ``confidence``
-    is a fraction 0–1; ``stake`` the weekly spend the action moves (for priority)."""
-
-    type: str
-    platform: str
-    level: str
-    entity_id: str
-    entity_name: str
-    confidence: float
-    stake: float
-    texts: dict[str, dict[str, str]]
-    predicted: dict[str, Any]
-    params: dict[str, Any] = field(default_factory=dict)
-    evidence: dict[str, Any] = field(default_factory=dict)
-    parent_adset: str | None = None
-    priority: str = "low"
-    #: Confidence mapped through the tenant's fitted calibration (fraction), when one is active.
-    calibrated_confidence: float | None = None
-
-
-def _q(lo: float, mid: float, hi: float, unit: str) -> dict[str, Any]:
-    return {"p10": round(float(lo), 4), "p50": round(float(mid), 4), "p90": round(float(hi), 4), "unit": unit}
-
-
-def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
 def generate(
@@ -317,256 +290,6 @@ def generate(
         seen.add(k)
         kept.append(c)
     return kept[:MAX_SUGGESTIONS_PER_DAY], held
-
-
-def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarray, lam50: np.ndarray,
-                   lam90: np.ndarray, vbar: np.ndarray, names: np.ndarray, cur: str, *,
-                   tx_params: dict[str, Any], lv: str) -> Candidate:
-    """A budget change by ``step`` (fraction, +0.2 or -0.2) with its 7-day predicted impact."""
-    # Cents rounded toward the current budget: the step never passes BUDGET_STEP by a cent.
-    new_daily = (np.floor if step > 0 else np.ceil)(daily * (1 + step) * 100) / 100
-    week = 7 * daily
-    lo_el, hi_el = ELASTICITY_RANGE
-    factor = {e: (1 + step) ** e for e in (lo_el, ELASTICITY, hi_el)}
-    # Results at the new spend; the pessimistic end pairs the low rate with the weak elasticity
-    # for an increase (and the strong one for a decrease, which loses more).
-    r_lo = lam10[i] * week * (factor[lo_el] if step > 0 else factor[hi_el])
-    r_mid = lam50[i] * week * factor[ELASTICITY]
-    r_hi = lam90[i] * week * (factor[hi_el] if step > 0 else factor[lo_el])
-    base = np.array([lam10[i], lam50[i], lam90[i]]) * week
-    new_spend = week * (1 + step)
-    roas = np.array([r_lo, r_mid, r_hi]) * vbar[i] / new_spend
-    delta = np.array([r_lo, r_mid, r_hi]) - base
-    params: dict[str, dict[str, Any]] = {}
-    for lang in ("en", "fr"):
-        d = dict(level=tx.LEVEL[lang][lv], name=names[i], budget_from=tx.money(daily, cur, lang),
-                 budget_to=tx.money(new_daily, cur, lang), step=tx.pct(abs(step), lang),
-                 roas_new=tx.ratio(roas[1], lang), roas_lo=tx.ratio(min(roas), lang), roas_hi=tx.ratio(max(roas), lang),
-                 inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
-                 extra_spend=tx.money(week * step, cur, lang), save=tx.money(-week * step, cur, lang),
-                 lost_lo=tx.num(min(-delta), lang), lost_hi=tx.num(max(-delta), lang))
-        tp = tx_params.copy()
-        if "why" in tp:
-            d["why"] = tp.pop("why")[lang]
-        for k, v in tp.items():
-            if k in ("roas", "target", "p75", "good"):
-                d[k] = tx.ratio(v, lang)
-            elif k == "conf":
-                d[k] = tx.pct(v, lang)
-            else:
-                d[k] = tx.num(v, lang)
-        params[lang] = d
-    predicted = {
-        "horizon_days": 7,
-        "metrics": {
-            "spend": _q(new_spend, new_spend, new_spend, cur),
-            "results": _q(r_lo, r_mid, r_hi, "results"),
-            "roas": _q(min(roas), roas[1], max(roas), "ratio"),
-            "cpa": _q(new_spend / max(r_hi, 1e-9), new_spend / max(r_mid, 1e-9), new_spend / max(r_lo, 1e-9), cur),
-        },
-        "status_quo": {"spend": round(week, 2), "results": round(float(base[1]), 2)},
-        "elasticity": {"central": ELASTICITY, "range": list(ELASTICITY_RANGE)},
-    }
-    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), tx.render(kind, params), predicted,
-                     {"daily_budget": {"from": round(daily, 2), "to": round(new_daily, 2), "change": step}})
-
-
-def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
-                        idx: dict[tuple[str, str, str], int], names: np.ndarray,
-                        cur: str) -> list[Candidate]:
-    """``refresh`` for fatigued ads and ``test_angle`` for campaigns where most ads are fatigued."""
-    # Every ad with a fatigue row counts toward its campaign's share; only fatigued ones are read.
-    rows = conn.execute(
-        """select platform, ad_id, fatigue_index,
-                  case when fatigue_index >= %(th)s then ctr_recent end as ctr_recent,
-                  case when fatigue_index >= %(th)s then ctr_earlier end as ctr_earlier,
-                  case when fatigue_index >= %(th)s then cost_per_result_recent end as cost_per_result_recent,
-                  case when fatigue_index >= %(th)s then cost_per_result_earlier end as cost_per_result_earlier,
-                  case when fatigue_index >= %(th)s then components end as components
-           from ads.creative_performance where tenant_id = %(t)s and as_of = %(d)s""",
-        {"t": ctx.tenant_id, "d": as_of, "th": FATIGUE_THRESHOLD},
-    ).fetchall()
-    if not rows:
-        return []
-    out: list[Candidate] = []
-    per_campaign: dict[tuple[str, str], list[bool]] = {}
-    for r in rows:
-        i = idx.get((r["platform"], "ad", r["ad_id"]))
-        if i is None:
-            continue
-        fatigued = r["fatigue_index"] >= FATIGUE_THRESHOLD
-        per_campaign.setdefault((r["platform"], E["campaign_id"][i]), []).append(fatigued)
-        if not fatigued or E["spend_7"][i] <= 0:
-            continue
-        comp = r["components"]
-        # The premise is the strongest signal: the CTR fell, else the results per spend fell.
-        by_ctr = (comp.get("ctr_decay") or 0) >= (comp.get("cost_per_result") or 0)
-        if by_ctr:
-            conf = float(prob_rate_declined(E["clicks_7"][i], E["impressions_7"][i], E["clicks_e"][i], E["impressions_e"][i]))
-        else:
-            conf = float(prob_rate_declined(E["results_7"][i], E["spend_7"][i], E["results_e"][i], E["spend_e"][i]))
-        if not np.isfinite(conf):
-            continue
-        ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
-        lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
-        params = {}
-        for lang in ("en", "fr"):
-            extra = ""
-            if r["cost_per_result_recent"] and r["cost_per_result_earlier"]:
-                extra = (f", cost per result {tx.money(r['cost_per_result_recent'], cur, lang)} vs "
-                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}") if lang == "en" else (
-                         f", coût par résultat {tx.money(r['cost_per_result_recent'], cur, lang)} contre "
-                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}")
-            signal = {"en": ("the CTR really fell", "the cost per result really rose"),
-                      "fr": ("le CTR ait vraiment baissé", "le coût par résultat ait vraiment monté")}[lang][0 if by_ctr else 1]
-            params[lang] = dict(name=names[i], fatigue=f"{r['fatigue_index']:.0f}", ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
-                                ctr_e=tx.pct(ctr_e, lang, 2), extra=extra, conf=tx.pct(conf, lang),
-                                clicks=tx.num(lost_clicks, lang), clicks_lo=tx.num(0.5 * lost_clicks, lang),
-                                clicks_hi=tx.num(lost_clicks, lang))
-        out.append(Candidate(
-            "refresh", r["platform"], "ad", r["ad_id"], names[i], conf, E["spend_7"][i] * min(1.0, r["fatigue_index"] / 100),
-            tx.render("refresh", params),
-            {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks"),
-                                            "ctr": _q(ctr_r, (ctr_r + ctr_e) / 2, ctr_e, "fraction")},
-             "status_quo": {"ctr": ctr_r}},
-            {"creative": "replace"}, {"fatigue_index": r["fatigue_index"], "components": comp},
-            parent_adset=E["adset_id"][i],
-        ))
-    for (p, camp_id), flags in per_campaign.items():
-        if camp_id is None or sum(flags) < 2 or sum(flags) < 0.5 * len(flags):
-            continue
-        i = idx.get((p, "campaign", camp_id))
-        if i is None or E["spend_7"][i] <= 0:
-            continue
-        conf = float(prob_rate_declined(E["clicks_7"][i], E["impressions_7"][i], E["clicks_e"][i], E["impressions_e"][i]))
-        if not np.isfinite(conf):
-            continue
-        ctr_r = E["clicks_7"][i] / max(E["impressions_7"][i], 1)
-        ctr_e = E["clicks_e"][i] / max(E["impressions_e"][i], 1)
-        lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
-        params = {lang: dict(name=names[i], fatigued=sum(flags), ads=len(flags), ctr_r=tx.pct(ctr_r, lang, 2),
-                             ctr_e=tx.pct(ctr_e, lang, 2), conf=tx.pct(conf, lang), clicks=tx.num(lost_clicks, lang),
-                             clicks_lo=tx.num(0.5 * lost_clicks, lang), clicks_hi=tx.num(lost_clicks, lang))
-                  for lang in ("en", "fr")}
-        out.append(Candidate(
-            "test_angle", p, "campaign", camp_id, names[i], conf, 0.1 * E["spend_7"][i], tx.render("test_angle", params),
-            {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks")},
-             "status_quo": {"ctr": ctr_r}},
-            {"creative": "new_angle"}, {"fatigued_ads": sum(flags), "ads_with_data": len(flags)},
-        ))
-    return out
-
-
-def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str], int], names: np.ndarray,
-                        anomalies: list[dict[str, Any]],
-                        tests_run: int, cur: str) -> list[Candidate]:
-    """``campaign_diagnostic`` for severe campaign anomalies; ``bid_adjustment`` for CPM spikes."""
-    out: list[Candidate] = []
-    by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for a in anomalies:
-        by_entity.setdefault((a["platform"], a["level"], a["entity_id"]), []).append(a)
-    metric_names = {"cpa": "CPA", "ctr": "CTR", "spend": "spend", "cpm": "CPM"}
-    for key, items in by_entity.items():
-        i = idx.get(key)
-        if i is None:
-            continue
-        p, lv, eid = key
-        if lv == "campaign":
-            severe = [a for a in items if a["severity"] in ("high", "critical")]
-            if not severe:
-                continue
-            a = min(severe, key=lambda x: x["q_value"])
-            conf = 1.0 - float(a["q_value"])
-            params = {}
-            for lang in ("en", "fr"):
-                unit_money = a["metric"] in ("cpa", "spend", "cpm")
-                f = (lambda v, lang=lang: tx.money(v, cur, lang)) if unit_money else (lambda v, lang=lang: tx.pct(v, lang, 2))
-                params[lang] = dict(
-                    name=names[i], metric=metric_names.get(a["metric"], a["metric"]),
-                    direction=({"spike": "spike", "drop": "drop"} if lang == "en" else {"spike": "en hausse", "drop": "en baisse"})[a["anomaly_type"]],
-                    actual=f(a["actual_value"]), expected=f(a["baseline_value"]),
-                    deviation=(("+" if a["deviation"] >= 0 else "") + tx.pct(a["deviation"], lang)),
-                    q=f"{a['q_value']:.2g}", tests=tx.num(tests_run, lang), day=str(a["as_of"]),
-                    stake=tx.money(E["spend_7"][i], cur, lang))
-            out.append(Candidate(
-                "campaign_diagnostic", p, lv, eid, names[i], conf, E["spend_7"][i], tx.render("campaign_diagnostic", params),
-                {"horizon_days": 7, "metrics": {a["metric"]: _q(a["baseline_value"], a["baseline_value"], a["actual_value"], a["metric"])},
-                 "status_quo": {a["metric"]: a["actual_value"]}},
-                {"investigate": a["metric"]}, {"anomaly_id": a["anomaly_id"], "severity": a["severity"], "q_value": a["q_value"]},
-            ))
-        elif lv == "adset":
-            cpm = [a for a in items if a["metric"] == "cpm" and a["anomaly_type"] == "spike"]
-            ctr_drop = any(a["metric"] == "ctr" and a["anomaly_type"] == "drop" for a in items)
-            if not cpm or ctr_drop:
-                continue
-            a = cpm[0]
-            conf = 1.0 - float(a["q_value"])
-            params = {lang: dict(level=tx.LEVEL[lang][lv], name=names[i], step=tx.pct(0.10, lang),
-                                 actual=tx.money(a["actual_value"], cur, lang), expected=tx.money(a["baseline_value"], cur, lang),
-                                 deviation=("+" + tx.pct(a["deviation"], lang)), q=f"{a['q_value']:.2g}", day=str(a["as_of"]),
-                                 spend=tx.money(E["spend_7"][i], cur, lang)) for lang in ("en", "fr")}
-            out.append(Candidate(
-                "bid_adjustment", p, lv, eid, names[i], conf, 0.1 * E["spend_7"][i], tx.render("bid_adjustment", params),
-                {"horizon_days": 7, "metrics": {"cpm": _q(a["baseline_value"], a["baseline_value"], a["actual_value"], cur)},
-                 "status_quo": {"cpm": a["actual_value"]}},
-                {"bid_cap": {"change": -0.10}}, {"anomaly_id": a["anomaly_id"], "q_value": a["q_value"]},
-            ))
-    return out
-
-
-def _pacing_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray], names: np.ndarray,
-                       roas14: np.ndarray, lam10: np.ndarray, lam50: np.ndarray, lam90: np.ndarray, vbar: np.ndarray,
-                       budget_level: dict[str, str], cur: str, held: dict[str, int]) -> list[Candidate]:
-    """``budget_decrease`` when the month's projected spend passes ``monthly_budget_max``.
-
-    Projection: month-to-date spend + remaining days x the mean daily spend of the last 14 days;
-    confidence = P(projection > max) with the daily spend's standard deviation (normal model).
-    """
-    if not ctx.monthly_budget_max:
-        return []
-    rows = conn.execute(
-        """select day, sum(spend)::float8 as spend from ads.metrics_daily
-           where tenant_id = %(t)s and level = 'campaign'
-             and day between least(date_trunc('month', %(d)s::date)::date, %(d)s - 13) and %(d)s
-           group by day order by day""",
-        {"t": ctx.tenant_id, "d": as_of},
-    ).fetchall()
-    month_start = as_of.replace(day=1)
-    mtd = sum(r["spend"] for r in rows if r["day"] >= month_start)
-    last14 = np.array([r["spend"] for r in rows if r["day"] > as_of - timedelta(days=14)])
-    if len(last14) < 3:
-        return []
-    next_month = (month_start + timedelta(days=32)).replace(day=1)
-    remaining = (next_month - as_of).days - 1
-    mean, sd = float(last14.mean()), float(last14.std(ddof=1))
-    projected = mtd + remaining * mean
-    from scipy import stats
-
-    p_over = float(stats.norm.sf(ctx.monthly_budget_max, loc=projected, scale=max(sd * np.sqrt(max(remaining, 1)), 1e-9)))
-    if p_over < MIN_CONFIDENCE:
-        return []
-    held["monthly_budget"] += 1
-    # Cut the budget-holding entity with the lowest ROAS that still spends.
-    cand = [i for i in range(len(E["entity_id"])) if E["level"][i] == budget_level.get(E["platform"][i]) and E["spend_7"][i] > 0]
-    if not cand:
-        return []
-    i = min(cand, key=lambda j: roas14[j] if np.isfinite(roas14[j]) else np.inf)
-    daily = E["budget_today"][i] if np.isfinite(E["budget_today"][i]) else E["spend_7"][i] / 7.0
-    why = {
-        "en": (f"Month-to-date spend {tx.money(mtd, cur, 'en')}; at the last 14 days' pace the month ends near "
-               f"{tx.money(projected, cur, 'en')}, above the monthly maximum of {tx.money(ctx.monthly_budget_max, cur, 'en')} "
-               f"(probability {tx.pct(p_over, 'en')}); this {tx.LEVEL['en'][E['level'][i]]} has the lowest ROAS ({tx.ratio(roas14[i], 'en')})."),
-        "fr": (f"Dépense du mois à date {tx.money(mtd, cur, 'fr')} ; au rythme des 14 derniers jours le mois finirait vers "
-               f"{tx.money(projected, cur, 'fr')}, au-dessus du maximum mensuel de {tx.money(ctx.monthly_budget_max, cur, 'fr')} "
-               f"(probabilité {tx.pct(p_over, 'fr')}) ; c'est le ROAS le plus bas ({tx.ratio(roas14[i], 'fr')})."),
-    }
-    c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
-                       tx_params={"why": why}, lv=E["level"][i])
-    c.platform, c.entity_id, c.confidence = E["platform"][i], E["entity_id"][i], p_over
-    c.stake = max(c.stake, projected - ctx.monthly_budget_max)
-    c.evidence = {"month_to_date_spend": round(mtd, 2), "projected_month_spend": round(projected, 2),
-                  "monthly_budget_max": ctx.monthly_budget_max, "p_over": p_over}
-    return [c]
 
 
 def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:

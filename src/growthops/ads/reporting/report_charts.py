@@ -1,0 +1,323 @@
+"""The report's charts: a metric's daily and trailing series, drawn as inline SVG by matplotlib.
+
+Used by the HTML report (:mod:`.report`) and the dashboard's entity page (:mod:`.charts`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from growthops.ads.reporting.digest import code_label, metric_label
+from growthops.ads.reporting.report_labels import (
+    _CHART_LOCK,
+    _FALLBACK,
+    _L,
+    _SERIES,
+    _SEVERITY_RANK,
+    _TYPE_METRIC,
+    CHART_DAYS,
+    ROLLING_DAYS,
+    norm_metric,
+)
+
+
+# -------------------------------------------------------------------------------- series
+def _series(
+    rows: list[dict[str, Any]],
+    metric: str,
+    result_col: str,
+    end: date,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (days, daily, trailing 7-day) values of ``metric`` over CHART_DAYS days to ``end``.
+
+    Daily value: numerator / denominator of the day (NaN when the denominator is 0). 7-day
+    value: sum over the 7 days / sum of the denominator (ratio of sums, never a mean of daily
+    ratios); for additive metrics (spend, counts) the 7-day mean per day. Missing days are
+    zero delivery. Frequency has no 7-day value (reach is not additive across days).
+    """
+    num_col, den_col, scale = _SERIES[metric]
+    if den_col == "result":
+        den_col = result_col
+    n = CHART_DAYS + ROLLING_DAYS - 1
+    first = end - timedelta(days=n - 1)
+    num, den = np.zeros(n), np.zeros(n)
+    for r in rows:
+        i = (r["day"] - first).days
+        if 0 <= i < n:
+            num[i] = float(r[num_col] or 0)
+            den[i] = float(r[den_col] or 0) if den_col else 1.0
+    if den_col is None:
+        den[:] = 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        daily = np.where(den > 0, scale * num / den, np.nan)
+        kernel = np.ones(ROLLING_DAYS)
+        snum = np.convolve(num, kernel, "valid")
+        sden = np.convolve(den, kernel, "valid")
+        rolling = np.where(sden > 0, scale * snum / sden, np.nan)
+    if metric == "frequency":
+        rolling[:] = np.nan
+    days = np.array([first + timedelta(days=i) for i in range(ROLLING_DAYS - 1, n)])
+    return days, daily[ROLLING_DAYS - 1 :], rolling
+
+
+def _pick_metric(
+    entity: dict[str, Any], rows: list[dict[str, Any]], result_col: str, end: date
+) -> tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Choose the entity's chart metric: its most severe anomaly's, else its suggestion type's.
+
+    A ratio metric with no value in the window (e.g. CPA with zero results) falls back to the
+    next metric in ``_FALLBACK`` (CPA -> CPC -> spend).
+    """
+    metric = None
+    for a in sorted(entity["anomalies"], key=lambda a: _SEVERITY_RANK.get(a["severity"], 9)):
+        metric = metric or norm_metric(a["metric"])
+    for s in entity["suggestions"]:
+        metric = metric or _TYPE_METRIC.get(s["type"])
+    metric = metric or "spend"
+    series = _series(rows, metric, result_col, end)
+    for alt in _FALLBACK.get(metric, ()):
+        if np.isfinite(series[1]).any() or np.isfinite(series[2]).any():
+            break
+        metric, series = alt, _series(rows, alt, result_col, end)
+    return metric, series
+
+
+# -------------------------------------------------------------------------------- charts
+_NUM_RE = re.compile(r"-?\d+\.\d+")
+
+
+def _round(m: re.Match[str]) -> str:
+    s = f"{float(m.group()):.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _clean_svg(svg: str, prefix: str) -> str:
+    """Shrink matplotlib's SVG for inline HTML and make its ids unique with ``prefix``.
+
+    Drops the XML prolog, DOCTYPE, metadata (which names web addresses), comments, namespace
+    declarations (not needed inline in HTML), per-text font lists (CSS sets the font), no-op
+    rotations and unreferenced ids; rounds coordinates to 0.1 pt.
+    """
+    s = re.sub(
+        r"<\?xml.*?\?>|<!DOCTYPE.*?>|<metadata>.*?</metadata>|<!--.*?-->", "", svg, flags=re.S
+    )
+    s = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", s)
+    s = re.sub(r"font-family:[^;\"]*;?\s*", "", s)
+    s = re.sub(r'\s*transform="rotate\(-?0 [^)]*\)"', "", s)
+    s = re.sub(r"\s*\n\s*", " ", s)
+    s = re.sub(r">\s+<", "><", s)
+    # Round coordinates and compact path commands in geometry attributes only: never in text
+    # (tick labels) nor in style (opacity, dashes).
+    s = re.sub(
+        r'\s(?!style=)[\w:-]+="[^"]*"',
+        lambda m: re.sub(r" ?([MLCQZz]) ", r"\1", _NUM_RE.sub(_round, m.group())),
+        s,
+    )
+    refs = set(re.findall(r"#([\w.\-]+)", s))
+    s = re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in refs else "", s)
+    s = re.sub(r'(id="|url\(#|href="#)([\w.\-]+)', lambda m: m.group(1) + prefix + m.group(2), s)
+    for _ in range(3):
+        s = re.sub(r"<g>(<(?:[^<>]*/>|text[^<>]*>[^<]*</text>))</g>", r"\1", s)
+    s = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg role="img"', s, count=1)
+    return s.strip()
+
+
+def render_chart(
+    days: np.ndarray,
+    daily: np.ndarray,
+    rolling: np.ndarray,
+    *,
+    ylabel: str,
+    band: dict[str, Any] | None,
+    marks: list[tuple[date, float, str]],
+    lang: str,
+    prefix: str,
+) -> str:
+    """Return an inline SVG line chart of one entity's metric (a few KB).
+
+    ``band``: peers' p10/p25/p50/p75/p90 in display units (None: no band). ``marks``: anomaly
+    (day, value, "spike" | "drop") in display units.
+    """
+    import matplotlib.dates as mdates
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    L = _L.get(lang, _L["en"])
+    rc = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "growthops",
+        "font.size": 8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "path.simplify_threshold": 0.5,
+    }
+    with _CHART_LOCK, rc_context(rc):
+        fig = Figure(figsize=(6.4, 2.3), dpi=72, facecolor="none")
+        FigureCanvasSVG(fig)
+        ax = fig.add_subplot()
+        ax.set_facecolor("none")
+        finite = np.isfinite(daily) | np.isfinite(rolling)
+        if not finite.any():
+            ax.text(0.5, 0.5, L["no_data"], ha="center", va="center", transform=ax.transAxes)
+        others: list[float] = [float(v) for v in rolling[np.isfinite(rolling)]]
+        if band and band.get("p10") is not None and band.get("p90") is not None:
+            ax.axhspan(
+                band["p10"], band["p90"], color="#9ec5e8", alpha=0.35, lw=0, label=L["band_80"]
+            )
+            others += [band["p10"], band["p90"]]
+        if band and band.get("p25") is not None and band.get("p75") is not None:
+            ax.axhspan(
+                band["p25"], band["p75"], color="#4a90c8", alpha=0.35, lw=0, label=L["band_50"]
+            )
+        if band and band.get("p50") is not None:
+            ax.axhline(band["p50"], color="#2b6a9e", lw=0.8, ls="--", label=L["median"])
+        x = mdates.date2num(days)
+        if finite.any():
+            ok = np.isfinite(daily)  # a ratio is undefined on days with a zero denominator
+            ax.plot(x[ok], daily[ok], color="#8a8f98", lw=0.8, label=L["daily"])
+            if np.isfinite(rolling).any():
+                ax.plot(x, rolling, color="#1d2433", lw=1.6, label=L["rolling"])
+        for i, (day, value, kind) in enumerate(marks):
+            ax.plot(
+                mdates.date2num(day),
+                value,
+                "^" if kind == "spike" else "v",
+                color="#c62828" if kind == "spike" else "#e08a00",
+                ms=6,
+                label=L["anomaly"] if i == 0 else None,
+                zorder=5,
+            )
+            others.append(value)
+        fin_daily = daily[np.isfinite(daily)]
+        if fin_daily.size or others:
+            # Clip isolated daily outliers (1.5 x the daily p95) so they do not flatten the rest.
+            cap = float(np.percentile(fin_daily, 95)) * 1.5 if fin_daily.size else 0.0
+            top = max([*fin_daily, *others])
+            hi = min(max([cap, *others]), top)
+            lo = min(0.0, *fin_daily, *others)
+            if hi > lo:
+                ax.set_ylim(lo, hi * 1.08)
+        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter(L["date_fmt"]))
+        sep = "," if lang == "fr" else "."
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}".replace(".", sep)))
+        ax.set_ylabel(ylabel)
+        ax.tick_params(length=3, width=0.6)
+        ax.legend(
+            fontsize=7,
+            ncol=6,
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            frameon=False,
+            handlelength=1.6,
+            columnspacing=1.0,
+        )
+        fig.tight_layout(pad=0.4)
+        buf = io.StringIO()
+        fig.savefig(
+            buf,
+            format="svg",
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
+    return _clean_svg(buf.getvalue(), prefix)
+
+
+def _display_scale(metric: str) -> float:
+    """Return the factor from stored units to chart units (fractions are shown in percent)."""
+    return 100.0 if metric in ("ctr", "cvr") else 1.0
+
+
+def _ylabel(metric: str, currency: str, lang: str) -> str:
+    unit = (
+        "%"
+        if metric in ("ctr", "cvr")
+        else currency
+        if metric in ("cpa", "cpc", "cpl", "cpm", "spend")
+        else "×"
+        if metric == "roas"
+        else ""
+    )
+    label = metric_label(metric, lang)
+    if metric == "spend":
+        label = f"{label}/{'jour' if lang == 'fr' else 'day'}"
+    return f"{label} ({unit})" if unit else label
+
+
+def _charts(data: dict[str, Any], as_of: date, lang: str) -> list[dict[str, Any]]:
+    """Build one chart per flagged entity (see the module docstring)."""
+    L = _L.get(lang, _L["en"])
+    currency = data["tenant"]["currency"]
+    by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in data["metrics"]:
+        by_entity[(r["platform"], r["level"], r["entity_id"])].append(r)
+    marks_by: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for a in data["window_anomalies"]:
+        marks_by[(a["platform"], a["level"], a["entity_id"])].append(a)
+    bands = {(b["platform"], b["level"], b["metric"]): b for b in data["baselines"]}
+    charts = []
+    for i, (key, ent) in enumerate(data["flagged"].items()):
+        platform, level, entity_id = key
+        rows = by_entity.get(key, [])
+        result_col = data["results"].get(platform, "conversions")
+        metric, (days, daily, rolling) = _pick_metric(ent, rows, result_col, as_of)
+        k = _display_scale(metric)
+        b = bands.get((platform, level, "spend_per_day" if metric == "spend" else metric))
+        band = (
+            {
+                q: (None if b[q] is None else float(b[q]) * k)
+                for q in ("p10", "p25", "p50", "p75", "p90")
+            }
+            if b
+            else None
+        )
+        day_index = {d: j for j, d in enumerate(days)}
+        marks = []
+        for a in sorted(marks_by.get(key, []), key=lambda a: a["as_of"]):
+            if norm_metric(a["metric"]) != metric:
+                continue
+            value = a["actual_value"]
+            if value is None and a["as_of"] in day_index:
+                value = daily[day_index[a["as_of"]]] / k
+            if value is not None and np.isfinite(value):
+                marks.append((a["as_of"], float(value) * k, a["anomaly_type"]))
+        name = ent["name"] or next(
+            (r["entity_name"] for r in reversed(rows) if r["entity_name"]), None
+        )
+        why = [f"{L['why_suggestion']} {code_label(s['type'], lang)}" for s in ent["suggestions"]]
+        why += [
+            f"{L['why_anomaly']} {metric_label(a['metric'], lang)} "
+            f"{code_label(a['anomaly_type'], lang)}"
+            for a in ent["anomalies"]
+        ]
+        svg = render_chart(
+            days,
+            daily * k,
+            rolling * k,
+            band=band,
+            marks=marks,
+            lang=lang,
+            ylabel=_ylabel(metric, currency, lang),
+            prefix=f"c{i}-",
+        )
+        charts.append(
+            {
+                "entity": f"{level} {name} ({entity_id})" if name else f"{level} {entity_id}",
+                "platform": platform,
+                "metric": _ylabel(metric, currency, lang),
+                "why": ", ".join(why),
+                "svg": Markup(svg),  # noqa: S704 - matplotlib output, escaped
+            }
+        )
+    return charts
+
+
