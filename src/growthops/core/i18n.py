@@ -1,12 +1,87 @@
-"""User-facing messages in English and French.
+"""User-facing messages in English and French: gettext catalogs read with Babel.
 
-``t(key, lang, **params)`` formats the message ``key`` in ``lang`` ("en" or "fr"), falling back
-to English. Suggestion texts are rendered by the ads package in both languages and stored.
+The API every module uses (messages are written in English; the catalogs translate them)::
+
+    from growthops.core.i18n import _, ngettext, N_
+    _(lang, "Imported {n} rows into {tenant}.", n=12, tenant="acme")
+    ngettext(lang, "{n} lead", "{n} leads", n, n=n)
+    LABELS = {"open": N_("open")}      # marked for extraction, translated later with _(lang, ...)
+
+``lang`` is ``"en"`` or ``"fr"`` (:data:`LANGS`); anything else falls back to English.
+Placeholders are ``str.format`` fields, filled after translation.
+
+Catalogs: every package of growthops may bring its own, ``<package>/locale/<lang>/LC_MESSAGES/
+messages.po`` (``growthops/core/locale``, ``growthops/web/locale``, ``growthops/ads/locale``...),
+found by convention under the ``growthops`` package (no registration, so core imports no
+domain). They are merged per language at first use; a compiled ``messages.mo`` is used when it
+is newer than its ``.po``, else the ``.po`` is compiled in memory.
+
+``t(key, lang)`` and :data:`MESSAGES` are the former keyed dictionaries, kept until every
+message has moved to the catalogs.
 """
 
 from __future__ import annotations
 
+import io
+from functools import cache
+from pathlib import Path
+
 LANGS = ("en", "fr")
+#: The root of the growthops package, under which ``*/locale`` catalogs are found.
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+CATALOG = "messages"
+
+
+def catalog_files(lang: str) -> list[Path]:
+    """Return the ``.po`` files of ``lang`` of every package under :data:`PACKAGE_ROOT`, sorted."""
+    return sorted(PACKAGE_ROOT.glob(f"*/locale/{lang}/LC_MESSAGES/{CATALOG}.po"))
+
+
+@cache
+def translations(lang: str):  # type: ignore[no-untyped-def]
+    """Return the merged :class:`babel.support.Translations` of ``lang`` (NullTranslations for
+    English or an unknown language). Cached per process."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
+    merged: NullTranslations = NullTranslations()
+    if lang not in LANGS or lang == "en":
+        return merged
+    first: Translations | None = None
+    for po in catalog_files(lang):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            data = mo.read_bytes()
+        else:
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            buf = io.BytesIO()
+            write_mo(buf, catalog, use_fuzzy=False)
+            data = buf.getvalue()
+        part = Translations(io.BytesIO(data), domain=CATALOG)
+        if first is None:
+            first = part
+        else:
+            first.merge(part)
+    return first if first is not None else merged
+
+
+def _(lang: str, message: str, /, **params: object) -> str:
+    """Return ``message`` translated into ``lang``, formatted with ``params`` (``str.format``)."""
+    text = translations(lang).gettext(message) if lang != "en" else message
+    return text.format(**params) if params else text
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, /, **params: object) -> str:
+    """Return the singular or plural form for ``n`` in ``lang``, formatted with ``params``."""
+    text = translations(lang).ngettext(singular, plural, n)
+    return text.format(**params) if params else text
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it (translated later with ``_``)."""
+    return message
 
 MESSAGES: dict[str, dict[str, str]] = {
     "db.migrated": {
