@@ -8,7 +8,8 @@
 4. overspend (:func:`growthops.ads.analysis.overspend.check_overspend`) and creative fatigue
    (:func:`growthops.ads.analysis.fatigue.compute_fatigue`),
 5. learning: due hypotheses measured, calibration refitted, decision patterns relearned
-   (:mod:`growthops.ads.learning.hypotheses`, :mod:`growthops.ads.learning.calibration`, :mod:`growthops.ads.learning.patterns`),
+   (:mod:`growthops.ads.learning.measurement`, :mod:`growthops.ads.learning.calibration`,
+   :mod:`growthops.ads.learning.patterns`),
 6. suggestions (:mod:`growthops.ads.suggestions.generate`: generate, calibrate and filter by the learned
    patterns, expire, deduplicate, store),
 

@@ -1,6 +1,7 @@
 """``growthops learning report``: measured outcomes, calibration and decision patterns (Rich).
 
-The lead wires it into ``cli.py`` with ``app.add_typer(learning_app, name="learning")``.
+Mounted on the ads commands by :mod:`growthops.ads.cli.commands`
+(``app.add_typer(learning_app, name="learning")``).
 Messages in English and French (``--lang``, default ``GROWTHOPS_LANG``).
 """
 
