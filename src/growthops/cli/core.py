@@ -162,7 +162,10 @@ def demo(
     then close the loop on a sandbox account (approve, execute, fast-forward, measure)."""
     from growthops.demo import run_demo
 
-    run_demo(get_db(), console, reset=reset, lang=_lang(lang))
+    db = get_db()
+    if reset:  # the user's word: start fresh beside a former embedded database (kept as it is)
+        db.allow_fresh_start()
+    run_demo(db, console, reset=reset, lang=_lang(lang))
 
 
 # ---------------------------------------------------------------------------------- API keys
