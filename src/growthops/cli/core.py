@@ -51,19 +51,24 @@ def db_migrate(lang: LangOpt = "") -> None:
 
 
 @db_app.command("status")
-def db_status() -> None:
-    """Show where the database lives and which migrations are applied."""
-    from growthops.core.db import describe
-    from growthops.core.migrate import status
+def db_status(lang: LangOpt = "") -> None:
+    """Show where the database lives, its server, the extensions and the migrations applied."""
+    from growthops.core.dbinfo import db_status as collect
 
-    db = get_db()
+    st, lg = collect(get_db()), _lang(lang)
     table = Table("setting", "value")
-    for k, v in describe(db).items():
+    for k, v in [*st.where.items(), ("server_version", st.server_version)]:
         table.add_row(k, v)
     console.print(table)
-    mt = Table("migration", "applied")
-    for mid, ok in status(db):
-        mt.add_row(mid, "yes" if ok else "[yellow]no[/]")
+    et = Table("extension", "version")
+    for e in st.extensions:
+        missing = t("db.ext_missing", lg, degrades=t(f"ext.{e.name}", lg))
+        et.add_row(e.name, e.version or f"[yellow]{missing}[/]")
+    console.print(et)
+    mt = Table("migration", "applied_at (UTC)")
+    for m in st.migrations:
+        when = m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "yes"
+        mt.add_row(m.id, when if m.applied else f"[yellow]{t('db.not_applied', lg)}[/]")
     console.print(mt)
 
 
