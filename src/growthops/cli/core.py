@@ -22,7 +22,7 @@ from growthops.cli.common import (
 from growthops.core.db import get_db
 from growthops.i18n import t
 
-db_app = typer.Typer(help="Database: init, migrate, status.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: init, migrate, status, scale-out-plan.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys of a tenant (HTTP API).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts of the dashboard and the API (roles, passwords).",
@@ -70,6 +70,16 @@ def db_status(lang: LangOpt = "") -> None:
         when = m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "yes"
         mt.add_row(m.id, when if m.applied else f"[yellow]{t('db.not_applied', lg)}[/]")
     console.print(mt)
+
+
+@db_app.command("scale-out-plan")
+def db_scale_out_plan() -> None:
+    """Print the Citus statements that distribute every table on tenant_id (docs/scale-out.md)."""
+    from growthops.core.scaleout import plan
+
+    with get_db().admin() as conn:
+        lines = plan(conn)
+    typer.echo("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------------- tenants
