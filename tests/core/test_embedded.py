@@ -21,8 +21,9 @@ def _old_cluster(path: Path, version: str = "16") -> Path:
 
 
 def _untouched(path: Path, version: str = "16") -> bool:
-    return ((path / "PG_VERSION").read_text() == f"{version}\n"
-            and (path / "base" / "keep-me").read_text() == "user data")
+    return (path / "PG_VERSION").read_text() == f"{version}\n" and (
+        path / "base" / "keep-me"
+    ).read_text() == "user data"
 
 
 def test_the_session_server_is_postgresql_18(db: Database) -> None:

@@ -25,7 +25,8 @@ def test_the_embedded_server_has_every_wanted_extension(db: Database) -> None:
         assert set(available_extensions(conn)) == set(WANTED)
         row = conn.execute(
             "select unaccent('Hôtel café') as u, similarity('Dupont', 'Dupond') as s, "
-            "'[1,2]'::vector <-> '[1,3]'::vector as d").fetchone()
+            "'[1,2]'::vector <-> '[1,3]'::vector as d"
+        ).fetchone()
     assert row["u"] == "Hotel cafe" and 0 < row["s"] < 1 and row["d"] == 1.0
 
 
@@ -60,9 +61,11 @@ def test_db_status_shows_server_extensions_and_migrations(db: Database, monkeypa
     first = st.migrations[0]
     assert first.applied_at is not None and first.applied_at.strftime("%Y-%m-%d %H:%M") in out
     # An extension missing on an external server: named with what degrades, in French too.
-    monkeypatch.setattr(dbinfo, "available_extensions",
-                        lambda conn: {k: v for k, v in available_extensions(conn).items()
-                                      if k != "pg_trgm"})
+    monkeypatch.setattr(
+        dbinfo,
+        "available_extensions",
+        lambda conn: {k: v for k, v in available_extensions(conn).items() if k != "pg_trgm"},
+    )
     res = runner.invoke(app, ["db", "status", "--lang", "fr"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "absente (la détection floue des doublons" in " ".join(res.output.split())

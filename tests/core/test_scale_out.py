@@ -40,11 +40,15 @@ def test_every_tenant_owned_table_can_be_distributed_on_tenant_id(db: Database) 
     with_tenant = sorted(t.name for t in tables if t.tenant_col is not None)
     assert sorted(by_kind["distributed"]) == [n for n in with_tenant if n != "core.tenants"]
     assert len(by_kind["distributed"]) >= 30
-    assert sorted(by_kind["reference"]) == sorted(scaleout.REFERENCE_TABLES) == [
-        "core.tenants", "core.users"]
+    assert (
+        sorted(by_kind["reference"])
+        == sorted(scaleout.REFERENCE_TABLES)
+        == ["core.tenants", "core.users"]
+    )
     assert "unclassified" not in by_kind
     assert {"public.procrastinate_jobs", "public._yoyo_migration", "core.platform_logs"} <= set(
-        by_kind["local"])
+        by_kind["local"]
+    )
     system_logs = next(t for t in tables if t.name == "core.system_logs")
     assert system_logs.pk == ["tenant_id", "id"] and system_logs.tenant_col["not_null"]
 
@@ -135,40 +139,56 @@ def test_scale_out_plan_command_prints_the_plan(db: Database) -> None:
     assert res.exit_code == 0, res.output
     out = res.output.splitlines()
     assert "select create_reference_table('core.tenants');" in out
-    assert any(line.startswith("select create_distributed_table('ads.metrics_daily', "
-                               "'tenant_id', colocate_with => '") for line in out)
+    assert any(
+        line.startswith(
+            "select create_distributed_table('ads.metrics_daily', 'tenant_id', colocate_with => '"
+        )
+        for line in out
+    )
     assert any(line.startswith("--    public.procrastinate_jobs: ") for line in out)
 
 
 def test_0011_moves_system_wide_logs_out_and_keys_system_logs_by_tenant(
     template_db: Database,
 ) -> None:
-    settings = Settings(data_dir=template_db.settings.data_dir,
-                        database_name=f"growthops_m0011_{uuid.uuid4().hex[:8]}",
-                        embedded_cleanup="stop")
+    settings = Settings(
+        data_dir=template_db.settings.data_dir,
+        database_name=f"growthops_m0011_{uuid.uuid4().hex[:8]}",
+        embedded_cleanup="stop",
+    )
     d = Database(settings)  # a new, empty database on the session's server
     with _backend(d) as backend, backend.lock():
         before = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < "0011")
         backend.apply_migrations(backend.to_apply(before))
     tid = uuid.uuid4()
     with d.admin() as conn:  # the superuser bypasses RLS: rows of both kinds, as before 0011
-        conn.execute("insert into core.tenants (tenant_id, client_key, client_name) "
-                     "values (%s, 'm11', 'M11')", [tid])
+        conn.execute(
+            "insert into core.tenants (tenant_id, client_key, client_name) "
+            "values (%s, 'm11', 'M11')",
+            [tid],
+        )
         for tenant, msg in [(None, "sys 1"), (tid, "tenant 1"), (None, "sys 2")]:
-            conn.execute("insert into core.system_logs (tenant_id, level, message, context) "
-                         "values (%s, 'WARNING', %s, '{\"k\": 1}')", [tenant, msg])
+            conn.execute(
+                "insert into core.system_logs (tenant_id, level, message, context) "
+                "values (%s, 'WARNING', %s, '{\"k\": 1}')",
+                [tenant, msg],
+            )
     assert migrate(d) == ["0011_tenant_keys", "procrastinate"]
     with d.admin() as conn:
-        moved = conn.execute("select message, level, context from core.platform_logs "
-                             "order by id").fetchall()
+        moved = conn.execute(
+            "select message, level, context from core.platform_logs order by id"
+        ).fetchall()
         kept = conn.execute("select tenant_id, message from core.system_logs").fetchall()
-        forced = conn.execute("select relforcerowsecurity as f from pg_class "
-                              "where oid = 'core.system_logs'::regclass").fetchone()["f"]
+        forced = conn.execute(
+            "select relforcerowsecurity as f from pg_class where oid = 'core.system_logs'::regclass"
+        ).fetchone()["f"]
         with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
             conn.execute("insert into core.system_logs (level, message) values ('INFO', 'x')")
         assert scaleout.check(conn) == []
-    assert moved == [{"message": "sys 1", "level": "WARNING", "context": {"k": 1}},
-                     {"message": "sys 2", "level": "WARNING", "context": {"k": 1}}]
+    assert moved == [
+        {"message": "sys 1", "level": "WARNING", "context": {"k": 1}},
+        {"message": "sys 2", "level": "WARNING", "context": {"k": 1}},
+    ]
     assert kept == [{"tenant_id": tid, "message": "tenant 1"}]
     assert forced
     d.close()

@@ -76,7 +76,8 @@ def db_status(db: Database) -> DbStatus:
             ).fetchall():
                 applied[r["migration_id"]] = r["applied_at_utc"].replace(tzinfo=UTC)
         procrastinate = conn.execute(
-            "select to_regclass('public.procrastinate_jobs') is not null as ok").fetchone()["ok"]
+            "select to_regclass('public.procrastinate_jobs') is not null as ok"
+        ).fetchone()["ok"]
     extensions = [
         ExtensionStatus(
             name,

@@ -165,12 +165,22 @@ def tables(conn: psycopg.Connection[Any]) -> list[Table]:
     fks: dict[int, list[tuple[str, list[str], str, list[str]]]] = {}
     for f in cur.execute(_FKS_SQL).fetchall():
         fks.setdefault(f["oid"], []).append(
-            (f["name"], list(f["cols"]), f["ref"], list(f["ref_cols"])))
+            (f["name"], list(f["cols"]), f["ref"], list(f["ref_cols"]))
+        )
     out = []
     for r in rows:
         kind, reason = _classify(r["name"], r["tenant_col"] is not None)
-        out.append(Table(r["name"], kind, reason, r["tenant_col"], list(r["pk"]),
-                         sorted(uniques.get(r["oid"], [])), sorted(fks.get(r["oid"], []))))
+        out.append(
+            Table(
+                r["name"],
+                kind,
+                reason,
+                r["tenant_col"],
+                list(r["pk"]),
+                sorted(uniques.get(r["oid"], [])),
+                sorted(fks.get(r["oid"], [])),
+            )
+        )
     return out
 
 
@@ -197,12 +207,16 @@ def check(conn: psycopg.Connection[Any]) -> list[str]:
             if ref_kind == "local" and t.kind != "local":
                 problems.append(f"{t.name}: foreign key {fk} references {ref}, a local table")
             elif ref_kind == "distributed" and t.kind != "distributed":
-                problems.append(f"{t.name}: foreign key {fk} of a {t.kind} table references "
-                                f"{ref}, a distributed table")
+                problems.append(
+                    f"{t.name}: foreign key {fk} of a {t.kind} table references "
+                    f"{ref}, a distributed table"
+                )
             elif ref_kind == "distributed" and not _fk_carries_tenant(cols, ref_cols):
-                problems.append(f"{t.name}: foreign key {fk} ({', '.join(cols)}) -> {ref} "
-                                f"({', '.join(ref_cols)}) does not match {DIST_COLUMN} "
-                                f"to {DIST_COLUMN}")
+                problems.append(
+                    f"{t.name}: foreign key {fk} ({', '.join(cols)}) -> {ref} "
+                    f"({', '.join(ref_cols)}) does not match {DIST_COLUMN} "
+                    f"to {DIST_COLUMN}"
+                )
     return problems
 
 
@@ -211,19 +225,24 @@ def _check_distributed(t: Table) -> list[str]:
     out = []
     assert t.tenant_col is not None
     if t.tenant_col["type"] != "uuid":
-        out.append(f"{t.name}: {DIST_COLUMN} is {t.tenant_col['type']}, not uuid "
-                   "(co-location needs one type)")
+        out.append(
+            f"{t.name}: {DIST_COLUMN} is {t.tenant_col['type']}, not uuid "
+            "(co-location needs one type)"
+        )
     if not t.tenant_col["not_null"]:
-        out.append(f"{t.name}: {DIST_COLUMN} is nullable (Citus refuses NULL in the "
-                   "distribution column)")
+        out.append(
+            f"{t.name}: {DIST_COLUMN} is nullable (Citus refuses NULL in the distribution column)"
+        )
     if not t.pk:
         out.append(f"{t.name}: no primary key")
     elif t.pk[0] != DIST_COLUMN:
         out.append(f"{t.name}: primary key ({', '.join(t.pk)}) does not start with {DIST_COLUMN}")
     for idx, cols in t.uniques:
         if not cols or cols[0] != DIST_COLUMN:
-            out.append(f"{t.name}: unique index or constraint {idx} ({', '.join(cols)}) does "
-                       f"not start with {DIST_COLUMN}")
+            out.append(
+                f"{t.name}: unique index or constraint {idx} ({', '.join(cols)}) does "
+                f"not start with {DIST_COLUMN}"
+            )
     return out
 
 
@@ -238,8 +257,9 @@ def _fk_order(group: list[Table]) -> list[Table]:
     Ties (and cycles, which are broken at the alphabetically first table) go by name.
     """
     names = {t.name for t in group}
-    deps = {t.name: {ref for _, _, ref, _ in t.fks if ref in names and ref != t.name}
-            for t in group}
+    deps = {
+        t.name: {ref for _, _, ref, _ in t.fks if ref in names and ref != t.name} for t in group
+    }
     by_name = {t.name: t for t in group}
     done: list[str] = []
     pending = sorted(names)
@@ -266,8 +286,10 @@ def plan(conn: psycopg.Connection[Any]) -> list[str]:
     """
     problems = check(conn)
     if problems:
-        raise Conflict("the schema breaks the distribution rules (docs/scale-out.md):\n  "
-                       + "\n  ".join(problems))
+        raise Conflict(
+            "the schema breaks the distribution rules (docs/scale-out.md):\n  "
+            + "\n  ".join(problems)
+        )
     all_tables = tables(conn)
     refs = _fk_order([t for t in all_tables if t.kind == "reference"])
     dist = _fk_order([t for t in all_tables if t.kind == "distributed"])
@@ -284,8 +306,10 @@ def plan(conn: psycopg.Connection[Any]) -> list[str]:
     lines += ["", f"-- 2. Tenant-owned tables: distributed on {DIST_COLUMN}, all co-located."]
     for i, t in enumerate(dist):
         group = "'none'" if i == 0 else _lit(dist[0].name)
-        lines.append(f"select create_distributed_table({_lit(t.name)}, '{DIST_COLUMN}', "
-                     f"colocate_with => {group});")
+        lines.append(
+            f"select create_distributed_table({_lit(t.name)}, '{DIST_COLUMN}', "
+            f"colocate_with => {group});"
+        )
     lines += ["", "-- 3. Local tables: stay on the coordinator as they are (no statement)."]
     lines += [f"--    {t.name}: {t.reason}" for t in local]
     return lines
