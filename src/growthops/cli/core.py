@@ -21,7 +21,7 @@ from growthops.core.cli import (
 from growthops.core.db import get_db
 from growthops.core.i18n import t
 
-db_app = typer.Typer(help="Database: init, migrate, status.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: init, migrate, status, scale-out-plan.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys of a tenant (HTTP API).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts of the dashboard and the API (roles, passwords).",
@@ -50,20 +50,35 @@ def db_migrate(lang: LangOpt = "") -> None:
 
 
 @db_app.command("status")
-def db_status() -> None:
-    """Show where the database lives and which migrations are applied."""
-    from growthops.core.db import describe
-    from growthops.core.migrate import status
+def db_status(lang: LangOpt = "") -> None:
+    """Show where the database lives, its server, the extensions and the migrations applied."""
+    from growthops.core.dbinfo import db_status as collect
 
-    db = get_db()
+    st, lg = collect(get_db()), _lang(lang)
     table = Table("setting", "value")
-    for k, v in describe(db).items():
+    for k, v in [*st.where.items(), ("server_version", st.server_version)]:
         table.add_row(k, v)
     console.print(table)
-    mt = Table("migration", "applied")
-    for mid, ok in status(db):
-        mt.add_row(mid, "yes" if ok else "[yellow]no[/]")
+    et = Table("extension", "version")
+    for e in st.extensions:
+        missing = t("db.ext_missing", lg, degrades=t(f"ext.{e.name}", lg))
+        et.add_row(e.name, e.version or f"[yellow]{missing}[/]")
+    console.print(et)
+    mt = Table("migration", "applied_at (UTC)")
+    for m in st.migrations:
+        when = m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "yes"
+        mt.add_row(m.id, when if m.applied else f"[yellow]{t('db.not_applied', lg)}[/]")
     console.print(mt)
+
+
+@db_app.command("scale-out-plan")
+def db_scale_out_plan() -> None:
+    """Print the Citus statements that distribute every table on tenant_id (docs/scale-out.md)."""
+    from growthops.core.scaleout import plan
+
+    with get_db().admin() as conn:
+        lines = plan(conn)
+    typer.echo("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------------- tenants
@@ -149,7 +164,10 @@ def demo(
     report, backtest, then the loop closed on a sandbox account)."""
     from growthops.demo import run_demo
 
-    run_demo(get_db(), console, reset=reset, lang=_lang(lang))
+    db = get_db()
+    if reset:  # the user's word: start fresh beside a former embedded database (kept as it is)
+        db.allow_fresh_start()
+    run_demo(db, console, reset=reset, lang=_lang(lang))
 
 
 # ---------------------------------------------------------------------------------- API keys

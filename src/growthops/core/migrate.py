@@ -13,6 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
 from growthops.core.db import Database
+from growthops.core.extensions import ensure_extensions
 
 MIGRATIONS_DIR = Path(str(files("growthops") / "migrations"))
 
@@ -55,11 +56,16 @@ def pending(db: Database) -> list[str]:
 
 
 def migrate(db: Database) -> list[str]:
-    """Apply pending migrations (idempotent) and procrastinate's schema if absent.
+    """Create the wanted extensions, apply pending migrations and procrastinate's schema if absent.
 
-    Returns the ids applied in this call ("procrastinate" included when its schema was created).
-    Each yoyo migration runs in its own transaction; a failing one is rolled back whole.
+    Extensions first (:func:`growthops.core.extensions.ensure_extensions`: each one the server
+    has and the owner may create; the others are skipped and the code degrades), so that a
+    migration may use them. Returns the ids applied in this call ("procrastinate" included when
+    its schema was created). Each yoyo migration runs in its own transaction; a failing one is
+    rolled back whole. Idempotent.
     """
+    with psycopg.connect(db.admin_uri, autocommit=True) as conn:
+        ensure_extensions(conn)
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with _backend(db) as backend, backend.lock():
         todo = backend.to_apply(migrations)

@@ -1,10 +1,11 @@
 """System and external-API logs (seed 000 ``system_logs`` and ``api_calls_log``).
 
-* :func:`log_event` writes one row of ``core.system_logs`` (with the stack trace of an exception).
+* :func:`log_event` writes one row of ``core.system_logs`` (with the stack trace of an exception),
+  or of ``core.platform_logs`` for a system-wide event that belongs to no tenant.
 * :func:`log_api_call` writes one row of ``core.api_calls_log``; payloads, endpoint and error
   message pass through :func:`redact` first, so no token, secret or password is ever stored.
 * :class:`SystemLogHandler` is a :class:`logging.Handler` that copies WARNING and above of the
-  ``growthops`` logger into ``core.system_logs`` without a tenant (owner connection).
+  ``growthops`` logger into ``core.platform_logs`` (owner connection).
 
 Like every service, the two writers take ``conn`` and never commit: the caller's transaction
 (``db.tenant_tx``) owns the write, and row-level security makes a tenant's rows visible to that
@@ -149,12 +150,14 @@ def log_event(
     context: Mapping[str, Any] | None = None,
     exc: BaseException | None = None,
 ) -> int:
-    """Write one ``core.system_logs`` row and return its id.
+    """Write one ``core.system_logs`` row (``core.platform_logs`` without a tenant); return its id.
 
     ``level`` is a name (DEBUG..CRITICAL, case-insensitive) or a :mod:`logging` number;
     ``context`` is stored as jsonb after :func:`redact`; ``exc`` fills ``exception_type``,
     ``exception_message`` (redacted) and ``stack_trace`` (the full formatted traceback).
-    ``tenant_id`` None is a system-wide event: only an owner connection may write it.
+    ``tenant_id`` None is a system-wide event, written to ``core.platform_logs`` (no tenant
+    column, so ``core.system_logs`` can be distributed on ``tenant_id``): only an owner
+    connection may write it.
     Raises :class:`InvalidInput` for an unknown level; database errors propagate.
     """
     exc_type = exc_msg = stack = None
@@ -162,18 +165,21 @@ def log_event(
         exc_type = f"{type(exc).__module__}.{type(exc).__qualname__}"
         exc_msg = redact_text(str(exc))
         stack = redact_text("".join(traceback.format_exception(exc)))
-    row = conn.execute(
-        """insert into core.system_logs
+    values = [
+        _level(level), module, redact_text(message),
+        _jsonb(dict(context)) if context is not None else None, exc_type, exc_msg, stack,
+    ]
+    if tenant_id is None:
+        query = """insert into core.platform_logs
+             (level, module, message, context, exception_type, exception_message, stack_trace)
+           values (%s, %s, %s, %s, %s, %s, %s) returning id"""
+    else:
+        query = """insert into core.system_logs
              (tenant_id, level, module, message, context,
               exception_type, exception_message, stack_trace)
-           values (%s, %s, %s, %s, %s, %s, %s, %s)
-           returning id""",
-        [
-            tenant_id, _level(level), module, redact_text(message),
-            _jsonb(dict(context)) if context is not None else None,
-            exc_type, exc_msg, stack,
-        ],
-    ).fetchone()
+           values (%s, %s, %s, %s, %s, %s, %s, %s) returning id"""
+        values.insert(0, tenant_id)
+    row = conn.execute(query, values).fetchone()
     assert row is not None
     return int(row["id"] if isinstance(row, Mapping) else row[0])
 
@@ -224,12 +230,12 @@ def log_api_call(
 
 
 class SystemLogHandler(logging.Handler):
-    """Copy WARNING+ records of the ``growthops`` logger to ``core.system_logs`` (no tenant).
+    """Copy WARNING+ records of the ``growthops`` logger to ``core.platform_logs`` (no tenant).
 
     Each record is written in its own short owner transaction (``db.admin()``), so a rolled-back
     business transaction does not lose its warning. :meth:`emit` never raises: a failure goes to
     :meth:`logging.Handler.handleError` (a line on stderr), and records emitted while the handler
-    is writing (for instance by psycopg) are dropped to avoid recursion. Rows without a tenant are
+    is writing (for instance by psycopg) are dropped to avoid recursion. ``core.platform_logs`` is
     readable by the owner only.
     """
 
