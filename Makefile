@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint serve clean-demo
+.PHONY: demo test bench lint serve clean-demo soak
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,6 +16,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The security suite at length: the API fuzzed with 200 examples per operation and mode, the
+# route x attack matrix and the findings' tests, then the body-limit benchmark (a few minutes).
+soak: $(STAMP)
+	GROWTHOPS_FUZZ_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider tests/api/test_fuzz.py tests/security
+	$(PY) bench/body_limit.py --rounds 10
 
 bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100

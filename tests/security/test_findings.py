@@ -7,6 +7,7 @@ deciding in someone else's name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from typer.testing import CliRunner
@@ -318,3 +319,41 @@ def test_7_a_plain_api_key_decides_as_itself_and_cannot_name_a_user(db, world: W
     decided = relay.get(f"{base}/decisions").json()["items"]
     assert {d["decided_by"] for d in decided} == {label, "dana"}
     assert all(d["api_key_id"] for d in decided)
+
+
+# ---------------------------------------------------- also seen: Slack users need a mapping
+def test_also_seen_an_unmapped_or_read_only_slack_user_cannot_decide(db):
+    from growthops.ads.reporting import slack_actions as sa
+    from growthops.core.auth.slack_users import link
+    from growthops.core.errors import InvalidInput as Invalid
+
+    chan = "C" + __import__("uuid").uuid4().hex[:9].upper()
+    t = synthetic_tenant(db)
+    with db.admin() as conn:
+        conn.execute("update core.tenants set slack_channel_id = %s where tenant_id = %s",
+                     [chan, t.tenant_id])
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = conn.execute("select suggestion_id from ads.suggestions where status = 'pending' "
+                           "order by 1 limit 1").fetchone()["suggestion_id"]
+    click = sa.Click(suggestion_id=sid, decision="approved", user_id="U0CLIENT1",
+                     user_name="client", channel_id=chan, message_ts=None, message=None,
+                     lang="en", action_ts=None)
+    out = sa.record_click(db, click)
+    assert out.kind == "not_allowed"
+    assert "not allowed" in sa.ephemeral_text(click, out)
+    assert "autorisé" in sa.ephemeral_text(dataclasses.replace(click, lang="fr"), out)
+    viewer = users.create_user(db, email=unique_email("cv"), password=PASSWORD,
+                               role="client_viewer", tenant_id=t.tenant_id)
+    import pytest
+
+    with pytest.raises(Invalid):  # a read-only account cannot be given Slack decisions
+        link(db, tenant_id=t.tenant_id, slack_user_id="U0CLIENT1", email=viewer.email)
+    buyer = users.create_user(db, email=unique_email("sb"), password=PASSWORD, role="media_buyer")
+    link(db, tenant_id=t.tenant_id, slack_user_id="U0CLIENT1", email=buyer.email)
+    users.set_active(db, email=buyer.email, active=False)  # disabled: refused again
+    assert sa.record_click(db, click).kind == "not_allowed"
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert conn.execute("select count(*) n from ads.decisions where suggestion_id = %s",
+                            [sid]).fetchone()["n"] == 0
+    users.set_active(db, email=buyer.email, active=True)
+    assert sa.record_click(db, click).kind == "decided"

@@ -298,6 +298,31 @@ def users_revoke_sessions(email: Annotated[str, typer.Argument(help="The user's 
     console.print(f"{n} session(s) of {email.strip().lower()} revoked.")
 
 
+@users_app.command("slack-link")
+def users_slack_link(
+    email: Annotated[str, typer.Argument(help="The growthops user's e-mail.")],
+    tenant: TenantOpt,
+    slack_user: Annotated[str, typer.Option("--slack-user", help="The Slack user id (U0123...).")],
+) -> None:
+    """Let a Slack user decide in a tenant's channel as this growthops user (admin, media_buyer)."""
+    from growthops.core.auth.slack_users import link
+
+    row = link(get_db(), tenant_id=_tenant_id(tenant), slack_user_id=slack_user, email=email)
+    console.print(f"Slack user {row['slack_user_id']} acts as {row['email']} for {tenant}.")
+
+
+@users_app.command("slack-unlink")
+def users_slack_unlink(
+    tenant: TenantOpt,
+    slack_user: Annotated[str, typer.Option("--slack-user", help="The Slack user id (U0123...).")],
+) -> None:
+    """Remove a Slack user's mapping: its clicks in the tenant's channel are refused."""
+    from growthops.core.auth.slack_users import unlink
+
+    found = unlink(get_db(), tenant_id=_tenant_id(tenant), slack_user_id=slack_user)
+    console.print(f"Slack user {slack_user} {'unlinked' if found else 'was not linked'}.")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
