@@ -357,3 +357,16 @@ def test_also_seen_an_unmapped_or_read_only_slack_user_cannot_decide(db):
                             [sid]).fetchone()["n"] == 0
     users.set_active(db, email=buyer.email, active=True)
     assert sa.record_click(db, click).kind == "decided"
+
+
+def test_2_the_postgresql_store_shares_limits_between_workers(world: World):
+    """Two apps (as two uvicorn workers) on the PostgreSQL store count into the same windows."""
+    conf = {"rate_limit_storage": "postgres", "rate_limit_login_address": "4/minute"}
+    one, two = app_client(world.db, **conf), app_client(world.db, **conf)
+    with world.db.app_tx() as conn:  # a fresh window for the test's address
+        conn.execute("delete from core.rate_limits")
+    codes = [c.post("/api/v1/auth/login", json={"email": unique_email("w"), "password": "x"}
+                    ).status_code for c in (one, two, one, two, one, two)]
+    assert codes == [401, 401, 401, 401, 429, 429]
+    r = two.post("/api/v1/auth/login", json={"email": unique_email("w"), "password": "x"})
+    assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 60
