@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint serve clean-demo lock
+.PHONY: demo test bench lint serve clean-demo lock soak
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -19,10 +19,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The security suite at length: the API fuzzed with 200 examples per operation and mode, the
+# route x attack matrix and the findings' tests, then the body-limit benchmark (a few minutes).
+soak: $(STAMP)
+	GROWTHOPS_FUZZ_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider tests/api/test_fuzz.py tests/security
+	$(PY) bench/body_limit.py --rounds 10
+
 bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100
 	$(PY) bench/nab_eval.py
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
+	$(PY) bench/body_limit.py --rounds 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

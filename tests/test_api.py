@@ -31,7 +31,8 @@ def _tenant_with_suggestions(db):
         copy_rows(conn, generate(t.tenant_id, PLAN))
     res = run_daily_cycle(db, tenant_id=t.tenant_id, as_of=END)
     with db.tenant_tx(t.tenant_id) as conn:
-        key = api_keys.create(conn, tenant_id=t.tenant_id, name="tests", created_by="pytest")
+        key = api_keys.create(conn, tenant_id=t.tenant_id, name="tests", created_by="pytest",
+                              acts_for_people=True)
     return t, sorted(res.suggestion_ids), key.plaintext
 
 

@@ -31,8 +31,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     routers (``api`` entry points), the Slack interactivity route (with each domain's
     ``slack_actions`` handler), each domain's dashboard pages, then the shell's pages.
     """
+    from growthops.core.logs.scrub import install_log_scrubber, register_settings
     from growthops.web import auth, pages, slack
     from growthops.web.errors import install_error_handlers
+    from growthops.web.limits import document_limits, install_limits
     from growthops.web.sessions import install_sessions
 
     domains = installed()
@@ -51,6 +53,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if owned:
             app.state.db.close()
 
+    conf = settings or db.settings
+    register_settings(conf)
+    install_log_scrubber()
     app = FastAPI(
         title="growthops API",
         version="1",
@@ -59,7 +64,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     )
     app.state.db = db
     install_error_handlers(app)
-    install_sessions(app, settings or db.settings)
+    install_sessions(app, conf)
+    install_limits(app, conf, db)  # added last: the outermost middleware
+    document_limits(app)
     app.include_router(auth.router)
     for domain in domains:
         for router in domain.load("api")() if domain.api else []:

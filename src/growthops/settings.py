@@ -42,9 +42,26 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_api_url: str | None = None
-    #: Signs session cookies (GROWTHOPS_SECRET_KEY); in production it must be set.
+    #: GROWTHOPS_SECRET_KEY: a secret of the deployment (sessions no longer need it: they are
+    #: server-side records, see growthops.web.sessions); registered with the scrubber.
     secret_key: SecretStr | None = None
     env: Literal["development", "production"] = "development"
+    #: Largest request body accepted on any route, bytes (413 beyond); see growthops.web.limits.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    #: Paths with their own body limit: GROWTHOPS_MAX_BODY_PATHS='{"/imports/": 52428800}'.
+    max_body_paths: dict[str, int] = Field(default_factory=dict)
+    #: Rate limits, "N/period" in the ``limits`` notation (growthops.web.limits): every request
+    #: per address; requests without credentials per address; 401 answers per address; login
+    #: POSTs per address; failed logins per account. Paths with their own per-address limit:
+    #: GROWTHOPS_RATE_LIMIT_PATHS='{"/webhooks/meta": "3000/minute"}'.
+    rate_limits_enabled: bool = True
+    rate_limit_storage: Literal["memory", "postgres"] = "memory"
+    rate_limit_default: str = "1200/minute"
+    rate_limit_public: str = "120/minute"
+    rate_limit_auth_failures: str = "60/minute"
+    rate_limit_login_address: str = "30/minute"
+    rate_limit_login_account: str = "10 per 15 minutes"
+    rate_limit_paths: dict[str, str] = Field(default_factory=dict)
     reports_dir: Path = Path("reports")
 
     @property

@@ -87,8 +87,13 @@ def run_worker(db: Database, *, concurrency: int, once: bool) -> None:
     SIGTERM, with the schedules (the ads domain's queues each tenant's daily cycle at 09:00
     local time). ``concurrency`` is the number of
     jobs run at the same time (each in a thread; the pool gets ``concurrency + 3`` connections).
-    WARNING+ records of the ``growthops`` logger are copied to ``core.platform_logs``.
+    WARNING+ records of the ``growthops`` logger are copied to ``core.platform_logs``; every log
+    record is scrubbed of credentials (:mod:`growthops.core.logs.scrub`).
     """
+    from growthops.core.logs.scrub import install_log_scrubber, register_settings
+
+    register_settings(db.settings)
+    install_log_scrubber()
     install_log_handler(db)
     app = build_app(db, periodic=not once, max_connections=concurrency + 3)
     if once:

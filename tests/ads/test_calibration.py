@@ -118,6 +118,13 @@ def test_a_calibrated_engine_keeps_the_identity(db):
     # Either the fit does not beat the stated confidences out of fold (identity), or it stays close.
     assert np.max(np.abs(got - np.array([0.6, 0.8, 0.95]))) < 0.1
     assert model["active"] == (model["brier_after"] < model["brier_before"])
+    # Independent expectation (not the code's own rule): the stated confidences ARE the true
+    # probabilities here, so their Brier score (computed here) is the best any map can reach;
+    # the out-of-fold fit cannot beat it, the model stays inactive and the map is the identity.
+    y = (outcomes == "validated").astype(float)
+    assert model["brier_before"] == pytest.approx(float(np.mean((stated / 100 - y) ** 2)))
+    assert model["active"] is False
+    assert got.tolist() == [0.6, 0.8, 0.95]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -83,10 +83,12 @@ def unique_email(tag: str) -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@agency.example"
 
 
-def make_key(db: Database, tenant: Tenant) -> str:
-    """Create an API key for ``tenant`` and return its plaintext."""
+def make_key(db: Database, tenant: Tenant, *, acts_for_people: bool = True) -> str:
+    """Create an API key for ``tenant`` and return its plaintext (by default a key relaying
+    people's decisions, which names the person in each: ``decided_by``, ``by``...)."""
     with db.tenant_tx(tenant.tenant_id) as conn:
-        return api_keys.create(conn, tenant_id=tenant.tenant_id, name="tests").plaintext
+        return api_keys.create(conn, tenant_id=tenant.tenant_id, name="tests",
+                               acts_for_people=acts_for_people).plaintext
 
 
 def synthetic_tenant(db: Database) -> Tenant:

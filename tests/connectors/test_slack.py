@@ -164,8 +164,18 @@ def _channel() -> str:
 
 
 def _account(db, **tenant_fields):
-    """A tenant with the planted synthetic account and its daily cycle run (real suggestions)."""
+    """A tenant with the planted synthetic account and its daily cycle run (real suggestions).
+
+    The test reviewers U0REVIEW1 and U0REVIEW2 are mapped to a media buyer of the agency (only
+    mapped Slack users who may decide can click: growthops.core.auth.slack_users)."""
+    from growthops.core.auth.slack_users import link
+    from growthops.core.auth.users import create_user
+
     t = new_tenant(db, **tenant_fields)
+    buyer = create_user(db, email=f"buyer-{uuid.uuid4().hex[:10]}@agency.example",
+                        password="correct horse battery", role="media_buyer")
+    for reviewer in ("U0REVIEW1", "U0REVIEW2"):
+        link(db, tenant_id=t.tenant_id, slack_user_id=reviewer, email=buyer.email)
     with db.tenant_tx(t.tenant_id) as conn:
         copy_rows(conn, generate(t.tenant_id, PLAN))
     run_daily_cycle(db, tenant_id=t.tenant_id, as_of=END)

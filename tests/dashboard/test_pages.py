@@ -433,11 +433,17 @@ def test_validation_queue_advance_and_reject_in_place(world, db):
                      content={"hook": "Stop guessing your ROAS"})["queue_id"]
         two = submit(conn, tenant_id=a.tenant_id, item_type="campaign_change",
                      item_name="New audience", submitted_by="studio")["queue_id"]
+    # One policy with the API (growthops.ads.action.validation.may_act): the client reviews
+    # at client_review (its stage), never at the team's.
     viewer = login(world["app"], world["viewer"])
     vpage = viewer.get(f"/t/{a.client_key}/validation").text
-    assert "Hook: stop guessing" in vpage and "/advance" not in vpage
-    assert viewer.post(f"/t/{a.client_key}/validation/{one}/advance", headers=HX,
+    assert "Hook: stop guessing" in vpage and f"/validation/{two}/advance" in vpage
+    r = viewer.post(f"/t/{a.client_key}/validation/{two}/advance", headers=HX,
+                    data={"csrf": csrf_of(vpage)})
+    assert r.status_code == 200 and "team review" in r.text and "/advance" not in r.text
+    assert viewer.post(f"/t/{a.client_key}/validation/{two}/advance", headers=HX,
                        data={"csrf": csrf_of(vpage)}).status_code == 403
+    assert f"/validation/{two}/advance" not in viewer.get(f"/t/{a.client_key}/validation").text
     client = login(world["app"], world["admin"])
     page = client.get(f"/t/{a.client_key}/validation").text
     assert f'id="v-{one}"' in page and "Stop guessing your ROAS" in page

@@ -13,7 +13,8 @@ from pydantic import Field, StringConstraints
 
 from growthops.web.models import Name, Notes, Out, Page, StrictIn
 
-_BY = "Who acts: required with an API key; a logged-in user acts as itself (omit it)."
+_BY = ("Who acts: a logged-in user and an API key act as themselves (omit it); required with "
+       "a key created to act for people (--acts-for-people), refused with any other key.")
 
 # ------------------------------------------------------------------------------- suggestions
 class DecisionIn(StrictIn):
@@ -22,8 +23,9 @@ class DecisionIn(StrictIn):
     decision: Literal["approved", "refused", "backlog"]
     decided_by: Name | None = Field(
         default=None,
-        description="Who decides (a person's name or handle): required with an "
-        "API key; a logged-in user decides as itself (omit it).",
+        description="Who decides (a person's name or handle): required with an API key "
+        "created to act for people; a logged-in user and any other key decide as themselves "
+        "(omit it).",
     )
     notes: Notes | None = Field(default=None, description="Why (free text, ≤ 4000 characters).")
 
@@ -38,6 +40,7 @@ class DecisionOut(Out):
     decided_at: datetime
     notes: str | None = None
     channel: str
+    api_key_id: int | None = Field(default=None, description="The API key that sent it, if any.")
     status_before: str
     status: str
     audit_id: int
@@ -349,6 +352,7 @@ class DecisionRecordOut(Out):
     decided_at: datetime
     notes: str | None = None
     channel: str
+    api_key_id: int | None = None
     created_at: datetime
     archived: bool = False
     archived_at: datetime | None = None

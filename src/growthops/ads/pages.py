@@ -275,8 +275,12 @@ def validation_page(request: Request, client_key: str,
         return not_found(request, user)
     except InvalidInput as exc:
         return error_page(request, user, 422, str(exc))
+    from growthops.ads.action.validation import may_act
+
     return render(request, "ads/validation.html", user=user, **ctx, total=total, status=status,
-                   items=[present.validation_item(i, lang=lang, can_decide=user.can_decide)
+                   items=[present.validation_item(
+                       i, lang=lang,
+                       can_decide=may_act(can_decide=user.can_decide, stage=i["validation_stage"]))
                           for i in items],
                    title=t("validation.title", lang, tenant=ctx["tenant"]["client_name"]))
 
@@ -298,8 +302,6 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
         ctx = tenant_ctx(request, user, client_key, "validation")
     except NotFound:
         return not_found(request, user)
-    if not user.can_decide:
-        return error_page(request, user, 403, t("error.forbidden", lang))
     if not csrf_ok(request, csrf):
         return error_page(request, user, 403, t("error.csrf", lang))
     tid = ctx["tenant"]["tenant_id"]
@@ -307,6 +309,10 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
     flash, status = None, 200
     try:
         with db.tenant_tx(tid) as conn:
+            # one rule with the API: a client_viewer reviews at client_review only
+            stage = validation.get_item(conn, tenant_id=tid, queue_id=queue_id)["validation_stage"]
+            if not validation.may_act(can_decide=user.can_decide, stage=stage):
+                return error_page(request, user, 403, t("error.forbidden", lang))
             if action == "advance":
                 validation.advance(conn, tenant_id=tid, queue_id=queue_id, by=user.email,
                                    notes=reason.strip() or None)
@@ -324,4 +330,7 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
     with db.tenant_tx(tid) as conn:
         item = validation.get_item(conn, tenant_id=tid, queue_id=queue_id)
     return render(request, "ads/_validation_item.html", http_status=status, user=user, **ctx,
-                   v=present.validation_item(item, lang=lang, can_decide=True, flash=flash))
+                   v=present.validation_item(item, lang=lang, flash=flash,
+                                             can_decide=validation.may_act(
+                                                 can_decide=user.can_decide,
+                                                 stage=item["validation_stage"])))

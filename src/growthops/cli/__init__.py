@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from growthops.cli import core  # noqa: F401  (registration)
 from growthops.cli.root import app
 from growthops.core.cli import console, err_console
 from growthops.core.errors import GrowthopsError
 from growthops.core.i18n import t
+from growthops.core.logs.scrub import install_log_scrubber, register_settings, scrub
 from growthops.domains import installed
 from growthops.settings import get_settings
 
@@ -51,10 +54,12 @@ app.registered_groups.sort(key=lambda g: _rank(_GROUP_ORDER, g.name))
 
 def main() -> None:
     """Console entry point: run the app, mapping growthops errors to exit codes."""
+    register_settings(get_settings())
+    install_log_scrubber()
     try:
         app()
     except GrowthopsError as exc:
-        err_console.print(f"[red]{t('error', get_settings().lang)}:[/] {exc}")
+        err_console.print(f"[red]{t('error', get_settings().lang)}:[/] {escape(scrub(str(exc)))}")
         sys.exit(exc.exit_code)
 
 

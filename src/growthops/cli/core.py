@@ -176,6 +176,9 @@ def apikeys_create(
     tenant: TenantOpt,
     name: Annotated[str, typer.Option("--name", help="What the key is for (dashboard, zapier...).")],
     by: Annotated[str | None, typer.Option("--by", help="Who creates it.")] = None,
+    acts_for_people: Annotated[bool, typer.Option(
+        "--acts-for-people", help="The key relays people's decisions and names the person in "
+        "each (decided_by...); without it, the key is the author of its changes.")] = False,
     lang: LangOpt = "",
 ) -> None:
     """Create an API key for a tenant and print it once (only its hash is stored)."""
@@ -183,7 +186,8 @@ def apikeys_create(
 
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
-        key = create(conn, tenant_id=tid, name=name, created_by=by)
+        key = create(conn, tenant_id=tid, name=name, created_by=by,
+                     acts_for_people=acts_for_people)
     console.print(t("apikey.created", _lang(lang), prefix=key.prefix, tenant=tenant, name=key.name))
     # The key alone on its own line, unstyled, so it can be piped or copied.
     print(key.plaintext, flush=True)
@@ -301,6 +305,40 @@ def users_password(
 
     user = set_password(get_db(), email=email, password=_read_password(password_stdin))
     console.print(f"Password of {user.email} changed.")
+
+
+@users_app.command("revoke-sessions")
+def users_revoke_sessions(email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
+    """End every open session of a user at once (dashboard and API); the password is kept."""
+    from growthops.core.auth.users import revoke_sessions
+
+    n = revoke_sessions(get_db(), email=email)
+    console.print(f"{n} session(s) of {email.strip().lower()} revoked.")
+
+
+@users_app.command("slack-link")
+def users_slack_link(
+    email: Annotated[str, typer.Argument(help="The growthops user's e-mail.")],
+    tenant: TenantOpt,
+    slack_user: Annotated[str, typer.Option("--slack-user", help="The Slack user id (U0123...).")],
+) -> None:
+    """Let a Slack user decide in a tenant's channel as this growthops user (admin, media_buyer)."""
+    from growthops.core.auth.slack_users import link
+
+    row = link(get_db(), tenant_id=_tenant_id(tenant), slack_user_id=slack_user, email=email)
+    console.print(f"Slack user {row['slack_user_id']} acts as {row['email']} for {tenant}.")
+
+
+@users_app.command("slack-unlink")
+def users_slack_unlink(
+    tenant: TenantOpt,
+    slack_user: Annotated[str, typer.Option("--slack-user", help="The Slack user id (U0123...).")],
+) -> None:
+    """Remove a Slack user's mapping: its clicks in the tenant's channel are refused."""
+    from growthops.core.auth.slack_users import unlink
+
+    found = unlink(get_db(), tenant_id=_tenant_id(tenant), slack_user_id=slack_user)
+    console.print(f"Slack user {slack_user} {'unlinked' if found else 'was not linked'}.")
 
 
 @app.command("serve")

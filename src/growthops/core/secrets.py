@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from growthops.core.errors import ConfigError
+from growthops.core.logs.scrub import register_secrets
 
 ENV_VAR = "GROWTHOPS_SECRET_KEYS"
 
@@ -93,8 +94,12 @@ def encrypt_json(value: dict[str, Any]) -> str:
 
 
 def decrypt_json(token: str) -> dict[str, Any]:
-    """Decrypt a token made by :func:`encrypt_json`; :class:`ConfigError` if it is not an object."""
+    """Decrypt a token made by :func:`encrypt_json`; :class:`ConfigError` if it is not an object.
+
+    The secret values (values of secret keys, token-shaped strings) are registered with the
+    scrubber, so they never appear in anything stored, logged or shown afterwards."""
     value = json.loads(decrypt(token))
     if not isinstance(value, dict):
         raise ConfigError("the decrypted secret is not a JSON object")
+    register_secrets(value)  # the scrubber now knows these values (growthops.core.logs.scrub)
     return value

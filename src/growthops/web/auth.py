@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from growthops.core.auth.users import User, authenticate
+from growthops.core.auth.users import InvalidCredentials, User, authenticate
 from growthops.web.deps import CurrentUser, get_database
 from growthops.web.errors import AUTH_RESPONSES, BODY
+from growthops.web.limits import check_login_account, login_failed, login_succeeded
 from growthops.web.models import LoginIn, UserOut
 from growthops.web.sessions import login_session, logout_session
 
@@ -35,18 +36,28 @@ async def login(body: LoginIn, request: Request) -> UserOut:
     """Check the e-mail and password and start a session (cookie ``growthops_session``).
 
     401 ``InvalidCredentials`` for an unknown e-mail, a wrong password or a disabled account
-    alike (one message, one argon2 verification each).
+    alike (one message, one argon2 verification each). 429 ``TooManyRequests`` (with
+    ``Retry-After``) once the account's failed logins or the address's login attempts are
+    spent (:mod:`growthops.web.limits`), even with the right password.
     """
-    user = await run_in_threadpool(
-        authenticate, get_database(request), email=body.email, password=body.password
-    )
-    login_session(request, user)
-    return user_out(user)
+    def check() -> User:
+        check_login_account(request, body.email)
+        try:
+            user = authenticate(get_database(request), email=body.email, password=body.password)
+        except InvalidCredentials:
+            login_failed(request, body.email)
+            raise
+        login_succeeded(request, body.email)
+        login_session(request, user)
+        return user
+
+    return user_out(await run_in_threadpool(check))
 
 
 @router.post("/logout", status_code=204, response_class=Response, summary="Log out")
 def logout(request: Request) -> Response:
-    """End the session (idempotent; no authentication needed)."""
+    """End the session for good: its record is revoked, so a copy of the cookie stops working
+    too (idempotent; no authentication needed)."""
     logout_session(request)
     return Response(status_code=204)
 

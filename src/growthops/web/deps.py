@@ -88,11 +88,12 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """The name recorded as the author of a change: the user's e-mail or ``apikey:<name>``."""
+        """The name recorded as the author of a change: the user's e-mail, or the key's
+        ``apikey:<name>#<id>``."""
         if self.user is not None:
             return self.user.email
         assert self.key is not None
-        return f"apikey:{self.key.name}"
+        return self.key.label
 
 
 def _same_origin(request: Request) -> bool:
@@ -248,8 +249,11 @@ def own_router(routes: APIRouter, path: str) -> APIRouter:
 def actor(scope: TenantScope, given: str | None, field: str) -> str:
     """Return the name recorded as the author of a change made through the API.
 
-    A session user acts as itself (its e-mail; another name in ``field`` answers 422); an API
-    key names the person in ``field`` (required). Raises :class:`InvalidInput`.
+    A session user acts as itself (its e-mail; another name in ``field`` answers 422). An API
+    key acts as itself (``apikey:<name>#<id>``; naming someone in ``field`` answers 422) unless
+    it was created to act for people (``acts_for_people``): then ``field`` names the person
+    (required) and the key is recorded beside it (:func:`acting_key`). Raises
+    :class:`InvalidInput`.
     """
     user = scope.who.user
     if user is not None:
@@ -258,9 +262,24 @@ def actor(scope: TenantScope, given: str | None, field: str) -> str:
                 f"body.{field}: a logged-in user acts as itself ({user.email}); omit the field"
             )
         return user.email
+    key = scope.who.key
+    assert key is not None
+    if not key.acts_for_people:
+        if given:
+            raise InvalidInput(
+                f"body.{field}: this API key acts as itself ({key.label}) and cannot name "
+                "someone else; omit the field, or use a key created with --acts-for-people"
+            )
+        return key.label
     if not given:
-        raise InvalidInput(f"body.{field}: required with an API key (who is acting)")
+        raise InvalidInput(f"body.{field}: required with this API key (who is acting)")
     return given
+
+
+def acting_key(scope: TenantScope) -> tuple[int, str] | None:
+    """The API key behind a change, ``(key_id, label)``, or None for a session user."""
+    key = scope.who.key
+    return (key.key_id, key.label) if key is not None else None
 
 
 # -- API-key-only dependencies (kept for callers written before session users existed) --------

@@ -38,6 +38,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from growthops.core.auth.users import LoginRequired
 from growthops.core.errors import GrowthopsError
+from growthops.core.inputs import excerpt
+from growthops.core.logs.scrub import scrub
+from growthops.core.logs.service import redact
 
 logger = logging.getLogger("growthops.api")
 
@@ -109,8 +112,13 @@ def error_response(exc: GrowthopsError) -> JSONResponse:
     """Return the JSON response of a growthops error (status from ``exc.http_status``)."""
     status = int(getattr(exc, "http_status", 500) or 500)
     headers = {"WWW-Authenticate": 'Bearer realm="growthops"'} if status == 401 else None
+    if status == 429 and isinstance(getattr(exc, "retry_after", None), int):
+        headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
+    message = excerpt(scrub(str(exc)), MAX_MESSAGE_CHARS)
+    details = _details(exc)
     return JSONResponse(
-        _body(type(exc).__name__, str(exc), _details(exc)), status_code=status, headers=headers
+        _body(type(exc).__name__, message, redact(details) if details else None),
+        status_code=status, headers=headers,
     )
 
 
@@ -121,6 +129,35 @@ def _field_message(e: dict[str, Any]) -> str:
         where = f" at character {loc[1]}" if len(loc) > 1 else ""
         return f"body: malformed JSON{where}"
     return f"{'.'.join(str(p) for p in loc)}: {e.get('msg', 'invalid')}"
+
+
+#: Longest message of an error answer (characters); longer ones are cut.
+MAX_MESSAGE_CHARS = 2000
+#: Most field errors one answer lists (a body of 100 000 wrong items gives one summary line).
+MAX_ERRORS = 20
+
+
+def _bounded_error(e: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic error, JSON-safe and bounded: ``loc`` parts and the input as short excerpts
+    (never a password's value), no ``url`` nor ``ctx``."""
+    loc = [p if isinstance(p, int) else excerpt(p, 64) for p in e.get("loc", ())]
+    out: dict[str, Any] = {"type": str(e.get("type", "")), "loc": loc,
+                           "msg": excerpt(str(e.get("msg", "invalid")), 300)}
+    if "input" in e and not any("password" in str(p) for p in loc):
+        out["input"] = excerpt(e["input"])
+    return out
+
+
+def validation_body(raw: Any) -> dict[str, Any]:
+    """The 422 body of a request validation failure: at most :data:`MAX_ERRORS` errors, each
+    quoting at most :data:`~growthops.core.inputs.EXCERPT_CHARS` characters of the input, so the
+    answer stays small and valid JSON whatever was sent (NaN, lone surrogates, megabytes)."""
+    raw = list(raw)
+    errors = [_bounded_error(e) for e in raw[:MAX_ERRORS]]
+    message = "; ".join(_field_message(e) for e in errors) or "invalid request"
+    if len(raw) > MAX_ERRORS:
+        message += f"; and {len(raw) - MAX_ERRORS} more"
+    return _body("InvalidInput", message, {"errors": errors})
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -142,17 +179,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # never echo a password, even to the client that sent it (responses get logged by
-        # proxies); the body's other inputs are echoed to name the fault
-        raw = [
-            {k: v for k, v in e.items() if k != "input"}
-            if any("password" in str(p) for p in e.get("loc", ()))
-            else e
-            for e in exc.errors()
-        ]
-        errors = jsonable_encoder(raw, exclude={"url", "ctx"})
-        message = "; ".join(_field_message(e) for e in errors) or "invalid request"
-        return JSONResponse(_body("InvalidInput", message, {"errors": errors}), status_code=422)
+        return JSONResponse(validation_body(exc.errors()), status_code=422)
 
     @app.exception_handler(psycopg.errors.DataError)
     async def data_error(request: Request, exc: psycopg.errors.DataError) -> JSONResponse:
@@ -166,7 +193,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 401: "Unauthorized"}
+        kinds = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 401: "Unauthorized",
+                 413: "PayloadTooLarge", 429: "TooManyRequests"}
         return JSONResponse(
             _body(kinds.get(exc.status_code, "HTTPError"), str(exc.detail)),
             status_code=exc.status_code,

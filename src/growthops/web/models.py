@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from growthops.core.inputs import find_problem
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Notes = Annotated[str, StringConstraints(max_length=4000)]
 #: A bigint id in a path or query (PostgreSQL ``bigint``, positive).
@@ -20,30 +22,26 @@ MAX_ID = 2**63 - 1
 T = TypeVar("T")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 class StrictIn(BaseModel):
-    """Base of request bodies: strict types, no extra field, no NUL character in any text.
+    """Base of request bodies: strict types, no extra field, bounded and storable input.
 
-    (PostgreSQL text and jsonb cannot store U+0000; refusing it here names the field.)
+    Before any field is validated, the raw body is walked once (iteratively:
+    :func:`growthops.core.inputs.find_problem`) and refused (422 naming the field) when it
+    nests deeper than :data:`~growthops.core.inputs.MAX_DEPTH` levels, or carries a NUL
+    character (PostgreSQL text and jsonb cannot store U+0000), a lone surrogate (not encodable
+    as UTF-8), or a non-finite number (NaN, Infinity).
     """
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    @model_validator(mode="after")
-    def _no_nul(self) -> StrictIn:
-        for name, value in self:
-            if _has_nul(value):
-                raise ValueError(f"{name}: text must not contain the NUL character (U+0000)")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        fault = find_problem(data)
+        if fault is not None:
+            path, reason = fault
+            raise ValueError(f"{path}: {reason}" if path else reason)
+        return data
 
 
 class Out(BaseModel):

@@ -33,6 +33,9 @@ from growthops.core.auth import users
 from growthops.core.db import Database
 from growthops.core.domains import Domain
 from growthops.core.errors import GrowthopsError, NotFound
+from growthops.core.i18n import _
+from growthops.core.logs.scrub import scrub
+from growthops.web import limits
 from growthops.web.deps import current_user, get_database
 from growthops.web.errors import login_redirect
 from growthops.web.messages import LANGS, code, t
@@ -148,8 +151,10 @@ def render(request: Request, template: str, /, *, http_status: int = 200,
 
 
 def error_page(request: Request, user: users.User | None, status: int, message: str) -> Response:
-    """An error as a page, or as a fragment for htmx (swapped where the action was)."""
+    """An error as a page, or as a fragment for htmx (swapped where the action was); the message
+    is scrubbed of credentials (:func:`growthops.core.logs.scrub.scrub`)."""
     lang = lang_of(request, user)
+    message = scrub(message)
     if is_htmx(request):
         return render(request, "_flash.html", http_status=status, user=user,
                        flash={"kind": "err", "text": message}, lang=lang)
@@ -238,10 +243,20 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
     if origin and urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower():
         return error_page(request, None, 403, t("error.csrf", lang))
     try:
+        limits.check_login_account(request, email)
         user = users.authenticate(get_database(request), email=email, password=password)
+    except limits.TooManyRequests as exc:
+        resp = render(request, "login.html", http_status=429, next=safe_next(next),
+                      error=_(lang, "Too many failed sign-ins for this account: try again in "
+                                    "{seconds} seconds.", seconds=exc.retry_after),
+                      email=email, title=t("login.title", lang))
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
     except users.InvalidCredentials:
+        limits.login_failed(request, email)
         return render(request, "login.html", http_status=401, next=safe_next(next),
                        error=t("login.failed", lang), email=email, title=t("login.title", lang))
+    limits.login_succeeded(request, email)
     login_session(request, user)
     csrf_token(request)
     return secure(RedirectResponse(safe_next(next), status_code=303))

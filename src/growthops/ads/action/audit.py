@@ -27,6 +27,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from growthops.core.errors import InvalidInput
+from growthops.core.logs.scrub import scrub
 
 #: Upper bound of :func:`trail`'s ``limit``.
 MAX_TRAIL_ROWS = 10_000
@@ -73,7 +74,8 @@ def record(
 
     ``actor``: who (a person's name, ``system``, ``auto-apply``, ``api:<key prefix>``...);
     ``action``: ``<object>.<verb>``; ``object_id`` is stored as text. ``before`` / ``after``:
-    JSON-serialisable values (Decimal, UUID and datetimes are converted), redacted.
+    JSON-serialisable values (Decimal, UUID and datetimes are converted), redacted; ``reason``
+    is scrubbed of credentials (:func:`growthops.core.logs.scrub.scrub`).
     ``occurred_at``: timezone-aware instant (UTC); default the transaction's ``now()``.
     Runs in the caller's tenant transaction (never commits). Raises :class:`InvalidInput`
     when ``actor``, ``action``, ``object_type`` or ``object_id`` is empty, or ``occurred_at``
@@ -91,7 +93,7 @@ def record(
            values (%s, coalesce(%s, now()), %s, %s, %s, %s, %s, %s, %s, %s, %s)
            returning audit_id""",
         [str(tenant_id), occurred_at, str(actor).strip(), action, object_type, str(object_id),
-         platform, entity_id, _jsonb(before), _jsonb(after), reason],
+         platform, entity_id, _jsonb(before), _jsonb(after), scrub(reason)],
     ).fetchone()
     return int(row["audit_id"])
 

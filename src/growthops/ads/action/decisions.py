@@ -142,14 +142,17 @@ def decide(
     notes: str | None = None,
     channel: str = "cli",
     now: datetime | None = None,
+    api_key: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """Approve, refuse or backlog one suggestion; write the decision and its audit entry.
 
     ``decision``: ``approved``, ``refused`` or ``backlog``; ``decided_by``: who (1-200 chars);
     ``notes``: why (optional, ≤ 4000 chars); ``channel``: cli, api, slack, dashboard or auto;
     ``now``: the decision instant (UTC, default the wall clock), also the decision row's
-    ``created_at`` so simulated timelines stay coherent. Runs in the caller's tenant
-    transaction (never commits).
+    ``created_at`` so simulated timelines stay coherent. ``api_key``: ``(key_id, label)`` of
+    the API key that sent the decision, stored as ``api_key_id`` and in the audit entry's
+    ``after.via_key`` (so a key relaying a person's decision is on record). Runs in the
+    caller's tenant transaction (never commits).
 
     Returns the ``ads.decisions`` row plus ``status_before``, ``status`` (the suggestion's new
     status), ``audit_id`` and the suggestion's ``type``, ``platform``, ``entity_type``,
@@ -183,16 +186,18 @@ def decide(
         raise _refusal(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision, now=now)
     dec = conn.execute(
         """insert into ads.decisions (tenant_id, suggestion_id, decision, decided_by, decided_at,
-                                      notes, channel, created_at)
-           values (%s, %s, %s, %s, %s, %s, %s, %s) returning *""",
-        [tid, suggestion_id, decision, who, now, notes, channel, now],
+                                      notes, channel, created_at, api_key_id)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning *""",
+        [tid, suggestion_id, decision, who, now, notes, channel, now,
+         api_key[0] if api_key else None],
     ).fetchone()
     audit_id = audit.record(
         conn, tenant_id=tid, actor=who, action=f"suggestion.{decision}",
         object_type="suggestion", object_id=suggestion_id, platform=row["platform"],
         entity_id=row["entity_id"], before={"status": row["status_before"]},
         after={"status": decision, "decision_id": dec["decision_id"], "channel": channel,
-               "suggestion_id": suggestion_id},
+               "suggestion_id": suggestion_id,
+               **({"via_key": api_key[1]} if api_key else {})},
         reason=notes, occurred_at=now,
     )
     return {**dec, **row, "audit_id": audit_id}

@@ -87,6 +87,7 @@ from growthops.ads.action.changes import (
 from growthops.connectors.base import AdPlatform, EntityState, PlatformError
 from growthops.core.db import Database
 from growthops.core.errors import GrowthopsError, InvalidInput, NotFound
+from growthops.core.logs.scrub import scrub
 from growthops.core.logs.service import redact
 
 log = logging.getLogger("growthops.ads.action.execution")
@@ -123,6 +124,9 @@ class ExecutionOutcome:
     note: dict[str, Any] | None = None
     hypothesis_id: int | None = None
     auto_applied: bool = False
+
+    def __post_init__(self) -> None:
+        self.message = scrub(self.message)  # shown by the CLI, the API and the dashboard
 
 
 # ------------------------------------------------------------------ others' modules, lazily
@@ -272,7 +276,8 @@ def _claim(conn: Any, ctx: _Ctx, s: dict[str, Any], *, new_status: str, log_stat
         "platform": s["platform"], "entity_type": s["entity_type"],
         "entity_id": str(s["entity_id"]), "log_status": log_status, "actor": actor, "now": now,
         "executed_at": now if executed else None, "before": _jsonb(before),
-        "intended": _jsonb(intended), "after": _jsonb(after), "success": success, "error": error,
+        "intended": _jsonb(intended), "after": _jsonb(after), "success": success,
+        "error": scrub(error),
     }
     try:
         with conn.transaction():  # savepoint: a unique violation leaves the transaction usable
@@ -349,7 +354,7 @@ def _settle_failure(conn: Any, ctx: _Ctx, s: dict[str, Any], claim: dict[str, An
                   error_message = %s
             where tenant_id = %s and execution_id = %s and status = 'claimed'
             returning execution_id""",
-        [now, _jsonb(redact(response or {})), err, ctx.tenant_id, xid],
+        [now, _jsonb(redact(response or {})), scrub(err), ctx.tenant_id, xid],
     ).fetchone()
     if row is None:
         return ExecutionOutcome(sid, "skipped", "the claim was already settled (reconcile)", xid)
@@ -525,7 +530,7 @@ def _after_error(lconn: Any, ctx: _Ctx, s: dict[str, Any], claim: dict[str, Any]
             with _tx(lconn, ctx.tenant_id) as conn:
                 conn.execute("update ads.execution_logs set error_message = %s where tenant_id = %s"
                              " and execution_id = %s and status = 'claimed'",
-                             [f"{err}; state unreadable: {err2}", ctx.tenant_id, xid])
+                             [scrub(f"{err}; state unreadable: {err2}"), ctx.tenant_id, xid])
             return ExecutionOutcome(sid, "retry", f"{err}; left claimed for reconcile", xid)
         if intended.get("mode") != "validate_only" and is_visible(intended, live):
             with _tx(lconn, ctx.tenant_id) as conn:

@@ -53,6 +53,17 @@ _EFFECTIVE = """*, case when status = 'pending' and expires_at <= %(now)s then '
                           else status end as effective_status"""
 
 
+
+def may_act(*, can_decide: bool, stage: str) -> bool:
+    """The one rule of who may advance or reject an item, for the API and the dashboard alike.
+
+    Staff (admin, media_buyer) and API keys (``can_decide``) act at every stage; a
+    client_viewer reviews its own tenant's items at the ``client_review`` stage only (the stage
+    that exists for the client), never at ``team_review``; nobody acts on a final item (the
+    service answers 409). Submitting items and deciding on suggestions stay staff-only.
+    """
+    return can_decide or stage == "client_review"
+
 def next_stage(stage: str, action: str) -> tuple[str, str, tuple[str, str]]:
     """Return ``(next stage, next status, (at column, by column))`` for ``action`` at ``stage``.
 

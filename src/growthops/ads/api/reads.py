@@ -296,7 +296,8 @@ def list_decisions(
     """Return ``(rows, total)``: decisions, live and archived (``archived``), newest first."""
     params = {"t": str(tenant_id), "s": suggestion_id, "d": decision, "c": channel}
     cols = (
-        "decision_id, suggestion_id, decision, decided_by, decided_at, notes, channel, created_at"
+        "decision_id, suggestion_id, decision, decided_by, decided_at, notes, channel, "
+        "api_key_id, created_at"
     )
     where = """tenant_id = %(t)s and (%(s)s::bigint is null or suggestion_id = %(s)s::bigint)
                and (%(d)s::text is null or decision = %(d)s::text)

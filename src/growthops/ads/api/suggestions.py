@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from growthops.ads.action import decisions
 from growthops.ads.models import DecisionIn, DecisionOut, HistoryOut, SuggestionOut, SuggestionPage
 from growthops.core.errors import NotFound
-from growthops.web.deps import IdPath, Scope, actor, own_router, tenant_router
+from growthops.web.deps import IdPath, Scope, acting_key, actor, own_router, tenant_router
 from growthops.web.errors import BODY, CONFLICT, FORBIDDEN, TENANT_RESPONSES
 
 routes = APIRouter(tags=["suggestions"], responses=TENANT_RESPONSES)
@@ -80,7 +80,8 @@ def suggestion_history(suggestion_id: IdPath, scope: Scope) -> HistoryOut:
 def decide(suggestion_id: IdPath, body: DecisionIn, scope: Scope, request: Request,
            background: BackgroundTasks) -> DecisionOut:
     """Record a decision (channel ``api``); 403 for a client_viewer; 409 when expired or
-    already decided. A logged-in user decides as itself; an API key names ``decided_by``.
+    already decided. A logged-in user decides as itself; an API key decides as itself
+    (``apikey:<name>#<id>``), or names ``decided_by`` when it was created to act for people.
     An approval is then executed on the ad account (within the guard rails) after the response."""
     scope.require_decide()
     row = decisions.decide(
@@ -91,6 +92,7 @@ def decide(suggestion_id: IdPath, body: DecisionIn, scope: Scope, request: Reque
         decided_by=actor(scope, body.decided_by, "decided_by"),
         notes=body.notes,
         channel="api",
+        api_key=acting_key(scope),
     )
     if body.decision == "approved":
         from growthops.ads.action.execution import execute_after_approval

@@ -27,11 +27,12 @@ routes = APIRouter(tags=["validation"], responses=TENANT_RESPONSES)
 
 
 def _may_review(scope: TenantScope, queue_id: int) -> None:
-    """Let staff and keys act at any stage; a client_viewer only at ``client_review``."""
+    """Let staff and keys act at any stage; a client_viewer only at ``client_review``
+    (:func:`growthops.ads.action.validation.may_act`, the dashboard's rule too)."""
     if scope.who.can_decide:
         return
     item = validation.get_item(scope.conn, tenant_id=scope.tenant_id, queue_id=queue_id)
-    if item["validation_stage"] != "client_review":
+    if not validation.may_act(can_decide=False, stage=item["validation_stage"]):
         raise PermissionDenied(
             f"validation item {queue_id} is at stage "
             f"{item['validation_stage']}: only the agency's team acts there"

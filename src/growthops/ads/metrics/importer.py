@@ -128,6 +128,8 @@ def parse_file(
         header = next(reader)
     except csv.Error as exc:
         raise InvalidInput(f"{path.name}: header (line 1): {exc}") from exc
+    if any("\x00" in h for h in header):
+        raise InvalidInput(f"{path.name}: header (line 1): contains the NUL character (U+0000)")
     parse_row = FORMATS[fmt](header, ctx or FormatContext())
     width = len(header)
     unnamed = [i for i, h in enumerate(header) if not h.strip()]
@@ -171,6 +173,13 @@ def parse_file(
                     )
                 )
                 continue
+        nul = [i for i, c in enumerate(cells[:width]) if "\x00" in c]
+        if nul:  # PostgreSQL text cannot store U+0000: named here, before the database sees it
+            i = nul[0]
+            rejected.append(RejectedRow(line, header[i] if header[i].strip() else f"(column {i + 1})",
+                                        cells[i].replace("\x00", "\\x00")[:80],
+                                        "contains the NUL character (U+0000)"))
+            continue
         for i in unnamed:
             if cells[i].strip():
                 problems.append(

@@ -40,7 +40,7 @@ from growthops.connectors.slack.client import SlackError, call
 from growthops.connectors.slack.interactivity import get_path
 from growthops.connectors.slack.mrkdwn import slack_time, truncate
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import MESSAGES, t
+from growthops.core.i18n import MESSAGES, _, t
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -162,11 +162,13 @@ class Outcome:
 
     ``kind``: ``decided`` (a decision was recorded: ``decision`` is :func:`decide`'s row),
     ``already`` (decided before: ``conflict`` says by whom), ``expired``, ``conflict`` (another
-    state forbids it), ``not_found`` (no such suggestion for the channel's tenants) or
-    ``unknown_channel`` (no tenant has this channel).
+    state forbids it), ``not_found`` (no such suggestion for the channel's tenants),
+    ``unknown_channel`` (no tenant has this channel) or ``not_allowed`` (the Slack user is not
+    mapped to a growthops user who may decide on the suggestion's tenant: nothing recorded).
     """
 
-    kind: Literal["decided", "already", "expired", "conflict", "not_found", "unknown_channel"]
+    kind: Literal["decided", "already", "expired", "conflict", "not_found", "unknown_channel",
+                  "not_allowed"]
     tenant_id: str | None = None
     decision: dict[str, Any] | None = None
     conflict: Conflict | None = None
@@ -176,11 +178,15 @@ def record_click(db: Database, click: Click, *, now: datetime | None = None) -> 
     """Record ``click`` as a decision (channel ``slack``) in its tenant's transaction.
 
     Tries each tenant of the channel (:func:`tenants_for_channel`) until one has the suggestion
-    (ids are unique across tenants; row-level security hides the others'). A
+    (ids are unique across tenants; row-level security hides the others'). The clicking Slack
+    user must be mapped, for that tenant, to an active growthops user who may decide there
+    (:mod:`growthops.core.auth.slack_users`); otherwise the outcome is ``not_allowed`` and
+    nothing is written. A
     :class:`~growthops.ads.action.decisions.DecisionConflict` (already decided, expired, archived)
     becomes the outcome instead of an error: nothing is written twice.
     """
     from growthops.ads.action.decisions import decide
+    from growthops.core.auth.slack_users import slack_user
 
     tenants = tenants_for_channel(db, click.channel_id)
     if not tenants:
@@ -188,6 +194,12 @@ def record_click(db: Database, click: Click, *, now: datetime | None = None) -> 
     for tid in tenants:
         try:
             with db.tenant_tx(tid) as conn:
+                user = slack_user(conn, slack_user_id=click.user_id)
+                if user is None or not (user.can_decide and user.can_access(tid)):
+                    if conn.execute("select 1 from ads.suggestions where tenant_id = %s and "
+                                    "suggestion_id = %s", [tid, click.suggestion_id]).fetchone():
+                        return Outcome("not_allowed", tenant_id=tid)
+                    continue
                 row = decide(conn, tenant_id=tid, suggestion_id=click.suggestion_id,
                              decision=click.decision, decided_by=click.decided_by,
                              channel="slack", now=now)
@@ -235,6 +247,9 @@ def ephemeral_text(click: Click, outcome: Outcome, *, time_zone: str = "UTC") ->
         return None
     if outcome.kind == "unknown_channel":
         return t("slack.unknown_channel", lang)
+    if outcome.kind == "not_allowed":
+        return _(lang, "You are not allowed to decide on this client's suggestions from Slack: "
+                       "ask an admin to link your Slack account to your growthops user.")
     if outcome.kind == "not_found":
         return t("slack.not_found", lang, id=sid)
     if outcome.kind == "expired":

@@ -257,13 +257,14 @@ def generate(
             c.priority = min(c.priority, "high", key=PRIORITY_RANK.__getitem__)
     # Cool-down: an entity changed in the last COOLDOWN_DAYS is left alone until the change has
     # shown its effect (its evidence window still mixes before and after; Meta's learning phase
-    # also needs ~7 days after a significant edit). One query for the tenant.
+    # also needs ~7 days after a significant edit). A change claimed but not settled yet (it may
+    # be applied on the platform already) counts too. One query for the tenant.
     recent = {
         (r["platform"], r["entity_type"], r["entity_id"])
         for r in conn.execute(
             """select distinct platform, entity_type, entity_id from ads.execution_logs
-               where tenant_id = %s and status in ('applied', 'reconciled')
-                 and executed_at >= %s::date - %s""",
+               where tenant_id = %s and status in ('applied', 'reconciled', 'claimed')
+                 and coalesce(executed_at, claimed_at) >= %s::date - %s""",
             [ctx.tenant_id, as_of, COOLDOWN_DAYS - 1],
         ).fetchall()
     }

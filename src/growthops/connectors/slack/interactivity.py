@@ -12,7 +12,6 @@ business (the ads digest's buttons: :mod:`growthops.ads.reporting.slack_actions`
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from growthops.core import inputs
 from growthops.core.errors import GrowthopsError, InvalidInput
 
 #: Oldest accepted request, seconds (Slack: "within five minutes of local time").
@@ -27,6 +27,8 @@ MAX_AGE_S = 60 * 5
 #: Largest accepted body, bytes. A block_actions payload echoes the message (≤ 50 blocks of
 #: ≤ 3000 characters, URL-encoded up to 3x): 1 MiB is ample and bounds the work before the HMAC.
 MAX_BODY_BYTES = 1 << 20
+#: Deepest nesting accepted in a payload (Slack's block_actions nest about 8 levels).
+PAYLOAD_MAX_DEPTH = 64
 
 
 class SlackSignatureError(GrowthopsError):
@@ -86,7 +88,8 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     """Return the JSON object in the form field ``payload`` of a URL-encoded body.
 
     Raises :class:`InvalidInput` naming what is wrong (encoding, missing or repeated field,
-    invalid JSON, not an object).
+    invalid JSON, nested deeper than :data:`PAYLOAD_MAX_DEPTH`, NUL, lone surrogates or
+    non-finite numbers (:mod:`growthops.core.inputs`), not an object).
     """
     try:
         text = body.decode("utf-8")
@@ -98,9 +101,9 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     if not values or len(values) != 1:
         raise InvalidInput("payload: exactly one form field 'payload' is required")
     try:
-        payload = json.loads(values[0])
+        payload = inputs.loads(values[0], max_depth=PAYLOAD_MAX_DEPTH)
     except ValueError as exc:
-        raise InvalidInput(f"payload: invalid JSON ({exc})") from exc
+        raise InvalidInput(f"payload: invalid JSON ({inputs.excerpt(str(exc), 200)})") from exc
     if not isinstance(payload, dict):
         raise InvalidInput("payload: must be a JSON object")
     return payload

@@ -53,12 +53,19 @@ class InvalidApiKey(GrowthopsError):
 
 @dataclass(frozen=True)
 class ApiKeyIdentity:
-    """Who a verified key authenticates: its tenant, id, name and prefix."""
+    """Who a verified key authenticates: its tenant, id, name and prefix, and whether it may
+    name the person it acts for (``acts_for_people``, migration 0041)."""
 
     tenant_id: UUID
     key_id: int
     name: str
     prefix: str
+    acts_for_people: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the key is recorded as an author: ``apikey:<name>#<id>``."""
+        return f"apikey:{self.name}#{self.key_id}"
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,14 @@ def _digest(plaintext: str) -> bytes:
 
 
 def create(conn: Any, *, tenant_id: UUID | str, name: str,
-           created_by: str | None = None) -> CreatedKey:
+           created_by: str | None = None, acts_for_people: bool = False) -> CreatedKey:
     """Create an API key for the tenant of the current transaction; return it with its plaintext.
 
-    ``name``: what the key is for (1-200 chars), e.g. "dashboard" or "zapier". Runs in the
-    caller's tenant transaction (never commits). Raises :class:`InvalidInput` for a bad name.
+    ``name``: what the key is for (1-200 chars), e.g. "dashboard" or "zapier".
+    ``acts_for_people``: False (default), the key is the author of its changes
+    (``apikey:<name>#<id>``); True, it relays people's decisions and must name the person in
+    each change (the key is recorded beside the name). Runs in the caller's tenant transaction
+    (never commits). Raises :class:`InvalidInput` for a bad name.
     """
     label = name.strip() if isinstance(name, str) else ""
     if not 1 <= len(label) <= 200:
@@ -90,9 +100,11 @@ def create(conn: Any, *, tenant_id: UUID | str, name: str,
     prefix = secrets.token_hex(6)
     plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     row = conn.execute(
-        """insert into core.api_keys (tenant_id, name, prefix, key_hash, created_by)
-           values (%s, %s, %s, %s, %s) returning key_id, created_at""",
-        [str(tenant_id), label, prefix, HASHER.hash(plaintext), created_by],
+        """insert into core.api_keys (tenant_id, name, prefix, key_hash, created_by,
+                                      acts_for_people)
+           values (%s, %s, %s, %s, %s, %s) returning key_id, created_at""",
+        [str(tenant_id), label, prefix, HASHER.hash(plaintext), created_by,
+         bool(acts_for_people)],
     ).fetchone()
     return CreatedKey(key_id=int(row["key_id"]), tenant_id=UUID(str(tenant_id)), name=label,
                       prefix=prefix, created_at=row["created_at"], plaintext=plaintext)
@@ -114,7 +126,8 @@ def verify(conn: Any, plaintext: str | None) -> ApiKeyIdentity:
         with _lock:
             known = _verified.get(r["key_hash"])
         if known is not None and hmac.compare_digest(known, digest):
-            return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1))
+            return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1),
+                                  bool(r["acts_for_people"]))
         try:
             HASHER.verify(r["key_hash"], plaintext or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -124,7 +137,8 @@ def verify(conn: Any, plaintext: str | None) -> ApiKeyIdentity:
             _verified.move_to_end(r["key_hash"])
             while len(_verified) > _CACHE_SIZE:
                 _verified.popitem(last=False)
-        return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1))
+        return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1),
+                              bool(r["acts_for_people"]))
     if not rows:  # same cost as a real verification: do not reveal which prefixes exist
         with contextlib.suppress(VerificationError):
             HASHER.verify(_DUMMY_HASH, plaintext or "")
@@ -144,8 +158,8 @@ def touch(conn: Any, *, tenant_id: UUID | str, key_id: int) -> None:
 def list_keys(conn: Any, *, tenant_id: UUID | str) -> list[dict[str, Any]]:
     """Return the tenant's keys (id, name, prefix, dates, who created or revoked; no hash)."""
     return conn.execute(
-        """select key_id, name, prefix, created_by, created_at, last_used_at, revoked_at,
-                  revoked_by
+        """select key_id, name, prefix, acts_for_people, created_by, created_at, last_used_at,
+                  revoked_at, revoked_by
            from core.api_keys where tenant_id = %s order by key_id""",
         [str(tenant_id)],
     ).fetchall()

@@ -239,11 +239,16 @@ def list_users(db: Database, *, tenant_id: UUID | str | None = None) -> list[Use
     return [User.from_row(r) for r in rows]
 
 
+_REVOKE_SQL = """update core.sessions set revoked_at = now(), revoked_reason = %s
+                 where user_id = %s and revoked_at is null"""
+
+
 def set_active(db: Database, *, email: str, active: bool) -> User:
     """Disable (``active=False``) or re-enable a user by e-mail; return it. Idempotent.
 
-    A disabled user's sessions stop working at their next request (the session is re-read on
-    every request). Raises :class:`NotFound` when no user has this e-mail.
+    Disabling revokes every session of the user (``core.sessions``, reason ``disabled``) in the
+    same transaction: re-enabling does not bring them back. Raises :class:`NotFound` when no
+    user has this e-mail.
     """
     address = _check_email(email)
     with db.admin() as conn:
@@ -252,6 +257,8 @@ def set_active(db: Database, *, email: str, active: bool) -> User:
                 returning {_USER_COLUMNS}""",
             [active, address],
         ).fetchone()
+        if row is not None and not active:
+            conn.execute(_REVOKE_SQL, ["disabled", row["user_id"]])
     if row is None:
         raise NotFound(f"email: no user {address!r} (see: growthops users list)")
     return User.from_row(row)
@@ -269,7 +276,8 @@ def set_lang(db: Database, *, user_id: UUID | str, lang: str) -> None:
 
 
 def set_password(db: Database, *, email: str, password: str) -> User:
-    """Replace a user's password (owner connection); :class:`NotFound` or :class:`InvalidInput`."""
+    """Replace a user's password and revoke all its sessions (reason ``password_changed``), in
+    one owner transaction. Raises :class:`NotFound` or :class:`InvalidInput`."""
     address = _check_email(email)
     secret = _check_password(password)
     with db.admin() as conn:
@@ -278,6 +286,23 @@ def set_password(db: Database, *, email: str, password: str) -> User:
                 returning {_USER_COLUMNS}""",
             [HASHER.hash(secret), address],
         ).fetchone()
+        if row is not None:
+            conn.execute(_REVOKE_SQL, ["password_changed", row["user_id"]])
     if row is None:
         raise NotFound(f"email: no user {address!r} (see: growthops users list)")
     return User.from_row(row)
+
+
+def revoke_sessions(db: Database, *, email: str) -> int:
+    """Revoke every live session of a user (reason ``admin``); return how many were live.
+
+    Its next request with any of them answers 401 (pages: the login form). Owner connection.
+    Raises :class:`NotFound` when no user has this e-mail.
+    """
+    address = _check_email(email)
+    with db.admin() as conn:
+        row = conn.execute("select user_id from core.users where email = %s", [address]).fetchone()
+        if row is None:
+            raise NotFound(f"email: no user {address!r} (see: growthops users list)")
+        cur = conn.execute(_REVOKE_SQL + " and expires_at > now()", ["admin", row["user_id"]])
+        return cur.rowcount

@@ -27,6 +27,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from growthops.core.errors import InvalidInput
+from growthops.core.logs.scrub import scrub_tokens
 
 if TYPE_CHECKING:
     import psycopg
@@ -82,7 +83,10 @@ def redact_text(text: str) -> str:
     ``"Bearer abc.def"`` becomes ``"Bearer [REDACTED]"``;
     ``"/me?access_token=EAAB&fields=id"`` becomes ``"/me?access_token=[REDACTED]&fields=id"``;
     ``'{"access_token": "EAAB"}'`` (JSON kept as text) becomes ``'{"access_token": "[REDACTED]"}'``.
+    Known secret values and token-shaped strings are replaced first
+    (:func:`growthops.core.logs.scrub.scrub_tokens`).
     """
+    text = scrub_tokens(text)
     text = _AUTH_SCHEME_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SECRET_JSON_RE.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
     return _SECRET_PARAM_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)

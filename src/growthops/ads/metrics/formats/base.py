@@ -27,6 +27,9 @@ def _words(text: str) -> tuple[str, ...]:
 PLATFORMS = ("meta", "google", "display", "tiktok", "linkedin", "other")
 LEVELS = ("campaign", "adset", "ad")
 BIGINT_MAX = 2**63 - 1
+#: Reporting days accepted: no ad platform reported before 2000 (Google AdWords opened in
+#: October 2000; Facebook ads in 2007); 2100 bounds typos such as 20244-01-01 or 9999-12-31.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MONEY_LIMIT = Decimal(10) ** 12  # 12 integer digits: numeric(18,6) and numeric(14,2)
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
@@ -188,6 +191,8 @@ class RowReader:
         s, d = self._number(key, thousands)
         if d is None:
             self.bad(key, s, "not a number")
+        elif "e" in s.lower():
+            self.bad(key, s, "a count is written in digits, without an exponent")
         elif d < 0:
             self.bad(key, s, "negative count")
         elif d != d.to_integral_value():
@@ -231,14 +236,20 @@ class RowReader:
             self.bad(key, s, "required date is empty")
             return None
         try:
+            day = None
             if _ISO_DAY_RE.match(s):
-                return date.fromisoformat(s)
-            m = _DMY_RE.match(s) if allow_dmy else None
+                day = date.fromisoformat(s)
+            m = _DMY_RE.match(s) if allow_dmy and day is None else None
             if m:
-                return date(int(m[3]), int(m[2]), int(m[1]))
+                day = date(int(m[3]), int(m[2]), int(m[1]))
         except ValueError:
             self.bad(key, s, "no such day")
             return None
+        if day is not None:
+            if not FIRST_DAY <= day <= LAST_DAY:
+                self.bad(key, s, f"outside {FIRST_DAY} to {LAST_DAY}: not a reporting day")
+                return None
+            return day
         expected = "YYYY-MM-DD or DD/MM/YYYY" if allow_dmy else "YYYY-MM-DD"
         self.bad(key, s, f"not a date (expected {expected})")
         return None
