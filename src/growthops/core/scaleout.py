@@ -63,6 +63,15 @@ LOCAL_TABLES: dict[str, str] = {
     r"public\._?yoyo_.*": (
         "yoyo's record of applied migrations and its lock; migrations run on the coordinator"
     ),
+    r"core\.sessions": (
+        "sign-in sessions of staff and client users (not tenant-owned, like core.users): "
+        "written at each login and read at each request, before any tenant is known; they "
+        "stay with the web tier on the coordinator"
+    ),
+    r"core\.rate_limits": (
+        "the rate limiter's counters, keyed by address or account before any tenant is known; "
+        "short-lived rows written on every limited request: one table on the coordinator"
+    ),
     r"core\.platform_logs": (
         "system-wide events that belong to no tenant (the worker's warnings); written on the "
         "coordinator, read by the owner only"
