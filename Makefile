@@ -5,12 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint serve clean-demo lock soak
+.PHONY: demo test bench lint serve clean-demo lock soak messages
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m growthops.core.i18n_tools compile
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -37,6 +38,10 @@ lint: $(STAMP)
 
 serve: $(STAMP)
 	$(VENV)/bin/growthops serve
+
+# Extract the messages (Babel), update the French catalogs, compile them, check them (docs/i18n.md).
+messages: $(STAMP)
+	$(PY) -m growthops.core.i18n_tools all
 
 clean-demo: $(STAMP)
 	$(VENV)/bin/growthops demo --reset

@@ -131,7 +131,7 @@ def test_turning_auto_apply_on_prints_a_warning(db):
     out = _ok(["config", "set", "--tenant", key, "--platform", "meta", "--auto-apply",
                "--min-auto-apply-confidence", "95", "--by", "alice"])
     assert "WARNING: auto-apply is now ON" in out and "WITHOUT A HUMAN" in out
-    assert "at least 95%" in out and "monthly budget ceiling 9000.00 EUR" in out
+    assert "at least 95%" in out and "monthly budget ceiling €9,000.00" in out
     assert "--no-auto-apply" in out and "has no ad account on meta yet" in out
     assert _config(db, tid)["auto_apply_recommendations"] is True
     # already on: no new warning; turning it off: none either

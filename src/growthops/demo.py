@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from growthops.core.db import Database, describe
-from growthops.core.i18n import t
+from growthops.core.i18n import _
 from growthops.core.migrate import migrate
 from growthops.domains import installed
 
@@ -23,8 +23,8 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
     console.print(Panel.fit(f"growthops demo — database: {info['mode']} {info['data_dir']}",
                             style="bold"))
     applied = migrate(db)
-    console.print(t("db.migrated", lang, ids=", ".join(applied)) if applied
-                  else t("db.up_to_date", lang))
+    console.print(_(lang, "Applied migrations: {ids}", ids=", ".join(applied)) if applied
+                  else _(lang, "Database is up to date."))
     for domain in installed():
         demo = domain.load("demo")
         if demo is not None:

@@ -146,7 +146,8 @@ def test_report_is_self_contained_with_one_chart_per_flagged_entity(db, seeded, 
     # sections: overspend (80 %), fatigue index, summary keys, anomaly q-value
     assert "+80.0" in html and "73" in html and "insufficient data" in html
     assert "0.0004" in html
-    assert "350.00 EUR (80% interval 280.00 EUR to 420.00 EUR) over 7 days" in html
+    # money in the reader's locale (Babel, en_US): the currency symbol before the amount
+    assert "€350.00 (80% interval €280.00 to €420.00) over 7 days" in html
 
 
 def test_report_in_french_and_default_path(db, seeded, tmp_path, monkeypatch):
@@ -197,7 +198,7 @@ def test_digest_lists_pending_suggestions_of_the_day_in_priority_order(db, seede
                                     "Refresh creative B")]
     assert order == sorted(order)  # critical, high, low (confidence 97 does not jump ahead)
     assert "Scale ad D yesterday" not in out
-    assert "90\u00a0%" in out
+    assert "90%" in out  # en_US percent: no space
     fr = _text(lambda console: print_digest(db, console, tenant_id=tenant.tenant_id, as_of=AS_OF,
                                             lang="fr"))
     assert "Mettre en pause la pub A" in fr and "Pause ad A now" not in fr
@@ -221,7 +222,7 @@ def test_suggestions_list_and_show(db, seeded):
     shown = _text(lambda console: print_suggestion(db, console, tenant_id=tenant.tenant_id,
                                                    suggestion_id=ids["pause_a"], lang="fr"))
     assert "Mettre en pause la pub A" in shown and "raison de Mettre en pause" in shown
-    assert "350,00 EUR" in shown
+    assert "350,00\u00a0€" in shown  # fr_FR money: decimal comma, no-break space, symbol after
     assert "Prévision sur" in shown  # the predicted p10/p50/p90 table is in the detail view
 
 

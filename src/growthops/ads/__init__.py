@@ -19,10 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from growthops.core.domains import Domain, NavEntry
+from growthops.core.i18n import N_
 
 DOMAIN = Domain(
     name="ads",
-    title="nav.queue",
+    title=N_("Suggestions"),
     api="growthops.ads.api:routers",
     pages="growthops.ads.pages:router",
     overview="growthops.ads.pages:overview_panel",
@@ -32,7 +33,7 @@ DOMAIN = Domain(
     slack_actions="growthops.ads.reporting.slack_actions:handle",
     demo="growthops.ads.demo:run_demo",
     templates=Path(__file__).parent / "templates",
-    nav=(NavEntry("queue", "suggestions", "nav.queue"),
-         NavEntry("learning", "learning", "nav.learning"),
-         NavEntry("validation", "validation", "nav.validation")),
+    nav=(NavEntry("queue", "suggestions", N_("Suggestions")),
+         NavEntry("learning", "learning", N_("Learning")),
+         NavEntry("validation", "validation", N_("Validation"))),
 )

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from growthops.core.db import Database
 from growthops.core.demo import ensure_tenant, examples_dir
+from growthops.core.i18n import _, format_percent, pgettext
 
 DEMO_TENANTS: list[dict[str, Any]] = [
     {
@@ -59,7 +60,6 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
     from growthops.ads.metrics.importer import import_metrics
     from growthops.ads.reporting.digest import print_digest
     from growthops.ads.reporting.report import write_report
-    from growthops.core.i18n import t
 
     data = examples_dir()
     for item in DEMO_TENANTS:
@@ -68,18 +68,23 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
         path = data / item["file"]
         with db.tenant_tx(tid) as conn:
             res = import_metrics(conn, tenant_id=tid, path=path, fmt=item["format"], progress=True)
-        console.print(t("import.done", lang, path=path.name, accepted=res.rows_accepted,
+        console.print(_(lang, "{path}: {accepted} rows accepted ({inserted} new, {updated} changed, "
+                              "{unchanged} unchanged), {rejected} rejected, {dups} exact duplicates "
+                              "skipped.", path=path.name, accepted=res.rows_accepted,
                         inserted=res.rows_inserted, updated=res.rows_updated,
                         unchanged=res.rows_accepted - res.rows_inserted - res.rows_updated,
                         rejected=len(res.rejected), dups=res.duplicates_skipped))
         result = run_daily_cycle(db, tenant_id=tid, progress=True)
         if result is None:
-            console.print(t("daily.no_data", lang, tenant=spec["client_key"], as_of="-"))
+            console.print(_(lang, "{tenant}: no metrics on or before {as_of}; nothing to analyse.",
+                            tenant=spec["client_key"], as_of="-"))
             continue
-        console.print(t("daily.done", lang, tenant=spec["client_key"], **result.counts()))
+        console.print(_(lang, "{tenant} as of {as_of}: {baselines} baselines, {anomalies} anomalies, "
+                              "{overspend} overspend days, {fatigued} fatigued ads, {suggestions} new "
+                              "suggestions.", tenant=spec["client_key"], **result.counts()))
         print_digest(db, console, tenant_id=tid, as_of=result.as_of, lang=lang)
         report = write_report(db, tenant_id=tid, as_of=result.as_of, lang=lang)
-        console.print(t("report.written", lang, path=report.resolve()))
+        console.print(_(lang, "HTML report written to {path}", path=report.resolve()))
         if item["backtest"]:
             start = result.as_of - timedelta(days=60)
             end = result.as_of - timedelta(days=7)
@@ -172,13 +177,13 @@ def _print_outcomes(db: Database, console: Console, tenant_id: Any, lang: str) -
             """select h.suggestion_id, h.suggestion_type, h.entity_id, h.confidence_score, h.outcome,
                       h.predicted_metrics, h.actual_metrics, h.variance, h.why_accurate, h.why_inaccurate
                from ads.hypothesis_tracking h order by h.suggestion_id""").fetchall()
-    fr = lang == "fr"
-    table = Table(title="Résultats mesurés des exécutions" if fr else "Measured outcomes of the executions")
-    for col in (("suggestion", "suggestion"), ("type", "type"), ("entity", "entité"), ("confidence", "confiance"),
-                ("outcome", "résultat"), ("why", "pourquoi")):
-        table.add_column(col[1] if fr else col[0])
+    table = Table(title=_(lang, "Measured outcomes of the executions"))
+    for header in (_(lang, "suggestion"), _(lang, "type"), _(lang, "entity"), _(lang, "confidence"),
+                   _(lang, "outcome"), _(lang, "why")):
+        table.add_column(header)
     for r in rows:
         why = r["why_accurate"] or r["why_inaccurate"] or ""
-        table.add_row(str(r["suggestion_id"]), r["suggestion_type"], r["entity_id"], f"{r['confidence_score']}%",
-                      r["outcome"] or ("open" if not fr else "ouverte"), why)
+        table.add_row(str(r["suggestion_id"]), r["suggestion_type"], r["entity_id"],
+                      format_percent(r["confidence_score"] / 100, lang),
+                      r["outcome"] or pgettext(lang, "hypothesis", "open"), why)
     console.print(table)

@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from growthops.ads import pages_data as data
 from growthops.ads import present
-from growthops.ads.messages import code, t
+from growthops.ads.labels import CODES, code, metric_label
 from growthops.ads.reporting.charts import (
     ENTITY_METRICS,
     calibration_chart,
@@ -38,8 +38,12 @@ from growthops.ads.reporting.charts import (
 )
 from growthops.core.auth import users
 from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
+from growthops.core.i18n import _, format_date, format_number
 from growthops.web.deps import get_database
+from growthops.web.messages import register_codes
 from growthops.web.pages import (
+    CSRF_EXPIRED,
+    FORBIDDEN,
     auth,
     csrf_ok,
     error_page,
@@ -54,6 +58,7 @@ from growthops.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+register_codes(CODES)  # the templates' code(value, lang)
 
 
 # ------------------------------------------------------------------------------ overview
@@ -91,8 +96,9 @@ def queue_page(request: Request, client_key: str,
         return error_page(request, user, 422, str(exc))
     now = present.now_utc()
     cur = ctx["tenant"]["currency"].strip()
-    cards = [present.suggestion(r, lang=lang, currency=cur, now=now, can_decide=user.can_decide)
-             for r in rows]
+    tz = ctx["tenant"]["time_zone"]
+    cards = [present.suggestion(r, lang=lang, currency=cur, now=now, can_decide=user.can_decide,
+                                tz=tz) for r in rows]
 
     def page_url(off: int) -> str:
         q = {"status": status, "type": type, "priority": priority, "offset": off}
@@ -105,7 +111,7 @@ def queue_page(request: Request, client_key: str,
                  "priority": data.PRIORITIES},
         prev_url=page_url(max(0, offset - PAGE_SIZE)) if offset else None,
         next_url=page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-        title=t("queue.title", lang, tenant=ctx["tenant"]["client_name"]))
+        title=_(lang, "Suggestions · {tenant}", tenant=ctx["tenant"]["client_name"]))
 
 
 @router.post("/t/{client_key}/suggestions/{suggestion_id}/decision")
@@ -132,9 +138,9 @@ def decide(request: Request, client_key: str, suggestion_id: int,
     except NotFound:
         return not_found(request, user)
     if not user.can_decide:
-        return error_page(request, user, 403, t("error.forbidden", lang))
+        return error_page(request, user, 403, _(lang, FORBIDDEN))
     if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, t("error.csrf", lang))
+        return error_page(request, user, 403, _(lang, CSRF_EXPIRED))
     if decision not in ("approved", "refused", "backlog"):
         return error_page(request, user, 422, f"decision: {decision!r} is not one of approved, "
                                           "refused, backlog")
@@ -151,9 +157,9 @@ def decide(request: Request, client_key: str, suggestion_id: int,
     except NotFound:
         return not_found(request, user)
     except Conflict as exc:
-        flash, status = {"kind": "err", "text": t("sugg.conflict", lang, message=str(exc))}, 409
+        flash, status = {"kind": "err", "text": _(lang, "Not recorded: {message}", message=str(exc))}, 409
     except InvalidInput as exc:
-        flash, status = {"kind": "err", "text": t("sugg.conflict", lang, message=str(exc))}, 422
+        flash, status = {"kind": "err", "text": _(lang, "Not recorded: {message}", message=str(exc))}, 422
     else:
         if decision == "approved":
             flash = _execute(db, tid, suggestion_id, dec["platform"], account, user, lang,
@@ -167,7 +173,8 @@ def decide(request: Request, client_key: str, suggestion_id: int,
         return secure(RedirectResponse(f"/t/{client_key}/suggestions?status=all#s-{suggestion_id}",
                                         status_code=303))
     card = present.suggestion(row, lang=lang, currency=ctx["tenant"]["currency"].strip(),
-                              now=present.now_utc(), can_decide=True, flash=flash)
+                              now=present.now_utc(), can_decide=True, flash=flash,
+                              tz=ctx["tenant"]["time_zone"])
     return render(request, "ads/_suggestion.html", http_status=status, user=user, s=card, **ctx)
 
 
@@ -175,14 +182,16 @@ def _execute(db: Any, tid: Any, suggestion_id: int, platform: str, account: Any,
              user: users.User, lang: str, currency: str) -> dict[str, str]:
     """Execute an approved suggestion when the platform's ad account exists; the outcome."""
     if account is None:
-        return {"kind": "warn", "text": t("sugg.no_account", lang, platform=platform)}
+        return {"kind": "warn", "text": _(lang, "Approved. No {platform} ad account is connected "
+                                                "for this client: nothing was executed.",
+                                          platform=platform)}
     from growthops.ads.action.execution import execute_suggestion  # issue 3's module, lazily
 
     try:
         outcome = execute_suggestion(db, tenant_id=tid, suggestion_id=suggestion_id,
                                      actor=user.email)
     except GrowthopsError as exc:
-        return {"kind": "err", "text": t("exec.failed", lang, message=str(exc))}
+        return {"kind": "err", "text": _(lang, "Execution failed: {message}", message=str(exc))}
     return present.outcome_message(outcome, lang, currency)
 
 
@@ -203,7 +212,7 @@ def entity_page(request: Request, client_key: str, platform: str, level: str, en
                               entity_id=entity_id)
     except (NotFound, InvalidInput):
         return not_found(request, user)
-    cur = ctx["tenant"]["currency"].strip()
+    cur, tz = ctx["tenant"]["currency"].strip(), ctx["tenant"]["time_zone"]
     chosen = pick_metric(ent, metric or None) if ent["metrics"] else None
     now = present.now_utc()
     return render(
@@ -211,16 +220,19 @@ def entity_page(request: Request, client_key: str, platform: str, level: str, en
         entity_id=entity_id, name=ent["name"] or entity_id, metric=chosen,
         metrics=ENTITY_METRICS, chart=entity_chart(ent, chosen, lang=lang, currency=cur)
         if chosen else None,
-        end=ent["end"].isoformat() if ent["end"] else None,
-        baseline_as_of=ent["baseline_as_of"].isoformat() if ent["baseline_as_of"] else "–",
+        end=format_date(ent["end"], lang) if ent["end"] else None,
+        baseline_as_of=format_date(ent["baseline_as_of"], lang) if ent["baseline_as_of"] else "–",
+        metric_names={m: metric_label(m, lang) for m in ENTITY_METRICS},
         totals=present.totals(ent["metrics"], ent["result_metric"], lang=lang, currency=cur)
         if ent["metrics"] else [],
         anomalies=[present.anomaly(a, lang=lang, currency=cur) for a in ent["anomalies"]],
         history=[{"s": present.suggestion({**h["suggestion"], "decision_notes": None},
-                                          lang=lang, currency=cur, now=now, can_decide=False),
+                                          lang=lang, currency=cur, now=now, can_decide=False,
+                                          tz=tz),
                   "decisions": h["decisions"], "summary": h["summary"]}
                  for h in ent["history"]],
-        executions=[present.execution(x, lang=lang, currency=cur) for x in ent["executions"]],
+        executions=[present.execution(x, lang=lang, currency=cur, tz=tz)
+                    for x in ent["executions"]],
         title=f"{code(level, lang)} {ent['name'] or entity_id}")
 
 
@@ -243,16 +255,15 @@ def learning_page(request: Request, client_key: str) -> Response:
     return render(
         request, "ads/learning.html", user=user, **ctx, rep=rep,
         chart=calibration_chart(rep["reliability"], rep["model"], lang=lang),
-        brier={k: (None if v is None else f"{v:.3f}".replace(".", "," if lang == "fr" else "."))
+        brier={k: (None if v is None else format_number(v, lang, 3))
                for k, v in rep["brier"].items()},
         bins=[{"bin": b["bin"], "count": b["count"],
                "stated": present.pct(b["mean_stated"], lang),
                "observed": present.pct(b["observed"], lang),
                "ci": (f"{present.pct(b['ci_low'], lang)} – {present.pct(b['ci_high'], lang)}"
                       if b["ci_low"] is not None else "")} for b in rep["reliability"]],
-        hypotheses=learned["hypotheses"], fmt_ts=present.fmt_ts,
-        entity_link=present.entity_link, title=t("learning.title", lang,
-                                                 tenant=ctx["tenant"]["client_name"]))
+        hypotheses=learned["hypotheses"], entity_link=present.entity_link,
+        title=_(lang, "Learning · {tenant}", tenant=ctx["tenant"]["client_name"]))
 
 
 # ---------------------------------------------------------------------------- validation
@@ -279,10 +290,11 @@ def validation_page(request: Request, client_key: str,
 
     return render(request, "ads/validation.html", user=user, **ctx, total=total, status=status,
                    items=[present.validation_item(
-                       i, lang=lang,
+                       i, lang=lang, tz=ctx["tenant"]["time_zone"],
                        can_decide=may_act(can_decide=user.can_decide, stage=i["validation_stage"]))
                           for i in items],
-                   title=t("validation.title", lang, tenant=ctx["tenant"]["client_name"]))
+                   title=_(lang, "Validation queue · {tenant}",
+                           tenant=ctx["tenant"]["client_name"]))
 
 
 @router.post("/t/{client_key}/validation/{queue_id}/{action}")
@@ -303,7 +315,7 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
     except NotFound:
         return not_found(request, user)
     if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, t("error.csrf", lang))
+        return error_page(request, user, 403, _(lang, CSRF_EXPIRED))
     tid = ctx["tenant"]["tenant_id"]
     db = get_database(request)
     flash, status = None, 200
@@ -312,7 +324,7 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
             # one rule with the API: a client_viewer reviews at client_review only
             stage = validation.get_item(conn, tenant_id=tid, queue_id=queue_id)["validation_stage"]
             if not validation.may_act(can_decide=user.can_decide, stage=stage):
-                return error_page(request, user, 403, t("error.forbidden", lang))
+                return error_page(request, user, 403, _(lang, FORBIDDEN))
             if action == "advance":
                 validation.advance(conn, tenant_id=tid, queue_id=queue_id, by=user.email,
                                    notes=reason.strip() or None)
@@ -322,7 +334,7 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
     except NotFound:
         return not_found(request, user)
     except (Conflict, InvalidInput) as exc:
-        flash = {"kind": "err", "text": t("validation.error", lang, message=str(exc))}
+        flash = {"kind": "err", "text": _(lang, "Not recorded: {message}", message=str(exc))}
         status = 409 if isinstance(exc, Conflict) else 422
     if not is_htmx(request):  # a plain form post (scripts off): back to the queue
         return secure(RedirectResponse(f"/t/{client_key}/validation#v-{queue_id}",
@@ -331,6 +343,7 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
         item = validation.get_item(conn, tenant_id=tid, queue_id=queue_id)
     return render(request, "ads/_validation_item.html", http_status=status, user=user, **ctx,
                    v=present.validation_item(item, lang=lang, flash=flash,
+                                             tz=ctx["tenant"]["time_zone"],
                                              can_decide=validation.may_act(
                                                  can_decide=user.can_decide,
                                                  stage=item["validation_stage"])))

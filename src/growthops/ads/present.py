@@ -1,7 +1,9 @@
 """Turn the rows of :mod:`growthops.ads.pages_data` into display values in the user's language.
 
-The templates only lay these out: every number is formatted here (money with the tenant's
-currency, fractions as percent 0-100, French decimal commas), every code translated.
+The templates only lay these out: every number is formatted here by Babel for the reader's
+locale (:mod:`growthops.core.i18n`: money in the tenant's currency, fractions as percentages,
+dates, and times in the tenant's time zone ``tz``), every code translated
+(:mod:`growthops.ads.labels`).
 """
 
 from __future__ import annotations
@@ -11,32 +13,35 @@ from typing import Any
 
 from growthops.ads.action.decisions import DECIDABLE_FROM
 from growthops.ads.action.guardrails import describe
-from growthops.ads.messages import code, t
+from growthops.ads.labels import code, metric_label
 from growthops.ads.pages_data import LEVELS
 from growthops.ads.reporting.digest import (
-    fmt_num,
-    fmt_ts,
+    confidence_text,
     fmt_value,
     format_intervals,
-    metric_label,
     suggestion_text,
 )
-
-NBSP = "\u00a0"
+from growthops.core.i18n import (
+    DASH,
+    N_,
+    _,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_percent,
+    format_ratio,
+)
 
 
 def money(x: Any, lang: str, currency: str) -> str:
-    """Format an amount in ``currency`` (2 decimals; '–' for None)."""
-    return fmt_value(x, "spend", lang, currency)
+    """Format an amount in ``currency`` (its usual decimals; '–' for None)."""
+    return format_money(x, currency, lang)
 
 
 def pct(fraction: Any, lang: str, decimals: int = 0) -> str:
-    """Format a fraction 0-1 as percent 0-100 ('–' for None)."""
-    return "–" if fraction is None else f"{fmt_num(float(fraction) * 100, lang, decimals)}{NBSP}%"
-
-
-def _roas(x: Any, lang: str) -> str:
-    return f"{fmt_num(x, lang, 2)}×"
+    """Format a fraction 0-1 as a percentage ('–' for None)."""
+    return format_percent(fraction, lang, decimals)
 
 
 # ----------------------------------------------------------------------------- overview
@@ -48,30 +53,31 @@ def overview_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
     else CPA. ``pacing_pct`` (0-100+, for the meter) and ``over`` (projection above the cap).
     """
     cur = r["currency"].strip()
-    kpi, ok = t("kpi.none", lang), None
+    kpi, ok = _(lang, "no result yet"), None
     if r["roas_7d"] is not None:
         target = float(r["roi_target"])
-        kpi = t("kpi.roas", lang, value=_roas(r["roas_7d"], lang), target=_roas(target, lang))
+        kpi = _(lang, "ROAS {value} (target {target})", value=format_ratio(r["roas_7d"], lang),
+                target=format_ratio(target, lang))
         ok = r["roas_7d"] >= target
     elif r["cpa_7d"] is not None:
         if r["max_cpa"] is not None:
-            kpi = t("kpi.cpa", lang, value=money(r["cpa_7d"], lang, cur),
+            kpi = _(lang, "CPA {value} (max {target})", value=money(r["cpa_7d"], lang, cur),
                     target=money(r["max_cpa"], lang, cur))
             ok = r["cpa_7d"] <= float(r["max_cpa"])
         else:
-            kpi = t("kpi.cpa_no_target", lang, value=money(r["cpa_7d"], lang, cur))
+            kpi = _(lang, "CPA {value}", value=money(r["cpa_7d"], lang, cur))
     cap = r["monthly_budget_max"]
     if cap:
-        pacing = t("pacing.mtd", lang, mtd=money(r["mtd"], lang, cur),
-                   projected=money(r["projected"], lang, cur), budget=money(cap, lang, cur),
-                   pct=pct(r["pacing"], lang))
+        pacing = _(lang, "{mtd} spent, {projected} projected of {budget} ({pct})",
+                   mtd=money(r["mtd"], lang, cur), projected=money(r["projected"], lang, cur),
+                   budget=money(cap, lang, cur), pct=pct(r["pacing"], lang))
     else:
-        pacing = t("pacing.no_budget", lang, mtd=money(r["mtd"], lang, cur),
-                   projected=money(r["projected"], lang, cur))
+        pacing = _(lang, "{mtd} spent, {projected} projected (no monthly maximum)",
+                   mtd=money(r["mtd"], lang, cur), projected=money(r["projected"], lang, cur))
     return {
         "client_key": r["client_key"], "client_name": r["client_name"],
-        "last_day": r["last_day"].isoformat() if r["last_day"] else t("no_data", lang),
-        "spend_7d": money(r["spend_7d"], lang, cur) if r["last_day"] else "–",
+        "last_day": format_date(r["last_day"], lang) if r["last_day"] else _(lang, "no data"),
+        "spend_7d": money(r["spend_7d"], lang, cur) if r["last_day"] else DASH,
         "kpi": kpi, "kpi_ok": ok, "pacing": pacing,
         "pacing_pct": round(min(float(r["pacing"]) * 100, 100), 1) if r["pacing"] is not None
         else None,
@@ -82,21 +88,13 @@ def overview_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------- queue
-#: Predicted metrics whose code reads badly in a sentence.
-_PREDICTED_LABEL = {
-    "value_lost": {"en": "value lost", "fr": "valeur perdue"},
-    "spend_saved": {"en": "spend saved", "fr": "dépense économisée"},
-    "results_lost": {"en": "results lost", "fr": "résultats perdus"},
-    "results": {"en": "results", "fr": "résultats"},
-}
-
-
-def readable_prediction(predicted: Any, lang: str) -> dict[str, Any]:
+def readable_prediction(predicted: Any) -> dict[str, Any]:
     """Return ``predicted_metrics`` ready for :func:`growthops.ads.reporting.digest.format_intervals`.
 
-    Metric codes get readable names (``spend_saved`` → "spend saved"); a metric whose p10 and
-    p90 are equal (a fixed quantity, e.g. the spend a budget sets) is shown as a point, not as a
-    zero-width interval. Units are kept, so formatting is unchanged.
+    A metric whose p10 and p90 are equal (a fixed quantity, e.g. the spend a budget sets) is
+    shown as a point, not as a zero-width interval. Units are kept, so formatting is unchanged;
+    metric codes are named by :func:`growthops.ads.labels.metric_label` (``spend_saved`` →
+    "spend saved").
     """
     pm = predicted if isinstance(predicted, dict) else {}
     metrics = {}
@@ -106,7 +104,7 @@ def readable_prediction(predicted: Any, lang: str) -> dict[str, Any]:
         q = dict(q)
         if q.get("p10") is not None and q.get("p10") == q.get("p90"):
             q["p10"] = q["p90"] = None
-        metrics[_PREDICTED_LABEL.get(name, {}).get(lang, name)] = q
+        metrics[name] = q
     return {**pm, "metrics": metrics}
 
 
@@ -137,16 +135,17 @@ def entity_link(row: dict[str, Any]) -> dict[str, str] | None:
 
 
 def step_text(note: dict[str, Any] | None, lang: str, currency: str) -> str:
-    """The change a guard-rail note's ``step`` made: ``daily budget 155.00 EUR → 124.00 EUR``,
+    """The change a guard-rail note's ``step`` made: ``daily budget €155.00 → €124.00``,
     ``status → paused`` ('' without a step)."""
     step = (note or {}).get("step") or {}
-    key = {"budget_change": "change.budget", "bid_change": "change.bid"}.get(
-        str(step.get("action")))
-    if key:
-        return t(key, lang, frm=money(step.get("from"), lang, currency),
-                 to=money(step.get("to"), lang, currency))
+    action = str(step.get("action"))
+    frm, to = money(step.get("from"), lang, currency), money(step.get("to"), lang, currency)
+    if action == "budget_change":
+        return _(lang, "daily budget {frm} → {to}", frm=frm, to=to)
+    if action == "bid_change":
+        return _(lang, "bid cap {frm} → {to}", frm=frm, to=to)
     if step.get("status"):
-        return f"{t('col.status', lang)} → {code(step['status'], lang)}"
+        return _(lang, "status") + " → " + code(step["status"], lang)
     return ""
 
 
@@ -155,6 +154,21 @@ def entity_text(row: dict[str, Any], lang: str) -> str:
     kind = code(row.get("entity_type") or row.get("level") or "", lang)
     name, ident = row.get("entity_name"), row.get("entity_id")
     return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+
+
+#: How an execution's outcome is announced, by :class:`ExecutionOutcome` status.
+_OUTCOME_TEXT = {
+    "applied": N_("Executed on the account: {message}"),
+    "reconciled": N_("Executed (settled from the account's state): {message}"),
+    "blocked": N_("Blocked by the guard rail {rails}: {message}"),
+    "dry_run": N_("Not executed (dry run / validate only): {message}"),
+    "failed": N_("Execution failed: {message}"),
+    "retry": N_("Execution will be retried: {message}"),
+    "skipped": N_("Not executed: {message}"),
+    "handoff": N_("Handed to the validation queue: {message}"),
+    "not_executable": N_("Recorded (nothing to execute): {message}"),
+    "held": N_("Held: {message}"),
+}
 
 
 def outcome_message(outcome: Any, lang: str, currency: str) -> dict[str, str]:
@@ -172,38 +186,38 @@ def outcome_message(outcome: Any, lang: str, currency: str) -> dict[str, str]:
         message = describe(outcome.note, lang) or outcome.message
     else:
         message = outcome.message
-    rails = ", ".join(outcome.rails) or "–"
-    key = f"exec.{status}" if f"exec.{status}" in _EXEC_KEYS else "exec.skipped"
+    rails = ", ".join(outcome.rails) or DASH
+    text = _OUTCOME_TEXT.get(status, _OUTCOME_TEXT["skipped"])
     kind = ("ok" if status in ("applied", "reconciled", "handoff", "not_executable")
             else "err" if status == "failed" else "warn")
-    return {"kind": kind, "text": t(key, lang, message=message or "", rails=rails)}
-
-
-_EXEC_KEYS = {f"exec.{s}" for s in ("applied", "reconciled", "blocked", "dry_run", "failed",
-                                    "retry", "skipped", "handoff", "not_executable", "held")}
+    return {"kind": kind, "text": _(lang, text, message=message or "", rails=rails)}
 
 
 def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
-               can_decide: bool, flash: dict[str, str] | None = None) -> dict[str, Any]:
+               can_decide: bool, tz: str = "UTC",
+               flash: dict[str, str] | None = None) -> dict[str, Any]:
     """Display values of one :func:`growthops.ads.pages_data.queue` row (a suggestion card).
 
     ``decisions``: the buttons to show (none for a read-only user or a final / expired
-    suggestion); ``flash``: a message from the action that just ran (decision, execution).
+    suggestion); ``flash``: a message from the action that just ran (decision, execution);
+    times in the time zone ``tz`` (the tenant's).
     """
     status = effective_status(row, now)
     decisions = [d for d in ("approved", "refused", "backlog")
                  if can_decide and status != "expired" and row["status"] in DECIDABLE_FROM[d]]
     decided = None
     if row["decided_by"]:
-        decided = t("sugg.decided", lang, decision=code(row["status"] if row["status"] in (
-            "approved", "refused", "backlog") else "approved", lang), by=row["decided_by"],
-            at=fmt_ts(row["decided_at"]))
+        decided = _(lang, "{decision} by {by} on {at}", decision=code(
+            row["status"] if row["status"] in ("approved", "refused", "backlog") else "approved",
+            lang), by=row["decided_by"], at=format_datetime(row["decided_at"], tz, lang))
         if row.get("decision_channel"):
-            decided += f" ({t('sugg.via', lang, channel=code(row['decision_channel'], lang))})"
+            decided += " (" + _(lang, "via {channel}",
+                                channel=code(row["decision_channel"], lang)) + ")"
     execution = None
     if row.get("execution_status"):
-        execution = t("exec.last", lang, status=code(row["execution_status"], lang),
-                      when=fmt_ts(row["execution_at"]))
+        execution = _(lang, "Last execution: {status} {when}",
+                      status=code(row["execution_status"], lang),
+                      when=format_datetime(row["execution_at"], tz, lang))
         if row.get("execution_error"):
             execution += f" — {row['execution_error']}"
     cal = row.get("calibrated_confidence")
@@ -216,13 +230,13 @@ def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
         "action": suggestion_text(row, "action", lang),
         "reason": suggestion_text(row, "reason", lang),
         "impact": suggestion_text(row, "expected_impact", lang),
-        "intervals": format_intervals(readable_prediction(row["predicted_metrics"], lang), lang,
+        "intervals": format_intervals(readable_prediction(row["predicted_metrics"]), lang,
                                       currency),
-        "confidence": t("sugg.confidence", lang, pct=f"{row['confidence']}{NBSP}%"),
-        "calibrated": (t("sugg.calibrated", lang, pct=f"{cal}{NBSP}%")
+        "confidence": _(lang, "confidence {pct}", pct=confidence_text(row["confidence"], lang)),
+        "calibrated": (_(lang, "calibrated {pct}", pct=confidence_text(cal, lang))
                        if cal is not None and cal != row["confidence"] else None),
-        "as_of": t("sugg.as_of", lang, day=row["as_of"].isoformat()),
-        "expires": t("sugg.expires", lang, when=fmt_ts(row["expires_at"])),
+        "as_of": _(lang, "data as of {day}", day=format_date(row["as_of"], lang)),
+        "expires": _(lang, "expires {when}", when=format_datetime(row["expires_at"], tz, lang)),
         "decided": decided, "notes": row.get("decision_notes"),
         "guard_rail": rail_note(row.get("guard_rail_note"), lang),
         "execution": execution, "decisions": decisions, "flash": flash,
@@ -233,12 +247,15 @@ def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
 def _change(x: dict[str, Any], lang: str, currency: str) -> str:
     """One line for an execution's change: before → intended (budget, bid or status)."""
     before, intended = x.get("before_state") or {}, x.get("intended_state") or {}
-    for key, label in (("daily_budget", "change.budget"), ("bid_amount", "change.bid")):
-        if key in intended:
-            return t(label, lang, frm=money(before.get(key), lang, currency),
-                     to=money(intended[key], lang, currency))
+    if "daily_budget" in intended:
+        return _(lang, "daily budget {frm} → {to}", frm=money(before.get("daily_budget"), lang,
+                                                               currency),
+                 to=money(intended["daily_budget"], lang, currency))
+    if "bid_amount" in intended:
+        return _(lang, "bid cap {frm} → {to}", frm=money(before.get("bid_amount"), lang, currency),
+                 to=money(intended["bid_amount"], lang, currency))
     if "status" in intended:
-        return t("change.status", lang, frm=code(before.get("status"), lang) or "–",
+        return _(lang, "status {frm} → {to}", frm=code(before.get("status"), lang) or DASH,
                  to=code(intended["status"], lang))
     if "validation_queue" in intended:
         return code("handoff", lang)
@@ -263,18 +280,21 @@ def _variance(v: dict[str, Any] | None, lang: str, currency: str) -> list[dict[s
     return out
 
 
-def execution(x: dict[str, Any], *, lang: str, currency: str) -> dict[str, Any]:
-    """Display values of one execution row with its hypothesis (entity page)."""
+def execution(x: dict[str, Any], *, lang: str, currency: str, tz: str = "UTC") -> dict[str, Any]:
+    """Display values of one execution row with its hypothesis (entity page); times in ``tz``."""
     outcome = x.get("outcome")
     if x.get("hypothesis_id") and not outcome:
-        outcome_text = t("measuring", lang, day=x["measurement_end_date"].isoformat())
+        outcome_text = _(lang, "measuring until {day}",
+                         day=format_date(x["measurement_end_date"], lang))
     else:
-        outcome_text = code(outcome, lang) if outcome else "–"
-    window = (f"{x['start_day']} → {x['measurement_end_date']}" if x.get("start_day") else "–")
+        outcome_text = code(outcome, lang) if outcome else DASH
+    window = (f"{format_date(x['start_day'], lang)} → "
+              f"{format_date(x['measurement_end_date'], lang)}" if x.get("start_day") else DASH)
     why = x.get("why_accurate") or x.get("why_inaccurate")
     return {
         "id": x["execution_id"], "suggestion_id": x["suggestion_id"],
-        "when": fmt_ts(x["executed_at"] or x["claimed_at"]), "by": x["executed_by"],
+        "when": format_datetime(x["executed_at"] or x["claimed_at"], tz, lang),
+        "by": x["executed_by"],
         "type": code(x.get("suggestion_type"), lang), "change": _change(x, lang, currency),
         "status": x["status"], "status_label": code(x["status"], lang),
         "error": x.get("error_message"), "outcome": outcome, "outcome_label": outcome_text,
@@ -284,13 +304,12 @@ def execution(x: dict[str, Any], *, lang: str, currency: str) -> dict[str, Any]:
 
 def anomaly(a: dict[str, Any], *, lang: str, currency: str) -> dict[str, Any]:
     """Display values of one anomaly row (entity page)."""
-    dev = a.get("deviation")
     return {
-        "day": a["as_of"].isoformat(), "metric": metric_label(a["metric"], lang),
+        "day": format_date(a["as_of"], lang), "metric": metric_label(a["metric"], lang),
         "direction": code(a["anomaly_type"], lang),
         "expected": fmt_value(a["baseline_value"], a["metric"], lang, currency),
         "actual": fmt_value(a["actual_value"], a["metric"], lang, currency),
-        "deviation": "–" if dev is None else f"{'+' if dev > 0 else ''}{pct(dev, lang, 1)}",
+        "deviation": format_percent(a.get("deviation"), lang, 1, sign=True),
         "severity": a["severity"], "severity_label": code(a["severity"], lang),
         "status": code(a["status"], lang),
     }
@@ -304,34 +323,39 @@ def totals(metrics: list[dict[str, Any]], result_metric: str, *, lang: str,
          for k in ("spend", "impressions", "clicks", "conversion_value", result_metric)}
     res = s[result_metric]
     out = [(metric_label("spend", lang), money(s["spend"], lang, currency)),
-           (metric_label("impressions", lang), fmt_num(s["impressions"], lang, 0)),
-           ("CTR", pct(s["clicks"] / s["impressions"], lang, 2) if s["impressions"] else "–"),
-           (metric_label(result_metric, lang), fmt_num(res, lang, 0)),
-           ("CPA", money(s["spend"] / res, lang, currency) if res else "–")]
+           (metric_label("impressions", lang), format_number(s["impressions"], lang, 0)),
+           ("CTR", pct(s["clicks"] / s["impressions"], lang, 2) if s["impressions"] else DASH),
+           (metric_label(result_metric, lang), format_number(res, lang, 0)),
+           ("CPA", money(s["spend"] / res, lang, currency) if res else DASH)]
     if s["conversion_value"] > 0 and s["spend"] > 0:
-        out.append(("ROAS", _roas(s["conversion_value"] / s["spend"], lang)))
+        out.append(("ROAS", format_ratio(s["conversion_value"] / s["spend"], lang)))
     return out
 
 
 # ------------------------------------------------------------------------------ validation
-def validation_item(item: dict[str, Any], *, lang: str, can_decide: bool,
+def validation_item(item: dict[str, Any], *, lang: str, can_decide: bool, tz: str = "UTC",
                     flash: dict[str, str] | None = None) -> dict[str, Any]:
-    """Display values of one ``ads.validation_queue`` row (with ``effective_status``)."""
+    """Display values of one ``ads.validation_queue`` row (with ``effective_status``); times
+    in ``tz``."""
     status = item["effective_status"]
     content = item.get("content") or {}
+
+    def at(ts: Any) -> str:
+        return format_datetime(ts, tz, lang)
+
     lines = []
     if item.get("submitted_by"):
-        lines.append(t("validation.submitted", lang, by=item["submitted_by"],
-                       at=fmt_ts(item["submitted_at"])))
+        lines.append(_(lang, "submitted by {by} on {at}", by=item["submitted_by"],
+                       at=at(item["submitted_at"])))
     if item.get("client_validated_by"):
-        lines.append(t("validation.client_ok", lang, by=item["client_validated_by"],
-                       at=fmt_ts(item["client_validated_at"])))
+        lines.append(_(lang, "client review: {by} on {at}", by=item["client_validated_by"],
+                       at=at(item["client_validated_at"])))
     if item.get("team_validated_by"):
-        lines.append(t("validation.team_ok", lang, by=item["team_validated_by"],
-                       at=fmt_ts(item["team_validated_at"])))
+        lines.append(_(lang, "team review: {by} on {at}", by=item["team_validated_by"],
+                       at=at(item["team_validated_at"])))
     if item.get("rejected_by"):
-        lines.append(t("validation.rejected", lang, by=item["rejected_by"],
-                       at=fmt_ts(item["rejected_at"]), reason=item.get("rejection_reason") or ""))
+        lines.append(_(lang, "rejected by {by} on {at}: {reason}", by=item["rejected_by"],
+                       at=at(item["rejected_at"]), reason=item.get("rejection_reason") or ""))
     details = [(k, v) for k, v in content.items()
                if k in ("action", "reason", "hook", "body", "cta", "angle", "entity_id")
                and isinstance(v, str | int | float)]
@@ -341,7 +365,7 @@ def validation_item(item: dict[str, Any], *, lang: str, can_decide: bool,
         "stage_label": code(item["validation_stage"], lang), "status": status,
         "status_label": code(status, lang), "lines": lines, "details": details,
         "suggestion_id": content.get("suggestion_id"),
-        "expires": t("validation.expires", lang, when=fmt_ts(item["expires_at"])),
+        "expires": _(lang, "expires {when}", when=at(item["expires_at"])),
         "actionable": can_decide and status == "pending", "flash": flash,
     }
 

@@ -19,7 +19,7 @@ from growthops.cli import core  # noqa: F401  (registration)
 from growthops.cli.root import app
 from growthops.core.cli import console, err_console
 from growthops.core.errors import GrowthopsError
-from growthops.core.i18n import t
+from growthops.core.i18n import _
 from growthops.core.logs.scrub import install_log_scrubber, register_settings, scrub
 from growthops.domains import installed
 from growthops.settings import get_settings
@@ -59,7 +59,8 @@ def main() -> None:
     try:
         app()
     except GrowthopsError as exc:
-        err_console.print(f"[red]{t('error', get_settings().lang)}:[/] {escape(scrub(str(exc)))}")
+        label = _(get_settings().lang, "Error")
+        err_console.print(f"[red]{label}:[/] {escape(scrub(str(exc)))}")
         sys.exit(exc.exit_code)
 
 

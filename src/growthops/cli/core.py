@@ -19,7 +19,7 @@ from growthops.core.cli import (
     console,
 )
 from growthops.core.db import get_db
-from growthops.core.i18n import t
+from growthops.core.i18n import _, format_datetime
 
 db_app = typer.Typer(help="Database: init, migrate, status, scale-out-plan.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the agency's clients).", no_args_is_help=True)
@@ -45,7 +45,9 @@ def db_migrate(lang: LangOpt = "") -> None:
     from growthops.core.migrate import migrate
 
     applied = migrate(get_db())
-    msg = t("db.migrated", _lang(lang), ids=", ".join(applied)) if applied else t("db.up_to_date", _lang(lang))
+    lg = _lang(lang)
+    msg = (_(lg, "Applied migrations: {ids}", ids=", ".join(applied)) if applied
+           else _(lg, "Database is up to date."))
     console.print(msg)
 
 
@@ -61,13 +63,16 @@ def db_status(lang: LangOpt = "") -> None:
     console.print(table)
     et = Table("extension", "version")
     for e in st.extensions:
-        missing = t("db.ext_missing", lg, degrades=t(f"ext.{e.name}", lg))
+        from growthops.core.extensions import WANTED
+
+        missing = _(lg, "missing ({degrades})", degrades=_(lg, WANTED.get(e.name, "")))
         et.add_row(e.name, e.version or f"[yellow]{missing}[/]")
     console.print(et)
+    not_applied = _(lg, "not applied")
     mt = Table("migration", "applied_at (UTC)")
     for m in st.migrations:
         when = m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "yes"
-        mt.add_row(m.id, when if m.applied else f"[yellow]{t('db.not_applied', lg)}[/]")
+        mt.add_row(m.id, when if m.applied else f"[yellow]{not_applied}[/]")
     console.print(mt)
 
 
@@ -108,7 +113,8 @@ def tenants_create(
         "slack_validation_channel": slack_channel,
     }
     tenant = create_tenant(get_db(), _validate(TenantIn, data))
-    console.print(t("tenant.created", _lang(lang), client_key=tenant.client_key, id=tenant.tenant_id))
+    console.print(_(_lang(lang), "Tenant {client_key} created ({id}).",
+                    client_key=tenant.client_key, id=tenant.tenant_id))
 
 
 @tenants_app.command("list")
@@ -188,7 +194,9 @@ def apikeys_create(
     with get_db().tenant_tx(tid) as conn:
         key = create(conn, tenant_id=tid, name=name, created_by=by,
                      acts_for_people=acts_for_people)
-    console.print(t("apikey.created", _lang(lang), prefix=key.prefix, tenant=tenant, name=key.name))
+    console.print(_(_lang(lang), "API key {prefix} created for {tenant} ({name}). Copy it now: it "
+                                 "is shown only once.", prefix=key.prefix, tenant=tenant,
+                    name=key.name))
     # The key alone on its own line, unstyled, so it can be piped or copied.
     print(key.plaintext, flush=True)
 
@@ -196,13 +204,12 @@ def apikeys_create(
 @apikeys_app.command("list")
 def apikeys_list(tenant: TenantOpt) -> None:
     """List a tenant's API keys (prefix, name, dates; never the key)."""
-    from growthops.ads.reporting.digest import fmt_ts
     from growthops.core.auth.api_keys import list_keys
 
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = list_keys(conn, tenant_id=tid)
-    table = Table("id", "prefix", "name", "created", "last used", "revoked")
+    table = Table("id", "prefix", "name", "created (UTC)", "last used", "revoked")
     for r in rows:
         table.add_row(str(r["key_id"]), r["prefix"], r["name"], fmt_ts(r["created_at"]),
                       fmt_ts(r["last_used_at"]) if r["last_used_at"] else "–",
@@ -223,7 +230,13 @@ def apikeys_revoke(
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         row = revoke(conn, tenant_id=tid, key=key, revoked_by=by)
-    console.print(t("apikey.revoked", _lang(lang), prefix=row["prefix"], tenant=tenant))
+    console.print(_(_lang(lang), "API key {prefix} of {tenant} revoked.", prefix=row["prefix"],
+                    tenant=tenant))
+
+
+def fmt_ts(ts: Any) -> str:
+    """An instant in UTC for the English-only admin tables."""
+    return format_datetime(ts, "UTC", "en")
 
 
 # -------------------------------------------------------------------------------------- users
@@ -261,14 +274,13 @@ def users_list(
     = None,
 ) -> None:
     """List the users: e-mail, role, tenant, language, active, last login."""
-    from growthops.ads.reporting.digest import fmt_ts
     from growthops.core.auth.users import list_users
     from growthops.core.tenants.service import directory
 
     users = list_users(get_db(), tenant_id=_tenant_id(tenant) if tenant else None)
     with get_db().app_tx() as conn:
         keys = {str(r["tenant_id"]): r["client_key"] for r in directory(conn)}
-    table = Table("email", "role", "tenant", "lang", "active", "last login")
+    table = Table("email", "role", "tenant", "lang", "active", "last login (UTC)")
     for u in users:
         table.add_row(u.email, u.role, keys.get(str(u.tenant_id), "–") if u.tenant_id else "–",
                       u.lang, "yes" if u.active else "no",

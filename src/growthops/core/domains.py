@@ -27,7 +27,8 @@ class NavEntry:
 
     ``key``: the page's navigation id (highlighted when a page renders with ``nav=key``);
     ``path``: the path under ``/t/{client_key}/`` (``suggestions`` → ``/t/acme/suggestions``);
-    ``label``: the message id of the tab's label (see :mod:`growthops.core.i18n`).
+    ``label``: the tab's label, an English message marked with ``N_("...")`` and translated
+    by the shell with the catalogs (see :mod:`growthops.core.i18n`).
     """
 
     key: str

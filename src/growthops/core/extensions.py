@@ -62,14 +62,16 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from growthops.core.i18n import N_
+
 _log = logging.getLogger(__name__)
 
 #: The extensions growthops wants, each with what degrades without it (shown by ``db status``).
 WANTED: dict[str, str] = {
-    "unaccent": "French full-text search keeps accents (text normalised in Python instead)",
-    "pg_trgm": "fuzzy duplicate detection uses exact normalised keys only",
-    "vector": "embeddings searched exactly in NumPy, no vector index",
-    "btree_gist": "no overlap exclusion constraints (checked by the services instead)",
+    "unaccent": N_("French full-text search keeps accents (text normalised in Python instead)"),
+    "pg_trgm": N_("fuzzy duplicate detection uses exact normalised keys only"),
+    "vector": N_("embeddings searched exactly in NumPy, no vector index"),
+    "btree_gist": N_("no overlap exclusion constraints (checked by the services instead)"),
 }
 
 

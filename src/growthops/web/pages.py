@@ -33,12 +33,12 @@ from growthops.core.auth import users
 from growthops.core.db import Database
 from growthops.core.domains import Domain
 from growthops.core.errors import GrowthopsError, NotFound
-from growthops.core.i18n import _
+from growthops.core.i18n import LANGS, N_, _, install_jinja
 from growthops.core.logs.scrub import scrub
 from growthops.web import limits
 from growthops.web.deps import current_user, get_database
 from growthops.web.errors import login_redirect
-from growthops.web.messages import LANGS, code, t
+from growthops.web.messages import ROLES, code, register_codes
 from growthops.web.sessions import login_session, logout_session
 
 router = APIRouter(include_in_schema=False)
@@ -51,13 +51,21 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'; object-src 'none'")
 
+#: Shown when a form's CSRF token is missing or stale (shared with the domains' pages).
+CSRF_EXPIRED = N_("The form expired (security token). Reload the page and try again.")
+#: Shown when a read-only user posts an action.
+FORBIDDEN = N_("You may not do this: your account is read-only.")
+
 #: Template folders of the installed domains, by prefix (``{"ads": Path(...)}``).
 _DOMAIN_LOADERS: dict[str, jinja2.BaseLoader] = {}
 _env = jinja2.Environment(
     loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(_HERE / "templates"),
                                 jinja2.PrefixLoader(_DOMAIN_LOADERS)]),
-    autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-_env.globals.update(t=t, code=code, tenant_tabs=[], nav_paths={}, default_tab="")
+    autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    extensions=["jinja2.ext.i18n"])
+install_jinja(_env)  # _(), ngettext(), pgettext(), {% trans %} in the context's ``lang``
+_env.globals.update(code=code, tenant_tabs=[], nav_paths={}, default_tab="")
+register_codes(ROLES)
 #: The overview panels of the installed domains: ``(domain name, callable)``.
 _PANELS: list[tuple[str, Any]] = []
 
@@ -86,7 +94,7 @@ def install_domains(domains: list[Domain] | tuple[Domain, ...]) -> None:
 
 
 def render_fragment(template: str, /, **ctx: Any) -> Markup:
-    """Render ``template`` (no page shell) with ``t`` and ``code`` available; safe HTML."""
+    """Render ``template`` (no page shell); ``_`` and the filters use ``ctx["lang"]``; safe HTML."""
     return Markup(_env.get_template(template).render(**ctx))
 
 
@@ -139,13 +147,16 @@ def secure(resp: Response) -> Response:
 
 def render(request: Request, template: str, /, *, http_status: int = 200,
             user: users.User | None = None, **ctx: Any) -> HTMLResponse:
-    """Render ``template`` with the common context (user, lang, csrf, current path)."""
+    """Render ``template`` with the common context (user, lang, csrf, current path, and
+    ``time_zone``: the tenant's when the page has one, else UTC; the ``datetime`` filter and the
+    "times in ..." footer use it)."""
     lang = ctx.pop("lang", None) or lang_of(request, user)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     common: dict[str, Any] = {"request_path": request.url.path, "here": here, "user": user, "lang": lang,
               "csrf": csrf_token(request) if user is not None else "", "tenant": None,
               "tenants": [], "nav": "", "title": "", "readonly": False}
     common.update(ctx)
+    common.setdefault("time_zone", (common["tenant"] or {}).get("time_zone") or "UTC")
     html = _env.get_template(template).render(**common)
     return secure(HTMLResponse(html, status_code=http_status))  # type: ignore[return-value]
 
@@ -159,11 +170,11 @@ def error_page(request: Request, user: users.User | None, status: int, message: 
         return render(request, "_flash.html", http_status=status, user=user,
                        flash={"kind": "err", "text": message}, lang=lang)
     return render(request, "error.html", http_status=status, user=user, message=message,
-                   title=t("error.title", lang), lang=lang)
+                   title=_(lang, "Error"), lang=lang)
 
 
 def not_found(request: Request, user: users.User | None) -> Response:
-    return error_page(request, user, 404, t("error.not_found", lang_of(request, user)))
+    return error_page(request, user, 404, _(lang_of(request, user), "Page not found."))
 
 
 def auth(request: Request) -> users.User | Response:
@@ -230,7 +241,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     except GrowthopsError:
         pass
     return render(request, "login.html", next=safe_next(next), error=None,
-                   title=t("login.title", lang_of(request, None)))
+                   title=_(lang_of(request, None), "Sign in"))
 
 
 @router.post("/login")
@@ -241,7 +252,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
     lang = lang_of(request, None)
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower():
-        return error_page(request, None, 403, t("error.csrf", lang))
+        return error_page(request, None, 403, _(lang, CSRF_EXPIRED))
     try:
         limits.check_login_account(request, email)
         user = users.authenticate(get_database(request), email=email, password=password)
@@ -249,13 +260,14 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
         resp = render(request, "login.html", http_status=429, next=safe_next(next),
                       error=_(lang, "Too many failed sign-ins for this account: try again in "
                                     "{seconds} seconds.", seconds=exc.retry_after),
-                      email=email, title=t("login.title", lang))
+                      email=email, title=_(lang, "Sign in"))
         resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
     except users.InvalidCredentials:
         limits.login_failed(request, email)
         return render(request, "login.html", http_status=401, next=safe_next(next),
-                       error=t("login.failed", lang), email=email, title=t("login.title", lang))
+                       error=_(lang, "Invalid e-mail or password."), email=email,
+                       title=_(lang, "Sign in"))
     limits.login_succeeded(request, email)
     login_session(request, user)
     csrf_token(request)
@@ -278,7 +290,7 @@ def switch_lang(request: Request, lang: Annotated[str, Form()],
     if isinstance(user, Response):
         return user
     if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, t("error.csrf", lang_of(request, user)))
+        return error_page(request, user, 403, _(lang_of(request, user), CSRF_EXPIRED))
     if lang not in LANGS:
         return error_page(request, user, 422, f"lang: {lang!r} is not one of {', '.join(LANGS)}")
     request.session["lang"] = lang
@@ -296,4 +308,4 @@ def overview_page(request: Request) -> Response:
     lang = lang_of(request, user)
     panels = [{"domain": name, "html": panel(request, user, lang)} for name, panel in _PANELS]
     return render(request, "overview.html", user=user, nav="overview", panels=panels,
-                  title=t("overview.title", lang))
+                  title=_(lang, "Overview"))

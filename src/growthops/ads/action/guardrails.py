@@ -75,6 +75,7 @@ from zoneinfo import ZoneInfo
 
 from growthops.connectors.base import EntityState
 from growthops.core.errors import NotFound
+from growthops.core.i18n import N_, _, format_datetime
 
 Action = Literal["budget_change", "bid_change", "pause", "activate"]
 Outcome = Literal["allowed", "split", "refused"]
@@ -342,7 +343,7 @@ def check(proposed: ProposedChange, rules: Rules, state: GuardState) -> GuardDec
     tight = (min if up else max)(v for _, v, _ in binding).quantize(CENT, rounding=rnd)
     cut = min(target, tight) if up else max(target, tight)
     rails, reasons = [r for r, _, _ in binding], []
-    for r, v, _ in binding:
+    for r, v, _detail in binding:
         if r == "max_change_pct":
             reasons.append(f"max_change_pct: {_pct(target / cur - 1)} asked, at most "
                            f"{float(rules.max_change_pct):g}% per action (limit {cents(v)})")
@@ -365,7 +366,7 @@ def check(proposed: ProposedChange, rules: Rules, state: GuardState) -> GuardDec
         return decided("refused", rails, reasons, None, overridden, retry_at=retry_at)
     # 5. split: the first step now, later steps one per 24 h up to the target (or a hard cap)
     final = target
-    for v in (v.quantize(CENT, rounding=rnd) for _, v, hd in bounds if hd):
+    for v in (v.quantize(CENT, rounding=rnd) for _rail, v, hd in bounds if hd):
         final = min(final, v) if up else max(final, v)
     steps: list[Step] = []
     more, v, k, s = False, cut, 0, min(p, q)
@@ -516,48 +517,38 @@ def load_history(conn: Any, *, tenant_id: UUID | str, keys: list[tuple[str, str]
 
 
 # ------------------------------------------------------------------------------- display
-_TEXT = {
-    "en": {"allowed": "inside every guard rail", "split": "split by {rails}",
-           "refused": "refused by {rails}", "now": "{frm} → {to} now",
-           "then": "then {to} from {when}", "more": "and more steps",
-           "retry": "may retry from {when}", "forced": "learning-phase rail overridden by {who}",
-           "dry_run": "dry run: nothing changed",
-           "validate_only": "validated only: nothing changed"},
-    "fr": {"allowed": "dans tous les garde-fous", "split": "découpé par {rails}",
-           "refused": "refusé par {rails}", "now": "{frm} → {to} maintenant",
-           "then": "puis {to} à partir du {when}", "more": "et d'autres étapes",
-           "retry": "nouvel essai possible à partir du {when}",
-           "forced": "garde-fou de phase d'apprentissage levé par {who}",
-           "dry_run": "simulation : rien n'a changé",
-           "validate_only": "validation seule : rien n'a changé"},
-}
-
-
-def _utc(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+#: The one-line verdict of a note, by outcome.
+_VERDICT = {"allowed": N_("inside every guard rail"), "split": N_("split by {rails}"),
+            "refused": N_("refused by {rails}")}
 
 
 def describe(note: dict[str, Any] | None, lang: str = "en") -> str:
     """Render a ``guard_rail_note`` in one line for the digest and the CLI ('' when None).
 
-    ``lang``: ``en`` or ``fr``. Example: ``split by max_change_pct: 100.0 → 120.0 now; then
-    144.0 from 2026-03-11 09:00 UTC``.
+    ``lang``: ``en`` or ``fr``; times in UTC, formatted for ``lang``. Example: ``split by
+    max_change_pct: 100.0 → 120.0 now; then 144.0 from Mar 11, 2026, 9:00 AM UTC``.
     """
     if not note:
         return ""
-    t = _TEXT.get(lang, _TEXT["en"])
-    parts = [t[note.get("outcome", "allowed")].format(rails=", ".join(note.get("rails") or []))]
+
+    def when(iso: str) -> str:
+        return format_datetime(datetime.fromisoformat(iso), "UTC", lang, with_zone=True)
+
+    verdict = _VERDICT.get(note.get("outcome", "allowed"), _VERDICT["allowed"])
+    parts = [_(lang, verdict, rails=", ".join(note.get("rails") or []))]
     step = note.get("step") or {}
     if note.get("outcome") == "split" and "to" in step:
-        parts.append(t["now"].format(frm=step.get("from"), to=step.get("to")))
-        parts += [t["then"].format(to=s["to"], when=_utc(s["not_before"]))
+        parts.append(_(lang, "{frm} → {to} now", frm=step.get("from"), to=step.get("to")))
+        parts += [_(lang, "then {to} from {when}", to=s["to"], when=when(s["not_before"]))
                   for s in note.get("remaining_steps") or []]
         if note.get("more_steps"):
-            parts.append(t["more"])
+            parts.append(_(lang, "and more steps"))
     if note.get("retry_at"):
-        parts.append(t["retry"].format(when=_utc(note["retry_at"])))
+        parts.append(_(lang, "may retry from {when}", when=when(note["retry_at"])))
     if note.get("overridden"):
-        parts.append(t["forced"].format(who=note.get("forced_by")))
-    if note.get("mode") in ("dry_run", "validate_only"):
-        parts.append(t[note["mode"]])
+        parts.append(_(lang, "learning-phase rail overridden by {who}", who=note.get("forced_by")))
+    if note.get("mode") == "dry_run":
+        parts.append(_(lang, "dry run: nothing changed"))
+    elif note.get("mode") == "validate_only":
+        parts.append(_(lang, "validated only: nothing changed"))
     return "; ".join(parts)

@@ -26,7 +26,7 @@ from growthops.ads.cli.config import _check_platform
 from growthops.core.cli import LangOpt, TenantOpt, _lang, _one, _tenant_id, console
 from growthops.core.db import get_db
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import t
+from growthops.core.i18n import _, format_datetime, pgettext
 
 accounts_app = typer.Typer(help="A tenant's ad accounts: list, connect (Meta, Google Ads), "
                                 "sandbox, advance, disconnect.", no_args_is_help=True)
@@ -59,13 +59,14 @@ def normalise_account_id(connector: str, account_id: str, lang: str = "en") -> s
         m = _META_ID.match(raw)
         if m:
             return f"act_{m.group(2)}"
-        what = t("accounts.meta_id", lang)
+        what = _(lang, "Meta ad account id (digits, with or without act_)")
     else:
         cid = raw.replace("-", "")
         if _GOOGLE_ID.match(cid):
             return cid
-        what = t("accounts.google_id", lang)
-    raise InvalidInput(t("accounts.bad_account_id", lang, value=account_id, what=what))
+        what = _(lang, "Google Ads customer id (10 digits, dashes allowed)")
+    raise InvalidInput(_(lang, "--account-id: {value!r} is not a {what}",
+                         value=account_id, what=what))
 
 
 def parse_credentials(connector: str, text: str, lang: str = "en") -> dict[str, Any]:
@@ -79,15 +80,18 @@ def parse_credentials(connector: str, text: str, lang: str = "en") -> dict[str, 
     """
     body = text.strip()
     if not body:
-        raise InvalidInput(t("accounts.no_credentials", lang))
+        raise InvalidInput(_(lang, "--token-stdin: no credentials on stdin (give the access token, "
+                                   "or a JSON object of credentials)"))
     if body.startswith("{"):
         try:
             creds = json.loads(body)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(t("accounts.bad_json", lang,
-                                 error=f"{exc.msg}, character {exc.pos}")) from None
+            problem = f"{exc.msg}, character {exc.pos}"
+            raise InvalidInput(_(lang, "credentials: not a valid JSON object ({error})",
+                                 error=problem)) from None
         if not isinstance(creds, dict):
-            raise InvalidInput(t("accounts.bad_json", lang, error="not an object"))
+            raise InvalidInput(_(lang, "credentials: not a valid JSON object ({error})",
+                                 error="not an object"))
     else:
         creds = {"access_token": body}
     creds = {k: v for k, v in creds.items() if v not in (None, "")}
@@ -100,19 +104,19 @@ def parse_credentials(connector: str, text: str, lang: str = "en") -> dict[str, 
             if missing and missing != ["developer_token"]:
                 missing.append("(or access_token)")
     if missing:
-        raise InvalidInput(t("accounts.missing_keys", lang, connector=connector,
-                             keys=", ".join(missing)))
+        raise InvalidInput(_(lang, "credentials for {connector}: missing {keys}",
+                             connector=connector, keys=", ".join(missing)))
     return creds
 
 
 @accounts_app.command("list")
 def accounts_list(tenant: TenantOpt, lang: LangOpt = "") -> None:
     """List a tenant's ad accounts: connector, account, metrics days, auto-apply (no secret)."""
-    from growthops.ads.reporting.digest import fmt_ts
-
     lg = _lang(lang)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
+        tz = _one(conn, "select time_zone from core.tenants where tenant_id = %s",
+                  [tid])["time_zone"]
         rows = conn.execute(
             """with m as (select platform, min(day) as first_day, max(day) as last_day,
                                  count(distinct day) as n_days
@@ -127,16 +131,19 @@ def accounts_list(tenant: TenantOpt, lang: LangOpt = "") -> None:
             {"t": tid},
         ).fetchall()
     if not rows:
-        console.print(t("accounts.none", lg, tenant=tenant))
+        console.print(_(lg, "{tenant} has no ad account (growthops accounts connect | sandbox).",
+                        tenant=tenant))
         return
-    cols = ("platform", "connector", "account", "credentials", "connected", "metrics", "auto_apply")
-    table = Table(*(t(f"accounts.col.{c}", lg) for c in cols), title=t("accounts.title", lg, tenant=tenant))
+    table = Table(_(lg, "platform"), _(lg, "connector"), _(lg, "account"), _(lg, "credentials"),
+                  _(lg, "connected ({tz})", tz=tz), _(lg, "metrics (days)"),
+                  pgettext(lg, "column", "auto-apply"),
+                  title=_(lg, "Ad accounts of {tenant}", tenant=tenant))
     for r in rows:
         metrics = (f"{r['first_day']} → {r['last_day']} ({r['n_days']})" if r["n_days"] else "–")
         table.add_row(r["platform"], r["connector"], r["account_id"],
-                      t("accounts.encrypted", lg) if r["has_credentials"] else "–",
-                      fmt_ts(r["created_at"]), metrics,
-                      t("config.on" if r["auto_apply_recommendations"] else "config.off", lg))
+                      _(lg, "encrypted") if r["has_credentials"] else "–",
+                      format_datetime(r["created_at"], tz, lg), metrics,
+                      _(lg, "on") if r["auto_apply_recommendations"] else _(lg, "off"))
     console.print(table)
 
 
@@ -182,10 +189,13 @@ def accounts_connect(
 
     lg = _lang(lang)
     if CONNECTOR_PLATFORM.get(connector) != platform:
-        raise InvalidInput(t("accounts.bad_pair", lg, connector=connector, platform=platform))
+        raise InvalidInput(_(lg, "--connector: {connector!r} does not serve --platform "
+                                 "{platform!r} (meta → meta, google → google_ads)",
+                             connector=connector, platform=platform))
     account = normalise_account_id(connector, account_id, lg)
     if not by.strip():
-        raise InvalidInput(t("config.bad_by", lg))
+        raise InvalidInput(_(lg, "--by: give the name of the person making the change (1 to 200 "
+                                 "characters)"))
     text = (sys.stdin.read() if token_stdin
             else typer.prompt("Access token (or JSON credentials)", hide_input=True))
     creds = parse_credentials(connector, text, lg)
@@ -193,7 +203,10 @@ def accounts_connect(
     with get_db().tenant_tx(tid) as conn:
         before = _account_row(conn, tid, platform, lock=True)
         if before is not None and before["connector"] != connector:
-            raise Conflict(t("accounts.other_connector", lg, tenant=tenant, platform=platform,
+            raise Conflict(_(lg, "{tenant} already has a {connector} account {account!r} on "
+                                 "{platform}; disconnect it first (growthops accounts disconnect "
+                                 "--tenant {tenant} --platform {platform} --by NAME)",
+                             tenant=tenant, platform=platform,
                              connector=before["connector"], account=before["account_id"]))
         register_account(conn, tenant_id=tid, platform=platform, connector=connector,
                          account_id=account, credentials=creds,
@@ -202,7 +215,10 @@ def accounts_connect(
         assert after is not None
         after["credential_keys"] = sorted(creds)
         _audit_account(conn, tid, by.strip(), "ad_account.connected", platform, _public(before), after)
-    console.print(t("accounts.connected", lg, tenant=tenant, connector=connector, account=account,
+    console.print(_(lg, "{tenant}: {connector} account {account} connected on {platform}; "
+                        "credentials encrypted at rest ({keys}). They are checked at the first "
+                        "call to the platform.",
+                    tenant=tenant, connector=connector, account=account,
                     platform=platform, keys=", ".join(sorted(creds))), markup=False)
 
 
@@ -242,10 +258,15 @@ def accounts_sandbox(
                  "and platform = %s", [tid, platform])["n"]
         after = _public(_account_row(conn, tid, platform))
         _audit_account(conn, tid, by, "ad_account.connected", platform, None, after)
-    console.print(t("accounts.sandbox_created", lg, tenant=tenant, account=acc.account_id,
+    console.print(_(lg, "{tenant}: sandbox account {account} created on {platform} (seed {seed}): "
+                        "{campaigns} campaigns, {adsets} ad sets, {ads} ads, simulated {first} → "
+                        "{last} ({rows} metric rows).",
+                    tenant=tenant, account=acc.account_id,
                     platform=platform, seed=seed, campaigns=campaigns, adsets=campaigns * adsets,
                     ads=campaigns * adsets * ads, first=acc.first_day, last=acc.last_day, rows=n))
-    console.print(t("accounts.sandbox_next", lg, tenant=tenant))
+    console.print(_(lg, "Next: growthops daily --tenant {tenant}, then growthops accounts advance "
+                        "--tenant {tenant} --days 1 to simulate the next day.",
+                    tenant=tenant))
 
 
 @accounts_app.command("advance")
@@ -264,14 +285,20 @@ def accounts_advance(
     with get_db().tenant_tx(tid) as conn:
         row = _account_row(conn, tid, platform)
         if row is None:
-            raise NotFound(t("accounts.no_account", lg, tenant=tenant, platform=platform))
+            raise NotFound(_(lg, "{tenant} has no ad account on {platform}",
+                             tenant=tenant, platform=platform))
         if row["connector"] != "sandbox":
-            raise InvalidInput(t("accounts.not_sandbox", lg, tenant=tenant, platform=platform,
+            raise InvalidInput(_(lg, "accounts advance fast-forwards only a sandbox account; "
+                                     "{tenant}'s {platform} account {account!r} is a real "
+                                     "{connector} account",
+                                 tenant=tenant, platform=platform,
                                  account=row["account_id"], connector=row["connector"]))
         last = advance_sandbox(conn, tenant_id=tid, days=days, platform=platform)
         n_days = _one(conn, "select count(distinct day) as n from ads.metrics_daily "
                       "where tenant_id = %s and platform = %s", [tid, platform])["n"]
-    console.print(t("accounts.advanced", lg, tenant=tenant, platform=platform, days=days,
+    console.print(_(lg, "{tenant}: sandbox on {platform} advanced {days} days, now simulated up to"
+                        " {last} ({n_days} days of metrics).",
+                    tenant=tenant, platform=platform, days=days,
                     last=last, n_days=n_days))
 
 
@@ -290,16 +317,20 @@ def accounts_disconnect(
     lg = _lang(lang)
     _check_platform(platform, lg)
     if not by.strip() or len(by) > 200:
-        raise InvalidInput(t("config.bad_by", lg))
+        raise InvalidInput(_(lg, "--by: give the name of the person making the change (1 to 200 "
+                                 "characters)"))
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         row = _account_row(conn, tid, platform, lock=True)
         if row is None:
-            raise NotFound(t("accounts.no_account", lg, tenant=tenant, platform=platform))
+            raise NotFound(_(lg, "{tenant} has no ad account on {platform}",
+                             tenant=tenant, platform=platform))
         n = _one(conn, "select count(*) as n from ads.execution_logs where tenant_id = %s "
                  "and platform = %s and status = 'claimed'", [tid, platform])["n"]
         if n:
-            raise Conflict(t("accounts.in_flight", lg, n=n, platform=platform, tenant=tenant))
+            raise Conflict(_(lg, "{n} execution(s) on {platform} are still in flight (claimed, not"
+                                 " settled); run growthops reconcile --tenant {tenant} first",
+                             n=n, platform=platform, tenant=tenant))
         conn.execute("delete from ads.ad_accounts where tenant_id = %s and platform = %s",
                      [tid, platform])
         if row["connector"] == "sandbox":
@@ -307,5 +338,8 @@ def accounts_disconnect(
                 conn.execute(f"delete from ads.{table} where tenant_id = %s and platform = %s",
                              [tid, platform])
         _audit_account(conn, tid, by.strip(), "ad_account.disconnected", platform, _public(row), None)
-    console.print(t("accounts.disconnected", lg, tenant=tenant, connector=row["connector"],
+    console.print(_(lg, "{tenant}: {connector} account {account} on {platform} disconnected by "
+                        "{by} (audited). Its metrics are kept; nothing can be executed on "
+                        "{platform} until an account is connected again.",
+                    tenant=tenant, connector=row["connector"],
                     account=row["account_id"], platform=platform, by=by.strip()))

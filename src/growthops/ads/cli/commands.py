@@ -22,7 +22,7 @@ from growthops.core.cli import (
     err_console,
 )
 from growthops.core.db import get_db
-from growthops.core.i18n import t
+from growthops.core.i18n import N_, _, format_datetime
 
 import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
 suggestions_app = typer.Typer(help="Suggestions: list, show, approve, refuse, backlog, execute, history.", no_args_is_help=True)
@@ -39,6 +39,15 @@ def _register_learning() -> None:
 
 
 _register_learning()
+
+#: Messages the demo prints too (:mod:`growthops.ads.demo`).
+IMPORT_DONE = N_("{path}: {accepted} rows accepted ({inserted} new, {updated} changed, "
+                 "{unchanged} unchanged), {rejected} rejected, {dups} exact duplicates skipped.")
+DAILY_NO_DATA = N_("{tenant}: no metrics on or before {as_of}; nothing to analyse.")
+DAILY_DONE = N_("{tenant} as of {as_of}: {baselines} baselines, {anomalies} anomalies, "
+                "{overspend} overspend days, {fatigued} fatigued ads, {suggestions} new "
+                "suggestions.")
+REPORT_WRITTEN = N_("HTML report written to {path}")
 
 SuggestionArg = Annotated[int, typer.Argument(help="Suggestion id (see: growthops suggestions list).")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
@@ -63,7 +72,7 @@ def import_ads(
         res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True, year=year)
     for r in res.rejected[:50]:
         err_console.print(f"[yellow]line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})[/]")
-    console.print(t("import.done", _lang(lang), path=file.name, accepted=res.rows_accepted,
+    console.print(_(_lang(lang), IMPORT_DONE, path=file.name, accepted=res.rows_accepted,
                     inserted=res.rows_inserted, updated=res.rows_updated,
                     unchanged=res.rows_accepted - res.rows_inserted - res.rows_updated,
                     rejected=len(res.rejected), dups=res.duplicates_skipped))
@@ -87,9 +96,10 @@ def daily(
     for row in _tenant_keys(tenant):
         result = run_daily_cycle(db, tenant_id=row["tenant_id"], as_of=day, progress=True)
         if result is None:
-            console.print(t("daily.no_data", _lang(lang), tenant=row["client_key"], as_of=as_of or "today"))
+            console.print(_(_lang(lang), DAILY_NO_DATA, tenant=row["client_key"],
+                            as_of=as_of or "today"))
             continue
-        console.print(t("daily.done", _lang(lang), tenant=row["client_key"], **result.counts()))
+        console.print(_(_lang(lang), DAILY_DONE, tenant=row["client_key"], **result.counts()))
         from growthops.ads.cycle import after_cycle
 
         after_cycle(db, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
@@ -98,7 +108,7 @@ def daily(
             from growthops.ads.reporting.report import write_report
 
             path = write_report(db, tenant_id=row["tenant_id"], as_of=result.as_of, lang=_lang(lang))
-            console.print(t("report.written", _lang(lang), path=path))
+            console.print(_(_lang(lang), REPORT_WRITTEN, path=path))
 
 
 @app.command("report")
@@ -115,7 +125,7 @@ def report_cmd(
     tid = _tenant_id(tenant)
     day = date.fromisoformat(as_of) if as_of else latest_as_of(db, tenant_id=tid)
     path = write_report(db, tenant_id=tid, as_of=day, lang=_lang(lang), out=out)
-    console.print(t("report.written", _lang(lang), path=path))
+    console.print(_(_lang(lang), REPORT_WRITTEN, path=path))
 
 
 @app.command("backtest")
@@ -164,19 +174,31 @@ def suggestions_show(
 
 
 def _decision_conflict_text(exc: Any, decision: str, lang: str) -> str:
-    """Word a DecisionConflict in ``lang`` from its attributes."""
-    from growthops.ads.action.decisions import fmt_utc
+    """Word a DecisionConflict in ``lang`` from its attributes (times in UTC)."""
     from growthops.ads.reporting.digest import code_label
+
+    def utc(ts: Any) -> str:
+        return format_datetime(ts, "UTC", lang, with_zone=True) if ts else "?"
 
     status = code_label(exc.status, lang)
     if exc.reason == "expired":
-        return t("decision.conflict_expired", lang, id=exc.suggestion_id,
-                 expires=fmt_utc(exc.expires_at), status=status)
+        return _(lang, "Suggestion {id} expired on {expires} (status {status}); it can no longer "
+                       "be decided. The next daily cycle proposes it again if the evidence still "
+                       "holds.", id=exc.suggestion_id, expires=utc(exc.expires_at), status=status)
     if exc.reason == "archived":
-        return t("decision.conflict_archived", lang, id=exc.suggestion_id, status=status)
-    return t("decision.conflict_decided", lang, id=exc.suggestion_id, status=status,
-             by=exc.decided_by or "?", at=fmt_utc(exc.decided_at), channel=exc.channel or "?",
+        return _(lang, "Suggestion {id} has been archived (status {status}); it can no longer be "
+                       "decided.", id=exc.suggestion_id, status=status)
+    return _(lang, "Suggestion {id} is already {status} (by {by} on {at}, via {channel}); it "
+                   "cannot be changed to {decision}.", id=exc.suggestion_id, status=status,
+             by=exc.decided_by or "?", at=utc(exc.decided_at), channel=exc.channel or "?",
              decision=code_label(decision, lang))
+
+
+def _time_zone(conn: Any, tenant_id: Any) -> str:
+    """The tenant's time zone (IANA name), for the times a table shows."""
+    row = conn.execute("select time_zone from core.tenants where tenant_id = %s",
+                       [str(tenant_id)]).fetchone()
+    return str(row["time_zone"]) if row else "UTC"
 
 
 def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
@@ -194,8 +216,9 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
     except DecisionConflict as exc:
         err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
         raise typer.Exit(code=exc.exit_code) from None
-    console.print(t("decision.done", lg, id=suggestion_id, decision=code_label(decision, lg),
-                    by=res["decided_by"], before=code_label(res["status_before"], lg)))
+    console.print(_(lg, "Suggestion {id}: {decision} by {by} (was {before}).", id=suggestion_id,
+                    decision=code_label(decision, lg), by=res["decided_by"],
+                    before=code_label(res["status_before"], lg)))
     if decision == "approved" and execute:
         from growthops.ads.action.execution import execute_after_approval
 
@@ -239,20 +262,27 @@ def suggestions_history(
 ) -> None:
     """What changed on the account, who approved it, why, and what happened."""
     from growthops.ads.action.decisions import history
-    from growthops.ads.reporting.digest import code_label, entity_label, fmt_ts, suggestion_text
+    from growthops.ads.reporting.digest import code_label, entity_label, suggestion_text
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = history(conn, tenant_id=tid, entity_id=entity, suggestion_id=suggestion_id,
                        limit=limit)
+        tz = _time_zone(conn, tid)
+
+    def fmt_ts(ts: Any) -> str:
+        return format_datetime(ts, tz, lg)
+
     if not rows:
-        console.print(t("history.empty", lg))
+        console.print(_(lg, "No suggestion in the history."))
         return
-    table = Table(title=t("history.title", lg, tenant=tenant), show_lines=True)
-    for key in ("col.id", "col.created", "col.type", "col.entity", "col.action", "col.status",
-                "history.col.decisions", "history.col.execution", "history.col.outcome"):
-        table.add_column(t(key, lg), overflow="fold")
+    table = Table(title=_(lg, "History of {tenant}: what changed, who decided, why, and what "
+                              "happened", tenant=tenant), show_lines=True)
+    for header in (_(lg, "#"), _(lg, "created ({tz})", tz=tz), _(lg, "type"), _(lg, "entity"),
+                   _(lg, "action"), _(lg, "status"), _(lg, "decisions (who, why)"),
+                   _(lg, "execution"), _(lg, "outcome")):
+        table.add_column(header, overflow="fold")
     for e in rows:
         s = e["suggestion"]
         decided = "\n".join(
@@ -284,7 +314,10 @@ def archive_run(
     for row in _tenant_keys(tenant):
         r = archive_tenant(get_db(), tenant_id=row["tenant_id"], batch_size=batch_size)
         s, d = r.suggestions, r.decisions
-        console.print(t("archive.done", lg, tenant=row["client_key"], expired=r.expired,
+        console.print(_(lg, "{tenant}: {expired} undecided suggestions expired; {sug} suggestions "
+                            "archived (live + archive: {sug_before} before, {sug_after} after); "
+                            "{dec} decisions archived (live + archive: {dec_before} before, "
+                            "{dec_after} after).", tenant=row["client_key"], expired=r.expired,
                         sug=s.moved, sug_before=s.before["live"] + s.before["archive"],
                         sug_after=s.after["live"] + s.after["archive"], dec=d.moved,
                         dec_before=d.before["live"] + d.before["archive"],
@@ -305,25 +338,26 @@ def audit_cmd(
     import json
 
     from growthops.ads.action.audit import trail
-    from growthops.ads.reporting.digest import fmt_ts
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = trail(conn, tenant_id=tid, object_type=object_type, object_id=object_id,
                      entity_id=entity, limit=limit)
+        tz = _time_zone(conn, tid)
     if not rows:
-        console.print(t("audit.none", lg))
+        console.print(_(lg, "No audit entry."))
         return
-    cols = ("when", "actor", "action", "object", "entity", "before", "after", "reason")
-    table = Table("#", *(t(f"audit.col.{c}", lg) for c in cols),
-                  title=t("audit.title", lg, tenant=tenant))
+    table = Table("#", _(lg, "when ({tz})", tz=tz), _(lg, "who"), _(lg, "action"),
+                  _(lg, "object"), _(lg, "entity"), _(lg, "before"), _(lg, "after"),
+                  _(lg, "why"), title=_(lg, "Audit trail of {tenant}", tenant=tenant))
 
     def js(v: Any) -> str:
         return json.dumps(v, ensure_ascii=False, default=str) if v is not None else "–"
 
     for r in rows:
-        table.add_row(str(r["audit_id"]), fmt_ts(r["occurred_at"]), r["actor"], r["action"],
+        table.add_row(str(r["audit_id"]), format_datetime(r["occurred_at"], tz, lg), r["actor"],
+                      r["action"],
                       f"{r['object_type']} {r['object_id']}",
                       " ".join(x for x in (r["platform"], r["entity_id"]) if x) or "–",
                       js(r["before"]), js(r["after"]), r["reason"] or "–")

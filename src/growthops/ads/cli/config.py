@@ -27,7 +27,7 @@ from growthops.ads.config import RESULT_COLUMNS
 from growthops.core.cli import LangOpt, TenantOpt, _lang, _one, _tenant_id, console
 from growthops.core.db import get_db
 from growthops.core.errors import InvalidInput
-from growthops.core.i18n import t
+from growthops.core.i18n import N_, _, format_datetime, format_money, format_percent
 
 config_app = typer.Typer(help="A tenant's settings per ad platform: targets, guard rails, "
                               "auto-apply.", no_args_is_help=True)
@@ -95,10 +95,28 @@ SHOWN = (
 _COLUMNS = tuple(c for c, _ in SHOWN)
 
 
+#: What each numeric setting means, named in range errors.
+WHAT: dict[str, str] = {
+    "target_roas": N_("target ROAS: conversion value / spend"),
+    "max_cpa": N_("maximum cost per result, in the tenant's currency"),
+    "min_daily_budget": N_("floor of a daily budget cut, in the tenant's currency"),
+    "max_change_pct": N_("percent of the live budget or bid per action"),
+    "max_change_pct_24h": N_("net percent change of one entity over 24 h"),
+    "fdr_q": N_("false discovery rate of the anomaly tests, a fraction"),
+    "min_auto_apply_confidence": N_("percent confidence a suggestion needs to be auto-applied"),
+}
+#: The execution modes, as the auto-apply warning words them.
+MODES: dict[str, str] = {
+    "live": N_("live (changes are sent)"),
+    "dry_run": N_("dry run (nothing is sent)"),
+    "validate_only": N_("validate only (the platform checks, nothing is applied)"),
+}
+
+
 def _bounds(s: NumberSetting, lang: str) -> str:
     lo = f"{'>' if s.lo_open else '≥'} {s.lo}"
     hi = f"{'<' if s.hi_open else '≤'} {s.hi}"
-    return f"{lo} {t('config.and', lang)} {hi}"
+    return _(lang, "{low} and {high}", low=lo, high=hi)
 
 
 def _number(s: NumberSetting, raw: str, lang: str) -> tuple[Decimal | None, str | None]:
@@ -111,18 +129,19 @@ def _number(s: NumberSetting, raw: str, lang: str) -> tuple[Decimal | None, str 
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():
-        return None, t("config.bad_number", lang, option=s.option, value=raw)
+        return None, _(lang, "{option}: {value!r} is not a number", option=s.option, value=raw)
     if s.places == 0 and value != value.to_integral_value():
-        return None, t("config.bad_integer", lang, option=s.option, value=raw)
+        return None, _(lang, "{option}: {value!r} is not a whole number", option=s.option,
+                       value=raw)
     low_ok = value > s.lo if s.lo_open else value >= s.lo
     high_ok = value < s.hi if s.hi_open else value <= s.hi
     if not (low_ok and high_ok):
-        return None, t("config.out_of_range", lang, option=s.option, value=text,
-                       bounds=_bounds(s, lang), what=t(f"config.what.{s.column}", lang))
+        return None, _(lang, "{option}: {value} must be {bounds} ({what})", option=s.option,
+                       value=text, bounds=_bounds(s, lang), what=_(lang, WHAT[s.column]))
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > s.places:
-        return None, t("config.too_many_decimals", lang, option=s.option, value=text,
-                       places=s.places)
+        return None, _(lang, "{option}: {value} has more than {places} decimals",
+                       option=s.option, value=text, places=s.places)
     return (value.to_integral_value() if s.places == 0 else value), None
 
 
@@ -159,7 +178,8 @@ def validate_settings(
             changes[s.column] = int(value) if value is not None and s.places == 0 else value
     if result_metric is not None:
         if result_metric not in RESULT_COLUMNS:
-            problems.append(t("config.bad_choice", lang, option="--result-metric",
+            problems.append(_(lang, "{option}: {value!r} is not one of {choices}",
+                              option="--result-metric",
                               value=result_metric, choices=", ".join(RESULT_COLUMNS)))
         else:
             changes["result_metric"] = result_metric
@@ -168,15 +188,18 @@ def validate_settings(
     for option, ids in (("--protect", protect or []), ("--unprotect", unprotect or [])):
         for x in ids:
             if not x or x != x.strip() or len(x) > MAX_ENTITY_ID:
-                problems.append(t("config.bad_entity", lang, option=option, value=x))
+                problems.append(_(lang, "{option}: an entity id must be 1 to 200 characters "
+                                        "without surrounding spaces (got {value!r})",
+                                  option=option, value=x))
         lists[option] = list(dict.fromkeys(ids))
     both = sorted(set(lists["--protect"]) & set(lists["--unprotect"]))
     if both:
-        problems.append(t("config.protect_both", lang, ids=", ".join(both)))
+        problems.append(_(lang, "--protect and --unprotect both name {ids}", ids=", ".join(both)))
     if problems:
         raise InvalidInput("; ".join(problems))
     if not changes and not lists["--protect"] and not lists["--unprotect"]:
-        raise InvalidInput(t("config.nothing_to_set", lang))
+        raise InvalidInput(_(lang, "nothing to change: give at least one setting (see growthops "
+                                   "config set --help)"))
     return changes, lists["--protect"], lists["--unprotect"]
 
 
@@ -269,7 +292,7 @@ def update_platform_config(
 
 def _fmt(value: Any, lang: str) -> str:
     if isinstance(value, bool):
-        return t("config.on" if value else "config.off", lang)
+        return _(lang, "on") if value else _(lang, "off")
     if isinstance(value, list):
         return ", ".join(value) if value else "–"
     return "–" if value is None else str(value)
@@ -277,7 +300,8 @@ def _fmt(value: Any, lang: str) -> str:
 
 def _check_platform(platform: str, lang: str) -> None:
     if platform not in PLATFORMS:
-        raise InvalidInput(t("config.bad_platform", lang, value=platform, choices=", ".join(PLATFORMS)))
+        raise InvalidInput(_(lang, "--platform: {value!r} is not one of {choices}", value=platform,
+                             choices=", ".join(PLATFORMS)))
 
 
 PlatformOpt = Annotated[str, typer.Option("--platform", help="meta, google, display, tiktok, "
@@ -292,14 +316,13 @@ def config_show(
     lang: LangOpt = "",
 ) -> None:
     """Show a tenant's settings per platform (stored values, or the defaults that apply)."""
-    from growthops.ads.reporting.digest import fmt_ts
-
     lg = _lang(lang)
     if platform is not None:
         _check_platform(platform, lg)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
-        tn = _one(conn, "select roi_target from core.tenants where tenant_id = %s", [tid])
+        tn = _one(conn, "select roi_target, time_zone from core.tenants where tenant_id = %s",
+                  [tid])
         rows = conn.execute("select * from ads.platform_configs where tenant_id = %s order by platform",
                             [tid]).fetchall()
         accounts = [r["platform"] for r in conn.execute(
@@ -307,19 +330,21 @@ def config_show(
         stored = {r["platform"]: r for r in rows}
         wanted = [platform] if platform else sorted(set(stored) | set(accounts)) or ["meta"]
         defaults = config_defaults(conn, tenant_id=tid, platforms=[p for p in wanted if p not in stored])
-    table = Table(t("config.col.setting", lg), t("config.col.option", lg),
-                  *(p if p in stored else t("config.defaults", lg, platform=p) for p in wanted),
-                  title=t("config.title", lg, tenant=tenant))
+    table = Table(_(lg, "setting"), _(lg, "option"),
+                  *(p if p in stored else _(lg, "{platform} (defaults, not stored)", platform=p)
+                    for p in wanted),
+                  title=_(lg, "Platform settings of {tenant}", tenant=tenant))
     values = {p: _settings(stored[p]) if p in stored else defaults[p] for p in wanted}
     for column, option in SHOWN:
         cells = []
         for p in wanted:
             v = values[p][column]
-            cells.append(t("config.tenant_roas", lg, roas=tn["roi_target"])
+            cells.append(_(lg, "– (tenant roi_target {roas})", roas=tn["roi_target"])
                          if column == "target_roas" and v is None else _fmt(v, lg))
         table.add_row(column, option, *cells)
-    table.add_row("updated_at (UTC)", "", *(fmt_ts(stored[p]["updated_at"]) if p in stored else "–"
-                                            for p in wanted))
+    tz = tn["time_zone"]
+    table.add_row(f"updated_at ({tz})", "", *(format_datetime(stored[p]["updated_at"], tz, lg)
+                                              if p in stored else "–" for p in wanted))
     console.print(table)
 
 
@@ -375,7 +400,8 @@ def config_set(
     except InvalidInput as exc:
         problems.append(str(exc))
     if not by.strip() or len(by) > 200:
-        problems.append(t("config.bad_by", lg))
+        problems.append(_(lg, "--by: give the name of the person making the change (1 to 200 "
+                              "characters)"))
     numbers = {"min_auto_apply_confidence": min_auto_apply_confidence,
                "max_change_pct": max_change_pct, "max_change_pct_24h": max_change_pct_24h,
                "min_daily_budget": min_daily_budget, "target_roas": target_roas,
@@ -393,7 +419,7 @@ def config_set(
         raise InvalidInput("; ".join(problems))
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
-        before, after, _ = update_platform_config(conn, tenant_id=tid, platform=platform,
+        before, after, _created = update_platform_config(conn, tenant_id=tid, platform=platform,
                                                   changes=changes, protect=prot,
                                                   unprotect=unprot, by=by.strip())
         unseen = _unseen_entities(conn, tid, platform, prot) if after is not None else []
@@ -404,15 +430,19 @@ def config_set(
                               where a.tenant_id = t.tenant_id and a.platform = %s) as has_account
                from core.tenants t where t.tenant_id = %s""", [platform, tid])
     if after is None:
-        console.print(t("config.unchanged", lg, tenant=tenant, platform=platform))
+        console.print(_(lg, "{tenant} / {platform}: these values are already set; nothing changed.",
+                        tenant=tenant, platform=platform))
         return
-    console.print(t("config.updated", lg, tenant=tenant, platform=platform, by=by.strip()))
+    console.print(_(lg, "{tenant} / {platform}: settings updated by {by} (recorded in the audit "
+                        "trail):", tenant=tenant, platform=platform, by=by.strip()))
     for c in _COLUMNS:
         if after[c] != before[c]:
             console.print(f"  {c}: {_fmt(before[c], lg)} → {_fmt(after[c], lg)}", markup=False)
     if unseen:
-        console.print(t("config.unknown_entities", lg, ids=", ".join(unseen), platform=platform,
-                        tenant=tenant), style="yellow", markup=False)
+        console.print(_(lg, "Note: {ids} never seen on {platform} for {tenant} (no metrics, no "
+                            "sandbox entity); protected anyway. Check the id.",
+                        ids=", ".join(unseen), platform=platform, tenant=tenant),
+                      style="yellow", markup=False)
     if after["auto_apply_recommendations"] and not before["auto_apply_recommendations"]:
         _warn_auto_apply(tenant, platform, after, context, lg)
 
@@ -440,14 +470,38 @@ def _warn_auto_apply(tenant: str, platform: str, after: dict[str, Any], context:
     mode = ("dry_run" if after["dry_run"] else "validate_only" if after["validate_only"] else "live")
     monthly = context["monthly_budget_max"]
     currency = str(context["currency"]).strip()
-    console.print(t(
-        "config.auto_apply_on", lang, tenant=tenant, platform=platform,
-        conf=after["min_auto_apply_confidence"], pct=after["max_change_pct"],
-        pct24=after["max_change_pct_24h"], min_budget=after["min_daily_budget"], currency=currency,
-        monthly=f"{monthly} {currency}" if monthly is not None else t("config.no_ceiling", lang),
+    console.print(_(
+        lang,
+        "WARNING: auto-apply is now ON for {tenant} on {platform}.\n"
+        "From the next daily cycle (and each `growthops auto-apply`), pending suggestions with a "
+        "confidence of at least {conf} are approved and EXECUTED ON THE AD ACCOUNT WITHOUT A "
+        "HUMAN, within the guard rails: at most {pct} change per action and {pct24} per 24 h, "
+        "daily budgets not below {min_budget}, monthly budget ceiling {monthly}, "
+        "{n_protected} protected entities, no edit during a learning phase{learning}. "
+        "Mode: {mode}. Refresh, new-angle and diagnostic suggestions are never auto-applied. "
+        "Every auto-applied change is in the audit trail under 'auto-apply'.\n"
+        "Turn it off: growthops config set --tenant {tenant} --platform {platform} "
+        "--no-auto-apply --by NAME",
+        tenant=tenant, platform=platform,
+        conf=_percent(after["min_auto_apply_confidence"], lang),
+        pct=_percent(after["max_change_pct"], lang),
+        pct24=_percent(after["max_change_pct_24h"], lang),
+        min_budget=format_money(after["min_daily_budget"], currency, lang),
+        monthly=format_money(monthly, currency, lang) if monthly is not None
+        else _(lang, "none set"),
         n_protected=len(after["protected_entity_ids"]),
-        learning=t("config.learning_allowed", lang) if after["allow_learning_edits"] else "",
-        mode=t(f"config.mode.{mode}", lang)), style="bold yellow", markup=False)
+        learning=_(lang, " (EXCEPT: --allow-learning-edits is on)")
+        if after["allow_learning_edits"] else "",
+        mode=_(lang, MODES[mode])), style="bold yellow", markup=False)
     if not context["has_account"]:
-        console.print(t("config.no_account", lang, tenant=tenant, platform=platform),
-                      style="yellow", markup=False)
+        console.print(_(lang, "Note: {tenant} has no ad account on {platform} yet; nothing runs "
+                              "until one is connected (growthops accounts connect | sandbox).",
+                        tenant=tenant, platform=platform), style="yellow", markup=False)
+
+
+def _percent(value: Any, lang: str) -> str:
+    """A setting in percent 0-100 (``20.00`` → ``20%``, ``12.5`` → ``12.5%``) for ``lang``."""
+    d = Decimal(str(value)).normalize()
+    exponent = d.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return format_percent(d / 100, lang, places)

@@ -13,69 +13,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from growthops.core.i18n import _, format_date, format_number, format_percent, pgettext
+
 learning_app = typer.Typer(help="Learning: measured hypotheses, confidence calibration, decision patterns.",
                            no_args_is_help=True)
 
-TEXTS: dict[str, dict[str, str]] = {
-    "title": {"en": "Learning report: {tenant}", "fr": "Rapport d'apprentissage : {tenant}"},
-    "outcomes": {"en": "Measured executions by suggestion type", "fr": "Exécutions mesurées par type de suggestion"},
-    "type": {"en": "type", "fr": "type"},
-    "total": {"en": "total", "fr": "total"},
-    "validated": {"en": "validated", "fr": "validées"},
-    "partial": {"en": "partial", "fr": "partielles"},
-    "invalidated": {"en": "invalidated", "fr": "invalidées"},
-    "inconclusive": {"en": "inconclusive", "fr": "non concluantes"},
-    "open": {"en": "open", "fr": "en cours"},
-    "reliability": {"en": "Reliability: stated confidence vs observed outcome (validated 1, partial 0.5, invalidated 0)",
-                    "fr": "Fiabilité : confiance annoncée contre résultat observé (validée 1, partielle 0,5, invalidée 0)"},
-    "bin": {"en": "stated", "fr": "annoncée"},
-    "n": {"en": "n", "fr": "n"},
-    "mean_stated": {"en": "mean stated", "fr": "moyenne annoncée"},
-    "observed": {"en": "observed", "fr": "observé"},
-    "ci": {"en": "95% interval", "fr": "intervalle 95 %"},
-    "calibrated": {"en": "calibrated", "fr": "calibrée"},
-    "chart": {"en": "chart (# observed, | stated)", "fr": "graphique (# observé, | annoncé)"},
-    "brier": {"en": "Brier score: {stated} with the stated confidences{cal} ({n} outcomes; lower is better).",
-              "fr": "Score de Brier : {stated} avec les confiances annoncées{cal} ({n} résultats ; plus bas est meilleur)."},
-    "brier_cal": {"en": ", {value} once calibrated", "fr": ", {value} une fois calibrées"},
-    "model": {"en": "Active calibration: isotonic map fitted {fitted} on {n} outcomes (weight {w} vs identity); "
-                    "Brier {before} -> {after} out of fold.",
-              "fr": "Calibration active : courbe isotone ajustée le {fitted} sur {n} résultats (poids {w} face à "
-                    "l'identité) ; Brier {before} -> {after} hors échantillon."},
-    "no_model": {"en": "No active calibration: new confidences are used as stated.",
-                 "fr": "Pas de calibration active : les nouvelles confiances sont utilisées telles quelles."},
-    "patterns": {"en": "Decision patterns (active)", "fr": "Habitudes de décision (actives)"},
-    "pattern": {"en": "pattern", "fr": "habitude"},
-    "effect": {"en": "effect", "fr": "effet"},
-    "evidence": {"en": "approved / refused", "fr": "approuvées / refusées"},
-    "confidence": {"en": "confidence", "fr": "confiance"},
-    "hold": {"en": "held back", "fr": "retenue"},
-    "boost": {"en": "ranked higher", "fr": "mieux classée"},
-    "no_patterns": {"en": "No decision pattern yet.", "fr": "Aucune habitude de décision pour l'instant."},
-    "nothing": {"en": "No measured execution yet.", "fr": "Aucune exécution mesurée pour l'instant."},
-}
 OUTCOMES = ("validated", "partial", "invalidated", "inconclusive", "open")
 CHART_WIDTH = 20
 
 
-def tr(key: str, lang: str, **params: Any) -> str:
-    """Return message ``key`` in ``lang`` (fallback English) formatted with ``params``."""
-    entry = TEXTS[key]
-    return entry.get(lang, entry["en"]).format(**params)
+def _outcome_column(outcome: str, lang: str) -> str:
+    """The header of an outcome count column (plural in French: "validées")."""
+    return {
+        "validated": pgettext(lang, "outcome count", "validated"),
+        "partial": pgettext(lang, "outcome count", "partial"),
+        "invalidated": pgettext(lang, "outcome count", "invalidated"),
+        "inconclusive": pgettext(lang, "outcome count", "inconclusive"),
+        "open": pgettext(lang, "outcome count", "open"),
+    }[outcome]
 
 
 def _pct(x: float | None, lang: str) -> str:
-    if x is None:
-        return "-"
-    s = f"{100 * x:.0f}"
-    return f"{s}\u202f%" if lang == "fr" else f"{s}%"
+    return "-" if x is None else format_percent(x, lang)
 
 
 def _num(x: float | None, lang: str, digits: int = 3) -> str:
-    if x is None:
-        return "-"
-    s = f"{x:.{digits}f}"
-    return s.replace(".", ",") if lang == "fr" else s
+    return "-" if x is None else format_number(x, lang, digits)
 
 
 def ascii_bar(observed: float | None, stated: float | None, width: int = CHART_WIDTH) -> str:
@@ -90,25 +53,32 @@ def ascii_bar(observed: float | None, stated: float | None, width: int = CHART_W
 
 def render_report(console: Console, rep: dict[str, Any], *, tenant: str, lang: str = "en") -> None:
     """Print :func:`growthops.ads.learning.calibration.report`'s dict with Rich tables."""
-    console.rule(tr("title", lang, tenant=tenant))
+    console.rule(_(lang, "Learning report: {tenant}", tenant=tenant))
     by_type = rep["by_type"]
     if not by_type:
-        console.print(tr("nothing", lang))
+        console.print(_(lang, "No measured execution yet."))
     else:
-        table = Table(title=tr("outcomes", lang))
-        table.add_column(tr("type", lang))
+        table = Table(title=_(lang, "Measured executions by suggestion type"))
+        table.add_column(_(lang, "type"))
         for o in OUTCOMES:
-            table.add_column(tr(o, lang), justify="right")
+            table.add_column(_outcome_column(o, lang), justify="right")
         for typ, counts in sorted(by_type.items()):
             table.add_row(typ, *(str(counts.get(o, 0)) for o in OUTCOMES))
-        table.add_row(tr("total", lang), *(str(rep["counts"].get(o, 0)) for o in OUTCOMES), style="bold")
+        table.add_row(_(lang, "total"), *(str(rep["counts"].get(o, 0)) for o in OUTCOMES), style="bold")
         console.print(table)
 
     model = rep.get("model")
     has_cal = any("mean_calibrated" in b for b in rep["reliability"])
-    rel = Table(title=tr("reliability", lang))
-    for key in ("bin", "n", "mean_stated", "observed", "ci", *(("calibrated",) if has_cal else ()), "chart"):
-        rel.add_column(tr(key, lang), justify="left" if key in ("bin", "chart") else "right")
+    rel = Table(title=_(lang, "Reliability: stated confidence vs observed outcome (validated 1, "
+                           "partial 0.5, invalidated 0)"))
+    columns = [(_(lang, "stated"), "left"), (_(lang, "n"), "right"),
+               (_(lang, "mean stated"), "right"), (_(lang, "observed"), "right"),
+               (_(lang, "95% interval"), "right")]
+    if has_cal:
+        columns.append((_(lang, "calibrated"), "right"))
+    columns.append((_(lang, "chart (# observed, | stated)"), "left"))
+    for header, justify in columns:
+        rel.add_column(header, justify=justify)  # type: ignore[arg-type]
     for b in rep["reliability"]:
         if not b["count"]:
             continue
@@ -119,23 +89,31 @@ def render_report(console: Console, rep: dict[str, Any], *, tenant: str, lang: s
     if rep["n_scored"]:
         console.print(rel)
         brier = rep["brier"]
-        cal_txt = tr("brier_cal", lang, value=_num(brier["calibrated"], lang)) if brier["calibrated"] is not None else ""
-        console.print(tr("brier", lang, stated=_num(brier["stated"], lang), cal=cal_txt, n=rep["n_scored"]))
+        cal_txt = (_(lang, ", {value} once calibrated", value=_num(brier["calibrated"], lang))
+                   if brier["calibrated"] is not None else "")
+        console.print(_(lang, "Brier score: {stated} with the stated confidences{cal} ({n} outcomes; "
+                              "lower is better).", stated=_num(brier["stated"], lang), cal=cal_txt,
+                        n=rep["n_scored"]))
     if model:
-        console.print(tr("model", lang, fitted=str(model["fitted_at"])[:10], n=model["n_outcomes"],
+        console.print(_(lang, "Active calibration: isotonic map fitted {fitted} on {n} outcomes (weight "
+                              "{w} vs identity); Brier {before} -> {after} out of fold.",
+                        fitted=format_date(model["fitted_at"], lang), n=model["n_outcomes"],
                          w=_num(model["params"].get("weight"), lang, 2), before=_num(model["brier_before"], lang),
                          after=_num(model["brier_after"], lang)))
     else:
-        console.print(tr("no_model", lang))
+        console.print(_(lang, "No active calibration: new confidences are used as stated."))
 
     if not rep["patterns"]:
-        console.print(tr("no_patterns", lang))
+        console.print(_(lang, "No decision pattern yet."))
         return
-    pt = Table(title=tr("patterns", lang))
-    for key in ("pattern", "effect", "evidence", "confidence"):
-        pt.add_column(tr(key, lang), justify="right" if key in ("evidence", "confidence") else "left")
+    pt = Table(title=_(lang, "Decision patterns (active)"))
+    for header, justify in ((_(lang, "pattern"), "left"), (_(lang, "effect"), "left"),
+                            (_(lang, "approved / refused"), "right"),
+                            (_(lang, "confidence"), "right")):
+        pt.add_column(header, justify=justify)  # type: ignore[arg-type]
     for p in rep["patterns"]:
-        effect = tr("hold" if p["pattern_type"] == "refusal_preference" else "boost", lang)
+        effect = (_(lang, "held back") if p["pattern_type"] == "refusal_preference"
+                  else _(lang, "ranked higher"))
         pt.add_row(p["condition_text"], effect, f"{p['approvals']} / {p['refusals']}",
                    f"{_pct(p['confidence'] / 100, lang)} ({p['significance']})")
     console.print(pt)

@@ -12,16 +12,20 @@ from growthops.ads.cli.app import app
 from growthops.core.cli import LangOpt, NotesOpt, TenantOpt, _lang, _tenant_id, console, err_console
 from growthops.core.db import get_db
 from growthops.core.errors import GrowthopsError
-from growthops.core.i18n import t
+from growthops.core.i18n import _, format_datetime, pgettext
 
 validation_app = typer.Typer(help="Validation queue: client review, then team review.",
                              no_args_is_help=True)
 app.add_typer(validation_app, name="validation")
 
 
+def _utc(ts: Any, lang: str) -> str:
+    return format_datetime(ts, "UTC", lang, with_zone=True) if ts else "?"
+
+
 def _validation_conflict(exc: Exception, tid: Any, queue_id: int, lang: str) -> str:
     """Word a validation conflict in ``lang`` from the item's state (fallback: the message)."""
-    from growthops.ads.action.validation import audit_ts, get_item
+    from growthops.ads.action.validation import get_item
     from growthops.ads.reporting.digest import code_label
 
     try:
@@ -30,13 +34,15 @@ def _validation_conflict(exc: Exception, tid: Any, queue_id: int, lang: str) -> 
     except GrowthopsError:
         return str(exc)
     if item["effective_status"] == "expired":
-        return t("validation.conflict_expired", lang, id=queue_id,
-                 expires=audit_ts(item["expires_at"]), stage=item["validation_stage"])
+        return _(lang, "Validation item {id} expired on {expires} at stage {stage}; it can no "
+                       "longer move (submit it again).", id=queue_id,
+                 expires=_utc(item["expires_at"], lang), stage=item["validation_stage"])
     if item["status"] in ("approved", "rejected"):
         by, at = ((item["team_validated_by"], item["team_validated_at"])
                   if item["status"] == "approved" else (item["rejected_by"], item["rejected_at"]))
-        return t("validation.conflict_final", lang, id=queue_id,
-                 status=code_label(item["status"], lang), by=by or "?", at=audit_ts(at))
+        return _(lang, "Validation item {id} is already {status} (by {by} on {at}); it cannot "
+                       "move any more.", id=queue_id, status=code_label(item["status"], lang),
+                 by=by or "?", at=_utc(at, lang))
     return str(exc)
 
 
@@ -54,7 +60,7 @@ def validation_submit(
     """Submit an item for client review (it expires after the review window)."""
     import json
 
-    from growthops.ads.action.validation import audit_ts, submit
+    from growthops.ads.action.validation import submit
     from growthops.core.errors import InvalidInput
 
     try:
@@ -69,8 +75,9 @@ def validation_submit(
     with get_db().tenant_tx(tid) as conn:
         row = submit(conn, tenant_id=tid, item_type=item_type, item_name=name, submitted_by=by,
                      content=body, ttl_hours=ttl_hours)
-    console.print(t("validation.submitted", _lang(lang), id=row["queue_id"], type=item_type,
-                    expires=audit_ts(row["expires_at"])))
+    console.print(_(_lang(lang), "Validation item {id} submitted ({type}): in client review until "
+                                 "{expires}.", id=row["queue_id"], type=item_type,
+                    expires=_utc(row["expires_at"], _lang(lang))))
 
 
 def _validation_move(action: str, queue_id: int, tenant: str, by: str, text: str | None,
@@ -93,11 +100,12 @@ def _validation_move(action: str, queue_id: int, tenant: str, by: str, text: str
         err_console.print(f"[red]{_validation_conflict(exc, tid, queue_id, lg)}[/]")
         raise typer.Exit(code=exc.exit_code) from None
     if action == "advance":
-        console.print(t("validation.advanced", lg, id=queue_id,
+        console.print(_(lg, "Validation item {id}: {before} → {after} (by {by}).", id=queue_id,
                         before=before["validation_stage"] if before else "?",
                         after=row["validation_stage"], by=by))
     else:
-        console.print(t("validation.rejected", lg, id=queue_id,
+        console.print(_(lg, "Validation item {id} rejected at {stage} by {by}: {reason}",
+                        id=queue_id,
                         stage=before["validation_stage"] if before else "?",
                         by=by, reason=row["rejection_reason"]))
 
@@ -136,18 +144,27 @@ def validation_list(
 ) -> None:
     """List validation items, newest first (overdue items show as expired)."""
     from growthops.ads.action.validation import list_items
-    from growthops.ads.reporting.digest import code_label, fmt_ts
+    from growthops.ads.reporting.digest import code_label
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows, total = list_items(conn, tenant_id=tid, status=status, stage=stage, limit=limit)
+        zone = conn.execute("select time_zone from core.tenants where tenant_id = %s",
+                            [tid]).fetchone()
+    tz = zone["time_zone"] if zone else "UTC"
+
+    def fmt_ts(ts: Any) -> str:
+        return format_datetime(ts, tz, lg)
+
     if not rows:
-        console.print(t("validation.none", lg))
+        console.print(_(lg, "No validation item."))
         return
-    cols = ("type", "item", "stage", "status", "submitted", "client", "team", "rejected", "expires")
-    table = Table("#", *(t(f"validation.col.{c}", lg) for c in cols),
-                  title=f"{t('validation.list_title', lg, tenant=tenant)} ({len(rows)}/{total})")
+    table = Table("#", _(lg, "type"), _(lg, "item"), _(lg, "stage"), _(lg, "status"),
+                  _(lg, "submitted"), _(lg, "client review"), _(lg, "team review"),
+                  pgettext(lg, "column", "rejected"), _(lg, "expires ({tz})", tz=tz),
+                  title=_(lg, "Validation queue of {tenant}", tenant=tenant)
+                  + f" ({len(rows)}/{total})")
     for r in rows:
         def who(by: Any, at: Any) -> str:
             return f"{by} {fmt_ts(at)}" if by else "–"

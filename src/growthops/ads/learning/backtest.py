@@ -40,7 +40,7 @@ from growthops.ads.cycle import run_cycle_in_tx
 from growthops.ads.thresholds import PAUSE_ROAS_FRACTION_OF_TARGET, SCALE_ROAS_MARGIN
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput
-from growthops.core.i18n import t
+from growthops.core.i18n import _, format_number, format_percent
 
 _OUTCOMES = """
 select s.suggestion_id, s.as_of, s.type, s.entity_type, s.entity_id, s.confidence, s.evidence,
@@ -212,31 +212,28 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
 
 def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: str = "en") -> None:
     """Print the per-type outcome table of a backtest."""
-    fr = lang == "fr"
-    table = Table(title=t("backtest.title", lang, tenant=tenant, start=res.start, end=res.end))
-    for col in (
-        ("type", "type"), ("suggestions", "suggestions"), ("measured", "mesurées"),
-        ("premise held", "prémisse vérifiée"), ("95% CI", "IC 95 %"), ("stated confidence", "confiance annoncée"),
-        ("metric p50 before → after", "métrique p50 avant → après"),
-    ):
-        table.add_column(col[1] if fr else col[0], justify="left" if col[0] == "type" else "right")
+    table = Table(title=_(lang, "Backtest {tenant} {start} → {end}: what happened in the 7 days "
+                                "after each suggestion", tenant=tenant, start=res.start,
+                          end=res.end))
+    for header, justify in ((_(lang, "type"), "left"), (_(lang, "suggestions"), "right"),
+                            (_(lang, "measured"), "right"), (_(lang, "premise held"), "right"),
+                            (_(lang, "95% CI"), "right"), (_(lang, "stated confidence"), "right"),
+                            (_(lang, "metric p50 before → after"), "right")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for typ in sorted(res.outcomes):
         o = res.outcomes[typ]
-        rate = f"{100 * o.rate:.0f}%" if o.rate is not None else "–"
-        ci = f"{100 * o.interval[0]:.0f}–{100 * o.interval[1]:.0f}%" if o.interval else "–"
-        conf = f"{100 * statistics.fmean(o.confidences):.0f}%" if o.confidences else "–"
+        rate = format_percent(o.rate, lang) if o.rate is not None else "–"
+        ci = (f"{format_number(100 * o.interval[0], lang, 0)}–{format_percent(o.interval[1], lang)}"
+              if o.interval else "–")
+        conf = format_percent(statistics.fmean(o.confidences), lang) if o.confidences else "–"
         if o.before:
             digits = 4 if o.metric == "ctr" else 2
-            med = f"{o.metric} {statistics.median(o.before):.{digits}f} → {statistics.median(o.after):.{digits}f}"
+            med = (f"{o.metric} {format_number(statistics.median(o.before), lang, digits)} → "
+                   f"{format_number(statistics.median(o.after), lang, digits)}")
         else:
             med = "–"
         table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, med)
     console.print(table)
-    note = (
-        "Aucune action n'a été prise sur ces comptes : le tableau mesure si le diagnostic se confirmait dans les "
-        f"{res.horizon_days} jours suivants ({res.days} jours rejoués, rien n'est conservé)."
-        if fr else
-        f"No action was taken on these accounts: the table measures whether each diagnosis held over the "
-        f"following {res.horizon_days} days ({res.days} days replayed, nothing kept)."
-    )
-    console.print(note)
+    console.print(_(lang, "No action was taken on these accounts: the table measures whether each "
+                          "diagnosis held over the following {horizon} days ({days} days replayed, "
+                          "nothing kept).", horizon=res.horizon_days, days=res.days))

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from growthops.ads.messages import t
 from growthops.ads.reporting import report_charts as report
+from growthops.core.i18n import _
 
 #: Metrics the entity page offers, in the selector's order.
 ENTITY_METRICS = ("cpa", "roas", "ctr", "cpc", "cpm", "cvr", "spend", "impressions", "clicks",
@@ -96,11 +96,12 @@ def calibration_chart(reliability: list[dict[str, Any]], model: dict[str, Any] |
         FigureCanvasSVG(fig)
         ax = fig.add_subplot()
         ax.set_facecolor("none")
-        ax.plot([0, 100], [0, 100], color="#8a8f98", lw=0.8, ls="--", label=t("chart.perfect", lang))
+        ax.plot([0, 100], [0, 100], color="#8a8f98", lw=0.8, ls="--",
+                label=_(lang, "perfect calibration"))
         params = (model or {}).get("params") or {}
         if params.get("x") and params.get("y"):
             ax.plot(np.asarray(params["x"], float) * 100, np.asarray(params["y"], float) * 100,
-                    color="#2b6a9e", lw=1.4, label=t("chart.map", lang))
+                    color="#2b6a9e", lw=1.4, label=_(lang, "calibration map"))
         if bins:
             x = np.array([b["mean_stated"] for b in bins]) * 100
             y = np.array([b["observed"] for b in bins]) * 100
@@ -110,13 +111,13 @@ def calibration_chart(reliability: list[dict[str, Any]], model: dict[str, Any] |
             ax.errorbar(x, y, yerr=[lo, hi], fmt="none", ecolor="#1d2433", elinewidth=0.8,
                         capsize=2)
             ax.scatter(x, y, s=14 + 60 * sizes / sizes.max(), color="#1d2433", zorder=5,
-                       label=t("chart.bins", lang))
+                       label=_(lang, "observed (95% CI)"))
         else:
-            ax.text(50, 50, t("chart.empty", lang), ha="center", va="center")
+            ax.text(50, 50, _(lang, "no measured outcome yet"), ha="center", va="center")
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
-        ax.set_xlabel(t("chart.stated", lang))
-        ax.set_ylabel(t("chart.observed", lang))
+        ax.set_xlabel(_(lang, "stated confidence (%)"))
+        ax.set_ylabel(_(lang, "observed rate (%)"))
         ax.set_aspect("equal")
         ax.tick_params(length=3, width=0.6)
         ax.legend(fontsize=7, loc="upper left", frameon=False)

@@ -1,7 +1,8 @@
 """The digest of the daily cycle on the command line: Rich tables of suggestions.
 
-Also holds the helpers the HTML report shares: fetching suggestions in review order, picking a
-suggestion's text in the user's language, and formatting numbers, money and predicted intervals.
+Also holds the helpers the HTML report, the dashboard and Slack share: fetching suggestions in
+review order, picking a suggestion's text in the user's language, and formatting metric values
+and predicted intervals (Babel, through :mod:`growthops.core.i18n`).
 
 Review order is priority (critical, high, medium, low), then confidence (highest first), then id.
 Predicted intervals are the p10-p90 range of ``predicted_metrics`` (an 80% interval) around p50.
@@ -10,7 +11,7 @@ Predicted intervals are the p10-p90 range of ``predicted_metrics`` (an 80% inter
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,168 +21,66 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from growthops.ads import labels
+from growthops.ads.labels import metric_label
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput, NotFound
-from growthops.core.i18n import MESSAGES, t
-
-# ---------------------------------------------------------------------------------- messages
-_MESSAGES: dict[str, dict[str, str]] = {
-    "col.id": {"en": "#", "fr": "n°"},
-    "col.priority": {"en": "priority", "fr": "priorité"},
-    "col.type": {"en": "type", "fr": "type"},
-    "col.entity": {"en": "entity", "fr": "entité"},
-    "col.action": {"en": "action", "fr": "action"},
-    "col.reason": {"en": "reason", "fr": "raison"},
-    "col.impact": {"en": "expected impact", "fr": "impact attendu"},
-    "col.confidence": {"en": "confidence", "fr": "confiance"},
-    "col.expires": {"en": "expires (UTC)", "fr": "expire (UTC)"},
-    "col.status": {"en": "status", "fr": "statut"},
-    "col.as_of": {"en": "data as of", "fr": "données au"},
-    "col.platform": {"en": "platform", "fr": "plateforme"},
-    "col.created": {"en": "created (UTC)", "fr": "créée (UTC)"},
-    "col.decided": {"en": "decided", "fr": "décision"},
-    "col.metric": {"en": "metric", "fr": "métrique"},
-    "col.field": {"en": "field", "fr": "champ"},
-    "col.value": {"en": "value", "fr": "valeur"},
-    "col.params": {"en": "change", "fr": "modification"},
-    "col.evidence": {"en": "evidence", "fr": "preuves"},
-    "digest.interval": {
-        "en": "{metric} {p50} (80% interval {p10} to {p90}) over {days} days",
-        "fr": "{metric} {p50} (intervalle à 80 % : {p10} à {p90}) sur {days} jours",
-    },
-    "digest.point": {
-        "en": "{metric} {p50} over {days} days",
-        "fr": "{metric} {p50} sur {days} jours",
-    },
-    "digest.list_title": {
-        "en": "Suggestions for {tenant} ({status})",
-        "fr": "Suggestions pour {tenant} ({status})",
-    },
-    "digest.all_statuses": {"en": "all statuses", "fr": "tous statuts"},
-    "digest.none_listed": {"en": "No suggestion.", "fr": "Aucune suggestion."},
-    "digest.not_found": {
-        "en": "no suggestion {id} for this tenant",
-        "fr": "aucune suggestion {id} pour ce client",
-    },
-    "digest.suggestion_title": {"en": "Suggestion {id}", "fr": "Suggestion {id}"},
-    "digest.predicted_title": {
-        "en": "Predicted over {days} days (p10 / p50 / p90)",
-        "fr": "Prévision sur {days} jours (p10 / p50 / p90)",
-    },
-}
-# Code values shown translated (fallback: the code itself).
-_CODES: dict[str, dict[str, str]] = {
-    "critical": {"en": "critical", "fr": "critique"},
-    "high": {"en": "high", "fr": "haute"},
-    "medium": {"en": "medium", "fr": "moyenne"},
-    "low": {"en": "low", "fr": "basse"},
-    "pending": {"en": "pending", "fr": "en attente"},
-    "approved": {"en": "approved", "fr": "approuvée"},
-    "refused": {"en": "refused", "fr": "refusée"},
-    "backlog": {"en": "backlog", "fr": "en réserve"},
-    "executed": {"en": "executed", "fr": "exécutée"},
-    "expired": {"en": "expired", "fr": "expirée"},
-    "failed": {"en": "failed", "fr": "échouée"},
-    "scale": {"en": "scale", "fr": "augmenter"},
-    "pause": {"en": "pause", "fr": "pause"},
-    "refresh": {"en": "refresh creative", "fr": "renouveler la créa"},
-    "test_angle": {"en": "test an angle", "fr": "tester un angle"},
-    "campaign_diagnostic": {"en": "diagnostic", "fr": "diagnostic"},
-    "budget_increase": {"en": "budget +", "fr": "budget +"},
-    "budget_decrease": {"en": "budget −", "fr": "budget −"},
-    "bid_adjustment": {"en": "bid", "fr": "enchère"},
-    "spike": {"en": "spike", "fr": "hausse"},
-    "drop": {"en": "drop", "fr": "baisse"},
-    "active": {"en": "active", "fr": "active"},
-    "investigating": {"en": "investigating", "fr": "en analyse"},
-    "resolved": {"en": "resolved", "fr": "résolue"},
-    "dismissed": {"en": "dismissed", "fr": "écartée"},
-    "running": {"en": "running", "fr": "en cours"},
-    "succeeded": {"en": "succeeded", "fr": "réussi"},
-}
-for _k, _v in _MESSAGES.items():
-    MESSAGES.setdefault(_k, _v)
+from growthops.core.i18n import (
+    DASH,
+    N_,
+    _,
+    format_datetime,
+    format_money,
+    format_number,
+    format_percent,
+    format_ratio,
+)
 
 STATUSES = ("pending", "approved", "refused", "backlog", "executing", "executed", "expired", "failed", "blocked")
 PRIORITY_STYLE = {"critical": "bold red", "high": "yellow", "medium": "cyan", "low": "dim"}
 MONEY_METRICS = frozenset({"spend", "spend_per_day", "cpa", "cpc", "cpl", "cpm", "revenue",
-                           "conversion_value", "budget", "daily_budget"})
+                           "conversion_value", "budget", "daily_budget", "spend_saved",
+                           "value_lost"})
 FRACTION_METRICS = frozenset({"ctr", "cvr", "hook_rate"})
 COUNT_METRICS = frozenset({"conversions", "leads", "applications", "bookings", "clicks",
-                           "impressions", "reach", "results"})
-METRIC_LABEL = {"ctr": "CTR", "cvr": "CVR", "cpa": "CPA", "cpc": "CPC", "cpl": "CPL", "cpm": "CPM",
-                "roas": "ROAS", "spend": "spend", "spend_per_day": "spend/day",
-                "conversions": "conversions", "leads": "leads", "clicks": "clicks",
-                "impressions": "impressions", "frequency": "frequency"}
-_FR_METRIC = {"spend": "dépenses", "spend/day": "dépenses/jour", "clicks": "clics",
-              "frequency": "fréquence"}
+                           "impressions", "reach", "results", "results_lost"})
 
 
 def code_label(code: str | None, lang: str) -> str:
     """Return a status, priority, type or severity code in ``lang`` (the code if unknown)."""
-    if code is None:
-        return ""
-    entry = _CODES.get(code)
-    return entry.get(lang, entry["en"]) if entry else code
-
-
-def metric_label(metric: str, lang: str) -> str:
-    """Return the display name of a metric (CTR, CPA, spend...) in ``lang``."""
-    label = METRIC_LABEL.get(metric, metric)
-    return _FR_METRIC.get(label, label) if lang == "fr" else label
+    return labels.code(code, lang)
 
 
 # -------------------------------------------------------------------------------- formatting
-def fmt_num(x: Any, lang: str, decimals: int | None = None) -> str:
-    """Format a number with ``decimals`` places (auto by magnitude if None), "-" for None/NaN.
-
-    English: ``1,234.5``; French: ``1 234,5`` (narrow no-break space, decimal comma).
-    """
-    if x is None:
-        return "–"
-    v = float(x)
-    if v != v:  # NaN
-        return "–"
-    if decimals is None:
-        a = abs(v)
-        decimals = 0 if a >= 1000 else 1 if a >= 100 else 2 if a >= 1 else 3
-    s = f"{v:,.{decimals}f}"
-    if lang == "fr":
-        s = s.replace(",", "\u202f").replace(".", ",")
-    return s
-
-
 def fmt_value(x: Any, metric: str, lang: str, currency: str, unit: str | None = None) -> str:
-    """Format a metric value with its unit.
+    """Format a metric value with its unit for ``lang`` (Babel, :mod:`growthops.core.i18n`).
 
-    Money metrics (or a 3-letter ``unit``) get 2 decimals and the currency code; fractions
-    (CTR, CVR, or ``unit == "fraction"``) are shown as percent 0-100; ROAS with "×"; counts
-    without decimals when whole.
+    Money metrics (or a 3-letter ``unit``, an ISO 4217 code) in that currency (``€350.00`` /
+    ``350,00 €``); fractions (CTR, CVR, or ``unit == "fraction"``) as percentages with 2
+    decimals; ``unit`` ``%`` / ``percent`` / ``pct``: a percent 0-100 value, 1 decimal; ROAS
+    (or ``unit`` ``x`` / ``ratio``) with "×"; counts without decimals when whole; anything else
+    with decimals by magnitude. None → "–".
     """
     if x is None:
-        return "–"
+        return DASH
     if unit and len(unit) == 3 and unit.isalpha() and unit.isupper():
-        return f"{fmt_num(x, lang, 2)} {unit}"
+        return format_money(x, unit, lang, 2)
     if unit == "fraction" or (unit is None and metric in FRACTION_METRICS):
-        return f"{fmt_num(float(x) * 100, lang, 2)}\u00a0%"
+        return format_percent(x, lang, 2)
     if unit in ("%", "percent", "pct"):
-        return f"{fmt_num(x, lang, 1)}\u00a0%"
+        return format_percent(float(x) / 100, lang, 1)
     if unit is None and metric in MONEY_METRICS:
-        return f"{fmt_num(x, lang, 2)} {currency}"
+        return format_money(x, currency, lang, 2)
     if metric == "roas" or unit in ("x", "ratio"):
-        return f"{fmt_num(x, lang, 2)}×"
+        return format_ratio(x, lang)
     if metric in COUNT_METRICS:
-        return fmt_num(x, lang, 0 if float(x).is_integer() else 1)
-    return fmt_num(x, lang)
+        return format_number(x, lang, 0 if float(x).is_integer() else 1)
+    return format_number(x, lang)
 
 
-def fmt_ts(ts: datetime | None) -> str:
-    """Format a timestamp as ``YYYY-MM-DD HH:MM`` in UTC ("" for None)."""
-    if ts is None:
-        return ""
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(UTC)
-    return ts.strftime("%Y-%m-%d %H:%M")
+def confidence_text(confidence: Any, lang: str) -> str:
+    """Format a confidence stored as a percent 0-100 (``90%`` / ``90 %``)."""
+    return format_percent(None if confidence is None else float(confidence) / 100, lang)
 
 
 def _as_dict(v: Any) -> dict[str, Any]:
@@ -235,9 +134,13 @@ def format_intervals(predicted: Any, lang: str, currency: str) -> list[str]:
         def f(q: str, r: dict[str, Any] = r) -> str:
             return fmt_value(r[q], r["metric"], lang, currency, r["unit"])
 
-        key = "digest.point" if r["p10"] is None or r["p90"] is None else "digest.interval"
-        out.append(t(key, lang, metric=metric_label(r["metric"], lang),
-                     p50=f("p50"), p10=f("p10"), p90=f("p90"), days=horizon or "?"))
+        params = {"metric": metric_label(r["metric"], lang), "p50": f("p50"),
+                  "days": horizon or "?"}
+        if r["p10"] is None or r["p90"] is None:
+            out.append(_(lang, "{metric} {p50} over {days} days", **params))
+        else:
+            out.append(_(lang, "{metric} {p50} (80% interval {p10} to {p90}) over {days} days",
+                         p10=f("p10"), p90=f("p90"), **params))
     return out
 
 
@@ -278,20 +181,26 @@ def fetch_suggestions(conn: psycopg.Connection[Any], *, tenant_id: UUID | str,
 
 
 def fetch_tenant(conn: psycopg.Connection[Any], *, tenant_id: UUID | str) -> dict[str, Any]:
-    """Return the tenant's key, name, currency and ROAS target; :class:`NotFound` if absent."""
-    row = conn.execute("select client_key, client_name, currency, roi_target from core.tenants "
-                       "where tenant_id = %s", [str(tenant_id)]).fetchone()
+    """Return the tenant's key, name, currency, time zone and ROAS target; :class:`NotFound` if
+    absent."""
+    row = conn.execute("select client_key, client_name, currency, time_zone, roi_target "
+                       "from core.tenants where tenant_id = %s", [str(tenant_id)]).fetchone()
     if row is None:
         raise NotFound(f"no tenant {tenant_id}")
     return row
 
 
 # ------------------------------------------------------------------------------------ output
+#: The columns of the review table, in order.
+_REVIEW_COLUMNS = (N_("#"), N_("priority"), N_("type"), N_("entity"), N_("action"),
+                   N_("expected impact"), N_("confidence"), N_("status"))
+
+
 def _status_cell(r: dict[str, Any], lang: str) -> Text:
     """Status, marked when auto-applied, with the guard rail that applied (if any)."""
     cell = Text(code_label(r["status"], lang))
     if r.get("auto_applied"):
-        cell.append(" (auto-appliquée)" if lang == "fr" else " (auto-applied)", style="magenta")
+        cell.append(" " + _(lang, "(auto-applied)"), style="magenta")
     if r.get("guard_rail_note"):
         from growthops.ads.action.guardrails import describe
 
@@ -304,12 +213,11 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
     """The review table: one line per suggestion (action, expected impact, confidence); the
     reason and the predicted intervals are in ``growthops suggestions show ID``."""
     table = Table(title=title, show_lines=False, expand=False)
-    for key in ("col.id", "col.priority", "col.type", "col.entity", "col.action", "col.impact",
-                "col.confidence", "col.status"):
-        table.add_column(t(key, lang), overflow="fold",
-                         justify="right" if key in ("col.id", "col.confidence") else "left")
+    for label in _REVIEW_COLUMNS:
+        table.add_column(_(lang, label), overflow="fold",
+                         justify="right" if label in ("#", "confidence") else "left")
     if show_day:
-        table.add_column(t("col.as_of", lang))
+        table.add_column(_(lang, "data as of"))
     for r in rows:
         cells: list[Any] = [
             str(r["suggestion_id"]),
@@ -318,7 +226,7 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
             Text(entity_label(r)),
             Text(suggestion_text(r, "action", lang), style="bold"),
             Text(suggestion_text(r, "expected_impact", lang)),
-            f"{r['confidence']}\u00a0%",
+            confidence_text(r["confidence"], lang),
             _status_cell(r, lang),
         ]
         if show_day:
@@ -338,10 +246,12 @@ def print_digest(db: Database, console: Console, *, tenant_id: UUID | str, as_of
         tenant = fetch_tenant(conn, tenant_id=tenant_id)
         rows = [r for r in fetch_suggestions(conn, tenant_id=tenant_id, as_of=as_of)
                 if r["status"] in ("pending", "blocked") or r.get("auto_applied")]
-    title = t("digest.title", lang, tenant=tenant["client_name"], as_of=as_of)
+    title = _(lang, "Suggestions for {tenant} (data as of {as_of})", tenant=tenant["client_name"],
+              as_of=as_of)
     if not rows:
         console.print(Text(title, style="bold"))
-        console.print(t("digest.empty", lang))
+        console.print(_(lang, "No suggestion: not enough evidence for any action, or nothing to "
+                              "change."))
         return
     console.print(_table(rows, lang=lang, currency=tenant["currency"], title=title,
                          show_day=False))
@@ -356,11 +266,12 @@ def print_suggestions(db: Database, console: Console, *, tenant_id: UUID | str,
     with db.tenant_tx(tenant_id) as conn:
         tenant = fetch_tenant(conn, tenant_id=tenant_id)
         rows = fetch_suggestions(conn, tenant_id=tenant_id, status=status, limit=limit)
-    label = code_label(status, lang) if status else t("digest.all_statuses", lang)
-    title = t("digest.list_title", lang, tenant=tenant["client_name"], status=label)
+    label = code_label(status, lang) if status else _(lang, "all statuses")
+    title = _(lang, "Suggestions for {tenant} ({status})", tenant=tenant["client_name"],
+              status=label)
     if not rows:
         console.print(Text(title, style="bold"))
-        console.print(t("digest.none_listed", lang))
+        console.print(_(lang, "No suggestion."))
         return
     console.print(_table(rows, lang=lang, currency=tenant["currency"], title=title,
                          show_day=True))
@@ -368,51 +279,56 @@ def print_suggestions(db: Database, console: Console, *, tenant_id: UUID | str,
 
 def _json_text(v: Any) -> str:
     d = v if isinstance(v, dict | list) else _as_dict(v)
-    return json.dumps(d, ensure_ascii=False, indent=1, default=str) if d else "–"
+    return json.dumps(d, ensure_ascii=False, indent=1, default=str) if d else DASH
 
 
 def print_suggestion(db: Database, console: Console, *, tenant_id: UUID | str,
                      suggestion_id: int, lang: str) -> None:
     """Print one suggestion: texts, entity, dates, predicted p10/p50/p90, change and evidence.
 
-    Raises :class:`NotFound` when the tenant has no suggestion ``suggestion_id`` (row-level
-    security hides other tenants' suggestions).
+    Times are in the tenant's time zone. Raises :class:`NotFound` when the tenant has no
+    suggestion ``suggestion_id`` (row-level security hides other tenants' suggestions).
     """
     with db.tenant_tx(tenant_id) as conn:
         tenant = fetch_tenant(conn, tenant_id=tenant_id)
         row = conn.execute("select * from ads.suggestions where tenant_id = %s and "
                            "suggestion_id = %s", [str(tenant_id), suggestion_id]).fetchone()
     if row is None:
-        raise NotFound(t("digest.not_found", lang, id=suggestion_id))
-    cur = tenant["currency"]
-    table = Table(t("col.field", lang), t("col.value", lang), show_lines=True,
-                  title=t("digest.suggestion_title", lang, id=suggestion_id))
-    decided = " ".join(x for x in (row["decided_by"] or "", fmt_ts(row["decided_at"])) if x)
+        raise NotFound(_(lang, "no suggestion {id} for this tenant", id=suggestion_id))
+    cur, tz = tenant["currency"], tenant["time_zone"]
+
+    def when(ts: Any) -> str:
+        return format_datetime(ts, tz, lang) if ts is not None else ""
+
+    table = Table(_(lang, "field"), _(lang, "value"), show_lines=True,
+                  title=_(lang, "Suggestion {id}", id=suggestion_id))
+    decided = " ".join(x for x in (row["decided_by"] or "", when(row["decided_at"])) if x)
     fields: list[tuple[str, Any]] = [
-        ("col.status", code_label(row["status"], lang)),
-        ("col.priority", Text(code_label(row["priority"], lang),
-                              style=PRIORITY_STYLE.get(row["priority"], ""))),
-        ("col.type", code_label(row["type"], lang)),
-        ("col.platform", row["platform"]),
-        ("col.entity", entity_label(row)),
-        ("col.action", Text(suggestion_text(row, "action", lang), style="bold")),
-        ("col.reason", suggestion_text(row, "reason", lang)),
-        ("col.impact", suggestion_text(row, "expected_impact", lang)),
-        ("col.confidence", f"{row['confidence']}\u00a0%"),
-        ("col.as_of", str(row["as_of"])),
-        ("col.created", fmt_ts(row["created_at"])),
-        ("col.expires", fmt_ts(row["expires_at"])),
-        ("col.decided", decided or "–"),
-        ("col.params", _json_text(row["action_params"])),
-        ("col.evidence", _json_text(row["evidence"])),
+        (_(lang, "status"), code_label(row["status"], lang)),
+        (_(lang, "priority"), Text(code_label(row["priority"], lang),
+                                   style=PRIORITY_STYLE.get(row["priority"], ""))),
+        (_(lang, "type"), code_label(row["type"], lang)),
+        (_(lang, "platform"), row["platform"]),
+        (_(lang, "entity"), entity_label(row)),
+        (_(lang, "action"), Text(suggestion_text(row, "action", lang), style="bold")),
+        (_(lang, "reason"), suggestion_text(row, "reason", lang)),
+        (_(lang, "expected impact"), suggestion_text(row, "expected_impact", lang)),
+        (_(lang, "confidence"), confidence_text(row["confidence"], lang)),
+        (_(lang, "data as of"), str(row["as_of"])),
+        (_(lang, "created ({tz})", tz=tz), when(row["created_at"])),
+        (_(lang, "expires ({tz})", tz=tz), when(row["expires_at"])),
+        (_(lang, "decided"), decided or DASH),
+        (_(lang, "change"), _json_text(row["action_params"])),
+        (_(lang, "evidence"), _json_text(row["evidence"])),
     ]
-    for key, value in fields:
-        table.add_row(t(key, lang), value if isinstance(value, Text) else Text(str(value)))
+    for label, value in fields:
+        table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
     console.print(table)
     horizon, preds = predicted_rows(row["predicted_metrics"])
     if preds:
-        pt = Table(t("col.metric", lang), "p10", "p50", "p90",
-                   title=t("digest.predicted_title", lang, days=horizon or "?"))
+        pt = Table(_(lang, "metric"), "p10", "p50", "p90",
+                   title=_(lang, "Predicted over {days} days (p10 / p50 / p90)",
+                           days=horizon or "?"))
         for p in preds:
             pt.add_row(metric_label(p["metric"], lang),
                        *(fmt_value(p[q], p["metric"], lang, cur, p["unit"])

@@ -21,29 +21,36 @@ from uuid import UUID
 
 import psycopg
 
+from growthops.ads.labels import metric_label
 from growthops.ads.reporting.digest import (
     code_label,
+    confidence_text,
     entity_label,
     fetch_suggestions,
     fetch_tenant,
-    fmt_num,
-    fmt_ts,
     fmt_value,
     format_intervals,
-    metric_label,
     suggestion_text,
 )
 from growthops.ads.reporting.report_charts import _charts
 from growthops.ads.reporting.report_labels import (
-    _L,
     _LEVELS,
-    _SUMMARY_FR,
     CHART_DAYS,
     ROLLING_DAYS,
+    SUMMARY,
     _environment,
 )
 from growthops.core.db import Database
 from growthops.core.errors import NotFound
+from growthops.core.i18n import (
+    LANGS,
+    _,
+    format_datetime,
+    format_number,
+    format_percent,
+    format_ratio,
+    format_significant,
+)
 from growthops.settings import get_settings
 
 
@@ -169,7 +176,7 @@ def _flagged(
 # ---------------------------------------------------------------------------- view model
 def _fmt_component(v: Any, lang: str) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool):
-        return fmt_num(v, lang, 2)
+        return format_number(v, lang, 2)
     return json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, dict | list) else str(v)
 
 
@@ -178,15 +185,17 @@ def _pair(a: Any, b: Any, fmt: Any) -> str:
 
 
 def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
-    """Turn the rows into display strings (units, language); the template only lays them out."""
+    """Turn the rows into display strings (units, language, the tenant's time zone); the
+    template only lays them out."""
     tn, cur = data["tenant"], data["tenant"]["currency"]
+    tz = tn.get("time_zone") or "UTC"
     run = data["run"]
     run_ctx = None
     if run:
         summary = run["summary"] if isinstance(run["summary"], dict) else {}
 
         def label(k: str) -> str:
-            return _SUMMARY_FR.get(k, k.replace("_", " ")) if lang == "fr" else k.replace("_", " ")
+            return _(lang, SUMMARY[k]) if k in SUMMARY else k.replace("_", " ")
 
         def value(v: Any) -> str:
             if isinstance(v, dict):  # e.g. timings, held back: "key value · key value"
@@ -197,15 +206,16 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
                     or "0"
                 )
             if isinstance(v, float):
-                return fmt_num(v, lang, 3 if abs(v) < 1 else 1)
-            return _fmt_component(v, lang) if not isinstance(v, int) else fmt_num(v, lang, 0)
+                return format_number(v, lang, 3 if abs(v) < 1 else 1)
+            return _fmt_component(v, lang) if not isinstance(v, int) else format_number(v, lang, 0)
 
         items = [(label(k), value(v)) for k, v in summary.items() if not isinstance(v, dict)]
         items += [(label(k), value(v)) for k, v in summary.items() if isinstance(v, dict)]
         run_ctx = {
             "status": code_label(run["status"], lang),
-            "started": fmt_ts(run["started_at"]),
-            "finished": fmt_ts(run["finished_at"]),
+            "started": format_datetime(run["started_at"], tz, lang),
+            "finished": format_datetime(run["finished_at"], tz, lang)
+            if run["finished_at"] else None,
             "counts": items,
         }
     suggestions = [
@@ -220,8 +230,8 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "reason": suggestion_text(s, "reason", lang),
             "impact": suggestion_text(s, "expected_impact", lang),
             "intervals": format_intervals(s["predicted_metrics"], lang, cur),
-            "confidence": f"{s['confidence']}\u00a0%",
-            "expires": fmt_ts(s["expires_at"]),
+            "confidence": confidence_text(s["confidence"], lang),
+            "expires": format_datetime(s["expires_at"], tz, lang),
             "status": code_label(s["status"], lang),
         }
         for s in data["suggestions"]
@@ -234,13 +244,8 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "direction": code_label(a["anomaly_type"], lang),
             "expected": fmt_value(a["baseline_value"], a["metric"], lang, cur),
             "actual": fmt_value(a["actual_value"], a["metric"], lang, cur),
-            "deviation": (
-                "–"
-                if a["deviation"] is None
-                else f"{'+' if a['deviation'] > 0 else ''}"
-                f"{fmt_num(a['deviation'] * 100, lang, 1)}\u00a0%"
-            ),
-            "q": f"{a['q_value']:.2g}".replace(".", "," if lang == "fr" else "."),
+            "deviation": format_percent(a["deviation"], lang, 1, sign=True),
+            "q": format_significant(a["q_value"], lang),
             "severity": code_label(a["severity"], lang),
             "severity_code": a["severity"],
             "status": code_label(a["status"], lang),
@@ -255,7 +260,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "entity": entity_label(o),
             "spend": fmt_value(o["spend_total"], "spend", lang, cur),
             "budget": fmt_value(o["budget_daily"], "spend", lang, cur),
-            "over": f"+{fmt_num(o['overspend_ratio'] * 100, lang, 1)}\u00a0%",
+            "over": format_percent(o["overspend_ratio"], lang, 1, sign=True),
         }
         for o in data["overspend"]
     ]
@@ -267,12 +272,13 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
         {
             "ad": f"{f['ad_name']} ({f['ad_id']})" if f["ad_name"] else f["ad_id"],
             "platform": f["platform"],
-            "index": fmt_num(f["fatigue_index"], lang, 0),
+            "index": format_number(f["fatigue_index"], lang, 0),
             "ctr": _pair(
                 f["ctr_recent"], f["ctr_earlier"], lambda v: fmt_value(v, "ctr", lang, cur)
             ),
             "freq": _pair(
-                f["frequency_recent"], f["frequency_earlier"], lambda v: fmt_num(v, lang, 2)
+                f["frequency_recent"], f["frequency_earlier"],
+                lambda v: format_number(v, lang, 2)
             ),
             "cpr": _pair(f["cost_per_result_recent"], f["cost_per_result_earlier"], money),
             "hook": fmt_value(f["hook_rate"], "hook_rate", lang, cur),
@@ -285,12 +291,12 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
         for f in data["fatigue"]
     ]
     return {
-        "lang": lang if lang in _L else "en",
-        "L": _L.get(lang, _L["en"]),
+        "lang": lang if lang in LANGS else "en",
+        "time_zone": tz,
         "tenant": tn,
-        "roi_target": f"{fmt_num(tn['roi_target'], lang, 2)}×",
+        "roi_target": format_ratio(tn["roi_target"], lang),
         "as_of": as_of.isoformat(),
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "generated_at": format_datetime(datetime.now(UTC), tz, lang, with_zone=True),
         "run": run_ctx,
         "suggestions": suggestions,
         "anomalies": anomalies,

@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from growthops.ads.reporting.digest import code_label, metric_label
+from growthops.ads.labels import code, metric_label
 from growthops.ads.reporting.report_labels import (
     _CHART_LOCK,
     _FALLBACK,
-    _L,
     _SERIES,
     _SEVERITY_RANK,
     _TYPE_METRIC,
@@ -26,6 +25,7 @@ from growthops.ads.reporting.report_labels import (
     ROLLING_DAYS,
     norm_metric,
 )
+from growthops.core.i18n import _, locale_of
 
 
 # -------------------------------------------------------------------------------- series
@@ -123,7 +123,7 @@ def _clean_svg(svg: str, prefix: str) -> str:
     refs = set(re.findall(r"#([\w.\-]+)", s))
     s = re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in refs else "", s)
     s = re.sub(r'(id="|url\(#|href="#)([\w.\-]+)', lambda m: m.group(1) + prefix + m.group(2), s)
-    for _ in range(3):
+    for _round_trip in range(3):
         s = re.sub(r"<g>(<(?:[^<>]*/>|text[^<>]*>[^<]*</text>))</g>", r"\1", s)
     s = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg role="img"', s, count=1)
     return s.strip()
@@ -151,7 +151,6 @@ def render_chart(
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    L = _L.get(lang, _L["en"])
     rc = {
         "svg.fonttype": "none",
         "svg.hashsalt": "growthops",
@@ -167,25 +166,25 @@ def render_chart(
         ax.set_facecolor("none")
         finite = np.isfinite(daily) | np.isfinite(rolling)
         if not finite.any():
-            ax.text(0.5, 0.5, L["no_data"], ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, _(lang, "no data in the last 60 days"), ha="center", va="center", transform=ax.transAxes)
         others: list[float] = [float(v) for v in rolling[np.isfinite(rolling)]]
         if band and band.get("p10") is not None and band.get("p90") is not None:
             ax.axhspan(
-                band["p10"], band["p90"], color="#9ec5e8", alpha=0.35, lw=0, label=L["band_80"]
+                band["p10"], band["p90"], color="#9ec5e8", alpha=0.35, lw=0, label=_(lang, "peers p10–p90")
             )
             others += [band["p10"], band["p90"]]
         if band and band.get("p25") is not None and band.get("p75") is not None:
             ax.axhspan(
-                band["p25"], band["p75"], color="#4a90c8", alpha=0.35, lw=0, label=L["band_50"]
+                band["p25"], band["p75"], color="#4a90c8", alpha=0.35, lw=0, label=_(lang, "peers p25–p75")
             )
         if band and band.get("p50") is not None:
-            ax.axhline(band["p50"], color="#2b6a9e", lw=0.8, ls="--", label=L["median"])
+            ax.axhline(band["p50"], color="#2b6a9e", lw=0.8, ls="--", label=_(lang, "peers median"))
         x = mdates.date2num(days)
         if finite.any():
             ok = np.isfinite(daily)  # a ratio is undefined on days with a zero denominator
-            ax.plot(x[ok], daily[ok], color="#8a8f98", lw=0.8, label=L["daily"])
+            ax.plot(x[ok], daily[ok], color="#8a8f98", lw=0.8, label=_(lang, "daily"))
             if np.isfinite(rolling).any():
-                ax.plot(x, rolling, color="#1d2433", lw=1.6, label=L["rolling"])
+                ax.plot(x, rolling, color="#1d2433", lw=1.6, label=_(lang, "7 days"))
         for i, (day, value, kind) in enumerate(marks):
             ax.plot(
                 mdates.date2num(day),
@@ -193,7 +192,7 @@ def render_chart(
                 "^" if kind == "spike" else "v",
                 color="#c62828" if kind == "spike" else "#e08a00",
                 ms=6,
-                label=L["anomaly"] if i == 0 else None,
+                label=_(lang, "anomaly") if i == 0 else None,
                 zorder=5,
             )
             others.append(value)
@@ -208,9 +207,8 @@ def render_chart(
                 ax.set_ylim(lo, hi * 1.08)
         ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter(L["date_fmt"]))
-        sep = "," if lang == "fr" else "."
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}".replace(".", sep)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _day_tick(v, lang)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _value_tick(v, lang)))
         ax.set_ylabel(ylabel)
         ax.tick_params(length=3, width=0.6)
         ax.legend(
@@ -232,6 +230,21 @@ def render_chart(
     return _clean_svg(buf.getvalue(), prefix)
 
 
+def _day_tick(v: float, lang: str) -> str:
+    """A date axis tick in ``lang``: day and abbreviated month (``Mar 5`` / ``5 mars``)."""
+    import matplotlib.dates as mdates
+    from babel.dates import format_skeleton
+
+    return format_skeleton("MMMd", mdates.num2date(v).date(), locale=locale_of(lang))
+
+
+def _value_tick(v: float, lang: str) -> str:
+    """A value axis tick in ``lang`` (up to 3 decimals, as matplotlib's ``%g`` would)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(v, format="#,##0.###", locale=locale_of(lang))
+
+
 def _display_scale(metric: str) -> float:
     """Return the factor from stored units to chart units (fractions are shown in percent)."""
     return 100.0 if metric in ("ctr", "cvr") else 1.0
@@ -247,15 +260,12 @@ def _ylabel(metric: str, currency: str, lang: str) -> str:
         if metric == "roas"
         else ""
     )
-    label = metric_label(metric, lang)
-    if metric == "spend":
-        label = f"{label}/{'jour' if lang == 'fr' else 'day'}"
+    label = metric_label("spend_per_day" if metric == "spend" else metric, lang)
     return f"{label} ({unit})" if unit else label
 
 
 def _charts(data: dict[str, Any], as_of: date, lang: str) -> list[dict[str, Any]]:
     """Build one chart per flagged entity (see the module docstring)."""
-    L = _L.get(lang, _L["en"])
     currency = data["tenant"]["currency"]
     by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in data["metrics"]:
@@ -293,10 +303,11 @@ def _charts(data: dict[str, Any], as_of: date, lang: str) -> list[dict[str, Any]
         name = ent["name"] or next(
             (r["entity_name"] for r in reversed(rows) if r["entity_name"]), None
         )
-        why = [f"{L['why_suggestion']} {code_label(s['type'], lang)}" for s in ent["suggestions"]]
+        why = [_(lang, "suggestion {type}", type=code(s["type"], lang))
+               for s in ent["suggestions"]]
         why += [
-            f"{L['why_anomaly']} {metric_label(a['metric'], lang)} "
-            f"{code_label(a['anomaly_type'], lang)}"
+            _(lang, "anomaly {metric} {direction}", metric=metric_label(a["metric"], lang),
+              direction=code(a["anomaly_type"], lang))
             for a in ent["anomalies"]
         ]
         svg = render_chart(

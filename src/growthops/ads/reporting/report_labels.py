@@ -1,4 +1,4 @@
-"""Labels, metric names and constants of the HTML report and its charts (English and French)."""
+"""Constants of the HTML report and its charts: summary labels, chart series, template environment."""
 
 from __future__ import annotations
 
@@ -7,154 +7,22 @@ from pathlib import Path
 
 import jinja2
 
+from growthops.core.i18n import N_, install_jinja
+
 CHART_DAYS = 60
 ROLLING_DAYS = 7  # the baselines' window shown as the band (ads.baselines.window_days = 7)
 
-# -------------------------------------------------------------------------------- labels
-_L: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Daily media-buying report",
-        "client_key": "client",
-        "currency": "currency",
-        "roi_target": "ROAS target",
-        "as_of": "data as of",
-        "generated": "generated",
-        "summary": "Cycle summary",
-        "run_status": "run",
-        "started": "started",
-        "finished": "finished",
-        "no_run": "No cycle run is recorded for this day.",
-        "suggestions": "Suggestions",
-        "no_suggestions": "No suggestion for this day.",
-        "anomalies": "Active anomalies",
-        "no_anomalies": "No active anomaly for this day.",
-        "overspend": "Overspend, last 7 days",
-        "no_overspend": "No overspend in the last 7 days.",
-        "fatigue": "Most fatigued ads",
-        "no_fatigue": "No creative fatigue computed for this day.",
-        "charts": "Flagged entities",
-        "charts_note": "Last 60 days. Thin grey line: daily value (days where it is defined); thick line: trailing 7-day "
-        "value (ratio of sums); bands: peers' p25–p75 (dark) and p10–p90 (light) "
-        "over 7 days; triangles: anomalies.",
-        "no_charts": "No flagged entity.",
-        "footer": "growthops · self-contained report",
-        "col_id": "#",
-        "col_priority": "priority",
-        "col_type": "type",
-        "col_entity": "entity",
-        "col_action": "action",
-        "col_reason": "reason",
-        "col_impact": "expected impact",
-        "col_confidence": "confidence",
-        "col_expires": "expires (UTC)",
-        "col_status": "status",
-        "col_metric": "metric",
-        "col_direction": "direction",
-        "col_expected": "expected",
-        "col_actual": "actual",
-        "col_deviation": "deviation",
-        "col_q": "q-value",
-        "col_severity": "severity",
-        "col_day": "day",
-        "col_spend": "spend",
-        "col_budget": "daily budget",
-        "col_over": "over budget",
-        "col_ad": "ad",
-        "col_fatigue": "fatigue (0–100)",
-        "col_ctr": "CTR recent / earlier",
-        "col_freq": "frequency recent / earlier",
-        "col_cpr": "cost per result recent / earlier",
-        "col_hook": "hook rate",
-        "col_days": "days active",
-        "col_components": "components",
-        "why_suggestion": "suggestion",
-        "why_anomaly": "anomaly",
-        "daily": "daily",
-        "rolling": "7 days",
-        "band_50": "peers p25–p75",
-        "band_80": "peers p10–p90",
-        "median": "peers median",
-        "anomaly": "anomaly",
-        "no_data": "no data in the last 60 days",
-        "date_fmt": "%d %b",
-        "colon": ":",
-    },
-    "fr": {
-        "title": "Rapport quotidien d'achat média",
-        "client_key": "client",
-        "currency": "devise",
-        "roi_target": "ROAS cible",
-        "as_of": "données au",
-        "generated": "généré",
-        "summary": "Résumé du cycle",
-        "run_status": "exécution",
-        "started": "début",
-        "finished": "fin",
-        "no_run": "Aucune exécution du cycle n'est enregistrée pour ce jour.",
-        "suggestions": "Suggestions",
-        "no_suggestions": "Aucune suggestion pour ce jour.",
-        "anomalies": "Anomalies actives",
-        "no_anomalies": "Aucune anomalie active pour ce jour.",
-        "overspend": "Surdépenses, 7 derniers jours",
-        "no_overspend": "Aucune surdépense sur les 7 derniers jours.",
-        "fatigue": "Publicités les plus fatiguées",
-        "no_fatigue": "Aucune fatigue créative calculée pour ce jour.",
-        "charts": "Entités signalées",
-        "charts_note": "60 derniers jours. Trait gris fin : valeur du jour (quand elle est définie) ; trait épais : "
-        "valeur sur 7 jours glissants (ratio des sommes) ; bandes : p25–p75 "
-        "(foncée) et p10–p90 (claire) des pairs sur 7 jours ; triangles : anomalies.",
-        "no_charts": "Aucune entité signalée.",
-        "footer": "growthops · rapport autonome",
-        "col_id": "n°",
-        "col_priority": "priorité",
-        "col_type": "type",
-        "col_entity": "entité",
-        "col_action": "action",
-        "col_reason": "raison",
-        "col_impact": "impact attendu",
-        "col_confidence": "confiance",
-        "col_expires": "expire (UTC)",
-        "col_status": "statut",
-        "col_metric": "métrique",
-        "col_direction": "sens",
-        "col_expected": "attendu",
-        "col_actual": "observé",
-        "col_deviation": "écart",
-        "col_q": "valeur q",
-        "col_severity": "gravité",
-        "col_day": "jour",
-        "col_spend": "dépense",
-        "col_budget": "budget quotidien",
-        "col_over": "dépassement",
-        "col_ad": "publicité",
-        "col_fatigue": "fatigue (0–100)",
-        "col_ctr": "CTR récent / antérieur",
-        "col_freq": "fréquence récente / antérieure",
-        "col_cpr": "coût par résultat récent / antérieur",
-        "col_hook": "taux d'accroche",
-        "col_days": "jours actifs",
-        "col_components": "composantes",
-        "why_suggestion": "suggestion",
-        "why_anomaly": "anomalie",
-        "daily": "par jour",
-        "rolling": "7 jours",
-        "band_50": "pairs p25–p75",
-        "band_80": "pairs p10–p90",
-        "median": "médiane des pairs",
-        "anomaly": "anomalie",
-        "no_data": "aucune donnée sur les 60 derniers jours",
-        "date_fmt": "%d/%m",
-        "colon": "\u00a0:",
-    },
-}
-_SUMMARY_FR = {
-    "baselines": "références",
-    "anomalies": "anomalies",
-    "overspend": "surdépenses",
-    "fatigued": "publicités fatiguées",
-    "suggestions": "suggestions",
-    "tests": "tests",
-    "insufficient_data": "données insuffisantes",
+# ------------------------------------------------------------------------------- summary
+#: Keys of ``ads.cycle_runs.summary`` as the report shows them (other keys: underscores become
+#: spaces, untranslated).
+SUMMARY: dict[str, str] = {
+    "baselines": N_("baselines"),
+    "anomalies": N_("anomalies"),
+    "overspend": N_("overspend"),
+    "fatigued": N_("fatigued"),
+    "suggestions": N_("suggestions"),
+    "tests": N_("tests"),
+    "insufficient_data": N_("insufficient data"),
 }
 
 # Chart metric -> (numerator column, denominator column or None, scale). "result" is the
@@ -218,7 +86,9 @@ def _environment() -> jinja2.Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
         )
+        install_jinja(_env)  # _() and {% trans %} in the context's ``lang``
     return _env
 
 

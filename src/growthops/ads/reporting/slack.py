@@ -40,6 +40,7 @@ from uuid import UUID
 
 from growthops.ads.reporting.digest import (
     code_label,
+    confidence_text,
     entity_label,
     format_intervals,
     suggestion_text,
@@ -47,7 +48,7 @@ from growthops.ads.reporting.digest import (
 from growthops.connectors.slack.client import SlackError, call
 from growthops.connectors.slack.mrkdwn import escape, slack_time, truncate
 from growthops.core.errors import ConfigError, InvalidInput, NotFound
-from growthops.core.i18n import LANGS, MESSAGES, t
+from growthops.core.i18n import LANGS, N_, _, ngettext
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -69,51 +70,26 @@ OPEN_STATUSES = ("pending", "backlog")
 _BLOCK_ID = re.compile(r"^(sug|act|done|div):(\d+)(?::([a-z]{2}))?(?::[A-Za-z0-9]{1,40})?$")
 _SLACK_USER = re.compile(r"^slack:([UW][A-Z0-9]+)\b")
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "slack.header": {"en": "Suggestions for {tenant} (data as of {as_of})",
-                     "fr": "Suggestions pour {tenant} (données au {as_of})"},
-    "slack.meta": {"en": "{n} suggestion(s) to review, most urgent first. Part {part}/{parts}.",
-                   "fr": "{n} suggestion(s) à valider, les plus urgentes d'abord. "
-                         "Partie {part}/{parts}."},
-    "slack.continued": {"en": "Suggestions for {tenant} (data as of {as_of}), part {part}/{parts}",
-                        "fr": "Suggestions pour {tenant} (données au {as_of}), "
-                              "partie {part}/{parts}"},
-    "slack.fallback": {"en": "{n} suggestion(s) for {tenant} (data as of {as_of})",
-                       "fr": "{n} suggestion(s) pour {tenant} (données au {as_of})"},
-    "slack.btn.approved": {"en": "Approve", "fr": "Approuver"},
-    "slack.btn.refused": {"en": "Refuse", "fr": "Refuser"},
-    "slack.btn.backlog": {"en": "Backlog", "fr": "Mettre en réserve"},
-    "slack.impact": {"en": "Expected impact", "fr": "Impact attendu"},
-    "slack.confidence": {"en": "Confidence", "fr": "Confiance"},
-    "slack.calibrated": {"en": "calibrated {pct}", "fr": "calibrée {pct}"},
-    "slack.expires": {"en": "expires {when}", "fr": "expire {when}"},
-    "slack.done.approved": {"en": ":white_check_mark: Approved by {who} at {when}",
-                            "fr": ":white_check_mark: Approuvée par {who} à {when}"},
-    "slack.done.refused": {"en": ":x: Refused by {who} at {when}",
-                           "fr": ":x: Refusée par {who} à {when}"},
-    "slack.done.backlog": {"en": ":card_index_dividers: Put in backlog by {who} at {when}",
-                           "fr": ":card_index_dividers: Mise en réserve par {who} à {when}"},
-    "slack.done.other": {"en": "{status}: decided by {who} at {when}",
-                         "fr": "{status} : décidée par {who} à {when}"},
-    "slack.done.expired": {"en": ":hourglass: Expired at {when}: it can no longer be decided",
-                           "fr": ":hourglass: Expirée à {when} : plus de décision possible"},
+#: The decision buttons' labels.
+BUTTON_TEXT = {"approved": N_("Approve"), "refused": N_("Refuse"), "backlog": N_("Backlog")}
+#: What replaces the buttons once a suggestion is decided in Slack or elsewhere.
+DONE_TEXT = {
+    "approved": N_(":white_check_mark: Approved by {who} at {when}"),
+    "refused": N_(":x: Refused by {who} at {when}"),
+    "backlog": N_(":card_index_dividers: Put in backlog by {who} at {when}"),
 }
-for _k, _v in _MESSAGES.items():
-    MESSAGES.setdefault(_k, _v)
 
 PRIORITY_EMOJI = {"critical": ":red_circle:", "high": ":large_orange_circle:",
                   "medium": ":large_yellow_circle:", "low": ":white_circle:"}
-_EXTRA_CODES = {  # statuses added by migration 0004, not in ads.digest's table
-    "executing": {"en": "executing", "fr": "en cours d'exécution"},
-    "blocked": {"en": "blocked by a guard rail", "fr": "bloquée par un garde-fou"},
-}
+#: Statuses worded more fully in Slack than in the tables.
+_SLACK_STATUS = {"blocked": N_("blocked by a guard rail")}
 
 
 # ----------------------------------------------------------------------------- formatting
 def status_label(status: str, lang: str) -> str:
     """Return a suggestion status in ``lang`` (all statuses of migration 0004)."""
-    extra = _EXTRA_CODES.get(status)
-    return extra.get(lang, extra["en"]) if extra else code_label(status, lang)
+    label = _SLACK_STATUS.get(status)
+    return _(lang, label) if label else code_label(status, lang)
 
 
 def who_label(decided_by: str | None) -> str:
@@ -143,18 +119,18 @@ def section_text(row: Mapping[str, Any], *, lang: str, currency: str, time_zone:
             f" · {escape(code_label(row['type'], lang))} · {escape(entity_label(dict(row)))}")
     action = f"*{escape(suggestion_text(dict(row), 'action', lang))}*"
     reason = escape(suggestion_text(dict(row), "reason", lang))
-    impact = (f"*{t('slack.impact', lang)}{' :' if lang == 'fr' else ':'}* "
+    impact_label, conf_label = _(lang, "Expected impact:"), _(lang, "Confidence:")
+    impact = (f"*{impact_label}* "
               f"{escape(suggestion_text(dict(row), 'expected_impact', lang))}")
     intervals = [f"• {escape(s)}" for s in format_intervals(row.get("predicted_metrics"), lang,
                                                             currency)]
-    conf = f"{row['confidence']}\u00a0%"
+    conf = confidence_text(row["confidence"], lang)
     cal = row.get("calibrated_confidence")
     if cal is not None and cal != row["confidence"]:
-        cal_pct = f"{cal}\u00a0%"
-        conf += f" ({t('slack.calibrated', lang, pct=cal_pct)})"
-    tail = f"*{t('slack.confidence', lang)}{' :' if lang == 'fr' else ':'}* {conf}"
+        conf += " (" + _(lang, "calibrated {pct}", pct=confidence_text(cal, lang)) + ")"
+    tail = f"*{conf_label}* {conf}"
     if row.get("expires_at"):
-        tail += " · " + t("slack.expires", lang,
+        tail += " · " + _(lang, "expires {when}",
                           when=slack_time(row["expires_at"], time_zone, with_date=True))
     fixed = [head, action, impact, *intervals, tail]
     room = MAX_SECTION_TEXT - sum(len(x) + 1 for x in fixed)
@@ -167,7 +143,7 @@ def _button(decision: str, suggestion_id: int, lang: str) -> dict[str, Any]:
         "type": "button",
         "action_id": f"decide:{decision}",
         "text": {"type": "plain_text", "emoji": True,
-                 "text": truncate(t(f"slack.btn.{decision}", lang), MAX_BUTTON_TEXT)},
+                 "text": truncate(_(lang, BUTTON_TEXT[decision]), MAX_BUTTON_TEXT)},
         "value": str(suggestion_id),
     }
     if decision == "approved":
@@ -188,15 +164,16 @@ def status_line(row: Mapping[str, Any], *, lang: str, time_zone: str,
     status = row["status"]
     expires = row.get("expires_at")
     if status == "expired" or (status in OPEN_STATUSES and expires is not None and expires <= now):
-        return t("slack.done.expired", lang, when=slack_time(expires or now, time_zone))
+        return _(lang, ":hourglass: Expired at {when}: it can no longer be decided",
+                 when=slack_time(expires or now, time_zone))
     if status == "pending":
         return None
     who = who_label(row.get("decided_by"))
     when = slack_time(row["decided_at"], time_zone) if row.get("decided_at") else "?"
     if status in DECISION_BUTTONS:
-        return t(f"slack.done.{status}", lang, who=who, when=when)
-    return t("slack.done.other", lang, status=status_label(status, lang).capitalize(), who=who,
-             when=when)
+        return _(lang, DONE_TEXT[status], who=who, when=when)
+    return _(lang, "{status}: decided by {who} at {when}",
+             status=status_label(status, lang).capitalize(), who=who, when=when)
 
 
 def suggestion_blocks(row: Mapping[str, Any], *, lang: str, currency: str, time_zone: str,
@@ -255,24 +232,29 @@ def digest_messages(rows: Sequence[Mapping[str, Any]], *, tenant_name: str, as_o
         return []
     n = len(rows)
     chunks = [rows[i:i + SUGGESTIONS_PER_MESSAGE] for i in range(0, n, SUGGESTIONS_PER_MESSAGE)]
-    fallback = truncate(t("slack.fallback", lang, n=n, tenant=tenant_name, as_of=as_of),
-                        MAX_FALLBACK_TEXT)
+    fallback = truncate(ngettext(lang, "{n} suggestion for {tenant} (data as of {as_of})",
+                                 "{n} suggestions for {tenant} (data as of {as_of})", n, n=n,
+                                 tenant=tenant_name, as_of=as_of), MAX_FALLBACK_TEXT)
     out = []
     for i, chunk in enumerate(chunks, start=1):
         if i == 1:
             head: list[dict[str, Any]] = [
                 {"type": "header", "block_id": "digest:head",
                  "text": {"type": "plain_text", "emoji": True, "text": truncate(
-                     t("slack.header", lang, tenant=tenant_name, as_of=as_of),
+                     _(lang, "Suggestions for {tenant} (data as of {as_of})",
+                       tenant=tenant_name, as_of=as_of),
                      MAX_HEADER_TEXT)}},
                 {"type": "context", "block_id": "digest:meta",
                  "elements": [{"type": "mrkdwn", "text": escape(
-                     t("slack.meta", lang, n=n, part=i, parts=len(chunks)))}]},
+                     ngettext(lang, "{n} suggestion to review. Part {part}/{parts}.",
+                              "{n} suggestions to review, most urgent first. Part "
+                              "{part}/{parts}.", n, n=n, part=i, parts=len(chunks)))}]},
             ]
         else:
             head = [{"type": "context", "block_id": "digest:meta",
                      "elements": [{"type": "mrkdwn", "text": escape(truncate(
-                         t("slack.continued", lang, tenant=tenant_name, as_of=as_of, part=i,
+                         _(lang, "Suggestions for {tenant} (data as of {as_of}), part "
+                                 "{part}/{parts}", tenant=tenant_name, as_of=as_of, part=i,
                            parts=len(chunks)), MAX_SECTION_TEXT))}]}]
         blocks = list(head)
         for row in chunk:

@@ -40,7 +40,7 @@ from growthops.connectors.slack.client import SlackError, call
 from growthops.connectors.slack.interactivity import get_path
 from growthops.connectors.slack.mrkdwn import slack_time, truncate
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import MESSAGES, _, t
+from growthops.core.i18n import _
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -52,31 +52,6 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
 _log = logging.getLogger("growthops.ads.slack")
-
-_MESSAGES: dict[str, dict[str, str]] = {
-    "slack.already": {"en": "Suggestion {id} is already {status}: {who} decided at {when}.",
-                      "fr": "La suggestion {id} est déjà {status} : décision de {who} à {when}."},
-    "slack.already_nobody": {"en": "Suggestion {id} is already {status}.",
-                             "fr": "La suggestion {id} est déjà {status}."},
-    "slack.expired": {"en": "Suggestion {id} expired at {when}; the next daily cycle proposes it "
-                            "again if the evidence still holds.",
-                      "fr": "La suggestion {id} a expiré à {when} ; le prochain cycle quotidien "
-                            "la proposera à nouveau si les preuves tiennent toujours."},
-    "slack.conflict": {"en": "Suggestion {id} cannot be decided now: {message}",
-                       "fr": "La suggestion {id} ne peut pas être décidée maintenant : {message}"},
-    "slack.not_found": {"en": "Suggestion {id} is unknown to growthops (archived, or from another "
-                              "client).",
-                        "fr": "La suggestion {id} est inconnue de growthops (archivée, ou d'un "
-                              "autre client)."},
-    "slack.unknown_channel": {"en": "This channel is not linked to any growthops client (set the "
-                                    "client's slack_channel_id).",
-                              "fr": "Ce canal n'est lié à aucun client growthops (renseignez "
-                                    "slack_channel_id du client)."},
-}
-for _k, _v in _MESSAGES.items():
-    MESSAGES.setdefault(_k, _v)
-
-
 
 # -------------------------------------------------------------------------------- parsing
 @dataclass(frozen=True)
@@ -246,24 +221,29 @@ def ephemeral_text(click: Click, outcome: Outcome, *, time_zone: str = "UTC") ->
     if outcome.kind == "decided":
         return None
     if outcome.kind == "unknown_channel":
-        return t("slack.unknown_channel", lang)
+        return _(lang, "This channel is not linked to any growthops client (set the client's "
+                       "slack_channel_id).")
     if outcome.kind == "not_allowed":
         return _(lang, "You are not allowed to decide on this client's suggestions from Slack: "
                        "ask an admin to link your Slack account to your growthops user.")
     if outcome.kind == "not_found":
-        return t("slack.not_found", lang, id=sid)
+        return _(lang, "Suggestion {id} is unknown to growthops (archived, or from another "
+                       "client).", id=sid)
     if outcome.kind == "expired":
         when = getattr(exc, "expires_at", None)
-        return t("slack.expired", lang, id=sid,
+        return _(lang, "Suggestion {id} expired at {when}; the next daily cycle proposes it "
+                       "again if the evidence still holds.", id=sid,
                  when=slack_time(when, time_zone, with_date=True) if when else "?")
     if outcome.kind == "already":
         status = status_label(str(getattr(exc, "status", "?")), lang)
         by, at = getattr(exc, "decided_by", None), getattr(exc, "decided_at", None)
         if not by:
-            return t("slack.already_nobody", lang, id=sid, status=status)
-        return t("slack.already", lang, id=sid, status=status, who=who_label(by),
+            return _(lang, "Suggestion {id} is already {status}.", id=sid, status=status)
+        return _(lang, "Suggestion {id} is already {status}: {who} decided at {when}.", id=sid,
+                 status=status, who=who_label(by),
                  when=slack_time(at, time_zone, with_date=True) if at else "?")
-    return t("slack.conflict", lang, id=sid, message=str(exc or ""))
+    return _(lang, "Suggestion {id} cannot be decided now: {message}", id=sid,
+             message=str(exc or ""))
 
 
 def follow_up(db: Database, client: WebClient, click: Click, outcome: Outcome, *,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from growthops.ads.config import TenantContext
+from growthops.ads.labels import metric_label
 from growthops.ads.suggestions import texts as tx
 from growthops.ads.suggestions.evidence import (
     prob_rate_declined,
@@ -25,6 +26,8 @@ from growthops.ads.thresholds import (
     FATIGUE_THRESHOLD,
     MIN_CONFIDENCE,
 )
+from growthops.core.i18n import LANGS, _, format_date, format_number, format_percent
+from growthops.core.i18n import format_significant as _sig
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -79,8 +82,8 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
     roas = np.array([r_lo, r_mid, r_hi]) * vbar[i] / new_spend
     delta = np.array([r_lo, r_mid, r_hi]) - base
     params: dict[str, dict[str, Any]] = {}
-    for lang in ("en", "fr"):
-        d = dict(level=tx.LEVEL[lang][lv], name=names[i], budget_from=tx.money(daily, cur, lang),
+    for lang in LANGS:
+        d = dict(level=tx.level(lv, lang), name=names[i], budget_from=tx.money(daily, cur, lang),
                  budget_to=tx.money(new_daily, cur, lang), step=tx.pct(abs(step), lang),
                  roas_new=tx.ratio(roas[1], lang), roas_lo=tx.ratio(min(roas), lang), roas_hi=tx.ratio(max(roas), lang),
                  inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
@@ -151,16 +154,15 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
         lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
         params = {}
-        for lang in ("en", "fr"):
+        for lang in LANGS:
             extra = ""
             if r["cost_per_result_recent"] and r["cost_per_result_earlier"]:
-                extra = (f", cost per result {tx.money(r['cost_per_result_recent'], cur, lang)} vs "
-                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}") if lang == "en" else (
-                         f", coût par résultat {tx.money(r['cost_per_result_recent'], cur, lang)} contre "
-                         f"{tx.money(r['cost_per_result_earlier'], cur, lang)}")
-            signal = {"en": ("the CTR really fell", "the cost per result really rose"),
-                      "fr": ("le CTR ait vraiment baissé", "le coût par résultat ait vraiment monté")}[lang][0 if by_ctr else 1]
-            params[lang] = dict(name=names[i], fatigue=f"{r['fatigue_index']:.0f}", ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
+                extra = _(lang, tx.EXTRA_COST_PER_RESULT,
+                          recent=tx.money(r["cost_per_result_recent"], cur, lang),
+                          earlier=tx.money(r["cost_per_result_earlier"], cur, lang))
+            signal = _(lang, tx.SIGNAL_CTR_FELL if by_ctr else tx.SIGNAL_COST_ROSE)
+            params[lang] = dict(name=names[i], fatigue=format_number(r["fatigue_index"], lang, 0),
+                                ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
                                 ctr_e=tx.pct(ctr_e, lang, 2), extra=extra, conf=tx.pct(conf, lang),
                                 clicks=tx.num(lost_clicks, lang), clicks_lo=tx.num(0.5 * lost_clicks, lang),
                                 clicks_hi=tx.num(lost_clicks, lang))
@@ -188,7 +190,7 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         params = {lang: dict(name=names[i], fatigued=sum(flags), ads=len(flags), ctr_r=tx.pct(ctr_r, lang, 2),
                              ctr_e=tx.pct(ctr_e, lang, 2), conf=tx.pct(conf, lang), clicks=tx.num(lost_clicks, lang),
                              clicks_lo=tx.num(0.5 * lost_clicks, lang), clicks_hi=tx.num(lost_clicks, lang))
-                  for lang in ("en", "fr")}
+                  for lang in LANGS}
         out.append(Candidate(
             "test_angle", p, "campaign", camp_id, names[i], conf, 0.1 * E["spend_7"][i], tx.render("test_angle", params),
             {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks")},
@@ -206,7 +208,6 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
     by_entity: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for a in anomalies:
         by_entity.setdefault((a["platform"], a["level"], a["entity_id"]), []).append(a)
-    metric_names = {"cpa": "CPA", "ctr": "CTR", "spend": "spend", "cpm": "CPM"}
     for key, items in by_entity.items():
         i = idx.get(key)
         if i is None:
@@ -219,16 +220,16 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
             a = min(severe, key=lambda x: x["q_value"])
             conf = 1.0 - float(a["q_value"])
             params = {}
-            for lang in ("en", "fr"):
+            for lang in LANGS:
                 unit_money = a["metric"] in ("cpa", "spend", "cpm")
                 f = (lambda v, lang=lang: tx.money(v, cur, lang)) if unit_money else (lambda v, lang=lang: tx.pct(v, lang, 2))
                 params[lang] = dict(
-                    name=names[i], metric=metric_names.get(a["metric"], a["metric"]),
-                    direction=({"spike": "spike", "drop": "drop"} if lang == "en" else {"spike": "en hausse", "drop": "en baisse"})[a["anomaly_type"]],
+                    name=names[i], metric=metric_label(a["metric"], lang),
+                    direction=tx.direction(a["anomaly_type"], lang),
                     actual=f(a["actual_value"]), expected=f(a["baseline_value"]),
-                    deviation=(("+" if a["deviation"] >= 0 else "") + tx.pct(a["deviation"], lang)),
-                    q=f"{a['q_value']:.2g}", tests=tx.num(tests_run, lang), day=str(a["as_of"]),
-                    stake=tx.money(E["spend_7"][i], cur, lang))
+                    deviation=format_percent(a["deviation"], lang, sign=True),
+                    q=_sig(a["q_value"], lang), tests=tx.num(tests_run, lang),
+                    day=format_date(a["as_of"], lang), stake=tx.money(E["spend_7"][i], cur, lang))
             out.append(Candidate(
                 "campaign_diagnostic", p, lv, eid, names[i], conf, E["spend_7"][i], tx.render("campaign_diagnostic", params),
                 {"horizon_days": 7, "metrics": {a["metric"]: _q(a["baseline_value"], a["baseline_value"], a["actual_value"], a["metric"])},
@@ -242,10 +243,11 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
                 continue
             a = cpm[0]
             conf = 1.0 - float(a["q_value"])
-            params = {lang: dict(level=tx.LEVEL[lang][lv], name=names[i], step=tx.pct(0.10, lang),
+            params = {lang: dict(level=tx.level(lv, lang), name=names[i], step=tx.pct(0.10, lang),
                                  actual=tx.money(a["actual_value"], cur, lang), expected=tx.money(a["baseline_value"], cur, lang),
-                                 deviation=("+" + tx.pct(a["deviation"], lang)), q=f"{a['q_value']:.2g}", day=str(a["as_of"]),
-                                 spend=tx.money(E["spend_7"][i], cur, lang)) for lang in ("en", "fr")}
+                                 deviation=format_percent(a["deviation"], lang, sign=True),
+                                 q=_sig(a["q_value"], lang), day=format_date(a["as_of"], lang),
+                                 spend=tx.money(E["spend_7"][i], cur, lang)) for lang in LANGS}
             out.append(Candidate(
                 "bid_adjustment", p, lv, eid, names[i], conf, 0.1 * E["spend_7"][i], tx.render("bid_adjustment", params),
                 {"horizon_days": 7, "metrics": {"cpm": _q(a["baseline_value"], a["baseline_value"], a["actual_value"], cur)},
@@ -293,14 +295,12 @@ def _pacing_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, 
         return []
     i = min(cand, key=lambda j: roas14[j] if np.isfinite(roas14[j]) else np.inf)
     daily = E["budget_today"][i] if np.isfinite(E["budget_today"][i]) else E["spend_7"][i] / 7.0
-    why = {
-        "en": (f"Month-to-date spend {tx.money(mtd, cur, 'en')}; at the last 14 days' pace the month ends near "
-               f"{tx.money(projected, cur, 'en')}, above the monthly maximum of {tx.money(ctx.monthly_budget_max, cur, 'en')} "
-               f"(probability {tx.pct(p_over, 'en')}); this {tx.LEVEL['en'][E['level'][i]]} has the lowest ROAS ({tx.ratio(roas14[i], 'en')})."),
-        "fr": (f"Dépense du mois à date {tx.money(mtd, cur, 'fr')} ; au rythme des 14 derniers jours le mois finirait vers "
-               f"{tx.money(projected, cur, 'fr')}, au-dessus du maximum mensuel de {tx.money(ctx.monthly_budget_max, cur, 'fr')} "
-               f"(probabilité {tx.pct(p_over, 'fr')}) ; c'est le ROAS le plus bas ({tx.ratio(roas14[i], 'fr')})."),
-    }
+    why = tx.sentence(tx.WHY_MONTHLY_PACE, {
+        lang: {"mtd": tx.money(mtd, cur, lang), "projected": tx.money(projected, cur, lang),
+               "maximum": tx.money(ctx.monthly_budget_max, cur, lang),
+               "conf": tx.pct(p_over, lang), "level": tx.level(E["level"][i], lang),
+               "roas": tx.ratio(roas14[i], lang)}
+        for lang in LANGS})
     c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
                        tx_params={"why": why}, lv=E["level"][i])
     c.platform, c.entity_id, c.confidence = E["platform"][i], E["entity_id"][i], p_over

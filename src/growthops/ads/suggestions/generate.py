@@ -62,6 +62,7 @@ from growthops.ads.thresholds import (
     SUGGESTION_TTL_HOURS,
     scale_rules,
 )
+from growthops.core.i18n import LANGS
 
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 VALUE_SHRINK_RESULTS = 5.0
@@ -180,7 +181,7 @@ def generate(
                 bad_roas = troas[i] * PAUSE_ROAS_FRACTION_OF_TARGET
                 params = {
                     lang: dict(
-                        level=tx.LEVEL[lang][lv], name=names[i], roas=tx.ratio(roas14[i], lang),
+                        level=tx.level(lv, lang), name=names[i], roas=tx.ratio(roas14[i], lang),
                         results=tx.num(E["results_14"][i], lang), spend=tx.money(spend14, cur, lang),
                         target=tx.ratio(troas[i], lang), bad=tx.ratio(bad_roas, lang),
                         bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad[i], lang),
@@ -188,7 +189,7 @@ def generate(
                         save_hi=tx.money(1.2 * save, cur, lang), lost_lo=tx.num(lost[0], lang),
                         lost_hi=tx.num(lost[2], lang), value_lost=tx.money(lost[1] * vbar[i], cur, lang),
                     )
-                    for lang in ("en", "fr")
+                    for lang in LANGS
                 }
                 cands.append(Candidate(
                     "pause", p, lv, ids[i], names[i], float(p_bad[i]), save, tx.render("pause", params),
@@ -225,16 +226,10 @@ def generate(
                     cands.append(c)
                     continue
             elif p_below[i] >= MIN_CONFIDENCE and spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]:
-                why = {
-                    lang: (
-                        f"ROAS {tx.ratio(roas14[i], lang)} over 14 days against a target of {tx.ratio(troas[i], lang)}; "
-                        f"probability it stays below target over the next 7 days: {tx.pct(p_below[i], lang)}."
-                        if lang == "en" else
-                        f"ROAS de {tx.ratio(roas14[i], lang)} sur 14 jours pour un objectif de {tx.ratio(troas[i], lang)} ; "
-                        f"probabilité qu'il reste sous l'objectif les 7 prochains jours : {tx.pct(p_below[i], lang)}."
-                    )
-                    for lang in ("en", "fr")
-                }
+                why = tx.sentence(tx.WHY_BELOW_TARGET, {
+                    lang: {"roas": tx.ratio(roas14[i], lang), "target": tx.ratio(troas[i], lang),
+                           "conf": tx.pct(p_below[i], lang)}
+                    for lang in LANGS})
                 c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
                                    tx_params={"why": why}, lv=lv)
                 c.platform, c.entity_id, c.confidence = p, ids[i], float(p_below[i])

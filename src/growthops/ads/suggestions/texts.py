@@ -1,145 +1,130 @@
-"""English and French wording of suggestions (numbers formatted per language)."""
+"""English and French wording of suggestions, rendered once at creation into ``texts``.
+
+A suggestion stores its action, reason and expected impact in both languages
+(``ads.suggestions.texts``: ``{"en": {action, reason, expected_impact}, "fr": {...}}``), so
+the digest, Slack and the dashboard show each reader's language without re-computing anything.
+The templates below are English gettext messages (French in ``ads/locale``); numbers are
+formatted per language by Babel (:mod:`growthops.core.i18n`) before they are filled in.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from growthops.core.i18n import (
+    LANGS,
+    N_,
+    _,
+    format_money,
+    format_number,
+    format_percent,
+    format_ratio,
+    pgettext,
+)
+
 
 def money(x: float, cur: str, lang: str) -> str:
-    """Format an amount of the tenant's currency: ``1,234 EUR`` / ``1 234 EUR``."""
-    s = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
-    if lang == "fr":
-        s = s.replace(",", "\u202f").replace(".", ",")
-    return f"{s} {cur}"
+    """Format an amount of the tenant's currency, rounded from 100: ``€1,234`` / ``1 234 €``,
+    ``€12.50`` / ``12,50 €``."""
+    return format_money(x, cur, lang, 0 if abs(x) >= 100 else 2)
 
 
 def ratio(x: float, lang: str) -> str:
-    """Format a ROAS-like ratio: ``3.2x`` / ``3,2x``."""
-    s = f"{x:.2f}x" if x < 10 else f"{x:.1f}x"
-    return s.replace(".", ",") if lang == "fr" else s
+    """Format a ROAS-like ratio: ``3.20x`` / ``3,20x`` (1 decimal from 10)."""
+    return format_ratio(x, lang, 2 if x < 10 else 1, symbol="x")
 
 
 def pct(x: float, lang: str, digits: int = 0) -> str:
-    """Format a fraction as percent: 0.123 -> ``12%`` / ``12 %``."""
-    s = f"{100 * x:.{digits}f}"
-    return (s.replace(".", ",") + "\u202f%") if lang == "fr" else s + "%"
+    """Format a fraction as a percentage: 0.123 -> ``12%`` / ``12 %``."""
+    return format_percent(x, lang, digits)
 
 
 def num(x: float, lang: str) -> str:
-    """Format a count (rounded)."""
-    s = f"{x:,.0f}"
-    return s.replace(",", "\u202f") if lang == "fr" else s
+    """Format a count (rounded): ``1,234`` / ``1 234``."""
+    return format_number(x, lang, 0)
 
 
-LEVEL = {
-    "en": {"campaign": "campaign", "adset": "ad set", "ad": "ad"},
-    "fr": {"campaign": "la campagne", "adset": "l'ensemble de publicités", "ad": "la publicité"},
-}
+def level(lv: str, lang: str) -> str:
+    """An entity level inside a sentence: ``ad set`` / ``l'ensemble de publicités``."""
+    return {
+        "campaign": pgettext(lang, "level in a sentence", "campaign"),
+        "adset": pgettext(lang, "level in a sentence", "ad set"),
+        "ad": pgettext(lang, "level in a sentence", "ad"),
+    }.get(lv, lv)
 
-# Templates per suggestion type: action, reason, expected_impact. Parameters are pre-formatted.
-TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
+
+def direction(kind: str, lang: str) -> str:
+    """An anomaly's direction inside a sentence: ``spike`` / ``en hausse``."""
+    return {
+        "spike": pgettext(lang, "anomaly direction in a sentence", "spike"),
+        "drop": pgettext(lang, "anomaly direction in a sentence", "drop"),
+    }.get(kind, kind)
+
+
+#: Sentences the rules compose into a template's parameters.
+WHY_BELOW_TARGET = N_("ROAS {roas} over 14 days against a target of {target}; probability it "
+                      "stays below target over the next 7 days: {conf}.")
+WHY_MONTHLY_PACE = N_("Month-to-date spend {mtd}; at the last 14 days' pace the month ends near "
+                      "{projected}, above the monthly maximum of {maximum} (probability {conf}); "
+                      "this {level} has the lowest ROAS ({roas}).")
+EXTRA_COST_PER_RESULT = N_(", cost per result {recent} vs {earlier}")
+SIGNAL_CTR_FELL = N_("the CTR really fell")
+SIGNAL_COST_ROSE = N_("the cost per result really rose")
+
+
+def sentence(template: str, params: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Render one message in every language; ``params[lang]`` holds that language's values."""
+    return {lang: _(lang, template, **params[lang]) for lang in LANGS}
+
+
+#: Templates per suggestion type (English; the French is in the catalog): action, reason,
+#: expected_impact. Parameters are formatted per language before rendering.
+TEMPLATES: dict[str, dict[str, str]] = {
     "pause": {
-        "en": {
-            "action": "Pause {level} {name}",
-            "reason": "ROAS {roas} over 14 days ({results} results for {spend}) against a target of {target}; probability that its ROAS stays below {bad} ({bad_frac} of target) over the next 7 days: {conf}.",
-            "expected_impact": "Saves about {save} a week ({save_lo}–{save_hi}); gives up {lost_lo}–{lost_hi} results worth about {value_lost}.",
-        },
-        "fr": {
-            "action": "Mettre en pause {level} {name}",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats pour {spend}) pour un objectif de {target} ; probabilité que son ROAS reste sous {bad} ({bad_frac} de l'objectif) les 7 prochains jours : {conf}.",
-            "expected_impact": "Économise environ {save} par semaine ({save_lo}–{save_hi}) ; renonce à {lost_lo}–{lost_hi} résultats valant environ {value_lost}.",
-        },
+        "action": N_("Pause {level} {name}"),
+        "reason": N_("ROAS {roas} over 14 days ({results} results for {spend}) against a target of {target}; probability that its ROAS stays below {bad} ({bad_frac} of target) over the next 7 days: {conf}."),
+        "expected_impact": N_("Saves about {save} a week ({save_lo}–{save_hi}); gives up {lost_lo}–{lost_hi} results worth about {value_lost}."),
     },
     "scale": {
-        "en": {
-            "action": "Scale {level} {name}: daily budget {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability its ROAS stays above {good} over the next 7 days: {conf}.",
-            "expected_impact": "+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}) with diminishing returns.",
-        },
-        "fr": {
-            "action": "Augmenter {level} {name} : budget quotidien {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; sorti de la phase d'apprentissage ({results_window} résultats en {days} jours) ; probabilité que le ROAS reste au-dessus de {good} les 7 prochains jours : {conf}.",
-            "expected_impact": "+{inc} résultats par semaine ({inc_lo}–{inc_hi}) pour +{extra_spend} ; ROAS attendu {roas_new} ({roas_lo}–{roas_hi}) avec rendements décroissants.",
-        },
+        "action": N_("Scale {level} {name}: daily budget {budget_from} → {budget_to} (+{step})"),
+        "reason": N_("ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability its ROAS stays above {good} over the next 7 days: {conf}."),
+        "expected_impact": N_("+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}) with diminishing returns."),
     },
     "budget_increase": {
-        "en": {
-            "action": "Increase the daily budget of {level} {name}: {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; probability its ROAS stays above {good} over the next 7 days: {conf}.",
-            "expected_impact": "+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}).",
-        },
-        "fr": {
-            "action": "Augmenter le budget quotidien de {level} {name} : {budget_from} → {budget_to} (+{step})",
-            "reason": "ROAS de {roas} sur 14 jours ({results} résultats) contre un objectif de {target} et un p75 des pairs de {p75} ; probabilité que le ROAS reste au-dessus de {good} les 7 prochains jours : {conf}.",
-            "expected_impact": "+{inc} résultats par semaine ({inc_lo}–{inc_hi}) pour +{extra_spend} ; ROAS attendu {roas_new} ({roas_lo}–{roas_hi}).",
-        },
+        "action": N_("Increase the daily budget of {level} {name}: {budget_from} → {budget_to} (+{step})"),
+        "reason": N_("ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; probability its ROAS stays above {good} over the next 7 days: {conf}."),
+        "expected_impact": N_("+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi})."),
     },
     "budget_decrease": {
-        "en": {
-            "action": "Decrease the daily budget of {level} {name}: {budget_from} → {budget_to} (−{step})",
-            "reason": "{why}",
-            "expected_impact": "Saves {save} a week; gives up {lost_lo}–{lost_hi} results; expected ROAS {roas_new} ({roas_lo}–{roas_hi}).",
-        },
-        "fr": {
-            "action": "Baisser le budget quotidien de {level} {name} : {budget_from} → {budget_to} (−{step})",
-            "reason": "{why}",
-            "expected_impact": "Économise {save} par semaine ; renonce à {lost_lo}–{lost_hi} résultats ; ROAS attendu {roas_new} ({roas_lo}–{roas_hi}).",
-        },
+        "action": N_("Decrease the daily budget of {level} {name}: {budget_from} → {budget_to} (−{step})"),
+        "reason": "{why}",  # a sentence already in the reader's language
+        "expected_impact": N_("Saves {save} a week; gives up {lost_lo}–{lost_hi} results; expected ROAS {roas_new} ({roas_lo}–{roas_hi})."),
     },
     "refresh": {
-        "en": {
-            "action": "Refresh the creative of ad {name}",
-            "reason": "Fatigue index {fatigue}/100: CTR {ctr_r} in the last 7 days vs {ctr_e} before{extra}; probability that {signal}: {conf}.",
-            "expected_impact": "A fresh creative at the earlier CTR would bring back about {clicks} clicks a week ({clicks_lo}–{clicks_hi}).",
-        },
-        "fr": {
-            "action": "Renouveler le visuel de la publicité {name}",
-            "reason": "Indice de fatigue {fatigue}/100 : CTR de {ctr_r} sur les 7 derniers jours contre {ctr_e} avant{extra} ; probabilité que {signal} : {conf}.",
-            "expected_impact": "Un nouveau visuel au CTR d'avant ramènerait environ {clicks} clics par semaine ({clicks_lo}–{clicks_hi}).",
-        },
+        "action": N_("Refresh the creative of ad {name}"),
+        "reason": N_("Fatigue index {fatigue}/100: CTR {ctr_r} in the last 7 days vs {ctr_e} before{extra}; probability that {signal}: {conf}."),
+        "expected_impact": N_("A fresh creative at the earlier CTR would bring back about {clicks} clicks a week ({clicks_lo}–{clicks_hi})."),
     },
     "test_angle": {
-        "en": {
-            "action": "Test a new angle in campaign {name}",
-            "reason": "{fatigued} of its {ads} ads with enough data are fatigued; campaign CTR {ctr_r} in the last 7 days vs {ctr_e} before; probability the CTR really fell: {conf}.",
-            "expected_impact": "Recovering the earlier CTR would bring back about {clicks} clicks a week ({clicks_lo}–{clicks_hi}).",
-        },
-        "fr": {
-            "action": "Tester un nouvel angle dans la campagne {name}",
-            "reason": "{fatigued} de ses {ads} publicités avec assez de données sont fatiguées ; CTR de la campagne {ctr_r} sur 7 jours contre {ctr_e} avant ; probabilité que le CTR ait vraiment baissé : {conf}.",
-            "expected_impact": "Retrouver le CTR d'avant ramènerait environ {clicks} clics par semaine ({clicks_lo}–{clicks_hi}).",
-        },
+        "action": N_("Test a new angle in campaign {name}"),
+        "reason": N_("{fatigued} of its {ads} ads with enough data are fatigued; campaign CTR {ctr_r} in the last 7 days vs {ctr_e} before; probability the CTR really fell: {conf}."),
+        "expected_impact": N_("Recovering the earlier CTR would bring back about {clicks} clicks a week ({clicks_lo}–{clicks_hi})."),
     },
     "campaign_diagnostic": {
-        "en": {
-            "action": "Diagnose campaign {name}: {metric} {direction}",
-            "reason": "{metric} was {actual} on {day} against an expected {expected} ({deviation}); q-value {q} after controlling false discoveries across {tests} tests.",
-            "expected_impact": "At stake: about {stake} of spend a week on this campaign; check tracking, landing page, offer and delivery.",
-        },
-        "fr": {
-            "action": "Diagnostiquer la campagne {name} : {metric} {direction}",
-            "reason": "{metric} à {actual} le {day} pour {expected} attendu ({deviation}) ; q-value {q} après contrôle des fausses découvertes sur {tests} tests.",
-            "expected_impact": "En jeu : environ {stake} de dépense par semaine sur cette campagne ; vérifier le tracking, la page d'arrivée, l'offre et la diffusion.",
-        },
+        "action": N_("Diagnose campaign {name}: {metric} {direction}"),
+        "reason": N_("{metric} was {actual} on {day} against an expected {expected} ({deviation}); q-value {q} after controlling false discoveries across {tests} tests."),
+        "expected_impact": N_("At stake: about {stake} of spend a week on this campaign; check tracking, landing page, offer and delivery."),
     },
     "bid_adjustment": {
-        "en": {
-            "action": "Lower the bid or cost cap of {level} {name} by {step}",
-            "reason": "CPM {actual} on {day} against an expected {expected} ({deviation}) while CTR held; auction prices rose (q-value {q}).",
-            "expected_impact": "Keeps about {spend} a week from buying impressions {deviation} dearer; expect fewer impressions until prices ease.",
-        },
-        "fr": {
-            "action": "Baisser l'enchère ou le plafond de coût de {level} {name} de {step}",
-            "reason": "CPM de {actual} le {day} pour {expected} attendu ({deviation}) alors que le CTR a tenu ; les prix de l'enchère ont monté (q-value {q}).",
-            "expected_impact": "Évite qu'environ {spend} par semaine n'achète des impressions {deviation} plus chères ; moins d'impressions tant que les prix restent hauts.",
-        },
+        "action": N_("Lower the bid or cost cap of {level} {name} by {step}"),
+        "reason": N_("CPM {actual} on {day} against an expected {expected} ({deviation}) while CTR held; auction prices rose (q-value {q})."),
+        "expected_impact": N_("Keeps about {spend} a week from buying impressions {deviation} dearer; expect fewer impressions until prices ease."),
     },
 }
 
 
 def render(kind: str, params: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Render ``kind``'s templates; ``params[lang]`` holds that language's formatted values."""
-    return {
-        lang: {field: tpl.format(**params[lang]) for field, tpl in TEMPLATES[kind][lang].items()}
-        for lang in ("en", "fr")
-    }
+    """Render ``kind``'s templates in every language; ``params[lang]`` holds that language's
+    formatted values. Returns ``{"en": {action, reason, expected_impact}, "fr": {...}}``."""
+    return {lang: {field: _(lang, tpl, **params[lang]) for field, tpl in TEMPLATES[kind].items()}
+            for lang in LANGS}

@@ -36,10 +36,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from growthops.core.db import Database
 from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
+from growthops.core.i18n import LANGS
 
 Role = Literal["admin", "media_buyer", "client_viewer"]
 ROLES: tuple[str, ...] = ("admin", "media_buyer", "client_viewer")
-LANGS: tuple[str, ...] = ("en", "fr")
 #: Source: OWASP ASVS 4.0.3 V2.1.1 (>= 12 characters) and V2.1.2 (<= 128 characters).
 MIN_PASSWORD, MAX_PASSWORD = 12, 128
 #: argon2id parameters. Source: OWASP Password Storage Cheat Sheet (argon2id, m=19 MiB, t=2, p=1).
@@ -269,8 +269,8 @@ def set_lang(db: Database, *, user_id: UUID | str, lang: str) -> None:
 
     Raises :class:`InvalidInput` naming ``lang`` for another value.
     """
-    if lang not in ("en", "fr"):
-        raise InvalidInput(f"lang: {lang!r} is not one of en, fr")
+    if lang not in LANGS:
+        raise InvalidInput(f"lang: {lang!r} is not one of {', '.join(LANGS)}")
     with db.app_tx() as conn:
         conn.execute("select core.user_set_lang(%s, %s)", [str(user_id), lang])
 
