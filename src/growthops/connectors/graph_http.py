@@ -2,7 +2,7 @@
 
 Used by the WhatsApp Cloud API and Instagram Send API transports. Retries (``tenacity``):
 HTTP 429, 5xx, network errors and Meta's throttling codes are retried with exponential backoff
-and jitter, at most :data:`MAX_ATTEMPTS` attempts; anything else fails at once. A ``Retry-After``
+and full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"), at most :data:`MAX_ATTEMPTS` attempts; anything else fails at once. A ``Retry-After``
 header is not sent by the Graph API (it reports usage in ``X-Business-Use-Case-Usage``), so the
 backoff is ours.
 
@@ -24,7 +24,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from growthops.connectors.messaging import ErrorKind, MessagingError
@@ -140,7 +140,7 @@ class GraphClient:
 
         retrying = Retrying(
             stop=stop_after_attempt(MAX_ATTEMPTS),
-            wait=wait_exponential_jitter(initial=min(0.5, self.wait_max), max=self.wait_max),
+            wait=wait_random_exponential(multiplier=min(0.5, self.wait_max), max=self.wait_max),
             retry=retry_if_exception(retryable), reraise=True,
         )
         for attempt in retrying:
