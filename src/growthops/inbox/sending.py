@@ -4,7 +4,9 @@
 
 1. in the tenant's transaction: lock the conversation, check the account (``expired`` or
    ``revoked`` accounts cannot send), the state (the AI never answers an escalated
-   conversation) and the window (:func:`growthops.inbox.windows.check`). A refusal is recorded
+   conversation) and the window (:func:`growthops.inbox.windows.check`; opened by the
+   customer's last message at or before the time of the reply, so a replay of past replies is
+   judged as it was then). A refusal is recorded
    (event ``refused`` with the rule and until when) and raised as :class:`WindowClosed`; an AI
    reply refused by the window also escalates the conversation (``outside_window``) so a person
    answers. Otherwise an outbound message is stored ``pending``;
@@ -76,14 +78,17 @@ class Sent:
 def _prepare(conn: Any, tid: str, conversation_id: int, *, author: str, actor: str, text: str | None,
              template: dict[str, Any] | None, now: datetime, lang: str) -> dict[str, Any]:
     row = conn.execute(
-        """select c.conversation_id, c.platform, c.status, c.last_inbound_at, c.social_account_id,
+        """select c.conversation_id, c.platform, c.status, c.social_account_id,
+                  (select max(m.sent_at) from inbox.conversation_messages m
+                   where m.tenant_id = c.tenant_id and m.conversation_id = c.conversation_id
+                     and m.direction = 'inbound' and m.sent_at <= %s) as last_inbound_at,
                   cu.platform_customer_id, a.status as account_status, a.account_id
            from inbox.conversations c
            join inbox.customers cu on cu.tenant_id = c.tenant_id and cu.customer_id = c.customer_id
            join inbox.social_accounts a on a.tenant_id = c.tenant_id
                                        and a.social_account_id = c.social_account_id
            where c.tenant_id = %s and c.conversation_id = %s for update of c""",
-        [tid, conversation_id]).fetchone()
+        [now, tid, conversation_id]).fetchone()
     if row is None:
         from growthops.core.errors import NotFound
 
