@@ -21,6 +21,7 @@ bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100
 	$(PY) bench/nab_eval.py
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
+	$(PY) bench/webhook_ingest.py --rates 100,200 --seconds 4 --max-seconds 4
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
