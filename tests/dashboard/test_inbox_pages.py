@@ -32,7 +32,8 @@ def inbox_world(db):
                 platform="instagram", account_id=ig["account_id"], customer_id="880001",
                 message_id="p2", sent_at=now - timedelta(days=3), type="image",
                 media_ref="https://cdn.example/x.jpg"))])
-        conn.execute("update inbox.conversation_messages set triage = 'respond', confidence = 0.87 "
+        conn.execute("update inbox.conversation_messages set triage = 'respond', confidence = 0.87, "
+                     "metadata = metadata || '{\"triage_reason\": \"order status FAQ\"}' "
                      "where tenant_id = %s and platform_message_id = 'p1'", [t.tenant_id])
         rows = conn.execute("select conversation_id, platform from inbox.conversations "
                             "where tenant_id = %s", [t.tenant_id]).fetchall()
@@ -64,7 +65,7 @@ def test_the_thread_shows_decisions_and_the_window_then_a_reply_goes_out(iw, db)
     base = f"/t/{iw['t'].client_key}/inbox/{iw['convs']['whatsapp']}"
     page = c.get(base)
     assert "où en est ma commande" in page.text and "AI decision" in page.text
-    assert "confidence 87%" in page.text and "WhatsApp free-form message allowed until" in page.text
+    assert "confidence 87%" in page.text and "order status FAQ" in page.text and "WhatsApp free-form message allowed until" in page.text
     r = c.post(f"{base}/reply", data={"text": "Elle part aujourd'hui !", "csrf": csrf_of(page.text)},
                headers={"HX-Request": "true"})
     assert r.status_code == 200 and "Elle part aujourd" in r.text and "Sent (whatsapp_24h)" in r.text

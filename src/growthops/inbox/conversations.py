@@ -108,12 +108,16 @@ def get_conversation(conn: Any, *, tenant_id: UUID | str, conversation_id: int) 
 
 def thread(conn: Any, *, tenant_id: UUID | str, conversation_id: int,
            limit: int = 200) -> list[dict[str, Any]]:
-    """Return the conversation's last ``limit`` messages, oldest first."""
+    """Return the conversation's last ``limit`` messages, oldest first.
+
+    ``triage_reason``: the AI's reason for its decision (``metadata.triage_reason``, set by the
+    triage policy with ``triage`` and ``confidence``; issue 11 may join its decisions table).
+    """
     return conn.execute(
         """select * from (
              select message_id, direction, platform_message_id, author_kind, author, message_type,
                     text, media_url, template_name, tag, triage, confidence, ai_decision_id,
-                    status, error, sent_at, delivered_at, read_at, failed_at
+                    metadata->>'triage_reason' as triage_reason, status, error, sent_at, delivered_at, read_at, failed_at
              from inbox.conversation_messages where tenant_id = %s and conversation_id = %s
              order by sent_at desc, message_id desc limit %s) m
            order by sent_at, message_id""",

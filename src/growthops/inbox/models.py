@@ -94,6 +94,7 @@ class MessageOut(Out):
     triage: str | None = None
     confidence: float | None = None
     ai_decision_id: int | None = None
+    triage_reason: str | None = None
     status: Literal["received", "pending", "sent", "delivered", "read", "failed"]
     error: dict[str, Any] | None = None
     sent_at: datetime
