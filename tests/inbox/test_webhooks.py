@@ -294,3 +294,32 @@ def test_the_worker_processes_queued_deliveries_and_recovers_lost_ones(client, h
     run_worker(hook_db, concurrency=1, once=True)
     assert q(hook_db, tid, "select count(*) n from inbox.conversation_messages "
                            "where tenant_id = %s")[0]["n"] == 2
+
+
+def test_the_periodic_recovery_and_upkeep_tasks_run_in_the_worker(client, hook_db):
+    import time as _time
+
+    from growthops.core.jobs.app import build_app
+    from growthops.inbox.jobs import register_tasks
+    from growthops.worker import run_worker
+
+    t = inbox_tenant(hook_db)
+    tid = t["tenant"].tenant_id
+    post(client, "whatsapp", wa_text(t["wa"], "33644444444", "wamid.REC1", "stuck", now()))
+    with hook_db.admin() as conn:
+        eid = conn.execute("select max(event_id) m from inbox.webhook_events").fetchone()["m"]
+        conn.execute("update procrastinate_jobs set status = 'doing' where queueing_lock = %s",
+                     [f"inbox.webhook:{eid}"])
+        conn.execute("update inbox.webhook_events set received_at = now() - interval '5 minutes' "
+                     "where event_id = %s", [eid])
+    app = build_app(hook_db, registrars=[register_tasks], periodic=False)
+    with app.open():
+        app.configure_task("inbox.recover").defer(timestamp=int(_time.time()))
+        app.configure_task("inbox.upkeep").defer(timestamp=int(_time.time()))
+    run_worker(hook_db, concurrency=1, once=True)
+    assert q(hook_db, tid, "select count(*) n from inbox.conversation_messages "
+                           "where tenant_id = %s")[0]["n"] == 1
+    with hook_db.admin() as conn:
+        done = conn.execute("select task_name, status from procrastinate_jobs where task_name in "
+                            "('inbox.recover', 'inbox.upkeep') order by id desc limit 2").fetchall()
+    assert {d["status"] for d in done} == {"succeeded"}
