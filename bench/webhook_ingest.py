@@ -432,6 +432,23 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         db.close()
+        _stop_embedded(tmp)
+
+
+def _stop_embedded(tmp: Path) -> None:
+    """Stop the bench's embedded PostgreSQL (fast shutdown) and delete its directory."""
+    import shutil
+
+    pidfile = tmp / "pgdata" / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, signal.SIGINT)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+    except (OSError, ValueError, IndexError):
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
