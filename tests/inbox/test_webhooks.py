@@ -159,7 +159,8 @@ def test_redeliveries_store_one_row_and_a_second_processing_changes_nothing(clie
     sums = process_pending(hook_db)
     assert sum(s["messages_new"] for s in sums) == 1
     assert sum(s["messages_duplicate"] for s in sums) >= 2
-    again = process_event(hook_db, before)  # the same delivery processed twice
+    assert process_event(hook_db, before)["status"] == "already processed"
+    again = process_event(hook_db, before, again=True)  # the same delivery processed twice
     assert again["messages_new"] == 0
     assert q(hook_db, tid, "select count(*) n from inbox.conversation_messages "
                            "where tenant_id = %s")[0]["n"] == 1

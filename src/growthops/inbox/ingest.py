@@ -47,14 +47,13 @@ def parse_body(platform: str, body: bytes) -> list[InboundItem]:
     return PARSERS[platform](data)
 
 
-def _route(db: Database, platform: str, items: list[InboundItem]) -> tuple[
+def _route(conn: Any, platform: str, items: list[InboundItem]) -> tuple[
         dict[str, dict[str, Any]], list[str]]:
     """Map receiving account ids to ``{tenant_id, social_account_id}``; list the ambiguous ones."""
     ids = sorted({i.account_id for i in items if i.account_id})
     if not ids:
         return {}, []
-    with db.app_tx() as conn:
-        rows = conn.execute("select * from inbox.route_accounts(%s, %s)", [platform, ids]).fetchall()
+    rows = conn.execute("select * from inbox.route_accounts(%s, %s)", [platform, ids]).fetchall()
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[r["account_id"]].append(r)
@@ -223,8 +222,8 @@ def apply_statuses(conn: Any, *, tenant_id: UUID | str, platform_message_ids: li
         {"t": str(tenant_id), "m": platform_message_ids}).rowcount
 
 
-def after_inbound(conn: Any, *, tenant_id: UUID | str, new_inbound: list[dict[str, Any]],
-                  platforms: dict[int, str]) -> dict[str, int]:
+def after_inbound(conn: Any, *, tenant_id: UUID | str,
+                  new_inbound: list[dict[str, Any]]) -> dict[str, int]:
     """Run the escalation rules, then the triage policy on conversations not escalated."""
     if not new_inbound:
         return {"escalated": 0, "triaged": 0}
@@ -233,12 +232,13 @@ def after_inbound(conn: Any, *, tenant_id: UUID | str, new_inbound: list[dict[st
     opened = handoff.escalate_many(conn, tenant_id=tenant_id, items=asked,
                                    reason="customer_request", actor="rule:customer_request")
     convs = sorted({r["conversation_id"] for r in new_inbound})
-    silent = {r["conversation_id"] for r in conn.execute(
-        """select conversation_id from inbox.conversations
-           where tenant_id = %s and conversation_id = any(%s) and status = 'escalated'""",
+    state = {r["conversation_id"]: r for r in conn.execute(
+        """select conversation_id, platform, status from inbox.conversations
+           where tenant_id = %s and conversation_id = any(%s)""",
         [str(tenant_id), convs]).fetchall()}
+    silent = {c for c, r in state.items() if r["status"] == "escalated"}
     todo = [triage.NewInbound(conversation_id=r["conversation_id"], message_id=r["message_id"],
-                              platform=platforms.get(r["conversation_id"], ""),
+                              platform=state[r["conversation_id"]]["platform"],
                               message_type=r["message_type"], text=r["text"],
                               sent_at=r["sent_at"])
             for r in new_inbound if r["conversation_id"] not in silent]
@@ -247,8 +247,11 @@ def after_inbound(conn: Any, *, tenant_id: UUID | str, new_inbound: list[dict[st
     return {"escalated": len(opened), "triaged": len(todo)}
 
 
-def process_event(db: Database, event_id: int) -> dict[str, Any]:
+def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[str, Any]:
     """Process one stored delivery (idempotent: a second run changes nothing); return its summary.
+
+    A delivery already processed is skipped (a job queued twice by the recovery) unless
+    ``again``.
 
     The summary counts items per kind, new and duplicate messages, statuses, escalations,
     unrouted accounts and unhandled parts. Every tenant's items are stored in that tenant's
@@ -257,11 +260,13 @@ def process_event(db: Database, event_id: int) -> dict[str, Any]:
     """
     with db.app_tx() as conn:
         ev = conn.execute("select * from inbox.take_webhook(%s)", [event_id]).fetchone()
-    if ev is None:
-        return {"status": "missing", "event_id": event_id}
-    platform = ev["platform"]
-    items = parse_body(platform, bytes(ev["body"]))
-    routes, ambiguous = _route(db, platform, items)
+        if ev is None:
+            return {"status": "missing", "event_id": event_id}
+        if ev["processed_at"] is not None and not again:
+            return {"status": "already processed", "event_id": event_id}
+        platform = ev["platform"]
+        items = parse_body(platform, bytes(ev["body"]))
+        routes, ambiguous = _route(conn, platform, items)
     summary: dict[str, Any] = {"event_id": event_id, "items": len(items), "messages_new": 0,
                                "messages_duplicate": 0, "echoes": 0, "statuses": 0,
                                "escalated": 0, "triaged": 0,
@@ -275,23 +280,24 @@ def process_event(db: Database, event_id: int) -> dict[str, Any]:
         if not isinstance(i, Unhandled) and i.account_id in routes:
             r = routes[i.account_id]
             by_tenant[str(r["tenant_id"])].append((int(r["social_account_id"]), i))
-    for tid, tenant_items in by_tenant.items():
-        with db.tenant_tx(tid) as conn:
-            res = store_items(conn, tenant_id=tid, items=tenant_items)
-            plats = {r["conversation_id"]: r["platform"] for r in conn.execute(
-                """select conversation_id, platform from inbox.conversations
-                   where tenant_id = %s and conversation_id = any(%s)""",
-                [tid, [n["conversation_id"] for n in res["new_inbound"]]]).fetchall()}
-            more = after_inbound(conn, tenant_id=tid, new_inbound=res["new_inbound"],
-                                 platforms=plats)
-        for k in ("messages_new", "messages_duplicate", "echoes", "statuses"):
-            summary[k] += res[k]
-        for k in ("escalated", "triaged"):
-            summary[k] += more[k]
     error = None
     if ambiguous:
         error = "account ids connected by several tenants: " + ", ".join(ambiguous)
         logger.error("webhook %s: %s", event_id, error)
-    with db.app_tx() as conn:
-        conn.execute("select inbox.finish_webhook(%s, %s, %s)", [event_id, error, Jsonb(summary)])
+    tenants = list(by_tenant.items())
+    for n, (tid, tenant_items) in enumerate(tenants, start=1):
+        with db.tenant_tx(tid) as conn:
+            res = store_items(conn, tenant_id=tid, items=tenant_items)
+            more = after_inbound(conn, tenant_id=tid, new_inbound=res["new_inbound"])
+            for k in ("messages_new", "messages_duplicate", "echoes", "statuses"):
+                summary[k] += res[k]
+            for k in ("escalated", "triaged"):
+                summary[k] += more[k]
+            if n == len(tenants):  # the delivery is done with its last tenant's transaction
+                conn.execute("select inbox.finish_webhook(%s, %s, %s)",
+                             [event_id, error, Jsonb(summary)])
+    if not tenants:
+        with db.app_tx() as conn:
+            conn.execute("select inbox.finish_webhook(%s, %s, %s)",
+                         [event_id, error, Jsonb(summary)])
     return summary
