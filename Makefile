@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/nab_eval.py
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
 	$(PY) bench/body_limit.py --rounds 2
+	$(PY) bench/webhook_ingest.py --rates 100,200 --seconds 4 --max-seconds 4
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         lifespan=lifespan,
     )
     app.state.db = db
+    app.state.settings = settings or db.settings
     install_error_handlers(app)
     install_sessions(app, conf)
     install_limits(app, conf, db)  # added last: the outermost middleware

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_api_url: str | None = None
+    #: Meta app secret(s) that sign webhook deliveries (X-Hub-Signature-256), comma-separated:
+    #: the first is current, the others are accepted during a rotation (GROWTHOPS_META_APP_SECRET).
+    meta_app_secret: SecretStr | None = None
+    #: The verify token of Meta's webhook subscription handshake (GROWTHOPS_META_VERIFY_TOKEN).
+    meta_verify_token: SecretStr | None = None
     #: GROWTHOPS_SECRET_KEY: a secret of the deployment (sessions no longer need it: they are
     #: server-side records, see growthops.web.sessions); registered with the scrubber.
     secret_key: SecretStr | None = None
@@ -68,6 +73,12 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no ``DATABASE_URL`` is configured and the embedded server is used."""
         return not self.database_url
+
+    @property
+    def meta_app_secrets(self) -> list[str]:
+        """The Meta app secrets, current first (empty when unset)."""
+        raw = self.meta_app_secret.get_secret_value() if self.meta_app_secret else ""
+        return [p.strip() for p in raw.split(",") if p.strip()]
 
     @property
     def pgdata(self) -> Path:

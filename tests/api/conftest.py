@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -123,7 +123,8 @@ def _side(db: Database, tenant: Tenant) -> Side:
         role="client_viewer",
         tenant_id=tenant.tenant_id,
     )
-    ids = {"queue_id": int(item["queue_id"])}
+    ids = {"queue_id": int(item["queue_id"]),
+           "conversation_id": inbox_conversation(db, tenant)}
     for name, table in (
         ("execution_id", "execution_logs"),
         ("hypothesis_id", "hypothesis_tracking"),
@@ -139,6 +140,25 @@ def _side(db: Database, tenant: Tenant) -> Side:
         suggestion_ids=sorted(r["suggestion_id"] for r in rows),
         ids=ids,
     )
+
+
+def inbox_conversation(db: Database, tenant: Tenant) -> int:
+    """Give ``tenant`` a sandbox WhatsApp number and one conversation; return its id."""
+    from growthops.connectors.messaging import InboundMessage
+    from growthops.inbox.accounts import connect
+    from growthops.inbox.ingest import store_items
+
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        acc = connect(conn, tenant_id=tenant.tenant_id, platform="whatsapp",
+                      account_id=f"wa-{tenant.client_key}", connector="sandbox")
+        msg = InboundMessage(platform="whatsapp", account_id=acc["account_id"],
+                             customer_id="33600000000", message_id=f"wamid.{tenant.client_key}",
+                             sent_at=datetime.now(UTC), type="text", text="Hello")
+        store_items(conn, tenant_id=tenant.tenant_id,
+                    items=[(acc["social_account_id"], msg)])
+        return int(conn.execute("select conversation_id from inbox.conversations "
+                                "where tenant_id = %s", [tenant.tenant_id]).fetchone()[
+                                    "conversation_id"])
 
 
 @pytest.fixture(scope="package")

@@ -40,9 +40,14 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def fuzz_target(db):
-    """A tenant with suggestions, its API key, and the app."""
+    """A tenant with suggestions, its API key, and the app (on a server configured with a
+    secret key ring, so that storing a platform token can succeed)."""
+    from growthops.core.secrets import generate_key
+
     t = synthetic_tenant(db)
-    return {"app": create_app(db=db), "tenant": t.client_key, "key": make_key(db, t)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GROWTHOPS_SECRET_KEYS", generate_key())
+        yield {"app": create_app(db=db), "tenant": t.client_key, "key": make_key(db, t)}
 
 
 def _fuzz(operation, mode: GenerationMode, target: dict) -> int:

@@ -15,6 +15,14 @@ BODIES = {
     "validation": {"item_type": "ad_creative", "item_name": "x", "submitted_by": "intruder"},
     "advance": {"by": "intruder"},
     "reject": {"by": "intruder", "reason": "because"},
+    # inbox (valid bodies: another tenant's objects must answer 404, not 422)
+    "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
+    "reply": {"text": "intruder", "by": "intruder"},
+    "escalate": {"reason": "manual_escalation", "by": "intruder"},
+    "assign": {"assignee": None, "by": "intruder"},
+    "resolve": {"by": "intruder"},
+    "reopen": {"by": "intruder"},
+    "archive": {"by": "intruder"},
 }
 
 
@@ -57,7 +65,12 @@ def snapshot(world: World, side) -> list:
             """select (select array_agg(status order by suggestion_id) from ads.suggestions) s,
                       (select array_agg(validation_stage || status order by queue_id)
                          from ads.validation_queue) v,
-                      (select count(*) from ads.decisions) d"""
+                      (select count(*) from ads.decisions) d,
+                      (select array_agg(status || coalesce(assignee_user_id::text, '')
+                                        order by conversation_id) from inbox.conversations) c,
+                      (select count(*) from inbox.conversation_messages) m,
+                      (select count(*) from inbox.conversation_events) e,
+                      (select count(*) from inbox.social_accounts) a"""
         ).fetchone()
 
 

@@ -51,6 +51,39 @@ def _required_columns(conn, schema: str, name: str) -> list[dict]:
     ).fetchall()
 
 
+def _foreign_keys(conn, schema: str, name: str) -> list[dict]:
+    """The table's foreign keys to other tenant tables: child columns, parent table and columns."""
+    return conn.execute(
+        """select (select array_agg(a.attname order by k.i) from unnest(c.conkey) with ordinality k(n, i)
+                   join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n) as cols,
+                  c.confrelid::regclass::text as parent,
+                  (select array_agg(a.attname order by k.i) from unnest(c.confkey) with ordinality k(n, i)
+                   join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n) as parent_cols
+           from pg_constraint c
+           where c.conrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass and c.contype = 'f'
+             and c.confrelid <> 'core.tenants'::regclass""",
+        [schema, name],
+    ).fetchall()
+
+
+def _parents_first(conn, tables: list[dict]) -> list[dict]:
+    """Order the tables so that a table referenced by a foreign key comes before its children."""
+    by_name = {f"{t['schema']}.{t['name']}": t for t in tables}
+    done: list[str] = []
+
+    def visit(q: str, seen: tuple[str, ...] = ()) -> None:
+        if q in done or q in seen or q not in by_name:
+            return
+        t = by_name[q]
+        for fk in _foreign_keys(conn, t["schema"], t["name"]):
+            visit(fk["parent"], (*seen, q))
+        done.append(q)
+
+    for q in by_name:
+        visit(q)
+    return [by_name[q] for q in done]
+
+
 def _sample_value(conn, schema: str, name: str, col: dict):
     """A value satisfying the column's check constraints, found by trying the allowed literals."""
     checks = conn.execute(
@@ -89,7 +122,9 @@ def test_no_tenant_reads_or_writes_another_tenants_rows(fresh_db: Database) -> N
 
     a = new_tenant(fresh_db)
     b = new_tenant(fresh_db)
-    tables = _tenant_tables(fresh_db)
+    with fresh_db.admin() as conn:
+        tables = _parents_first(conn, _tenant_tables(fresh_db))
+    inserted: dict[str, dict] = {}  # A's row in each table, for its children's foreign keys
     checked = 0
     for t in tables:
         schema, name = t["schema"], t["name"]
@@ -97,14 +132,20 @@ def test_no_tenant_reads_or_writes_another_tenants_rows(fresh_db: Database) -> N
         with fresh_db.admin() as conn:
             cols = _required_columns(conn, schema, name)
             values = {c["col"]: _sample_value(conn, schema, name, c) for c in cols}
+            for fk in _foreign_keys(conn, schema, name):
+                parent = inserted.get(fk["parent"])
+                for col, pcol in zip(fk["cols"], fk["parent_cols"], strict=True):
+                    if col in values and parent is not None:
+                        values[col] = parent[pcol]
         col_sql = ", ".join(["tenant_id", *values])
         ph = ", ".join(["%s"] * (len(values) + 1))
         if name != "tenants":
             # A writes its own row through the application's tenant transaction.
             with fresh_db.tenant_tx(a.tenant_id) as conn:
-                conn.execute(
-                    f"insert into {qual} ({col_sql}) values ({ph})", [a.tenant_id, *values.values()]
-                )
+                inserted[qual] = conn.execute(
+                    f"insert into {qual} ({col_sql}) values ({ph}) returning *",
+                    [a.tenant_id, *values.values()],
+                ).fetchone()
         # B sees nothing of A, and its updates and deletes touch nothing (or are denied).
         with fresh_db.tenant_tx(b.tenant_id) as conn:
             seen = conn.execute(

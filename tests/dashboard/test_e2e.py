@@ -112,3 +112,48 @@ def test_login_approve_execute_and_see_it_on_the_entity_page(db, server):
              "where tenant_id = %s and suggestion_id = %s", sid)
     assert x == {"status": "applied", "executed_by": buyer.email}
     assert (ARTIFACTS / "dashboard-e2e.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_inbox_list_thread_and_reply_in_the_browser(db, server, lang):
+    """A support agent opens the inbox, the thread, replies (htmx, no reload) and sees it sent."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.dashboard.test_inbox_pages import inbox_world
+
+    tenant, convs = inbox_world(db)
+    agent = user(db, "support_agent", tenant_id=tenant.tenant_id, lang=lang)
+    texts = {"en": ("Inbox", "WhatsApp free-form message allowed until", "Sent ("),
+             "fr": ("Messagerie", "Message libre WhatsApp autorisé jusqu", "Envoyé (")}[lang]
+    reply = {"en": "Your parcel leaves today.", "fr": "Votre colis part aujourd'hui."}[lang]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(10_000)
+            page.goto(f"{server}/t/{tenant.client_key}/inbox")
+            page.fill("input[name=email]", agent.email)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/t/{tenant.client_key}/inbox")
+            assert texts[0] in page.title()
+            rows = page.locator("[data-testid=conversations] tbody tr")
+            assert rows.count() == 2
+            page.screenshot(path=str(ARTIFACTS / f"inbox-e2e-list-{lang}.png"), full_page=True)
+            page.locator(f"tr[data-conversation='{convs['whatsapp']}'] a").click()
+            page.wait_for_url(f"{server}/t/{tenant.client_key}/inbox/{convs['whatsapp']}")
+            assert texts[1] in page.locator("[data-testid=window]").inner_text()
+            page.evaluate("window.__same_page = true")
+            page.fill("textarea[name=text]", reply)
+            page.click("[data-testid=send]")
+            page.locator("[data-testid=flash]").wait_for()
+            assert texts[2] in page.locator("[data-testid=flash]").inner_text()
+            assert page.evaluate("window.__same_page") is True
+            assert reply in page.locator("[data-testid=thread]").inner_text()
+            assert page.locator("[data-testid=ticks]").count() == 1
+            page.screenshot(path=str(ARTIFACTS / f"inbox-e2e-thread-{lang}.png"), full_page=True)
+        finally:
+            browser.close()
+    (m,) = q(db, tenant.tenant_id, "select author, status from inbox.conversation_messages "
+             "where tenant_id = %s and direction = 'outbound'")
+    assert m == {"author": agent.email, "status": "sent"}

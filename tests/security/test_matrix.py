@@ -66,6 +66,7 @@ def fill(path: str, tenant: str) -> str:
 
 
 SLACK_SECRET = "matrix-signing-secret-0123456789"
+META_SECRET = "matrix-meta-app-secret-0123456789"
 
 
 def _client(world: World):
@@ -73,7 +74,7 @@ def _client(world: World):
 
     from growthops.web.slack import SlackSettings, get_slack_settings
 
-    client = app_client(world.db, **UNLIMITED)
+    client = app_client(world.db, **UNLIMITED, meta_app_secret=SecretStr(META_SECRET))
     client.app.dependency_overrides[get_slack_settings] = lambda: SlackSettings(
         signing_secret=SecretStr(SLACK_SECRET))
     return client

@@ -250,9 +250,9 @@ def _read_password(password_stdin: bool) -> str:
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Argument(help="The user's e-mail (login).")],
-    role: Annotated[str, typer.Option("--role", help="admin, media_buyer or client_viewer.")],
+    role: Annotated[str, typer.Option("--role", help="admin, media_buyer, client_viewer or support_agent.")],
     tenant: Annotated[str | None, typer.Option(
-        "--tenant", help="client_key of the one tenant a client_viewer sees.")] = None,
+        "--tenant", help="client_key of the one tenant a client_viewer or support_agent sees.")] = None,
     user_lang: Annotated[str, typer.Option("--lang", help="Language of the dashboard: en or fr.")]
     = "en",
     password_stdin: Annotated[bool, typer.Option(

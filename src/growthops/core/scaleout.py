@@ -72,6 +72,11 @@ LOCAL_TABLES: dict[str, str] = {
         "the rate limiter's counters, keyed by address or account before any tenant is known; "
         "short-lived rows written on every limited request: one table on the coordinator"
     ),
+    r"inbox\.webhook_(events|rejections)": (
+        "raw webhook deliveries and rejection counters, stored after the signature check and "
+        "before the tenant is known (routing reads the payload); the processing job then "
+        "writes the tenant's rows, which Citus routes to the tenant's worker"
+    ),
     r"core\.platform_logs": (
         "system-wide events that belong to no tenant (the worker's warnings); written on the "
         "coordinator, read by the owner only"

@@ -87,6 +87,11 @@ class Principal:
         return self.key is not None or (self.user is not None and self.user.can_decide)
 
     @property
+    def can_answer(self) -> bool:
+        """True when the principal may answer an inbox (keys, staff, support agents)."""
+        return self.key is not None or (self.user is not None and self.user.can_answer)
+
+    @property
     def actor(self) -> str:
         """The name recorded as the author of a change: the user's e-mail, or the key's
         ``apikey:<name>#<id>``."""

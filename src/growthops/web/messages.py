@@ -21,6 +21,7 @@ ROLES: dict[str, str] = {
     "admin": N_("admin"),
     "media_buyer": N_("media buyer"),
     "client_viewer": N_("client (read only)"),
+    "support_agent": N_("support agent"),
 }
 
 #: Every registered code → its English label (first registration wins).

@@ -89,8 +89,8 @@ class UserOut(Out):
 
     user_id: UUID
     email: str
-    role: Literal["admin", "media_buyer", "client_viewer"]
-    tenant_id: UUID | None = Field(default=None, description="Set for a client_viewer only.")
+    role: Literal["admin", "media_buyer", "client_viewer", "support_agent"]
+    tenant_id: UUID | None = Field(default=None, description="Set for a client_viewer or support_agent only.")
     lang: Literal["en", "fr"]
     can_decide: bool
 

@@ -6,6 +6,9 @@ Roles:
   on suggestions (``can_decide``).
 * ``client_viewer``: a client's read-only account, bound to exactly one tenant
   (``tenant_id``); any other tenant is invisible to it (the API answers 404, not 403).
+* ``support_agent``: a client's support person, bound to one tenant like a viewer; reads it and
+  answers its inbox (reply, escalate, assign, resolve: ``can_answer``) but does not decide on
+  suggestions.
 
 Passwords are hashed with argon2id (``argon2-cffi``) at the parameters of the OWASP Password
 Storage Cheat Sheet (m = 19 MiB, t = 2, p = 1), the same as API keys. Length rules follow OWASP
@@ -38,8 +41,11 @@ from growthops.core.db import Database
 from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
 from growthops.core.i18n import LANGS
 
-Role = Literal["admin", "media_buyer", "client_viewer"]
-ROLES: tuple[str, ...] = ("admin", "media_buyer", "client_viewer")
+Role = Literal["admin", "media_buyer", "client_viewer", "support_agent"]
+ROLES: tuple[str, ...] = ("admin", "media_buyer", "client_viewer", "support_agent")
+#: Roles bound to exactly one tenant (core.users.viewer_tenant_id).
+TENANT_ROLES: tuple[str, ...] = ("client_viewer", "support_agent")
+LANGS: tuple[str, ...] = ("en", "fr")
 #: Source: OWASP ASVS 4.0.3 V2.1.1 (>= 12 characters) and V2.1.2 (<= 128 characters).
 MIN_PASSWORD, MAX_PASSWORD = 12, 128
 #: argon2id parameters. Source: OWASP Password Storage Cheat Sheet (argon2id, m=19 MiB, t=2, p=1).
@@ -75,7 +81,8 @@ class PermissionDenied(GrowthopsError):
 class User:
     """A user account (never its password hash).
 
-    ``tenant_id`` is set for a ``client_viewer`` only; ``lang`` is ``en`` or ``fr``.
+    ``tenant_id`` is set for a ``client_viewer`` or ``support_agent`` only; ``lang`` is ``en`` or
+    ``fr``.
     """
 
     user_id: UUID
@@ -90,7 +97,7 @@ class User:
     def can_access(self, tenant_id: UUID | str) -> bool:
         """Return True when the user may read ``tenant_id``'s data.
 
-        Admins and media buyers: every tenant; a client_viewer: only its own.
+        Admins and media buyers: every tenant; a client_viewer or support_agent: only its own.
         """
         if self.role in ("admin", "media_buyer"):
             return True
@@ -98,7 +105,12 @@ class User:
 
     @property
     def can_decide(self) -> bool:
-        """True when the user may approve, refuse or backlog suggestions (not a client_viewer)."""
+        """True when the user may approve, refuse or backlog suggestions (the agency's staff)."""
+        return self.role in ("admin", "media_buyer")
+
+    @property
+    def can_answer(self) -> bool:
+        """True when the user may answer an inbox it can access (everyone but a client_viewer)."""
         return self.role != "client_viewer"
 
     @property
@@ -155,8 +167,8 @@ def create_user(
 ) -> User:
     """Create a user through the owner connection and return it.
 
-    ``role``: admin, media_buyer or client_viewer; ``tenant_id`` is required for a
-    client_viewer and refused for the other roles. ``email`` is stored lower-cased.
+    ``role``: admin, media_buyer, client_viewer or support_agent; ``tenant_id`` is required for
+    a client_viewer or support_agent and refused for the other roles. ``email`` is stored lower-cased.
     Raises :class:`InvalidInput` (bad e-mail, password length, role, lang, tenant binding),
     :class:`Conflict` (e-mail taken), :class:`NotFound` (no such tenant).
     """
@@ -166,9 +178,9 @@ def create_user(
         raise InvalidInput(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if lang not in LANGS:
         raise InvalidInput(f"lang: {lang!r} is not one of {', '.join(LANGS)}")
-    if role == "client_viewer" and tenant_id is None:
-        raise InvalidInput("tenant: a client_viewer must be bound to one tenant")
-    if role != "client_viewer" and tenant_id is not None:
+    if role in TENANT_ROLES and tenant_id is None:
+        raise InvalidInput(f"tenant: a {role} must be bound to one tenant")
+    if role not in TENANT_ROLES and tenant_id is not None:
         raise InvalidInput(f"tenant: a {role} sees every tenant and is bound to none")
     try:
         tid = UUID(str(tenant_id)) if tenant_id is not None else None

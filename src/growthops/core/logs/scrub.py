@@ -92,15 +92,20 @@ def register_secrets(credentials: Any) -> None:
 
 
 def register_settings(settings: Any) -> None:
-    """Register the secrets of a :class:`growthops.settings.Settings` and of the environment
-    (``GROWTHOPS_SECRET_KEYS``, ``GROWTHOPS_SECRET_KEY``, the database password)."""
+    """Register the secrets of a :class:`growthops.settings.Settings` (every ``SecretStr``
+    field, each comma-separated part too: Slack tokens, the Meta app secrets and verify token,
+    LLM keys, SMTP password...) and of the environment (``GROWTHOPS_SECRET_KEYS``,
+    ``GROWTHOPS_SECRET_KEY``, the database password)."""
     import os
     from urllib.parse import urlsplit
 
-    for name in ("slack_bot_token", "slack_signing_secret", "secret_key"):
+    for name in getattr(type(settings), "model_fields", {}):
         value = getattr(settings, name, None)
         if value is not None and hasattr(value, "get_secret_value"):
-            register_secret(value.get_secret_value())
+            secret = value.get_secret_value()
+            register_secret(secret)
+            for part in str(secret).split(","):
+                register_secret(part.strip())
     for part in os.environ.get("GROWTHOPS_SECRET_KEYS", "").split(","):
         register_secret(part)
     register_secret(os.environ.get("GROWTHOPS_SECRET_KEY"))
