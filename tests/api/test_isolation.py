@@ -15,6 +15,11 @@ BODIES = {
     "validation": {"item_type": "ad_creative", "item_name": "x", "submitted_by": "intruder"},
     "advance": {"by": "intruder"},
     "reject": {"by": "intruder", "reason": "because"},
+    # leads: capture, actions, notes, insights
+    "leads": {"email": "intruder@example.org", "message": "hello"},
+    "actions": {"action": "tag", "tag": "x", "by": "intruder"},
+    "notes": {"note": "x", "by": "intruder"},
+    "insights": None,
 }
 
 
@@ -48,7 +53,16 @@ def request_for(world: World, side, tenant: str, method: str, path: str, op: dic
         if p["in"] == "query" and p.get("required")
     }
     body = BODIES[path.rsplit("/", 1)[-1]] if method == "post" else None
+    if path.endswith("/leads/insights") and method == "get" and tenant == side.tenant.client_key:
+        _ensure_insights(world, side)
     return url, params, body
+
+
+def _ensure_insights(world: World, side) -> None:
+    from growthops.leads import insights
+
+    with world.db.tenant_tx(side.tenant.tenant_id) as conn:
+        insights.compute(conn, tenant_id=side.tenant.tenant_id)
 
 
 def snapshot(world: World, side) -> list:
@@ -57,7 +71,10 @@ def snapshot(world: World, side) -> list:
             """select (select array_agg(status order by suggestion_id) from ads.suggestions) s,
                       (select array_agg(validation_stage || status order by queue_id)
                          from ads.validation_queue) v,
-                      (select count(*) from ads.decisions) d"""
+                      (select count(*) from ads.decisions) d,
+                      (select count(*) from leads.lead_memory) l,
+                      (select count(*) from leads.lead_actions) la,
+                      (select count(*) from leads.lead_notes) ln"""
         ).fetchone()
 
 

@@ -158,6 +158,9 @@ def apikeys_create(
     tenant: TenantOpt,
     name: Annotated[str, typer.Option("--name", help="What the key is for (dashboard, zapier...).")],
     by: Annotated[str | None, typer.Option("--by", help="Who creates it.")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="api (the whole API, default) or leads:capture (lead capture only); "
+                        "repeat for several.")] = None,
     lang: LangOpt = "",
 ) -> None:
     """Create an API key for a tenant and print it once (only its hash is stored)."""
@@ -165,7 +168,7 @@ def apikeys_create(
 
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
-        key = create(conn, tenant_id=tid, name=name, created_by=by)
+        key = create(conn, tenant_id=tid, name=name, created_by=by, scopes=scope or ["api"])
     console.print(t("apikey.created", _lang(lang), prefix=key.prefix, tenant=tenant, name=key.name))
     # The key alone on its own line, unstyled, so it can be piped or copied.
     print(key.plaintext, flush=True)
@@ -180,9 +183,10 @@ def apikeys_list(tenant: TenantOpt) -> None:
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = list_keys(conn, tenant_id=tid)
-    table = Table("id", "prefix", "name", "created", "last used", "revoked")
+    table = Table("id", "prefix", "name", "scopes", "created", "last used", "revoked")
     for r in rows:
-        table.add_row(str(r["key_id"]), r["prefix"], r["name"], fmt_ts(r["created_at"]),
+        table.add_row(str(r["key_id"]), r["prefix"], r["name"], ", ".join(r["scopes"]),
+                      fmt_ts(r["created_at"]),
                       fmt_ts(r["last_used_at"]) if r["last_used_at"] else "–",
                       fmt_ts(r["revoked_at"]) if r["revoked_at"] else "–")
     console.print(table)
