@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -95,8 +96,14 @@ def list_page(request: Request, client_key: str,
         return error_page(request, user, 422, str(exc))
     filters = {"state": state, "intent": intent, "urgency": urgency, "tag": tag,
                "language": language, "since": since}
+
+    def page_url(off: int) -> str:
+        return f"/t/{client_key}/leads?{urlencode({**filters, 'offset': off})}"
+
     return render(request, "leads/list.html", user=user, **ctx, rows=rows, total=total,
-                  names=names, filters=filters, health=health, offset=offset, page=PAGE_SIZE,
+                  names=names, filters=filters, health=health,
+                  prev_url=page_url(max(0, offset - PAGE_SIZE)) if offset else None,
+                  next_url=page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
                   _=_t(lang), title=gettext(lang, "Leads of {tenant}",
                                             tenant=ctx["tenant"]["client_name"]))
 
