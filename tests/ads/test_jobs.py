@@ -335,7 +335,10 @@ def test_the_scheduler_job_run_by_the_worker_runs_the_due_cycles(
 def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None:
     periodic = build_app(fresh_db).periodic_registry.periodic_tasks
     assert sorted((t.task.name, t.cron) for t in periodic.values()) == sorted([
-        (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *")])
+        (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *"),
+        # the leads domain's (growthops.leads.jobs)
+        ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
+        ("leads.expire", "30 3 * * *")])
     assert build_app(fresh_db, periodic=False).periodic_registry.periodic_tasks == {}
 
 
