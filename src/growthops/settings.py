@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     leads_rate_per_key: str = "600/minute"
     leads_rate_per_ip: str = "120/minute"
     leads_rate_storage: str = "memory://"
+    #: Defer each stored lead's enrichment job right after the 201 (False: the 5-minute sweep
+    #: queues them; lower capture latency, later enrichment).
+    leads_defer_on_capture: bool = True
 
     @property
     def embedded(self) -> bool:

@@ -22,6 +22,7 @@ CORS: for form tokens, an allowed ``Origin`` gets ``Access-Control-Allow-Origin`
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -155,11 +156,15 @@ def capture_lead(request: Request, background: BackgroundTasks) -> Response:
         auth_header[7:].strip() if auth_header[:7].lower() == "bearer " else None)
     form_token = request.headers.get("x-form-token")
     caller: capture.Caller | None = None
+    # One connection and one transaction for the key check and the write (fewer round trips).
+    stack = contextlib.ExitStack()
+    conn: Any = None
     try:
         if api_key or form_token or tenant_in_path is None:
-            with db.pool.connection(timeout=5.0) as conn, conn.transaction():
-                caller = capture.authenticate(conn, api_key=api_key, form_token=form_token,
-                                              origin=origin)
+            conn = stack.enter_context(db.pool.connection(timeout=5.0))
+            stack.enter_context(conn.transaction())
+            caller = capture.authenticate(conn, api_key=api_key, form_token=form_token,
+                                          origin=origin)
         else:  # a logged-in user entering a lead on the tenant path
             from growthops.web.deps import current_user
 
@@ -171,10 +176,12 @@ def capture_lead(request: Request, background: BackgroundTasks) -> Response:
         if tenant_in_path is not None:
             row = resolve_tenant(request, _CallerWho(caller), str(tenant_in_path))
     except (InvalidApiKey, PermissionDenied, NotFound, GrowthopsError) as exc:
+        stack.close()
         status = int(getattr(exc, "http_status", 401))
         headers = {"WWW-Authenticate": 'Bearer realm="growthops"'} if status == 401 else None
         return _err(status, type(exc).__name__, str(exc), headers)
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+        _close_quietly(stack)
         return _err(503, "ServiceUnavailable", "database unavailable; nothing was stored",
                     {"Retry-After": "5"})
     cred_id = caller.credential if caller.kind != "session" else f"user:{caller.credential}"
@@ -215,7 +222,10 @@ def capture_lead(request: Request, background: BackgroundTasks) -> Response:
             if lead.hp:
                 status, body = 202, {"status": "discarded"}
     try:
-        with db.pool.connection(timeout=5.0) as conn, conn.transaction():
+        with stack:
+            if conn is None:
+                conn = stack.enter_context(db.pool.connection(timeout=5.0))
+                stack.enter_context(conn.transaction())
             conn.execute("select set_config('app.tenant_id', %s, true)", [str(caller.tenant_id)])
             meta["latency_ms"] = round((time.perf_counter() - t0) * 1000)
             if status:
@@ -239,12 +249,19 @@ def capture_lead(request: Request, background: BackgroundTasks) -> Response:
         logger.warning("capture: database unavailable; answered 503")
         return _err(503, "ServiceUnavailable", "database unavailable; nothing was stored",
                     {"Retry-After": "5"})
-    if status == 201 and not (headers or {}).get("Idempotent-Replayed"):
+    if status == 201 and settings.leads_defer_on_capture \
+            and not (headers or {}).get("Idempotent-Replayed"):
         from growthops.leads.jobs import defer_enrichment
 
         background.add_task(defer_enrichment, db, tenant_id=caller.tenant_id,
                             lead_id=int(body["lead_id"]))
     return _cors(JSONResponse(body, status_code=status, headers=headers), caller, origin)
+
+
+def _close_quietly(stack: contextlib.ExitStack) -> None:
+    """Close the connection stack after a database failure (the rollback may fail too)."""
+    with contextlib.suppress(Exception):
+        stack.close()
 
 
 class _CallerWho:
