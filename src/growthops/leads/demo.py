@@ -12,6 +12,7 @@ the auto-reply policy on and sends three replies, converts two leads, then print
 from __future__ import annotations
 
 import csv
+import hashlib
 import socket
 import threading
 import time
@@ -114,7 +115,8 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
                         "message": text, "language": hint, "source": "demo website"}
                 r = client.post("/api/v1/leads", json=body,
                                 headers={"X-API-Key": key.plaintext,
-                                         "Idempotency-Key": f"demo-{i}-{hash(text) & 0xffff}"})
+                                         "Idempotency-Key": "demo-" + hashlib.sha256(
+                                             text.encode()).hexdigest()[:24]})
                 r.raise_for_status()
                 replayed += r.headers.get("idempotent-replayed") == "true"
                 stored += 1
