@@ -21,6 +21,8 @@ bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100
 	$(PY) bench/nab_eval.py
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
+	$(PY) bench/lead_models.py --quick
+	$(PY) bench/lead_capture.py --rate 100 --seconds 3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

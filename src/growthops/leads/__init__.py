@@ -27,6 +27,6 @@ DOMAIN = Domain(
     jobs="growthops.leads.jobs:register_tasks",
     demo="growthops.leads.demo:run_demo",
     templates=Path(__file__).parent / "templates",
-    nav=(NavEntry("leads", "leads", "nav.leads"),
-         NavEntry("leads_insights", "leads/insights", "nav.leads_insights")),
+    nav=(NavEntry("leads", "leads", "Leads"),
+         NavEntry("leads_insights", "leads/insights", "Lead insights")),
 )

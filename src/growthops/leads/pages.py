@@ -126,8 +126,10 @@ def insights_page(request: Request, client_key: str) -> Response:
         return not_found(request, user)
     charts = {}
     if row:
-        charts = {"urgency": bars(row["urgency_distribution"], lang),
-                  "tone": bars(row["tone_distribution"], lang),
+        urg, tone = row["urgency_distribution"], row["tone_distribution"]
+        charts = {"urgency": bars({k: urg.get(k, 0) for k in ("high", "medium", "low")}, lang),
+                  "tone": bars({k: tone.get(k, 0) for k in ("positive", "neutral", "negative")},
+                               lang),
                   "intents": bars({names.get(i["intent"], i["intent"]): i["count"]
                                    for i in row["top_intents"]}, lang),
                   "weeks": bars({str(h["analysis_period_end"])[:10]: h["total_leads"]
