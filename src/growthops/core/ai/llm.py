@@ -80,8 +80,9 @@ class AnthropicLLM:
 
         t0 = time.perf_counter()
         try:
+            # anthropic 2.x's messages.create takes no temperature: the model's default is used.
             r = self._client.messages.create(
-                model=self.model, max_tokens=max_tokens, temperature=temperature, system=system,
+                model=self.model, max_tokens=max_tokens, system=system,
                 messages=[{"role": "user", "content": prompt}])
         except anthropic.APIStatusError as exc:
             raise LLMError(f"anthropic: HTTP {exc.status_code}",
