@@ -1,8 +1,8 @@
 """The leads domain's jobs (procrastinate; names prefixed ``leads.``).
 
 * ``leads.enrich_lead(tenant_id, lead_id)``: one job per lead, deferred after the capture's
-  201 (queueing lock ``leads.enrich:<lead>``, so a lead is queued once); idempotent (a lead
-  already enriched is skipped); retried on transient database and LLM errors; then queues the
+  201 in batches (:func:`defer_enrichment`), or by the sweep (queueing lock
+  ``leads.enrich:<lead>``); idempotent (a lead already enriched is skipped); retried on transient database and LLM errors; then queues the
   personalised reply when the tenant's policy allows it.
 * ``leads.send_reply(tenant_id, send_id)``: one e-mail; transient SMTP failures are retried
   (5 times, 4 s × 4^n backoff), then the send is marked failed (visible on the lead's page).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -201,7 +202,11 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
 
 # ------------------------------------------------------------------- deferring from the web
 _apps: dict[int, Any] = {}
+_batchers: dict[int, _Batcher] = {}
 _lock = threading.Lock()
+#: Longest wait of a stored lead before its job is deferred (seconds), and the batch size.
+BATCH_WAIT_SECONDS = 0.1
+BATCH_MAX = 200
 
 
 def _open_app(db: Database) -> Any:
@@ -217,13 +222,41 @@ def _open_app(db: Database) -> Any:
         return app
 
 
+class _Batcher:
+    """Collects stored leads and defers their ``leads.enrich_lead`` jobs in batches (one
+    statement per batch instead of one per lead), from a daemon thread."""
+
+    def __init__(self, db: Database) -> None:
+        import queue
+
+        self.db = db
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._run, name="leads-defer", daemon=True).start()
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            batch = [self.queue.get()]
+            deadline = time.monotonic() + BATCH_WAIT_SECONDS
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self.queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            try:  # duplicates with the sweep are harmless: the job skips enriched leads
+                _open_app(self.db).configure_task("leads.enrich_lead").batch_defer(*batch)
+            except Exception:  # the leads are stored; the sweep will defer them
+                logger.warning("could not defer %d enrichment jobs; the sweep will", len(batch),
+                               exc_info=True)
+
+
 def defer_enrichment(db: Database, *, tenant_id: UUID | str, lead_id: int) -> bool:
-    """Defer ``leads.enrich_lead`` for a stored lead (after the 201). Never raises: a failure
-    is logged and the 5-minute sweep defers it later. Returns True when queued now."""
-    try:
-        return bool(_defer(_open_app(db), "leads.enrich_lead", f"leads.enrich:{lead_id}",
-                           tenant_id=str(tenant_id), lead_id=int(lead_id)))
-    except Exception:  # the lead is stored; the sweep will catch up
-        logger.warning("could not defer enrichment of lead %s; the sweep will", lead_id,
-                       exc_info=True)
-        return False
+    """Queue the enrichment job of a stored lead (after the 201), batched by a background
+    thread. Never raises: a failure is logged and the 5-minute sweep defers it later."""
+    with _lock:
+        batcher = _batchers.get(id(db))
+        if batcher is None:
+            batcher = _batchers[id(db)] = _Batcher(db)
+    batcher.queue.put({"tenant_id": str(tenant_id), "lead_id": int(lead_id)})
+    return True

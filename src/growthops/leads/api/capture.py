@@ -33,7 +33,7 @@ from uuid import UUID
 
 import psycopg
 import psycopg_pool
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
@@ -138,7 +138,7 @@ def _cors(resp: Response, caller: capture.Caller | None, origin: str | None) -> 
     return resp
 
 
-def capture_lead(request: Request, background: BackgroundTasks) -> Response:
+def capture_lead(request: Request) -> Response:
     """Store a lead posted by a form (see the module docstring for every answer)."""
     t0 = time.perf_counter()
     db = get_database(request)
@@ -253,8 +253,7 @@ def capture_lead(request: Request, background: BackgroundTasks) -> Response:
             and not (headers or {}).get("Idempotent-Replayed"):
         from growthops.leads.jobs import defer_enrichment
 
-        background.add_task(defer_enrichment, db, tenant_id=caller.tenant_id,
-                            lead_id=int(body["lead_id"]))
+        defer_enrichment(db, tenant_id=caller.tenant_id, lead_id=int(body["lead_id"]))
     return _cors(JSONResponse(body, status_code=status, headers=headers), caller, origin)
 
 
