@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
 	$(PY) bench/body_limit.py --rounds 2
 	$(PY) bench/webhook_ingest.py --rates 100,200 --seconds 4 --max-seconds 4
+	$(PY) bench/lead_models.py --quick
+	$(PY) bench/lead_capture.py --rate 100 --seconds 3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

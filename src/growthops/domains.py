@@ -13,7 +13,7 @@ from functools import cache
 from growthops.core.domains import Domain
 
 #: Package names of the installed domains; each exposes ``DOMAIN`` (:class:`Domain`).
-INSTALLED: tuple[str, ...] = ("growthops.ads", "growthops.inbox")
+INSTALLED: tuple[str, ...] = ("growthops.ads", "growthops.inbox", "growthops.leads")
 
 
 @cache

@@ -68,6 +68,30 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = "10 per 15 minutes"
     rate_limit_paths: dict[str, str] = Field(default_factory=dict)
     reports_dir: Path = Path("reports")
+    #: Optional LLM (growthops.core.ai.llm): provider openai (any OpenAI-compatible server via
+    #: llm_base_url) or anthropic; unset means the offline default (no generated text).
+    llm_provider: Literal["openai", "anthropic"] | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_timeout: float = 30.0
+    #: SMTP relay for e-mails to leads (growthops.connectors.smtp); unset host: no sending.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str | None = None
+    #: Lead capture (POST /api/v1/leads): body limit in bytes and rate limits in the `limits`
+    #: library's notation (https://limits.readthedocs.io/en/stable/quickstart.html#rate-limit-string-notation);
+    #: storage "memory://" is per process (use e.g. "redis://host" with several processes).
+    leads_max_body_bytes: int = 16_384
+    leads_rate_per_key: str = "600/minute"
+    leads_rate_per_ip: str = "120/minute"
+    leads_rate_storage: str = "memory://"
+    #: Defer each stored lead's enrichment job right after the 201 (False: the 5-minute sweep
+    #: queues them; lower capture latency, later enrichment).
+    leads_defer_on_capture: bool = True
 
     @property
     def embedded(self) -> bool:

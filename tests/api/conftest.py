@@ -125,6 +125,11 @@ def _side(db: Database, tenant: Tenant) -> Side:
     )
     ids = {"queue_id": int(item["queue_id"]),
            "conversation_id": inbox_conversation(db, tenant)}
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        ids["lead_id"] = int(conn.execute(
+            """insert into leads.lead_memory (tenant_id, email, message)
+               values (%s, 'seed@example.org', 'I would like a quote') returning lead_id""",
+            [tenant.tenant_id]).fetchone()["lead_id"])
     for name, table in (
         ("execution_id", "execution_logs"),
         ("hypothesis_id", "hypothesis_tracking"),

@@ -23,6 +23,11 @@ BODIES = {
     "resolve": {"by": "intruder"},
     "reopen": {"by": "intruder"},
     "archive": {"by": "intruder"},
+    # leads: capture, actions, notes, insights
+    "leads": {"email": "intruder@example.org", "message": "hello"},
+    "actions": {"action": "tag", "tag": "x", "by": "intruder"},
+    "notes": {"note": "x", "by": "intruder"},
+    "insights": None,
 }
 
 
@@ -56,7 +61,16 @@ def request_for(world: World, side, tenant: str, method: str, path: str, op: dic
         if p["in"] == "query" and p.get("required")
     }
     body = BODIES[path.rsplit("/", 1)[-1]] if method == "post" else None
+    if path.endswith("/leads/insights") and method == "get" and tenant == side.tenant.client_key:
+        _ensure_insights(world, side)
     return url, params, body
+
+
+def _ensure_insights(world: World, side) -> None:
+    from growthops.leads import insights
+
+    with world.db.tenant_tx(side.tenant.tenant_id) as conn:
+        insights.compute(conn, tenant_id=side.tenant.tenant_id)
 
 
 def snapshot(world: World, side) -> list:
@@ -70,7 +84,10 @@ def snapshot(world: World, side) -> list:
                                         order by conversation_id) from inbox.conversations) c,
                       (select count(*) from inbox.conversation_messages) m,
                       (select count(*) from inbox.conversation_events) e,
-                      (select count(*) from inbox.social_accounts) a"""
+                      (select count(*) from inbox.social_accounts) a,
+                      (select count(*) from leads.lead_memory) l,
+                      (select count(*) from leads.lead_actions) la,
+                      (select count(*) from leads.lead_notes) ln"""
         ).fetchone()
 
 

@@ -185,6 +185,9 @@ def apikeys_create(
     acts_for_people: Annotated[bool, typer.Option(
         "--acts-for-people", help="The key relays people's decisions and names the person in "
         "each (decided_by...); without it, the key is the author of its changes.")] = False,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="api (the whole API, default) or leads:capture (lead capture only); "
+                        "repeat for several.")] = None,
     lang: LangOpt = "",
 ) -> None:
     """Create an API key for a tenant and print it once (only its hash is stored)."""
@@ -193,7 +196,8 @@ def apikeys_create(
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         key = create(conn, tenant_id=tid, name=name, created_by=by,
-                     acts_for_people=acts_for_people)
+                     acts_for_people=acts_for_people,
+                     scopes=scope or ["api"])
     console.print(_(_lang(lang), "API key {prefix} created for {tenant} ({name}). Copy it now: it "
                                  "is shown only once.", prefix=key.prefix, tenant=tenant,
                     name=key.name))
@@ -209,9 +213,10 @@ def apikeys_list(tenant: TenantOpt) -> None:
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = list_keys(conn, tenant_id=tid)
-    table = Table("id", "prefix", "name", "created (UTC)", "last used", "revoked")
+    table = Table("id", "prefix", "name", "scopes", "created (UTC)", "last used", "revoked")
     for r in rows:
-        table.add_row(str(r["key_id"]), r["prefix"], r["name"], fmt_ts(r["created_at"]),
+        table.add_row(str(r["key_id"]), r["prefix"], r["name"], ", ".join(r["scopes"]),
+                      fmt_ts(r["created_at"]),
                       fmt_ts(r["last_used_at"]) if r["last_used_at"] else "–",
                       fmt_ts(r["revoked_at"]) if r["revoked_at"] else "–")
     console.print(table)

@@ -141,13 +141,19 @@ def principal(
 ) -> Principal:
     """Return the request's API key identity or session user.
 
-    Raises :class:`InvalidApiKey` (401) for a bad key, :class:`LoginRequired` (401) when there
+    Raises :class:`InvalidApiKey` (401) for a bad key, :class:`PermissionDenied` (403) for a
+    key without the ``api`` scope (a capture-only key), :class:`LoginRequired` (401) when there
     is neither a key nor a session.
     """
     key = x_api_key or (bearer.credentials if bearer else None)
     if key:
         with get_database(request).app_tx() as conn:
-            return Principal(key=verify(conn, key))
+            ident = verify(conn, key)
+        if not ident.allows("api"):
+            raise PermissionDenied(
+                "this API key is limited to lead capture (scope leads:capture): "
+                "POST /api/v1/leads only")
+        return Principal(key=ident)
     if cookie is None and session_user_id(request) is None:
         raise LoginRequired(
             "missing credentials: send 'X-API-Key: gok_...' or "

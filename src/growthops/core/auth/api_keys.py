@@ -12,6 +12,11 @@ Lookup happens before any tenant is known: the SECURITY DEFINER function
 hashes; :func:`verify` checks the hash and returns the key's tenant. To avoid paying argon2 on
 every request, a verified key is remembered in process memory as ``sha256(key)`` next to its
 stored hash; the database lookup still runs on every request, so a revoked key fails at once.
+
+Scopes (migration 0031): ``api`` is the whole JSON API (the default, and every key made before
+scopes existed); ``leads:capture`` allows only lead capture (``POST /api/v1/leads``), the key a
+client's website back end holds. :func:`growthops.web.deps.principal` refuses (403) a key without
+``api`` on every other route.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ _verified: OrderedDict[str, bytes] = OrderedDict()
 _lock = threading.Lock()
 # Verified against when the prefix is unknown, so a miss costs as much as a hit.
 _DUMMY_HASH = HASHER.hash("gok_000000000000_" + "0" * 43)
+#: The scopes a key may carry (see the module docstring).
+SCOPES = ("api", "leads:capture")
 
 
 class InvalidApiKey(GrowthopsError):
@@ -53,19 +60,24 @@ class InvalidApiKey(GrowthopsError):
 
 @dataclass(frozen=True)
 class ApiKeyIdentity:
-    """Who a verified key authenticates: its tenant, id, name and prefix, and whether it may
-    name the person it acts for (``acts_for_people``, migration 0041)."""
+    """Who a verified key authenticates: its tenant, id, name, prefix, scopes, and whether it
+    may name the person it acts for (``acts_for_people``, migration 0041)."""
 
     tenant_id: UUID
     key_id: int
     name: str
     prefix: str
+    scopes: tuple[str, ...] = ("api",)
     acts_for_people: bool = False
 
     @property
     def label(self) -> str:
         """How the key is recorded as an author: ``apikey:<name>#<id>``."""
         return f"apikey:{self.name}#{self.key_id}"
+
+    def allows(self, scope: str) -> bool:
+        """True when the key carries ``scope`` (``api`` or ``leads:capture``)."""
+        return scope in self.scopes
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class CreatedKey:
     prefix: str
     created_at: datetime
     plaintext: str
+    scopes: tuple[str, ...] = ("api",)
 
 
 def _digest(plaintext: str) -> bytes:
@@ -85,29 +98,35 @@ def _digest(plaintext: str) -> bytes:
 
 
 def create(conn: Any, *, tenant_id: UUID | str, name: str,
-           created_by: str | None = None, acts_for_people: bool = False) -> CreatedKey:
+           created_by: str | None = None, scopes: tuple[str, ...] | list[str] = ("api",),
+           acts_for_people: bool = False) -> CreatedKey:
     """Create an API key for the tenant of the current transaction; return it with its plaintext.
 
-    ``name``: what the key is for (1-200 chars), e.g. "dashboard" or "zapier".
+    ``name``: what the key is for (1-200 chars), e.g. "dashboard" or "zapier". ``scopes``: a
+    non-empty subset of :data:`SCOPES` (``("leads:capture",)`` for a capture-only key).
     ``acts_for_people``: False (default), the key is the author of its changes
     (``apikey:<name>#<id>``); True, it relays people's decisions and must name the person in
     each change (the key is recorded beside the name). Runs in the caller's tenant transaction
-    (never commits). Raises :class:`InvalidInput` for a bad name.
+    (never commits). Raises :class:`InvalidInput` for a bad name or scope.
     """
     label = name.strip() if isinstance(name, str) else ""
     if not 1 <= len(label) <= 200:
         raise InvalidInput("name: a label of 1 to 200 characters is required")
+    wanted = tuple(dict.fromkeys(scopes))
+    if not wanted or any(s not in SCOPES for s in wanted):
+        raise InvalidInput(f"scopes: {list(scopes)!r} must be a non-empty subset of {list(SCOPES)}")
     prefix = secrets.token_hex(6)
     plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     row = conn.execute(
-        """insert into core.api_keys (tenant_id, name, prefix, key_hash, created_by,
+        """insert into core.api_keys (tenant_id, name, prefix, key_hash, created_by, scopes,
                                       acts_for_people)
-           values (%s, %s, %s, %s, %s, %s) returning key_id, created_at""",
-        [str(tenant_id), label, prefix, HASHER.hash(plaintext), created_by,
+           values (%s, %s, %s, %s, %s, %s, %s) returning key_id, created_at""",
+        [str(tenant_id), label, prefix, HASHER.hash(plaintext), created_by, list(wanted),
          bool(acts_for_people)],
     ).fetchone()
     return CreatedKey(key_id=int(row["key_id"]), tenant_id=UUID(str(tenant_id)), name=label,
-                      prefix=prefix, created_at=row["created_at"], plaintext=plaintext)
+                      prefix=prefix, created_at=row["created_at"], plaintext=plaintext,
+                      scopes=wanted)
 
 
 def verify(conn: Any, plaintext: str | None) -> ApiKeyIdentity:
@@ -126,8 +145,7 @@ def verify(conn: Any, plaintext: str | None) -> ApiKeyIdentity:
         with _lock:
             known = _verified.get(r["key_hash"])
         if known is not None and hmac.compare_digest(known, digest):
-            return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1),
-                                  bool(r["acts_for_people"]))
+            return _identity(r, m.group(1))
         try:
             HASHER.verify(r["key_hash"], plaintext or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -137,12 +155,17 @@ def verify(conn: Any, plaintext: str | None) -> ApiKeyIdentity:
             _verified.move_to_end(r["key_hash"])
             while len(_verified) > _CACHE_SIZE:
                 _verified.popitem(last=False)
-        return ApiKeyIdentity(r["tenant_id"], int(r["key_id"]), r["name"], m.group(1),
-                              bool(r["acts_for_people"]))
+        return _identity(r, m.group(1))
     if not rows:  # same cost as a real verification: do not reveal which prefixes exist
         with contextlib.suppress(VerificationError):
             HASHER.verify(_DUMMY_HASH, plaintext or "")
     raise InvalidApiKey("invalid or revoked API key")
+
+
+def _identity(row: dict[str, Any], prefix: str) -> ApiKeyIdentity:
+    return ApiKeyIdentity(row["tenant_id"], int(row["key_id"]), row["name"], prefix,
+                          tuple(row.get("scopes") or ("api",)),
+                          bool(row.get("acts_for_people")))
 
 
 def touch(conn: Any, *, tenant_id: UUID | str, key_id: int) -> None:
@@ -158,8 +181,8 @@ def touch(conn: Any, *, tenant_id: UUID | str, key_id: int) -> None:
 def list_keys(conn: Any, *, tenant_id: UUID | str) -> list[dict[str, Any]]:
     """Return the tenant's keys (id, name, prefix, dates, who created or revoked; no hash)."""
     return conn.execute(
-        """select key_id, name, prefix, acts_for_people, created_by, created_at, last_used_at,
-                  revoked_at, revoked_by
+        """select key_id, name, prefix, scopes, acts_for_people, created_by, created_at,
+                  last_used_at, revoked_at, revoked_by
            from core.api_keys where tenant_id = %s order by key_id""",
         [str(tenant_id)],
     ).fetchall()
