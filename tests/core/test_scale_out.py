@@ -61,20 +61,20 @@ def test_a_new_table_that_breaks_the_rules_is_caught(db: Database) -> None:
               tenant_id uuid references core.tenants,
               name text unique);
             create unique index bad_keys_lower_name on ads.bad_keys ((lower(name)));
-            create schema leads;
-            create table leads.lists (
+            create schema probe;
+            create table probe.lists (
               tenant_id uuid not null references core.tenants,
               list_id bigint generated always as identity,
               primary key (tenant_id, list_id));
-            create table leads.members (
+            create table probe.members (
               tenant_id uuid not null references core.tenants,
               member_id bigint generated always as identity,
               other_tenant uuid not null,
               list_id bigint not null,
               primary key (tenant_id, member_id),
               constraint members_list_fk foreign key (other_tenant, list_id)
-                references leads.lists (tenant_id, list_id));
-            create table leads.countries (code text primary key);
+                references probe.lists (tenant_id, list_id));
+            create table probe.countries (code text primary key);
         """)
         problems = scaleout.check(conn)
         with pytest.raises(Conflict, match="ads.bad_keys"):
@@ -84,9 +84,9 @@ def test_a_new_table_that_breaks_the_rules_is_caught(db: Database) -> None:
     assert "ads.bad_keys: primary key (id) does not start with tenant_id" in text
     assert "ads.bad_keys: unique index or constraint bad_keys_name_key (name)" in text
     assert "bad_keys_lower_name (<expr>)" in text
-    assert "leads.members: foreign key members_list_fk (other_tenant, list_id)" in text
-    assert "leads.countries: no tenant_id column and not listed" in text
-    assert not any(p.startswith("leads.lists") for p in problems)  # the good one passes
+    assert "probe.members: foreign key members_list_fk (other_tenant, list_id)" in text
+    assert "probe.countries: no tenant_id column and not listed" in text
+    assert not any(p.startswith("probe.lists") for p in problems)  # the good one passes
     assert len(problems) == 6, problems
     with db.admin() as conn:  # rolled back: the real schema is clean again
         assert scaleout.check(conn) == []

@@ -16,7 +16,7 @@ def test_list_lead_and_insights_pages_in_both_languages(leads_env, db):
         enrich_leads(conn, tenant_id=t.tenant_id)
     app = build_app(db)
     for lang, word, intent in (("en", "Integration health", "Quote request"),
-                               ("fr", "Santé de l&#39;intégration", "Demande de devis")):
+                               ("fr", "Santé de l'intégration", "Demande de devis")):
         c = login(app, user(db, "media_buyer", lang=lang))
         page = c.get(f"/t/{t.client_key}/leads")
         assert page.status_code == 200 and word in page.text and intent in page.text

@@ -213,7 +213,8 @@ def enrich_cmd(tenant: TenantOpt, reanalyse: Annotated[bool, typer.Option(help="
     db = get_db()
     tid = _tenant_id(tenant)
     if local_embedder() is None:
-        console.print(f"[dim]{_(_lang(lang), MISSING_HINT)}[/]")
+        hint = _(_lang(lang), MISSING_HINT)
+        console.print(f"[dim]{hint}[/]")
     done = 0
     with console.status(_(_lang(lang), "Enriching…")):
         while True:
