@@ -45,7 +45,6 @@ Role = Literal["admin", "media_buyer", "client_viewer", "support_agent"]
 ROLES: tuple[str, ...] = ("admin", "media_buyer", "client_viewer", "support_agent")
 #: Roles bound to exactly one tenant (core.users.viewer_tenant_id).
 TENANT_ROLES: tuple[str, ...] = ("client_viewer", "support_agent")
-LANGS: tuple[str, ...] = ("en", "fr")
 #: Source: OWASP ASVS 4.0.3 V2.1.1 (>= 12 characters) and V2.1.2 (<= 128 characters).
 MIN_PASSWORD, MAX_PASSWORD = 12, 128
 #: argon2id parameters. Source: OWASP Password Storage Cheat Sheet (argon2id, m=19 MiB, t=2, p=1).
