@@ -5,7 +5,8 @@ Run: ``.venv/bin/python bench/nab_eval.py [--data /work/shared/data/nab]``
 The detector is :func:`growthops.ads.analysis.detect.detect` (gamma-Poisson predictive with estimated
 overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 
-* seasonality: per 30-minute slot, factor = day-of-week x time-of-day x (weekday, slot)
+* seasonality: per slot (length inferred from the data by
+  :func:`growthops.ads.analysis.grid.regularise`: 30 min at 5- or 30-minute steps, 1 h hourly), factor = day-of-week x time-of-day x (weekday, slot)
   interaction, each estimated with :func:`growthops.ads.analysis.detect.seasonal_factors` (shrunk toward
   1) from the 28 days before the current day only (causal; recomputed once a day). Day of week
   uses the production prior (sd 0.15); time of day (48 slots) and the interaction (336 cells)
@@ -31,12 +32,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy import special
 
 from growthops.ads.analysis.detect import detect, estimate_dispersion, seasonal_factors
+from growthops.ads.analysis.grid import Grid, infer_step, regularise
 from growthops.ads.analysis.nab import (
     load_labels,
     load_series,
@@ -53,32 +56,43 @@ FILES = (
 )
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 HIST_DAYS = 28
-SLOT_SECONDS = 1800
 DAY = 86400
 FWER_PER_DAY = 0.05
 SUPPRESS_DAYS = 1.0
 MIN_HISTORY_DAYS = 1.0
 
 
-def seasonal_series(ts: np.ndarray, y: np.ndarray) -> np.ndarray:
+def seasonal_series(ts: np.ndarray, y: np.ndarray, grid: Grid | None = None) -> np.ndarray:
     """Return the causal seasonal factor of every row (weekday x slot, 28-day trailing fit).
 
-    ``ts`` datetime64 rows on a regular grid, ``y`` counts; for day ``d`` only complete days
-    among the 28 before ``d`` are used (continuous mode of ``seasonal_factors``: day-to-day
-    variance from sums of squares).
+    ``ts`` datetime64 rows (sorted, unique: see :func:`growthops.ads.analysis.grid.regularise`),
+    ``y`` values; the slot length comes from ``grid`` (inferred from the data when None: 30 min
+    on 5- or 30-minute data, 1 h on hourly data, one slot a day on daily data). For day ``d``
+    only complete days (every step of every slot present) among the 28 before ``d`` are used
+    (continuous mode of ``seasonal_factors``: day-to-day variance from sums of squares).
+    Warns (``warnings.warn``) when no day is complete or every factor came out exactly 1.
     """
+    g = grid or regularise(ts, y)
     sec = ts.astype("datetime64[s]").astype(np.int64)
     day_abs = sec // DAY
     day = day_abs - day_abs[0]
     weekday = (day_abs + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    slot = (sec % DAY) // SLOT_SECONDS
-    n_days, n_slots = int(day[-1]) + 1, DAY // SLOT_SECONDS
+    slot_len = g.slot or DAY
+    slot = (sec % DAY) // slot_len
+    n_days, n_slots = int(day[-1]) + 1, DAY // slot_len
     z = np.zeros((n_days, n_slots))
     cnt = np.zeros((n_days, n_slots))
     np.add.at(z, (day, slot), y)
     np.add.at(cnt, (day, slot), 1)
-    steps_per_slot = cnt.max()
+    steps_per_slot = slot_len // g.step if g.slot else cnt.max()
     complete = (cnt == steps_per_slot).all(axis=1)
+    if not complete.any():
+        warnings.warn(
+            f"seasonality: no complete day at a {g.step}-second step ({slot_len}-second slots); "
+            "falling back to no seasonality (factors 1)",
+            stacklevel=2,
+        )
+        return np.ones(y.size)
     wd_of_day = (day_abs[0] + np.arange(n_days) + 3) % 7
     factors = np.ones((n_days, 7, n_slots))
     for d in range(n_days):
@@ -91,9 +105,12 @@ def seasonal_series(ts: np.ndarray, y: np.ndarray) -> np.ndarray:
         onehot = np.eye(7)[wh]  # (days, 7)
         dow = seasonal_factors(onehot.T @ tot, onehot.sum(0), sum_sq=onehot.T @ tot**2)
         x = zh / dow[wh][:, None]
-        tod = seasonal_factors(
-            x.sum(0), np.full(n_slots, float(hist.size)), sum_sq=(x**2).sum(0), prior_sd=None
-        )
+        if n_slots > 1:
+            tod = seasonal_factors(
+                x.sum(0), np.full(n_slots, float(hist.size)), sum_sq=(x**2).sum(0), prior_sd=None
+            )
+        else:
+            tod = np.ones(1)
         u = x / tod[None, :]
         cell_sum = (onehot.T @ u).ravel()
         cell_sq = (onehot.T @ u**2).ravel()
@@ -101,7 +118,41 @@ def seasonal_series(ts: np.ndarray, y: np.ndarray) -> np.ndarray:
         inter = seasonal_factors(cell_sum, cell_n, sum_sq=cell_sq, prior_sd=None)
         inter = inter.reshape(7, n_slots)
         factors[d] = dow[:, None] * tod[None, :] * inter
-    return factors[day, weekday, slot]
+    out = factors[day, weekday, slot]
+    if np.all(out == 1.0):
+        warnings.warn(
+            "seasonality: every factor is exactly 1 (degenerate fit): no seasonality applied",
+            stacklevel=2,
+        )
+    return out
+
+
+def seasonality_check(ts: np.ndarray, y: np.ndarray) -> list[str]:
+    """Refit the seasonality of one series at other steps (hourly, daily, one duplicated row).
+
+    Returns one line per variant: step, slot, warnings and the spread (min-max) of the factors;
+    before issue 16 the hourly and duplicated variants gave factors all exactly 1.0.
+    """
+    sec = ts.astype("datetime64[s]").astype(np.int64)
+    lines = []
+    variants = {}
+    for name, width in (("hourly", 3600), ("daily", DAY)):
+        keys = sec // width * width
+        uk, inv = np.unique(keys, return_inverse=True)
+        variants[name] = (uk.astype("datetime64[s]"), np.bincount(inv, weights=y))
+    i = ts.size // 2
+    variants["one duplicated row"] = (np.insert(ts, i, ts[i]), np.insert(y, i, y[i]))
+    for name, (t, v) in variants.items():
+        g = regularise(t, v)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = seasonal_series(g.ts, g.y, g)
+        notes = g.warnings + [str(w.message) for w in caught]
+        lines.append(
+            f"  {name:<19} step {g.step:>5} s, slot {g.slot or DAY:>5} s, factors "
+            f"{f.min():.2f}-{f.max():.2f}" + (f"  [{'; '.join(notes)}]" if notes else "")
+        )
+    return lines
 
 
 def block_sums(y: np.ndarray, s: np.ndarray, h: int, n_hist: int) -> dict[str, np.ndarray]:
@@ -162,7 +213,7 @@ def gamma_poisson_stream(
     ts: np.ndarray, y: np.ndarray, fwer_per_day: float = FWER_PER_DAY
 ) -> tuple[np.ndarray, dict]:
     """Run the core detector as a streaming multi-scale test; return (alarms, diagnostics)."""
-    step = int((ts[1] - ts[0]).astype("timedelta64[s]").astype(int))
+    step = infer_step(ts)
     per_day = DAY // step
     s = seasonal_series(ts, y)
     scales = [1]
@@ -203,7 +254,7 @@ def windowed_gaussian(
     ts: np.ndarray, y: np.ndarray, window: int = 1000, fwer_per_day: float = FWER_PER_DAY
 ) -> np.ndarray:
     """NAB's windowed Gaussian: z of each value against the previous ``window`` values."""
-    step = int((ts[1] - ts[0]).astype("timedelta64[s]").astype(int))
+    step = infer_step(ts)
     per_day = DAY // step
     alpha = fwer_per_day / per_day
     c1 = np.concatenate([[0.0], np.cumsum(y)])
@@ -244,8 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     data = {}
     for f in FILES:
         ts, y = load_series(Path(args.data) / "data" / f)
+        g = regularise(ts, y)
+        for w in g.warnings:
+            print(f"{f}: warning: {w}")
+        ts, y = g.ts, g.y
         data[f] = {"ts": ts, "y": y, "n": y.size, "win": window_indices(ts, windows[f])}
     check_scorer(data, windows, profiles)
+    taxi = data[FILES[0]]
+    print(f"seasonality at other steps ({Path(FILES[0]).stem} resampled):")
+    print("\n".join(seasonality_check(taxi["ts"], taxi["y"])))
 
     detectors = {"null": {}, "windowed_gaussian": {}, "gamma_poisson": {}}
     for f, d in data.items():
