@@ -14,7 +14,8 @@ def _ts(start: str, step_s: int, n: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("step", "slot", "per_day"), [(300, 1800, 48), (1800, 1800, 48), (3600, 3600, 24), (86400, 86400, 1)]
+    ("step", "slot", "per_day"),
+    [(300, 1800, 48), (1800, 1800, 48), (3600, 3600, 24), (86400, 86400, 1)],
 )
 def test_slot_follows_the_step(step: int, slot: int, per_day: int) -> None:
     g = regularise(_ts("2024-01-01T00:00", step, 500), np.arange(500.0))

@@ -85,7 +85,9 @@ def regularise(ts: np.ndarray, y: np.ndarray, *, min_slot_seconds: int = MIN_SLO
     dups = int(y.size - uniq.size)
     if dups:
         first = uniq[np.flatnonzero(cnt > 1)[0]].astype("datetime64[s]")
-        warnings.append(f"{dups} duplicated timestamp row(s) merged by their mean (first at {first})")
+        warnings.append(
+            f"{dups} duplicated timestamp row(s) merged by their mean (first at {first})"
+        )
     step = infer_step(uniq.astype("datetime64[s]"))
     span = int(uniq[-1] - uniq[0])
     on_grid = ((uniq - uniq[0]) % step) == 0
@@ -102,4 +104,6 @@ def regularise(ts: np.ndarray, y: np.ndarray, *, min_slot_seconds: int = MIN_SLO
         slot, per_day, per_slot = 0, 1, 1
     else:
         per_day, per_slot = DAY_SECONDS // slot, max(slot // step, 1)
-    return Grid(uniq.astype("datetime64[s]"), y_u, step, slot, per_day, per_slot, dups, missing, warnings)
+    return Grid(
+        uniq.astype("datetime64[s]"), y_u, step, slot, per_day, per_slot, dups, missing, warnings
+    )
