@@ -238,6 +238,7 @@ def gamma_poisson_stream(
             },
             fdr_q=alpha,
             multiplicity="none",
+            null="model",
         )
         hit = res["status"] == "anomaly"
         hit[: int(MIN_HISTORY_DAYS * per_day)] = False

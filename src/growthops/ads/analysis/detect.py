@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from growthops.ads.analysis.tails import empirical_null
 from growthops.core.errors import InvalidInput
 
 STATUS_OK = "ok"
@@ -447,6 +448,7 @@ def detect(
     mid_p: bool = True,
     min_log_sd: float = MIN_LOG_SD,
     multiplicity: str = "bh",
+    null: str = "empirical",
 ) -> dict[str, np.ndarray]:
     """Run every test of a record of equal-length arrays and classify it (vectorised).
 
@@ -463,7 +465,10 @@ def detect(
     is at least ``1 + min_rel_change`` (default 10 %: practical significance floor, a product
     choice; very large entities make tiny changes "significant"). ``multiplicity="none"`` skips
     BH (``q_value = p_value``) for callers that test one stream sequentially and set
-    ``fdr_q`` to an already corrected per-test level (e.g. Bonferroni per day).
+    ``fdr_q`` to an already corrected per-test level (e.g. Bonferroni per day). ``null`` =
+    ``"empirical"`` (default) widens the model's p-values by each ``group``'s empirical null
+    (:func:`growthops.ads.analysis.tails.empirical_null`, groups of 50+ tests; issue 16),
+    ``"model"`` keeps them (streams, where the tests of one call are not exchangeable).
 
     Returns arrays (length n): ``expected`` (count or value in the metric's unit),
     ``expected_rate`` (expected / exposure, counts only, e.g. expected CTR; CPA = 1 / rate),
@@ -536,6 +541,11 @@ def detect(
         )
         expected[xi], p_low[xi], p_high[xi] = res["expected"], res["p_low"], res["p_high"]
 
+    if null == "empirical":
+        grp = tests.get("group") if np.ndim(tests.get("group")) else None
+        p_low, p_high, _ = empirical_null(p_low, p_high, group=grp, tested=~insufficient)
+    elif null != "model":
+        raise InvalidInput(f"detect: null must be 'empirical' or 'model', got {null!r}")
     drop = p_low < p_high
     insufficient |= ~np.isfinite(p_low) | ~np.isfinite(p_high)
     insufficient |= drop & (np.minimum(2.0 * p_min, 1.0) > fdr_q) & is_count

@@ -1,0 +1,212 @@
+"""Do the anomaly tests' p-values mean what they say on real data? (issue 16)
+
+Run: ``.venv/bin/python bench/pvalue_calibration.py [--data /work/shared/data]``
+
+Counts, for alpha in {0.05, 0.01, 0.001, 1e-4}, how often two-sided ``p <= alpha`` happens on
+stretches that should be null, and prints the ratio observed / alpha (target: within
+[0.5, 2] wherever the expected count ``alpha x tests`` is at least 5; below that the row says
+"too few"):
+
+* ``online_ad_performance`` (95 series = campaign x engagement x banner x placement, 91 days;
+  no injected anomaly): every day with 28 days of history is tested the way the daily cycle
+  does (:func:`growthops.ads.analysis.anomalies.build_tests` semantics): CPM and CPC with the
+  log-normal predictive on the log ratio (history: the 28 days before), CTR (clicks given
+  impressions) and conversions given spend with the gamma-Poisson predictive and the pooled
+  overdispersion;
+* the three NAB series: the streaming multi-scale count test of ``bench/nab_eval.py``, on rows
+  farther than one window width from every labelled window, per scale.
+
+Two versions side by side in the same run: ``before`` (the model's p-values: log-normal
+Student-t, gamma-Poisson; ``detect(null="model")``) and ``after`` (widened by each metric's
+empirical null over the day's tests, :mod:`growthops.ads.analysis.tails`, the default). The
+NAB stream tests one series at a time (one test per call), so it keeps the model's null and is
+reported as a check of the count family only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from growthops.ads.analysis.detect import detect, estimate_dispersion  # noqa: E402
+from growthops.ads.analysis.nab import load_labels, load_series, window_indices  # noqa: E402
+
+ALPHAS = (0.05, 0.01, 0.001, 1e-4)
+HIST = 28
+MONTHS = {"April": 4, "May": 5, "June": 6}
+
+
+def load_oap(path: Path) -> dict[str, np.ndarray]:
+    """Return (series, day) arrays of spend, displays, clicks, conversions (duplicates dropped)."""
+    seen, rows = set(), []
+    with open(path, encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            key = tuple(r[k] for k in list(r)[:12])
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(r)
+    series = sorted(
+        {(r["campaign_number"], r["user_engagement"], r["banner"], r["placement"]) for r in rows}
+    )
+    sidx = {s: i for i, s in enumerate(series)}
+    day0 = np.datetime64("2020-04-01")
+    out = {k: np.zeros((len(series), 91)) for k in ("spend", "displays", "clicks", "conv")}
+    for r in rows:
+        d = int(
+            (np.datetime64(f"2020-{MONTHS[r['month']]:02d}-{int(r['day']):02d}") - day0).astype(int)
+        )
+        i = sidx[(r["campaign_number"], r["user_engagement"], r["banner"], r["placement"])]
+        out["spend"][i, d] += float(r["cost"])
+        out["displays"][i, d] += float(r["displays"])
+        out["clicks"][i, d] += float(r["clicks"])
+        out["conv"][i, d] += float(r["post_click_conversions"])
+    return out
+
+
+def _window(a: np.ndarray, d: int) -> np.ndarray:
+    return a[:, d - HIST : d]
+
+
+def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Two-sided p-values per metric and version on every (series, day) with 28 days of history."""
+    out: dict[str, dict[str, list[np.ndarray]]] = {}
+    n_series, n_days = D["spend"].shape
+    for d in range(HIST, n_days):
+        recs: dict[str, dict[str, np.ndarray]] = {}
+        for name, num, den, scale in (
+            ("cpm", D["spend"], D["displays"], 1000.0),
+            ("cpc", D["spend"], D["clicks"], 1.0),
+        ):
+            hn, hd = _window(num, d), _window(den, d)
+            ok = (hn > 0) & (hd > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.where(ok, np.log(scale * hn / np.where(ok, hd, 1.0)), 0.0)
+                today = np.where(den[:, d] > 0, scale * num[:, d] / den[:, d], np.nan)
+            recs[name] = {
+                "kind": np.full(n_series, "continuous"),
+                "value": today,
+                "hist_days": ok.sum(1).astype(float),
+                "hist_sum_log": lg.sum(1),
+                "hist_sum_log_sq": (lg**2).sum(1),
+                "group": np.full(n_series, name),
+            }
+        for name, cnt, exp in (("ctr", D["clicks"], D["displays"]), ("cpa", D["conv"], D["spend"])):
+            hc, he = _window(cnt, d), _window(exp, d)
+            ok = he > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ss = np.where(ok, hc**2 / np.where(ok, he, 1.0), 0.0).sum(1)
+            prior = hc.sum() / he.sum()
+            recs[name] = {
+                "kind": np.full(n_series, "count"),
+                "value": cnt[:, d],
+                "exposure": exp[:, d],
+                "hist_days": ok.sum(1).astype(float),
+                "hist_count": hc.sum(1),
+                "hist_exposure": he.sum(1),
+                "hist_sum_sq": ss,
+                "prior_rate": np.full(n_series, prior),
+                "group": np.full(n_series, name),
+            }
+        for name, rec in recs.items():
+            for ver, null in (("before", "model"), ("after", "empirical")):
+                res = detect(rec, fdr_q=0.05, multiplicity="none", null=null)
+                p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
+                out.setdefault(name, {}).setdefault(ver, []).append(p)
+    return {m: {v: np.concatenate(ps) for v, ps in vs.items()} for m, vs in out.items()}
+
+
+def nab_tests(root: Path) -> dict[str, np.ndarray]:
+    """p-values of the streaming count test per scale, far from the labelled windows."""
+    import nab_eval
+
+    windows, _ = load_labels(root)
+    out: dict[str, list[np.ndarray]] = {}
+    for f in nab_eval.FILES:
+        ts, y = load_series(root / "data" / f)
+        win = window_indices(ts, windows[f])
+        far = np.ones(y.size, dtype=bool)
+        for lo, hi in win:
+            w = hi - lo + 1
+            far[max(lo - w, 0) : hi + w + 1] = False
+        step = int((ts[1] - ts[0]).astype("timedelta64[s]").astype(int))
+        per_day = nab_eval.DAY // step
+        far[: HIST * per_day] = False  # a full history window
+        s = nab_eval.seasonal_series(ts, y)
+        h = 1
+        while h * step <= nab_eval.DAY:
+            b = nab_eval.block_sums(y, s, h, HIST * per_day)
+            phi = estimate_dispersion(
+                b["Y"], b["E"], b["SS"], b["n_blocks"], group=np.arange(y.size)
+            )
+            res = detect(
+                {
+                    "kind": np.full(y.size, "count"),
+                    "value": b["yb"],
+                    "exposure": b["sb"],
+                    "hist_days": b["n_blocks"],
+                    "hist_count": b["Y"],
+                    "hist_exposure": b["E"],
+                    "dispersion": phi,
+                },
+                fdr_q=0.05,
+                multiplicity="none",
+                null="model",
+            )
+            p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
+            sel = far & (np.arange(y.size) % h == h - 1)  # non-overlapping blocks
+            label = f"{h * step // 60} min" if h * step < 3600 else f"{h * step / 3600:g} h"
+            out.setdefault(label, []).append(p[sel])
+            h *= 4
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def report(title: str, pvals: np.ndarray) -> str:
+    """One table row: tests and observed/alpha per alpha ("too few" when alpha x tests < 5)."""
+    p = pvals[np.isfinite(pvals)]
+    cells = []
+    for a in ALPHAS:
+        k = int((p <= a).sum())
+        cells.append(
+            f"{k / p.size / a:6.2f} ({k:>4})" if a * p.size >= 5 else f"{'too few':>6} ({k:>4})"
+        )
+    return f"  {title:<24} {p.size:>7}  " + "  ".join(cells)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the calibration tables."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="/work/shared/data")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    head = f"  {'test':<24} {'tests':>7}  " + "  ".join(
+        f"{'a=' + format(a, 'g'):>13}" for a in ALPHAS
+    )
+    print("observed rate of p <= alpha divided by alpha (count of such tests); target 0.5-2")
+    print("\nonline_ad_performance (daily, no injected anomaly)")
+    print(head)
+    res = oap_tests(
+        load_oap(
+            Path(args.data) / "online_ad_performance" / "online_advertising_performance_data.csv"
+        )
+    )
+    for metric, vs in res.items():
+        for ver, p in vs.items():
+            print(report(f"{metric} {ver}", p))
+    print("\nNAB, streaming count test, rows > 1 window width from any labelled window")
+    print(head)
+    for scale, p in nab_tests(Path(args.data) / "nab").items():
+        print(report(f"count {scale}", p))
+    print(f"elapsed {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
