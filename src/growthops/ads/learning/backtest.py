@@ -14,11 +14,14 @@ this measures whether the diagnosis was right (predictive validity), not the eff
 * pause: ROAS after < 0.6 x target (the pause line); budget_decrease: ROAS after < target;
 * scale / budget_increase: ROAS after > 1.2 x target (the scale line);
 * refresh / test_angle: CTR after below the earlier (pre-fatigue) CTR;
-* campaign_diagnostic / bid_adjustment: the metric after still off its pre-anomaly level in the
-  flagged direction.
+* campaign_diagnostic / bid_adjustment: the flagged metric (CPA, CPM, CTR, spend) over the
+  horizon still on the flagged side of the baseline the anomaly test expected (stored in the
+  evidence since issue 16; older rows: CPA after above CPA before).
 
 The table shows, per type, the count, the share whose premise held with a Wilson 95% interval,
-and the mean stated confidence beside it: a calibrated engine has the two close.
+the mean stated confidence beside it and the expected calibration error (ECE, 10 bins; issue
+16); a line under it gives the ECE over every measured suggestion. A calibrated engine has the
+share and the stated confidence close and the ECE near 0.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class TypeOutcome:
     measured: int = 0
     held: int = 0
     confidences: list[float] = field(default_factory=list)
+    pairs: list[tuple[float, bool]] = field(default_factory=list)
     before: list[float] = field(default_factory=list)
     after: list[float] = field(default_factory=list)
     metric: str = ""
@@ -83,6 +87,11 @@ class TypeOutcome:
     def rate(self) -> float | None:
         """Share of measured suggestions whose premise held (fraction)."""
         return self.held / self.measured if self.measured else None
+
+    @property
+    def ece(self) -> float | None:
+        """Expected calibration error of the measured suggestions (fraction 0-1)."""
+        return expected_calibration_error(self.pairs)
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -115,6 +124,36 @@ def _roas(value: float, results: float, spend: float, vpr: float | None) -> floa
     return None
 
 
+def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
+    return scale * num / den if den else None
+
+
+#: The anomaly metrics over the evidence window ("b") or the horizon ("a"); spend per day.
+_AFTER = {
+    "cpa": lambda r, w: _ratio(r[f"spend_{w}"], r[f"results_{w}"]),
+    "cpm": lambda r, w: _ratio(r[f"spend_{w}"], r[f"imp_{w}"], 1000.0),
+    "ctr": lambda r, w: _ratio(r[f"clicks_{w}"], r[f"imp_{w}"]),
+    "spend": lambda r, w: _ratio(r[f"spend_{w}"], r["days_a"] if w == "a" else 14),
+}
+
+
+def expected_calibration_error(pairs: list[tuple[float, bool]], bins: int = 10) -> float | None:
+    """Expected calibration error of (stated confidence 0-1, premise held) pairs (fraction 0-1).
+
+    ``sum_b n_b / N * |mean confidence_b - share held_b|`` over ``bins`` equal-width bins of the
+    stated confidence (Naeini, Cooper & Hauskrecht 2015, AAAI; Guo et al. 2017, ICML). None
+    without pairs.
+    """
+    if not pairs:
+        return None
+    total = 0.0
+    for b in range(bins):
+        sel = [(c, h) for c, h in pairs if min(int(c * bins), bins - 1) == b]
+        if sel:
+            total += len(sel) * abs(statistics.fmean(c for c, _ in sel) - statistics.fmean(h for _, h in sel))
+    return total / len(pairs)
+
+
 def judge(row: dict[str, Any], horizon_days: int) -> tuple[bool | None, str, float | None, float | None]:
     """Return (premise held?, metric name, before value, after value) for one suggestion row.
 
@@ -145,7 +184,16 @@ def judge(row: dict[str, Any], horizon_days: int) -> tuple[bool | None, str, flo
         if after is None or ctr_e is None:
             return None, "ctr", before, after
         return after < ctr_e, "ctr", before, after
-    # anomaly-driven: the campaign's / ad set's CPA or CPM after vs before, in the flagged direction
+    if ev.get("metric") in _AFTER and ev.get("baseline_value") is not None:
+        # anomaly-driven (issue 16): the flagged metric over the horizon against the baseline the
+        # test expected, on the flagged side; "before" = the evidence window's value.
+        metric, base = ev["metric"], float(ev["baseline_value"])
+        before, after = _AFTER[metric](row, "b"), _AFTER[metric](row, "a")
+        if after is None:
+            return None, metric, before, after
+        held = after > base if ev.get("direction") == "spike" else after < base
+        return held, metric, before, after
+    # older anomaly-driven rows (no premise in the evidence): CPA after vs before
     before = row["spend_b"] / row["results_b"] if row["results_b"] else None
     after = row["spend_a"] / row["results_a"] if row["results_a"] else None
     if after is None or before is None:
@@ -204,6 +252,7 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
             continue
         o.measured += 1
         o.held += int(held)
+        o.pairs.append((r["confidence"] / 100, bool(held)))
         if before is not None and after is not None:
             o.before.append(before)
             o.after.append(after)
@@ -218,7 +267,7 @@ def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: 
     for header, justify in ((_(lang, "type"), "left"), (_(lang, "suggestions"), "right"),
                             (_(lang, "measured"), "right"), (_(lang, "premise held"), "right"),
                             (_(lang, "95% CI"), "right"), (_(lang, "stated confidence"), "right"),
-                            (_(lang, "metric p50 before → after"), "right")):
+                            (_(lang, "ECE"), "right"), (_(lang, "metric p50 before → after"), "right")):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for typ in sorted(res.outcomes):
         o = res.outcomes[typ]
@@ -232,8 +281,15 @@ def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: 
                    f"{format_number(statistics.median(o.after), lang, digits)}")
         else:
             med = "–"
-        table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, med)
+        ece = format_percent(o.ece, lang) if o.ece is not None else "–"
+        table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, ece, med)
     console.print(table)
+    pairs = [pair for o in res.outcomes.values() for pair in o.pairs]
+    overall = expected_calibration_error(pairs)
+    if overall is not None:
+        console.print(_(lang, "Expected calibration error over the {n} measured suggestions: {ece} "
+                              "(10 bins of stated confidence; 0 = stated confidence equals how often "
+                              "the premise held).", n=len(pairs), ece=format_percent(overall, lang)))
     console.print(_(lang, "No action was taken on these accounts: the table measures whether each "
                           "diagnosis held over the following {horizon} days ({days} days replayed, "
                           "nothing kept).", horizon=res.horizon_days, days=res.days))

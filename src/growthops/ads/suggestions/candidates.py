@@ -200,6 +200,35 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
     return out
 
 
+#: Per anomaly metric: the (count, exposure) whose rate FALLS when the metric is flagged "spike"
+#: (CPA up = results per spend down; CPM up = impressions per spend down), or rises (CTR).
+_SHIFT_RATES = {"cpa": ("results", "spend", True), "cpm": ("impressions", "spend", True),
+                "ctr": ("clicks", "impressions", False)}
+
+
+def prob_shift_persists(E: dict[str, np.ndarray], i: int, metric: str, direction: str) -> float:
+    """P(the flagged metric stays on the flagged side of its baseline over the next 7 days).
+
+    The premise of ``campaign_diagnostic`` / ``bid_adjustment`` as the backtest measures it
+    (issue 16: the old confidence, ``1 - q`` of one day's test, said 100 % for one-day spikes
+    that then reverted). Model: the shift persists with probability ``pi`` = the posterior
+    probability that the last 7 days' rate is already off the earlier period's (days 7..28
+    before) in the flagged direction (conditional-binomial comparison with a Jeffreys prior,
+    :func:`growthops.ads.suggestions.evidence.prob_rate_declined`); if it does not persist, the
+    next week falls on either side of the baseline (the predictive median) with probability 1/2.
+    So ``P = pi + (1 - pi) / 2`` (fraction 0.5-1). Metrics without a rate (spend) get ``pi = 0``.
+    """
+    spec = _SHIFT_RATES.get(metric)
+    if spec is None:
+        return 0.5
+    c, e, falls_on_spike = spec
+    p_fell = float(prob_rate_declined(E[f"{c}_7"][i], E[f"{e}_7"][i], E[f"{c}_e"][i], E[f"{e}_e"][i]))
+    if not np.isfinite(p_fell):
+        return 0.5
+    pi = p_fell if (direction == "spike") == falls_on_spike else 1.0 - p_fell
+    return pi + (1.0 - pi) / 2.0
+
+
 def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str], int], names: np.ndarray,
                         anomalies: list[dict[str, Any]],
                         tests_run: int, cur: str) -> list[Candidate]:
@@ -218,7 +247,7 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
             if not severe:
                 continue
             a = min(severe, key=lambda x: x["q_value"])
-            conf = 1.0 - float(a["q_value"])
+            conf = prob_shift_persists(E, i, a["metric"], a["anomaly_type"])
             params = {}
             for lang in LANGS:
                 unit_money = a["metric"] in ("cpa", "spend", "cpm")
@@ -234,7 +263,8 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
                 "campaign_diagnostic", p, lv, eid, names[i], conf, E["spend_7"][i], tx.render("campaign_diagnostic", params),
                 {"horizon_days": 7, "metrics": {a["metric"]: _q(a["baseline_value"], a["baseline_value"], a["actual_value"], a["metric"])},
                  "status_quo": {a["metric"]: a["actual_value"]}},
-                {"investigate": a["metric"]}, {"anomaly_id": a["anomaly_id"], "severity": a["severity"], "q_value": a["q_value"]},
+                {"investigate": a["metric"]}, {"anomaly_id": a["anomaly_id"], "severity": a["severity"], "q_value": a["q_value"],
+                                               **_premise(a)},
             ))
         elif lv == "adset":
             cpm = [a for a in items if a["metric"] == "cpm" and a["anomaly_type"] == "spike"]
@@ -242,7 +272,7 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
             if not cpm or ctr_drop:
                 continue
             a = cpm[0]
-            conf = 1.0 - float(a["q_value"])
+            conf = prob_shift_persists(E, i, "cpm", "spike")
             params = {lang: dict(level=tx.level(lv, lang), name=names[i], step=tx.pct(0.10, lang),
                                  actual=tx.money(a["actual_value"], cur, lang), expected=tx.money(a["baseline_value"], cur, lang),
                                  deviation=format_percent(a["deviation"], lang, sign=True),
@@ -252,9 +282,14 @@ def _anomaly_candidates(E: dict[str, np.ndarray], idx: dict[tuple[str, str, str]
                 "bid_adjustment", p, lv, eid, names[i], conf, 0.1 * E["spend_7"][i], tx.render("bid_adjustment", params),
                 {"horizon_days": 7, "metrics": {"cpm": _q(a["baseline_value"], a["baseline_value"], a["actual_value"], cur)},
                  "status_quo": {"cpm": a["actual_value"]}},
-                {"bid_cap": {"change": -0.10}}, {"anomaly_id": a["anomaly_id"], "q_value": a["q_value"]},
+                {"bid_cap": {"change": -0.10}}, {"anomaly_id": a["anomaly_id"], "q_value": a["q_value"], **_premise(a)},
             ))
     return out
+
+
+def _premise(a: dict[str, Any]) -> dict[str, Any]:
+    """The anomaly's metric, direction and baseline, kept in the evidence for the backtest."""
+    return {"metric": a["metric"], "direction": a["anomaly_type"], "baseline_value": a["baseline_value"]}
 
 
 def _pacing_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray], names: np.ndarray,
