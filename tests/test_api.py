@@ -149,6 +149,23 @@ def test_pagination(world):
     assert order == sorted(order)
 
 
+def test_the_list_answers_the_same_json_as_fastapis_own_encoding(world, db):
+    # the route serialises with pydantic's model_dump_json (issue 16): byte-for-byte the page
+    # FastAPI's response_model + jsonable_encoder path gave, items, dates and nulls included
+    from fastapi.encoders import jsonable_encoder
+
+    from growthops.ads.action import decisions
+    from growthops.ads.models import SuggestionOut, SuggestionPage
+
+    client, _, (t, ids, key) = world
+    r = client.get("/api/v1/suggestions", headers=h(key), params={"limit": 3})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    with db.tenant_tx(t.tenant_id) as conn:
+        rows, total = decisions.list_suggestions(conn, tenant_id=t.tenant_id, limit=3)
+    page = SuggestionPage.of([SuggestionOut.model_validate(x) for x in rows], total, 3, 0)
+    assert r.json() == jsonable_encoder(page) and r.json()["next_offset"] == 3
+
+
 def test_validation_queue_over_http(world):
     client, _, (_, ids, key) = world
     r = client.post("/api/v1/validation", headers=h(key), json={

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from growthops.ads.action import decisions
 from growthops.ads.models import DecisionIn, DecisionOut, HistoryOut, SuggestionOut, SuggestionPage
@@ -38,11 +38,18 @@ def list_suggestions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SuggestionPage:
-    """List the tenant's live suggestions in review order (priority, then confidence)."""
+    """List the tenant's live suggestions in review order (priority, then confidence).
+
+    The page is validated by :class:`SuggestionPage` and serialised by pydantic's own JSON
+    encoder (``model_dump_json``), returned as the response body as is: FastAPI would otherwise
+    validate it a second time against ``response_model`` and run ``jsonable_encoder`` over every
+    nested dict, which cost more than the query itself (issue 16, docs/performance.md).
+    """
     rows, total = decisions.list_suggestions(
         scope.conn, tenant_id=scope.tenant_id, status=status, limit=limit, offset=offset
     )
-    return SuggestionPage.of([SuggestionOut.model_validate(r) for r in rows], total, limit, offset)
+    page = SuggestionPage.of([SuggestionOut.model_validate(r) for r in rows], total, limit, offset)
+    return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 
 
 @routes.get(
