@@ -140,10 +140,16 @@ def main() -> None:
                 conn.execute(FLOOR_SQL, [tn.tenant_id, AS_OF, AS_OF]).fetchall()
         return time.perf_counter() - t0
 
+    stage_runs: list[dict[str, float]] = []
+
     def cycle() -> float:
         t0 = time.perf_counter()
+        stages: dict[str, float] = {}
         for tn in tenants:
-            run_daily_cycle(db, tenant_id=tn.tenant_id, as_of=AS_OF)
+            res = run_daily_cycle(db, tenant_id=tn.tenant_id, as_of=AS_OF)
+            for k, v in (res.timings if res else {}).items():
+                stages[k] = stages.get(k, 0.0) + v
+        stage_runs.append(stages)
         return time.perf_counter() - t0
 
     floor()  # warm the buffer cache
@@ -178,6 +184,10 @@ def main() -> None:
     table.add_row("entities", f"{entities:,}")
     table.add_row("generate + COPY load", f"{t_load:.2f} s")
     table.add_row("daily cycle, all tenants (median)", f"{t_cycle:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in cycle_times)})")
+    stage_names = list(stage_runs[0]) if stage_runs else []
+    table.add_row("cycle steps, all tenants (median s)", ", ".join(
+        f"{k} {statistics.median(r.get(k, 0.0) for r in stage_runs[1:] or stage_runs):.3f}"
+        for k in stage_names))
     table.add_row("floor: one aggregate scan per tenant (median)", f"{t_floor:.3f} s")
     table.add_row("(a) cycle / floor  [target <= 3]", f"{t_cycle / t_floor:.2f}")
     table.add_row(f"seed 001 design, per ad set (sample of {len(sample)})", f"{1000 * per_entity:.2f} ms")

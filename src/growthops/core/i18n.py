@@ -168,6 +168,16 @@ def locale_of(lang: str) -> str:
     return LOCALES.get(lang, LOCALES["en"])
 
 
+@cache
+def _babel_locale(lang: str) -> Any:
+    """The parsed Babel ``Locale`` of ``lang`` (parsed once: Babel parses a locale string on
+    every call, which made number formatting the largest part of the daily cycle's suggestion
+    step; issue 16, docs/performance.md)."""
+    from babel import Locale
+
+    return Locale.parse(locale_of(lang))
+
+
 def _missing(x: Any) -> bool:
     if x is None:
         return True
@@ -199,6 +209,14 @@ def _pattern(kind: str, lang: str, decimals: int) -> str:
     return f"{head}0{'.' + '0' * decimals if decimals else ''}{tail}"
 
 
+@cache
+def _parsed(kind: str, lang: str, decimals: int) -> Any:
+    """:func:`_pattern` parsed once into Babel's ``NumberPattern`` (Babel accepts it as is)."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern(_pattern(kind, lang, decimals))
+
+
 def format_number(x: Any, lang: str, decimals: int | None = None) -> str:
     """Format a number for ``lang``: ``1,234.5`` / ``1 234,5`` (narrow no-break space).
 
@@ -211,7 +229,7 @@ def format_number(x: Any, lang: str, decimals: int | None = None) -> str:
 
     v = float(x)
     d = _auto_decimals(v) if decimals is None else decimals
-    return format_decimal(v, format=_pattern("decimal", lang, d), locale=locale_of(lang))
+    return format_decimal(v, format=_parsed("decimal", lang, d), locale=_babel_locale(lang))
 
 
 def format_significant(x: Any, lang: str, digits: int = 2) -> str:
@@ -222,7 +240,7 @@ def format_significant(x: Any, lang: str, digits: int = 2) -> str:
     from babel.numbers import format_decimal
 
     pattern = "@" + "#" * max(digits - 1, 0)
-    return format_decimal(float(x), format=pattern, locale=locale_of(lang))
+    return format_decimal(float(x), format=pattern, locale=_babel_locale(lang))
 
 
 def format_money(amount: Any, currency: str, lang: str, decimals: int | None = None) -> str:
@@ -238,9 +256,9 @@ def format_money(amount: Any, currency: str, lang: str, decimals: int | None = N
     value = amount if isinstance(amount, Decimal) else float(amount)
     code = currency.strip().upper()
     if decimals is None:
-        return format_currency(value, code, locale=locale_of(lang))
-    return format_currency(value, code, format=_pattern("currency", lang, decimals),
-                           locale=locale_of(lang), currency_digits=False)
+        return format_currency(value, code, locale=_babel_locale(lang))
+    return format_currency(value, code, format=_parsed("currency", lang, decimals),
+                           locale=_babel_locale(lang), currency_digits=False)
 
 
 def format_percent(fraction: Any, lang: str, decimals: int = 0, *, sign: bool = False) -> str:
@@ -253,7 +271,7 @@ def format_percent(fraction: Any, lang: str, decimals: int = 0, *, sign: bool = 
     from babel.numbers import format_percent as babel_percent
 
     v = float(fraction)
-    text = babel_percent(v, format=_pattern("percent", lang, decimals), locale=locale_of(lang))
+    text = babel_percent(v, format=_parsed("percent", lang, decimals), locale=_babel_locale(lang))
     return f"+{text}" if sign and v > 0 else text
 
 
@@ -271,7 +289,7 @@ def format_date(d: date | None, lang: str, format: str = "medium") -> str:
         return DASH
     from babel.dates import format_date as babel_date
 
-    return babel_date(d, format=format, locale=locale_of(lang))
+    return babel_date(d, format=format, locale=_babel_locale(lang))
 
 
 def format_datetime(ts: datetime | None, tz: str | tzinfo | None, lang: str, *,
