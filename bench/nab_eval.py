@@ -209,6 +209,29 @@ def suppress(alarm: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
+def scale_test(y: np.ndarray, s: np.ndarray, h: int, n_hist: int, alpha: float) -> dict:
+    """Run the core count test at one scale ``h`` on every row (model null, no multiplicity).
+
+    Returns :func:`growthops.ads.analysis.detect.detect`'s arrays for the blocks ``(t-h, t]``.
+    """
+    b = block_sums(y, s, h, n_hist)
+    phi = estimate_dispersion(b["Y"], b["E"], b["SS"], b["n_blocks"], group=np.arange(y.size))
+    return detect(
+        {
+            "kind": np.full(y.size, "count"),
+            "value": b["yb"],
+            "exposure": b["sb"],
+            "hist_days": b["n_blocks"],
+            "hist_count": b["Y"],
+            "hist_exposure": b["E"],
+            "dispersion": phi,
+        },
+        fdr_q=alpha,
+        multiplicity="none",
+        null="model",
+    )
+
+
 def gamma_poisson_stream(
     ts: np.ndarray, y: np.ndarray, fwer_per_day: float = FWER_PER_DAY
 ) -> tuple[np.ndarray, dict]:
@@ -224,22 +247,7 @@ def gamma_poisson_stream(
     alarm = np.zeros(y.size, dtype=bool)
     per_scale = {}
     for h in scales:
-        b = block_sums(y, s, h, n_hist)
-        phi = estimate_dispersion(b["Y"], b["E"], b["SS"], b["n_blocks"], group=np.arange(y.size))
-        res = detect(
-            {
-                "kind": np.full(y.size, "count"),
-                "value": b["yb"],
-                "exposure": b["sb"],
-                "hist_days": b["n_blocks"],
-                "hist_count": b["Y"],
-                "hist_exposure": b["E"],
-                "dispersion": phi,
-            },
-            fdr_q=alpha,
-            multiplicity="none",
-            null="model",
-        )
+        res = scale_test(y, s, h, n_hist, alpha)
         hit = res["status"] == "anomaly"
         hit[: int(MIN_HISTORY_DAYS * per_day)] = False
         per_scale[h] = int(hit.sum())

@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from growthops.ads.analysis.detect import detect, estimate_dispersion  # noqa: E402
+from growthops.ads.analysis.detect import detect  # noqa: E402
 from growthops.ads.analysis.nab import load_labels, load_series, window_indices  # noqa: E402
 
 ALPHAS = (0.05, 0.01, 0.001, 1e-4)
@@ -142,24 +142,7 @@ def nab_tests(root: Path) -> dict[str, np.ndarray]:
         s = nab_eval.seasonal_series(ts, y)
         h = 1
         while h * step <= nab_eval.DAY:
-            b = nab_eval.block_sums(y, s, h, HIST * per_day)
-            phi = estimate_dispersion(
-                b["Y"], b["E"], b["SS"], b["n_blocks"], group=np.arange(y.size)
-            )
-            res = detect(
-                {
-                    "kind": np.full(y.size, "count"),
-                    "value": b["yb"],
-                    "exposure": b["sb"],
-                    "hist_days": b["n_blocks"],
-                    "hist_count": b["Y"],
-                    "hist_exposure": b["E"],
-                    "dispersion": phi,
-                },
-                fdr_q=0.05,
-                multiplicity="none",
-                null="model",
-            )
+            res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05)
             p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
             sel = far & (np.arange(y.size) % h == h - 1)  # non-overlapping blocks
             label = f"{h * step // 60} min" if h * step < 3600 else f"{h * step / 3600:g} h"
