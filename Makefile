@@ -29,6 +29,7 @@ soak: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/daily_cycle.py --tenants 2 --entities 200 --days 100
 	$(PY) bench/nab_eval.py
+	$(PY) bench/pvalue_calibration.py
 	$(PY) bench/policy_regret.py --accounts 1 --days 21
 	$(PY) bench/body_limit.py --rounds 2
 	$(PY) bench/webhook_ingest.py --rates 100,200 --seconds 4 --max-seconds 4
