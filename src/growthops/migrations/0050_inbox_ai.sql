@@ -147,7 +147,9 @@ begin
 end
 $$;
 
--- ai_settings (seed 003): one row per tenant. auto_reply_enabled is false by default: no message
+-- ai_settings (seed 003): one row per tenant. The AI is opt-in per tenant
+-- (ai_enabled_for_conversations false by default, unlike the seed: a tenant without a knowledge
+-- base would see every message escalated) and auto_reply_enabled is false by default: no message
 -- goes to a customer without an explicit auto policy. reply_threshold is chosen by the
 -- calibration (growthops.inbox.ai.calibrate) from the precision-at-coverage curve to reach
 -- target_precision; NULL means "not calibrated": the AI does not reply, it escalates.
@@ -159,7 +161,7 @@ create table inbox.ai_settings (
   max_tokens int not null default 300 check (max_tokens between 16 and 4000),
   doc_lang text[] not null default '{}',
   reply_lang text check (reply_lang in ('en', 'fr')),
-  ai_enabled_for_conversations boolean not null default true,
+  ai_enabled_for_conversations boolean not null default false,
   auto_reply_enabled boolean not null default false,
   embedding_model text,
   target_precision numeric(4,3) not null default 0.950 check (target_precision > 0 and target_precision < 1),

@@ -37,3 +37,51 @@ def kb_tenant(db: Database, *, faq: bool = True):
 def kbt(db: Database):
     """A tenant with the small bilingual FAQ."""
     return kb_tenant(db)
+
+
+#: Labelled examples for the small FAQ: answerable paraphrases (expected = the FAQ question)
+#: and questions the FAQ cannot answer.
+ANSWERABLE = [
+    ("when do you open?", "What are your opening hours?"),
+    ("what time do you open on saturday", "What are your opening hours?"),
+    ("are you open on friday afternoon?", "What are your opening hours?"),
+    ("what are the hours of the shop", "What are your opening hours?"),
+    ("until what time are you open", "What are your opening hours?"),
+    ("opening times please", "What are your opening hours?"),
+    ("how many days for delivery?", "How long does delivery take?"),
+    ("how long will delivery take to Germany", "How long does delivery take?"),
+    ("when will my delivery arrive, how long does it take", "How long does delivery take?"),
+    ("delivery time in France?", "How long does delivery take?"),
+    ("how long does shipping take", "How long does delivery take?"),
+    ("can you ship to Canada", "Do you ship to Canada?"),
+    ("do you deliver to canada?", "Do you ship to Canada?"),
+    ("shipping to Canada possible?", "Do you ship to Canada?"),
+    ("I live in Canada, do you ship there", "Do you ship to Canada?"),
+    ("quels sont vos horaires", "Quels sont vos horaires d'ouverture ?"),
+    ("vous êtes ouverts le samedi ?", "Quels sont vos horaires d'ouverture ?"),
+    ("à quelle heure ouvrez-vous", "Quels sont vos horaires d'ouverture ?"),
+    ("horaires d'ouverture du magasin", "Quels sont vos horaires d'ouverture ?"),
+    ("combien de jours pour la livraison", "Combien de temps prend la livraison ?"),
+    ("la livraison prend combien de temps", "Combien de temps prend la livraison ?"),
+    ("délai de livraison en France ?", "Combien de temps prend la livraison ?"),
+]
+UNANSWERABLE = [
+    "do you sell gift cards?", "can I pay with paypal", "what is your return policy",
+    "is the blue sweater available in size M", "do you have a loyalty program",
+    "who designed your logo", "can I book an appointment", "is parking available nearby",
+    "do you offer student discounts", "what material is the jacket made of",
+    "vendez-vous des cartes cadeaux", "puis-je payer en trois fois", "avez-vous un parking",
+    "le pull est-il en coton", "faites-vous des réductions étudiantes",
+    "how do I reset my password", "is there a warranty on shoes", "where is the nearest store",
+    "do you recycle old clothes", "can I change the colour of my order",
+]
+
+
+def label_examples(db: Database, tenant_id) -> None:
+    """Store :data:`ANSWERABLE` and :data:`UNANSWERABLE` as the tenant's labelled examples."""
+    from growthops.inbox.ai import calibrate
+
+    rows = ([{"text": t, "label": "answer", "expected": e} for t, e in ANSWERABLE]
+            + [{"text": t, "label": "escalate"} for t in UNANSWERABLE])
+    with db.tenant_tx(tenant_id) as conn:
+        calibrate.add_examples(conn, tenant_id=tenant_id, rows=rows, source="api")

@@ -1,9 +1,9 @@
 """A tenant's AI settings (``inbox.ai_settings``) and rules (``inbox.ai_rules``), with defaults.
 
-Defaults when a tenant has no row (seed 003's, except ``auto_reply_enabled``): the AI triages
-conversations (``ai_enabled_for_conversations`` true, ``ai_control_enabled`` true) but sends
-nothing by itself (``auto_reply_enabled`` false: no message to a customer without an explicit
-auto policy); ``target_precision`` 0.95 (the issue's default); no ``reply_threshold`` until the
+Defaults when a tenant has no row (seed 003's, except two): the AI is opt-in per tenant
+(``ai_enabled_for_conversations`` false until enabled: a tenant without a knowledge base would
+otherwise see every message escalated; ``ai_control_enabled`` true) and sends nothing by itself
+(``auto_reply_enabled`` false: no message to a customer without an explicit auto policy); ``target_precision`` 0.95 (the issue's default); no ``reply_threshold`` until the
 calibration has run (the AI then escalates instead of replying).
 """
 
@@ -16,7 +16,7 @@ from growthops.core.errors import InvalidInput
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "model_id": None, "system_prompt": None, "temperature": 0.2, "max_tokens": 300,
-    "doc_lang": [], "reply_lang": None, "ai_enabled_for_conversations": True,
+    "doc_lang": [], "reply_lang": None, "ai_enabled_for_conversations": False,
     "auto_reply_enabled": False, "embedding_model": None, "target_precision": 0.95,
     "reply_threshold": None, "calibration": None, "calibrated_at": None,
 }
@@ -108,3 +108,25 @@ def tenant_embedder(conn: Any, *, tenant_id: UUID | str) -> Any:
     from growthops.core.ai.embeddings import embedder_by_name
 
     return embedder_by_name(get_settings(conn, tenant_id=tenant_id)["embedding_model"])
+
+
+def tenant_llm(conn: Any, *, tenant_id: UUID | str, settings: Any = None) -> Any:
+    """The tenant's LLM (``ai_settings.model_id`` → ``ai_models`` provider and name; key, base URL
+    and timeout from the server's ``GROWTHOPS_LLM_*`` settings), or None (the extractive default).
+
+    Raises :class:`~growthops.core.errors.ConfigError` when the SDK is missing.
+    """
+    row = conn.execute(
+        """select m.provider, m.name from inbox.ai_settings s
+           join inbox.ai_models m on m.model_id = s.model_id and m.is_active
+           where s.tenant_id = %s""", [str(tenant_id)]).fetchone()
+    if row is None:
+        return None
+    from growthops.core.ai.llm import llm_from_settings
+
+    if settings is None:
+        from growthops.settings import get_settings as server_settings
+
+        settings = server_settings()
+    return llm_from_settings(settings.model_copy(update={"llm_provider": row["provider"],
+                                                         "llm_model": row["name"]}))
