@@ -137,3 +137,18 @@ def test_faq_csv_import_names_the_bad_row_and_stores_nothing(db):
         assert ids[0] == ids[1]  # the same question (case-insensitive) is one entry, the last wins
         rows = kb.list_faq(conn, tenant_id=t.tenant_id)
         assert [(r["answer"], r["source"]) for r in rows] == [("Lyon", "csv")]
+
+
+def test_the_sweep_indexes_uploads_left_processing(db):
+    from growthops.inbox.jobs import sweep_ai
+
+    t = kb_tenant(db, faq=False)
+    with db.tenant_tx(t.tenant_id) as conn:
+        d = kb.add_document(conn, tenant_id=t.tenant_id, title="Hours", filename="h.html",
+                            data=b"<p>We open at nine.</p>")
+    out = sweep_ai(db)
+    assert out["indexed"] >= 1
+    with db.tenant_tx(t.tenant_id) as conn:
+        row = kb.list_documents(conn, tenant_id=t.tenant_id)[0]
+    assert (row["document_id"], row["status"], row["chunk_count"]) == (d["document_id"],
+                                                                       "indexed", 1)
