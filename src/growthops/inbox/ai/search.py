@@ -101,11 +101,11 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                      "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
     ft = ("""ft as (
           select kind, ref_id, score, row_number() over (order by score desc, ref_id) as r from (
-            select 'faq' as kind, f.faq_id as ref_id, ts_rank(f.tsv, qq.x, 1) as score
+            select 'faq' as kind, f.faq_id as ref_id, ts_rank(f.tsv, qq.x) as score
             from inbox.faq_qa f, qq
             where f.tenant_id = %(t)s and f.enabled and f.tsv @@ qq.x
             union all
-            select 'chunk', c.chunk_id, ts_rank(c.tsv, qq.x, 1)
+            select 'chunk', c.chunk_id, ts_rank(c.tsv, qq.x)
             from inbox.knowledge_chunks c, qq where c.tenant_id = %(t)s and c.tsv @@ qq.x
           ) s order by score desc, ref_id limit %(depth)s),""" if use_ft else
           "ft as (select null::text kind, null::bigint ref_id, 0::real score, 0::bigint r "
