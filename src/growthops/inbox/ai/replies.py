@@ -13,7 +13,8 @@ be sent (:func:`check_llm_reply`): it must cite at least one passage as ``[n]`` 
 given, must not contain the prompt's canary (a leak of the system prompt), nor text of the
 system prompt's lines, nor a link, e-mail address or phone number absent from the passages, and
 most of its words must come from the passages or the message (grounding ≥
-:data:`MIN_GROUNDED`). A reply failing a check is not sent; the message is escalated with the
+:data:`MIN_GROUNDED`), and it must not contain instruction-like wording (:data:`INJECTION`).
+Passages that contain instruction-like wording (a poisoned document) are not given to the LLM. A reply failing a check is not sent; the message is escalated with the
 reason. Measured by the injection suite in ``tests/inbox/ai/test_injection.py``.
 """
 
@@ -35,6 +36,20 @@ _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _LINK = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"\+?\d[\d .-]{7,}\d")
+
+
+#: Instruction-like text in a message or a passage (English, French): a passage matching it is
+#: never put in an LLM prompt, a reply matching it is never sent.
+INJECTION = re.compile(
+    r"(ignore|disregard|forget|oublie[rz]?|ignore[rz]?)\s+(all\s+|the\s+|tes\s+|les\s+|toutes\s+les\s+)?"
+    r"(previous|prior|above|precedentes|précédentes|rules|instructions|consignes|regles|règles)"
+    r"|system\s+prompt|prompt\s+syst[eè]me|you\s+are\s+now|tu\s+es\s+maintenant"
+    r"|new\s+instructions|nouvelles\s+instructions", re.IGNORECASE)
+
+
+def looks_like_injection(text: str) -> bool:
+    """True when ``text`` contains instruction-like wording (:data:`INJECTION`)."""
+    return INJECTION.search(text or "") is not None
 
 
 @dataclass
@@ -108,6 +123,8 @@ def check_llm_reply(text: str, *, hits: list[Hit], message: str, system: str,
     t = text.strip()
     if not t or "NO_ANSWER" in t:
         return [], "no_answer"
+    if looks_like_injection(t):
+        return [], "injection"
     if canary in t or canary.split("-", 1)[1] in t:
         return [], "leak:canary"
     for line in system.splitlines():
@@ -133,7 +150,12 @@ def with_llm(llm: object, hits: list[Hit], message: str, *, business: str, platf
              lang: str, instructions: str | None, max_tokens: int = 300,
              temperature: float = 0.2) -> Reply:
     """Ask ``llm`` for a reply grounded in ``hits``; the result's ``blocked`` says why it must
-    not be sent (None: it passed every check). LLM errors propagate (``LLMError``)."""
+    not be sent (None: it passed every check). Passages that look like instructions
+    (:func:`looks_like_injection`) are left out of the prompt. LLM errors propagate
+    (``LLMError``)."""
+    hits = [h for h in hits if not looks_like_injection(f"{h.title} {h.text}")]
+    if not hits:
+        return Reply(text="", lang=lang, method="llm", blocked="no_safe_passage", citations=[])
     system, prompt, canary = build_prompt(hits, message, business=business, platform=platform,
                                           lang=lang, instructions=instructions)
     out = llm.complete(system=system, prompt=prompt, max_tokens=max_tokens,  # type: ignore[attr-defined]
