@@ -28,7 +28,7 @@ THANKS_WORDS = {
     "thanks", "thank", "you", "thx", "ty", "ok", "okay", "k", "great", "perfect", "cool",
     "nice", "awesome", "super", "good", "got", "it", "noted", "cheers", "much", "so", "a", "lot",
     "very", "merci", "beaucoup", "parfait", "top", "genial", "d'accord", "daccord", "bien",
-    "recu", "nickel", "cool", "ca", "marche", "bonne", "journee", "have", "nice", "day", "bye",
+    "recu", "nickel", "ca", "marche", "bonne", "journee", "have", "day", "bye",
     "au", "revoir", "bisous", "ok!", "yes", "oui", "lol", "mdr",
 }
 SPAM = re.compile(r"\b(follow ?(4|for) ?follow|f4f|crypto|bitcoin|forex|onlyfans|promo code|"
