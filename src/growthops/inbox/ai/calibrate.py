@@ -9,7 +9,7 @@ scores change meaning with the embedding model and the corpus (the weakness of f
 thresholds), so they are mapped to a probability per tenant.
 
 **Labels** (``y = 1`` when replying with the best hit would be right): the tenant's labelled
-examples (``inbox.ai_examples``: ``answer`` with the expected FAQ question or document title,
+examples (the newest :data:`MAX_EXAMPLES` of ``inbox.ai_examples``: ``answer`` with the expected FAQ question or document title,
 ``escalate``, ``ignore``), and the outcomes people gave to the AI's decisions
 (``ai_decisions.label``: a reply marked correct is 1, wrong 0; an escalation for low confidence
 marked wrong means the draft was right, 1).
@@ -43,6 +43,9 @@ from growthops.inbox.ai.search import RRF_K, Hit
 FEATURES = ("cos1", "cos_margin", "ft1", "agree_top", "in_both", "rrf1_k", "log_words")
 MIN_LABELS = 30
 MIN_ANSWERED = 10
+#: The newest labelled examples used (each is searched again at calibration: bounded time, a
+#: few seconds); labelled decisions carry their features and are all used.
+MAX_EXAMPLES = 300
 
 
 def features(query: str, hits: list[Hit]) -> list[float]:
@@ -172,8 +175,8 @@ def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray,
     src: list[str] = []
     with db.tenant_tx(tenant_id) as conn:
         examples = conn.execute("""select text, label, expected from inbox.ai_examples
-                                   where tenant_id = %s order by example_id""",
-                                [str(tenant_id)]).fetchall()
+                                   where tenant_id = %s order by example_id desc limit %s""",
+                                [str(tenant_id), MAX_EXAMPLES]).fetchall()
         for e in examples:
             hits = search(conn, tenant_id=tenant_id, query=e["text"], limit=5)
             right = (e["label"] == "answer" and bool(hits)

@@ -62,7 +62,7 @@ class FaqEntryIn(StrictIn):
 class FaqIn(StrictIn):
     """FAQ entries to add (a question already there is updated)."""
 
-    entries: list[FaqEntryIn] = Field(min_length=1, max_length=1000)
+    entries: list[FaqEntryIn] = Field(min_length=1, max_length=200)
 
 
 class FaqOut(Out):
@@ -150,7 +150,7 @@ class ExampleIn(StrictIn):
 class ExamplesIn(StrictIn):
     """Labelled examples to add (a text already there is updated)."""
 
-    examples: list[ExampleIn] = Field(min_length=1, max_length=5000)
+    examples: list[ExampleIn] = Field(min_length=1, max_length=500)
 
 
 class CalibrationOut(Out):
