@@ -338,7 +338,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *"),
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
-        ("inbox.purge_webhooks", "0 3 * * *"),
+        ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),
         # the leads domain's (growthops.leads.jobs)
         ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
         ("leads.expire", "30 3 * * *")])

@@ -28,6 +28,12 @@ BODIES = {
     "actions": {"action": "tag", "tag": "x", "by": "intruder"},
     "notes": {"note": "x", "by": "intruder"},
     "insights": None,
+    # inbox AI: knowledge base, labelled examples, calibration, decision labels
+    "documents": {"filename": "x.txt", "content_base64": "aW50cnVkZXI="},
+    "faq": {"entries": [{"question": "intruder?", "answer": "intruder"}]},
+    "examples": {"examples": [{"text": "intruder", "label": "escalate"}]},
+    "calibrate": None,
+    "label": {"label": "wrong", "by": "intruder"},
 }
 
 
@@ -87,7 +93,12 @@ def snapshot(world: World, side) -> list:
                       (select count(*) from inbox.social_accounts) a,
                       (select count(*) from leads.lead_memory) l,
                       (select count(*) from leads.lead_actions) la,
-                      (select count(*) from leads.lead_notes) ln"""
+                      (select count(*) from leads.lead_notes) ln,
+                      (select count(*) from inbox.knowledge_documents) kd,
+                      (select count(*) from inbox.faq_qa) kf,
+                      (select count(*) from inbox.ai_examples) ke,
+                      (select count(*) from inbox.ai_settings) ks,
+                      (select count(*) from inbox.ai_rules) kr"""
         ).fetchone()
 
 

@@ -49,6 +49,10 @@ REFERENCE_TABLES: dict[str, str] = {
         "staff span tenants (no tenant_id on purpose); small, read at each login and session "
         "request through SECURITY DEFINER functions"
     ),
+    "inbox.ai_models": (
+        "the catalogue of chat models tenants may choose (seed 003 ai_models): a handful of "
+        "rows, the same for every tenant, read-only for the application"
+    ),
 }
 
 #: Tables left as plain tables of the coordinator (Citus does not distribute them), by

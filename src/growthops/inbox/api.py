@@ -267,7 +267,9 @@ def kpis(
 
 
 def routers() -> list[APIRouter]:
-    """The inbox routers: the tenant API, then the public webhook routes."""
+    """The inbox routers: the tenant API, the AI's (knowledge base, settings, decisions), then
+    the public webhook routes."""
+    from growthops.inbox.ai.api import routes as ai_routes
     from growthops.inbox.webhooks import router as webhooks
 
-    return [tenant_router(routes, "/inbox"), webhooks]
+    return [tenant_router(routes, "/inbox"), tenant_router(ai_routes, "/inbox"), webhooks]

@@ -31,6 +31,16 @@ app.add_typer(conv_app, name="conversations")
 app.add_typer(hooks_app, name="webhooks")
 
 
+def _add_ai_apps() -> None:
+    from growthops.inbox.ai.cli import ai_app, kb_app
+
+    app.add_typer(kb_app, name="kb")
+    app.add_typer(ai_app, name="ai")
+
+
+_add_ai_apps()
+
+
 def fmt(ts: datetime | None) -> str:
     """A UTC timestamp as ``YYYY-MM-DD HH:MM`` (or ``–``)."""
     return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if ts else "–"

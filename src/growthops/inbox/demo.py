@@ -306,6 +306,13 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
                 account_name="Support Instagram (sandbox)", connector="sandbox")
     key = TENANT["client_key"]
     if fresh:
+        from growthops.core.demo import examples_dir
+        from growthops.inbox.ai.demo_kb import setup
+
+        n_faq = setup(db, tid, examples_dir() / DATA, before_days=DAYS)
+        console.print(_(lang, "{tenant}: knowledge base of {n} FAQ entries mined from the "
+                              "sample's older customer tweets and brand replies; AI triage on, "
+                              "replies as drafts.", tenant=key, n=n_faq))
         s = _replay(db, tid, console, lang)
         console.print(_(lang, "{tenant}: {n} customer tweets replayed as {d} signed webhook "
                               "deliveries ({dup} duplicates, {sw} swapped; answers {codes}), "
@@ -353,4 +360,18 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
                    str(sum(r["answered_count"] for r in rs)),
                    fmt_seconds(vals[len(vals) // 2]) if vals else "–")
     console.print(ct)
+    from growthops.inbox.ai.demo_kb import summary
+
+    with db.tenant_tx(tid) as conn:
+        ai_counts, ai_examples = summary(conn, tenant_id=tid)
+    at = Table(_(lang, "AI decision"), _(lang, "rule"), _(lang, "count"),
+               title=_(lang, "AI triage of the replayed messages"))
+    for r in ai_counts:
+        at.add_row(r["decision"], r["matched_rule"] or "–", str(r["n"]))
+    console.print(at)
+    xt = Table(_(lang, "AI decision"), _(lang, "message"), _(lang, "reason"),
+               title=_(lang, "Examples of AI decisions with their reasons"))
+    for r in ai_examples:
+        xt.add_row(r["decision"], (r["message_text"] or "")[:60], r["reason"][:90])
+    console.print(xt)
     console.print(_(lang, "Open the inbox: growthops serve, then /t/{tenant}/inbox.", tenant=key))

@@ -226,7 +226,7 @@ def after_inbound(conn: Any, *, tenant_id: UUID | str,
                   new_inbound: list[dict[str, Any]]) -> dict[str, int]:
     """Run the escalation rules, then the triage policy on conversations not escalated."""
     if not new_inbound:
-        return {"escalated": 0, "triaged": 0}
+        return {"escalated": 0, "triaged": 0, "after": None}
     asked = [(r["conversation_id"], r["message_id"]) for r in new_inbound
              if rules.wants_human(r["text"])]
     opened = handoff.escalate_many(conn, tenant_id=tenant_id, items=asked,
@@ -242,9 +242,9 @@ def after_inbound(conn: Any, *, tenant_id: UUID | str,
                               message_type=r["message_type"], text=r["text"],
                               sent_at=r["sent_at"])
             for r in new_inbound if r["conversation_id"] not in silent]
-    if todo:
-        triage.policy()(conn, tenant_id=tenant_id, messages=todo)
-    return {"escalated": len(opened), "triaged": len(todo)}
+    after = triage.policy()(conn, tenant_id=tenant_id, messages=todo) if todo else None
+    return {"escalated": len(opened), "triaged": len(todo),
+            "after": after if callable(after) else None}
 
 
 def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[str, Any]:
@@ -285,6 +285,7 @@ def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[s
         error = "account ids connected by several tenants: " + ", ".join(ambiguous)
         logger.error("webhook %s: %s", event_id, error)
     tenants = list(by_tenant.items())
+    afters = []
     for n, (tid, tenant_items) in enumerate(tenants, start=1):
         with db.tenant_tx(tid) as conn:
             res = store_items(conn, tenant_id=tid, items=tenant_items)
@@ -293,6 +294,8 @@ def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[s
                 summary[k] += res[k]
             for k in ("escalated", "triaged"):
                 summary[k] += more[k]
+            if more.get("after") is not None:
+                afters.append(more["after"])
             if n == len(tenants):  # the delivery is done with its last tenant's transaction
                 conn.execute("select inbox.finish_webhook(%s, %s, %s)",
                              [event_id, error, Jsonb(summary)])
@@ -300,4 +303,9 @@ def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[s
         with db.app_tx() as conn:
             conn.execute("select inbox.finish_webhook(%s, %s, %s)",
                          [event_id, error, Jsonb(summary)])
+    for after in afters:  # after every commit: the AI's replies (a failure is logged, the
+        try:              # sweep inbox.ai_sweep sends what is still pending)
+            after(db)
+        except Exception:
+            logger.exception("webhook %s: sending the AI's replies failed", event_id)
     return summary

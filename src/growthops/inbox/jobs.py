@@ -9,6 +9,10 @@
 * ``inbox.upkeep`` (every 15 minutes): escalate unanswered conversations whose automated window
   has closed (reason ``outside_window``), then recompute every tenant's KPIs for the last 2 days.
 * ``inbox.purge_webhooks`` (03:00 UTC): delete processed raw deliveries older than 30 days.
+* ``inbox.ai_sweep`` (every minute): index the knowledge-base documents still ``processing``
+  (uploads through the API) and send the AI replies still ``pending`` after
+  :data:`PENDING_AFTER` (a crash between the commit and the send); see
+  :mod:`growthops.inbox.ai.policy`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ TASK_PROCESS = "inbox.process_webhook"
 TASK_RECOVER = "inbox.recover"
 TASK_UPKEEP = "inbox.upkeep"
 TASK_PURGE = "inbox.purge_webhooks"
+TASK_AI_SWEEP = "inbox.ai_sweep"
+#: A pending AI reply older than this is sent by the sweep (the ingestion sends it at once).
+PENDING_AFTER = timedelta(minutes=1)
 #: A delivery still unprocessed after this is queued again (processing takes milliseconds).
 RECOVER_AFTER = timedelta(seconds=60)
 #: Raw deliveries are personal data: kept 30 days after processing.
@@ -83,6 +90,35 @@ def purge_webhooks(context: JobContext, timestamp: int) -> int:
         return int(conn.execute("select inbox.purge_webhooks(%s) as n", [KEEP_RAW]).fetchone()["n"])
 
 
+def ai_sweep(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Index pending documents and send stale pending AI replies, for every tenant."""
+    return sweep_ai(db_of(context))
+
+
+def sweep_ai(db: Any, *, pending_after: timedelta = PENDING_AFTER) -> dict[str, int]:
+    """The work of ``inbox.ai_sweep`` (callable without a worker); returns counts."""
+    from growthops.core.tenants.service import directory
+    from growthops.inbox.ai.kb import index_document, pending_documents
+    from growthops.inbox.ai.policy import send_pending
+
+    with db.app_tx() as conn:
+        tenants = [str(t["tenant_id"]) for t in directory(conn)]
+    out = {"indexed": 0, "failed": 0, "sent": 0}
+    for tid in tenants:
+        with db.tenant_tx(tid) as conn:
+            docs = pending_documents(conn, tenant_id=tid)
+            stale = [r["ai_decision_id"] for r in conn.execute(
+                """select ai_decision_id from inbox.ai_decisions where tenant_id = %s
+                     and reply_status = 'pending' and created_at < now() - %s""",
+                [tid, pending_after]).fetchall()]
+        for d in docs:
+            res = index_document(db, tenant_id=tid, document_id=d)
+            out["indexed" if res["status"] == "indexed" else "failed"] += 1
+        if stale:
+            out["sent"] += send_pending(db, tenant_id=tid, decision_ids=stale)["sent"]
+    return out
+
+
 def register_tasks(app: App, *, periodic: bool = True) -> None:
     """Register the inbox tasks on ``app`` (and their schedules when ``periodic``)."""
     app.task(name=TASK_PROCESS, queue=QUEUE, retry=TransientDbRetry(),
@@ -93,7 +129,10 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
                   queueing_lock=TASK_UPKEEP)(upkeep)
     pur = app.task(name=TASK_PURGE, queue=QUEUE, pass_context=True,
                    queueing_lock=TASK_PURGE)(purge_webhooks)
+    sweep = app.task(name=TASK_AI_SWEEP, queue=QUEUE, pass_context=True,
+                     queueing_lock=TASK_AI_SWEEP)(ai_sweep)
     if periodic:
+        app.periodic(cron="* * * * *", periodic_id="inbox_ai_sweep")(sweep)
         app.periodic(cron="* * * * *", periodic_id="inbox_recover")(rec)
         app.periodic(cron="*/15 * * * *", periodic_id="inbox_upkeep")(up)
         app.periodic(cron="0 3 * * *", periodic_id="inbox_purge")(pur)

@@ -43,6 +43,15 @@ from growthops.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+
+def _include_ai_page() -> None:
+    from growthops.inbox.ai.pages import router as ai_router
+
+    router.include_router(ai_router)
+
+
+_include_ai_page()
 PAGE_SIZE = 50
 POLL_LIST = "every 10s"
 POLL_THREAD = "every 5s"

@@ -8,7 +8,11 @@ it may record a decision (``conversation_messages.triage``, ``confidence``, ``ai
 escalate (:func:`growthops.inbox.handoff.escalate` with reason ``low_confidence``) or reply
 (:func:`growthops.inbox.sending.send_reply` with ``author='ai'``, after the transaction).
 
-Today's policy, :func:`silent_policy`, decides nothing and never sends.
+The installed policy by default is :func:`ai_policy` (issue 11,
+:mod:`growthops.inbox.ai.policy`): it does nothing for a tenant that has not enabled the AI
+(``ai_settings.ai_enabled_for_conversations``). A policy may return a callable ``after(db)``,
+run by the ingestion after the tenant's transaction committed (the AI's replies are sent there,
+never inside the transaction). :func:`silent_policy` decides nothing and never sends.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class NewInbound:
     sent_at: datetime
 
 
-#: ``policy(conn, *, tenant_id, messages) -> None``.
+#: ``policy(conn, *, tenant_id, messages) -> None | after(db)``.
 TriagePolicy = Callable[..., None]
 
 
@@ -41,7 +45,14 @@ def silent_policy(conn: Any, *, tenant_id: UUID | str, messages: list[NewInbound
     return None
 
 
-_policy: TriagePolicy = silent_policy
+def ai_policy(conn: Any, *, tenant_id: UUID | str, messages: list[NewInbound]) -> Any:
+    """The AI triage (:func:`growthops.inbox.ai.policy.ai_policy`), imported when first used."""
+    from growthops.inbox.ai.policy import ai_policy as run
+
+    return run(conn, tenant_id=tenant_id, messages=messages)
+
+
+_policy: TriagePolicy = ai_policy
 
 
 def policy() -> TriagePolicy:
@@ -50,7 +61,7 @@ def policy() -> TriagePolicy:
 
 
 def install(new: TriagePolicy | None) -> TriagePolicy:
-    """Install ``new`` (None: the silent policy); return the previous one (tests restore it)."""
+    """Install ``new`` (None: the AI policy); return the previous one (tests restore it)."""
     global _policy
-    previous, _policy = _policy, new or silent_policy
+    previous, _policy = _policy, new or ai_policy
     return previous

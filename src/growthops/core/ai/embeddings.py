@@ -54,3 +54,69 @@ def local_embedder() -> MiniLMEmbedder | None:
     except ImportError:
         return None
     return MiniLMEmbedder(SentenceTransformer(str(get_model_path()), device="cpu"))
+
+
+class HashedNgramEmbedder:
+    """A dense fallback embedder needing no model: hashed character n-grams (3 to 5 inside word
+    boundaries, scikit-learn's ``char_wb``) and word unigrams, sublinear counts, projected by
+    feature hashing (Weinberger et al., "Feature Hashing for Large Scale Multitask Learning",
+    ICML 2009) into ``dim`` signed buckets, L2-normalised.
+
+    Lexical, not semantic: it matches spelling variants and inflections (French included), not
+    synonyms. Same width as MiniLM (384) so both fit the same ``vector(384)`` column; vectors of
+    different models are never compared (the model name is stored with each vector).
+    """
+
+    name = "hashed-ngram-384"
+    dim = 384
+
+    def __init__(self, dim: int = 384) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.dim = dim
+        common = {"n_features": dim, "alternate_sign": True, "norm": None, "lowercase": True,
+                  "dtype": np.float32, "strip_accents": "unicode"}
+        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+        self._word = HashingVectorizer(analyzer="word", token_pattern=r"(?u)\b\w\w+\b", **common)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return a float32 array ``(len(texts), dim)``, rows L2-normalised (zero rows stay 0)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        x = self._char.transform(texts)
+        x.eliminate_zeros()  # signed hashing: colliding n-grams may cancel out
+        x.data = np.sign(x.data) * (1.0 + np.log(np.abs(x.data)))
+        w = self._word.transform(texts)
+        w.eliminate_zeros()
+        w.data = np.sign(w.data) * (1.0 + np.log(np.abs(w.data)))
+        dense = np.asarray((x + 2.0 * w).todense(), dtype=np.float32)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        return dense / np.where(norms == 0, 1.0, norms)
+
+
+#: Names of the embedders :func:`embedder_by_name` knows.
+EMBEDDERS = (MiniLMEmbedder.name, HashedNgramEmbedder.name)
+
+
+def embedder_by_name(name: str | None) -> Any:
+    """Return the embedder called ``name``; None or ``"auto"``: MiniLM when the ``[ml]`` extra is
+    installed, else :class:`HashedNgramEmbedder`.
+
+    Raises ValueError for an unknown name, or for MiniLM without the extra (:data:`MISSING_HINT`).
+    """
+    if name in (None, "", "auto"):
+        return local_embedder() or _hashed()
+    if name == HashedNgramEmbedder.name:
+        return _hashed()
+    if name == MiniLMEmbedder.name:
+        model = local_embedder()
+        if model is None:
+            raise ValueError(MISSING_HINT)
+        return model
+    raise ValueError(f"unknown embedder {name!r} (known: {', '.join(EMBEDDERS)})")
+
+
+@cache
+def _hashed() -> HashedNgramEmbedder:
+    return HashedNgramEmbedder()
