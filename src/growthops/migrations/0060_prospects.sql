@@ -28,6 +28,7 @@ create table leads.outreach_settings (
   per_domain_daily_cap integer not null default 3 check (per_domain_daily_cap between 1 and 1000),
   sender_name text check (length(sender_name) <= 200),
   postal_address text check (length(postal_address) <= 500),
+  public_base_url text check (public_base_url ~ '^https?://' and length(public_base_url) <= 500),
   updated_at timestamptz not null default now()
 );
 call core.enable_tenant_rls('leads.outreach_settings');

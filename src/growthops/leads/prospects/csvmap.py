@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from growthops.core.errors import InvalidInput
 from growthops.leads.prospects.normalise import domain_of, email_of, name_norm
 
 FIELDS = ("business_name", "website", "contact_email", "contact_name", "first_name",
@@ -55,7 +56,7 @@ FRENCH_REGIONS = re.compile(r"qu[ée]bec|\bqc\b|montr[ée]al|france|paris|lyon|b
                             r"wallonie|gen[eè]ve|lausanne|\bfr\b", re.I)
 
 
-class ImportFileError(ValueError):
+class ImportFileError(InvalidInput, ValueError):
     """The file as a whole cannot be read (encoding, no header, no business-name column)."""
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from growthops.core.errors import NotFound
+from growthops.core.errors import InvalidInput, NotFound
 from growthops.leads.prospects import scoring
 from growthops.leads.prospects.csvmap import Rejection, merge_in_file, read_rows
 
@@ -28,7 +28,7 @@ STAGE_COLS = ("line", "lines", "business_name", "name_norm", "website", "domain"
               "employees", "form_url", "source")
 
 
-class ImportRejected(ValueError):
+class ImportRejected(InvalidInput, ValueError):
     """Rows were rejected in an all-or-nothing import; ``report`` lists them; nothing stored."""
 
     def __init__(self, report: dict[str, Any]) -> None:
