@@ -9,6 +9,7 @@ sends it, with STARTTLS when configured (RFC 3207). In tests and the demo the se
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -141,10 +142,8 @@ class SmtpSession:
     def close(self) -> None:
         """QUIT (best effort) and forget the connection."""
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self._smtp = None
 
     def __enter__(self) -> SmtpSession:

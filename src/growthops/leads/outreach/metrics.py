@@ -143,8 +143,8 @@ def campaign_figures(conn: Any, *, tenant_id: UUID | str) -> list[dict[str, Any]
     """Every campaign with its metrics row (NULL figures before the first recompute) and the
     count of e-mails waiting for approval."""
     return conn.execute(
-        """select c.campaign_id, c.name, c.status, c.auto_approve, c.follow_up_schedule,
-                  m.*, (select count(*) from leads.outreach_emails e where e.tenant_id = c.tenant_id
+        """select m.*, c.campaign_id, c.name, c.status, c.auto_approve, c.follow_up_schedule,
+                  (select count(*) from leads.outreach_emails e where e.tenant_id = c.tenant_id
                         and e.campaign_id = c.campaign_id and e.status = 'pending') pending
            from leads.outreach_campaigns c
            left join leads.outreach_metrics m using (tenant_id, campaign_id)
