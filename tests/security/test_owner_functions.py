@@ -33,6 +33,7 @@ OWNER_FUNCTIONS = {
     "core.session_get(text)": "test_session_functions",
     "core.session_save(text, jsonb)": "test_session_functions",
     "core.session_end(text, text)": "test_session_functions",
+    "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
 }
 
 
@@ -200,3 +201,29 @@ def test_session_functions(db: Database) -> None:
         data = conn.execute("select data from core.sessions where session_hash = %s",
                             [h1]).fetchone()["data"]
     assert data == {"csrf": "t"}
+
+
+def test_outreach_token_lookup_returns_one_emails_tenant(db: Database) -> None:
+    """The public links' lookup: one token → its e-mail's tenant and id, nothing else."""
+    from growthops.leads.outreach import campaigns, templates
+    from growthops.leads.prospects import store
+
+    a, b = new_tenant(db), new_tenant(db)
+    for t in (a, b):
+        with db.tenant_tx(t.tenant_id) as conn:
+            store.import_csv(conn, tenant_id=t.tenant_id,
+                             data="business_name,email\nA Co,a@a.example\n")
+            tpl = templates.create(conn, tenant_id=t.tenant_id, name="t", subject="s",
+                                   html_content="<p>x</p>", plain_content="x")
+            camp = campaigns.create_campaign(conn, tenant_id=t.tenant_id, name="c",
+                                             template_id=tpl["template_id"])
+            campaigns.generate(conn, tenant_id=t.tenant_id, campaign_id=camp["campaign_id"])
+    with db.tenant_tx(a.tenant_id) as conn:
+        tok = conn.execute("select token, email_id from leads.outreach_emails").fetchone()
+    with db.app_tx() as conn:
+        rows = conn.execute("select * from leads.outreach_token_lookup(%s)",
+                            [tok["token"]]).fetchall()
+        assert rows == [{"tenant_id": a.tenant_id, "email_id": tok["email_id"]}]
+        assert conn.execute("select * from leads.outreach_token_lookup('nope')").fetchall() == []
+        # without a tenant the app role sees no e-mail directly
+        assert conn.execute("select count(*) n from leads.outreach_emails").fetchone()["n"] == 0

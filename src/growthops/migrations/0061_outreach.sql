@@ -28,7 +28,7 @@ call core.enable_tenant_rls('leads.email_templates');
 create table leads.sender_mailboxes (
   tenant_id uuid not null references core.tenants on delete cascade,
   mailbox_id bigint generated always as identity,
-  address text not null check (length(address) between 3 and 254),
+  address text not null check (length(address) <= 254),   -- checked in Python
   display_name text check (length(display_name) <= 200),
   smtp_host text check (length(smtp_host) <= 253),
   smtp_port integer check (smtp_port between 1 and 65535),

@@ -65,7 +65,12 @@ def add_mailbox(conn: Any, *, tenant_id: UUID | str, address: str, display_name:
                 smtp_host: str | None = None, smtp_port: int | None = None,
                 smtp_starttls: bool = True, daily_cap: int = 30,
                 warmup_start: date | None = None) -> dict[str, Any]:
-    """Add (or update) a sender mailbox; return its row."""
+    """Add (or update) a sender mailbox; return its row. Raises ValueError on a bad address."""
+    from growthops.leads.prospects.normalise import email_of
+
+    address = email_of(address) or ""
+    if not address:
+        raise ValueError("address: required")
     return conn.execute(
         """insert into leads.sender_mailboxes (tenant_id, address, display_name, smtp_host,
              smtp_port, smtp_starttls, daily_cap, warmup_start)
