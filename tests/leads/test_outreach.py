@@ -382,3 +382,18 @@ def test_metrics_count_humans_apart_and_say_when_not_tracked(db, smtp):
         and m["open_rate"] is None and m["total_emails_replied"] == 1
     assert sum(p["total_contacted"] for p in perf) == 3
     assert sum(p["total_replied"] for p in perf) == 1
+
+
+def test_jobs_send_follow_ups_and_build_the_queue(db, smtp):
+    from growthops.leads import jobs
+
+    env = setup(db, auto=True)
+    t = env["t"]
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update leads.sender_mailboxes set smtp_host = '127.0.0.1', smtp_port = %s, "
+                     "smtp_starttls = false where tenant_id = %s", [smtp.port, t.tenant_id])
+    out = jobs.outreach_send_all(db, now=NOW)
+    assert out["sent"] >= 3 and len([m for m in smtp.messages]) >= 3
+    # 07:xx in Toronto = 12:xx UTC in March (EST)
+    assert jobs.prospect_queue_all(db, now=datetime(2026, 3, 4, 12, 2, tzinfo=UTC)) >= 0
+    assert jobs.prospect_queue_all(db, now=datetime(2026, 3, 4, 15, 2, tzinfo=UTC)) == 0
