@@ -78,15 +78,10 @@ class SmtpSender:
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise :class:`SendError` (transient for 4xx and network errors)."""
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise classify_error(exc) from exc
+        with SmtpSession(host=self.host, port=self.port, username=self.username,
+                         password=self.password, starttls=self.starttls,
+                         timeout=self.timeout) as session:
+            session.send(message)
 
 
 def classify_error(exc: BaseException) -> SendError:
