@@ -12,7 +12,7 @@
   default 3: several cold e-mails a day to one company's domain look like spam to its filter).
   Days are the tenant's local days.
 
-Each e-mail is claimed (``sending``) and committed before the SMTP call, then marked ``sent``:
+Each e-mail is claimed (``sending``) and committed before the SMTP call, then marked ``sent`` (in batches of 50):
 a crash between the two leaves it ``sending`` (visible), never sent twice. A mailbox-level
 error (connection, TLS, authentication, sender refused) pauses the mailbox; a recipient
 refused with 5xx is a hard bounce (suppressed); a transient error puts the e-mail back to
@@ -35,6 +35,9 @@ from zoneinfo import ZoneInfo
 from growthops.connectors.smtp import MailSender, SendError, build_message
 from growthops.leads.outreach.campaigns import end_sequences, settings_of
 
+#: Sent e-mails are marked in batches of this size (a crash in between leaves them
+#: ``sending``: visible, never sent twice).
+SENT_BATCH = 50
 SenderFor = Callable[[dict[str, Any]], MailSender]
 
 
@@ -166,18 +169,19 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
     return picked
 
 
-def _sent(conn: Any, tid: str, email: dict[str, Any], now: datetime) -> None:
+def _sent(conn: Any, tid: str, email_ids: list[int], now: datetime) -> None:
+    """Mark sent e-mails (one statement for a batch): status, time, event, prospect contacted."""
     conn.execute(
         """with e as (update leads.outreach_emails set status = 'sent', sent_at = %s,
                         attempts = attempts + 1, last_error = null
-                      where tenant_id = %s and email_id = %s
+                      where tenant_id = %s and email_id = any(%s)
                       returning tenant_id, email_id, prospect_id, campaign_id),
                 t as (insert into leads.outreach_tracking (tenant_id, email_id, prospect_id,
                         campaign_id, action, "timestamp")
                       select tenant_id, email_id, prospect_id, campaign_id, 'sent', %s from e)
            update leads.prospect_candidates p set contacted = true, updated_at = now()
            from e where p.tenant_id = e.tenant_id and p.prospect_id = e.prospect_id""",
-        [now, tid, email["email_id"], now])
+        [now, tid, email_ids, now])
 
 
 def _failed(conn: Any, tid: str, email: dict[str, Any], mailbox: dict[str, Any],
@@ -253,6 +257,15 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
         picked = _claim(conn, tid, st, now, limit, caps)
     senders: dict[int, MailSender] = {}
     paused: set[int] = set()
+    done: list[int] = []
+
+    def flush() -> None:
+        if done:
+            with db.tenant_tx(tid) as conn:
+                _sent(conn, tid, done, now)
+            out["sent"] += len(done)
+            done.clear()
+
     for email, mailbox in picked:
         if mailbox["mailbox_id"] in paused:
             with db.tenant_tx(tid) as conn:
@@ -272,9 +285,10 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
                 paused.add(mailbox["mailbox_id"])
             out[res if res in out else "failed"] += 1
             continue
-        with db.tenant_tx(tid) as conn:
-            _sent(conn, tid, email, now)
-        out["sent"] += 1
+        done.append(email["email_id"])
+        if len(done) >= SENT_BATCH:
+            flush()
+    flush()
     for s in senders.values():
         close = getattr(s, "close", None)
         if close:
