@@ -3,16 +3,9 @@
 -- customer profile; industry performance; form tests; the daily prospect queue.
 -- Every table is tenant-owned: tenant_id first in every key, forced row-level security.
 
--- pg_trgm gives the fuzzy business-name match (similarity()). "Where available": an
--- installation without the contrib module falls back to the exact normalised name (Python
--- checks pg_extension).
-do $$
-begin
-  create extension if not exists pg_trgm;
-exception when others then
-  raise notice 'pg_trgm not available: fuzzy name de-duplication is off';
-end
-$$;
+-- pg_trgm (created by growthops.core.extensions before the migrations, where the server has
+-- it) gives the fuzzy business-name match; without it the trigram index is skipped and Python
+-- falls back to the exact normalised name (growthops.leads.prospects.store.has_trgm).
 
 -- The tenant's outreach settings: ideal customer profile (seed `avenir_profile_embeddings`
 -- generalised per tenant), tracking switch, business hours, daily queue size.

@@ -126,12 +126,15 @@ create table leads.outreach_emails (
   primary key (tenant_id, email_id),
   unique (tenant_id, campaign_id, prospect_id, follow_up_sequence),   -- nothing twice
   unique (tenant_id, message_id),
+  unique (tenant_id, token),
   foreign key (tenant_id, campaign_id) references leads.outreach_campaigns on delete cascade,
   foreign key (tenant_id, prospect_id) references leads.prospect_candidates on delete cascade,
   foreign key (tenant_id, template_id) references leads.email_templates,
   foreign key (tenant_id, mailbox_id) references leads.sender_mailboxes
 );
-create unique index outreach_emails_token on leads.outreach_emails (token);
+-- the public links' lookup (tokens are 144 random bits: unique in practice across tenants;
+-- a unique index must start with tenant_id for the scale-out rules, docs/scale-out.md)
+create index outreach_emails_token on leads.outreach_emails (token);
 create index outreach_emails_due on leads.outreach_emails (tenant_id, due_at) where status = 'approved';
 create index outreach_emails_sent on leads.outreach_emails (tenant_id, mailbox_id, sent_at);
 call core.enable_tenant_rls('leads.outreach_emails');
