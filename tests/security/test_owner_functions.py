@@ -33,6 +33,17 @@ OWNER_FUNCTIONS = {
     "core.session_get(text)": "test_session_functions",
     "core.session_save(text, jsonb)": "test_session_functions",
     "core.session_end(text, text)": "test_session_functions",
+    "core.tenant_agents(uuid)": "test_tenant_agents_lists_staff_and_that_tenants_agents_only",
+    "inbox.receive_webhook(text, bytea, jsonb, text)": "test_webhook_functions",
+    "inbox.take_webhook(bigint)": "test_webhook_functions",
+    "inbox.finish_webhook(bigint, text, jsonb)": "test_webhook_functions",
+    "inbox.count_rejection(text, text)": "test_webhook_functions",
+    "inbox.webhook_stats(timestamp with time zone)": "test_webhook_functions",
+    "inbox.requeue_webhooks(interval)": "test_webhook_upkeep_functions",
+    "inbox.purge_webhooks(interval)": "test_webhook_upkeep_functions",
+    "inbox.route_accounts(text, text[])": "test_route_accounts_returns_live_accounts_of_those_ids",
+    "leads.form_token_lookup(text)": "test_form_token_lookup_returns_one_live_token",
+    "leads.origin_registered(text)": "test_origin_registered_is_true_for_live_tokens_only",
     "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
 }
 
@@ -88,7 +99,8 @@ def test_api_key_lookup_returns_the_live_keys_of_one_prefix(db: Database) -> Non
         rows = conn.execute("select * from core.api_key_lookup(%s)", [live.prefix]).fetchall()
         assert [(r["key_id"], str(r["tenant_id"])) for r in rows] == [
             (live.key_id, str(a.tenant_id))]
-        assert set(rows[0]) == {"tenant_id", "key_id", "name", "key_hash", "acts_for_people"}
+        assert set(rows[0]) == {"tenant_id", "key_id", "name", "key_hash", "acts_for_people",
+                                "scopes"}
         for probe in (dead.prefix, "%", "", live.prefix[:6]):
             assert conn.execute("select * from core.api_key_lookup(%s)", [probe]).fetchall() == []
 
@@ -201,6 +213,156 @@ def test_session_functions(db: Database) -> None:
         data = conn.execute("select data from core.sessions where session_hash = %s",
                             [h1]).fetchone()["data"]
     assert data == {"csrf": "t"}
+
+
+def test_tenant_agents_lists_staff_and_that_tenants_agents_only(db: Database) -> None:
+    a, b = new_tenant(db), new_tenant(db)
+    mine = users.create_user(db, email=_email("ag"), password=PASSWORD, role="support_agent",
+                             tenant_id=a.tenant_id)
+    theirs = users.create_user(db, email=_email("ag"), password=PASSWORD, role="support_agent",
+                               tenant_id=b.tenant_id)
+    off = users.create_user(db, email=_email("ag"), password=PASSWORD, role="support_agent",
+                            tenant_id=a.tenant_id)
+    users.set_active(db, email=off.email, active=False)
+    viewer = users.create_user(db, email=_email("ag"), password=PASSWORD, role="client_viewer",
+                               tenant_id=a.tenant_id)
+    staff = users.create_user(db, email=_email("ag"), password=PASSWORD, role="media_buyer")
+    with db.app_tx() as conn:
+        cur = conn.execute("select * from core.tenant_agents(%s)", [a.tenant_id])
+        cols = [c.name for c in cur.description]
+        got = {r["email"] for r in cur.fetchall()}
+    assert cols == ["user_id", "email", "role"]
+    assert {mine.email, staff.email} <= got
+    assert not {theirs.email, off.email, viewer.email} & got
+
+
+def _event(conn, event_id: int) -> dict:
+    return conn.execute("select * from inbox.webhook_events where event_id = %s",
+                        [event_id]).fetchone()
+
+
+def test_webhook_functions(fresh_db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    db = fresh_db
+    with db.app_tx() as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select * from inbox.webhook_events limit 1")
+    with db.app_tx() as conn:
+        e1 = conn.execute("select inbox.receive_webhook('whatsapp', %s, '{}', 'current') as e",
+                          [b'{"a": 1}']).fetchone()["e"]
+        e2 = conn.execute("select inbox.receive_webhook('instagram', %s, '{}', 'previous') as e",
+                          [b'{"b": 2}']).fetchone()["e"]
+        (took,) = conn.execute("select * from inbox.take_webhook(%s)", [e1]).fetchall()
+        assert bytes(took["body"]) == b'{"a": 1}' and took["attempts"] == 1
+        assert conn.execute("select * from inbox.take_webhook(%s)", [-1]).fetchall() == []
+        conn.execute("select inbox.finish_webhook(%s, null, '{\"messages\": 1}')", [e1])
+        conn.execute("select inbox.count_rejection('whatsapp', 'bad_signature')")
+        conn.execute("select inbox.count_rejection('whatsapp', 'bad_signature')")
+        stats = {r["platform"]: r for r in conn.execute(
+            "select * from inbox.webhook_stats(%s)",
+            [datetime.now(UTC) - timedelta(hours=1)]).fetchall()}
+    assert stats["whatsapp"]["stored"] == 1 and stats["whatsapp"]["processed"] == 1
+    assert stats["instagram"]["pending"] == 1
+    assert stats["whatsapp"]["rejected"] == {"bad_signature": 2}
+    with db.admin() as conn:
+        one, two = _event(conn, e1), _event(conn, e2)
+        jobs = conn.execute("select queueing_lock from procrastinate_jobs "
+                            "where task_name = 'inbox.process_webhook'").fetchall()
+    assert one["processed_at"] is not None and one["summary"] == {"messages": 1}
+    assert two["processed_at"] is None and two["attempts"] == 0  # only the one event touched
+    assert {j["queueing_lock"] for j in jobs} == {f"inbox.webhook:{e1}", f"inbox.webhook:{e2}"}
+
+
+def test_webhook_upkeep_functions(fresh_db: Database) -> None:
+    db = fresh_db
+    with db.app_tx() as conn:
+        done, pending, recent = (conn.execute(
+            "select inbox.receive_webhook('whatsapp', %s, '{}', 'current') as e",
+            [b"{}"]).fetchone()["e"] for _ in range(3))
+        conn.execute("select inbox.finish_webhook(%s, null, null)", [done])
+    with db.admin() as conn:
+        conn.execute("update inbox.webhook_events set received_at = now() - interval '40 days' "
+                     "where event_id = any(%s)", [[done, pending]])
+        conn.execute("delete from procrastinate_jobs")  # the worker took them and died
+    with db.app_tx() as conn:
+        assert conn.execute("select inbox.requeue_webhooks('1 hour') as n").fetchone()["n"] == 1
+        # a job is waiting now: not queued twice
+        assert conn.execute("select inbox.requeue_webhooks('1 hour') as n").fetchone()["n"] == 0
+        assert conn.execute("select inbox.purge_webhooks('30 days') as n").fetchone()["n"] == 1
+    with db.admin() as conn:
+        left = {r["event_id"] for r in conn.execute("select event_id from inbox.webhook_events")}
+        locks = {r["queueing_lock"] for r in conn.execute("select queueing_lock from "
+                                                          "procrastinate_jobs")}
+    assert left == {pending, recent}  # only the processed, old one was purged
+    assert locks == {f"inbox.webhook:{pending}"}
+
+
+def test_route_accounts_returns_live_accounts_of_those_ids(db: Database) -> None:
+    from growthops.inbox.accounts import connect
+
+    a, b = new_tenant(db), new_tenant(db)
+    ids = {k: f"{k}-{uuid.uuid4().hex[:8]}" for k in ("a", "b", "gone", "ig")}
+    with db.tenant_tx(a.tenant_id) as conn:
+        connect(conn, tenant_id=a.tenant_id, platform="whatsapp", account_id=ids["a"],
+                connector="sandbox", account_name="A")
+        gone = connect(conn, tenant_id=a.tenant_id, platform="whatsapp", account_id=ids["gone"],
+                       connector="sandbox", account_name="gone")
+        conn.execute("update inbox.social_accounts set status = 'revoked' "
+                     "where social_account_id = %s", [gone["social_account_id"]])
+        connect(conn, tenant_id=a.tenant_id, platform="instagram", account_id=ids["ig"],
+                connector="sandbox", account_name="IG")
+    with db.tenant_tx(b.tenant_id) as conn:
+        connect(conn, tenant_id=b.tenant_id, platform="whatsapp", account_id=ids["b"],
+                connector="sandbox", account_name="B")
+    q = "select * from inbox.route_accounts('whatsapp', %s)"
+    with db.app_tx() as conn:
+        got = {(r["account_id"], str(r["tenant_id"])) for r in conn.execute(
+            q, [[ids["a"], ids["b"], ids["gone"], ids["ig"], "%"]]).fetchall()}
+        assert conn.execute(q, [["%"]]).fetchall() == []
+    assert got == {(ids["a"], str(a.tenant_id)), (ids["b"], str(b.tenant_id))}
+
+
+def _form_token(db: Database, tenant, origin: str) -> dict:
+    from growthops.leads.settings import create_form_token
+
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        return create_form_token(conn, tenant_id=tenant.tenant_id, name="site", origins=[origin])
+
+
+def test_form_token_lookup_returns_one_live_token(db: Database) -> None:
+    from growthops.leads.settings import revoke_form_token
+
+    a, b = new_tenant(db), new_tenant(db)
+    live = _form_token(db, a, "https://a.example")
+    dead = _form_token(db, a, "https://a.example")
+    _form_token(db, b, "https://b.example")
+    with db.tenant_tx(a.tenant_id) as conn:
+        revoke_form_token(conn, tenant_id=a.tenant_id, token_id=dead["token_id"])
+    q = "select * from leads.form_token_lookup(%s)"
+    with db.app_tx() as conn:
+        (row,) = conn.execute(q, [live["token"]]).fetchall()
+        assert (str(row["tenant_id"]), row["token_id"]) == (str(a.tenant_id), live["token_id"])
+        assert set(row) == {"tenant_id", "token_id", "allowed_origins"}
+        for probe in (dead["token"], "%", "", live["token"][:-1]):
+            assert conn.execute(q, [probe]).fetchall() == []
+
+
+def test_origin_registered_is_true_for_live_tokens_only(db: Database) -> None:
+    from growthops.leads.settings import revoke_form_token
+
+    t = new_tenant(db)
+    site = f"https://{uuid.uuid4().hex[:8]}.example"
+    old = f"https://{uuid.uuid4().hex[:8]}.example"
+    _form_token(db, t, site)
+    dead = _form_token(db, t, old)
+    with db.tenant_tx(t.tenant_id) as conn:
+        revoke_form_token(conn, tenant_id=t.tenant_id, token_id=dead["token_id"])
+    q = "select leads.origin_registered(%s) as ok"
+    with db.app_tx() as conn:
+        assert conn.execute(q, [site]).fetchone()["ok"] is True
+        for probe in (old, "%", "", site + "/"):
+            assert conn.execute(q, [probe]).fetchone()["ok"] is False
 
 
 def test_outreach_token_lookup_returns_one_emails_tenant(db: Database) -> None:

@@ -20,7 +20,13 @@ from growthops.ads.action import execution as ex
 from growthops.core.db import Database
 from tests.ads.test_execution import NOW, FakePlatform, add_suggestion, adset, set_config
 from tests.conftest import new_tenant
-from tests.core.test_rls import _required_columns, _sample_value, _tenant_tables
+from tests.core.test_rls import (
+    _foreign_keys,
+    _parents_first,
+    _required_columns,
+    _sample_value,
+    _tenant_tables,
+)
 
 
 def _relabel_violations(db: Database) -> list[str]:
@@ -28,7 +34,10 @@ def _relabel_violations(db: Database) -> list[str]:
     A's (``UPDATE ... SET tenant_id = A``). Return the tables where a row moved."""
     a, b = new_tenant(db), new_tenant(db)
     moved = []
-    for t in _tenant_tables(db):
+    inserted: dict[str, dict] = {}  # B's row of each table, for its children's foreign keys
+    with db.admin() as conn:
+        tables = _parents_first(conn, _tenant_tables(db))
+    for t in tables:
         schema, name = t["schema"], t["name"]
         qual = f"{schema}.{name}"
         # No WHERE clause: with one, PostgreSQL also checks the new row against the SELECT
@@ -39,11 +48,17 @@ def _relabel_violations(db: Database) -> list[str]:
             with db.admin() as conn:
                 cols = _required_columns(conn, schema, name)
                 values = {c["col"]: _sample_value(conn, schema, name, c) for c in cols}
+                for fk in _foreign_keys(conn, schema, name):
+                    parent = inserted.get(fk["parent"])
+                    for col, pcol in zip(fk["cols"], fk["parent_cols"], strict=True):
+                        if col in values and parent is not None:
+                            values[col] = parent[pcol]
             col_sql = ", ".join(["tenant_id", *values])
             ph = ", ".join(["%s"] * (len(values) + 1))
             with db.tenant_tx(b.tenant_id) as conn:
-                conn.execute(f"insert into {qual} ({col_sql}) values ({ph})",
-                             [b.tenant_id, *values.values()])
+                inserted[qual] = conn.execute(
+                    f"insert into {qual} ({col_sql}) values ({ph}) returning *",
+                    [b.tenant_id, *values.values()]).fetchone()
         try:
             with db.tenant_tx(b.tenant_id) as conn:
                 n = conn.execute(target, [a.tenant_id]).rowcount

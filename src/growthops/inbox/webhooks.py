@@ -32,12 +32,23 @@ from growthops.connectors.meta_webhooks import (
 )
 from growthops.web.deps import get_database
 from growthops.web.errors import ErrorOut
+from growthops.web.limits import register_path_limit
 
 logger = logging.getLogger("growthops.inbox")
 router = APIRouter(tags=["webhooks"])
 #: Request headers kept with the raw body (never the Authorization or a cookie).
 KEPT_HEADERS = ("content-type", "user-agent", SIGNATURE_HEADER, "x-forwarded-for")
 _ERR = {"model": ErrorOut}
+
+#: Per-address rate limit of ``/webhooks/`` (instead of the app's ``default`` and ``public``
+#: rules, 1200 and 120 a minute, which would refuse Meta's deliveries at a busy hour: they come
+#: from a few Meta addresses, without credentials headers). 200 a second per address: WhatsApp's
+#: default throughput is 80 messages a second per business number ("Throughput", WhatsApp
+#: Cloud API docs), each sent message bringing up to three status deliveries. Forged or unsigned
+#: deliveries (401) still count against ``auth_failures``, so a forger is stopped after 60 a
+#: minute. Change it with ``GROWTHOPS_RATE_LIMIT_PATHS='{"/webhooks/": "N/minute"}'``.
+WEBHOOK_RATE_LIMIT = "12000/minute"
+register_path_limit("/webhooks/", WEBHOOK_RATE_LIMIT)
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:

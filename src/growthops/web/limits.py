@@ -27,11 +27,14 @@ rule                counted per                                  default (settin
                     ends (:func:`check_login_account`)
 ==================  ==========================================  ===============================
 
-A path may get its own per-address rule instead of ``public``: :func:`register_path_limit`
-(``register_path_limit("/webhooks/meta", "3000/minute")``; a domain calls it when its module is
-imported), or the setting ``GROWTHOPS_RATE_LIMIT_PATHS`` (JSON ``{"/prefix": "N/period"}``).
-So the public routes that new domains add (lead capture, webhooks) are limited without any
-code: they are requests without credentials.
+A path may get its own per-address rule instead of ``default`` and ``public``:
+:func:`register_path_limit` (``register_path_limit("/webhooks/", "12000/minute")``; a domain
+calls it when its module is imported), or the setting ``GROWTHOPS_RATE_LIMIT_PATHS`` (JSON
+``{"/prefix": "N/period"}``, which wins over a domain's). That is for machine-to-machine
+routes authenticated otherwise than by credentials headers, such as Meta's signed webhooks,
+which arrive from a few platform addresses at the platform's pace; ``auth_failures`` and
+``login`` still apply there. Public routes that new domains add without such a rule (a lead
+form) are limited without any code: they are requests without credentials.
 
 **Storage** (``GROWTHOPS_RATE_LIMIT_STORAGE``): ``memory`` (the default; ``limits``'
 ``MemoryStorage``: exact for one process, which is what ``growthops serve`` runs) or
@@ -76,7 +79,7 @@ _PATH_RULES: dict[str, str] = {}
 
 def register_path_limit(prefix: str, limit: str) -> None:
     """Give the paths starting with ``prefix`` their own per-address limit (instead of the
-    ``public`` rule), e.g. ``register_path_limit("/webhooks/whatsapp", "3000/minute")``.
+    ``default`` and ``public`` rules), e.g. ``register_path_limit("/webhooks/", "12000/minute")``.
 
     ``limit`` is in the ``limits`` notation (``"N/second|minute|hour|day"``, ``"N per 15
     minutes"``). Raises ``ValueError`` for an unreadable limit.
@@ -241,9 +244,13 @@ class Limiter:
     paths: dict[str, limits.RateLimitItem]
     blocking: bool
     enabled: bool = True
+    #: path prefixes set by the settings (``GROWTHOPS_RATE_LIMIT_PATHS``): they win over the
+    #: rules domains register
+    configured: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.strategy = FixedWindowRateLimiter(self.storage)
+        self._registered = -1
 
     def hit(self, rule: str | limits.RateLimitItem, ident: str) -> int:
         """Count one hit; return 0 when allowed, else the seconds until the window ends."""
@@ -267,7 +274,14 @@ class Limiter:
         self.strategy.clear(self.rules[rule], ident)
 
     def path_rule(self, path: str) -> tuple[str, limits.RateLimitItem] | None:
-        """The longest registered prefix of ``path`` and its rule, or None."""
+        """The longest registered prefix of ``path`` and its rule, or None. The rules a domain
+        registers after the app was built (its routers are imported later) count too; the
+        settings' rules win over them."""
+        if len(_PATH_RULES) != self._registered:  # a domain registered a rule since
+            for prefix, rule in list(_PATH_RULES.items()):
+                if prefix not in self.configured:
+                    self.paths[prefix] = limits.parse(rule)
+            self._registered = len(_PATH_RULES)
         best = None
         for prefix, item in self.paths.items():
             if path.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
@@ -298,6 +312,7 @@ def build_limiter(settings: Any, db: Database) -> Limiter:
         paths={k: limits.parse(v) for k, v in paths.items()},
         blocking=settings.rate_limit_storage == "postgres",
         enabled=settings.rate_limits_enabled,
+        configured=frozenset(settings.rate_limit_paths or {}),
     )
 
 
@@ -308,10 +323,11 @@ def client_address(scope: Scope) -> str:
 
 
 def too_many(path: str, retry_after: int, what: str) -> Response:
-    """The 429 answer: the API's error body under ``/api`` and ``/slack``, text elsewhere."""
+    """The 429 answer: the API's error body under ``/api``, ``/slack`` and ``/webhooks``, text
+    elsewhere (the dashboard)."""
     headers = {"Retry-After": str(retry_after)}
     message = f"too many requests ({what}); retry in {retry_after} s"
-    if path.startswith(("/api/", "/slack/")) or path in ("/openapi.json",):
+    if path.startswith(("/api/", "/slack/", "/webhooks/")) or path in ("/openapi.json",):
         body = {"error": {"type": "TooManyRequests", "message": message,
                           "details": {"retry_after": retry_after}}}
         return JSONResponse(body, status_code=429, headers=headers)
@@ -334,12 +350,14 @@ class RateLimitMiddleware:
         addr = client_address(scope)
         path: str = scope.get("path", "")
         headers = Headers(scope=scope)
-        checks: list[tuple[str, str | limits.RateLimitItem, str]] = [("default", "default", addr)]
+        checks: list[tuple[str, str | limits.RateLimitItem, str]]
         custom = lim.path_rule(path)
-        if custom is not None:
-            checks.append((f"path {custom[0]}", custom[1], f"{custom[0]}|{addr}"))
-        elif not _has_credentials(headers):
-            checks.append(("public", "public", addr))
+        if custom is not None:  # the path's own rule, instead of default and public
+            checks = [(f"path {custom[0]}", custom[1], f"{custom[0]}|{addr}")]
+        else:
+            checks = [("default", "default", addr)]
+            if not _has_credentials(headers):
+                checks.append(("public", "public", addr))
         if scope.get("method") == "POST" and path in LOGIN_PATHS:
             checks.append(("login", "login", addr))
         wait = await lim.run(lim.spent, "auth_failures", addr)
