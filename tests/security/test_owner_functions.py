@@ -245,9 +245,8 @@ def test_webhook_functions(fresh_db: Database) -> None:
     from datetime import UTC, datetime, timedelta
 
     db = fresh_db
-    with db.app_tx() as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select * from inbox.webhook_events limit 1")
+    with db.app_tx() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select * from inbox.webhook_events limit 1")
     with db.app_tx() as conn:
         e1 = conn.execute("select inbox.receive_webhook('whatsapp', %s, '{}', 'current') as e",
                           [b'{"a": 1}']).fetchone()["e"]
