@@ -341,7 +341,8 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),
         # the leads domain's (growthops.leads.jobs)
         ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
-        ("leads.expire", "30 3 * * *")])
+        ("leads.expire", "30 3 * * *"), ("leads.outreach_send", "*/5 * * * *"),
+        ("leads.outreach_metrics", "17 * * * *"), ("leads.prospect_queue", "2 * * * *")])
     assert build_app(fresh_db, periodic=False).periodic_registry.periodic_tasks == {}
 
 

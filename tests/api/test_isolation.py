@@ -34,6 +34,15 @@ BODIES = {
     "examples": {"examples": [{"text": "intruder", "label": "escalate"}]},
     "calibrate": None,
     "label": {"label": "wrong", "by": "intruder"},
+    # leads prospects and outreach
+    "import": None,
+    "profile": {"text": "Dental clinics"},
+    "templates": {"name": "x", "subject": "x", "html_content": "x", "plain_content": "x"},
+    "campaigns": {"name": "x", "template_id": 1},
+    "generate": None,
+    "stop": {"prospect_id": 1},
+    "approve": {"email_ids": [1]},
+    "suppressions": {"email": "intruder@example.org"},
 }
 
 

@@ -40,7 +40,8 @@ def test_an_unavailable_extension_is_reported_and_the_others_still_created(
         assert out["btree_gist"] is None
         assert out["no_such_extension"] and "no_such_extension" in out["no_such_extension"]
         assert "btree_gist" in available_extensions(conn)
-        conn.execute("drop extension pg_trgm")
+        # cascade: the leads trigram index (0060_prospects) depends on it
+        conn.execute("drop extension pg_trgm cascade")
     assert migrate(fresh_db) == []  # nothing pending, yet migrate puts pg_trgm back
     with fresh_db.admin() as conn:
         assert "pg_trgm" in available_extensions(conn)

@@ -44,6 +44,7 @@ OWNER_FUNCTIONS = {
     "inbox.route_accounts(text, text[])": "test_route_accounts_returns_live_accounts_of_those_ids",
     "leads.form_token_lookup(text)": "test_form_token_lookup_returns_one_live_token",
     "leads.origin_registered(text)": "test_origin_registered_is_true_for_live_tokens_only",
+    "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
 }
 
 
@@ -244,9 +245,8 @@ def test_webhook_functions(fresh_db: Database) -> None:
     from datetime import UTC, datetime, timedelta
 
     db = fresh_db
-    with db.app_tx() as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select * from inbox.webhook_events limit 1")
+    with db.app_tx() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select * from inbox.webhook_events limit 1")
     with db.app_tx() as conn:
         e1 = conn.execute("select inbox.receive_webhook('whatsapp', %s, '{}', 'current') as e",
                           [b'{"a": 1}']).fetchone()["e"]
@@ -362,3 +362,29 @@ def test_origin_registered_is_true_for_live_tokens_only(db: Database) -> None:
         assert conn.execute(q, [site]).fetchone()["ok"] is True
         for probe in (old, "%", "", site + "/"):
             assert conn.execute(q, [probe]).fetchone()["ok"] is False
+
+
+def test_outreach_token_lookup_returns_one_emails_tenant(db: Database) -> None:
+    """The public links' lookup: one token → its e-mail's tenant and id, nothing else."""
+    from growthops.leads.outreach import campaigns, templates
+    from growthops.leads.prospects import store
+
+    a, b = new_tenant(db), new_tenant(db)
+    for t in (a, b):
+        with db.tenant_tx(t.tenant_id) as conn:
+            store.import_csv(conn, tenant_id=t.tenant_id,
+                             data="business_name,email\nA Co,a@a.example\n")
+            tpl = templates.create(conn, tenant_id=t.tenant_id, name="t", subject="s",
+                                   html_content="<p>x</p>", plain_content="x")
+            camp = campaigns.create_campaign(conn, tenant_id=t.tenant_id, name="c",
+                                             template_id=tpl["template_id"])
+            campaigns.generate(conn, tenant_id=t.tenant_id, campaign_id=camp["campaign_id"])
+    with db.tenant_tx(a.tenant_id) as conn:
+        tok = conn.execute("select token, email_id from leads.outreach_emails").fetchone()
+    with db.app_tx() as conn:
+        rows = conn.execute("select * from leads.outreach_token_lookup(%s)",
+                            [tok["token"]]).fetchall()
+        assert rows == [{"tenant_id": a.tenant_id, "email_id": tok["email_id"]}]
+        assert conn.execute("select * from leads.outreach_token_lookup('nope')").fetchall() == []
+        # without a tenant the app role sees no e-mail directly
+        assert conn.execute("select count(*) n from leads.outreach_emails").fetchone()["n"] == 0

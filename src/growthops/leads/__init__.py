@@ -6,7 +6,9 @@ confidence), answered by a personalised first e-mail when the tenant's policy sa
 (:mod:`.replies`), and worked by the client's people (:mod:`.work`: tag, note, convert, revert,
 archive, delete). Weekly growth insights (:mod:`.insights`), versioned prompts and their A/B
 tests (:mod:`.experiments`), translation cache and dictionary (:mod:`.translation`), feedback
-and calibration (:mod:`.feedback`). Entry files: :mod:`.api`, :mod:`.cli`, :mod:`.pages`,
+and calibration (:mod:`.feedback`). Prospects imported from CSV exports, de-duplicated and
+scored (:mod:`.prospects`); outreach campaigns with sequences, approval, deliverability rules
+and honest tracking (:mod:`.outreach`; migrations 0060, 0061). Entry files: :mod:`.api`, :mod:`.cli`, :mod:`.pages`,
 :mod:`.jobs`, :mod:`.models`, :mod:`.demo`. Schema ``leads`` (migration 0030).
 """
 
@@ -29,5 +31,7 @@ DOMAIN = Domain(
     demo="growthops.leads.demo:run_demo",
     templates=Path(__file__).parent / "templates",
     nav=(NavEntry("leads", "leads", N_("Leads")),
-         NavEntry("leads_insights", "leads/insights", N_("Lead insights"))),
+         NavEntry("leads_insights", "leads/insights", N_("Lead insights")),
+         NavEntry("prospects", "prospects", N_("Prospects")),
+         NavEntry("outreach", "outreach", N_("Outreach"))),
 )

@@ -327,3 +327,13 @@ def prompts_promote(tenant: TenantOpt, test_id: int, winner: str, by: ByOpt) -> 
 def new_form_token() -> str:
     """Return a new public form token ``gof_<32 url-safe characters>``."""
     return "gof_" + secrets.token_urlsafe(24)
+
+
+def _add_outreach() -> None:
+    from growthops.leads.outreach_cli import outreach_app, prospects_app
+
+    app.add_typer(prospects_app, name="prospects")
+    app.add_typer(outreach_app, name="outreach")
+
+
+_add_outreach()

@@ -6,7 +6,8 @@ Runs uvicorn on a free 127.0.0.1 port in a thread and ``aiosmtpd`` on another, p
 ``examples/data/leads/messages.csv`` (real BANKING77 and CLINC150 queries, see its SOURCE.md)
 with a capture-only API key and Idempotency-Keys (posting twice stores nothing twice), adds
 French questions from ``../shared/data/wikit_nlu_fr`` when present, enriches in-process, turns
-the auto-reply policy on and sends three replies, converts two leads, then prints the insights.
+the auto-reply policy on and sends three replies, converts two leads, then prints the insights;
+then prospects and outreach (:mod:`growthops.leads.outreach_demo`).
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
                     work.act(conn, tenant_id=tid, lead_id=lid, action="convert", by="demo")
             row = insights.compute(conn, tenant_id=tid)
         print_insights(row, lang)
+        from growthops.leads.outreach_demo import run_outreach_demo
+
+        run_outreach_demo(db, console, tid=tid, http_base=f"http://127.0.0.1:{port}", lang=lang)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -9,6 +9,10 @@
 * ``leads.sweep`` (every 5 minutes): safety net — defers the enrichment of leads still pending
   after a minute (a crash between commit and deferral) and re-defers queued replies.
 * ``leads.weekly_insights`` (Mondays 06:00 UTC): growth insights of every tenant with leads.
+* ``leads.outreach_send`` (every 5 minutes): due follow-ups rendered, approved outreach sent
+  within caps, hours and the suppression list (:mod:`growthops.leads.outreach.sending`).
+* ``leads.outreach_metrics`` (hourly): campaign and industry metrics recomputed set-based.
+* ``leads.prospect_queue`` (hourly; acts at 07:xx in each tenant's time zone): the day's queue.
 * ``leads.expire`` (daily 03:30 UTC): deletes ``feedback_tracking`` rows past ``expires_at``
   (1 year), expired translation cache entries and idempotency keys older than 24 hours.
 
@@ -193,6 +197,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
         "leads.sweep": (sweep, "*/5 * * * *"),
         "leads.weekly_insights": (weekly_insights, "0 6 * * 1"),
         "leads.expire": (expire, "30 3 * * *"),
+        "leads.outreach_send": (outreach_send, "*/5 * * * *"),
+        "leads.outreach_metrics": (outreach_metrics, "17 * * * *"),
+        "leads.prospect_queue": (prospect_queue, "2 * * * *"),
     }
     for name, (fn, cron) in tasks.items():
         task = app.task(name=name, pass_context=True)(fn)
@@ -260,3 +267,89 @@ def defer_enrichment(db: Database, *, tenant_id: UUID | str, lead_id: int) -> bo
             batcher = _batchers[id(db)] = _Batcher(db)
     batcher.queue.put({"tenant_id": str(tenant_id), "lead_id": int(lead_id)})
     return True
+
+
+# ------------------------------------------------------------------- prospects and outreach
+def outreach_send(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Every 5 minutes: per tenant, render due follow-ups, then send due approved e-mails."""
+    return outreach_send_all(db_of(context), now=datetime.fromtimestamp(timestamp, UTC))
+
+
+def mailbox_sender(settings: Any) -> Any:
+    """``sender_for(mailbox)``: an SMTP session to the mailbox's server (or the app's
+    ``GROWTHOPS_SMTP_*`` relay when the mailbox names none)."""
+    from growthops.connectors.smtp import SmtpSession
+
+    def sender_for(mb: dict[str, Any]) -> SmtpSession:
+        pw = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpSession(host=mb.get("smtp_host") or settings.smtp_host or "127.0.0.1",
+                           port=mb.get("smtp_port") or settings.smtp_port,
+                           username=mb.get("smtp_username") or settings.smtp_username,
+                           password=pw, starttls=bool(mb.get("smtp_starttls", True)))
+    return sender_for
+
+
+def outreach_send_all(db: Database, *, now: datetime) -> dict[str, int]:
+    """Follow-ups and sends of every tenant with outreach (see :func:`outreach_send`)."""
+    from growthops.core.tenants.service import directory
+    from growthops.leads.outreach import campaigns, sending
+
+    with db.app_tx() as conn:
+        tenants = directory(conn)
+    out = {"follow_ups": 0, "sent": 0}
+    for t in tenants:
+        tid = str(t["tenant_id"])
+        with db.tenant_tx(tid) as conn:
+            if not conn.execute("select 1 from leads.outreach_sequences where tenant_id = %s "
+                                "and state = 'active' limit 1", [tid]).fetchone():
+                continue
+            out["follow_ups"] += campaigns.schedule_follow_ups(conn, tenant_id=tid, now=now)
+        res = sending.send_due(db, tenant_id=tid, sender_for=mailbox_sender(db.settings), now=now)
+        out["sent"] += res["sent"]
+    return out
+
+
+def outreach_metrics(context: JobContext, timestamp: int) -> int:
+    """Hourly: recompute campaign and industry metrics of every tenant with campaigns."""
+    from growthops.core.tenants.service import directory
+    from growthops.leads.outreach.metrics import recompute
+
+    db = db_of(context)
+    with db.app_tx() as conn:
+        tenants = directory(conn)
+    done = 0
+    for t in tenants:
+        with db.tenant_tx(t["tenant_id"]) as conn:
+            if conn.execute("select 1 from leads.outreach_campaigns where tenant_id = %s limit 1",
+                            [str(t["tenant_id"])]).fetchone():
+                recompute(conn, tenant_id=t["tenant_id"])
+                done += 1
+    return done
+
+
+#: Local hour at which each tenant's daily prospect queue is built.
+QUEUE_HOUR = 7
+
+
+def prospect_queue(context: JobContext, timestamp: int) -> int:
+    """Hourly: tenants whose local time is 07:xx get the day's prospect queue (once a day)."""
+    return prospect_queue_all(db_of(context), now=datetime.fromtimestamp(timestamp, UTC))
+
+
+def prospect_queue_all(db: Database, *, now: datetime) -> int:
+    """Build the local day's queue of every tenant at :data:`QUEUE_HOUR` in its time zone."""
+    from zoneinfo import ZoneInfo
+
+    from growthops.core.tenants.service import directory
+    from growthops.leads.prospects.store import build_queue
+
+    with db.app_tx() as conn:
+        tenants = directory(conn)
+    n = 0
+    for t in tenants:
+        local = now.astimezone(ZoneInfo(t["time_zone"] or "UTC"))
+        if local.hour != QUEUE_HOUR:
+            continue
+        with db.tenant_tx(t["tenant_id"]) as conn:
+            n += build_queue(conn, tenant_id=t["tenant_id"], day=local.date())
+    return n

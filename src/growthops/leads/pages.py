@@ -249,3 +249,12 @@ def lead_note(request: Request, client_key: str, lead_id: int,
     except GrowthopsError as exc:
         return error_page(request, user, exc.http_status, str(exc))
     return RedirectResponse(f"/t/{client_key}/leads/{lead_id}", status_code=303)
+
+
+def _mount_outreach() -> None:
+    from growthops.leads.outreach_pages import router as outreach_router
+
+    router.include_router(outreach_router)
+
+
+_mount_outreach()

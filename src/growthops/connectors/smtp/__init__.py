@@ -9,6 +9,7 @@ sends it, with STARTTLS when configured (RFC 3207). In tests and the demo the se
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -17,11 +18,19 @@ from typing import Any, Protocol
 
 
 class SendError(Exception):
-    """An e-mail could not be sent; ``transient`` True means a later retry may succeed."""
+    """An e-mail could not be sent; ``transient`` True means a later retry may succeed.
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    ``kind`` says whose fault it is: ``recipient`` (the server refused the address, RCPT TO),
+    ``message`` (refused after DATA), ``mailbox`` (connection, TLS, authentication or sender
+    refused: the sending mailbox itself is unusable until someone looks).
+    """
+
+    def __init__(self, message: str, *, transient: bool, kind: str = "mailbox",
+                 code: int | None = None) -> None:
         super().__init__(message)
         self.transient = transient
+        self.kind = kind
+        self.code = code
 
 
 class MailSender(Protocol):
@@ -69,21 +78,74 @@ class SmtpSender:
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise :class:`SendError` (transient for 4xx and network errors)."""
+        with SmtpSession(host=self.host, port=self.port, username=self.username,
+                         password=self.password, starttls=self.starttls,
+                         timeout=self.timeout) as session:
+            session.send(message)
+
+
+def classify_error(exc: BaseException) -> SendError:
+    """Map an :mod:`smtplib` / socket exception to a :class:`SendError` (see its ``kind``)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [c for c, _ in exc.recipients.values()]
+        return SendError(f"recipient refused ({codes})", kind="recipient",
+                         transient=all(400 <= c < 500 for c in codes), code=codes[0] if codes
+                         else None)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return SendError(f"SMTP {exc.smtp_code} after DATA", kind="message",
+                         transient=400 <= exc.smtp_code < 500, code=exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return SendError(f"SMTP {exc.smtp_code}", transient=400 <= exc.smtp_code < 500,
+                         code=exc.smtp_code)
+    return SendError(f"SMTP: {type(exc).__name__}", transient=True)
+
+
+@dataclass
+class SmtpSession:
+    """One SMTP connection kept open for several messages (``with SmtpSession(...) as s``);
+    same errors as :class:`SmtpSender`. A failed connection is reopened on the next send."""
+
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    timeout: float = 15.0
+
+    def __post_init__(self) -> None:
+        self._smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.starttls:
+            smtp.starttls()
+        if self.username:
+            smtp.login(self.username, self.password or "")
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        """Send ``message`` on the open connection; raise :class:`SendError`."""
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
-        except smtplib.SMTPResponseException as exc:
-            raise SendError(f"SMTP {exc.smtp_code}", transient=400 <= exc.smtp_code < 500) from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [c for c, _ in exc.recipients.values()]
-            raise SendError(f"recipient refused ({codes})",
-                            transient=all(400 <= c < 500 for c in codes)) from exc
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise SendError(f"SMTP: {type(exc).__name__}", transient=True) from exc
+            if self._smtp is None:
+                self._smtp = self._open()
+            self._smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
+                self.close()
+            raise classify_error(exc) from exc
+
+    def close(self) -> None:
+        """QUIT (best effort) and forget the connection."""
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def sender_from_settings(settings: Any) -> SmtpSender | None:
