@@ -9,6 +9,8 @@
 * ``inbox.upkeep`` (every 15 minutes): escalate unanswered conversations whose automated window
   has closed (reason ``outside_window``), then recompute every tenant's KPIs for the last 2 days.
 * ``inbox.purge_webhooks`` (03:00 UTC): delete processed raw deliveries older than 30 days.
+* ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
+  :mod:`growthops.inbox.social_jobs`.
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
                   queueing_lock=TASK_UPKEEP)(upkeep)
     pur = app.task(name=TASK_PURGE, queue=QUEUE, pass_context=True,
                    queueing_lock=TASK_PURGE)(purge_webhooks)
+    from growthops.inbox.social_jobs import register as register_social
+
+    register_social(app, periodic=periodic)
     if periodic:
         app.periodic(cron="* * * * *", periodic_id="inbox_recover")(rec)
         app.periodic(cron="*/15 * * * *", periodic_id="inbox_upkeep")(up)
