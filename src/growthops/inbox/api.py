@@ -268,6 +268,7 @@ def kpis(
 
 def routers() -> list[APIRouter]:
     """The inbox routers: the tenant API, then the public webhook routes."""
+    from growthops.inbox.social_api import routes as social
     from growthops.inbox.webhooks import router as webhooks
 
-    return [tenant_router(routes, "/inbox"), webhooks]
+    return [tenant_router(routes, "/inbox"), tenant_router(social, "/inbox"), webhooks]
