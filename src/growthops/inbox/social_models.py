@@ -12,6 +12,8 @@ from growthops.web.models import Out, Page, StrictIn
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Caption = Annotated[str, StringConstraints(max_length=2200)]
 RRule = Annotated[str, StringConstraints(min_length=5, max_length=500)]
+#: A date and time given as an ISO 8601 string in JSON (strict models refuse strings otherwise).
+LocalTime = Annotated[datetime, Field(strict=False)]
 ReplyText = Annotated[str, StringConstraints(min_length=1, max_length=2200)]
 
 
@@ -28,7 +30,7 @@ class PostIn(StrictIn):
     social_account_id: int = Field(ge=1, le=2**62)
     text: Caption = ""
     media: list[MediaIn] = Field(min_length=1, max_length=10)
-    local_at: datetime = Field(description="Wall-clock time in the tenant's time zone "
+    local_at: LocalTime = Field(description="Wall-clock time in the tenant's time zone "
                                            "(no offset), e.g. 2026-06-01T09:00:00.")
     rrule: RRule | None = Field(default=None, description="RFC 5545 RRULE without DTSTART, "
                                                           "e.g. FREQ=WEEKLY;BYDAY=MO;COUNT=4.")
@@ -40,7 +42,7 @@ class PostEditIn(StrictIn):
 
     text: Caption | None = None
     media: list[MediaIn] | None = Field(default=None, min_length=1, max_length=10)
-    local_at: datetime | None = None
+    local_at: LocalTime | None = None
     rrule: RRule | None = None
     clear_rrule: bool = False
     by: Actor | None = None
