@@ -353,4 +353,7 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
                    str(sum(r["answered_count"] for r in rs)),
                    fmt_seconds(vals[len(vals) // 2]) if vals else "–")
     console.print(ct)
+    from growthops.inbox import posts_demo
+
+    posts_demo.run(db, console, tenant_id=tid, ig_account=IG_ACCOUNT, lang=lang)
     console.print(_(lang, "Open the inbox: growthops serve, then /t/{tenant}/inbox.", tenant=key))

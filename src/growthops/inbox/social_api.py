@@ -131,7 +131,7 @@ def _send(request: Request, ref, comment_id: int) -> CommentOut:
 
     db = request.app.state.db
     try:
-        row = comments.send_reply(db, tenant_id=ref.tenant_id, comment_id=comment_id)
+        comments.send_reply(db, tenant_id=ref.tenant_id, comment_id=comment_id)
     except MessagingError as exc:
         raise SendFailed(f"Instagram refused the reply ({exc.kind}): {exc}", kind=exc.kind,
                          code=exc.meta_code) from None
