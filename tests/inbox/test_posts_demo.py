@@ -21,3 +21,6 @@ def test_the_demo_publishes_polls_and_answers(db):
     assert out == {"published": 1, "comments": 5, "replies": 2}
     text = console.export_text()
     assert "FREQ=DAILY;COUNT=7" in text and "Oui, du 36 au 42" in text and "crédits restants" in text
+    # a second run (make demo again, without --reset) works too
+    assert posts_demo.run(db, Console(file=None, width=200), tenant_id=t.tenant_id,
+                          ig_account=f"ig-{t.client_key}") == out

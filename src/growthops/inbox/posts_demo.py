@@ -12,6 +12,7 @@ and the credits.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -38,7 +39,9 @@ def run(db: Database, console: Console, *, tenant_id: UUID | str, ig_account: st
 
     tid = str(tenant_id)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    with LocalInstagram(TOKEN, page_size=3) as server:
+    # ids unique across demo runs (comments and media are stored by their platform ids)
+    first = time.time_ns() // 10**6 % 10**8 * 100
+    with LocalInstagram(TOKEN, page_size=3, first_id=first) as server:
         def factory(acc: dict[str, Any]) -> GraphPublisher:
             return GraphPublisher(acc["account_id"], TOKEN, base_url=server.url, version="v21.0",
                                   wait_max=0.2)

@@ -32,9 +32,10 @@ INVALID_IMAGE = {"error": {"message": "Only photo or video can be accepted as me
 class LocalInstagram:
     """The server's state: ``media`` (id → dict), ``comments`` (media id → list), ``requests``.
     ``url`` is the base URL to give a transport; ``publish_delay`` seconds slow ``media_publish``
-    (concurrency tests)."""
+    (concurrency tests); ``first_id``: where the invented ids start."""
 
-    def __init__(self, token: str, *, page_size: int = 2, publish_delay: float = 0.0) -> None:
+    def __init__(self, token: str, *, page_size: int = 2, publish_delay: float = 0.0,
+                 first_id: int = 1) -> None:
         self.token = token
         self.page_size = page_size
         self.publish_delay = publish_delay
@@ -44,7 +45,7 @@ class LocalInstagram:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.private_replies: dict[str, str] = {}
         self._failures: list[tuple[int, dict[str, Any]]] = []
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)  # a later start keeps ids unique across runs
         self._lock = threading.Lock()
         server = self
 
