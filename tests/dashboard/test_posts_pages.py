@@ -40,6 +40,7 @@ def test_posts_and_comments_pages_in_english_and_french(db):
     assert "attempt 1" in r.text and 'data-testid="calendar"' in r.text
     r = en.get(f"/t/{t.client_key}/comments")
     assert r.status_code == 200 and "Trop beau" in r.text and "out of credits" in r.text
+    assert "1 comments: 0 answered by the AI" in r.text
     assert "When credits run out" in r.text and "5 credits left" in r.text.replace("4 credits", "5 credits")
     fr = login(app, user(db, "support_agent", tenant_id=t.tenant_id, lang="fr"))
     r = fr.get(f"/t/{t.client_key}/posts")

@@ -162,6 +162,9 @@ def test_ai_replies_are_drafts_without_the_auto_policy_and_sent_with_it(db, publ
     assert len(q(db, t.tenant_id, "select 1 from inbox.comments where tenant_id = %s")) == 3
     with db.tenant_tx(t.tenant_id) as conn:
         assert credits.state(conn, tenant_id=t.tenant_id)["credits_remaining"] == 99 - 2
+        k = comments.counts(conn, tenant_id=t.tenant_id)
+    assert (k["comments"], k["respond"], k["ignore"], k["replied_ai"], k["drafts"]) == (3, 2, 1, 2, 0)
+    assert k["first_reply_p50_seconds"] >= 0
 
 
 def test_one_private_reply_per_comment_within_7_days(db, published):

@@ -458,3 +458,29 @@ def list_monitored(conn: Any, *, tenant_id: UUID | str) -> list[dict[str, Any]]:
            from inbox.monitored_posts p where p.tenant_id = %s
            order by p.monitoring_enabled desc, p.posted_at desc nulls last limit 200""",
         [str(tenant_id)]).fetchall()
+
+
+def counts(conn: Any, *, tenant_id: UUID | str, since: datetime | None = None) -> dict[str, int]:
+    """Comment KPIs, counted apart from messages: comments received since ``since`` (UTC;
+    None: all), by triage (``respond``, ``ignore``, ``escalate``, ``user_conversation``,
+    ``untriaged``), replies sent by the AI and by people (public, private), drafts waiting for
+    approval, escalations for lack of credits, and ``first_reply_p50_seconds`` (median of
+    reply time − comment time of the replied comments; -1 when none)."""
+    row = conn.execute(
+        """select count(*) as comments,
+                  count(*) filter (where triage = 'respond') as respond,
+                  count(*) filter (where triage = 'ignore') as ignore,
+                  count(*) filter (where triage = 'escalate') as escalate,
+                  count(*) filter (where triage = 'user_conversation') as user_conversation,
+                  count(*) filter (where triage is null) as untriaged,
+                  count(*) filter (where reply_status = 'sent' and replied_by = 'ai') as replied_ai,
+                  count(*) filter (where reply_status = 'sent' and replied_by <> 'ai') as replied_human,
+                  count(*) filter (where reply_status = 'sent' and reply_kind = 'private') as private_replies,
+                  count(*) filter (where reply_status = 'draft') as drafts,
+                  count(*) filter (where triage_reason = 'out_of_credits') as out_of_credits,
+                  coalesce(percentile_cont(0.5) within group (
+                    order by extract(epoch from replied_at - created_at))
+                    filter (where reply_status = 'sent'), -1)::int as first_reply_p50_seconds
+           from inbox.comments where tenant_id = %s and (%s::timestamptz is null or created_at >= %s)""",
+        [str(tenant_id), since, since]).fetchone()
+    return {k: int(v) for k, v in row.items()}

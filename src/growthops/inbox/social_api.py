@@ -122,7 +122,8 @@ def list_comments(
     rows, total = comments.list_comments(scope.conn, tenant_id=scope.tenant_id,
                                          monitored_post_id=monitored_post_id, triage_=triage,
                                          limit=limit, offset=offset)
-    return CommentPage.of([CommentOut.model_validate(r) for r in rows], total, limit, offset)
+    return CommentPage.of([CommentOut.model_validate(r) for r in rows], total, limit, offset,
+                          counts=comments.counts(scope.conn, tenant_id=scope.tenant_id))
 
 
 def _send(request: Request, ref, comment_id: int) -> CommentOut:

@@ -121,7 +121,10 @@ class CommentOut(Out):
 
 
 class CommentPage(Page[CommentOut]):
-    """A page of comments, newest first."""
+    """A page of comments, newest first, with the comment KPIs of all time (counted apart from
+    the messages': see :func:`growthops.inbox.comments.counts`)."""
+
+    counts: dict[str, int] = {}
 
 
 class CommentReplyIn(StrictIn):

@@ -108,7 +108,8 @@ def comments_page(request: Request, client_key: str,
         rows, total = comments.list_comments(conn, tenant_id=tid, triage_=tr, limit=200)
         monitored = comments.list_monitored(conn, tenant_id=tid)
         st = credits.state(conn, tenant_id=tid)
-    return render(request, "inbox/comments.html", user=user, lang=lang, **ctx, rows=rows,
+        kpis = comments.counts(conn, tenant_id=tid)
+    return render(request, "inbox/comments.html", user=user, lang=lang, **ctx, rows=rows, kpis=kpis,
                   total=total, monitored=monitored, credits=st, triage=tr or "",
                   triages=comments.TRIAGES, labels=_labels(lang),
                   title=_(lang, "Comments of {tenant}", tenant=ctx["tenant"]["client_name"]))
