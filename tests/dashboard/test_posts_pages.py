@@ -10,7 +10,7 @@ from growthops.inbox.accounts import connect
 from growthops.inbox.publishing import publish_due
 from growthops.inbox.social_pages import calendar
 from tests.conftest import new_tenant
-from tests.dashboard.conftest import build_app, login, user
+from tests.dashboard.conftest import build_app, csrf_of, login, user
 
 
 def test_posts_and_comments_pages_in_english_and_french(db):
@@ -42,6 +42,22 @@ def test_posts_and_comments_pages_in_english_and_french(db):
     assert r.status_code == 200 and "Trop beau" in r.text and "out of credits" in r.text
     assert "1 comments: 0 answered by the AI" in r.text
     assert "When credits run out" in r.text and "5 credits left" in r.text.replace("4 credits", "5 credits")
+    # a person answers from the page (CSRF-checked); a viewer cannot
+    page = en.get(f"/t/{t.client_key}/comments")
+    (cid,) = [r["comment_id"] for r in _q(db, t)]
+    r = en.post(f"/t/{t.client_key}/comments/{cid}/reply", data={"text": "Merci !"})
+    assert r.status_code == 403
+    r = en.post(f"/t/{t.client_key}/comments/{cid}/reply",
+                data={"text": "Merci !", "csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Reply to comment" in en.get(r.headers["location"]).text
+    assert _q(db, t)[0]["reply_status"] == "sent" and _q(db, t)[0]["ai_reply_text"] == "Merci !"
+    r = en.post(f"/t/{t.client_key}/comments/{cid}/reply",
+                data={"text": "Encore", "csrf": csrf_of(page.text)})
+    assert r.status_code == 409
+    viewer = login(app, user(db, "client_viewer", tenant_id=t.tenant_id))
+    vpage = viewer.get(f"/t/{t.client_key}/comments")
+    assert vpage.status_code == 200 and "reply-" not in vpage.text
     fr = login(app, user(db, "support_agent", tenant_id=t.tenant_id, lang="fr"))
     r = fr.get(f"/t/{t.client_key}/posts")
     assert "Publications programmées" in r.text and "tentative 1" in r.text
@@ -59,3 +75,9 @@ def test_the_calendar_places_occurrences_on_local_days():
     weeks = calendar([post], "Europe/Paris", datetime(2026, 3, 27).date())
     days = {d["day"].isoformat(): [t for t, _ in d["items"]] for w in weeks for d in w if d["items"]}
     assert days == {"2026-03-27": ["23:30"], "2026-03-28": ["23:30"], "2026-03-29": ["23:30"]}
+
+
+def _q(db, t):
+    with db.tenant_tx(t.tenant_id) as conn:
+        return conn.execute("select * from inbox.comments where tenant_id = %s",
+                            [t.tenant_id]).fetchall()

@@ -4,8 +4,10 @@
 zone) and the list of posts with their status, recurrence, last runs and errors.
 ``/t/{client_key}/comments``: monitored posts, comments (filter by triage) with their triage,
 reason and reply state, and the tenant's plan and credits with what happens when they run out.
-Read-only pages (actions are in the API and the CLI); a client_viewer sees them too; another
-tenant answers 404 like a missing one.
+A person (staff, the tenant's support agents) answers a comment from the page
+(``POST /t/{client_key}/comments/{id}/reply``, CSRF-checked: the AI's draft approved, or their
+own text, public or private); a client_viewer reads only; another tenant answers 404 like a
+missing one.
 """
 
 from __future__ import annotations
@@ -14,14 +16,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
-from growthops.core.errors import NotFound
+from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
 from growthops.core.i18n import _
 from growthops.inbox import comments, credits, posts
 from growthops.web.deps import get_database
-from growthops.web.pages import auth, lang_of, not_found, render, tenant_ctx
+from growthops.web.pages import (
+    auth,
+    csrf_ok,
+    error_page,
+    lang_of,
+    not_found,
+    render,
+    secure,
+    tenant_ctx,
+)
 
 router = APIRouter(include_in_schema=False)
 CALENDAR_DAYS = 28
@@ -110,6 +121,52 @@ def comments_page(request: Request, client_key: str,
         st = credits.state(conn, tenant_id=tid)
         kpis = comments.counts(conn, tenant_id=tid)
     return render(request, "inbox/comments.html", user=user, lang=lang, **ctx, rows=rows, kpis=kpis,
+                  can_answer=user.can_answer, 
+                  flash=(request.query_params.get("sent") or "")[:12].isdigit()
+                  and request.query_params["sent"][:12],
                   total=total, monitored=monitored, credits=st, triage=tr or "",
                   triages=comments.TRIAGES, labels=_labels(lang),
                   title=_(lang, "Comments of {tenant}", tenant=ctx["tenant"]["client_name"]))
+
+
+@router.post("/t/{client_key}/comments/{comment_id}/reply")
+def reply(request: Request, client_key: str, comment_id: int,
+          text: Annotated[str, Form(max_length=2200)] = "",
+          private: Annotated[str, Form(max_length=5)] = "",
+          csrf: Annotated[str | None, Form()] = None) -> Response:
+    """Approve the AI's draft (empty ``text``) or send a person's reply, then go back."""
+    user = auth(request)
+    if isinstance(user, Response):
+        return user
+    lang = lang_of(request, user)
+    try:
+        ctx = tenant_ctx(request, user, client_key, "comments")
+    except NotFound:
+        return not_found(request, user)
+    if not user.can_answer:
+        return error_page(request, user, 403, _(lang, "You may not do this: your account is "
+                                                      "read-only."))
+    if not csrf_ok(request, csrf):
+        return error_page(request, user, 403, _(lang, "The form expired (security token). "
+                                                      "Reload the page and try again."))
+    db = get_database(request)
+    tid = ctx["tenant"]["tenant_id"]
+    try:
+        with db.tenant_tx(tid) as conn:
+            comments.approve(conn, tenant_id=tid, comment_id=comment_id, by=user.email,
+                             text=text.strip() or None, private=True if private else None)
+        comments.send_reply(db, tenant_id=tid, comment_id=comment_id)
+    except NotFound:
+        return not_found(request, user)
+    except (Conflict, InvalidInput) as exc:
+        return error_page(request, user, 409 if isinstance(exc, Conflict) else 422, str(exc))
+    except GrowthopsError as exc:
+        return error_page(request, user, 502, str(exc))
+    except Exception as exc:  # the platform refused (MessagingError): shown, not a 500
+        from growthops.connectors.messaging import MessagingError
+
+        if not isinstance(exc, MessagingError):
+            raise
+        return error_page(request, user, 502, _(lang, "Instagram refused the reply: {error}",
+                                                 error=str(exc)))
+    return secure(RedirectResponse(f"/t/{client_key}/comments?sent={comment_id}", status_code=303))
