@@ -233,3 +233,22 @@ def test_20_concurrent_ai_replies_with_credits_for_10(db, published, ai):
         # replaying a charged action does not charge it again (even at a zero balance)
         sent = next(r["comment_id"] for r in rows if r["reply_status"] == "sent")
         assert credits.debit(conn, tenant_id=t.tenant_id, action_id=f"comment:{sent}") is False
+
+
+def test_a_webhook_comment_is_answered_by_the_job_under_the_auto_policy(db, client, published, ai):
+    from growthops.inbox.social_jobs import run_comments
+
+    t, acc, server, media = published["t"], published["acc"], published["server"], published["media"]
+    with db.tenant_tx(t.tenant_id) as conn:
+        comments.set_rule(conn, tenant_id=t.tenant_id, auto_reply_enabled=True)
+    cid = server.add_comment(media, "Livrez-vous en Belgique ?")
+    assert post(client, "instagram", comment_hook(acc["account_id"], media, cid,
+                                                   "Livrez-vous en Belgique ?")).status_code == 200
+    (summary,) = process_pending(db)
+    assert summary["comments_new"] == 1
+    (row,) = q(db, t.tenant_id, "select * from inbox.comments where tenant_id = %s")
+    assert (row["triage"], row["reply_status"], row["replied_by"]) == ("respond", "approved", "ai")
+    out = run_comments(db, now=datetime.now(UTC), tenant_id=t.tenant_id)
+    assert out["sent"] == 1 and out["comments_new"] == 0  # polled too: the same comment, once
+    (row,) = q(db, t.tenant_id, "select * from inbox.comments where tenant_id = %s")
+    assert row["reply_status"] == "sent" and row["reply_platform_id"]

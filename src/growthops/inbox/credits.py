@@ -61,11 +61,17 @@ def ensure(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
     """Create the tenant's subscription (plan ``free``) and balance rows if missing; return the
     plan, balance and this month's use."""
     tid = str(tenant_id)
-    conn.execute("""insert into inbox.user_subscriptions (tenant_id, storage_limit_mb)
-                    values (%s, %s) on conflict do nothing""",
-                 [tid, PLANS["free"].kb_storage_mb])
-    conn.execute("insert into inbox.user_credits (tenant_id) values (%s) on conflict do nothing", [tid])
+    _rows(conn, tid)
     return state(conn, tenant_id=tid)
+
+
+def _rows(conn: Any, tid: str) -> None:
+    """Create the subscription and balance rows if missing (one statement)."""
+    conn.execute(
+        """with s as (insert into inbox.user_subscriptions (tenant_id, storage_limit_mb)
+                      values (%(t)s, %(mb)s) on conflict do nothing)
+           insert into inbox.user_credits (tenant_id) values (%(t)s) on conflict do nothing""",
+        {"t": tid, "mb": PLANS["free"].kb_storage_mb})
 
 
 def state(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
@@ -142,7 +148,7 @@ def debit(conn: Any, *, tenant_id: UUID | str, action_id: str, reason: str = "ai
     if amount <= 0:
         raise InvalidInput("amount: a debit is a positive number of credits")
     tid = str(tenant_id)
-    ensure(conn, tenant_id=tid)
+    _rows(conn, tid)
     try:
         return _append(conn, tid, -amount, reason, action_id, metadata) is not None
     except _AlreadyCharged:
@@ -155,7 +161,7 @@ def credit(conn: Any, *, tenant_id: UUID | str, action_id: str, amount: int,
     if amount <= 0:
         raise InvalidInput("amount: a credit is a positive number of credits")
     tid = str(tenant_id)
-    ensure(conn, tenant_id=tid)
+    _rows(conn, tid)
     try:
         done = _append(conn, tid, amount, reason, action_id, metadata) is not None
     except _AlreadyCharged:

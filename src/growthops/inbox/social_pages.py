@@ -121,7 +121,7 @@ def comments_page(request: Request, client_key: str,
         st = credits.state(conn, tenant_id=tid)
         kpis = comments.counts(conn, tenant_id=tid)
     return render(request, "inbox/comments.html", user=user, lang=lang, **ctx, rows=rows, kpis=kpis,
-                  can_answer=user.can_answer, 
+                  can_answer=user.can_answer,
                   flash=(request.query_params.get("sent") or "")[:12].isdigit()
                   and request.query_params["sent"][:12],
                   total=total, monitored=monitored, credits=st, triage=tr or "",
