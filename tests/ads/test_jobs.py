@@ -339,6 +339,9 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),
+        # issue 12: scheduled posts, comment monitoring, the monthly grant of credits
+        ("inbox.publish_posts", "* * * * *"), ("inbox.comments", "* * * * *"),
+        ("inbox.credits_reset", "5 * * * *"),
         # the leads domain's (growthops.leads.jobs)
         ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
         ("leads.expire", "30 3 * * *"), ("leads.outreach_send", "*/5 * * * *"),

@@ -23,6 +23,14 @@ BODIES = {
     "resolve": {"by": "intruder"},
     "reopen": {"by": "intruder"},
     "archive": {"by": "intruder"},
+    # inbox posts, comments, credits (issue 12)
+    "posts": {"social_account_id": 1, "text": "x", "local_at": "2030-01-01T09:00:00",
+              "media": [{"type": "image", "url": "https://example.org/a.jpg"}], "by": "intruder"},
+    "edit": {"text": "intruder", "by": "intruder"},
+    "cancel": {"by": "intruder"},
+    "approve": {"by": "intruder"},
+    "monitoring-rules": {"auto_reply_enabled": True},
+    "plan": {"plan": "enterprise", "grant_now": True},
     # leads: capture, actions, notes, insights
     "leads": {"email": "intruder@example.org", "message": "hello"},
     "actions": {"action": "tag", "tag": "x", "by": "intruder"},

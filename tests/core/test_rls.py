@@ -106,6 +106,8 @@ def _sample_value(conn, schema: str, name: str, col: dict):
         return "2024-01-02"
     if t == "timestamptz":
         return "2024-01-02T00:00:00Z"
+    if t == "timestamp":
+        return "2024-01-02T00:00:00"
     if t == "bool":
         return True
     if t == "jsonb":

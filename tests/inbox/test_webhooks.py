@@ -178,7 +178,9 @@ def test_batched_entries_in_any_order_give_the_same_state(client, hook_db):
     for s in reversed(singles):
         assert post(client, "instagram", s).status_code == 200
     sums = process_pending(hook_db)
-    assert any(s["unhandled"].get("field:comments") == 1 for s in sums)
+    # the comment is parsed (issue 12) but its post is not monitored: stored nowhere
+    assert not any(s["unhandled"].get("field:comments") for s in sums)
+    assert any("comments_new" in s for s in sums)
 
     def state(side):
         return q(hook_db, side["tenant"].tenant_id, """

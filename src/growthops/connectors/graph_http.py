@@ -93,7 +93,7 @@ def _error_of(resp: httpx.Response) -> MessagingError:
 
 #: Keys whose values are personal data (recipient, message content): logged as "<redacted>".
 _PERSONAL = frozenset({"to", "recipient", "recipient_id", "contacts", "text", "body", "message",
-                       "parameters", "components"})
+                       "parameters", "components", "caption", "username", "from"})
 
 
 def _shape(payload: Any) -> Any:
@@ -148,11 +148,29 @@ class GraphClient:
                 return self._once(url, path, payload)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, url: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET ``<base>/<path>`` with query ``params``; return the JSON answer (same retries
+        and error mapping as :meth:`post`). Raises :class:`MessagingError`."""
+        url = f"{self.base}/{path.lstrip('/')}"
+        retrying = Retrying(
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=min(0.5, self.wait_max), max=self.wait_max),
+            retry=retry_if_exception(lambda e: isinstance(e, MessagingError) and e.retryable),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._once(url, path, params or {}, method="GET")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, url: str, path: str, payload: dict[str, Any],
+              method: str = "POST") -> dict[str, Any]:
         started = time.perf_counter()
+        self._method = method
         try:
-            resp = self._client.post(url, json=payload,
-                                     headers={"Authorization": f"Bearer {self._token}"})
+            headers = {"Authorization": f"Bearer {self._token}"}
+            resp = (self._client.get(url, params=payload, headers=headers) if method == "GET"
+                    else self._client.post(url, json=payload, headers=headers))
         except httpx.HTTPError as exc:
             self._log(path, payload, None, None, started, False, type(exc).__name__)
             raise MessagingError(f"network error: {type(exc).__name__}", kind="temporary") from None
@@ -175,7 +193,8 @@ class GraphClient:
              ok: bool, error: str | None) -> None:
         if self.api_logger is None:
             return
-        self.api_logger(api_name=self.api_name, endpoint=path, method="POST",
+        self.api_logger(api_name=self.api_name, endpoint=path,
+                        method=getattr(self, "_method", "POST"),
                         request_payload=_shape(payload), response_payload=_shape(response), status_code=status,
                         duration_ms=(time.perf_counter() - started) * 1000, success=ok,
                         error_message=error)

@@ -29,5 +29,6 @@ DOMAIN = Domain(
     jobs="growthops.inbox.jobs:register_tasks",
     demo="growthops.inbox.demo:run_demo",
     templates=Path(__file__).parent / "templates",
-    nav=(NavEntry("inbox", "inbox", N_("Inbox")),),
+    nav=(NavEntry("inbox", "inbox", N_("Inbox")), NavEntry("posts", "posts", N_("Posts")),
+         NavEntry("comments", "comments", N_("Comments"))),
 )

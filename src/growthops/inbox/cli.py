@@ -29,6 +29,11 @@ hooks_app = typer.Typer(help="Webhook deliveries: counters, recovery.", no_args_
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(hooks_app, name="webhooks")
+from growthops.inbox.social_cli import comments_app, credits_app, posts_app  # noqa: E402
+
+app.add_typer(posts_app, name="posts")
+app.add_typer(comments_app, name="comments")
+app.add_typer(credits_app, name="credits")
 
 
 def _add_ai_apps() -> None:

@@ -374,4 +374,8 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
     for r in ai_examples:
         xt.add_row(r["decision"], (r["message_text"] or "")[:60], r["reason"][:90])
     console.print(xt)
+
+    from growthops.inbox import posts_demo
+
+    posts_demo.run(db, console, tenant_id=tid, ig_account=IG_ACCOUNT, lang=lang)
     console.print(_(lang, "Open the inbox: growthops serve, then /t/{tenant}/inbox.", tenant=key))

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 from growthops.connectors import instagram, whatsapp
 from growthops.connectors.messaging import DeliveryStatus, InboundItem, InboundMessage, Unhandled
 from growthops.core.db import Database
-from growthops.inbox import handoff, rules, triage
+from growthops.inbox import comments, handoff, rules, triage
 
 logger = logging.getLogger("growthops.inbox")
 PARSERS = {"whatsapp": whatsapp.parse, "instagram": instagram.parse}
@@ -290,6 +290,8 @@ def process_event(db: Database, event_id: int, *, again: bool = False) -> dict[s
         with db.tenant_tx(tid) as conn:
             res = store_items(conn, tenant_id=tid, items=tenant_items)
             more = after_inbound(conn, tenant_id=tid, new_inbound=res["new_inbound"])
+            summary["comments_new"] = summary.get("comments_new", 0) + comments.store_webhook(
+                conn, tenant_id=tid, items=tenant_items)
             for k in ("messages_new", "messages_duplicate", "echoes", "statuses"):
                 summary[k] += res[k]
             for k in ("escalated", "triaged"):

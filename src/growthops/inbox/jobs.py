@@ -13,6 +13,8 @@
   (uploads through the API) and send the AI replies still ``pending`` after
   :data:`PENDING_AFTER` (a crash between the commit and the send); see
   :mod:`growthops.inbox.ai.policy`.
+* ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
+  :mod:`growthops.inbox.social_jobs`.
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
                    queueing_lock=TASK_PURGE)(purge_webhooks)
     sweep = app.task(name=TASK_AI_SWEEP, queue=QUEUE, pass_context=True,
                      queueing_lock=TASK_AI_SWEEP)(ai_sweep)
+    from growthops.inbox.social_jobs import register as register_social
+
+    register_social(app, periodic=periodic)
     if periodic:
         app.periodic(cron="* * * * *", periodic_id="inbox_ai_sweep")(sweep)
         app.periodic(cron="* * * * *", periodic_id="inbox_recover")(rec)

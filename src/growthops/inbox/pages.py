@@ -338,3 +338,8 @@ def transition(request: Request, client_key: str, conversation_id: int, action: 
             handoff.archive(conn, tenant_id=tid, conversation_id=conversation_id, actor=user.email)
             return _(lang, "Archived.")
     return _act(request, client_key, conversation_id, csrf, run)
+
+
+from growthops.inbox.social_pages import router as _social  # noqa: E402  (posts and comments pages)
+
+router.include_router(_social)

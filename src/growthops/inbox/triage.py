@@ -65,3 +65,65 @@ def install(new: TriagePolicy | None) -> TriagePolicy:
     global _policy
     previous, _policy = _policy, new or ai_policy
     return previous
+
+
+# ------------------------------------------------------------------------------ comments (issue 12)
+# Comments on monitored posts go through the same seam: :func:`comment_policy` is called once
+# per batch of new comments whose account has the AI on for comments
+# (``monitoring_rules.ai_enabled_for_comments``) and returns one :class:`CommentDecision` per
+# comment; :func:`growthops.inbox.comments.apply_decisions` records them and sends (or drafts,
+# without the tenant's auto policy) the replies. Without an AI, :func:`people_comment_policy`
+# hands every comment to a person.
+
+@dataclass(frozen=True)
+class NewComment:
+    """A newly stored comment handed to the comment policy (``parent_id``: the parent
+    comment's platform id in a thread; ``caption``: the post's caption, for context)."""
+
+    comment_id: int
+    monitored_post_id: int
+    platform_comment_id: str
+    parent_id: str | None
+    author_id: str | None
+    text: str | None
+    created_at: datetime
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class CommentDecision:
+    """The policy's decision on one comment. ``triage``: ``respond`` (``reply_text`` is the
+    public reply), ``user_conversation`` (move to a private conversation: ``reply_text`` is the
+    private reply, optional), ``ignore`` or ``escalate``; ``confidence`` 0-1."""
+
+    comment_id: int
+    triage: str
+    reply_text: str | None = None
+    confidence: float | None = None
+    reason: str | None = None
+    ai_decision_id: int | None = None
+
+
+#: ``policy(conn, *, tenant_id, comments) -> list[CommentDecision]``.
+CommentPolicy = Callable[..., list[CommentDecision]]
+
+
+def people_comment_policy(conn: Any, *, tenant_id: UUID | str,
+                          comments: list[NewComment]) -> list[CommentDecision]:
+    """Hand every comment to a person (the default until the AI exists)."""
+    return [CommentDecision(c.comment_id, "escalate", reason="no_ai") for c in comments]
+
+
+_comment_policy: CommentPolicy = people_comment_policy
+
+
+def comment_policy() -> CommentPolicy:
+    """Return the installed comment policy."""
+    return _comment_policy
+
+
+def install_comment_policy(new: CommentPolicy | None) -> CommentPolicy:
+    """Install ``new`` (None: :func:`people_comment_policy`); return the previous one."""
+    global _comment_policy
+    previous, _comment_policy = _comment_policy, new or people_comment_policy
+    return previous

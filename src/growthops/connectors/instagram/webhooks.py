@@ -13,9 +13,11 @@ account, recipient = the customer. ``changes`` entries (comments, mentions...) a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from growthops.connectors.instagram.publishing import Comment
 from growthops.connectors.messaging import DeliveryStatus, InboundItem, InboundMessage, Unhandled
 
 MEDIA_TYPES = ("image", "audio", "video")
@@ -26,6 +28,15 @@ def _ts_ms(value: Any) -> datetime | None:
         return datetime.fromtimestamp(int(str(value)) / 1000, UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def _ts_s(value: Any) -> datetime | None:
+    """Epoch seconds (``changes`` entries) or milliseconds (``messaging``) into UTC."""
+    try:
+        v = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return _ts_ms(v if v > 10**11 else v * 1000)
 
 
 def _id(obj: Any) -> str | None:
@@ -66,6 +77,31 @@ def _event(account: str, ev: dict[str, Any]) -> InboundItem:
                           echo=echo, raw=msg)
 
 
+@dataclass(frozen=True)
+class CommentEvent:
+    """A comment delivered by webhook (field ``comments``) on a media of ``account_id``."""
+
+    platform: str
+    account_id: str
+    comment: Comment
+
+
+def _comment(account: str, value: Any, at: datetime | None) -> CommentEvent | Unhandled:
+    media = value.get("media") if isinstance(value, dict) else None
+    cid = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(media, dict) or _id(media) is None or not isinstance(cid, str | int):
+        return Unhandled("instagram", account, "malformed_comment")
+    frm = value.get("from") if isinstance(value.get("from"), dict) else {}
+    parent = value.get("parent_id")
+    return CommentEvent("instagram", account, Comment(
+        comment_id=str(cid), media_id=_id(media) or "",
+        text=value.get("text") if isinstance(value.get("text"), str) else None,
+        created_at=at or datetime.now(UTC), author_id=_id(frm),
+        author_name=frm.get("username") if isinstance(frm.get("username"), str) else None,
+        parent_id=str(parent) if isinstance(parent, str | int) and str(parent) else None,
+        raw=value))
+
+
 def parse(body: Any) -> list[InboundItem]:
     """Return the items of a parsed webhook JSON body, in delivery order."""
     if not isinstance(body, dict):
@@ -83,5 +119,9 @@ def parse(body: Any) -> list[InboundItem]:
                          else Unhandled("instagram", account, "malformed_event"))
         for change in entry.get("changes") or []:
             field = change.get("field") if isinstance(change, dict) else None
+            if field == "comments":
+                at = _ts_s(entry.get("time"))
+                items.append(_comment(account, change.get("value"), at))  # type: ignore[arg-type]
+                continue
             items.append(Unhandled("instagram", account, f"field:{field}"))
     return items
