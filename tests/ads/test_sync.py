@@ -187,3 +187,73 @@ def test_failed_sync_is_recorded_with_its_calls_and_loads_nothing(db, keys, grap
     assert run["api_calls"] == 1
     assert rows(db, tenant, "select count(*) n from core.api_calls_log")[0]["n"] == 1
     assert rows(db, tenant, "select count(*) n from ads.metrics_daily")[0]["n"] == 0
+
+
+# ----------------------------------------------------------------------------- Google Ads
+@pytest.fixture()
+def gads(monkeypatch: pytest.MonkeyPatch):
+    import grpc
+    from google.api_core import grpc_helpers
+
+    from tests.connectors.ads_stream_server import StreamAdsServer
+
+    with StreamAdsServer(FIRST, LAST, lookback_days=[7, 14]) as server:
+        monkeypatch.setattr(grpc_helpers, "create_channel",
+                            lambda *a, **kw: grpc.insecure_channel(server.target))
+        yield server
+
+
+def test_google_sync_streams_gaql_repulls_the_conversion_window_and_retries(
+        db, keys, gads) -> None:
+    import grpc
+
+    tenant = new_tenant(db)
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        register_account(conn, tenant_id=tenant.tenant_id, platform="google",
+                         connector="google_ads", account_id="123-456-7890",
+                         credentials={"developer_token": "devTOKEN-x", "access_token": "ya29.t"})
+    first = sync_account(db, tenant_id=tenant.tenant_id, platform="google", now=NOW,
+                         sleep=Sleeps())
+    # First sync: 90 days back; the server has November only (2 campaigns, 1 ad group, 1 ad).
+    assert first.date_from == LAST - timedelta(days=INITIAL_DAYS - 1)
+    assert first.rows_inserted == 30 * 4
+    streams = gads.calls_to("SearchStream")
+    assert len(streams) == 3 and "FROM ad_group_ad" in streams[2].query
+    assert "segments.date BETWEEN" in streams[0].query
+    cam = rows(db, tenant, "select spend, conversions, conversion_value from ads.metrics_daily "
+                           "where entity_id = '20001' and day = %s", [FIRST])[0]
+    assert cam["spend"] == Decimal("40.123456") and cam["conversions"] == 6  # 5.5 half up
+    # Next day: the re-pull window is the longest conversion window (14 days), a restated
+    # day is updated, and a quota error is retried after a back-off.
+    gads.daily[("campaign", "20001", date(2026, 11, 20))]["conversions"] = 9.0
+    gads.fail_next("SearchStream", grpc.StatusCode.RESOURCE_EXHAUSTED, "quota_error",
+                   "RESOURCE_EXHAUSTED")
+    sleeps = Sleeps()
+    second = sync_account(db, tenant_id=tenant.tenant_id, platform="google",
+                          now=NOW + timedelta(days=1), sleep=sleeps)
+    assert second.date_from == date(2026, 11, 18) and second.date_to == date(2026, 12, 1)
+    assert second.attribution_settings == ["click_through_lookback_14d"]
+    assert (second.rows_inserted, second.rows_updated) == (0, 1)
+    assert second.retries == 1 and sleeps == [5.0]
+    assert rows(db, tenant, "select conversions from ads.metrics_daily_history")[0] == {
+        "conversions": 6}
+    logged = rows(db, tenant, "select endpoint, success, cost_estimate from core.api_calls_log "
+                              "order by id")
+    assert [r["endpoint"] for r in logged].count("GoogleAdsService/SearchStream") == 7
+    assert [r["success"] for r in logged].count(False) == 1
+    assert all(r["cost_estimate"] == 0 for r in logged)
+
+
+def test_sandbox_sync_goes_through_the_same_path(db) -> None:
+    from growthops.connectors.sandbox import create_sandbox_account
+
+    tenant = new_tenant(db)
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        create_sandbox_account(conn, tenant_id=tenant.tenant_id, seed=3,
+                               start=date(2026, 11, 21), days_history=10)
+    res = sync_account(db, tenant_id=tenant.tenant_id, platform="meta", now=NOW,
+                       trigger="demo")
+    # The sandbox reads its own rows: the upsert finds them unchanged.
+    assert res.status == "succeeded" and res.rows_fetched > 0
+    assert (res.rows_inserted, res.rows_updated) == (0, 0)
+    assert res.date_from == LAST - timedelta(days=INITIAL_DAYS - 1)

@@ -205,6 +205,8 @@ def sync_account(
             [tenant_id, platform, acc_row["account_id"], acc_row["connector"], today, trigger,
              start, end]).fetchone()["run_id"]
     res = SyncResult(run_id, platform, acc_row["account_id"], start, end)
+    if acc_row["connector"] == "google_ads":  # Google's attribution is per conversion action
+        res.attribution_settings = [f"click_through_lookback_{window}d"]
     try:
         with db.tenant_tx(tenant_id) as conn:
             _pull_and_load(conn, tenant_id, platform, res, calls, sleep, progress)
@@ -236,7 +238,7 @@ def _pull_and_load(conn: Any, tenant_id: UUID | str, platform: str, res: SyncRes
     account = get_platform(conn, tenant_id=tenant_id, platform=platform, api_logger=calls)
     records: list[Record] = []
     state: dict[str, Any] = {}
-    attribution: set[str] = set()
+    attribution: set[str] = set(res.attribution_settings)
     for level in LEVELS:
         batch = read_insights(account, res.date_from, res.date_to, level, sleep=sleep, state=state)
         records += [_record(platform, m) for m in batch.rows]
