@@ -257,3 +257,19 @@ def test_sandbox_sync_goes_through_the_same_path(db) -> None:
     assert res.status == "succeeded" and res.rows_fetched > 0
     assert (res.rows_inserted, res.rows_updated) == (0, 0)
     assert res.date_from == LAST - timedelta(days=INITIAL_DAYS - 1)
+
+
+def test_cli_sync_prints_a_table_and_names_a_bad_date(db, keys, graph) -> None:
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+
+    tenant = meta_tenant(db, graph)
+    runner = CliRunner()
+    out = runner.invoke(app, ["sync", "--tenant", tenant.client_key, "--from", "2026-11-29",
+                              "--to", "2026-11-30"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "meta" in out.output and "2026-11-29" in out.output and "succeeded" in out.output
+    assert rows(db, tenant, "select count(*) n from ads.metrics_daily")[0]["n"] == 2 * PER_DAY
+    bad = runner.invoke(app, ["sync", "--tenant", tenant.client_key, "--from", "29/11/2026"])
+    assert isinstance(bad.exception, InvalidInput) and "--from" in str(bad.exception)
