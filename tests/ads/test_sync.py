@@ -273,3 +273,45 @@ def test_cli_sync_prints_a_table_and_names_a_bad_date(db, keys, graph) -> None:
     assert rows(db, tenant, "select count(*) n from ads.metrics_daily")[0]["n"] == 2 * PER_DAY
     bad = runner.invoke(app, ["sync", "--tenant", tenant.client_key, "--from", "29/11/2026"])
     assert isinstance(bad.exception, InvalidInput) and "--from" in str(bad.exception)
+
+
+# ------------------------------------------------------------------------------- schedule
+def test_due_syncs_at_0700_local_once_a_day_with_bounded_retries() -> None:
+    from growthops.ads.sync.jobs import MAX_ATTEMPTS_PER_DAY, due_syncs
+
+    day = date(2026, 12, 1)
+    paris = {"tenant_id": "p", "platform": "meta", "time_zone": "Europe/Paris",
+             "sync_date": day, "ok": 0, "failed": 0}
+    tokyo = {**paris, "tenant_id": "t", "time_zone": "Asia/Tokyo"}
+    # 05:59 UTC = 06:59 Paris (not yet), 14:59 Tokyo (due, its own date).
+    at = datetime(2026, 12, 1, 5, 59, tzinfo=UTC)
+    assert [d.tenant_id for d in due_syncs([paris, tokyo], at)] == ["t"]
+    at7 = at + timedelta(minutes=1)
+    assert {d.tenant_id for d in due_syncs([paris, tokyo], at7)} == {"p", "t"}
+    assert due_syncs([{**paris, "ok": 1}], at7) == []
+    assert due_syncs([{**paris, "failed": MAX_ATTEMPTS_PER_DAY}], at7) == []
+    # Counts of another date do not hold back today's sync.
+    assert len(due_syncs([{**paris, "ok": 1, "sync_date": day - timedelta(days=1)}], at7)) == 1
+    assert due_syncs([{**paris, "time_zone": "Mars/Olympus"}], at7) == []
+
+
+def test_worker_syncs_each_account_from_the_scheduler_tick(fresh_db) -> None:
+    from growthops.ads.sync.jobs import TASK_SYNC_SCHEDULER, schedule_syncs_at
+    from growthops.connectors.sandbox import create_sandbox_account
+    from growthops.worker import build_app, run_worker
+
+    paris = new_tenant(fresh_db)
+    new_tenant(fresh_db)  # no ad account: nothing to sync
+    with fresh_db.tenant_tx(paris.tenant_id) as conn:
+        create_sandbox_account(conn, tenant_id=paris.tenant_id, seed=5,
+                               start=date(2026, 11, 25), days_history=6)
+    tick = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 07:00 in Paris
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        app.configure_task(TASK_SYNC_SCHEDULER).defer(timestamp=int(tick.timestamp()))
+    run_worker(fresh_db, concurrency=1, once=True)
+    runs = rows(fresh_db, paris, "select trigger, status, sync_date, date_to from ads.sync_runs")
+    assert runs == [{"trigger": "schedule", "status": "succeeded", "sync_date": date(2026, 12, 1),
+                     "date_to": date(2026, 11, 30)}]
+    # The next tick finds today's sync done: nothing queued.
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        assert schedule_syncs_at(fresh_db, app, tick + timedelta(minutes=15)) == []

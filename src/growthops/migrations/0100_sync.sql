@@ -58,7 +58,6 @@ create table ads.metrics_daily_history (
   daily_budget numeric(14,2),
   custom_metrics jsonb not null default '{}',
   import_batch_id bigint,
-  check (known_from < known_until),
   primary key (tenant_id, platform, level, entity_id, day, known_from)
 );
 create index metrics_daily_history_day on ads.metrics_daily_history (tenant_id, day);
