@@ -33,6 +33,7 @@ OWNER_FUNCTIONS = {
     "core.session_get(text)": "test_session_functions",
     "core.session_save(text, jsonb)": "test_session_functions",
     "core.session_end(text, text)": "test_session_functions",
+    "ads.queue_daily_cycle()": "test_queue_daily_cycle_queues_only_the_callers_cycle",
 }
 
 
@@ -200,3 +201,17 @@ def test_session_functions(db: Database) -> None:
         data = conn.execute("select data from core.sessions where session_hash = %s",
                             [h1]).fetchone()["data"]
     assert data == {"csrf": "t"}
+
+
+def test_queue_daily_cycle_queues_only_the_callers_cycle(db: Database) -> None:
+    """ads.queue_daily_cycle (migration 0102): the transaction's tenant only, one waiting job."""
+    a = new_tenant(db)
+    with db.tenant_tx(a.tenant_id) as conn:
+        first = conn.execute("select ads.queue_daily_cycle() j").fetchone()["j"]
+        again = conn.execute("select ads.queue_daily_cycle() j").fetchone()["j"]
+    assert first == again
+    with db.admin() as conn:
+        job = conn.execute("select args from procrastinate_jobs where id = %s", [first]).fetchone()
+    assert job["args"]["tenant_id"] == str(a.tenant_id)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.app_tx() as conn:
+        conn.execute("select ads.queue_daily_cycle()")  # no tenant bound
