@@ -90,3 +90,29 @@ def test_api_patch_changes_settings_and_answers_422_409(db) -> None:
     assert client.patch(f"/api/v1/tenants/{other.client_key}",
                         json={"roi_target": 3, "by": "x"}).status_code in (403, 404)
     assert TestClient(create_app(db=db)).patch(url, json={"roi_target": 3}).status_code == 401
+
+
+def test_api_patch_platform_config_validates_like_the_cli_and_audits(db) -> None:
+    t = new_tenant(db)
+    client = TestClient(create_app(db=db))
+    client.headers["X-API-Key"] = make_key(db, t)
+    url = f"/api/v1/tenants/{t.client_key}/platform-configs/meta"
+    r = client.patch(url, json={"target_roas": 2.5, "max_cpa": "40", "max_change_pct": 15,
+                                "protect": ["120210000000000101"], "by": "Léa"})
+    assert r.status_code == 200, r.text
+    after = r.json()["after"]
+    assert after["target_roas"] == "2.500" and after["max_cpa"] == "40.00"
+    assert after["max_change_pct"] == "15.00" and after["protected_entity_ids"] == [
+        "120210000000000101"]
+    r = client.patch(url, json={"max_cpa": None, "by": "Léa"})  # null clears a nullable target
+    assert r.status_code == 200 and r.json()["after"]["max_cpa"] is None
+    bad = client.patch(url, json={"max_change_pct": 150, "fdr_q": 1, "by": "Léa"})
+    assert bad.status_code == 422
+    assert "--max-change-pct" in bad.text and "--fdr-q" in bad.text  # every problem named
+    assert client.patch(url, json={"by": "Léa"}).status_code == 422  # nothing to change
+    assert client.patch(f"/api/v1/tenants/{t.client_key}/platform-configs/myspace",
+                        json={"max_cpa": 3, "by": "Léa"}).status_code == 422
+    with db.tenant_tx(t.tenant_id) as conn:
+        audit = conn.execute("select actor, action from ads.audit_log where object_type = "
+                             "'platform_config'").fetchall()
+    assert audit == [{"actor": "Léa", "action": "platform_config.updated"}] * 2

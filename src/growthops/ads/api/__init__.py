@@ -19,6 +19,7 @@ def routers() -> list[APIRouter]:
         audit,
         metrics,
         outcomes,
+        platform_config,
         suggestions,
         tenants,
         validation,
@@ -26,5 +27,5 @@ def routers() -> list[APIRouter]:
 
     return [tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
-                                 anomalies)),
+                                 anomalies, platform_config)),
             *(m.short_router for m in (suggestions, validation, audit))]
