@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/webhook_ingest.py --rates 100,200 --seconds 4 --max-seconds 4
 	$(PY) bench/lead_models.py --quick
 	$(PY) bench/lead_capture.py --rate 100 --seconds 3
+	$(PY) bench/sync_restate.py --ads 100 --days 40 --repeat 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
