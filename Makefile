@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/lead_models.py --quick
 	$(PY) bench/lead_capture.py --rate 100 --seconds 3
 	$(PY) bench/posts_credits.py --debits 200 --posts 20
+	$(PY) bench/sync_restate.py --ads 100 --days 40 --repeat 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -336,6 +336,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
     periodic = build_app(fresh_db).periodic_registry.periodic_tasks
     assert sorted((t.task.name, t.cron) for t in periodic.values()) == sorted([
         (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *"),
+        ("schedule_syncs", "*/15 * * * *"),  # the 07:00-local account sync (growthops.ads.sync)
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),

@@ -15,6 +15,7 @@ BODIES = {
     "validation": {"item_type": "ad_creative", "item_name": "x", "submitted_by": "intruder"},
     "advance": {"by": "intruder"},
     "reject": {"by": "intruder", "reason": "because"},
+    "status": {"status": "dismissed", "by": "intruder"},  # ads anomaly triage
     # inbox (valid bodies: another tenant's objects must answer 404, not 422)
     "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
     "reply": {"text": "intruder", "by": "intruder"},

@@ -70,6 +70,8 @@ class GraphServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in server.response_headers(method, parts.path).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -96,6 +98,10 @@ class GraphServer:
     def fail_next(self, method: str, path_suffix: str, status: int, error_fixture: str) -> None:
         """Answer the next ``method`` request whose path ends with ``path_suffix`` with an error."""
         self._failures.append((method, path_suffix, status, fixture(error_fixture)))
+
+    def response_headers(self, method: str, path: str) -> dict[str, str]:
+        """Extra headers of the next answer (none here; subclasses add usage headers)."""
+        return {}
 
     # -- routing ---------------------------------------------------------------------------------
     def answer(

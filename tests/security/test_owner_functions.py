@@ -45,6 +45,7 @@ OWNER_FUNCTIONS = {
     "leads.form_token_lookup(text)": "test_form_token_lookup_returns_one_live_token",
     "leads.origin_registered(text)": "test_origin_registered_is_true_for_live_tokens_only",
     "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
+    "ads.queue_daily_cycle()": "test_queue_daily_cycle_queues_only_the_callers_cycle",
 }
 
 
@@ -388,3 +389,15 @@ def test_outreach_token_lookup_returns_one_emails_tenant(db: Database) -> None:
         assert conn.execute("select * from leads.outreach_token_lookup('nope')").fetchall() == []
         # without a tenant the app role sees no e-mail directly
         assert conn.execute("select count(*) n from leads.outreach_emails").fetchone()["n"] == 0
+def test_queue_daily_cycle_queues_only_the_callers_cycle(db: Database) -> None:
+    """ads.queue_daily_cycle (migration 0102): the transaction's tenant only, one waiting job."""
+    a = new_tenant(db)
+    with db.tenant_tx(a.tenant_id) as conn:
+        first = conn.execute("select ads.queue_daily_cycle() j").fetchone()["j"]
+        again = conn.execute("select ads.queue_daily_cycle() j").fetchone()["j"]
+    assert first == again
+    with db.admin() as conn:
+        job = conn.execute("select args from procrastinate_jobs where id = %s", [first]).fetchone()
+    assert job["args"]["tenant_id"] == str(a.tenant_id)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.app_tx() as conn:
+        conn.execute("select ads.queue_daily_cycle()")  # no tenant bound

@@ -134,6 +134,9 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
         return
     as_of = SANDBOX_START + timedelta(days=SANDBOX_HISTORY_DAYS - 1)
     clock = datetime.combine(as_of + timedelta(days=1), time(9, 0), tzinfo=UTC)
+    from growthops.ads.sync.demo import demo_sync  # the same sync path as Meta and Google Ads
+
+    demo_sync(db, console, tenant_id=tid, tenant=SANDBOX_TENANT["client_key"], now=clock, lang=lang)
     result = run_daily_cycle(db, tenant_id=tid, as_of=as_of, clock=clock, progress=True)
     assert result is not None
     console.print(f"sandbox-demo as of {as_of}: {result.summary.get('suggestions', 0)} suggestions")

@@ -325,6 +325,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
         app.periodic(cron=SCHEDULER_CRON, periodic_id=SCHEDULER_PERIODIC_ID)(scheduler)
         app.periodic(cron=ARCHIVE_CRON, periodic_id=TASK_NIGHTLY_ARCHIVE)(archive)
         app.periodic(cron=HOURLY_CRON, periodic_id=TASK_HOURLY_UPKEEP)(hourly)
+    from growthops.ads.sync.jobs import register_sync_tasks  # the 07:00-local account sync
+
+    register_sync_tasks(app, periodic=periodic)
 
 
 # ------------------------------------------------------------------------------- deferring

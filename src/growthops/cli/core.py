@@ -117,6 +117,48 @@ def tenants_create(
                     client_key=tenant.client_key, id=tenant.tenant_id))
 
 
+@tenants_app.command("update")
+def tenants_update(
+    tenant: Annotated[str, typer.Argument(help="client_key or tenant id")],
+    by: Annotated[str, typer.Option("--by", help="Who changes the settings (audited).")],
+    name: Annotated[str | None, typer.Option(help="Client name.")] = None,
+    industry: Annotated[str | None, typer.Option()] = None,
+    ticket_price: Annotated[str | None, typer.Option(help="Price of the main offer, in the currency.")] = None,
+    roi_target: Annotated[str | None, typer.Option(help="Target ROAS (conversion value / spend).")] = None,
+    monthly_budget_max: Annotated[str | None, typer.Option(help="Monthly ad budget ceiling; 'none' removes it.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code (refused once metrics exist).")] = None,
+    time_zone: Annotated[str | None, typer.Option(help="IANA time zone of the ad account.")] = None,
+    slack_channel: Annotated[str | None, typer.Option(help="Slack validation channel; 'none' removes it.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Change a tenant's targets, budget limit, currency, time zone or Slack channel (audited)."""
+    from growthops.core.tenants.models import TenantUpdate
+    from growthops.core.tenants.service import resolve, update_tenant
+
+    given = {"client_name": name, "industry": industry, "ticket_price": ticket_price,
+             "roi_target": roi_target, "monthly_budget_max": monthly_budget_max,
+             "currency": currency, "time_zone": time_zone,
+             "slack_validation_channel": slack_channel}
+    data = {k: (None if v.strip().lower() == "none" else v.strip())
+            for k, v in given.items() if v is not None}
+    changes = _validate(TenantUpdate, data)
+    db = get_db()
+    with db.app_tx() as conn:
+        tid = resolve(conn, tenant)["tenant_id"]
+    with db.tenant_tx(tid) as conn:
+        before, after = update_tenant(conn, tenant_id=tid, changes=changes, by=by)
+    lg = _lang(lang)
+    if not after:
+        console.print(_(lg, "{tenant}: nothing to change.", tenant=tenant))
+        return
+    table = Table(_(lg, "setting"), _(lg, "before"), _(lg, "after"),
+                  title=_(lg, "{tenant} updated", tenant=tenant))
+    for k in sorted(after):
+        table.add_row(k, "" if before[k] is None else str(before[k]),
+                      "" if after[k] is None else str(after[k]))
+    console.print(table)
+
+
 @tenants_app.command("list")
 def tenants_list() -> None:
     """List tenants."""

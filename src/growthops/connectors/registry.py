@@ -38,23 +38,32 @@ def db_api_logger(conn: Any, tenant_id: UUID | str) -> Any:
 
     It takes the keyword arguments of :func:`growthops.core.logs.service.log_api_call` without
     ``conn`` and ``tenant_id``; payloads are redacted there (no token is ever stored).
+    ``cost_estimate`` defaults to :func:`growthops.connectors.costs.estimate_cost` of the API.
     """
+    from growthops.connectors.costs import estimate_cost
     from growthops.core.logs.service import log_api_call
 
     def log(**kw: Any) -> None:
+        if kw.get("cost_estimate") is None:
+            kw["cost_estimate"] = estimate_cost(str(kw.get("api_name")))
         log_api_call(conn, tenant_id=tenant_id, **kw)
 
     return log
 
 
-def get_platform(conn: Any, *, tenant_id: UUID | str, platform: str) -> AdPlatform:
+def get_platform(
+    conn: Any, *, tenant_id: UUID | str, platform: str, api_logger: Any = None
+) -> AdPlatform:
     """Return the :class:`AdPlatform` of ``tenant_id``'s account on ``platform``.
 
     Reads ``ads.ad_accounts`` in the caller's tenant transaction; decrypts the credentials of
     real connectors. Raises :class:`NotFound` naming the tenant and platform when the tenant
     has no account there, :class:`ConfigError` when credentials are missing, undecryptable
-    (``GROWTHOPS_SECRET_KEYS``) or lack a required key.
+    (``GROWTHOPS_SECRET_KEYS``) or lack a required key. ``api_logger`` replaces the default
+    :func:`db_api_logger` on ``conn`` (the sync buffers its calls and writes them even when
+    its own transaction rolls back).
     """
+    logger = api_logger or db_api_logger(conn, tenant_id)
     row = conn.execute(
         """select a.connector, a.account_id, a.credentials_encrypted, a.settings, t.currency
            from ads.ad_accounts a join core.tenants t on t.tenant_id = a.tenant_id
@@ -88,7 +97,7 @@ def get_platform(conn: Any, *, tenant_id: UUID | str, platform: str) -> AdPlatfo
             creds.get("app_secret"),
             base_url=settings.get("base_url"),
             currency=currency,
-            api_logger=db_api_logger(conn, tenant_id),
+            api_logger=logger,
             **kw,
         )
     if connector == "google_ads":
@@ -114,7 +123,7 @@ def get_platform(conn: Any, *, tenant_id: UUID | str, platform: str) -> AdPlatfo
             login_customer_id=creds.get("login_customer_id") or settings.get("login_customer_id"),
             version=settings.get("version"),
             currency=currency,
-            api_logger=db_api_logger(conn, tenant_id),
+            api_logger=logger,
         )
     raise ConfigError(
         f"ads.ad_accounts: connector {connector!r} of tenant {tenant_id} on {platform!r} "

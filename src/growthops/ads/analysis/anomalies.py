@@ -146,7 +146,9 @@ def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, in
                 "severity": res["severity"][j], "details": {k: _f(v) for k, v in details.items()},
             })
     conn.execute(
-        "delete from ads.anomalies where tenant_id = %s and as_of = %s and status = 'active'",
+        # An anomaly a person touched (status_by, migration 0101) is kept even when reopened.
+        "delete from ads.anomalies where tenant_id = %s and as_of = %s and status = 'active' "
+        "and status_by is null",
         [ctx.tenant_id, as_of],
     )
     if rows:

@@ -14,8 +14,18 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Return the ads routers in the order they are mounted (the list route before the rest)."""
-    from growthops.ads.api import audit, metrics, outcomes, suggestions, tenants, validation
+    from growthops.ads.api import (
+        anomalies,
+        audit,
+        metrics,
+        outcomes,
+        platform_config,
+        suggestions,
+        tenants,
+        validation,
+    )
 
     return [tenants.list_router,
-            *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit)),
+            *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
+                                 anomalies, platform_config)),
             *(m.short_router for m in (suggestions, validation, audit))]

@@ -9,14 +9,16 @@ security.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from growthops.ads.api import reads
 from growthops.ads.models import TenantOut, TenantPage
-from growthops.web.deps import Scope, Who, get_database, tenant_router
-from growthops.web.errors import AUTH_RESPONSES, TENANT_RESPONSES
+from growthops.core.tenants.models import TenantUpdate
+from growthops.web.deps import Scope, Who, actor, get_database, tenant_router
+from growthops.web.errors import AUTH_RESPONSES, BODY, CONFLICT, FORBIDDEN, TENANT_RESPONSES
+from growthops.web.models import Name, Out, StrictIn
 
 list_router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"], responses=AUTH_RESPONSES)
 routes = APIRouter(tags=["tenants"], responses=TENANT_RESPONSES)
@@ -50,6 +52,37 @@ def list_tenants(
 def get_tenant(scope: Scope) -> TenantOut:
     """Return the tenant's settings, month-to-date spend, ROAS, CPA, pacing and open work."""
     return TenantOut.model_validate(reads.tenant_summary(scope.conn, tenant_id=scope.tenant_id))
+
+
+class TenantSettingsIn(StrictIn, TenantUpdate):
+    """Changes to the tenant's settings (only the fields given change) and who makes them.
+
+    Fields and rules of :class:`growthops.core.tenants.models.TenantUpdate`; ``by`` is required
+    with an API key created to act for people (others act as themselves).
+    """
+
+    by: Name | None = None
+
+
+class TenantSettingsOut(Out):
+    """The settings that changed, before and after (both empty when nothing changed)."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@routes.patch("", response_model=TenantSettingsOut, responses={**BODY, **FORBIDDEN, **CONFLICT},
+              summary="Change the tenant's targets, budget limit, currency, time zone, Slack")
+def update_tenant(body: TenantSettingsIn, scope: Scope) -> TenantSettingsOut:
+    """Apply the given settings (validated; audited in ``core.system_logs``); 403 for a
+    read-only principal, 409 for a currency change once metrics exist."""
+    from growthops.core.tenants.service import update_tenant as update
+
+    scope.require_decide()
+    by = actor(scope, body.by, "by")
+    changes = TenantUpdate.model_validate(body.model_dump(exclude_unset=True, exclude={"by"}))
+    before, after = update(scope.conn, tenant_id=scope.tenant_id, changes=changes, by=by)
+    return TenantSettingsOut(before=before, after=after)
 
 
 router = tenant_router(routes)

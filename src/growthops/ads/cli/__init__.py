@@ -1,13 +1,20 @@
 """The ads domain's commands (``DOMAIN.cli`` = :data:`app`), merged into the root command.
 
 Modules: :mod:`.commands` (import, daily, report, backtest, suggestions, execute, reconcile,
-auto-apply, archive, audit, defer-daily), :mod:`.validation`, :mod:`.config` (targets and
+auto-apply, archive, audit, defer-daily), :mod:`.sync` (live insights), :mod:`.anomalies` (triage), :mod:`.validation`, :mod:`.config` (targets and
 guard rails), :mod:`.accounts` (ad accounts) and :mod:`.learning` (``learning report``).
 """
 
 from __future__ import annotations
 
-from growthops.ads.cli import accounts, commands, config, validation  # noqa: F401  (registration)
+from growthops.ads.cli import (  # noqa: F401  (registration)
+    accounts,
+    anomalies,
+    commands,
+    config,
+    sync,
+    validation,
+)
 from growthops.ads.cli.app import app
 
 __all__ = ["app"]

@@ -37,7 +37,7 @@ from psycopg import sql
 from growthops.ads.metrics.formats import FORMATS, STAGE_COLUMNS, FormatContext, Record
 from growthops.core.errors import ImportRejected, InvalidInput, RejectedRow
 
-__all__ = ["FORMATS", "ImportResult", "import_metrics", "parse_file"]
+__all__ = ["FORMATS", "ImportResult", "import_metrics", "load_records", "parse_file"]
 
 STAGE = "ads_import_stage"
 _PROGRESS_EVERY = 500
@@ -486,6 +486,35 @@ def import_metrics(
     finally:
         if bar is not None:
             bar.stop()
+
+
+def load_records(
+    conn: psycopg.Connection[Any],
+    *,
+    tenant_id: UUID | str,
+    source_name: str,
+    fmt: str,
+    records: list[Record],
+) -> ImportResult:
+    """Load records that did not come from a file (the platform sync) with the file upsert.
+
+    Same path as :func:`import_metrics` after parsing: staging COPY, the idempotent upsert,
+    the roll-ups of parents the records do not give, the ``ads.import_batches`` row
+    (``source_name``, ``fmt``, sha256 of the records' rows). ``records`` must be distinct by
+    key (platform, level, entity_id, day); raises :class:`InvalidInput` naming the first
+    duplicate otherwise. Never commits.
+    """
+    seen: set[tuple[str, str, str, date]] = set()
+    digest = hashlib.sha256()
+    for r in records:
+        key = (r.platform, r.level, r.entity_id, r.day)
+        if key in seen:
+            raise InvalidInput(f"{source_name}: {r.level} {r.entity_id} on {r.day} given twice")
+        seen.add(key)
+        digest.update(repr(r.copy_row()).encode())
+    parsed = ParsedFile(records, len(records), 0, [], digest.hexdigest())
+    return _load(conn, tenant_id=tenant_id, path=Path(source_name), fmt=fmt, parsed=parsed,
+                 bar=None)
 
 
 def _load(

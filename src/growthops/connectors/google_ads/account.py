@@ -380,40 +380,49 @@ class GoogleAdsAccount:
 
     def daily_metrics(self, start: date, end: date, level: Level = "ad") -> list[DailyMetrics]:
         """Return cost, impressions, clicks, conversions and value per entity and ``segments.date``."""
+        return [
+            self.parse_metrics_row(r, level)
+            for r in self._search(self.metrics_query(start, end, level))
+        ]
+
+    def metrics_query(self, start: date, end: date, level: Level) -> str:
+        """Return the GAQL of one level's daily metrics for ``start``..``end`` (inclusive)."""
         resource, id_f, name_f, _ = RESOURCES[level]
         parents = {"campaign": [], "adset": ["campaign.id"], "ad": ["campaign.id", "ad_group.id"]}[
             level
         ]
-        q = (
+        return (
             f"SELECT {', '.join([id_f, name_f, *parents])}, segments.date, metrics.cost_micros, "
             "metrics.impressions, metrics.clicks, metrics.conversions, metrics.conversions_value "
             f"FROM {resource} WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
         )
-        out = []
-        for r in self._search(q):
-            if level == "campaign":
-                eid, name = r.campaign.id, r.campaign.name
-            elif level == "adset":
-                eid, name = r.ad_group.id, r.ad_group.name
-            else:
-                eid, name = r.ad_group_ad.ad.id, r.ad_group_ad.ad.name
-            m = r.metrics
-            out.append(
-                DailyMetrics(
-                    entity_id=str(eid),
-                    level=level,
-                    day=date.fromisoformat(r.segments.date),
-                    spend=(Decimal(m.cost_micros) / MICROS).quantize(Decimal("0.000001")),
-                    impressions=int(m.impressions),
-                    clicks=int(m.clicks),
-                    conversions=int(Decimal(str(m.conversions)).to_integral_value(ROUND_HALF_UP)),
-                    conversion_value=Decimal(str(m.conversions_value)).quantize(Decimal("0.01")),
-                    name=name,
-                    campaign_id=str(r.campaign.id) if level != "campaign" else None,
-                    adset_id=str(r.ad_group.id) if level == "ad" else None,
-                )
-            )
-        return out
+
+    def parse_metrics_row(self, r: Any, level: Level) -> DailyMetrics:
+        """Turn one ``GoogleAdsRow`` of :meth:`metrics_query` into :class:`DailyMetrics`.
+
+        Cost micros → major units (6 decimals kept); conversions (doubles under data-driven
+        attribution) rounded half up to integers; value to cents.
+        """
+        if level == "campaign":
+            eid, name = r.campaign.id, r.campaign.name
+        elif level == "adset":
+            eid, name = r.ad_group.id, r.ad_group.name
+        else:
+            eid, name = r.ad_group_ad.ad.id, r.ad_group_ad.ad.name
+        m = r.metrics
+        return DailyMetrics(
+            entity_id=str(eid),
+            level=level,
+            day=date.fromisoformat(r.segments.date),
+            spend=(Decimal(m.cost_micros) / MICROS).quantize(Decimal("0.000001")),
+            impressions=int(m.impressions),
+            clicks=int(m.clicks),
+            conversions=int(Decimal(str(m.conversions)).to_integral_value(ROUND_HALF_UP)),
+            conversion_value=Decimal(str(m.conversions_value)).quantize(Decimal("0.01")),
+            name=name,
+            campaign_id=str(r.campaign.id) if level != "campaign" else None,
+            adset_id=str(r.ad_group.id) if level == "ad" else None,
+        )
 
     # -- writes ----------------------------------------------------------------------------------
     def _mutate(

@@ -143,6 +143,13 @@ class _LoggedApi(FacebookAdsApi):
     ) -> None:
         super().__init__(session, api_version)
         self._on_call = on_call
+        #: Called with each response's headers (success or error), e.g. by the sync's
+        #: usage throttle (:class:`growthops.connectors.meta.insights.Throttle`).
+        self.on_headers: Callable[[dict[str, str]], None] | None = None
+
+    def _headers_seen(self, headers: Any) -> None:
+        if self.on_headers is not None and headers:
+            self.on_headers({str(k).lower(): str(v) for k, v in dict(headers).items()})
 
     def call(
         self,
@@ -178,6 +185,7 @@ class _LoggedApi(FacebookAdsApi):
                 api_version=api_version,
             )
         except FacebookRequestError as exc:
+            self._headers_seen(exc.http_headers())
             self._on_call(
                 method,
                 shown,
@@ -194,6 +202,7 @@ class _LoggedApi(FacebookAdsApi):
                 method, shown, params, None, None, t0, False, f"{type(exc).__name__}: {exc}"
             )
             raise
+        self._headers_seen(resp.headers())
         self._on_call(method, shown, params, resp.json(), resp.status(), t0, True, None)
         return resp
 
@@ -389,30 +398,33 @@ class MetaAdAccount:
                 for r in acc.get_insights(fields=INSIGHT_FIELDS, params=params)
             ]
         )
-        out = []
-        for r in rows:
-            actions = {a.get("action_type"): a.get("value") for a in r.get("actions") or []}
-            values = {a.get("action_type"): a.get("value") for a in r.get("action_values") or []}
-            kind = next((k for k in self.conversion_actions if k in actions), None)
-            out.append(
-                DailyMetrics(
-                    entity_id=str(r.get(f"{level}_id") or r.get("id")),
-                    level=level,
-                    day=date.fromisoformat(r["date_start"]),
-                    spend=Decimal(str(r.get("spend", "0"))),
-                    impressions=int(r.get("impressions", 0)),
-                    clicks=int(r.get("clicks", 0)),
-                    conversions=int(Decimal(str(actions[kind])).to_integral_value(ROUND_HALF_UP))
-                    if kind
-                    else 0,
-                    conversion_value=Decimal(str(values.get(kind, "0"))) if kind else Decimal(0),
-                    reach=int(r["reach"]) if r.get("reach") not in (None, "") else None,
-                    name=r.get(f"{level}_name"),
-                    campaign_id=r.get("campaign_id") if level != "campaign" else None,
-                    adset_id=r.get("adset_id") if level == "ad" else None,
-                )
-            )
-        return out
+        return [self.parse_insights_row(r, level) for r in rows]
+
+    def parse_insights_row(self, r: dict[str, Any], level: Level) -> DailyMetrics:
+        """Turn one insights row (Graph API JSON) of ``level`` into :class:`DailyMetrics`.
+
+        ``conversions`` counts the first action type of ``conversion_actions`` present in the
+        row (rounded half up); ``conversion_value`` the same type in ``action_values``.
+        """
+        actions = {a.get("action_type"): a.get("value") for a in r.get("actions") or []}
+        values = {a.get("action_type"): a.get("value") for a in r.get("action_values") or []}
+        kind = next((k for k in self.conversion_actions if k in actions), None)
+        return DailyMetrics(
+            entity_id=str(r.get(f"{level}_id") or r.get("id")),
+            level=level,
+            day=date.fromisoformat(r["date_start"]),
+            spend=Decimal(str(r.get("spend", "0"))),
+            impressions=int(r.get("impressions", 0)),
+            clicks=int(r.get("clicks", 0)),
+            conversions=int(Decimal(str(actions[kind])).to_integral_value(ROUND_HALF_UP))
+            if kind
+            else 0,
+            conversion_value=Decimal(str(values.get(kind, "0"))) if kind else Decimal(0),
+            reach=int(r["reach"]) if r.get("reach") not in (None, "") else None,
+            name=r.get(f"{level}_name"),
+            campaign_id=r.get("campaign_id") if level != "campaign" else None,
+            adset_id=r.get("adset_id") if level == "ad" else None,
+        )
 
     # -- writes ----------------------------------------------------------------------------------
     def _update(

@@ -9,7 +9,7 @@ import psycopg
 
 from growthops.core.db import Database
 from growthops.core.errors import Conflict, NotFound
-from growthops.core.tenants.models import Tenant, TenantIn
+from growthops.core.tenants.models import Tenant, TenantIn, TenantUpdate
 
 _COLUMNS = list(TenantIn.model_fields)
 
@@ -52,3 +52,50 @@ def get_tenant(conn: psycopg.Connection[Any], *, tenant_id: UUID) -> Tenant:
     if row is None:
         raise NotFound(f"no tenant {tenant_id}")
     return Tenant.model_validate(row)
+
+
+def update_tenant(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, changes: TenantUpdate, by: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Apply the fields set in ``changes`` to the tenant; return ``(before, after)`` of those
+    that changed (both empty when nothing changes: nothing is written then).
+
+    Runs in the tenant's transaction (row locked ``for update``); never commits. The change is
+    audited in ``core.system_logs`` (module ``growthops.core.tenants``, actor ``by``, before and
+    after). Raises :class:`NotFound` for an unknown tenant and :class:`Conflict` for a currency
+    change once the tenant has ad metrics (every stored amount is in the tenant's currency:
+    changing the code would relabel them, not convert them).
+    """
+    from growthops.core.errors import InvalidInput
+    from growthops.core.logs.service import log_event
+
+    by = (by or "").strip()
+    if not 1 <= len(by) <= 200:
+        raise InvalidInput("by: who changes the tenant is required (1-200 characters)")
+    wanted = changes.model_dump(exclude_unset=True)
+    row = conn.execute("select * from core.tenants where tenant_id = %s for update",
+                       [tenant_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    diff = {k: v for k, v in wanted.items() if (row[k].strip() if k == "currency" else row[k]) != v}
+    if not diff:
+        return {}, {}
+    if "currency" in diff and conn.execute(
+            "select exists (select 1 from ads.metrics_daily where tenant_id = %s) as e",
+            [tenant_id]).fetchone()["e"]:
+        raise Conflict(f"currency: the tenant has ad metrics in {row['currency'].strip()}; "
+                       "changing the code would relabel every stored amount")
+    before = {k: row[k] for k in diff}
+    sets = ", ".join(f"{k} = %({k})s" for k in diff)
+    conn.execute(f"update core.tenants set {sets}, updated_at = now() where tenant_id = %(tenant_id)s",
+                 {**diff, "tenant_id": tenant_id})
+    log_event(conn, tenant_id=tenant_id, level="INFO", module="growthops.core.tenants",
+              message=f"tenant updated by {by}: {', '.join(sorted(diff))}",
+              context={"by": by, "before": _plain(before), "after": _plain(diff)})
+    return before, diff
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready copy (Decimal and other values as text)."""
+    return {k: v if v is None or isinstance(v, (str, int, bool)) else str(v)
+            for k, v in values.items()}

@@ -1,0 +1,172 @@
+"""The scheduled sync: every ad account pulled before its tenant's 09:00 daily cycle.
+
+Like the daily cycle (:mod:`growthops.ads.jobs`), one periodic task, ``schedule_syncs``, ticks
+every 15 minutes (cron in UTC) and queues ``sync_account`` for each ad account whose tenant's
+local clock has passed :data:`LOCAL_SYNC_AT` (07:00: two hours before the cycle, room for
+report runs, back-off and retries) and that has no running or successful sync for that local
+date. A failed sync is queued again at a later tick, at most :data:`MAX_ATTEMPTS_PER_DAY`
+times a day (each failure is in ``ads.sync_runs`` and ``core.system_logs``). The decision is
+the pure function :func:`due_syncs`; each job carries ``tenant_id`` and opens the tenant's
+transactions itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from procrastinate import JobContext, exceptions
+
+from growthops.core.jobs.retry import db_of
+from growthops.core.logs.service import log_event
+
+if TYPE_CHECKING:
+    from procrastinate import App
+
+    from growthops.core.db import Database
+
+logger = logging.getLogger("growthops.jobs")
+
+TASK_SYNC = "sync_account"
+TASK_SYNC_SCHEDULER = "schedule_syncs"
+SYNC_CRON = "*/15 * * * *"
+#: Local time from which an account is synced: 2 h before the 09:00 cycle (seed 000 "ANALYSE
+#: (9h AM)"); Meta's and Google's previous day is complete by then in the account's zone.
+LOCAL_SYNC_AT = time(7, 0)
+#: Failed syncs of one account and local date after which the scheduler stops trying.
+MAX_ATTEMPTS_PER_DAY = 3
+MODULE = "growthops.ads.sync"
+
+
+@dataclass(frozen=True)
+class DueSync:
+    """An account to sync: ``sync_date`` is the tenant's local date."""
+
+    tenant_id: str
+    platform: str
+    sync_date: date
+
+
+def due_syncs(accounts: Iterable[Mapping[str, Any]], now_utc: datetime) -> list[DueSync]:
+    """Return the accounts to sync at ``now_utc`` (pure).
+
+    ``accounts``: rows with ``tenant_id``, ``platform``, ``time_zone`` (IANA), ``sync_date``
+    (the local date their counts are for, or None), ``ok`` (running or succeeded syncs that
+    date) and ``failed`` (failed syncs that date). Due: local time ≥ :data:`LOCAL_SYNC_AT`,
+    no ok sync and fewer than :data:`MAX_ATTEMPTS_PER_DAY` failures on the local date. An
+    unknown zone is skipped with a warning.
+    """
+    out = []
+    for a in accounts:
+        try:
+            local = now_utc.astimezone(ZoneInfo(str(a["time_zone"])))
+        except (ZoneInfoNotFoundError, ValueError):
+            logger.warning("tenant %s: unknown time zone %r, sync not scheduled",
+                           a["tenant_id"], a["time_zone"])
+            continue
+        same_day = a.get("sync_date") == local.date()
+        ok = int(a.get("ok") or 0) if same_day else 0
+        failed = int(a.get("failed") or 0) if same_day else 0
+        if local.time() >= LOCAL_SYNC_AT and not ok and failed < MAX_ATTEMPTS_PER_DAY:
+            out.append(DueSync(str(a["tenant_id"]), str(a["platform"]), local.date()))
+    return out
+
+
+def account_states(db: Database, now_utc: datetime) -> list[dict[str, Any]]:
+    """Return every tenant's ad accounts with their sync counts for the tenant's local date.
+
+    One query per tenant (its own transaction, row-level security), tenants listed by the
+    directory; tenants before :data:`LOCAL_SYNC_AT` local are not read.
+    """
+    from growthops.core.tenants.service import directory
+
+    with db.app_tx() as conn:
+        tenants = directory(conn)
+    out: list[dict[str, Any]] = []
+    for t in tenants:
+        try:
+            local = now_utc.astimezone(ZoneInfo(str(t["time_zone"])))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        if local.time() < LOCAL_SYNC_AT:
+            continue
+        with db.tenant_tx(t["tenant_id"]) as conn:
+            rows = conn.execute(
+                """select a.platform, %(day)s::date as sync_date,
+                          count(r.run_id) filter (where r.status <> 'failed') as ok,
+                          count(r.run_id) filter (where r.status = 'failed') as failed
+                   from ads.ad_accounts a
+                   left join ads.sync_runs r on r.tenant_id = a.tenant_id
+                        and r.platform = a.platform and r.sync_date = %(day)s
+                   where a.tenant_id = %(t)s group by a.platform""",
+                {"t": t["tenant_id"], "day": local.date()}).fetchall()
+        out += [{**r, "tenant_id": t["tenant_id"], "time_zone": t["time_zone"]} for r in rows]
+    return out
+
+
+def sync_queueing_lock(tenant_id: UUID | str, platform: str, sync_date: date) -> str:
+    """Return the queueing lock ``sync:<tenant>:<platform>:<date>`` (one waiting job each)."""
+    return f"sync:{tenant_id}:{platform}:{sync_date.isoformat()}"
+
+
+def schedule_syncs_at(db: Database, app: App, now_utc: datetime) -> list[DueSync]:
+    """Queue the syncs due at ``now_utc`` on an open ``app``; return those queued."""
+    queued = []
+    for d in due_syncs(account_states(db, now_utc), now_utc):
+        try:
+            app.configure_task(
+                TASK_SYNC, lock=f"sync:{d.tenant_id}:{d.platform}",
+                queueing_lock=sync_queueing_lock(d.tenant_id, d.platform, d.sync_date),
+            ).defer(tenant_id=d.tenant_id, platform=d.platform, tick=int(now_utc.timestamp()))
+        except exceptions.AlreadyEnqueued:
+            continue
+        queued.append(d)
+    return queued
+
+
+def schedule_syncs(context: JobContext, timestamp: int) -> int:
+    """Queue the due syncs at the tick ``timestamp`` (task ``schedule_syncs``); return how many."""
+    return len(schedule_syncs_at(db_of(context), context.app,
+                                 datetime.fromtimestamp(timestamp, UTC)))
+
+
+def sync_account_job(context: JobContext, tenant_id: str, platform: str,
+                     tick: int | None = None) -> dict[str, Any]:
+    """Sync one account (task ``sync_account``); a failure is logged and re-raised.
+
+    Calls :func:`growthops.ads.sync.run.sync_account` with ``trigger='schedule'`` and, as
+    ``now``, the scheduler's tick (Unix time, UTC; the clock when None), so the run's local
+    date is the one the scheduler decided on; returns the run's counts.
+    """
+    from growthops.ads.sync.run import sync_account
+
+    db = db_of(context)
+    tid = UUID(str(tenant_id))
+    try:
+        now = datetime.fromtimestamp(tick, UTC) if tick is not None else None
+        res = sync_account(db, tenant_id=tid, platform=platform, trigger="schedule", now=now)
+    except Exception as exc:
+        try:
+            with db.tenant_tx(tid) as conn:
+                log_event(conn, tenant_id=tid, level="ERROR", module=MODULE,
+                          message=f"sync of the {platform} account failed",
+                          context={"job_id": context.job.id, "platform": platform}, exc=exc)
+        except Exception:  # the database may be the problem; never mask the sync's error
+            logger.exception("could not log the failure of sync job %s", context.job.id)
+        raise
+    return {"run_id": res.run_id, "from": str(res.date_from), "to": str(res.date_to),
+            "inserted": res.rows_inserted, "updated": res.rows_updated}
+
+
+def register_sync_tasks(app: App, *, periodic: bool = True) -> None:
+    """Register ``sync_account`` and the 15-minute ``schedule_syncs`` on ``app``."""
+    app.task(name=TASK_SYNC, pass_context=True)(sync_account_job)
+    scheduler = app.task(name=TASK_SYNC_SCHEDULER, pass_context=True,
+                         queueing_lock=TASK_SYNC_SCHEDULER)(schedule_syncs)
+    if periodic:
+        app.periodic(cron=SYNC_CRON, periodic_id="account_sync_0700")(scheduler)
