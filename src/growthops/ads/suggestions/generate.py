@@ -22,7 +22,8 @@ Types and premises:
 Expected impact over 7 days uses a power-law response of results to spend
 (``results ∝ spend ** ELASTICITY``) and the rate posterior's p10 / p90, widened by the
 elasticity range. At most one suggestion per entity, no ad-level suggestion under a paused ad
-set, no duplicate of a pending suggestion (unique index), at most ``MAX_SUGGESTIONS_PER_DAY``.
+set, no duplicate of a suggestion still pending, decided within its validity or of a replayed
+day (:func:`store`), at most ``MAX_SUGGESTIONS_PER_DAY``.
 """
 
 from __future__ import annotations
@@ -289,8 +290,15 @@ def generate(
 
 
 def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:
-    """Expire stale pending suggestions, then insert ``cands`` skipping any that duplicate a pending
-    suggestion (same entity and type). Returns ``(inserted, duplicates)``. One statement each."""
+    """Expire stale pending suggestions, then insert ``cands`` skipping any that duplicate one a
+    person already has (same platform, entity and type). Returns ``(inserted, duplicates)``.
+
+    A candidate is skipped when a suggestion for the same entity and type: has the same ``as_of``
+    (a replayed day adds nothing, whatever became of the first one), is ``executing``, has not
+    expired at ``clock`` (pending, backlog, or approved / refused within its validity), or was
+    approved or executed less than :data:`COOLDOWN_DAYS` before ``clock`` (issue 9: an approved
+    suggestion on a tenant without an ad account stays ``approved``, and the buyer must not
+    review the same change twice). One statement each."""
     conn.execute(
         "update ads.suggestions set status = 'expired' where tenant_id = %s and status = 'pending' and expires_at <= %s",
         [ctx.tenant_id, clock],
@@ -324,9 +332,20 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
              texts jsonb, predicted_metrics jsonb, action_params jsonb, evidence jsonb, confidence int,
              calibrated_confidence int,
              platform text, entity_type text, entity_id text, entity_name text)
+           where not exists (  -- the same entity and type, already in front of a person
+             select 1 from ads.suggestions o
+             where o.tenant_id = %(t)s and o.platform = x.platform
+               and o.entity_type = x.entity_type and o.entity_id = x.entity_id
+               and o.type = x.type
+               and (o.as_of = x.as_of              -- a replayed day adds nothing
+                    or o.status = 'executing'
+                    or o.expires_at > %(clock)s    -- pending, backlog or decided, still valid
+                    or (o.status in ('approved', 'executed')
+                        and o.decided_at > %(clock)s - make_interval(days => %(cooldown)s))))
            on conflict (tenant_id, platform, entity_type, entity_id, type) where status = 'pending'
            do nothing""",
         {"t": ctx.tenant_id, "clock": clock, "expires": clock + timedelta(hours=SUGGESTION_TTL_HOURS),
+         "cooldown": COOLDOWN_DAYS,
          "rows": json.dumps(_finite(payload), default=_json_default)},
     )
     return cur.rowcount, len(cands) - cur.rowcount
