@@ -1,0 +1,37 @@
+"""The dashboard as a media buyer lives with it (issue 9): the first page on old data, the queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from growthops.ads import pages_data as data
+from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
+from tests.conftest import new_tenant
+from tests.dashboard.conftest import login, user
+
+END = date(2024, 3, 31)
+
+
+def test_overview_uses_each_tenants_own_latest_day_and_says_how_old(world, db):
+    """An account whose data stopped long ago shows its last week, not "no data"."""
+    t = new_tenant(db, client_name="Old Data Ltd")
+    plan = Plan(campaigns=1, adsets_per_campaign=2, ads_per_adset=1, days=30, end=END,
+                base_spend=100.0)
+    with db.tenant_tx(t.tenant_id) as conn:
+        copy_rows(conn, generate(t.tenant_id, plan))
+    now = datetime(2024, 5, 15, 12, tzinfo=UTC)
+    with db.tenant_tx(t.tenant_id) as conn:
+        row = data.overview_row(conn, tenant_id=t.tenant_id, now=now)
+        (ref,) = conn.execute(
+            "select sum(spend) as s from ads.metrics_daily where tenant_id = %s "
+            "and level = 'campaign' and day > %s::date - 7", [str(t.tenant_id), END]).fetchall()
+    assert row["last_day"] == END and row["data_age"] == 45
+    assert float(row["spend_7d"]) > 0 and float(row["spend_7d"]) == float(ref["s"])
+    admin = user(db, "admin")
+    html = login(world["app"], admin).get("/").text
+    cell = html.split('data-client="%s"' % t.client_key)[1].split("</tr>")[0]
+    assert "no data" not in cell and "days ago" in cell and "stale" in cell
+    fr = user(db, "admin", lang="fr")
+    html = login(world["app"], fr).get("/").text
+    cell = html.split('data-client="%s"' % t.client_key)[1].split("</tr>")[0]
+    assert "31 mars 2024" in cell and "jours" in cell
