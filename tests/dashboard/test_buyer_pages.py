@@ -29,9 +29,9 @@ def test_overview_uses_each_tenants_own_latest_day_and_says_how_old(world, db):
     assert float(row["spend_7d"]) > 0 and float(row["spend_7d"]) == float(ref["s"])
     admin = user(db, "admin")
     html = login(world["app"], admin).get("/").text
-    cell = html.split('data-client="%s"' % t.client_key)[1].split("</tr>")[0]
+    cell = html.split(f'data-client="{t.client_key}"')[1].split("</tr>")[0]
     assert "no data" not in cell and "days ago" in cell and "stale" in cell
     fr = user(db, "admin", lang="fr")
     html = login(world["app"], fr).get("/").text
-    cell = html.split('data-client="%s"' % t.client_key)[1].split("</tr>")[0]
+    cell = html.split(f'data-client="{t.client_key}"')[1].split("</tr>")[0]
     assert "31 mars 2024" in cell and "jours" in cell

@@ -61,21 +61,63 @@ def import_ads(
     fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
     year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
+    rejected_out: Annotated[Path | None, typer.Option("--rejected", help="CSV file listing the rejected rows (default: <file>.rejected.csv next to the file).")] = None,
     lang: LangOpt = "",
 ) -> None:
     """Import daily ad metrics (COPY + idempotent upsert; every rejected row is reported)."""
     from growthops.ads.metrics.importer import import_metrics
+    from growthops.core.errors import ImportRejected
 
+    lg = _lang(lang)
     db = get_db()
     tid = _tenant_id(tenant)
-    with db.tenant_tx(tid) as conn:
-        res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True, year=year)
-    for r in res.rejected[:50]:
-        err_console.print(f"[yellow]line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})[/]")
-    console.print(_(_lang(lang), IMPORT_DONE, path=file.name, accepted=res.rows_accepted,
+    out = rejected_out or file.with_name(f"{file.stem}.rejected.csv")
+    try:
+        with db.tenant_tx(tid) as conn:
+            res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt,
+                                 skip_invalid=skip_invalid, progress=True, year=year)
+    except ImportRejected as exc:
+        err_console.print(_(lg, REJECTED_HEAD, path=file.name, n=len(exc.rejected),
+                            total=exc.rows_total), markup=False)
+        _print_rejected(exc.rejected, lg, out)
+        raise typer.Exit(exc.exit_code) from None
+    if res.rejected:
+        _print_rejected(res.rejected, lg, out)
+    console.print(_(lg, IMPORT_DONE, path=file.name, accepted=res.rows_accepted,
                     inserted=res.rows_inserted, updated=res.rows_updated,
                     unchanged=res.rows_accepted - res.rows_inserted - res.rows_updated,
                     rejected=len(res.rejected), dups=res.duplicates_skipped))
+
+
+REJECTED_HEAD = N_("{path}: {n} of {total} rows rejected; nothing was imported (fix them, or "
+                   "use --skip-invalid to import the valid rows).")
+REJECTED_ROW = N_("line {line}, column '{column}': {reason} (value '{value}')")
+REJECTED_FILE = N_("Every rejected row is listed in {path}")
+
+
+def _print_rejected(rejected: list[Any], lang: str, out: Path) -> None:
+    """Print every rejected row in ``lang`` (the file's own column names) and write them all to
+    the CSV ``out`` (line, column, value, reason), saying where."""
+    import csv
+
+    from growthops.ads.metrics.formats.base import translate_reason
+
+    try:
+        f = out.open("w", newline="", encoding="utf-8")
+    except OSError:  # a read-only folder: the system's temporary one
+        import tempfile
+
+        out = Path(tempfile.gettempdir()) / out.name
+        f = out.open("w", newline="", encoding="utf-8")
+    with f:
+        w = csv.writer(f)
+        w.writerow([_(lang, "line"), _(lang, "column"), _(lang, "value"), _(lang, "reason")])
+        for r in rejected:
+            reason = translate_reason(r.reason, lang)
+            w.writerow([r.line, r.column, r.value, reason])
+            err_console.print(_(lang, REJECTED_ROW, line=r.line, column=r.column, reason=reason,
+                                value=r.value), style="yellow", markup=False, highlight=False)
+    err_console.print(_(lang, REJECTED_FILE, path=out), markup=False)
 
 
 # ------------------------------------------------------------------------------------- daily
