@@ -41,3 +41,30 @@ def test_an_approved_or_refused_suggestion_is_not_suggested_again(db):
          and n.suggestion_id <> d.suggestion_id
         where d.suggestion_id = any(%s)""", [[approved, refused]])
     assert dups == []
+
+
+def test_reasons_state_the_window_covered_and_never_an_inferred_budget(db):
+    """Ten days of data: no "over 14 days"; no budget column: "average daily spend"."""
+    from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
+    from tests.conftest import new_tenant
+
+    plan = Plan(campaigns=2, adsets_per_campaign=3, ads_per_adset=2, days=10, end=END,
+                base_spend=300.0, bad_adsets=(1, 4), great_adsets=(0, 3))
+    t = new_tenant(db, roi_target=3.0)
+    with db.tenant_tx(t.tenant_id) as conn:
+        copy_rows(conn, generate(t.tenant_id, plan))
+        conn.execute("update ads.metrics_daily set daily_budget = null")
+    run_daily_cycle(db, tenant_id=t.tenant_id, as_of=END)
+    rows = _rows(db, t.tenant_id, "select type, texts, action_params from ads.suggestions")
+    assert rows
+    texts = [r["texts"][lang][f] for r in rows for lang in ("en", "fr")
+             for f in ("action", "reason")]
+    assert not any("14 days" in x or "14 jours" in x for x in texts)
+    assert any("over 10 days" in r["texts"]["en"]["reason"] for r in rows)
+    budget = [r for r in rows if (r["action_params"] or {}).get("daily_budget")]
+    assert budget, [r["type"] for r in rows]
+    for r in budget:
+        assert r["action_params"]["daily_budget"]["inferred"] is True
+        assert "average daily spend" in r["texts"]["en"]["action"]
+        assert "dépense quotidienne moyenne" in r["texts"]["fr"]["action"]
+        assert "daily budget" not in r["texts"]["en"]["action"].split(":")[1].split("(")[0]

@@ -153,6 +153,9 @@ def generate(
     for an in anomalies:
         anomalies_by_entity.setdefault((an["platform"], an["level"], an["entity_id"]), []).append(an)
 
+    # Days each entity actually reported in the 14-day window: what "ROAS over N days" says.
+    days14 = _days_reported(conn, ctx, as_of, platform, level, ids)
+
     cands: list[Candidate] = []
     week_spend_total = float(E["spend_7"][camp].sum()) or float(E["spend_7"].sum())
 
@@ -183,6 +186,7 @@ def generate(
                 params = {
                     lang: dict(
                         level=tx.level(lv, lang), name=names[i], roas=tx.ratio(roas14[i], lang),
+                        window=tx.days(days14[i], lang),
                         results=tx.num(E["results_14"][i], lang), spend=tx.money(spend14, cur, lang),
                         target=tx.ratio(troas[i], lang), bad=tx.ratio(bad_roas, lang),
                         bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad[i], lang),
@@ -221,7 +225,8 @@ def generate(
                                        tx_params={"roas": roas14[i], "target": troas[i], "p75": p75,
                                                   "results": E["results_14"][i], "results_window": results_window,
                                                   "days": rules.days, "good": troas[i] * SCALE_ROAS_MARGIN,
-                                                  "conf": p_good[i]}, lv=lv)
+                                                  "conf": p_good[i], "window": days14[i]}, lv=lv,
+                                       inferred=not np.isfinite(E["budget_today"][i]))
                     c.platform, c.entity_id, c.confidence = p, ids[i], float(p_good[i])
                     c.evidence = {**common_ev, "p_roas_above_scale_line": float(p_good[i]), "peers_p75_roas": p75}
                     cands.append(c)
@@ -229,10 +234,11 @@ def generate(
             elif p_below[i] >= MIN_CONFIDENCE and spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]:
                 why = tx.sentence(tx.WHY_BELOW_TARGET, {
                     lang: {"roas": tx.ratio(roas14[i], lang), "target": tx.ratio(troas[i], lang),
-                           "conf": tx.pct(p_below[i], lang)}
+                           "conf": tx.pct(p_below[i], lang), "window": tx.days(days14[i], lang)}
                     for lang in LANGS})
                 c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
-                                   tx_params={"why": why}, lv=lv)
+                                   tx_params={"why": why}, lv=lv,
+                                   inferred=not np.isfinite(E["budget_today"][i]))
                 c.platform, c.entity_id, c.confidence = p, ids[i], float(p_below[i])
                 c.evidence = {**common_ev, "p_roas_below_target": float(p_below[i])}
                 cands.append(c)
@@ -287,6 +293,19 @@ def generate(
         seen.add(k)
         kept.append(c)
     return kept[:MAX_SUGGESTIONS_PER_DAY], held
+
+
+def _days_reported(conn: Any, ctx: TenantContext, as_of: date, platform: np.ndarray,
+                   level: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return, per entity of the window, its number of reported days among the 14 ending
+    ``as_of`` (1-14; one set-based query for the tenant)."""
+    rows = conn.execute(
+        """select platform, level, entity_id, count(*)::int as n from ads.metrics_daily
+           where tenant_id = %s and day > %s::date - 14 and day <= %s
+           group by platform, level, entity_id""", [ctx.tenant_id, as_of, as_of]).fetchall()
+    seen = {(r["platform"], r["level"], r["entity_id"]): r["n"] for r in rows}
+    return np.array([max(1, seen.get((p, lv, e), 14)) for p, lv, e in
+                     zip(platform, level, ids, strict=True)], dtype=int)
 
 
 def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:
