@@ -35,3 +35,35 @@ def test_overview_uses_each_tenants_own_latest_day_and_says_how_old(world, db):
     html = login(world["app"], fr).get("/").text
     cell = html.split(f'data-client="{t.client_key}"')[1].split("</tr>")[0]
     assert "31 mars 2024" in cell and "jours" in cell
+
+
+def test_no_card_claims_certainty(world, db):
+    a = world["a"]
+    with db.tenant_tx(a.tenant_id) as conn:
+        sid = conn.execute("update ads.suggestions set confidence = 100, "
+                           "calibrated_confidence = null where suggestion_id = (select "
+                           "min(suggestion_id) from ads.suggestions where status = 'pending') "
+                           "returning suggestion_id").fetchone()["suggestion_id"]
+    admin = user(db, "admin")
+    html = login(world["app"], admin).get(f"/t/{a.client_key}/suggestions?status=all").text
+    card = html.split(f'id="s-{sid}"')[1].split("</article>")[0]
+    assert "100%" not in card and "≥99%" in card and "never a certainty" in card
+
+
+def test_backtest_says_in_words_where_stated_and_held_disagree():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from growthops.ads.learning.backtest import BacktestResult, TypeOutcome, print_backtest
+
+    over = TypeOutcome("pause", suggestions=20, measured=20, held=0, confidences=[1.0] * 20)
+    fine = TypeOutcome("scale", suggestions=20, measured=20, held=18, confidences=[0.9] * 20)
+    res = BacktestResult(END, END, 7, 10, {"pause": over, "scale": fine}, [])
+    out = StringIO()
+    print_backtest(Console(file=out, width=300), res, tenant="x")
+    text = out.getvalue()
+    assert "100%" not in text and "overstated" in text and "consistent" in text
+    out = StringIO()
+    print_backtest(Console(file=out, width=300), res, tenant="x", lang="fr")
+    assert "surestimée" in out.getvalue()

@@ -16,6 +16,8 @@ from growthops.ads.action.guardrails import describe
 from growthops.ads.labels import code, metric_label
 from growthops.ads.pages_data import LEVELS
 from growthops.ads.reporting.digest import (
+    CONFIDENCE_CAP_NOTE,
+    confidence_capped,
     confidence_text,
     fmt_value,
     format_intervals,
@@ -258,6 +260,9 @@ def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
         "confidence": _(lang, "confidence {pct}", pct=confidence_text(row["confidence"], lang)),
         "calibrated": (_(lang, "calibrated {pct}", pct=confidence_text(cal, lang))
                        if cal is not None and cal != row["confidence"] else None),
+        "confidence_note": (_(lang, CONFIDENCE_CAP_NOTE)
+                            if confidence_capped(row["confidence"]) or confidence_capped(cal)
+                            else None),
         "as_of": _(lang, "data as of {day}", day=format_date(row["as_of"], lang)),
         "expires": _(lang, "expires {when}", when=format_datetime(row["expires_at"], tz, lang)),
         "decided": decided, "notes": row.get("decision_notes"),

@@ -78,8 +78,24 @@ def fmt_value(x: Any, metric: str, lang: str, currency: str, unit: str | None = 
     return format_number(x, lang)
 
 
+#: The highest confidence shown, in percent: a model's probability about next week is never a
+#: certainty (the data can break, the platform can change delivery), so a stored 99.5-100 is
+#: shown as "≥ 99%" with :data:`CONFIDENCE_CAP_NOTE` beside it, never as "100%".
+CONFIDENCE_DISPLAY_MAX = 99
+CONFIDENCE_CAP_NOTE = N_("shown at most 99%: a model's probability about next week is never a "
+                         "certainty")
+
+
+def confidence_capped(confidence: Any) -> bool:
+    """True when a confidence (percent 0-100) is above :data:`CONFIDENCE_DISPLAY_MAX`."""
+    return confidence is not None and float(confidence) > CONFIDENCE_DISPLAY_MAX
+
+
 def confidence_text(confidence: Any, lang: str) -> str:
-    """Format a confidence stored as a percent 0-100 (``90%`` / ``90 %``)."""
+    """Format a confidence stored as a percent 0-100 (``90%`` / ``90 %``); above
+    :data:`CONFIDENCE_DISPLAY_MAX` it reads ``≥99%`` (never ``100%``)."""
+    if confidence_capped(confidence):
+        return "≥" + format_percent(CONFIDENCE_DISPLAY_MAX / 100, lang)
     return format_percent(None if confidence is None else float(confidence) / 100, lang)
 
 
