@@ -68,3 +68,42 @@ def test_reasons_state_the_window_covered_and_never_an_inferred_budget(db):
         assert "average daily spend" in r["texts"]["en"]["action"]
         assert "dépense quotidienne moyenne" in r["texts"]["fr"]["action"]
         assert "daily budget" not in r["texts"]["en"]["action"].split(":")[1].split("(")[0]
+
+
+def test_report_shows_no_internal_name_or_empty_interval(db, tmp_path):
+    import re
+
+    from growthops.ads.reporting.report import write_report
+
+    t, _ids = account(db)
+    for lang in ("en", "fr"):
+        html = write_report(db, tenant_id=t.tenant_id, as_of=END, lang=lang,
+                            out=tmp_path / f"r-{lang}.html").read_text(encoding="utf-8")
+        body = re.sub(r"<style.*?</style>|<svg.*?</svg>", "", html, flags=re.S)
+        for raw in ("value_lost", "spend_saved", "results_lost", "ctr_decay",
+                    "frequency_growth", "None"):
+            assert raw not in body, (lang, raw)
+        assert not re.search(r"(?:to|à) (?:€0\.00|0,00\s€)", body), lang
+    assert "signals" in html or "signaux" in html
+
+
+def test_cli_show_reads_without_json_and_execute_fails_when_nothing_ran(db):
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+
+    t, ids = account(db)
+    runner = CliRunner()
+    res = runner.invoke(app, ["suggestions", "show", str(ids[0]), "--tenant", t.client_key])
+    assert res.exit_code == 0, res.output
+    assert "{" not in res.output and '"' not in res.output
+    assert "clicks_recovered" not in res.output and "_" not in res.output.split("evidence")[1]
+    (write,) = _rows(db, t.tenant_id, "select min(suggestion_id) as id from ads.suggestions "
+                     "where type in ('pause', 'scale', 'budget_increase', 'budget_decrease')")
+    runner.invoke(app, ["suggestions", "approve", str(write["id"]), "--tenant", t.client_key,
+                        "--by", "alice"])
+    res = runner.invoke(app, ["suggestions", "execute", str(write["id"]), "--tenant",
+                              t.client_key])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert "nothing was executed" in text and "ads." not in text

@@ -413,16 +413,34 @@ def suggestions_execute(
     tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
     by: Annotated[str | None, typer.Option("--by", help="Who executes (required with --force).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Edit an entity still in its learning phase (audited).")] = False,
+    lang: LangOpt = "",
 ) -> None:
-    """Execute one approved suggestion on the ad account, within the guard rails."""
+    """Execute one approved suggestion on the ad account, within the guard rails (exit code 3
+    when nothing was executed)."""
     from growthops.ads.action.execution import execute_suggestion
     from growthops.core.errors import InvalidInput
 
     if force and not by:
         raise InvalidInput("--force needs --by NAME: forcing a guard rail is audited under a person's name")
-    out = execute_suggestion(get_db(), tenant_id=_tenant_id(tenant), suggestion_id=suggestion_id,
+    tn = _tenant_keys(tenant)[0]
+    out = execute_suggestion(get_db(), tenant_id=tn["tenant_id"], suggestion_id=suggestion_id,
                              actor=by or "cli", force=force)
-    _print_outcomes([out])
+    lg = _lang(lang)
+    if out.status == "skipped" and (out.message or "").startswith("no ad account for "):
+        console.print(_(lg, NO_ACCOUNT, id=suggestion_id), markup=False)
+    else:
+        from growthops.ads.present import outcome_message
+
+        console.print(outcome_message(out, lg, str(tn.get("currency") or "EUR").strip())["text"],
+                      markup=False)
+    if out.status not in EXECUTED:
+        raise typer.Exit(3)  # nothing was done on the account: a script must not read success
+
+
+#: Outcomes after which the change is on the account (or needed no platform write).
+EXECUTED = ("applied", "reconciled", "handoff", "not_executable")
+NO_ACCOUNT = N_("Suggestion {id}: no ad account of its platform is connected for this client; "
+                "nothing was executed (connect one: growthops accounts connect).")
 
 
 @app.command("execute")
