@@ -99,3 +99,17 @@ def test_console_script_maps_errors_to_exit_codes(db):
     assert res.returncode == 4, res.stderr
     assert "no tenant 'no-such-tenant'" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_tenant_and_db_commands_take_lang_and_follow_growthops_lang(db, monkeypatch):
+    """Issue 9 #7: every command takes --lang; GROWTHOPS_LANG sets the default."""
+    from growthops.settings import get_settings
+
+    key = f"cli{uuid.uuid4().hex[:6]}"
+    _ok(["tenants", "create", key, "--name", "Langues"])
+    for args in (["tenants", "list"], ["tenants", "show", key], ["db", "status"]):
+        res = runner.invoke(app, [*args, "--lang", "fr"])
+        assert res.exit_code == 0, (args, res.output)
+        assert "valeur" in res.output or "devise" in res.output, args
+    monkeypatch.setattr(get_settings(), "lang", "fr")
+    assert "devise" in runner.invoke(app, ["tenants", "list"]).output
