@@ -107,3 +107,34 @@ def test_cli_show_reads_without_json_and_execute_fails_when_nothing_ran(db):
     text = " ".join(res.output.split())
     assert res.exit_code == 3, res.output
     assert "nothing was executed" in text and "ads." not in text
+
+
+def test_cli_morning_queue_across_clients_status_all_and_bulk_decision(db):
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+
+    (t1, ids1), (t2, _ids2) = account(db), account(db)
+    runner = CliRunner()
+    res = runner.invoke(app, ["suggestions", "list", "--limit", "1000"],
+                        env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert t1.client_key in res.output and t2.client_key in res.output
+    res = runner.invoke(app, ["suggestions", "approve", str(ids1[0]), str(ids1[1]),
+                              str(ids1[2]), "--tenant", t1.client_key, "--by", "alice",
+                              "--notes", "morning batch", "--no-execute"])
+    assert res.exit_code == 0, res.output
+    rows = _rows(db, t1.tenant_id, "select d.suggestion_id, d.notes from ads.decisions d "
+                 "where d.decision = 'approved' order by 1")
+    assert [(r["suggestion_id"], r["notes"]) for r in rows] == [
+        (i, "morning batch") for i in sorted(ids1[:3])]
+    res = runner.invoke(app, ["suggestions", "list", "--tenant", t1.client_key, "--status",
+                              "all", "--limit", "1000"])
+    assert res.exit_code == 0, res.output
+    # refusing a batch with one already decided: the others are recorded, exit 5 at the end
+    res = runner.invoke(app, ["suggestions", "refuse", str(ids1[0]), str(ids1[3]), "--tenant",
+                              t1.client_key, "--by", "bob"])
+    assert res.exit_code == 5
+    (s,) = _rows(db, t1.tenant_id, "select status from ads.suggestions where suggestion_id = %s",
+                 [ids1[3]])
+    assert s["status"] == "refused"

@@ -49,7 +49,8 @@ DAILY_DONE = N_("{tenant} as of {as_of}: {baselines} baselines, {anomalies} anom
                 "suggestions.")
 REPORT_WRITTEN = N_("HTML report written to {path}")
 
-SuggestionArg = Annotated[int, typer.Argument(help="Suggestion id (see: growthops suggestions list).")]
+#: One or more suggestion ids: a bulk decision with one note (``approve 12 14 15 --notes ...``).
+SuggestionIds = Annotated[list[int], typer.Argument(help="Suggestion id(s) (see: growthops suggestions list); several decide them all with the same note.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
 
 
@@ -191,16 +192,22 @@ def backtest_cmd(
 # ------------------------------------------------------------------------------- suggestions
 @suggestions_app.command("list")
 def suggestions_list(
-    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
-    status: Annotated[str | None, typer.Option(help="pending, approved, refused, backlog, executed, expired")] = "pending",
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; every client if omitted (the morning queue)")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved, refused, backlog, executing, executed, expired, failed, blocked, or all")] = "pending",
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     lang: LangOpt = "",
 ) -> None:
-    """List a tenant's suggestions, highest priority and confidence first."""
-    from growthops.ads.reporting.digest import print_suggestions
+    """List suggestions, highest priority first: one client's (by confidence), or every
+    client's in one queue (by priority, then the spend at stake, then confidence)."""
+    from growthops.ads.reporting.digest import print_queue, print_suggestions
 
     db = get_db()
-    print_suggestions(db, console, tenant_id=_tenant_id(tenant), status=status, limit=limit, lang=_lang(lang))
+    st = None if status in (None, "", "all") else status
+    if tenant is None:
+        print_queue(db, console, tenants=_tenant_keys(None), status=st, limit=limit,
+                    lang=_lang(lang))
+        return
+    print_suggestions(db, console, tenant_id=_tenant_id(tenant), status=st, limit=limit, lang=_lang(lang))
 
 
 @suggestions_app.command("show")
@@ -243,9 +250,21 @@ def _time_zone(conn: Any, tenant_id: Any) -> str:
     return str(row["time_zone"]) if row else "UTC"
 
 
-def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
-                lang: str, execute: bool = False) -> None:
-    """Record a decision from the CLI; print a clear message and exit 5 on a conflict."""
+def _decide_cmd(decision: str, suggestion_ids: list[int], tenant: str, by: str,
+                notes: str | None, lang: str, execute: bool = False) -> None:
+    """Record one decision (with one note) on each of ``suggestion_ids`` from the CLI, each in
+    its own transaction; print a line per suggestion; exit 5 after the others if any
+    conflicted (already decided, expired)."""
+    code = 0
+    for sid in suggestion_ids:
+        code = _decide_one(decision, sid, tenant, by, notes, lang, execute) or code
+    if code:
+        raise typer.Exit(code=code)
+
+
+def _decide_one(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
+                lang: str, execute: bool = False) -> int:
+    """Record a decision from the CLI; print a clear message; return 5 on a conflict, else 0."""
     from growthops.ads.action.decisions import DecisionConflict, decide
     from growthops.ads.reporting.digest import code_label
 
@@ -257,7 +276,7 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
                          decided_by=by, notes=notes, channel="cli")
     except DecisionConflict as exc:
         err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
-        raise typer.Exit(code=exc.exit_code) from None
+        return exc.exit_code
     console.print(_(lg, "Suggestion {id}: {decision} by {by} (was {before}).", id=suggestion_id,
                     decision=code_label(decision, lg), by=res["decided_by"],
                     before=code_label(res["status_before"], lg)))
@@ -267,11 +286,12 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
         out = execute_after_approval(get_db(), tenant_id=tid, suggestion_id=suggestion_id, actor=by)
         if out is not None:
             _print_outcomes([out])
+    return 0
 
 
 @suggestions_app.command("approve")
 def suggestions_approve(
-    suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
+    suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
     execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Execute it on the ad account now (within the guard rails).")] = True,
     lang: LangOpt = "",
 ) -> None:
@@ -281,14 +301,14 @@ def suggestions_approve(
 
 
 @suggestions_app.command("refuse")
-def suggestions_refuse(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+def suggestions_refuse(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Refuse a suggestion, saying why (the reviewers' patterns are learnt from this)."""
     _decide_cmd("refused", suggestion_id, tenant, by, notes, lang)
 
 
 @suggestions_app.command("backlog")
-def suggestions_backlog(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+def suggestions_backlog(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
                         notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Put a suggestion in the backlog: it can still be approved or refused until it expires."""
     _decide_cmd("backlog", suggestion_id, tenant, by, notes, lang)

@@ -252,6 +252,54 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
     return table
 
 
+def weekly_stake(row: dict[str, Any]) -> float:
+    """The spend a suggestion moves in a week (tenant currency): ``|status quo spend -
+    predicted spend p50|`` from ``predicted_metrics`` (a pause: the whole status quo spend);
+    0 when the suggestion changes no spend (refresh, diagnostic)."""
+    pm = _as_dict(row.get("predicted_metrics"))
+    quo = _as_dict(pm.get("status_quo")).get("spend")
+    p50 = _as_dict(_as_dict(pm.get("metrics")).get("spend")).get("p50")
+    try:
+        return abs(float(quo) - float(p50 or 0)) if quo is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def print_queue(db: Database, console: Console, *, tenants: list[dict[str, Any]],
+                status: str | None, limit: int, lang: str) -> None:
+    """Print the morning queue across ``tenants`` (directory rows): their suggestions with
+    ``status`` (None: any), sorted by priority, then the spend at stake
+    (:func:`weekly_stake`, largest first), then confidence; at most ``limit`` lines. One
+    query per tenant, each under its own row-level security."""
+    rows: list[dict[str, Any]] = []
+    for tn in tenants:
+        with db.tenant_tx(tn["tenant_id"]) as conn:
+            for r in fetch_suggestions(conn, tenant_id=tn["tenant_id"], status=status,
+                                       limit=limit):
+                rows.append({**r, "client_key": tn["client_key"]})
+    rows.sort(key=lambda r: (r["priority_rank"], -weekly_stake(r), -r["confidence"],
+                             r["suggestion_id"]))
+    label = code_label(status, lang) if status else _(lang, "all statuses")
+    table = Table(title=_(lang, "Suggestions of every client ({status})", status=label))
+    table.add_column(_(lang, "client"))
+    for label_ in _REVIEW_COLUMNS:
+        table.add_column(_(lang, label_), overflow="fold",
+                         justify="right" if label_ in ("#", "confidence") else "left")
+    for r in rows[:limit]:
+        table.add_row(r["client_key"], str(r["suggestion_id"]),
+                      Text(code_label(r["priority"], lang),
+                           style=PRIORITY_STYLE.get(r["priority"], "")),
+                      Text(code_label(r["type"], lang)), Text(entity_label(r)),
+                      Text(suggestion_text(r, "action", lang), style="bold"),
+                      Text(suggestion_text(r, "expected_impact", lang)),
+                      confidence_text(r["confidence"], lang), _status_cell(r, lang))
+    if not rows:
+        console.print(Text(str(table.title), style="bold"))
+        console.print(_(lang, "No suggestion."))
+        return
+    console.print(table)
+
+
 def print_digest(db: Database, console: Console, *, tenant_id: UUID | str, as_of: date,
                  lang: str) -> None:
     """Print the suggestions of ``as_of`` awaiting a decision, those a guard rail blocked and
