@@ -67,3 +67,23 @@ def test_backtest_says_in_words_where_stated_and_held_disagree():
     out = StringIO()
     print_backtest(Console(file=out, width=300), res, tenant="x", lang="fr")
     assert "surestimée" in out.getvalue()
+
+
+def test_an_ad_card_names_its_ad_set(world, db):
+    a = world["a"]
+    with db.tenant_tx(a.tenant_id) as conn:
+        conn.execute(
+            "update ads.suggestions set entity_type = 'ad', entity_id = m.entity_id, "
+            "entity_name = m.entity_name from (select entity_id, entity_name from "
+            "ads.metrics_daily where level = 'ad' limit 1) m where suggestion_id = (select "
+            "max(suggestion_id) from ads.suggestions)")
+        (row,) = conn.execute(
+            "select s.suggestion_id, (select n.entity_name from ads.metrics_daily n where "
+            "n.level = 'adset' and n.entity_id = m.adset_id order by day desc limit 1) as adset "
+            "from ads.suggestions s join ads.metrics_daily m on m.level = 'ad' and "
+            "m.entity_id = s.entity_id where s.suggestion_id = (select max(suggestion_id) "
+            "from ads.suggestions) limit 1").fetchall()
+    html = login(world["app"], user(db, "admin")).get(
+        f"/t/{a.client_key}/suggestions?status=all").text
+    card = html.split(f'id="s-{row["suggestion_id"]}"')[1].split("</article>")[0]
+    assert f"in ad set {row['adset']}" in card

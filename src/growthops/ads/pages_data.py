@@ -193,7 +193,8 @@ with page as (
 )
 select p.*, d.notes as decision_notes, d.channel as decision_channel,
        x.execution_id, x.status as execution_status, x.error_message as execution_error,
-       coalesce(x.executed_at, x.claimed_at) as execution_at, a.connector as account_connector
+       coalesce(x.executed_at, x.claimed_at) as execution_at, a.connector as account_connector,
+       par.adset_name as parent_name
 from page p
 left join (select distinct on (suggestion_id) suggestion_id, notes, channel
              from ads.decisions
@@ -207,6 +208,15 @@ left join (select distinct on (suggestion_id) suggestion_id, execution_id, statu
             order by suggestion_id, claimed_at desc, execution_id desc) x
   on x.suggestion_id = p.suggestion_id
 left join ads.ad_accounts a on a.tenant_id = %(t)s and a.platform = p.platform
+left join lateral (  -- an ad's ad set, named: four ads may share a name (primary key lookups)
+  select (select n.entity_name from ads.metrics_daily n
+           where n.tenant_id = %(t)s and n.platform = p.platform and n.level = 'adset'
+             and n.entity_id = m.adset_id order by n.day desc limit 1) as adset_name
+  from ads.metrics_daily m
+  where p.entity_type = 'ad' and m.tenant_id = %(t)s and m.platform = p.platform
+    and m.level = 'ad' and m.entity_id = p.entity_id and m.day <= p.as_of
+  order by m.day desc limit 1
+) par on true
 order by array_position(array['critical', 'high', 'medium', 'low'], p.priority),
          p.confidence desc, p.suggestion_id
 """
@@ -221,8 +231,9 @@ def queue(conn: Any, *, tenant_id: UUID | str, status: str | None = "open",
     ``status``: a status, ``open`` (pending and backlog) or ``all``/None; ``type`` and
     ``priority`` filter when given. Each row has the suggestion's columns plus its last
     decision's ``decision_notes`` / ``decision_channel``, its last execution's
-    ``execution_id`` / ``execution_status`` / ``execution_error`` / ``execution_at``, and the
-    platform's ``account_connector`` (None: no ad account, approving executes nothing).
+    ``execution_id`` / ``execution_status`` / ``execution_error`` / ``execution_at``, the
+    platform's ``account_connector`` (None: no ad account, approving executes nothing) and, for
+    an ad, ``parent_name``: its ad set's name (ads often share names across ad sets).
     Raises :class:`InvalidInput` for an unknown status, type or priority, ``limit`` outside
     1..500 or a negative ``offset``.
     """

@@ -175,10 +175,14 @@ def step_text(note: dict[str, Any] | None, lang: str, currency: str) -> str:
 
 
 def entity_text(row: dict[str, Any], lang: str) -> str:
-    """``ad set Prospecting · Audience 1 (sbx-c1-s1)`` with the level in ``lang``."""
+    """``ad set Prospecting · Audience 1 (sbx-c1-s1)`` with the level in ``lang``; an ad with
+    its ad set's name when known (``ad Carousel B (123) in ad set Retargeting``)."""
     kind = code(row.get("entity_type") or row.get("level") or "", lang)
     name, ident = row.get("entity_name"), row.get("entity_id")
-    return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+    text = f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+    if row.get("parent_name"):
+        text += " " + _(lang, "in ad set {name}", name=row["parent_name"])
+    return text
 
 
 #: How an execution's outcome is announced, by :class:`ExecutionOutcome` status.
