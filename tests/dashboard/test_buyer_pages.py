@@ -87,3 +87,38 @@ def test_an_ad_card_names_its_ad_set(world, db):
         f"/t/{a.client_key}/suggestions?status=all").text
     card = html.split(f'id="s-{row["suggestion_id"]}"')[1].split("</article>")[0]
     assert f"in ad set {row['adset']}" in card
+
+
+def test_bulk_decision_and_compact_view(db):
+    from tests.dashboard.conftest import build_app, csrf_of, sandbox_tenant
+
+    t = sandbox_tenant(db, client_name="Bulk Ltd")
+    app = build_app(db)
+    buyer = user(db, "media_buyer")
+    client = login(app, buyer)
+    base = f"/t/{t.client_key}/suggestions"
+    page = client.get(f"{base}?view=compact").text
+    assert 'class="queue compact"' in page and 'form="bulk"' in page
+    with db.tenant_tx(t.tenant_id) as conn:
+        ids = [r["suggestion_id"] for r in conn.execute(
+            "select suggestion_id from ads.suggestions where status = 'pending' "
+            "order by suggestion_id limit 3").fetchall()]
+    r = client.post(f"{base}/bulk", data={"decision": "refused", "ids": ids,
+                                          "notes": "not this week", "csrf": csrf_of(page),
+                                          "back": f"{base}?view=compact"})
+    assert r.status_code == 303 and "done=3" in r.headers["location"]
+    assert "view=compact" in r.headers["location"]
+    with db.tenant_tx(t.tenant_id) as conn:
+        got = conn.execute("select suggestion_id, notes, channel from ads.decisions where "
+                           "suggestion_id = any(%s) order by 1", [ids]).fetchall()
+    assert [(g["notes"], g["channel"]) for g in got] == [("not this week", "dashboard")] * 3
+    again = client.get(r.headers["location"]).text
+    assert "3 suggestions decided" in again
+    r = client.post(f"{base}/bulk", data={"decision": "approved", "ids": ids[:1],
+                                          "csrf": csrf_of(page)})
+    assert "done=0&failed=1" in r.headers["location"]
+    viewer = login(app, user(db, "client_viewer", tenant_id=t.tenant_id))
+    vpage = viewer.get(base).text
+    assert 'form="bulk"' not in vpage
+    r = viewer.post(f"{base}/bulk", data={"decision": "approved", "ids": ids[:1]})
+    assert r.status_code == 403
