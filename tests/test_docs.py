@@ -76,7 +76,7 @@ PACKAGE = ROOT / "src" / "growthops"
 DOCUMENTS = ("README.md", "docs/architecture.md", "docs/execution.md", "docs/learning.md",
              "docs/sandbox.md", "docs/data-mapping.md", "docs/seed-mapping.md",
              "docs/scale-out.md", "docs/security.md", "docs/i18n.md",
-             "docs/inbox.md", "docs/leads.md")
+             "docs/inbox.md", "docs/leads.md", "docs/media-buyer.md")
 
 #: Pages not checked yet: they come from other branches; add them to DOCUMENTS once they pass.
 UNCHECKED = frozenset({
