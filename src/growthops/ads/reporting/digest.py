@@ -379,7 +379,8 @@ def readable_fields(v: Any, lang: str, indent: str = "") -> str:
             lines.append(f"{indent}{label}:")
             lines.append(readable_fields(x, lang, indent + "  "))
         elif isinstance(x, bool):
-            lines.append(f"{indent}{label}: {_(lang, 'yes') if x else _(lang, 'no')}")
+            yes_no = _(lang, "yes") if x else _(lang, "no")
+            lines.append(f"{indent}{label}: {yes_no}")
         elif isinstance(x, int | float):
             lines.append(f"{indent}{label}: {format_number(x, lang, None if abs(x) >= 1 else 3)}")
         else:

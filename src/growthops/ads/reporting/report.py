@@ -188,7 +188,7 @@ def fatigue_signals(components: Any, lang: str) -> str:
     says how many the index rests on (an index of 100 from one signal is one signal at its
     maximum)."""
     comp = components if isinstance(components, dict) else {}
-    parts = [f"{_(lang, label)} {format_number(comp[k], lang, 2)}"
+    parts = [_(lang, label) + " " + format_number(comp[k], lang, 2)
              for k, label in FATIGUE_SIGNALS.items() if comp.get(k) is not None]
     if not parts:
         return DASH
