@@ -79,9 +79,10 @@ def test_import_with_bad_rows_changes_nothing_and_names_each_row(db, tmp_path):
         "meta,campaign,c1,2024-13-01,3,1000,10,1\n"
     )
     res = runner.invoke(app, ["import", "ads", str(bad), "--tenant", key, "--format", "growthops"])
-    assert isinstance(res.exception, ImportRejected)
-    lines = {r.line for r in res.exception.rejected}
-    assert lines == {3, 4}
+    assert res.exit_code == ImportRejected.exit_code
+    text = " ".join(res.output.split())
+    assert "line 3, column 'spend': negative amount" in text and "line 4, column 'day'" in text
+    assert (tmp_path / "bad.rejected.csv").read_text().count("\n") == 3  # header + 2 rows
     with db.tenant_tx(_tenant_id(db, key)) as conn:
         assert conn.execute("select count(*) as n from ads.metrics_daily").fetchone()["n"] == 0
     out = _ok(["import", "ads", str(bad), "--tenant", key, "--format", "growthops", "--skip-invalid"])
@@ -98,3 +99,17 @@ def test_console_script_maps_errors_to_exit_codes(db):
     assert res.returncode == 4, res.stderr
     assert "no tenant 'no-such-tenant'" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_tenant_and_db_commands_take_lang_and_follow_growthops_lang(db, monkeypatch):
+    """Issue 9 #7: every command takes --lang; GROWTHOPS_LANG sets the default."""
+    from growthops.settings import get_settings
+
+    key = f"cli{uuid.uuid4().hex[:6]}"
+    _ok(["tenants", "create", key, "--name", "Langues"])
+    for args in (["tenants", "list"], ["tenants", "show", key], ["db", "status"]):
+        res = runner.invoke(app, [*args, "--lang", "fr"])
+        assert res.exit_code == 0, (args, res.output)
+        assert "valeur" in res.output or "devise" in res.output, args
+    monkeypatch.setattr(get_settings(), "lang", "fr")
+    assert "devise" in runner.invoke(app, ["tenants", "list"]).output

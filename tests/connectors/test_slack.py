@@ -286,7 +286,8 @@ def test_post_digest_sends_block_kit_and_stores_ts(db, slack):
         assert [b["type"] for b in unit] == ["section", "actions", "divider"]
         text = section["text"]["text"]
         assert by_id[sid]["texts"]["en"]["action"].replace("&", "&amp;") in text
-        assert f"{by_id[sid]['confidence']}%" in text  # en_US percent (Babel)
+        shown = min(by_id[sid]["confidence"], 99)  # never "100%" (issue 9): "≥99%"
+        assert f"{shown}%" in text  # en_US percent (Babel)
         assert "80% interval" in text  # p10-p90 of predicted_metrics
         assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
             ("decide:approved", str(sid)),

@@ -157,3 +157,67 @@ def test_inbox_list_thread_and_reply_in_the_browser(db, server, lang):
     (m,) = q(db, tenant.tenant_id, "select author, status from inbox.conversation_messages "
              "where tenant_id = %s and direction = 'outbound'")
     assert m == {"author": agent.email, "status": "sent"}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_media_buyer_morning_overview_queue_entity_and_report(db, server, lang):
+    """Issue 9: the first page with each client's latest day, the compact queue and a bulk
+    refusal, an entity page and the HTML report, in English and French; screenshots in
+    ``test-artifacts/`` (``buyer-overview-LANG.png``, ``buyer-queue-LANG.png``,
+    ``buyer-entity-LANG.png``, ``buyer-report-LANG.png``)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from growthops.ads.reporting.report import latest_as_of, write_report
+
+    tenant = sandbox_tenant(db, client_name=f"Maison Buyer {lang}")
+    buyer = user(db, "media_buyer", lang=lang)
+    ARTIFACTS.mkdir(exist_ok=True)
+    report = write_report(db, tenant_id=tenant.tenant_id, lang=lang,
+                          as_of=latest_as_of(db, tenant_id=tenant.tenant_id),
+                          out=ARTIFACTS / f"buyer-report-{lang}.html")
+    words = {"en": ("yesterday", "Compact list", "suggestions decided", "Refuse selected"),
+             "fr": ("hier", "Liste compacte", "suggestions décidées", "Refuser la sélection")}[lang]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(10_000)
+            page.goto(f"{server}/login")
+            page.fill("input[name=email]", buyer.email)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/")
+            # 1. the first page: the client's own latest day, and how old it is
+            row = page.locator(f"tr[data-client='{tenant.client_key}']")
+            cell = row.locator("[data-testid=last-day]").inner_text()
+            assert words[0] in cell
+            assert "no data" not in row.inner_text() and "aucune donnée" not in row.inner_text()
+            table = page.locator("table.overview")
+            assert table.bounding_box()["width"] <= 1400  # not cut off
+            page.screenshot(path=str(ARTIFACTS / f"buyer-overview-{lang}.png"), full_page=True)
+            # 2. the compact queue, a bulk refusal with one note
+            page.goto(f"{server}/t/{tenant.client_key}/suggestions")
+            page.click("[data-testid=compact-link]")
+            page.wait_for_load_state()
+            assert words[1] in page.inner_text("p.views")
+            boxes = page.locator("input[name=ids]")
+            assert boxes.count() >= 2
+            boxes.nth(0).check()
+            boxes.nth(1).check()
+            page.fill("#bulk input[name=notes]", "batch")
+            page.click(f"#bulk button:has-text('{words[3]}')")
+            page.locator("[data-testid=bulk-outcome]").wait_for()
+            assert words[2] in page.inner_text("[data-testid=bulk-outcome]")
+            page.screenshot(path=str(ARTIFACTS / f"buyer-queue-{lang}.png"), full_page=True)
+            # 3. an entity page
+            page.goto(f"{server}/t/{tenant.client_key}/suggestions?status=all")
+            page.locator("a.entity").first.click()
+            page.wait_for_load_state()
+            assert page.locator("figure.chart svg").count() == 1
+            page.screenshot(path=str(ARTIFACTS / f"buyer-entity-{lang}.png"), full_page=True)
+            # 4. the offline HTML report
+            page.goto(report.as_uri())
+            text = page.inner_text("body")
+            assert "value_lost" not in text and "spend_saved" not in text
+            page.screenshot(path=str(ARTIFACTS / f"buyer-report-{lang}.png"), full_page=True)
+        finally:
+            browser.close()

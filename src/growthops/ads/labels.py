@@ -101,6 +101,7 @@ METRICS: dict[str, str] = {
     "spend_saved": N_("spend saved"),
     "results_lost": N_("results lost"),
     "results": N_("results"),
+    "clicks_recovered": N_("clicks recovered"),
 }
 
 

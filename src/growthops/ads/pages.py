@@ -7,7 +7,8 @@ anomalies, suggestions, executions and their measured outcomes), ``/t/{client_ke
 (hypothesis outcomes, calibration, Brier score, decision patterns) and
 ``/t/{client_key}/validation`` (creative validation queue). Actions (POST):
 ``.../suggestions/{id}/decision`` and ``.../validation/{id}/{advance|reject}``; both answer the
-re-rendered card for htmx to swap in place. :func:`overview_panel` is ``DOMAIN.overview``.
+re-rendered card for htmx to swap in place; ``.../suggestions/bulk`` decides every selected
+suggestion with one note and answers 303 to the queue. :func:`overview_panel` is ``DOMAIN.overview``.
 
 Security: pages need a session user (:func:`growthops.web.deps.current_user`, via :func:`growthops.web.pages.auth`; without one a page
 redirects to ``/login?next=...``, an htmx request gets ``HX-Redirect``). A tenant the user may
@@ -38,7 +39,7 @@ from growthops.ads.reporting.charts import (
 )
 from growthops.core.auth import users
 from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
-from growthops.core.i18n import _, format_date, format_number
+from growthops.core.i18n import _, format_date, format_number, ngettext
 from growthops.web.deps import get_database
 from growthops.web.messages import register_codes
 from growthops.web.pages import (
@@ -78,8 +79,12 @@ def queue_page(request: Request, client_key: str,
                status: Annotated[str, Query(max_length=20)] = "open",
                type: Annotated[str, Query(max_length=30)] = "",
                priority: Annotated[str, Query(max_length=10)] = "",
-               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
-    """The suggestion queue of one tenant, filtered, in review order."""
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+               view: Annotated[str, Query(max_length=10)] = "",
+               done: Annotated[int, Query(ge=0, le=500)] = -1,
+               failed: Annotated[int, Query(ge=0, le=500)] = 0) -> Response:
+    """The suggestion queue of one tenant, filtered, in review order; ``view=compact`` shows
+    one line per suggestion; ``done``/``failed`` report the bulk decision just made."""
     user = auth(request)
     if isinstance(user, Response):
         return user
@@ -100,18 +105,91 @@ def queue_page(request: Request, client_key: str,
     cards = [present.suggestion(r, lang=lang, currency=cur, now=now, can_decide=user.can_decide,
                                 tz=tz) for r in rows]
 
-    def page_url(off: int) -> str:
+    compact = view == "compact"
+
+    def page_url(off: int, compact: bool = compact) -> str:
         q = {"status": status, "type": type, "priority": priority, "offset": off}
+        if compact:
+            q["view"] = "compact"
         return f"/t/{client_key}/suggestions?{urlencode(q)}"
+
+    bulk_flash = None
+    if done >= 0:
+        bulk_flash = {"kind": "err" if failed else "ok", "text": ngettext(
+            lang, "{n} suggestion decided", "{n} suggestions decided", done, n=done)
+            + ("; " + ngettext(lang, "{n} not recorded (already decided or expired)",
+                               "{n} not recorded (already decided or expired)", failed,
+                               n=failed) if failed else "") + "."}
 
     return render(
         request, "ads/queue.html", user=user, **ctx, cards=cards, total=total,
         filters={"status": status, "type": type, "priority": priority},
         options={"status": ["open", "all", *data.STATUSES], "type": data.TYPES,
                  "priority": data.PRIORITIES},
+        compact=compact, compact_url=page_url(offset, True), full_url=page_url(offset, False),
+        bulk_flash=bulk_flash,
         prev_url=page_url(max(0, offset - PAGE_SIZE)) if offset else None,
         next_url=page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
         title=_(lang, "Suggestions · {tenant}", tenant=ctx["tenant"]["client_name"]))
+
+
+@router.post("/t/{client_key}/suggestions/bulk")
+def decide_bulk(request: Request, client_key: str,
+                decision: Annotated[str, Form(max_length=20)],
+                ids: Annotated[list[int], Form(max_length=PAGE_SIZE)],
+                notes: Annotated[str, Form(max_length=4000)] = "",
+                back: Annotated[str, Form(max_length=500)] = "",
+                csrf: Annotated[str | None, Form()] = None) -> Response:
+    """One decision with one note on every selected suggestion of the queue (at most a page).
+
+    Each suggestion is decided in its own transaction, exactly as one by one (an approval
+    executes on the ad account when one is connected, within the guard rails); a suggestion
+    already decided or expired is counted as not recorded. Answers 303 to the queue, which
+    says how many were decided. 403 for a client_viewer or without the CSRF token.
+    """
+    from growthops.ads.action.decisions import decide as record_decision
+
+    user = auth(request)
+    if isinstance(user, Response):
+        return user
+    lang = lang_of(request, user)
+    db = get_database(request)
+    try:
+        ctx = tenant_ctx(request, user, client_key, "queue")
+    except NotFound:
+        return not_found(request, user)
+    if not user.can_decide:
+        return error_page(request, user, 403, _(lang, FORBIDDEN))
+    if not csrf_ok(request, csrf):
+        return error_page(request, user, 403, _(lang, CSRF_EXPIRED))
+    if decision not in ("approved", "refused", "backlog"):
+        return error_page(request, user, 422, f"decision: {decision!r} is not one of approved, "
+                                          "refused, backlog")
+    tid = ctx["tenant"]["tenant_id"]
+    done = failed = 0
+    for sid in dict.fromkeys(ids):  # each once, in the order selected
+        try:
+            with db.tenant_tx(tid) as conn:
+                dec = record_decision(conn, tenant_id=tid, suggestion_id=sid, decision=decision,
+                                      decided_by=user.email, notes=notes.strip() or None,
+                                      channel="dashboard")
+                account = conn.execute("select connector from ads.ad_accounts where tenant_id "
+                                       "= %s and platform = %s",
+                                       [str(tid), dec["platform"]]).fetchone()
+        except (NotFound, Conflict, InvalidInput):
+            failed += 1
+            continue
+        done += 1
+        if decision == "approved" and account is not None:
+            _execute(db, tid, sid, dec["platform"], account, user, lang,
+                     ctx["tenant"]["currency"].strip())
+    from urllib.parse import parse_qsl, urlsplit
+
+    url = urlsplit(back)
+    query = [(k, v) for k, v in parse_qsl(url.query) if k not in ("done", "failed")]
+    query += [("done", str(done)), ("failed", str(failed))]
+    return secure(RedirectResponse(f"/t/{client_key}/suggestions?{urlencode(query)}",
+                                   status_code=303))
 
 
 @router.post("/t/{client_key}/suggestions/{suggestion_id}/decision")

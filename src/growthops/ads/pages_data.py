@@ -53,6 +53,10 @@ with tn as (
 cfg as (
   select platform, result_metric, max_cpa from ads.platform_configs where tenant_id = %(t)s
 ),
+ld as (  -- the tenant's own latest reported day (index metrics_daily_tenant_day)
+  select max(m.day) as last_day from ads.metrics_daily m cross join tn
+  where m.tenant_id = %(t)s and m.day <= tn.today
+),
 lv as (  -- per platform, level and day; results in each platform's result metric
   select m.platform, m.level, m.day, sum(m.spend) as spend,
          sum(m.conversion_value) as value,
@@ -60,10 +64,11 @@ lv as (  -- per platform, level and day; results in each platform's result metri
                when 'leads' then m.leads when 'applications' then m.applications
                when 'bookings' then m.bookings else m.conversions end) as results
   from ads.metrics_daily m
-  cross join tn
+  cross join tn cross join ld
   left join cfg c on c.platform = m.platform
   where m.tenant_id = %(t)s
-    and m.day between least(date_trunc('month', tn.today)::date, tn.today - 40) and tn.today
+    and m.day between least(date_trunc('month', tn.today)::date,
+                            coalesce(ld.last_day, tn.today) - 40) and tn.today
   group by m.platform, m.level, m.day
 ),
 top as (  -- the highest level each platform reports, so levels are not counted twice
@@ -90,7 +95,8 @@ agg as (
   group by tn.today, l.last_day
 )
 select tn.tenant_id, tn.client_key, tn.client_name, tn.currency, tn.roi_target,
-       tn.monthly_budget_max, tn.today, l.last_day, agg.spend_7d, agg.value_7d, agg.results_7d,
+       tn.monthly_budget_max, tn.today, l.last_day, tn.today - l.last_day as data_age,
+       agg.spend_7d, agg.value_7d, agg.results_7d,
        agg.mtd, agg.daily_spend,
        (date_trunc('month', tn.today) + interval '1 month - 1 day')::date
          - coalesce(agg.last_in_month, date_trunc('month', tn.today)::date - 1) as days_remaining,
@@ -123,8 +129,10 @@ def overview_row(conn: Any, *, tenant_id: UUID | str, now: datetime) -> dict[str
     """Return one tenant's overview figures in ONE statement (whatever its number of entities).
 
     Keys: ``client_key``, ``client_name``, ``currency``, ``roi_target`` (ROAS target, ratio),
-    ``max_cpa`` (largest ``platform_configs.max_cpa``, None if unset), ``last_day`` (latest
-    reported day, None without data), ``spend_7d``, ``value_7d``, ``results_7d`` (sums over the
+    ``max_cpa`` (largest ``platform_configs.max_cpa``, None if unset), ``last_day`` (the
+    tenant's own latest reported day on or before today in its time zone, however old; None
+    without data), ``data_age`` (days from ``last_day`` to today, int; None without data),
+    ``spend_7d``, ``value_7d``, ``results_7d`` (sums over the
     :data:`OVERVIEW_DAYS` days ending ``last_day``; results in each platform's
     ``result_metric``), ``roas_7d`` = value / spend and ``cpa_7d`` = spend / results (ratios of
     sums; None when undefined), ``mtd`` (spend of the current month in the tenant's time zone),
@@ -185,7 +193,8 @@ with page as (
 )
 select p.*, d.notes as decision_notes, d.channel as decision_channel,
        x.execution_id, x.status as execution_status, x.error_message as execution_error,
-       coalesce(x.executed_at, x.claimed_at) as execution_at, a.connector as account_connector
+       coalesce(x.executed_at, x.claimed_at) as execution_at, a.connector as account_connector,
+       par.adset_name as parent_name
 from page p
 left join (select distinct on (suggestion_id) suggestion_id, notes, channel
              from ads.decisions
@@ -199,6 +208,15 @@ left join (select distinct on (suggestion_id) suggestion_id, execution_id, statu
             order by suggestion_id, claimed_at desc, execution_id desc) x
   on x.suggestion_id = p.suggestion_id
 left join ads.ad_accounts a on a.tenant_id = %(t)s and a.platform = p.platform
+left join lateral (  -- an ad's ad set, named: four ads may share a name (primary key lookups)
+  select (select n.entity_name from ads.metrics_daily n
+           where n.tenant_id = %(t)s and n.platform = p.platform and n.level = 'adset'
+             and n.entity_id = m.adset_id order by n.day desc limit 1) as adset_name
+  from ads.metrics_daily m
+  where p.entity_type = 'ad' and m.tenant_id = %(t)s and m.platform = p.platform
+    and m.level = 'ad' and m.entity_id = p.entity_id and m.day <= p.as_of
+  order by m.day desc limit 1
+) par on true
 order by array_position(array['critical', 'high', 'medium', 'low'], p.priority),
          p.confidence desc, p.suggestion_id
 """
@@ -213,8 +231,9 @@ def queue(conn: Any, *, tenant_id: UUID | str, status: str | None = "open",
     ``status``: a status, ``open`` (pending and backlog) or ``all``/None; ``type`` and
     ``priority`` filter when given. Each row has the suggestion's columns plus its last
     decision's ``decision_notes`` / ``decision_channel``, its last execution's
-    ``execution_id`` / ``execution_status`` / ``execution_error`` / ``execution_at``, and the
-    platform's ``account_connector`` (None: no ad account, approving executes nothing).
+    ``execution_id`` / ``execution_status`` / ``execution_error`` / ``execution_at``, the
+    platform's ``account_connector`` (None: no ad account, approving executes nothing) and, for
+    an ad, ``parent_name``: its ad set's name (ads often share names across ad sets).
     Raises :class:`InvalidInput` for an unknown status, type or priority, ``limit`` outside
     1..500 or a negative ``offset``.
     """

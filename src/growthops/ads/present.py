@@ -16,6 +16,8 @@ from growthops.ads.action.guardrails import describe
 from growthops.ads.labels import code, metric_label
 from growthops.ads.pages_data import LEVELS
 from growthops.ads.reporting.digest import (
+    CONFIDENCE_CAP_NOTE,
+    confidence_capped,
     confidence_text,
     fmt_value,
     format_intervals,
@@ -31,6 +33,7 @@ from growthops.core.i18n import (
     format_number,
     format_percent,
     format_ratio,
+    ngettext,
 )
 
 
@@ -45,12 +48,32 @@ def pct(fraction: Any, lang: str, decimals: int = 0) -> str:
 
 
 # ----------------------------------------------------------------------------- overview
+#: Data older than this many days is flagged on the first page: more than the usual reporting
+#: delay (Meta and Google Ads finish a day's figures within about 3 days: Meta Business Help,
+#: "About the delayed reporting of conversions", up to 72 hours), so an import or sync has
+#: probably stopped.
+STALE_AFTER_DAYS = 3
+
+
+def data_age(days: int | None, lang: str) -> str:
+    """``today``, ``yesterday`` or ``N days ago`` for a day ``days`` before today ('' for None)."""
+    if days is None:
+        return ""
+    if days <= 0:
+        return _(lang, "today")
+    if days == 1:
+        return _(lang, "yesterday")
+    return ngettext(lang, "{n} day ago", "{n} days ago", days, n=days)
+
+
 def overview_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
     """Display values of one :func:`growthops.ads.pages_data.overview_row`.
 
     ``kpi_ok``: True / False against the target (ROAS ≥ ``roi_target``; CPA ≤ ``max_cpa``),
     None without a target or a result. ROAS is shown when the 7 days carry conversion value,
     else CPA. ``pacing_pct`` (0-100+, for the meter) and ``over`` (projection above the cap).
+    ``last_day`` is the tenant's own latest reported day, ``age`` how long ago that is (``3 days
+    ago``) and ``stale`` True beyond :data:`STALE_AFTER_DAYS`.
     """
     cur = r["currency"].strip()
     kpi, ok = _(lang, "no result yet"), None
@@ -77,6 +100,8 @@ def overview_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
     return {
         "client_key": r["client_key"], "client_name": r["client_name"],
         "last_day": format_date(r["last_day"], lang) if r["last_day"] else _(lang, "no data"),
+        "age": data_age(r.get("data_age"), lang),
+        "stale": r.get("data_age") is not None and r["data_age"] > STALE_AFTER_DAYS,
         "spend_7d": money(r["spend_7d"], lang, cur) if r["last_day"] else DASH,
         "kpi": kpi, "kpi_ok": ok, "pacing": pacing,
         "pacing_pct": round(min(float(r["pacing"]) * 100, 100), 1) if r["pacing"] is not None
@@ -150,10 +175,14 @@ def step_text(note: dict[str, Any] | None, lang: str, currency: str) -> str:
 
 
 def entity_text(row: dict[str, Any], lang: str) -> str:
-    """``ad set Prospecting · Audience 1 (sbx-c1-s1)`` with the level in ``lang``."""
+    """``ad set Prospecting · Audience 1 (sbx-c1-s1)`` with the level in ``lang``; an ad with
+    its ad set's name when known (``ad Carousel B (123) in ad set Retargeting``)."""
     kind = code(row.get("entity_type") or row.get("level") or "", lang)
     name, ident = row.get("entity_name"), row.get("entity_id")
-    return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+    text = f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
+    if row.get("parent_name"):
+        text += " " + _(lang, "in ad set {name}", name=row["parent_name"])
+    return text
 
 
 #: How an execution's outcome is announced, by :class:`ExecutionOutcome` status.
@@ -235,6 +264,9 @@ def suggestion(row: dict[str, Any], *, lang: str, currency: str, now: datetime,
         "confidence": _(lang, "confidence {pct}", pct=confidence_text(row["confidence"], lang)),
         "calibrated": (_(lang, "calibrated {pct}", pct=confidence_text(cal, lang))
                        if cal is not None and cal != row["confidence"] else None),
+        "confidence_note": (_(lang, CONFIDENCE_CAP_NOTE)
+                            if confidence_capped(row["confidence"]) or confidence_capped(cal)
+                            else None),
         "as_of": _(lang, "data as of {day}", day=format_date(row["as_of"], lang)),
         "expires": _(lang, "expires {when}", when=format_datetime(row["expires_at"], tz, lang)),
         "decided": decided, "notes": row.get("decision_notes"),

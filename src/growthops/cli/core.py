@@ -57,7 +57,7 @@ def db_status(lang: LangOpt = "") -> None:
     from growthops.core.dbinfo import db_status as collect
 
     st, lg = collect(get_db()), _lang(lang)
-    table = Table("setting", "value")
+    table = Table(_(lg, "setting"), _(lg, "value"))
     for k, v in [*st.where.items(), ("server_version", st.server_version)]:
         table.add_row(k, v)
     console.print(table)
@@ -160,22 +160,25 @@ def tenants_update(
 
 
 @tenants_app.command("list")
-def tenants_list() -> None:
-    """List tenants."""
+def tenants_list(lang: LangOpt = "") -> None:
+    """List tenants (column names in --lang, default GROWTHOPS_LANG)."""
     from growthops.core.tenants.service import directory
 
     db = get_db()
+    lg = _lang(lang)
     with db.app_tx() as conn:
         rows = directory(conn)
-    table = Table("client_key", "name", "currency", "time zone", "tenant_id")
+    table = Table("client_key", _(lg, "name"), _(lg, "currency"), _(lg, "time zone"),
+                  "tenant_id")
     for r in rows:
         table.add_row(r["client_key"], r["client_name"], r["currency"], r["time_zone"], str(r["tenant_id"]))
     console.print(table)
 
 
 @tenants_app.command("show")
-def tenants_show(tenant: Annotated[str, typer.Argument(help="client_key or tenant id")]) -> None:
-    """Show one tenant's settings."""
+def tenants_show(tenant: Annotated[str, typer.Argument(help="client_key or tenant id")],
+                 lang: LangOpt = "") -> None:
+    """Show one tenant's settings (column names in --lang, default GROWTHOPS_LANG)."""
     from growthops.core.tenants.service import get_tenant, resolve
 
     db = get_db()
@@ -183,7 +186,8 @@ def tenants_show(tenant: Annotated[str, typer.Argument(help="client_key or tenan
         tid = resolve(conn, tenant)["tenant_id"]
     with db.tenant_tx(tid) as conn:
         tn = get_tenant(conn, tenant_id=tid)
-    table = Table("field", "value")
+    lg = _lang(lang)
+    table = Table(_(lg, "field"), _(lg, "value"))
     for k, v in tn.model_dump().items():
         table.add_row(k, "" if v is None else str(v))
     console.print(table)

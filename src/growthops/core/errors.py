@@ -68,10 +68,8 @@ class ImportRejected(InvalidInput):
         )
         lines = [
             f"  line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})"
-            for r in self.rejected[:50]
+            for r in self.rejected  # every one: the user fixes the file from this list
         ]
-        if len(self.rejected) > 50:
-            lines.append(f"  ... and {len(self.rejected) - 50} more")
         return "\n".join([head, *lines])
 
 

@@ -49,7 +49,8 @@ DAILY_DONE = N_("{tenant} as of {as_of}: {baselines} baselines, {anomalies} anom
                 "suggestions.")
 REPORT_WRITTEN = N_("HTML report written to {path}")
 
-SuggestionArg = Annotated[int, typer.Argument(help="Suggestion id (see: growthops suggestions list).")]
+#: One or more suggestion ids: a bulk decision with one note (``approve 12 14 15 --notes ...``).
+SuggestionIds = Annotated[list[int], typer.Argument(help="Suggestion id(s) (see: growthops suggestions list); several decide them all with the same note.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
 
 
@@ -61,21 +62,63 @@ def import_ads(
     fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
     year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
+    rejected_out: Annotated[Path | None, typer.Option("--rejected", help="CSV file listing the rejected rows (default: <file>.rejected.csv next to the file).")] = None,
     lang: LangOpt = "",
 ) -> None:
     """Import daily ad metrics (COPY + idempotent upsert; every rejected row is reported)."""
     from growthops.ads.metrics.importer import import_metrics
+    from growthops.core.errors import ImportRejected
 
+    lg = _lang(lang)
     db = get_db()
     tid = _tenant_id(tenant)
-    with db.tenant_tx(tid) as conn:
-        res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt, skip_invalid=skip_invalid, progress=True, year=year)
-    for r in res.rejected[:50]:
-        err_console.print(f"[yellow]line {r.line}, column {r.column!r}: {r.reason} (value {r.value!r})[/]")
-    console.print(_(_lang(lang), IMPORT_DONE, path=file.name, accepted=res.rows_accepted,
+    out = rejected_out or file.with_name(f"{file.stem}.rejected.csv")
+    try:
+        with db.tenant_tx(tid) as conn:
+            res = import_metrics(conn, tenant_id=tid, path=file, fmt=fmt,
+                                 skip_invalid=skip_invalid, progress=True, year=year)
+    except ImportRejected as exc:
+        err_console.print(_(lg, REJECTED_HEAD, path=file.name, n=len(exc.rejected),
+                            total=exc.rows_total), markup=False)
+        _print_rejected(exc.rejected, lg, out)
+        raise typer.Exit(exc.exit_code) from None
+    if res.rejected:
+        _print_rejected(res.rejected, lg, out)
+    console.print(_(lg, IMPORT_DONE, path=file.name, accepted=res.rows_accepted,
                     inserted=res.rows_inserted, updated=res.rows_updated,
                     unchanged=res.rows_accepted - res.rows_inserted - res.rows_updated,
                     rejected=len(res.rejected), dups=res.duplicates_skipped))
+
+
+REJECTED_HEAD = N_("{path}: {n} of {total} rows rejected; nothing was imported (fix them, or "
+                   "use --skip-invalid to import the valid rows).")
+REJECTED_ROW = N_("line {line}, column '{column}': {reason} (value '{value}')")
+REJECTED_FILE = N_("Every rejected row is listed in {path}")
+
+
+def _print_rejected(rejected: list[Any], lang: str, out: Path) -> None:
+    """Print every rejected row in ``lang`` (the file's own column names) and write them all to
+    the CSV ``out`` (line, column, value, reason), saying where."""
+    import csv
+
+    from growthops.ads.metrics.formats.base import translate_reason
+
+    try:
+        f = out.open("w", newline="", encoding="utf-8")
+    except OSError:  # a read-only folder: the system's temporary one
+        import tempfile
+
+        out = Path(tempfile.gettempdir()) / out.name
+        f = out.open("w", newline="", encoding="utf-8")
+    with f:
+        w = csv.writer(f)
+        w.writerow([_(lang, "line"), _(lang, "column"), _(lang, "value"), _(lang, "reason")])
+        for r in rejected:
+            reason = translate_reason(r.reason, lang)
+            w.writerow([r.line, r.column, r.value, reason])
+            err_console.print(_(lang, REJECTED_ROW, line=r.line, column=r.column, reason=reason,
+                                value=r.value), style="yellow", markup=False, highlight=False)
+    err_console.print(_(lang, REJECTED_FILE, path=out), markup=False)
 
 
 # ------------------------------------------------------------------------------------- daily
@@ -149,16 +192,22 @@ def backtest_cmd(
 # ------------------------------------------------------------------------------- suggestions
 @suggestions_app.command("list")
 def suggestions_list(
-    tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
-    status: Annotated[str | None, typer.Option(help="pending, approved, refused, backlog, executed, expired")] = "pending",
+    tenant: Annotated[str | None, typer.Option("--tenant", help="client_key; every client if omitted (the morning queue)")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved, refused, backlog, executing, executed, expired, failed, blocked, or all")] = "pending",
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     lang: LangOpt = "",
 ) -> None:
-    """List a tenant's suggestions, highest priority and confidence first."""
-    from growthops.ads.reporting.digest import print_suggestions
+    """List suggestions, highest priority first: one client's (by confidence), or every
+    client's in one queue (by priority, then the spend at stake, then confidence)."""
+    from growthops.ads.reporting.digest import print_queue, print_suggestions
 
     db = get_db()
-    print_suggestions(db, console, tenant_id=_tenant_id(tenant), status=status, limit=limit, lang=_lang(lang))
+    st = None if status in (None, "", "all") else status
+    if tenant is None:
+        print_queue(db, console, tenants=_tenant_keys(None), status=st, limit=limit,
+                    lang=_lang(lang))
+        return
+    print_suggestions(db, console, tenant_id=_tenant_id(tenant), status=st, limit=limit, lang=_lang(lang))
 
 
 @suggestions_app.command("show")
@@ -201,9 +250,21 @@ def _time_zone(conn: Any, tenant_id: Any) -> str:
     return str(row["time_zone"]) if row else "UTC"
 
 
-def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
-                lang: str, execute: bool = False) -> None:
-    """Record a decision from the CLI; print a clear message and exit 5 on a conflict."""
+def _decide_cmd(decision: str, suggestion_ids: list[int], tenant: str, by: str,
+                notes: str | None, lang: str, execute: bool = False) -> None:
+    """Record one decision (with one note) on each of ``suggestion_ids`` from the CLI, each in
+    its own transaction; print a line per suggestion; exit 5 after the others if any
+    conflicted (already decided, expired)."""
+    code = 0
+    for sid in suggestion_ids:
+        code = _decide_one(decision, sid, tenant, by, notes, lang, execute) or code
+    if code:
+        raise typer.Exit(code=code)
+
+
+def _decide_one(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
+                lang: str, execute: bool = False) -> int:
+    """Record a decision from the CLI; print a clear message; return 5 on a conflict, else 0."""
     from growthops.ads.action.decisions import DecisionConflict, decide
     from growthops.ads.reporting.digest import code_label
 
@@ -215,7 +276,7 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
                          decided_by=by, notes=notes, channel="cli")
     except DecisionConflict as exc:
         err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
-        raise typer.Exit(code=exc.exit_code) from None
+        return exc.exit_code
     console.print(_(lg, "Suggestion {id}: {decision} by {by} (was {before}).", id=suggestion_id,
                     decision=code_label(decision, lg), by=res["decided_by"],
                     before=code_label(res["status_before"], lg)))
@@ -225,11 +286,12 @@ def _decide_cmd(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
         out = execute_after_approval(get_db(), tenant_id=tid, suggestion_id=suggestion_id, actor=by)
         if out is not None:
             _print_outcomes([out])
+    return 0
 
 
 @suggestions_app.command("approve")
 def suggestions_approve(
-    suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
+    suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
     execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Execute it on the ad account now (within the guard rails).")] = True,
     lang: LangOpt = "",
 ) -> None:
@@ -239,14 +301,14 @@ def suggestions_approve(
 
 
 @suggestions_app.command("refuse")
-def suggestions_refuse(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+def suggestions_refuse(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Refuse a suggestion, saying why (the reviewers' patterns are learnt from this)."""
     _decide_cmd("refused", suggestion_id, tenant, by, notes, lang)
 
 
 @suggestions_app.command("backlog")
-def suggestions_backlog(suggestion_id: SuggestionArg, tenant: TenantOpt, by: ByOpt,
+def suggestions_backlog(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
                         notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Put a suggestion in the backlog: it can still be approved or refused until it expires."""
     _decide_cmd("backlog", suggestion_id, tenant, by, notes, lang)
@@ -371,16 +433,34 @@ def suggestions_execute(
     tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
     by: Annotated[str | None, typer.Option("--by", help="Who executes (required with --force).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Edit an entity still in its learning phase (audited).")] = False,
+    lang: LangOpt = "",
 ) -> None:
-    """Execute one approved suggestion on the ad account, within the guard rails."""
+    """Execute one approved suggestion on the ad account, within the guard rails (exit code 3
+    when nothing was executed)."""
     from growthops.ads.action.execution import execute_suggestion
     from growthops.core.errors import InvalidInput
 
     if force and not by:
         raise InvalidInput("--force needs --by NAME: forcing a guard rail is audited under a person's name")
-    out = execute_suggestion(get_db(), tenant_id=_tenant_id(tenant), suggestion_id=suggestion_id,
+    tn = _tenant_keys(tenant)[0]
+    out = execute_suggestion(get_db(), tenant_id=tn["tenant_id"], suggestion_id=suggestion_id,
                              actor=by or "cli", force=force)
-    _print_outcomes([out])
+    lg = _lang(lang)
+    if out.status == "skipped" and (out.message or "").startswith("no ad account for "):
+        console.print(_(lg, NO_ACCOUNT, id=suggestion_id), markup=False)
+    else:
+        from growthops.ads.present import outcome_message
+
+        console.print(outcome_message(out, lg, str(tn.get("currency") or "EUR").strip())["text"],
+                      markup=False)
+    if out.status not in EXECUTED:
+        raise typer.Exit(3)  # nothing was done on the account: a script must not read success
+
+
+#: Outcomes after which the change is on the account (or needed no platform write).
+EXECUTED = ("applied", "reconciled", "handoff", "not_executable")
+NO_ACCOUNT = N_("Suggestion {id}: no ad account of its platform is connected for this client; "
+                "nothing was executed (connect one: growthops accounts connect).")
 
 
 @app.command("execute")

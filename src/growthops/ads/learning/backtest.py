@@ -40,6 +40,7 @@ from scipy import stats
 
 from growthops.ads.config import load_context
 from growthops.ads.cycle import run_cycle_in_tx
+from growthops.ads.reporting.digest import confidence_text
 from growthops.ads.thresholds import PAUSE_ROAS_FRACTION_OF_TARGET, SCALE_ROAS_MARGIN
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput
@@ -259,6 +260,28 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
     return BacktestResult(start, end, horizon_days, len(days), outcomes, rows)
 
 
+#: Fewer measured suggestions than this: the held rate is not compared with the stated one.
+MIN_MEASURED_TO_JUDGE = 5
+
+
+def reading(o: TypeOutcome, lang: str) -> str:
+    """In words, whether the premise held as often as the suggestions stated.
+
+    Compares the mean stated confidence with the Wilson 95% interval of the held rate: above it
+    the confidence was overstated, below it understated, inside it consistent; with fewer than
+    :data:`MIN_MEASURED_TO_JUDGE` measured suggestions, too few to tell.
+    """
+    if o.measured < MIN_MEASURED_TO_JUDGE or not o.confidences or o.interval is None:
+        return _(lang, "too few measured to judge")
+    stated = statistics.fmean(o.confidences)
+    low, high = o.interval
+    if stated > high:
+        return _(lang, "held less often than stated: the confidence was overstated")
+    if stated < low:
+        return _(lang, "held more often than stated: the confidence was understated")
+    return _(lang, "consistent with the stated confidence")
+
+
 def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: str = "en") -> None:
     """Print the per-type outcome table of a backtest."""
     table = Table(title=_(lang, "Backtest {tenant} {start} → {end}: what happened in the 7 days "
@@ -267,14 +290,16 @@ def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: 
     for header, justify in ((_(lang, "type"), "left"), (_(lang, "suggestions"), "right"),
                             (_(lang, "measured"), "right"), (_(lang, "premise held"), "right"),
                             (_(lang, "95% CI"), "right"), (_(lang, "stated confidence"), "right"),
-                            (_(lang, "ECE"), "right"), (_(lang, "metric p50 before → after"), "right")):
+                            (_(lang, "ECE"), "right"), (_(lang, "metric p50 before → after"), "right"),
+                            (_(lang, "reading"), "left")):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for typ in sorted(res.outcomes):
         o = res.outcomes[typ]
         rate = format_percent(o.rate, lang) if o.rate is not None else "–"
         ci = (f"{format_number(100 * o.interval[0], lang, 0)}–{format_percent(o.interval[1], lang)}"
               if o.interval else "–")
-        conf = format_percent(statistics.fmean(o.confidences), lang) if o.confidences else "–"
+        conf = (confidence_text(100 * statistics.fmean(o.confidences), lang)
+                if o.confidences else "–")
         if o.before:
             digits = 4 if o.metric == "ctr" else 2
             med = (f"{o.metric} {format_number(statistics.median(o.before), lang, digits)} → "
@@ -282,7 +307,8 @@ def print_backtest(console: Console, res: BacktestResult, *, tenant: str, lang: 
         else:
             med = "–"
         ece = format_percent(o.ece, lang) if o.ece is not None else "–"
-        table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, ece, med)
+        table.add_row(typ, str(o.suggestions), str(o.measured), rate, ci, conf, ece, med,
+                      reading(o, lang))
     console.print(table)
     pairs = [pair for o in res.outcomes.values() for pair in o.pairs]
     overall = expected_calibration_error(pairs)

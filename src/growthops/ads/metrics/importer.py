@@ -25,7 +25,7 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -123,14 +123,18 @@ def parse_file(
     text = _decode(data, path)
     if not text.strip():
         raise InvalidInput(f"{path.name}: empty file (no header)")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    ctx = ctx or FormatContext()
+    if delimiter == ";":  # a comma-decimal locale's spreadsheet: 35,19 is thirty-five point 19
+        ctx = replace(ctx, decimal_comma=True)
     try:
         header = next(reader)
     except csv.Error as exc:
         raise InvalidInput(f"{path.name}: header (line 1): {exc}") from exc
     if any("\x00" in h for h in header):
         raise InvalidInput(f"{path.name}: header (line 1): contains the NUL character (U+0000)")
-    parse_row = FORMATS[fmt](header, ctx or FormatContext())
+    parse_row = FORMATS[fmt](header, ctx)
     width = len(header)
     unnamed = [i for i, h in enumerate(header) if not h.strip()]
     task = None

@@ -78,8 +78,24 @@ def fmt_value(x: Any, metric: str, lang: str, currency: str, unit: str | None = 
     return format_number(x, lang)
 
 
+#: The highest confidence shown, in percent: a model's probability about next week is never a
+#: certainty (the data can break, the platform can change delivery), so a stored 99.5-100 is
+#: shown as "≥ 99%" with :data:`CONFIDENCE_CAP_NOTE` beside it, never as "100%".
+CONFIDENCE_DISPLAY_MAX = 99
+CONFIDENCE_CAP_NOTE = N_("shown at most 99%: a model's probability about next week is never a "
+                         "certainty")
+
+
+def confidence_capped(confidence: Any) -> bool:
+    """True when a confidence (percent 0-100) is above :data:`CONFIDENCE_DISPLAY_MAX`."""
+    return confidence is not None and float(confidence) > CONFIDENCE_DISPLAY_MAX
+
+
 def confidence_text(confidence: Any, lang: str) -> str:
-    """Format a confidence stored as a percent 0-100 (``90%`` / ``90 %``)."""
+    """Format a confidence stored as a percent 0-100 (``90%`` / ``90 %``); above
+    :data:`CONFIDENCE_DISPLAY_MAX` it reads ``≥99%`` (never ``100%``)."""
+    if confidence_capped(confidence):
+        return "≥" + format_percent(CONFIDENCE_DISPLAY_MAX / 100, lang)
     return format_percent(None if confidence is None else float(confidence) / 100, lang)
 
 
@@ -126,7 +142,8 @@ def predicted_rows(predicted: Any) -> tuple[int | None, list[dict[str, Any]]]:
 def format_intervals(predicted: Any, lang: str, currency: str) -> list[str]:
     """Return one sentence per predicted metric: p50 and the p10-p90 interval, with units.
 
-    A metric lacking p10 or p90 is shown with its p50 only.
+    A metric lacking p10 or p90, or whose p10 equals its p90 (a fixed quantity such as the
+    spend of a paused entity), is shown with its p50 only: never "0.00 to 0.00".
     """
     horizon, rows = predicted_rows(predicted)
     out = []
@@ -136,7 +153,7 @@ def format_intervals(predicted: Any, lang: str, currency: str) -> list[str]:
 
         params = {"metric": metric_label(r["metric"], lang), "p50": f("p50"),
                   "days": horizon or "?"}
-        if r["p10"] is None or r["p90"] is None:
+        if r["p10"] is None or r["p90"] is None or r["p10"] == r["p90"]:  # a point, not a range
             out.append(_(lang, "{metric} {p50} over {days} days", **params))
         else:
             out.append(_(lang, "{metric} {p50} (80% interval {p10} to {p90}) over {days} days",
@@ -235,6 +252,54 @@ def _table(rows: list[dict[str, Any]], *, lang: str, currency: str, title: str,
     return table
 
 
+def weekly_stake(row: dict[str, Any]) -> float:
+    """The spend a suggestion moves in a week (tenant currency): ``|status quo spend -
+    predicted spend p50|`` from ``predicted_metrics`` (a pause: the whole status quo spend);
+    0 when the suggestion changes no spend (refresh, diagnostic)."""
+    pm = _as_dict(row.get("predicted_metrics"))
+    quo = _as_dict(pm.get("status_quo")).get("spend")
+    p50 = _as_dict(_as_dict(pm.get("metrics")).get("spend")).get("p50")
+    try:
+        return abs(float(quo) - float(p50 or 0)) if quo is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def print_queue(db: Database, console: Console, *, tenants: list[dict[str, Any]],
+                status: str | None, limit: int, lang: str) -> None:
+    """Print the morning queue across ``tenants`` (directory rows): their suggestions with
+    ``status`` (None: any), sorted by priority, then the spend at stake
+    (:func:`weekly_stake`, largest first), then confidence; at most ``limit`` lines. One
+    query per tenant, each under its own row-level security."""
+    rows: list[dict[str, Any]] = []
+    for tn in tenants:
+        with db.tenant_tx(tn["tenant_id"]) as conn:
+            for r in fetch_suggestions(conn, tenant_id=tn["tenant_id"], status=status,
+                                       limit=limit):
+                rows.append({**r, "client_key": tn["client_key"]})
+    rows.sort(key=lambda r: (r["priority_rank"], -weekly_stake(r), -r["confidence"],
+                             r["suggestion_id"]))
+    label = code_label(status, lang) if status else _(lang, "all statuses")
+    table = Table(title=_(lang, "Suggestions of every client ({status})", status=label))
+    table.add_column(_(lang, "client"))
+    for label_ in _REVIEW_COLUMNS:
+        table.add_column(_(lang, label_), overflow="fold",
+                         justify="right" if label_ in ("#", "confidence") else "left")
+    for r in rows[:limit]:
+        table.add_row(r["client_key"], str(r["suggestion_id"]),
+                      Text(code_label(r["priority"], lang),
+                           style=PRIORITY_STYLE.get(r["priority"], "")),
+                      Text(code_label(r["type"], lang)), Text(entity_label(r)),
+                      Text(suggestion_text(r, "action", lang), style="bold"),
+                      Text(suggestion_text(r, "expected_impact", lang)),
+                      confidence_text(r["confidence"], lang), _status_cell(r, lang))
+    if not rows:
+        console.print(Text(str(table.title), style="bold"))
+        console.print(_(lang, "No suggestion."))
+        return
+    console.print(table)
+
+
 def print_digest(db: Database, console: Console, *, tenant_id: UUID | str, as_of: date,
                  lang: str) -> None:
     """Print the suggestions of ``as_of`` awaiting a decision, those a guard rail blocked and
@@ -277,9 +342,54 @@ def print_suggestions(db: Database, console: Console, *, tenant_id: UUID | str,
                          show_day=True))
 
 
-def _json_text(v: Any) -> str:
+#: Names of the evidence and change fields a suggestion stores (``evidence``,
+#: ``action_params``), for a reader; other keys are shown with spaces for underscores.
+FIELD_LABELS = {
+    "spend_14": N_("spend over the window"), "results_14": N_("results over the window"),
+    "value_per_result": N_("value per result"), "roas_14": N_("ROAS over the window"),
+    "target_roas": N_("target ROAS"), "target_cpa": N_("target CPA"),
+    "posterior_rate": N_("results per unit of spend (model)"), "shape": N_("shape"),
+    "rate": N_("rate"), "dispersion": N_("day-to-day dispersion"),
+    "drift_variance": N_("week-to-week drift"),
+    "p_roas_below_pause_line": N_("probability ROAS stays below the pause line"),
+    "p_roas_above_scale_line": N_("probability ROAS stays above the scale line"),
+    "p_roas_below_target": N_("probability ROAS stays below target"),
+    "peers_p75_roas": N_("peers' ROAS, 75th percentile"), "daily_budget": N_("daily budget"),
+    "from": N_("from"), "to": N_("to"), "change": N_("change"),
+    "inferred": N_("inferred from the average daily spend"), "status": N_("status"),
+    "bid_cap": N_("bid cap"), "q_value": N_("q-value"), "anomaly_id": N_("anomaly"),
+    "month_to_date_spend": N_("month-to-date spend"),
+    "projected_month_spend": N_("projected month spend"),
+    "monthly_budget_max": N_("monthly maximum"), "p_over": N_("probability of going over"),
+}
+
+
+def readable_fields(v: Any, lang: str, indent: str = "") -> str:
+    """A stored JSON object (evidence, action parameters) as ``label: value`` lines in ``lang``:
+    numbers by Babel (3 significant digits), nested objects indented; never raw JSON."""
     d = v if isinstance(v, dict | list) else _as_dict(v)
-    return json.dumps(d, ensure_ascii=False, indent=1, default=str) if d else DASH
+    if not d:
+        return DASH
+    if isinstance(d, list):
+        return ", ".join(str(x) for x in d)
+    lines = []
+    for k, x in d.items():
+        label = _(lang, FIELD_LABELS[k]) if k in FIELD_LABELS else str(k).replace("_", " ")
+        if isinstance(x, dict):
+            lines.append(f"{indent}{label}:")
+            lines.append(readable_fields(x, lang, indent + "  "))
+        elif isinstance(x, bool):
+            yes_no = _(lang, "yes") if x else _(lang, "no")
+            lines.append(f"{indent}{label}: {yes_no}")
+        elif isinstance(x, int | float):
+            lines.append(f"{indent}{label}: {format_number(x, lang, None if abs(x) >= 1 else 3)}")
+        else:
+            lines.append(f"{indent}{label}: {DASH if x is None else x}")
+    return "\n".join(lines)
+
+
+def _json_text(v: Any, lang: str = "en") -> str:
+    return readable_fields(v, lang)
 
 
 def print_suggestion(db: Database, console: Console, *, tenant_id: UUID | str,
@@ -318,8 +428,8 @@ def print_suggestion(db: Database, console: Console, *, tenant_id: UUID | str,
         (_(lang, "created ({tz})", tz=tz), when(row["created_at"])),
         (_(lang, "expires ({tz})", tz=tz), when(row["expires_at"])),
         (_(lang, "decided"), decided or DASH),
-        (_(lang, "change"), _json_text(row["action_params"])),
-        (_(lang, "evidence"), _json_text(row["evidence"])),
+        (_(lang, "change"), _json_text(row["action_params"], lang)),
+        (_(lang, "evidence"), _json_text(row["evidence"], lang)),
     ]
     for label, value in fields:
         table.add_row(label, value if isinstance(value, Text) else Text(str(value)))

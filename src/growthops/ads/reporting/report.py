@@ -43,7 +43,9 @@ from growthops.ads.reporting.report_labels import (
 from growthops.core.db import Database
 from growthops.core.errors import NotFound
 from growthops.core.i18n import (
+    DASH,
     LANGS,
+    N_,
     _,
     format_datetime,
     format_number,
@@ -174,6 +176,26 @@ def _flagged(
 
 
 # ---------------------------------------------------------------------------- view model
+#: The fatigue index's three signals (:mod:`growthops.ads.analysis.fatigue`: 0-1 each, weighted
+#: 0.5 / 0.2 / 0.3), named for a reader; the raw counts stored beside them are not shown.
+FATIGUE_SIGNALS = {"ctr_decay": N_("CTR decline"), "frequency_growth": N_("frequency growth"),
+                   "cost_per_result": N_("cost per result rise")}
+
+
+def fatigue_signals(components: Any, lang: str) -> str:
+    """``CTR decline 0.85 · cost per result rise 1.00 (2 of 3 signals)``: the signals the
+    index is the weighted mean of, in ``lang``; a signal without data is left out and the count
+    says how many the index rests on (an index of 100 from one signal is one signal at its
+    maximum)."""
+    comp = components if isinstance(components, dict) else {}
+    parts = [_(lang, label) + " " + format_number(comp[k], lang, 2)
+             for k, label in FATIGUE_SIGNALS.items() if comp.get(k) is not None]
+    if not parts:
+        return DASH
+    return " · ".join(parts) + " (" + _(lang, "{n} of {total} signals", n=len(parts),
+                                         total=len(FATIGUE_SIGNALS)) + ")"
+
+
 def _fmt_component(v: Any, lang: str) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return format_number(v, lang, 2)
@@ -283,10 +305,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "cpr": _pair(f["cost_per_result_recent"], f["cost_per_result_earlier"], money),
             "hook": fmt_value(f["hook_rate"], "hook_rate", lang, cur),
             "days": f["days_active"],
-            "components": [
-                (k, _fmt_component(v, lang))
-                for k, v in (f["components"] if isinstance(f["components"], dict) else {}).items()
-            ],
+            "components": fatigue_signals(f["components"], lang),
         }
         for f in data["fatigue"]
     ]

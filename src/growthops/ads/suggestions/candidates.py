@@ -65,8 +65,13 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarray, lam50: np.ndarray,
                    lam90: np.ndarray, vbar: np.ndarray, names: np.ndarray, cur: str, *,
-                   tx_params: dict[str, Any], lv: str) -> Candidate:
-    """A budget change by ``step`` (fraction, +0.2 or -0.2) with its 7-day predicted impact."""
+                   tx_params: dict[str, Any], lv: str, inferred: bool = False) -> Candidate:
+    """A budget change by ``step`` (fraction, +0.2 or -0.2) with its 7-day predicted impact.
+
+    ``inferred``: no daily budget was reported and ``daily`` is the average daily spend; the
+    action then says so (:data:`growthops.ads.suggestions.texts.ACTION_NO_BUDGET`) and
+    ``action_params.daily_budget.inferred`` is true.
+    """
     # Cents rounded toward the current budget: the step never passes BUDGET_STEP by a cent.
     new_daily = (np.floor if step > 0 else np.ceil)(daily * (1 + step) * 100) / 100
     week = 7 * daily
@@ -97,6 +102,8 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
                 d[k] = tx.ratio(v, lang)
             elif k == "conf":
                 d[k] = tx.pct(v, lang)
+            elif k == "window":
+                d[k] = tx.days(v, lang)
             else:
                 d[k] = tx.num(v, lang)
         params[lang] = d
@@ -111,8 +118,14 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
         "status_quo": {"spend": round(week, 2), "results": round(float(base[1]), 2)},
         "elasticity": {"central": ELASTICITY, "range": list(ELASTICITY_RANGE)},
     }
-    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), tx.render(kind, params), predicted,
-                     {"daily_budget": {"from": round(daily, 2), "to": round(new_daily, 2), "change": step}})
+    texts = tx.render(kind, params)
+    budget: dict[str, Any] = {"from": round(daily, 2), "to": round(new_daily, 2), "change": step}
+    if inferred:
+        budget["inferred"] = True
+        for lang in LANGS:
+            texts[lang]["action"] = _(lang, tx.ACTION_NO_BUDGET[kind], **params[lang])
+    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), texts, predicted,
+                     {"daily_budget": budget})
 
 
 def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
@@ -334,10 +347,12 @@ def _pacing_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, 
         lang: {"mtd": tx.money(mtd, cur, lang), "projected": tx.money(projected, cur, lang),
                "maximum": tx.money(ctx.monthly_budget_max, cur, lang),
                "conf": tx.pct(p_over, lang), "level": tx.level(E["level"][i], lang),
+               "window": tx.days(len(last14), lang),
                "roas": tx.ratio(roas14[i], lang)}
         for lang in LANGS})
     c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
-                       tx_params={"why": why}, lv=E["level"][i])
+                       tx_params={"why": why}, lv=E["level"][i],
+                       inferred=not np.isfinite(E["budget_today"][i]))
     c.platform, c.entity_id, c.confidence = E["platform"][i], E["entity_id"][i], p_over
     c.stake = max(c.stake, projected - ctx.monthly_budget_max)
     c.evidence = {"month_to_date_spend": round(mtd, 2), "projected_month_spend": round(projected, 2),

@@ -22,7 +22,8 @@ Types and premises:
 Expected impact over 7 days uses a power-law response of results to spend
 (``results ∝ spend ** ELASTICITY``) and the rate posterior's p10 / p90, widened by the
 elasticity range. At most one suggestion per entity, no ad-level suggestion under a paused ad
-set, no duplicate of a pending suggestion (unique index), at most ``MAX_SUGGESTIONS_PER_DAY``.
+set, no duplicate of a suggestion still pending, decided within its validity or of a replayed
+day (:func:`store`), at most ``MAX_SUGGESTIONS_PER_DAY``.
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ def generate(
     for an in anomalies:
         anomalies_by_entity.setdefault((an["platform"], an["level"], an["entity_id"]), []).append(an)
 
+    # Days each entity actually reported in the 14-day window: what "ROAS over N days" says.
+    days14 = _days_reported(conn, ctx, as_of, platform, level, ids)
+
     cands: list[Candidate] = []
     week_spend_total = float(E["spend_7"][camp].sum()) or float(E["spend_7"].sum())
 
@@ -182,6 +186,7 @@ def generate(
                 params = {
                     lang: dict(
                         level=tx.level(lv, lang), name=names[i], roas=tx.ratio(roas14[i], lang),
+                        window=tx.days(days14[i], lang),
                         results=tx.num(E["results_14"][i], lang), spend=tx.money(spend14, cur, lang),
                         target=tx.ratio(troas[i], lang), bad=tx.ratio(bad_roas, lang),
                         bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad[i], lang),
@@ -220,7 +225,8 @@ def generate(
                                        tx_params={"roas": roas14[i], "target": troas[i], "p75": p75,
                                                   "results": E["results_14"][i], "results_window": results_window,
                                                   "days": rules.days, "good": troas[i] * SCALE_ROAS_MARGIN,
-                                                  "conf": p_good[i]}, lv=lv)
+                                                  "conf": p_good[i], "window": days14[i]}, lv=lv,
+                                       inferred=not np.isfinite(E["budget_today"][i]))
                     c.platform, c.entity_id, c.confidence = p, ids[i], float(p_good[i])
                     c.evidence = {**common_ev, "p_roas_above_scale_line": float(p_good[i]), "peers_p75_roas": p75}
                     cands.append(c)
@@ -228,10 +234,11 @@ def generate(
             elif p_below[i] >= MIN_CONFIDENCE and spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]:
                 why = tx.sentence(tx.WHY_BELOW_TARGET, {
                     lang: {"roas": tx.ratio(roas14[i], lang), "target": tx.ratio(troas[i], lang),
-                           "conf": tx.pct(p_below[i], lang)}
+                           "conf": tx.pct(p_below[i], lang), "window": tx.days(days14[i], lang)}
                     for lang in LANGS})
                 c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
-                                   tx_params={"why": why}, lv=lv)
+                                   tx_params={"why": why}, lv=lv,
+                                   inferred=not np.isfinite(E["budget_today"][i]))
                 c.platform, c.entity_id, c.confidence = p, ids[i], float(p_below[i])
                 c.evidence = {**common_ev, "p_roas_below_target": float(p_below[i])}
                 cands.append(c)
@@ -288,9 +295,29 @@ def generate(
     return kept[:MAX_SUGGESTIONS_PER_DAY], held
 
 
+def _days_reported(conn: Any, ctx: TenantContext, as_of: date, platform: np.ndarray,
+                   level: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return, per entity of the window, its number of reported days among the 14 ending
+    ``as_of`` (1-14; one set-based query for the tenant)."""
+    rows = conn.execute(
+        """select platform, level, entity_id, count(*)::int as n from ads.metrics_daily
+           where tenant_id = %s and day > %s::date - 14 and day <= %s
+           group by platform, level, entity_id""", [ctx.tenant_id, as_of, as_of]).fetchall()
+    seen = {(r["platform"], r["level"], r["entity_id"]): r["n"] for r in rows}
+    return np.array([max(1, seen.get((p, lv, e), 14)) for p, lv, e in
+                     zip(platform, level, ids, strict=True)], dtype=int)
+
+
 def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:
-    """Expire stale pending suggestions, then insert ``cands`` skipping any that duplicate a pending
-    suggestion (same entity and type). Returns ``(inserted, duplicates)``. One statement each."""
+    """Expire stale pending suggestions, then insert ``cands`` skipping any that duplicate one a
+    person already has (same platform, entity and type). Returns ``(inserted, duplicates)``.
+
+    A candidate is skipped when a suggestion for the same entity and type: has the same ``as_of``
+    (a replayed day adds nothing, whatever became of the first one), is ``executing``, has not
+    expired at ``clock`` (pending, backlog, or approved / refused within its validity), or was
+    approved or executed less than :data:`COOLDOWN_DAYS` before ``clock`` (issue 9: an approved
+    suggestion on a tenant without an ad account stays ``approved``, and the buyer must not
+    review the same change twice). One statement each."""
     conn.execute(
         "update ads.suggestions set status = 'expired' where tenant_id = %s and status = 'pending' and expires_at <= %s",
         [ctx.tenant_id, clock],
@@ -324,9 +351,20 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
              texts jsonb, predicted_metrics jsonb, action_params jsonb, evidence jsonb, confidence int,
              calibrated_confidence int,
              platform text, entity_type text, entity_id text, entity_name text)
+           where not exists (  -- the same entity and type, already in front of a person
+             select 1 from ads.suggestions o
+             where o.tenant_id = %(t)s and o.platform = x.platform
+               and o.entity_type = x.entity_type and o.entity_id = x.entity_id
+               and o.type = x.type
+               and (o.as_of = x.as_of              -- a replayed day adds nothing
+                    or o.status = 'executing'
+                    or o.expires_at > %(clock)s    -- pending, backlog or decided, still valid
+                    or (o.status in ('approved', 'executed')
+                        and o.decided_at > %(clock)s - make_interval(days => %(cooldown)s))))
            on conflict (tenant_id, platform, entity_type, entity_id, type) where status = 'pending'
            do nothing""",
         {"t": ctx.tenant_id, "clock": clock, "expires": clock + timedelta(hours=SUGGESTION_TTL_HOURS),
+         "cooldown": COOLDOWN_DAYS,
          "rows": json.dumps(_finite(payload), default=_json_default)},
     )
     return cur.rowcount, len(cands) - cur.rowcount

@@ -19,6 +19,7 @@ from growthops.core.i18n import (
     format_number,
     format_percent,
     format_ratio,
+    ngettext,
     pgettext,
 )
 
@@ -44,6 +45,13 @@ def num(x: float, lang: str) -> str:
     return format_number(x, lang, 0)
 
 
+def days(n: int, lang: str) -> str:
+    """A span of reported days inside a sentence: ``10 days`` / ``10 jours`` (the window a
+    figure actually covers, never the nominal one)."""
+    n = int(n)
+    return ngettext(lang, "{n} day", "{n} days", n, n=n)
+
+
 def level(lv: str, lang: str) -> str:
     """An entity level inside a sentence: ``ad set`` / ``l'ensemble de publicités``."""
     return {
@@ -62,14 +70,28 @@ def direction(kind: str, lang: str) -> str:
 
 
 #: Sentences the rules compose into a template's parameters.
-WHY_BELOW_TARGET = N_("ROAS {roas} over 14 days against a target of {target}; probability it "
+WHY_BELOW_TARGET = N_("ROAS {roas} over {window} against a target of {target}; probability it "
                       "stays below target over the next 7 days: {conf}.")
-WHY_MONTHLY_PACE = N_("Month-to-date spend {mtd}; at the last 14 days' pace the month ends near "
+WHY_MONTHLY_PACE = N_("Month-to-date spend {mtd}; at the pace of the last {window} the month ends near "
                       "{projected}, above the monthly maximum of {maximum} (probability {conf}); "
                       "this {level} has the lowest ROAS ({roas}).")
 EXTRA_COST_PER_RESULT = N_(", cost per result {recent} vs {earlier}")
 SIGNAL_CTR_FELL = N_("the CTR really fell")
 SIGNAL_COST_ROSE = N_("the cost per result really rose")
+
+
+#: The action of a budget change when no budget was reported (``daily`` is then the average
+#: daily spend of the last 7 days, not a platform setting): say so, and how the change is made.
+ACTION_NO_BUDGET = {
+    "scale": N_("Raise the spend of {level} {name} by {step}: average daily spend {budget_from} → "
+                "about {budget_to} (no daily budget was reported: set one in the ad platform)"),
+    "budget_increase": N_("Raise the spend of {level} {name} by {step}: average daily spend "
+                          "{budget_from} → about {budget_to} (no daily budget was reported: set "
+                          "one in the ad platform)"),
+    "budget_decrease": N_("Lower the spend of {level} {name} by {step}: average daily spend "
+                          "{budget_from} → about {budget_to} (no daily budget was reported: set "
+                          "one in the ad platform)"),
+}
 
 
 def sentence(template: str, params: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -82,17 +104,17 @@ def sentence(template: str, params: dict[str, dict[str, Any]]) -> dict[str, str]
 TEMPLATES: dict[str, dict[str, str]] = {
     "pause": {
         "action": N_("Pause {level} {name}"),
-        "reason": N_("ROAS {roas} over 14 days ({results} results for {spend}) against a target of {target}; probability that its ROAS stays below {bad} ({bad_frac} of target) over the next 7 days: {conf}."),
+        "reason": N_("ROAS {roas} over {window} ({results} results for {spend}) against a target of {target}; probability that its ROAS stays below {bad} ({bad_frac} of target) over the next 7 days: {conf}."),
         "expected_impact": N_("Saves about {save} a week ({save_lo}–{save_hi}); gives up {lost_lo}–{lost_hi} results worth about {value_lost}."),
     },
     "scale": {
         "action": N_("Scale {level} {name}: daily budget {budget_from} → {budget_to} (+{step})"),
-        "reason": N_("ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability its ROAS stays above {good} over the next 7 days: {conf}."),
+        "reason": N_("ROAS {roas} over {window} ({results} results) vs target {target} and peers' p75 {p75}; out of the learning phase ({results_window} results in {days} days); probability its ROAS stays above {good} over the next 7 days: {conf}."),
         "expected_impact": N_("+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi}) with diminishing returns."),
     },
     "budget_increase": {
         "action": N_("Increase the daily budget of {level} {name}: {budget_from} → {budget_to} (+{step})"),
-        "reason": N_("ROAS {roas} over 14 days ({results} results) vs target {target} and peers' p75 {p75}; probability its ROAS stays above {good} over the next 7 days: {conf}."),
+        "reason": N_("ROAS {roas} over {window} ({results} results) vs target {target} and peers' p75 {p75}; probability its ROAS stays above {good} over the next 7 days: {conf}."),
         "expected_impact": N_("+{inc} results a week ({inc_lo}–{inc_hi}) for +{extra_spend}; expected ROAS {roas_new} ({roas_lo}–{roas_hi})."),
     },
     "budget_decrease": {

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from growthops.core.errors import InvalidInput
+from growthops.core.i18n import N_, _
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -111,6 +112,10 @@ class FormatContext:
 
     year: int = 2020
     currency: str | None = None  # ISO 4217 code of the tenant
+    #: The file writes decimals with a comma (``35,19``): set by the importer for a file
+    #: separated by semicolons, the spreadsheets of comma-decimal locales, and by a format that
+    #: recognises a French header. Only formats reading with ``thousands=True`` use it.
+    decimal_comma: bool = False
 
 
 # ------------------------------------------------------------------------------ cell parsing
@@ -119,6 +124,40 @@ _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DMY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _REQUIRED = object()
+#: Characters written between groups of three digits: space, no-break space (U+00A0), narrow
+#: no-break space (U+202F, CLDR's French grouping separator), thin space (U+2009).
+_SPACES = " \u00a0\u202f\u2009"
+_SPACE_GROUPS_RE = re.compile(r"^([+-]?\d{1,3})((?:[ \u00a0\u202f\u2009]\d{3})+)([.,]\d+)?$")
+_COMMA_DECIMAL_RE = re.compile(r"^[+-]?\d+,\d+$")
+_DOT_GROUPS_RE = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?$")
+_CURRENCY_SIGNS = "€$£¥"
+
+
+def plain_number(s: str, *, decimal_comma: bool = False) -> str:
+    """Return an exported number in plain notation (``1234.5``); unchanged if not recognised.
+
+    Accepted, as Ads Manager and spreadsheets write them in English and French: grouping by
+    comma (``1,234.50``), by dot with a decimal comma (``1.234,50``), by spaces (``1 234,50``
+    with a space, U+00A0 or U+202F), a decimal comma (``35,19``) and a currency sign at either
+    end (``35,19 €``). ``1,234`` is one thousand two hundred and thirty-four unless
+    ``decimal_comma`` (the file is known to use decimal commas), where it is 1.234.
+    """
+    t = s.strip().strip(_CURRENCY_SIGNS).strip(_SPACES)
+    m = _SPACE_GROUPS_RE.match(t)
+    if m:
+        t = m[1] + "".join(ch for ch in m[2] if ch.isdigit()) + (m[3] or "").replace(",", ".")
+        return t
+    if "," in t and "." in t:
+        if t.rfind(",") > t.rfind("."):  # 1.234,50
+            return t.replace(".", "").replace(",", ".") if _DOT_GROUPS_RE.match(t) else s
+        return t.replace(",", "") if _THOUSANDS_RE.match(t) else s  # 1,234.50
+    if "," in t:
+        if _THOUSANDS_RE.match(t) and not decimal_comma:
+            return t.replace(",", "")
+        return t.replace(",", ".") if _COMMA_DECIMAL_RE.match(t) else s
+    if decimal_comma and _DOT_GROUPS_RE.match(t):
+        return t.replace(".", "")
+    return t
 
 
 class RowReader:
@@ -129,11 +168,13 @@ class RowReader:
     recording a problem.
     """
 
-    __slots__ = ("cells", "cols", "problems")
+    __slots__ = ("cells", "cols", "decimal_comma", "problems")
 
-    def __init__(self, cells: Sequence[str], cols: dict[str, tuple[int, str]]) -> None:
+    def __init__(self, cells: Sequence[str], cols: dict[str, tuple[int, str]], *,
+                 decimal_comma: bool = False) -> None:
         self.cells = cells
         self.cols = cols
+        self.decimal_comma = decimal_comma  # see FormatContext.decimal_comma
         self.problems: list[Problem] = []
 
     def label(self, key: str) -> str:
@@ -155,7 +196,7 @@ class RowReader:
         s = self.raw(key)
         if not s:
             if required:
-                self.bad(key, s, "required value is empty")
+                self.bad(key, s, N_("required value is empty"))
             return None
         if max_len is not None and len(s) > max_len:
             self.bad(key, s[:60], f"longer than {max_len} characters")
@@ -166,13 +207,13 @@ class RowReader:
         """Return an entity id (1-200 characters, no control characters)."""
         s = self.text(key, required=required, max_len=ID_MAX)
         if s is not None and any(ord(ch) < 32 for ch in s):
-            self.bad(key, s, "id contains control characters")
+            self.bad(key, s, N_("id contains control characters"))
             return None
         return s
 
     def _number(self, key: str, thousands: bool) -> tuple[str, Decimal | None]:
         s = self.raw(key)
-        t = s.replace(",", "") if thousands and _THOUSANDS_RE.match(s) else s
+        t = plain_number(s, decimal_comma=self.decimal_comma) if thousands else s
         if not _NUM_RE.match(t):
             return s, None
         try:
@@ -185,20 +226,20 @@ class RowReader:
         s = self.raw(key)
         if not s:
             if default is _REQUIRED:
-                self.bad(key, s, "required value is empty")
+                self.bad(key, s, N_("required value is empty"))
                 return None
             return default
         s, d = self._number(key, thousands)
         if d is None:
-            self.bad(key, s, "not a number")
+            self.bad(key, s, N_("not a number"))
         elif "e" in s.lower():
-            self.bad(key, s, "a count is written in digits, without an exponent")
+            self.bad(key, s, N_("a count is written in digits, without an exponent"))
         elif d < 0:
-            self.bad(key, s, "negative count")
+            self.bad(key, s, N_("negative count"))
         elif d != d.to_integral_value():
-            self.bad(key, s, "not a whole number")
+            self.bad(key, s, N_("not a whole number"))
         elif d > BIGINT_MAX:
-            self.bad(key, s, "too large for a count")
+            self.bad(key, s, N_("too large for a count"))
         else:
             return int(d)
         return None
@@ -215,16 +256,16 @@ class RowReader:
         s = self.raw(key)
         if not s:
             if default is _REQUIRED:
-                self.bad(key, s, "required value is empty")
+                self.bad(key, s, N_("required value is empty"))
                 return None
             return default
         s, d = self._number(key, thousands)
         if d is None:
-            self.bad(key, s, "not a number")
+            self.bad(key, s, N_("not a number"))
         elif d < 0:
-            self.bad(key, s, "negative amount")
+            self.bad(key, s, N_("negative amount"))
         elif d >= MONEY_LIMIT:
-            self.bad(key, s, "amount too large (12 integer digits at most)")
+            self.bad(key, s, N_("amount too large (12 integer digits at most)"))
         else:
             return d.quantize(quantum, rounding=ROUND_HALF_UP)
         return None
@@ -233,7 +274,7 @@ class RowReader:
         """Return a calendar day written YYYY-MM-DD (or DD/MM/YYYY when ``allow_dmy``)."""
         s = self.raw(key)
         if not s:
-            self.bad(key, s, "required date is empty")
+            self.bad(key, s, N_("required date is empty"))
             return None
         try:
             day = None
@@ -243,15 +284,15 @@ class RowReader:
             if m:
                 day = date(int(m[3]), int(m[2]), int(m[1]))
         except ValueError:
-            self.bad(key, s, "no such day")
+            self.bad(key, s, N_("no such day"))
             return None
         if day is not None:
             if not FIRST_DAY <= day <= LAST_DAY:
                 self.bad(key, s, f"outside {FIRST_DAY} to {LAST_DAY}: not a reporting day")
                 return None
             return day
-        expected = "YYYY-MM-DD or DD/MM/YYYY" if allow_dmy else "YYYY-MM-DD"
-        self.bad(key, s, f"not a date (expected {expected})")
+        self.bad(key, s, N_("not a date (expected YYYY-MM-DD or DD/MM/YYYY)") if allow_dmy
+                 else N_("not a date (expected YYYY-MM-DD)"))
         return None
 
     def choice(self, key: str, options: Sequence[str]) -> str | None:
@@ -274,26 +315,73 @@ def check_record(rec: Record, rr: RowReader) -> None:
     """
     if rec.level == "ad":
         if not rec.campaign_id:
-            rr.bad("campaign_id", "", "required for level 'ad'")
+            rr.bad("campaign_id", "", N_("required for level 'ad'"))
         if not rec.adset_id:
-            rr.bad("adset_id", "", "required for level 'ad'")
+            rr.bad("adset_id", "", N_("required for level 'ad'"))
     elif rec.level == "adset":
         if not rec.campaign_id:
-            rr.bad("campaign_id", "", "required for level 'adset'")
+            rr.bad("campaign_id", "", N_("required for level 'adset'"))
         if rec.adset_id == rec.entity_id:
             rec.adset_id = None
         elif rec.adset_id:
-            rr.bad("adset_id", rec.adset_id, "an ad set row cannot have a parent ad set")
+            rr.bad("adset_id", rec.adset_id, N_("an ad set row cannot have a parent ad set"))
     elif rec.level == "campaign":
         if rec.campaign_id == rec.entity_id:
             rec.campaign_id = None
         elif rec.campaign_id:
-            rr.bad("campaign_id", rec.campaign_id, "a campaign row cannot have a parent campaign")
+            rr.bad("campaign_id", rec.campaign_id, N_("a campaign row cannot have a parent campaign"))
         if rec.adset_id:
-            rr.bad("adset_id", rec.adset_id, "a campaign row cannot have a parent ad set")
+            rr.bad("adset_id", rec.adset_id, N_("a campaign row cannot have a parent ad set"))
     counted = not any(p[0] == rr.label("impressions") for p in rr.problems)
     if counted and rec.reach is not None and rec.reach > rec.impressions:
         rr.bad("reach", str(rec.reach), f"reach exceeds impressions ({rec.impressions})")
+
+
+#: Every fixed reason a row can be rejected for (marked for translation, see
+#: :func:`translate_reason`).
+REASONS = (
+    N_("required value is empty"),
+    N_("id contains control characters"),
+    N_("not a number"),
+    N_("a count is written in digits, without an exponent"),
+    N_("negative count"),
+    N_("not a whole number"),
+    N_("too large for a count"),
+    N_("negative amount"),
+    N_("amount too large (12 integer digits at most)"),
+    N_("required date is empty"),
+    N_("no such day"),
+    N_("not a date (expected YYYY-MM-DD or DD/MM/YYYY)"),
+    N_("not a date (expected YYYY-MM-DD)"),
+    N_("required for level 'ad'"),
+    N_("required for level 'adset'"),
+    N_("an ad set row cannot have a parent ad set"),
+    N_("a campaign row cannot have a parent campaign"),
+    N_("a campaign row cannot have a parent ad set"),
+    N_("required value is empty (no ID column in the file)"),
+    N_("not a numeric id"),
+    N_("not a month name (e.g. April)"),
+    N_("not an age band (e.g. 30-34)"),
+    N_("expected M or F"),
+    N_("not an interest code (whole number)"),
+    N_("contains '|', the id separator"),
+)
+
+
+def translate_reason(reason: str, lang: str) -> str:
+    """Return a rejection reason (:class:`growthops.core.errors.RejectedRow`) in ``lang``.
+
+    Each fixed phrase of :data:`REASONS` in it is translated (a reason may join several:
+    ``not a number; also: Impressions (negative count)``); column labels and values, which
+    are the user's own, are kept; a phrase with figures in it stays in English.
+    """
+    if lang == "en":
+        return reason
+    out = reason.replace("; also: ", _(lang, "; also: "))
+    for phrase in sorted(REASONS, key=len, reverse=True):
+        if phrase in out:
+            out = out.replace(phrase, _(lang, phrase))
+    return out
 
 
 # --------------------------------------------------------------------------- header helpers

@@ -215,9 +215,10 @@ def bind_fb_ad_campaign_2017(header: Sequence[str], ctx: FormatContext) -> RowPa
 
 
 # ------------------------------------------------------------------------- meta_ads_export
-#: Field key -> header labels of Meta Ads Manager exports (lower case, currency suffix removed),
-#: in order of preference. Labels as shown in Ads Manager column pickers and in exports found in
-#: public repositories (e.g. "Amount spent (EUR)", "Purchases conversion value", "ThruPlays").
+#: Field key -> header labels of Meta Ads Manager exports (lower case, currency suffix removed,
+#: typographic apostrophes as straight ones), in order of preference. Labels as shown in Ads
+#: Manager column pickers and in exports found in public repositories (e.g. "Amount spent
+#: (EUR)", "Purchases conversion value", "ThruPlays").
 META_ALIASES: dict[str, tuple[str, ...]] = {
     "day": ("day", "date"),
     "reporting_starts": ("reporting starts",),
@@ -247,19 +248,60 @@ META_ALIASES: dict[str, tuple[str, ...]] = {
     "campaign_budget": ("campaign budget",),
     "campaign_budget_type": ("campaign budget type",),
 }
+#: The same columns as the French Ads Manager names them ("Exporter les données du tableau"
+#: with Ads Manager in French: "Montant dépensé (EUR)", "Nom de l'ensemble de publicités").
+#: A header with any of these is read as French: decimal commas, and DD/MM/YYYY days.
+META_ALIASES_FR: dict[str, tuple[str, ...]] = {
+    "day": ("jour", "date"),
+    "reporting_starts": ("début des rapports", "début du rapport"),
+    "reporting_ends": ("fin des rapports", "fin du rapport"),
+    "campaign_id": ("identifiant de la campagne", "id de la campagne"),
+    "campaign_name": ("nom de la campagne",),
+    "adset_id": ("identifiant de l'ensemble de publicités", "id de l'ensemble de publicités"),
+    "adset_name": ("nom de l'ensemble de publicités",),
+    "ad_id": ("identifiant de la publicité", "id de la publicité"),
+    "ad_name": ("nom de la publicité",),
+    "currency": ("devise",),
+    "spend": ("montant dépensé",),
+    "impressions": ("impressions",),
+    "reach": ("couverture",),
+    "link_clicks": ("clics sur un lien", "clics sur le lien"),
+    "clicks_all": ("clics (tous)", "clics (toutes)"),
+    "results": ("résultats",),
+    "result_indicator": ("indicateur de résultats", "type de résultat"),
+    "purchases": ("achats", "achats sur le site web"),
+    "purchase_value": ("valeur de conversion des achats",
+                       "valeur de conversion des achats sur le site web"),
+    "leads": ("prospects", "prospects sur le site web", "prospects sur facebook"),
+    "video_3s": ("lectures de vidéos de 3 secondes", "lectures de vidéo de 3 secondes"),
+    "thruplays": ("thruplays",),
+    "post_engagements": ("interactions avec la publication",),
+    "adset_budget": ("budget de l'ensemble de publicités",),
+    "adset_budget_type": ("type de budget de l'ensemble de publicités",),
+    "campaign_budget": ("budget de la campagne",),
+    "campaign_budget_type": ("type de budget de la campagne",),
+}
+#: Budget types meaning a daily budget, in English and French exports.
+DAILY_BUDGET_TYPES = ("daily", "quotidien", "journalier")
+_FR_ONLY = {a for v in META_ALIASES_FR.values() for a in v} - {
+    a for v in META_ALIASES.values() for a in v}
 _CURRENCY_SUFFIX_RE = re.compile(r"\s*\(([A-Z]{3})\)\s*$")
 
 
 def _meta_label(label: str) -> tuple[str, str | None]:
     """Return (normalised label, currency code of a "(EUR)" suffix or None)."""
+    label = label.replace("\u2019", "'")
     m = _CURRENCY_SUFFIX_RE.search(label)
     if m:
         return _lower(label[: m.start()]), m[1]
     return _lower(label), None
 
 
-def _meta_columns(header: Sequence[str], ctx: FormatContext) -> dict[str, tuple[int, str]]:
-    """Map META_ALIASES keys to (position, label), checking currencies against the tenant's."""
+def _meta_columns(header: Sequence[str],
+                  ctx: FormatContext) -> tuple[dict[str, tuple[int, str]], bool]:
+    """Map META_ALIASES keys to (position, label), checking currencies against the tenant's.
+
+    Returns the map and whether the header is French (a label of :data:`_FR_ONLY`)."""
     by_norm: dict[str, tuple[int, str]] = {}
     currencies: dict[str, str] = {}
     for i, label in enumerate(header):
@@ -279,17 +321,32 @@ def _meta_columns(header: Sequence[str], ctx: FormatContext) -> dict[str, tuple[
                 f"header: column {label!r} is in {cur} but the tenant reports in {ctx.currency}"
             )
     cols: dict[str, tuple[int, str]] = {}
-    for key, aliases in META_ALIASES.items():
+    for key in META_ALIASES:
+        aliases = META_ALIASES[key] + META_ALIASES_FR[key]
         found = next((by_norm[a] for a in aliases if a in by_norm), None)
         if found is not None:
             cols[key] = found
-    return cols
+    return cols, any(n in _FR_ONLY for n in by_norm)
+
+
+def _meta_missing(cols: dict[str, tuple[int, str]], keys: Sequence[str]) -> None:
+    """Raise :class:`InvalidInput` naming each missing column as Ads Manager writes it, in
+    English and in French (never the internal field name)."""
+    missing = [k for k in keys if k not in cols]
+    if missing:
+        names = "; ".join(f"'{META_ALIASES[k][0].capitalize()}' "
+                          f"(French Ads Manager: '{META_ALIASES_FR[k][0].capitalize()}')"
+                          for k in missing)
+        raise InvalidInput(f"header: missing column(s) {names} for a Meta Ads Manager export "
+                           "(format 'meta_ads_export')")
 
 
 def bind_meta_ads_export(header: Sequence[str], ctx: FormatContext) -> RowParser:
     """Bind a Meta Ads Manager "Export table data" CSV with a daily breakdown.
 
-    Column order is free, unknown columns are ignored, labels match case-insensitively.
+    Column order is free, unknown columns are ignored, labels match case-insensitively, in
+    English (:data:`META_ALIASES`) or French (:data:`META_ALIASES_FR`; a French header reads
+    decimal commas and DD/MM/YYYY days, see :func:`growthops.ads.metrics.formats.base.plain_number`).
     Currency: the ``(EUR)`` suffix of money headers, or a ``Currency`` column, must be the
     tenant's currency (:class:`InvalidInput`, resp. a row rejection, otherwise); amounts may
     carry thousands separators ("1,234.56"). Day: the ``Day`` column, else ``Reporting
@@ -304,13 +361,15 @@ def bind_meta_ads_export(header: Sequence[str], ctx: FormatContext) -> RowParser
     metrics blank), except reach and video counts (unknown). Daily budgets are read when the
     budget type column says Daily and the row's level owns the budget.
     """
-    cols = _meta_columns(header, ctx)
-    _require(cols, ("spend", "impressions"), "meta_ads_export (Amount spent, Impressions)")
+    cols, french = _meta_columns(header, ctx)
+    _meta_missing(cols, ("spend", "impressions"))
     if "day" not in cols and not ("reporting_starts" in cols and "reporting_ends" in cols):
         raise InvalidInput(
             "header: need a 'Day' column, or 'Reporting starts' and "
-            "'Reporting ends' (export with the daily time breakdown)"
+            "'Reporting ends' (export with the daily time breakdown; French Ads Manager: "
+            "'Jour', or 'Début des rapports' and 'Fin des rapports')"
         )
+    comma = ctx.decimal_comma or french
     has_campaign = "campaign_id" in cols or "campaign_name" in cols
     has_adset = "adset_id" in cols or "adset_name" in cols
     if "ad_id" in cols or "ad_name" in cols:
@@ -343,17 +402,17 @@ def bind_meta_ads_export(header: Sequence[str], ctx: FormatContext) -> RowParser
         return eid, name
 
     def budget(rr: RowReader, key: str) -> Decimal | None:
-        if rr.raw(key + "_type").lower() != "daily":
+        if rr.raw(key + "_type").lower() not in DAILY_BUDGET_TYPES:
             return None
         return rr.money(key, default=None, quantum=CENT, thousands=True)
 
     def parse(cells: Sequence[str]) -> tuple[Record | None, list[Problem]]:
-        rr = RowReader(cells, cols)
+        rr = RowReader(cells, cols, decimal_comma=comma)
         if "day" in cols:
-            day = rr.day("day")
+            day = rr.day("day", allow_dmy=french)
         else:
-            day = rr.day("reporting_starts")
-            end = rr.day("reporting_ends")
+            day = rr.day("reporting_starts", allow_dmy=french)
+            end = rr.day("reporting_ends", allow_dmy=french)
             if day and end and day != end:
                 rr.bad(
                     "reporting_ends",
