@@ -227,7 +227,7 @@ def test_audit_log_is_append_only(db, acct):
     assert _one(db, t.tenant_id, "select actor from ads.audit_log where audit_id = %s", [aid])["actor"] == "alice"
 
 
-def test_cli_approve_conflict_and_history_in_two_languages(db, acct):
+def test_cli_approve_conflict_and_history_in_two_languages(db, acct, monkeypatch):
     t, ids = acct
     runner = CliRunner()
     key = t.client_key
@@ -245,6 +245,9 @@ def test_cli_approve_conflict_and_history_in_two_languages(db, acct):
     res = runner.invoke(cli_app, ["suggestions", "backlog", str(ids[1]), "--tenant", key, "--by", "bob",
                                   "--lang", "fr"])
     assert res.exit_code == 0 and "en réserve par bob" in res.output
+    from growthops.core.cli import console
+
+    monkeypatch.setattr(console, "width", 300)  # a wide terminal: no cell folds a name
     res = runner.invoke(cli_app, ["suggestions", "history", "--tenant", key, "--id", str(ids[0])])
     assert res.exit_code == 0 and "alice" in res.output and "clear winner" in " ".join(res.output.split())
     res = runner.invoke(cli_app, ["audit", "--tenant", key])

@@ -69,7 +69,10 @@ class World:
 
     def client(self, who: User | str | None = None) -> TestClient:
         """Return a TestClient logged in as ``who`` (a user), with ``who``'s key, or anonymous."""
-        c = TestClient(create_app(db=self.db))
+        # the suites send hundreds of requests (many refused with 401) from one address:
+        # the rate limits are tested on their own (tests/security)
+        settings = self.db.settings.model_copy(update={"rate_limits_enabled": False})
+        c = TestClient(create_app(settings, db=self.db))
         if isinstance(who, User):
             r = c.post("/api/v1/auth/login", json={"email": who.email, "password": PASSWORD})
             assert r.status_code == 200, r.text
