@@ -29,7 +29,6 @@ BODIES = {
               "media": [{"type": "image", "url": "https://example.org/a.jpg"}], "by": "intruder"},
     "edit": {"text": "intruder", "by": "intruder"},
     "cancel": {"by": "intruder"},
-    "approve": {"by": "intruder"},
     "monitoring-rules": {"auto_reply_enabled": True},
     "plan": {"plan": "enterprise", "grant_now": True},
     # leads: capture, actions, notes, insights
