@@ -405,7 +405,9 @@ def _execute_one(db: Database, ctx: _Ctx, s: dict[str, Any], *, actor: str, forc
     if s["status"] != "approved":
         return ExecutionOutcome(sid, "skipped", f"suggestion {sid} is {s['status']}, not approved")
     if t in HANDOFF_TYPES:
-        return _handoff(db, ctx, s, actor=actor)
+        from growthops.ads.action.handoff import handoff
+
+        return handoff(db, ctx, s, actor=actor)
     if t not in PLATFORM_TYPES:
         return ExecutionOutcome(sid, "not_executable",
                                 f"{t}: nothing to execute; the approval is the record")
@@ -540,40 +542,6 @@ def _after_error(lconn: Any, ctx: _Ctx, s: dict[str, Any], claim: dict[str, Any]
     with _tx(lconn, ctx.tenant_id) as conn:
         return _settle_failure(conn, ctx, s, claim, err=str(err), response=err.response,
                                retryable=err.retryable, actor=actor, now=ctx.now())
-
-
-def _handoff(db: Database, ctx: _Ctx, s: dict[str, Any], *, actor: str) -> ExecutionOutcome:
-    """Hand a refresh / test_angle to the validation queue, exactly once, in one transaction."""
-    sid, now, item_type = s["suggestion_id"], ctx.now(), HANDOFF_TYPES[s["type"]]
-    with db.tenant_tx(ctx.tenant_id) as conn:
-        claim = _claim(conn, ctx, s, new_status="executing", log_status="claimed", actor=actor,
-                       action="handoff", now=now, note=None,
-                       intended={"validation_queue": item_type})
-        if claim is None:
-            return ExecutionOutcome(sid, "skipped", "claimed by another worker")
-        item = _submit_validation(
-            conn, tenant_id=ctx.tenant_id, item_type=item_type, now=now,
-            item_name=f"{s['type']}: {s.get('entity_name') or s['entity_id']}"[:500],
-            submitted_by=actor.strip() or "system", ttl_hours=HANDOFF_TTL_HOURS,
-            content={"suggestion_id": sid, "type": s["type"], "platform": s["platform"],
-                     "entity_type": s["entity_type"], "entity_id": str(s["entity_id"]),
-                     "action": s["action"], "reason": s["reason"],
-                     "evidence": s.get("evidence") or {}})
-        conn.execute(
-            """update ads.execution_logs set status = 'applied', executed_at = %s,
-                      after_state = %s, success = true
-                where tenant_id = %s and execution_id = %s""",
-            [now, _jsonb({"validation_queue_id": item["queue_id"]}), ctx.tenant_id,
-             claim["execution_id"]])
-        conn.execute("update ads.suggestions set status = 'executed' "
-                     "where tenant_id = %s and suggestion_id = %s", [ctx.tenant_id, sid])
-        _audit(conn, tenant_id=ctx.tenant_id, actor=actor, action="execution.handoff",
-               object_type="execution", object_id=claim["execution_id"], occurred_at=now,
-               platform=s["platform"], entity_id=str(s["entity_id"]),
-               after={"suggestion_id": sid, "validation_queue_id": item["queue_id"],
-                      "item_type": item_type})
-    return ExecutionOutcome(sid, "handoff", f"validation item {item['queue_id']} ({item_type})",
-                            claim["execution_id"])
 
 
 def execute_approved(db: Database, *, tenant_id: UUID | str,

@@ -35,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from growthops.ads.metrics.formats import FORMATS, STAGE_COLUMNS, FormatContext, Record
+from growthops.ads.metrics.rowchecks import _first_difference, _parent_conflict, _rejection
 from growthops.core.errors import ImportRejected, InvalidInput, RejectedRow
 
 __all__ = ["FORMATS", "ImportResult", "import_metrics", "load_records", "parse_file"]
@@ -218,43 +219,6 @@ def parse_file(
     if task is not None:
         progress.update(task, completed=total_lines)
     return ParsedFile([r for _, r in records.values()], rows_read, dups, rejected, digest)
-
-
-def _rejection(line: int, problems: list[tuple[str, str, str]]) -> RejectedRow:
-    col, value, reason = problems[0]
-    if len(problems) > 1:
-        others = ", ".join(f"{c} ({r})" for c, _, r in problems[1:])
-        reason = f"{reason}; also: {others}"
-    return RejectedRow(line, col, value, reason)
-
-
-def _first_difference(a: Record, b: Record) -> str:
-    for f in a.__dataclass_fields__:
-        if getattr(a, f) != getattr(b, f):
-            return "custom_metrics" if f == "custom" else f
-    return "?"  # pragma: no cover - only called when the records differ
-
-
-def _parent_conflict(
-    rec: Record, line: int, parents: dict[tuple[str, str, str], tuple[int, str]]
-) -> RejectedRow | None:
-    """Check that an ad set keeps one campaign and an ad one ad set across the file's rows."""
-    links = []
-    if rec.level == "adset" and rec.campaign_id:
-        links.append(("adset", rec.entity_id, rec.campaign_id, "campaign_id"))
-    if rec.level == "ad":
-        links.append(("ad", rec.entity_id, rec.adset_id or "", "adset_id"))
-        links.append(("adset", rec.adset_id or "", rec.campaign_id or "", "campaign_id"))
-    for kind, child, parent, col in links:
-        k = (rec.platform, kind, child)
-        first = parents.get(k)
-        if first is not None and first[1] != parent:
-            return RejectedRow(
-                line, col, parent, f"{kind} {child!r} is under {first[1]!r} on line {first[0]}"
-            )
-    for kind, child, parent, _ in links:
-        parents.setdefault((rec.platform, kind, child), (line, parent))
-    return None
 
 
 # ------------------------------------------------------------------------------------ SQL
