@@ -1,7 +1,8 @@
 """A local HTTP server answering like Meta's Graph API (saved payloads in tests/fixtures/meta).
 
 Stateful: ad account edges (campaigns, adsets with two pages, ads, insights) come from the
-fixtures, nodes can be read (``GET /v26.0/{id}?fields=...``) and updated (``POST /v26.0/{id}``:
+fixtures, nodes can be read (``GET /v26.0/{id}?fields=...``), copied (``POST /v26.0/{id}/copies``) and
+updated (``POST /v26.0/{id}``:
 ``{"success": true}``; nothing changes with ``execution_options=["validate_only"]``). Errors are
 injected with :meth:`GraphServer.fail_next`. Every request is recorded (method, path, query,
 form body, headers) for assertions.
@@ -34,6 +35,7 @@ class GraphServer:
         self.requests: list[dict[str, Any]] = []
         self._failures: list[tuple[str, str, int, dict[str, Any]]] = []
         self.nodes: dict[str, dict[str, Any]] = {}
+        self.copies: list[tuple[str, str]] = []
         for name in ("graph_campaigns", "graph_adsets", "graph_adsets_page2", "graph_ads"):
             for obj in fixture(name)["data"]:
                 self.nodes[obj["id"]] = copy.deepcopy(obj)
@@ -133,13 +135,18 @@ class GraphServer:
             fields = query.get("fields", "id").split(",")
             node = self.nodes[segs[0]]
             return 200, {k: node[k] for k in ["id", *fields] if k in node}
+        if method == "POST" and len(segs) == 2 and segs[1] == "copies" and segs[0] in self.nodes:
+            return 200, self.copy_node(segs[0], form)
         if method == "POST" and len(segs) == 1 and segs[0] in self.nodes:
             opts = json.loads(form.get("execution_options", "[]"))
             if "validate_only" not in opts:
                 node = self.nodes[segs[0]]
-                for k in ("daily_budget", "status", "bid_amount"):
+                for k in ("daily_budget", "status", "bid_amount", "name", "optimization_goal"):
                     if k in form:
                         node[k] = int(form[k]) if k == "bid_amount" else form[k]
+                for k in ("creative", "targeting"):  # objects travel JSON-encoded
+                    if k in form:
+                        node[k] = json.loads(form[k])
                 if "status" in form:
                     node["effective_status"] = form["status"]
             return 200, fixture("graph_success")
@@ -152,6 +159,37 @@ class GraphServer:
                 "fbtrace_id": "Enode",
             }
         }
+
+    def copy_node(self, source: str, form: dict[str, str]) -> dict[str, Any]:
+        """``POST /{ad set or ad}/copies``: a copy under the same parent, with the status of
+        ``status_option`` and the name's ``rename_options.rename_suffix``; an ad set with
+        ``deep_copy`` brings copies of its ads. Answers like the Marketing API reference
+        ("Ad Set Copies": ``copied_adset_id`` + ``ad_object_ids``; "Ad Copies": ``copied_ad_id``).
+        The copies are kept in :attr:`copies` (source id, copy id)."""
+        src = self.nodes[source]
+        rename = json.loads(form.get("rename_options", "{}"))
+        status = {"PAUSED": "PAUSED", "ACTIVE": "ACTIVE"}.get(form.get("status_option", ""),
+                                                              src.get("status", "PAUSED"))
+
+        def clone(node: dict[str, Any], suffix: str, **extra: Any) -> str:
+            new_id = f"{node['id']}{len(self.nodes):03d}"
+            self.nodes[new_id] = {**copy.deepcopy(node), "id": new_id,
+                                  "name": node.get("name", "") + suffix, "status": status,
+                                  "effective_status": status, **extra}
+            self.copies.append((node["id"], new_id))
+            return new_id
+
+        new_id = clone(src, rename.get("rename_suffix", ""))
+        if "adset_id" in src:  # an ad
+            return {"copied_ad_id": new_id}
+        kids = []
+        if form.get("deep_copy") in ("true", "True", "1"):
+            for ad in [n for n in list(self.nodes.values()) if n.get("adset_id") == source]:
+                kids.append({"ad_object_type": "ad", "source_id": ad["id"],
+                             "copied_id": clone(ad, "", adset_id=new_id)})
+        return {"copied_adset_id": new_id,
+                "ad_object_ids": [{"ad_object_type": "ad_set", "source_id": source,
+                                   "copied_id": new_id}, *kids]}
 
     def edge(self, name: str, query: dict[str, str]) -> Any:
         """An account edge: the fixture page with the nodes' current state."""

@@ -129,3 +129,15 @@ class AdPlatform(Protocol):
     def set_bid_amount(self, entity_id: str, amount: Decimal, *, validate_only: bool = False) -> ChangeResult:
         """Set an ad set's bid cap / cost cap (major units); :class:`PlatformError` where unsupported."""
         ...
+
+    def copy_entity(self, entity_id: str, *, changes: dict[str, Any], name_suffix: str = " - copy",
+                    validate_only: bool = False) -> ChangeResult:
+        """Copy an ad set (with its ads) or an ad under the same parent, created PAUSED, with
+        exactly one field changed (``changes``: ``{field: value}``, plus an optional ``name``).
+
+        ``before`` is the source, ``after`` the copy. The copy delivers only once activated
+        (``set_status``), which the execution of an approved test does. :class:`PlatformError`
+        'unsupported' where the platform cannot copy, 'invalid_parameter' for a change it
+        does not take (fields per connector).
+        """
+        ...

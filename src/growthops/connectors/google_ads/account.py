@@ -547,6 +547,15 @@ class GoogleAdsAccount:
         after = replace(before, bid_amount=amount) if validate_only else self.get_entity(entity_id)
         return ChangeResult(before, after, resp, validated_only=validate_only)
 
+    def copy_entity(self, entity_id: str, *, changes: dict[str, Any], name_suffix: str = " - copy",
+                    validate_only: bool = False) -> ChangeResult:
+        """Not offered: Google Ads has no copy operation in its API (Ads Manager's "copy" is a
+        client-side feature; experiments go through ``ExperimentService``, not handled here).
+        Raises :class:`PlatformError` 'unsupported'."""
+        raise PlatformError("Google Ads: copying an ad group or ad is not supported here; "
+                            "create the variant in Google Ads and start the test from its id",
+                            code="unsupported")
+
 
 def _snake(name: str) -> str:
     """``MutateCampaignBudgets`` -> ``mutate_campaign_budgets``."""

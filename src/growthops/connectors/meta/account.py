@@ -74,6 +74,11 @@ LEARNING: dict[str, LearningStage] = {
     "FAIL": "learning_limited",
     "SUCCESS": "success",
 }
+#: Fields a test's copy may change, per level (see :meth:`MetaAdAccount.copy_entity`).
+COPY_FIELDS: dict[str, tuple[str, ...]] = {
+    "ad": ("creative",),
+    "adset": ("targeting", "optimization_goal", "bid_amount", "daily_budget"),
+}
 STATUS_OUT = {"active": "ACTIVE", "paused": "PAUSED", "archived": "ARCHIVED", "deleted": "DELETED"}
 FIELDS: dict[str, list[str]] = {
     "campaign": ["id", "name", "status", "effective_status", "daily_budget", "bid_strategy"],
@@ -515,3 +520,53 @@ class MetaAdAccount:
             validate_only,
             {"bid_amount": amount},
         )
+
+    # -- copies (tests) --------------------------------------------------------------------------
+    def copy_entity(self, entity_id: str, *, changes: dict[str, Any], name_suffix: str = " - copy",
+                    validate_only: bool = False) -> ChangeResult:
+        """Copy an ad set (``deep_copy``: with its ads) or an ad, PAUSED, then apply one change.
+
+        ``POST /{id}/copies`` (SDK ``create_copy``) with ``status_option=PAUSED`` and
+        ``rename_options={"rename_strategy": "ONLY_TOP_LEVEL_RENAME", "rename_suffix": ...}``
+        answers ``{"copied_adset_id", "ad_object_ids"}`` or ``{"copied_ad_id"}`` (Marketing API
+        reference, "Ad Set Copies" / "Ad Copies"); the change is then ``POST /{copy}``: an ad's
+        ``creative`` (``{"creative_id": ...}``), an ad set's ``targeting`` (object),
+        ``optimization_goal``, ``bid_amount`` or ``daily_budget`` (major units, sent in minor).
+        ``validate_only`` checks the change and calls nothing. :class:`PlatformError`
+        'unsupported' for a campaign, 'invalid_parameter' for another change.
+        """
+        level = self._level_of(str(entity_id))
+        allowed = COPY_FIELDS.get(level, ())
+        if not allowed:
+            raise PlatformError(f"{entity_id}: only ad sets and ads are copied for a test",
+                                code="unsupported")
+        fields = [k for k in changes if k != "name"]
+        if len(fields) != 1 or fields[0] not in allowed:
+            raise PlatformError(f"changes: exactly one of {', '.join(allowed)} for an {level}",
+                                code="invalid_parameter")
+        field, value = fields[0], changes[fields[0]]
+        if field in ("bid_amount", "daily_budget"):
+            value = str(self._to_minor(parse_amount(value, field, cents=False)))
+        before = self.get_entity(str(entity_id))
+        if validate_only:
+            return ChangeResult(before, replace(before, entity_id="", status="paused"),
+                                {"validate_only": True}, validated_only=True)
+        rename = {"rename_strategy": "ONLY_TOP_LEVEL_RENAME", "rename_suffix": name_suffix}
+        params: dict[str, Any] = {"status_option": "PAUSED", "rename_options": rename}
+        if level == "adset":
+            params["deep_copy"] = True
+
+        def copy() -> dict[str, Any]:
+            node = AdSet(str(entity_id), api=self.api) if level == "adset" else Ad(str(entity_id), api=self.api)
+            return dict(node.create_copy(params=params).export_all_data())
+
+        resp = self._guard(copy)
+        new_id = str(resp.get("copied_adset_id") or resp.get("copied_ad_id") or "")
+        if not new_id:
+            raise PlatformError(f"{entity_id}: the copy answered no id: {redact(resp)}", code="sdk")
+        self._levels[new_id] = level
+        update = {field: value}
+        if changes.get("name"):
+            update["name"] = str(changes["name"])
+        self._update(level, new_id, update, False)
+        return ChangeResult(before, self.get_entity(new_id), redact(resp))

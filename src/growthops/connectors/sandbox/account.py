@@ -32,6 +32,7 @@ from growthops.connectors.base import (
     Status,
     parse_amount,
 )
+from growthops.connectors.sandbox.copy import SandboxCopy
 from growthops.connectors.sandbox.model import (
     SandboxParams,
     SimState,
@@ -63,7 +64,7 @@ def _significant(old: Decimal | None, new: Decimal, threshold: float) -> bool:
     return abs(new - old) > Decimal(str(threshold)) * old + CENT
 
 
-class SandboxAccount:
+class SandboxAccount(SandboxCopy):
     """A simulated ad account bound to one connection (an :class:`AdPlatform`).
 
     Build one with :func:`create_sandbox_account` or :meth:`load`. ``platform`` is the label

@@ -1,0 +1,1 @@
+"""Creative and audience tests: planning, statistics, launch, closing, angles (issue 15)."""
