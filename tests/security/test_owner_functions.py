@@ -46,6 +46,9 @@ OWNER_FUNCTIONS = {
     "leads.origin_registered(text)": "test_origin_registered_is_true_for_live_tokens_only",
     "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
     "ads.queue_daily_cycle()": "test_queue_daily_cycle_queues_only_the_callers_cycle",
+    "ads.refresh_industry_patterns(integer)": "test_industry_aggregates_show_no_group_under_k",
+    "ads.refresh_performance_benchmarks(integer, integer)":
+        "test_industry_aggregates_show_no_group_under_k",
 }
 
 
@@ -401,3 +404,42 @@ def test_queue_daily_cycle_queues_only_the_callers_cycle(db: Database) -> None:
     assert job["args"]["tenant_id"] == str(a.tenant_id)
     with pytest.raises(psycopg.errors.InsufficientPrivilege), db.app_tx() as conn:
         conn.execute("select ads.queue_daily_cycle()")  # no tenant bound
+
+
+def test_industry_aggregates_show_no_group_under_k(db: Database) -> None:
+    """ads.refresh_industry_patterns / refresh_performance_benchmarks (migration 0110): only
+    groups of at least max(k, 5) tenants, aggregates only (no tenant id), even when k < 5."""
+    from datetime import date, timedelta
+
+    industry = "finance"
+    tenants = [new_tenant(db, industry=industry) for _ in range(5)]
+    for i, t in enumerate(tenants[: 4]):   # four tenants on google: under the floor
+        with db.tenant_tx(t.tenant_id) as conn:
+            conn.execute(
+                """insert into ads.metrics_daily (tenant_id, platform, level, entity_id, day,
+                       spend, impressions, clicks, conversions, conversion_value)
+                   select %s, 'google', 'campaign', 'c1', %s::date - g, 10, 1000, %s, 1, 30
+                   from generate_series(0, 4) g""", [t.tenant_id, date(2026, 3, 1), 10 + i])
+    with db.app_tx() as conn:
+        conn.execute("select ads.refresh_performance_benchmarks(1, 30)")
+        assert not conn.execute("select 1 from ads.performance_benchmarks where "
+                                "industry_vertical = %s", [industry]).fetchone()
+    with db.tenant_tx(tenants[4].tenant_id) as conn:
+        conn.execute(
+            """insert into ads.metrics_daily (tenant_id, platform, level, entity_id, day, spend,
+                   impressions, clicks, conversions, conversion_value)
+               select %s, 'google', 'campaign', 'c1', %s::date - g, 10, 1000, 20, 1, 30
+               from generate_series(0, 4) g""", [tenants[4].tenant_id, date(2026, 3, 1) - timedelta(days=1)])
+    with db.app_tx() as conn:
+        conn.execute("select ads.refresh_performance_benchmarks(1, 30)")
+        row = conn.execute("select * from ads.performance_benchmarks where industry_vertical = %s "
+                           "and metric_name = 'ctr'", [industry]).fetchone()
+        assert row["n_tenants"] == 5 and row["source"] == "k_anonymous_aggregate"
+        assert row["percentile_50"] == pytest.approx(0.012)   # median of 0.010 ... 0.013, 0.020
+        assert "tenant_id" not in row
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.app_tx() as conn:
+        conn.execute("insert into ads.performance_benchmarks (platform, industry_vertical, "
+                     "metric_name, benchmark_value, source) values ('meta', 'x', 'ctr', 1, 'me')")
+    with db.tenant_tx(tenants[0].tenant_id) as conn:  # readable by any tenant: aggregates only
+        assert conn.execute("select count(*) as n from ads.performance_benchmarks where "
+                            "industry_vertical = %s", [industry]).fetchone()["n"] == 6

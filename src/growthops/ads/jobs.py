@@ -328,6 +328,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     from growthops.ads.sync.jobs import register_sync_tasks  # the 07:00-local account sync
 
     register_sync_tasks(app, periodic=periodic)
+    from growthops.ads.experiments.jobs import register_experiment_tasks  # Mondays: close tests
+
+    register_experiment_tasks(app, periodic=periodic)
 
 
 # ------------------------------------------------------------------------------- deferring

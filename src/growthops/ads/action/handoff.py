@@ -14,8 +14,13 @@ def handoff(db: Database, ctx: Any, s: dict[str, Any], *, actor: str) -> ex.Exec
     validation queue, exactly once, in one transaction: claim it (``execution_logs`` row
     ``claimed``), submit the ``ad_creative`` item (expiring after ``HANDOFF_TTL_HOURS`` hours),
     mark the log ``applied`` and the suggestion ``executed``, audit. Returns ``skipped`` when
-    another worker holds the claim. The helpers are read from
+    another worker holds the claim. A ``test_angle`` carrying ``action_params.ab_test`` is a
+    test's launch instead (:func:`growthops.ads.experiments.launch.launch`). The helpers are read from
     :mod:`growthops.ads.action.execution` at call time (tests replace them there)."""
+    if (s.get("action_params") or {}).get("ab_test"):  # a test's launch: a platform copy
+        from growthops.ads.experiments.launch import launch
+
+        return launch(db, ctx, s, actor=actor)
     sid, now, item_type = s["suggestion_id"], ctx.now(), ex.HANDOFF_TYPES[s["type"]]
     with db.tenant_tx(ctx.tenant_id) as conn:
         claim = ex._claim(conn, ctx, s, new_status="executing", log_status="claimed", actor=actor,
