@@ -91,6 +91,9 @@ def run_demo(db: Database, console: Console, *, reset: bool = False, lang: str =
             bt = run_backtest(db, tenant_id=tid, start=start, end=end, horizon_days=7, progress=True)
             print_backtest(console, bt, tenant=spec["client_key"], lang=lang)
     run_sandbox_loop(db, console, reset=reset, lang=lang)
+    from growthops.ads.experiments.demo import run_creative_demo  # issue 15: a creative test
+
+    run_creative_demo(db, console, reset=reset, lang=lang)
 
 
 SANDBOX_TENANT = {

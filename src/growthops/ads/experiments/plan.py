@@ -18,7 +18,7 @@ from uuid import UUID
 
 from growthops.ads.experiments import stats
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import LANGS, N_, _, format_percent
+from growthops.core.i18n import LANGS, N_, _, format_number, format_percent
 
 #: Days of the control's history that give the planning baseline when none is given.
 BASELINE_DAYS = 28
@@ -61,11 +61,13 @@ def create_test(conn: Any, *, tenant_id: UUID | str, test_name: str, hypothesis:
                 min_days: int = 7, max_days: int = 28, test_type: str = "creative",
                 angle: str | None = None, hook: str | None = None,
                 asset_type: str | None = None, randomized: bool = False,
+                variant_b: str | None = None,
                 created_by: str = "system", as_of: date | None = None) -> dict[str, Any]:
     """Create a ``draft`` test and fix its plan; return the ``ads.ab_tests`` row.
 
     ``change``: exactly one field of :data:`CHANGE_FIELDS` for ``level`` (plus an optional
-    ``name``). ``mde_rel``: minimum detectable effect, relative (fraction: 0.1 = 10 %).
+    ``name``); may be empty when ``variant_b`` names a variant already made on the platform
+    (paused), which the launch only activates. ``mde_rel``: minimum detectable effect, relative (fraction: 0.1 = 10 %).
     ``baseline_value``: the control's primary metric; read from its last :data:`BASELINE_DAYS`
     days of ``ads.metrics_daily`` (to ``as_of``) when None. ``rule``: ``fixed_horizon`` (one
     analysis when the planned sample or ``max_days`` is reached) or ``msprt`` (a look at every
@@ -76,7 +78,9 @@ def create_test(conn: Any, *, tenant_id: UUID | str, test_name: str, hypothesis:
     if level not in CHANGE_FIELDS:
         raise InvalidInput(f"level: {level!r} is not one of adset, ad")
     fields = [k for k in change if k != "name"]
-    if len(fields) != 1 or fields[0] not in CHANGE_FIELDS[level]:
+    if variant_b is not None and not fields:
+        pass  # a variant made by hand: the test only activates it
+    elif len(fields) != 1 or fields[0] not in CHANGE_FIELDS[level]:
         raise InvalidInput(f"change: exactly one of {', '.join(CHANGE_FIELDS[level])} for an {level}"
                            f" (got {', '.join(fields) or 'none'})")
     if rule not in RULES:
@@ -102,14 +106,14 @@ def create_test(conn: Any, *, tenant_id: UUID | str, test_name: str, hypothesis:
         decision_rule["tau"] = abs(mde_rel * float(baseline_value))  # Johari et al.: τ ~ the effect sought
     row = conn.execute(
         """insert into ads.ab_tests (tenant_id, test_name, test_type, hypothesis, platform, level,
-               variant_a, change, angle, hook, asset_type, primary_metric, baseline_value, mde_rel,
+               variant_a, variant_b, change, angle, hook, asset_type, primary_metric, baseline_value, mde_rel,
                alpha, power, planned_sample_per_arm, sample_unit, decision_rule, min_days,
                max_days, created_by)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   %s, %s, %s)
+                   %s, %s, %s, %s)
            returning *""",
         [t, test_name.strip(), test_type, hypothesis.strip(), platform, level, variant_a,
-         json.dumps(change), angle, hook, asset_type, primary_metric, float(baseline_value),
+         variant_b, json.dumps(change), angle, hook, asset_type, primary_metric, float(baseline_value),
          mde_rel, alpha, power, n, stats.METRICS[primary_metric]["unit"],
          json.dumps(decision_rule), min_days, max_days, created_by]).fetchone()
     return dict(row)
@@ -144,14 +148,14 @@ def request_launch(conn: Any, *, tenant_id: UUID | str, test_id: int, actor: str
     t = get_test(conn, tenant_id=tenant_id, test_id=test_id)
     if t["status"] != "draft":
         raise Conflict(f"test {test_id} is {t['status']}; only a draft can be launched")
-    field = next(k for k in t["change"] if k != "name")
+    field = next((k for k in t["change"] if k != "name"), None) or "variant_b"
     texts = {}
     for lang in LANGS:
         params = {"name": t["test_name"], "level": t["level"], "entity": t["variant_a"],
                   "field": field, "hypothesis": t["hypothesis"],
                   "mde": format_percent(t["mde_rel"], lang), "metric": t["primary_metric"].upper(),
                   "power": format_percent(t["power"], lang), "alpha": str(t["alpha"]),
-                  "n": f"{t['planned_sample_per_arm']:,}", "unit": t["sample_unit"]}
+                  "n": format_number(t["planned_sample_per_arm"], lang, 0), "unit": t["sample_unit"]}
         texts[lang] = {k: _(lang, v, **params) for k, v in LAUNCH_TEXTS.items()}
     action_params = {"ab_test": {"test_id": test_id, "level": t["level"], "source": t["variant_a"],
                                  "change": t["change"]}}
