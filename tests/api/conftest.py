@@ -133,6 +133,12 @@ def _side(db: Database, tenant: Tenant) -> Side:
             """insert into leads.lead_memory (tenant_id, email, message)
                values (%s, 'seed@example.org', 'I would like a quote') returning lead_id""",
             [tenant.tenant_id]).fetchone()["lead_id"])
+        from growthops.ads.experiments.plan import create_test  # issue 15: a creative test
+
+        ids["test_id"] = int(create_test(
+            conn, tenant_id=tenant.tenant_id, test_name="Seed test", hypothesis="seed",
+            platform="meta", level="ad", variant_a="ad-seed", change={"ctr": 0.02},
+            primary_metric="ctr", mde_rel=0.2, baseline_value=0.01)["test_id"])
     for name, table in (
         ("execution_id", "execution_logs"),
         ("hypothesis_id", "hypothesis_tracking"),

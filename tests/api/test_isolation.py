@@ -16,6 +16,11 @@ BODIES = {
     "advance": {"by": "intruder"},
     "reject": {"by": "intruder", "reason": "because"},
     "status": {"status": "dismissed", "by": "intruder"},  # ads anomaly triage
+    # ads creative tests (issue 15)
+    "ab-tests": {"test_name": "x", "hypothesis": "x", "variant_a": "1", "primary_metric": "ctr",
+                 "mde_rel": 0.1, "baseline_value": 0.01, "change": {"ctr": 0.02}, "by": "intruder"},
+    "launch": {"by": "intruder"},
+    "close": {"by": "intruder", "force": True},
     # inbox (valid bodies: another tenant's objects must answer 404, not 422)
     "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
     "reply": {"text": "intruder", "by": "intruder"},
