@@ -425,3 +425,8 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
                                              can_decide=validation.may_act(
                                                  can_decide=user.can_decide,
                                                  stage=item["validation_stage"])))
+
+
+from growthops.ads.pages_tests import router as _tests_router  # noqa: E402  (the tests page)
+
+router.include_router(_tests_router)
