@@ -233,3 +233,10 @@ revoke all on function ads.refresh_performance_benchmarks(integer, integer) from
 grant execute on function ads.refresh_performance_benchmarks(integer, integer) to growthops_app;
 
 grant usage on all sequences in schema ads to growthops_app;
+
+-- Funnels used by campaign_diagnostic (growthops.ads.experiments.diagnostic): the campaigns a
+-- funnel applies to (empty: all) and the product whose price values a stage's gap.
+alter table core.funnels add column campaign_ids text[] not null default '{}';
+alter table core.funnels add column product_id bigint;
+alter table core.funnels add constraint funnels_product_fk foreign key (tenant_id, product_id)
+  references core.products (tenant_id, product_id) on delete set null (product_id);

@@ -248,6 +248,9 @@ def generate(
     cands += _fatigue_candidates(conn, ctx, as_of, E, idx, names, cur)
     cands += _anomaly_candidates(E, idx, names, anomalies, tests_run, cur)
     cands += _pacing_candidates(conn, ctx, as_of, E, names, roas14, lam10, lam50, lam90, vbar, budget_level, cur, held)
+    from growthops.ads.experiments.diagnostic import enrich_candidates  # funnels, angles (issue 15)
+
+    enrich_candidates(conn, tenant_id=ctx.tenant_id, as_of=as_of, cands=cands, currency=cur)
 
     # Priority from the weekly spend at stake, relative to the tenant's weekly spend.
     for c in cands:
