@@ -108,6 +108,16 @@ def test_launch_goes_through_approval_then_the_weekly_close_records_the_result(d
                              "order by audit_id").fetchall()
         assert [a["action"] for a in audit] == ["ab_test.launched", "ab_test.closed"]
         assert close_finished(conn, tenant_id=t.tenant_id) == []          # nothing running
+        # seed 004's example queries, as written
+        seed = conn.execute(
+            """SELECT test_name, variant_a, variant_b, performance_a, performance_b, winner,
+                      statistical_significance
+               FROM ads.ab_tests WHERE tenant_id = %s AND status = 'completed'""",
+            [t.tenant_id]).fetchall()
+        assert [(r["test_name"], r["winner"]) for r in seed] == [("Fear hook", "b")]
+        conn.execute("""SELECT platform, industry_vertical, campaign_type, metric_name,
+                               benchmark_value, percentile_10, percentile_50, percentile_90
+                        FROM ads.performance_benchmarks""").fetchall()
 
 
 def _launch_existing(db, t, req):
