@@ -53,6 +53,14 @@ REFERENCE_TABLES: dict[str, str] = {
         "the catalogue of chat models tenants may choose (seed 003 ai_models): a handful of "
         "rows, the same for every tenant, read-only for the application"
     ),
+    "ads.industry_patterns": (
+        "industry aggregates of the creative tests' angles over at least 5 tenants (no tenant "
+        "figure): small, rebuilt weekly by an owner function, read by every tenant"
+    ),
+    "ads.performance_benchmarks": (
+        "seed 004's industry benchmarks: k-anonymous aggregates (at least 5 tenants) or a "
+        "published source; small, rebuilt weekly by an owner function, read by every tenant"
+    ),
 }
 
 #: Tables left as plain tables of the coordinator (Citus does not distribute them), by

@@ -161,7 +161,7 @@ def record_closed_test(conn: Any, *, tenant_id: UUID | str, test: dict[str, Any]
          pb.get("cpa"), pb.get("cvr"), pb.get("roas"), int(pb.get("conversions") or 0),
          f"{test['primary_metric']}: lift {lift:+.1%}" if lift is not None else None,
          test["result_status"] in ("success", "inconclusive"),
-         _jsonb_list([test.get("hook")] if test.get("hook") else []),
+         _jsonb_list([str(test["hook"])] if test.get("hook") else []),
          test["variant_b"] if test.get("winner") == "b" else test["variant_a"]])
     _refresh_tenant_patterns(conn, t)
     return cur.rowcount == 1

@@ -50,6 +50,7 @@ def run_creative_demo(db: Database, console: Console, *, reset: bool = False,
         ad = conn.execute("""select entity_id, (params->>'ctr')::float8 as ctr
                              from ads.sandbox_entities where level = 'ad' and status = 'active'
                              order by ordinal limit 1""").fetchone()
+        assert ad is not None, "the demo account has an active ad"
         clock = datetime.combine(START + timedelta(days=HISTORY_DAYS), time(9, 0), tzinfo=UTC)
         test = plan.create_test(
             conn, tenant_id=tid, test_name="Social proof hook",

@@ -75,9 +75,9 @@ def run_weekly(db: Database, *, tenants: list[dict[str, Any]] | None = None,
                 logger.exception("could not log the weekly tests failure")
     with db.app_tx() as conn:
         out["industry_patterns"] = angles.refresh_industry_patterns(conn, k)
-        out["benchmarks"] = conn.execute(
-            "select ads.refresh_performance_benchmarks(%s, %s) as n",
-            [k, BENCHMARK_DAYS]).fetchone()["n"]
+        row = conn.execute("select ads.refresh_performance_benchmarks(%s, %s) as n",
+                           [k, BENCHMARK_DAYS]).fetchone()
+        out["benchmarks"] = row["n"] if row else 0
     return out
 
 

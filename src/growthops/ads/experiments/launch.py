@@ -69,7 +69,8 @@ def launch(db: Database, ctx: Any, s: dict[str, Any], *, actor: str) -> ex.Execu
                                 [ctx.tenant_id, tid]).fetchone()
             fresh = conn.execute("select status from ads.suggestions where tenant_id = %s and "
                                  "suggestion_id = %s", [ctx.tenant_id, sid]).fetchone()
-        if test is None or test["status"] != "pending_approval" or fresh["status"] != "approved":
+        if (test is None or fresh is None or test["status"] != "pending_approval"
+                or fresh["status"] != "approved"):
             return ex.ExecutionOutcome(sid, "skipped", f"test {tid} is not waiting for launch")
         now = ctx.now()
         try:
@@ -102,8 +103,9 @@ def launch(db: Database, ctx: Any, s: dict[str, Any], *, actor: str) -> ex.Execu
                  claim["execution_id"]])
             conn.execute("update ads.suggestions set status = 'executed' where tenant_id = %s "
                          "and suggestion_id = %s", [ctx.tenant_id, sid])
-            last = conn.execute("select max(day) as d from ads.metrics_daily where tenant_id = %s "
-                                "and platform = %s", [ctx.tenant_id, s["platform"]]).fetchone()["d"]
+            got = conn.execute("select max(day) as d from ads.metrics_daily where tenant_id = %s "
+                               "and platform = %s", [ctx.tenant_id, s["platform"]]).fetchone()
+            last = got["d"] if got else None
             start = (last or gr.reporting_day(now, ctx.tenant["time_zone"])) + timedelta(days=1)
             conn.execute(
                 """update ads.ab_tests set status = 'running', variant_b = %s, start_date = %s,

@@ -69,7 +69,7 @@ def observe(conn: Any, *, tenant_id: str, test: dict[str, Any], as_of: date) -> 
 
 
 def _perf(arms: Arms, arm: str) -> dict[str, Any]:
-    t = {k: arms.total(arm, k) for k in SUMS}
+    t: dict[str, Any] = {k: arms.total(arm, k) for k in SUMS}
     t["ctr"] = t["clicks"] / t["impressions"] if t["impressions"] else None
     t["cvr"] = t["conversions"] / t["clicks"] if t["clicks"] else None
     t["cpa"] = t["spend"] / t["conversions"] if t["conversions"] else None

@@ -61,13 +61,21 @@ METRICS: dict[str, dict[str, str]] = {
 }
 
 
+class _Record:
+    """Dataclass results that serialise themselves (``as_dict``: JSON-ready fields)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
 def _check_counts(x: int, n: int, field: str) -> None:
     if n <= 0 or x < 0 or x > n:
         raise InvalidInput(f"{field}: need 0 <= successes <= trials and trials > 0 (got {x}/{n})")
 
 
 @dataclass(frozen=True)
-class ProportionTest:
+class ProportionTest(_Record):
     """Two-proportion z-test of B against A (control).
 
     ``p_a``, ``p_b``, ``diff`` (p_b - p_a), ``ci_low``/``ci_high`` (Wald interval on ``diff``,
@@ -88,10 +96,6 @@ class ProportionTest:
     ci_low: float
     ci_high: float
     alpha: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict."""
-        return asdict(self)
 
 
 def two_proportion_ztest(x_a: int, n_a: int, x_b: int, n_b: int, *,
@@ -153,7 +157,7 @@ def ratio_of_sums(num: Sequence[float], den: Sequence[float]) -> RatioEstimate:
 
 
 @dataclass(frozen=True)
-class RatioTest:
+class RatioTest(_Record):
     """Difference of two independent ratio metrics (B - A) with a normal test.
 
     ``diff`` in the metric's unit; ``lift`` = diff / a (fraction); ``ci_*`` at level 1-``alpha``.
@@ -170,10 +174,6 @@ class RatioTest:
     ci_low: float
     ci_high: float
     alpha: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict."""
-        return asdict(self)
 
 
 def ratio_test(a: RatioEstimate, b: RatioEstimate, *, alpha: float = 0.05) -> RatioTest:
@@ -225,7 +225,7 @@ def _best_and_loss(th: np.ndarray, *, higher: bool) -> dict[str, list[float]]:
 
 
 @dataclass(frozen=True)
-class SrmCheck:
+class SrmCheck(_Record):
     """Sample-ratio mismatch: observed units per arm against the planned split."""
 
     observed: tuple[int, ...]
@@ -233,10 +233,6 @@ class SrmCheck:
     chi2: float
     p_value: float
     mismatch: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict."""
-        return asdict(self)
 
 
 def srm_check(observed: Sequence[int], split: Sequence[float] | None = None, *,
