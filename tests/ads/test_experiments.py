@@ -102,6 +102,10 @@ def test_launch_goes_through_approval_then_the_weekly_close_records_the_result(d
         assert ta["angle_name"] == "fear" and ta["result_status"] == "success"
         wp = conn.execute("select * from ads.winning_patterns where pattern_name = 'fear'").fetchone()
         assert wp["times_tested"] == 1 and wp["successes"] == 1 and wp["avg_ctr_lift"] > 0.2
+        kinds = conn.execute("select pattern_type, pattern_name from ads.winning_patterns "
+                             "order by 1").fetchall()
+        assert [(k["pattern_type"], k["pattern_name"]) for k in kinds] == [
+            ("angle", "fear"), ("hook", "97 % lose money")]
         assert angles.suggest_angles(conn, tenant_id=t.tenant_id)[0] == {
             "angle": "fear", "source": "tenant", "success_rate": 1.0, "times_tested": 1}
         audit = conn.execute("select action from ads.audit_log where object_type = 'ab_test' "

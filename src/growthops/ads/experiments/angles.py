@@ -5,7 +5,8 @@
   (:func:`parse_ad_names`, ``ads.ad_name_patterns``: a Python regular expression with named
   groups ``angle``, ``hook``, ``asset_type``; a person's tag is never overwritten by a parse).
 * A closed creative test with an angle writes one ``ads.tested_angles`` row (idempotent on the
-  test) and recomputes the tenant's ``ads.winning_patterns`` from all its tested angles
+  test) and recomputes the tenant's ``ads.winning_patterns`` (per angle, hook and asset type)
+  from all its tested angles
   (:func:`record_closed_test`): times tested, successes, success rate, average CTR lift; status
   ``active`` from 3 tests with a success rate of at least 1/2, ``deprecated`` from 3 tests
   without any success, else ``testing`` (our rule, stated here and in docs/creative-tests.md).
@@ -174,11 +175,12 @@ def _jsonb_list(items: list[str]) -> str:
 
 
 def _refresh_tenant_patterns(conn: Any, t: str) -> None:
-    """Recompute the tenant's angle patterns from its tested angles (one statement)."""
+    """Recompute the tenant's patterns (angle, hook, asset type of variant B) from its tested
+    angles (one statement)."""
     conn.execute(
         """insert into ads.winning_patterns (tenant_id, pattern_type, pattern_name, times_tested,
                successes, success_rate, avg_ctr_lift, status, updated_at)
-           select ta.tenant_id, 'angle', ta.angle_name, count(*),
+           select ta.tenant_id, v.ptype, v.pname, count(*),
                   count(*) filter (where ta.result_status = 'success'),
                   (count(*) filter (where ta.result_status = 'success'))::float8 / count(*),
                   avg(ta.ctr / nullif((t.performance_a->>'ctr')::float8, 0) - 1),
@@ -189,8 +191,10 @@ def _refresh_tenant_patterns(conn: Any, t: str) -> None:
                        else 'testing' end, now()
            from ads.tested_angles ta
            join ads.ab_tests t on t.tenant_id = ta.tenant_id and t.test_id = ta.test_id
-           where ta.tenant_id = %s and ta.result_status <> 'invalid'
-           group by ta.tenant_id, ta.angle_name
+           cross join lateral (values ('angle', ta.angle_name), ('hook', t.hook),
+                                      ('asset_type', t.asset_type)) v(ptype, pname)
+           where ta.tenant_id = %s and ta.result_status <> 'invalid' and v.pname is not null
+           group by ta.tenant_id, v.ptype, v.pname
            on conflict (tenant_id, pattern_type, pattern_name) do update
              set times_tested = excluded.times_tested, successes = excluded.successes,
                  success_rate = excluded.success_rate, avg_ctr_lift = excluded.avg_ctr_lift,
