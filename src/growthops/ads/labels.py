@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "budget_change": N_("budget change"),
     "bid_change": N_("bid change"),
     "handoff": N_("handoff"),
+    "create_copy": N_("test variant created"),  # a creative test's launch (ads.experiments)
     # hypothesis outcomes
     "validated": N_("validated"),
     "invalidated": N_("invalidated"),

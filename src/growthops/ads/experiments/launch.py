@@ -92,7 +92,7 @@ def launch(db: Database, ctx: Any, s: dict[str, Any], *, actor: str) -> ex.Execu
                               actor=actor, action="create_copy", now=now, note=None,
                               before=state_dict(res.before),
                               intended={"action": "create_copy", "test_id": tid,
-                                        "change": test["change"], "status": "active"})
+                                        "change": test["change"]})
             if claim is None:
                 return ex.ExecutionOutcome(sid, "skipped", "claimed by another worker")
             conn.execute(
