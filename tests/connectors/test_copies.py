@@ -86,3 +86,48 @@ def test_sandbox_copies_an_ad_paused_with_a_new_creative_quality(db) -> None:
         assert n == 2                                   # it delivers once activated
         with pytest.raises(PlatformError):
             acc.copy_entity(ad.entity_id, changes={"quality": 1.2, "ctr": 0.02})
+
+
+def test_an_approved_test_is_launched_on_meta_once(db, monkeypatch) -> None:
+    """Through the registry (encrypted token), approval, execution: copy PAUSED, change, then
+    activate; every call in core.api_calls_log; a second execution calls nothing."""
+    from growthops.ads.action.decisions import decide
+    from growthops.ads.action.execution import execute_suggestion
+    from growthops.ads.experiments import plan
+    from growthops.connectors.registry import register_account
+    from growthops.core import secrets
+
+    monkeypatch.setenv(secrets.ENV_VAR, secrets.generate_key())
+    t = new_tenant(db)
+    with GraphServer(TOKEN) as graph:
+        with db.tenant_tx(t.tenant_id) as conn:
+            register_account(conn, tenant_id=t.tenant_id, platform="meta", connector="meta",
+                             account_id="1234567890", credentials={"access_token": TOKEN},
+                             settings={"base_url": graph.url})
+            test = plan.create_test(conn, tenant_id=t.tenant_id, test_name="New creative",
+                                    hypothesis="Creative 777 lifts CTR", platform="meta",
+                                    level="ad", variant_a=AD,
+                                    change={"creative": {"creative_id": "777"}},
+                                    primary_metric="ctr", mde_rel=0.2, baseline_value=0.012)
+            req = plan.request_launch(conn, tenant_id=t.tenant_id, test_id=test["test_id"])
+        assert not [r for r in graph.requests if r["method"] == "POST"]   # nothing before approval
+        with db.tenant_tx(t.tenant_id) as conn:
+            decide(conn, tenant_id=t.tenant_id, suggestion_id=req["suggestion_id"],
+                   decision="approved", decided_by="alex")
+        out = execute_suggestion(db, tenant_id=t.tenant_id, suggestion_id=req["suggestion_id"],
+                                 actor="alex")
+        assert out.status == "applied", out.message
+        posts = [r for r in graph.requests if r["method"] == "POST"]
+        assert [p["path"].rstrip("/").rsplit("/", 1)[-1] for p in posts][0] == "copies"
+        assert posts[0]["form"]["status_option"] == "PAUSED"
+        copy_id = graph.copies[0][1]
+        assert graph.nodes[copy_id]["creative"] == {"creative_id": "777"}
+        assert posts[-1]["form"]["status"] == "ACTIVE"      # activated last
+        assert execute_suggestion(db, tenant_id=t.tenant_id,
+                                  suggestion_id=req["suggestion_id"]).status == "skipped"
+        assert len(graph.copies) == 1
+        with db.tenant_tx(t.tenant_id) as conn:
+            row = plan.get_test(conn, tenant_id=t.tenant_id, test_id=test["test_id"])
+            logged = conn.execute("select count(*) as n from core.api_calls_log where "
+                                  "endpoint like %s", ["%/copies%"]).fetchone()["n"]
+        assert row["status"] == "running" and row["variant_b"] == copy_id and logged == 1
