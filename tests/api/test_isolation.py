@@ -16,6 +16,7 @@ BODIES = {
     "advance": {"by": "intruder"},
     "reject": {"by": "intruder", "reason": "because"},
     "status": {"status": "dismissed", "by": "intruder"},  # ads anomaly triage
+    "allocations": {"platform": "meta"},  # ads budget allocation
     # inbox (valid bodies: another tenant's objects must answer 404, not 422)
     "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
     "reply": {"text": "intruder", "by": "intruder"},

@@ -35,5 +35,6 @@ DOMAIN = Domain(
     templates=Path(__file__).parent / "templates",
     nav=(NavEntry("queue", "suggestions", N_("Suggestions")),
          NavEntry("learning", "learning", N_("Learning")),
-         NavEntry("validation", "validation", N_("Validation"))),
+         NavEntry("validation", "validation", N_("Validation")),
+         NavEntry("allocation", "allocation", N_("Allocation"))),
 )

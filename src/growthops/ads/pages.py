@@ -425,3 +425,6 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
                                              can_decide=validation.may_act(
                                                  can_decide=user.can_decide,
                                                  stage=item["validation_stage"])))
+
+
+from growthops.ads import pages_allocation  # noqa: E402, F401  (the allocation page, on this router)

@@ -19,7 +19,7 @@ stored allocation):
    its posterior (Thompson sampling: Russo et al., "A Tutorial on Thompson Sampling", 2018), so
    the uncertain curves get explored; ``posterior_mean`` solves on the posterior means. Each
    budget stays within ``[live / TRUST_REGION, live x TRUST_REGION]`` (the fitted curve is not
-   trusted far from the spend it was fitted on). Entities in Meta's learning phase, protected,
+   trusted far from the spend it was fitted on: :data:`TRUST_REGION`, :data:`RECENT_DAYS`). Entities in Meta's learning phase, protected,
    with too little data, or already in front of a person (a pending or approved budget
    suggestion) keep their budget.
 5. **Today's step** toward that optimum: at most ``min(max_change_pct, max_change_pct_24h)`` of
@@ -62,10 +62,17 @@ from growthops.connectors.base import EntityState, PlatformError
 from growthops.core.errors import GrowthopsError, InvalidInput, NotFound
 
 STRATEGIES = ("thompson", "posterior_mean")
-#: Days of history each curve is fitted on.
-FIT_DAYS = 28
-#: A recommended budget stays within [live / TRUST_REGION, live x TRUST_REGION].
+#: Days of history each curve is fitted on (weighted, see curves.HALF_LIFE_DAYS).
+FIT_DAYS = 42
+#: A recommended budget stays within [live / TRUST_REGION, live x TRUST_REGION], and within one
+#: step (the rails' percentage) of the spend level observed over the last RECENT_DAYS fitted
+#: days: the curve is not extrapolated beyond what the data have shown, so a budget climbs only
+#: as fast as the data confirm the climb (the fit ends SETTLE_DAYS before as_of).
 TRUST_REGION = 2.0
+RECENT_DAYS = 7
+#: Average days in a month, for the sustainable daily run rate of a monthly budget (Google Ads
+#: Help, "About average daily budgets": 30.4).
+DAYS_PER_MONTH = 30.4
 #: Steps smaller than this fraction of the live budget are not worth a change.
 DEADBAND = 0.05
 #: Posterior draws for confidences and expected effects.
@@ -167,14 +174,14 @@ def _history(conn: Any, ctx: TenantContext, platform: str, level: str, ids: list
     return {k: {c: np.asarray(v) for c, v in d.items()} for k, d in out.items()}
 
 
-def _busy_entities(conn: Any, platform: str) -> dict[str, int]:
+def _busy_entities(conn: Any, platform: str, now: datetime) -> dict[str, int]:
     """Entities with a budget suggestion in front of a person (pending, unexpired, or approved
     and not executed yet) -> its id."""
     rows = conn.execute(
         """select entity_id, min(suggestion_id) as sid from ads.suggestions
            where platform = %s and type = any(%s)
-             and (status in ('approved', 'executing') or (status = 'pending' and expires_at > now()))
-           group by entity_id""", [platform, list(BUDGET_TYPES)]).fetchall()
+             and (status in ('approved', 'executing') or (status = 'pending' and expires_at > %s))
+           group by entity_id""", [platform, list(BUDGET_TYPES), now]).fetchall()
     return {r["entity_id"]: r["sid"] for r in rows}
 
 
@@ -232,7 +239,7 @@ def allocate(conn: Any, *, tenant_id: UUID, as_of: date | None = None, platform:
     rules = rules_by.get(platform) or gr.default_rules(platform, tenant["monthly_budget_max"])
     spend_state = gr.load_spend(conn, tenant_id=tenant_id, now=now, time_zone=tenant["time_zone"])
     cur = np.array([float(e.daily_budget or 0) for e in holders])
-    busy = _busy_entities(conn, platform)
+    busy = _busy_entities(conn, platform, now)
     status = np.array(["increase"] * len(ids), dtype=object)
     for k, e in enumerate(holders):
         if e.entity_id in rules.protected_entity_ids or (e.parent_id and e.parent_id in rules.protected_entity_ids):
@@ -257,10 +264,13 @@ def allocate(conn: Any, *, tenant_id: UUID, as_of: date | None = None, platform:
         days_left = max(spend_state.days_remaining, 1)
         headroom = (float(rules.monthly_budget_max) - float(spend_state.month_to_date)) / days_left \
             - float(spend_state.daily_spend)
-        cap_total = max(float(cur.sum()) + headroom, 0.0)
+        # the guard rail's headroom this month, and a run rate the month can sustain
+        cap_total = max(min(float(cur.sum()) + headroom, float(rules.monthly_budget_max) / DAYS_PER_MONTH), 0.0)
     min_b = float(rules.min_daily_budget)
-    lo = np.maximum(min_b, cur / TRUST_REGION)
-    hi = np.maximum(cur * TRUST_REGION, lo)
+    p_step = float(min(rules.max_change_pct, rules.max_change_pct_24h)) / 100.0
+    recent = np.array([float(x["spend"][-RECENT_DAYS:].mean()) if len(x["spend"]) else 0.0 for x in h])
+    lo = np.maximum(min_b, np.maximum(cur / TRUST_REGION, np.minimum(cur, recent / (1 + p_step))))
+    hi = np.maximum(np.minimum(cur * TRUST_REGION, np.maximum(cur, recent * (1 + p_step))), lo)
     cap = None if cap_total is None else max(cap_total - fixed_spend, float(lo[movable].sum()))
     m = movable
 
@@ -477,27 +487,40 @@ def _suggest(conn: Any, ctx: TenantContext, a: Allocation, now: datetime) -> Non
                  [a.suggestions, a.allocation_id])
 
 
-def load_allocation(conn: Any, *, allocation_id: int) -> Allocation:
-    """Return a stored allocation with its lines (two queries); :class:`NotFound` if absent."""
-    r = conn.execute("select * from ads.allocation_runs where allocation_id = %s", [allocation_id]).fetchone()
-    if r is None:
-        raise NotFound(f"allocation {allocation_id} not found")
-    lines = [Line(x["entity_id"], x["entity_name"], float(x["daily_budget"]), float(x["recommended_budget"]),
-                  float(x["step_budget"]), x["status"], x["confidence"], x["curve"], x["expected"], x["suggestion_id"])
-             for x in conn.execute(
-                 """select * from ads.budget_allocation where allocation_id = %s
-                    order by recommended_budget - daily_budget desc, entity_id""", [allocation_id]).fetchall()]
+def load_allocations(conn: Any, *, allocation_ids: list[int]) -> list[Allocation]:
+    """Return stored allocations with their lines, in the order of ``allocation_ids`` (two
+    queries whatever their number)."""
+    runs = {r["allocation_id"]: r for r in conn.execute(
+        "select * from ads.allocation_runs where allocation_id = any(%s)", [allocation_ids]).fetchall()}
+    by_run: dict[int, list[Line]] = {}
+    for x in conn.execute(
+            """select * from ads.budget_allocation where allocation_id = any(%s)
+               order by allocation_id, recommended_budget - daily_budget desc, entity_id""",
+            [allocation_ids]).fetchall():
+        by_run.setdefault(x["allocation_id"], []).append(
+            Line(x["entity_id"], x["entity_name"], float(x["daily_budget"]), float(x["recommended_budget"]),
+                 float(x["step_budget"]), x["status"], x["confidence"], x["curve"], x["expected"],
+                 x["suggestion_id"]))
 
     def f(v: Any) -> float | None:
         return float(v) if v is not None else None
 
-    return Allocation(
+    return [Allocation(
         allocation_id=r["allocation_id"], as_of=r["as_of"], platform=r["platform"], level=r["level"],
         strategy=r["strategy"], objective=r["objective"], target_roas=f(r["target_roas"]),
         target_cpa=f(r["target_cpa"]), daily_cap=f(r["daily_cap"]), current_total=float(r["current_total"]),
         recommended_total=float(r["recommended_total"]), step_total=float(r["step_total"]),
         shadow_price=r["shadow_price"], expected_effect=r["expected_effect"], details=r["details"],
-        suggestions=r["suggestions"], created_at=r["created_at"], lines=lines, created=False)
+        suggestions=r["suggestions"], created_at=r["created_at"], lines=by_run.get(i, []), created=False)
+        for i in allocation_ids if (r := runs.get(i)) is not None]
+
+
+def load_allocation(conn: Any, *, allocation_id: int) -> Allocation:
+    """Return a stored allocation with its lines; :class:`NotFound` if absent."""
+    found = load_allocations(conn, allocation_ids=[allocation_id])
+    if not found:
+        raise NotFound(f"allocation {allocation_id} not found")
+    return found[0]
 
 
 def latest_allocation(conn: Any, *, platform: str | None = None) -> Allocation | None:
