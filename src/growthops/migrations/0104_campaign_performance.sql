@@ -6,7 +6,7 @@ create table ads.campaign_performance (
   platform text not null check (platform in ('meta', 'google', 'display', 'tiktok', 'linkedin', 'other')),
   campaign_id text not null,
   campaign_name text,
-  period_days smallint not null check (period_days in (7, 28, 90)),
+  period_days smallint not null check (period_days between 1 and 366),  -- 7, 28, 90 written
   period_start date not null,
   period_end date not null,
   days_reported smallint not null check (days_reported >= 0),

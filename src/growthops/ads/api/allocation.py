@@ -118,7 +118,9 @@ def _out(a: Allocation) -> AllocationOut:
 
 
 @routes.post("/allocations", response_model=AllocationOut, status_code=201,
-             responses={**BODY, **FORBIDDEN}, summary="Allocate the account's daily budgets")
+             responses={**BODY, **FORBIDDEN,
+                        200: {"model": AllocationOut, "description": "The day's allocation existed: the stored one."}},
+             summary="Allocate the account's daily budgets")
 def run_allocation(body: AllocationIn, scope: Scope, response: Response) -> AllocationOut:
     """Recommend daily budgets and turn today's steps into budget suggestions (201), or return
     the day's stored allocation (200)."""

@@ -44,8 +44,10 @@ def effect_sentence(a: Any, currency: str, lang: str) -> str:
              rhi=f(eff["recommended"][key]["p90"]))
 
 
-def print_allocation(a: Any, currency: str, lang: str) -> None:
-    """Print an allocation as a table (current, recommended, step, status, confidence)."""
+def print_allocation(a: Any, currency: str, lang: str, out: Any = None) -> None:
+    """Print an allocation as a table (current, recommended, step, status, confidence) on
+    ``out`` (a rich Console; default the CLI's)."""
+    out = out or console
     target = (format_number(a.target_roas, lang, 2) if a.objective == "value_at_target_roas"
               else format_money(a.target_cpa or 0, currency, lang))
     title = _(lang, "Allocation {id} of {day} ({platform}, {strategy}): {objective}", id=a.allocation_id,
@@ -63,8 +65,8 @@ def print_allocation(a: Any, currency: str, lang: str) -> None:
                   format_money(a.recommended_total, currency, lang), format_money(a.step_total, currency, lang),
                   _(lang, "ceiling {cap}", cap=format_money(a.daily_cap, currency, lang)) if a.daily_cap is not None else "",
                   "", "")
-    console.print(table)
-    console.print(effect_sentence(a, currency, lang))
+    out.print(table)
+    out.print(effect_sentence(a, currency, lang))
 
 
 @ads_app.command("allocate")
