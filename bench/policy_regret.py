@@ -46,6 +46,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from growthops.ads.allocation.allocate import allocate  # noqa: E402
 from growthops.ads.cycle import after_cycle, run_daily_cycle  # noqa: E402
 from growthops.connectors.sandbox import SandboxAccount, create_sandbox_account  # noqa: E402
 from growthops.core.db import Database  # noqa: E402
@@ -57,7 +58,9 @@ from growthops.settings import Settings  # noqa: E402
 START = date(2024, 1, 1)
 HISTORY = 35
 ROI_TARGET = 1.5  # a profit-seeking target: break-even is ROAS 1 when value is margin
-POLICIES = ("growthops", "seed001", "none", "oracle")
+POLICIES = ("growthops", "allocation", "roas_proportional", "seed001", "none", "oracle")
+#: Policies driven by growthops' own engine (auto-apply within the guard rails).
+ENGINE = ("growthops", "allocation")
 MAX_BUDGET_FACTOR = 3.0
 TOTAL_CAP_FACTOR = 1.3
 
@@ -75,7 +78,7 @@ def setup(db: Database, policy: str, k: int, seed: int) -> tuple[Any, dict[str, 
     with db.admin() as conn:
         conn.execute("update core.tenants set monthly_budget_max = %s where tenant_id = %s",
                      [round(cap * 30.4, 2), tn.tenant_id])
-    if policy == "growthops":
+    if policy in ENGINE:
         with db.tenant_tx(tn.tenant_id) as conn:
             conn.execute(
                 """insert into ads.platform_configs (tenant_id, platform, auto_apply_recommendations,
@@ -150,6 +153,41 @@ def oracle_budgets(acct: SandboxAccount, init: dict[str, float], cap: float) -> 
     return pick(hi)
 
 
+def roas_proportional_budgets(conn: Any, acct: SandboxAccount, init: dict[str, float], cap: float,
+                              day: date) -> dict[str, float]:
+    """Budgets proportional to each ad set's 14-day ROAS x its budget, summing to the cap.
+
+    ``new_i = cap x b_i x ROAS_i / sum_j (b_j x ROAS_j)`` over the active ad sets, clipped to
+    [1, 3 x initial]: budget moves toward the higher ROAS in proportion, the account spends its
+    ceiling (the common "shift budget to what returns most" heuristic; no response curve).
+    """
+    rows = conn.execute(
+        """select entity_id, sum(conversion_value)::float8 as v, sum(spend)::float8 as s
+           from ads.metrics_daily where level = 'adset' and day > %s::date - 14 and day <= %s
+           group by entity_id""", [day, day]).fetchall()
+    roas = {r["entity_id"]: r["v"] / r["s"] for r in rows if r["s"] > 0}
+    cur = {e.entity_id: float(e.daily_budget or 0) for e in acct.list_entities("adset")
+           if e.status == "active" and e.entity_id in roas}
+    weight = {k: b * roas[k] for k, b in cur.items()}
+    total = sum(weight.values())
+    if total <= 0:
+        return cur
+    return {k: min(max(cap * wt / total, 1.0), MAX_BUDGET_FACTOR * init[k]) for k, wt in weight.items()}
+
+
+def walk(acct: SandboxAccount, goal: dict[str, float]) -> int:
+    """Move each budget toward ``goal`` in steps under 19% (no learning restart); return the
+    number of changes."""
+    actions = 0
+    for sid, b in goal.items():
+        cur = float(acct.get_entity(sid).daily_budget or 0)
+        step = min(max(b, cur / 1.19), cur * 1.19)
+        if abs(step - cur) / max(cur, 1e-9) > 0.01:
+            acct.set_daily_budget(sid, Decimal(f"{step:.2f}"))
+            actions += 1
+    return actions
+
+
 def profit(db: Database, tenant_id: Any, first: date, last: date) -> tuple[float, float, float]:
     """(value, spend, profit) over the driven days, campaign level."""
     with db.tenant_tx(tenant_id) as conn:
@@ -195,20 +233,23 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--policies", default=",".join(POLICIES),
+                    help="comma-separated subset to run (oracle is always run: regret needs it)")
     args = ap.parse_args()
+    policies = [p for p in POLICIES if p in args.policies.split(",") or p == "oracle"]
     console = Console()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="growthops-regret-"))
     db = Database(Settings(data_dir=data_dir, database_name="growthops_regret", embedded_cleanup="stop"))
     migrate(db)
     first = START + timedelta(days=HISTORY)
     last = first + timedelta(days=args.days - 1)
-    results: dict[str, list[dict[str, float]]] = {p: [] for p in POLICIES}
+    results: dict[str, list[dict[str, float]]] = {p: [] for p in policies}
     t0 = time.perf_counter()
     with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("simulating", total=args.accounts * len(POLICIES) * args.days)
+        task = bar.add_task("simulating", total=args.accounts * len(policies) * args.days)
         for k in range(args.accounts):
             seed = args.seed * 1000 + k
-            for policy in POLICIES:
+            for policy in policies:
                 tid, init, cap = setup(db, policy, k, seed)
                 since = datetime.now(UTC)
                 actions = 0
@@ -217,25 +258,24 @@ def main() -> None:
                     today = first + timedelta(days=d)          # the day about to be simulated
                     yesterday = today - timedelta(days=1)
                     clock = datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
-                    if policy == "growthops":
+                    if policy in ENGINE:
                         run_daily_cycle(db, tenant_id=tid, as_of=yesterday, clock=clock)
+                        if policy == "allocation":
+                            with db.tenant_tx(tid) as conn:
+                                allocate(conn, tenant_id=tid, as_of=yesterday, now=clock)
                         after_cycle(db, tenant_id=tid, as_of=yesterday, now=clock)
                     elif policy == "seed001":
                         with db.tenant_tx(tid) as conn:
                             actions += seed001_day(conn, SandboxAccount.load(conn, tenant_id=tid), init, cap, yesterday)
-                    elif policy == "oracle":
+                    elif policy in ("oracle", "roas_proportional"):
                         with db.tenant_tx(tid) as conn:
                             acct = SandboxAccount.load(conn, tenant_id=tid)
                             if d % 7 == 0:  # the optimum moves with fatigue: re-solve weekly
-                                goal = oracle_budgets(acct, init, cap)
-                            for sid, b in goal.items():
-                                cur = float(acct.get_entity(sid).daily_budget or 0)
-                                # Walk toward the optimum in steps under the 20% "significant
-                                # edit" line, so the oracle never restarts a learning phase.
-                                step = min(max(b, cur / 1.19), cur * 1.19)
-                                if abs(step - cur) / max(cur, 1e-9) > 0.01:
-                                    acct.set_daily_budget(sid, Decimal(f"{step:.2f}"))
-                                    actions += 1
+                                goal = (oracle_budgets(acct, init, cap) if policy == "oracle"
+                                        else roas_proportional_budgets(conn, acct, init, cap, yesterday))
+                            # Walk toward the goal in steps under the 20% "significant edit"
+                            # line, so the policy never restarts a learning phase.
+                            actions += walk(acct, goal)
                     with db.tenant_tx(tid) as conn:
                         SandboxAccount.load(conn, tenant_id=tid).advance(conn, 1)
                     bar.advance(task)
@@ -243,7 +283,7 @@ def main() -> None:
                 with db.tenant_tx(tid) as conn:
                     resets = SandboxAccount.load(conn, tenant_id=tid).learning_resets(since)
                 executed, bad = (0, 0)
-                if policy == "growthops":
+                if policy in ENGINE:
                     executed, bad = violations(db, tid, cap)
                     actions = executed
                 results[policy].append({"value": value, "spend": spend, "profit": prof, "actions": actions,
@@ -259,24 +299,24 @@ def main() -> None:
                 "guard-rail violations"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     regrets: dict[str, float] = {}
-    for p in POLICIES:
+    for p in policies:
         prof, spend, value = total(p, "profit"), total(p, "spend"), total(p, "value")
         regrets[p] = (oracle_profit - prof) / abs(oracle_profit) if oracle_profit else float("nan")
         acts = total(p, "actions")
         resets = total(p, "resets")
         table.add_row(p, f"{prof:,.0f}", f"{value / spend:.2f}" if spend else "–", f"{regrets[p]:.3f}",
                       f"{acts:.0f}", f"{100 * resets / acts:.1f}" if acts else "–",
-                      f"{total(p, 'violations'):.0f}" if p == "growthops" else "n/a")
+                      f"{total(p, 'violations'):.0f}" if p in ENGINE else "n/a")
     console.print(table)
-    per_account = [
-        (r_g["profit"], r_s["profit"], r_o["profit"])
-        for r_g, r_s, r_o in zip(results["growthops"], results["seed001"], results["oracle"], strict=True)
-    ]
-    console.print(f"per account (growthops, seed 001, oracle profit): {per_account}")
-    ratio = regrets["growthops"] / regrets["seed001"] if regrets["seed001"] else float("nan")
-    console.print(f"growthops regret / seed 001 regret = {ratio:.2f}  (target <= 0.5)")
+    console.print("per account profit: " + "; ".join(
+        f"{p} " + ", ".join(f"{r['profit']:,.0f}" for r in results[p]) for p in policies))
+    for a, b, goal in (("growthops", "seed001", "target <= 0.5"), ("allocation", "none", "target <= 0.5"),
+                       ("allocation", "roas_proportional", "target < 1")):
+        if a in regrets and b in regrets:
+            r = regrets[a] / regrets[b] if regrets[b] else float("nan")
+            console.print(f"{a} regret / {b} regret = {r:.2f}  ({goal})")
     console.print(f"elapsed {elapsed:.0f} s; median profit per account: "
-                  + ", ".join(f"{p} {statistics.median(r['profit'] for r in results[p]):,.0f}" for p in POLICIES))
+                  + ", ".join(f"{p} {statistics.median(r['profit'] for r in results[p]):,.0f}" for p in policies))
     db.close()
 
 

@@ -21,6 +21,7 @@ BODIES = {
                  "mde_rel": 0.1, "baseline_value": 0.01, "change": {"ctr": 0.02}, "by": "intruder"},
     "launch": {"by": "intruder"},
     "close": {"by": "intruder", "force": True},
+    "allocations": {"platform": "meta"},  # ads budget allocation
     # inbox (valid bodies: another tenant's objects must answer 404, not 422)
     "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
     "reply": {"text": "intruder", "by": "intruder"},

@@ -36,5 +36,6 @@ DOMAIN = Domain(
     nav=(NavEntry("queue", "suggestions", N_("Suggestions")),
          NavEntry("learning", "learning", N_("Learning")),
          NavEntry("validation", "validation", N_("Validation")),
-         NavEntry("tests", "tests", N_("Tests"))),
+         NavEntry("tests", "tests", N_("Tests")),
+         NavEntry("allocation", "allocation", N_("Allocation"))),
 )

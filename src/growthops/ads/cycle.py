@@ -12,6 +12,8 @@
    :mod:`growthops.ads.learning.patterns`),
 6. suggestions (:mod:`growthops.ads.suggestions.generate`: generate, calibrate and filter by the learned
    patterns, expire, deduplicate, store),
+7. campaign roll-ups (:func:`growthops.ads.allocation.performance.refresh_performance`:
+   ``ads.campaign_performance`` with its efficiency score, one statement),
 
 and records the run in ``ads.cycle_runs``. Every step is idempotent for a given ``as_of``, so a
 day can be replayed; a failure rolls the whole day back and is recorded as a failed run.
@@ -77,7 +79,7 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     clock = clock or datetime.now(UTC)
     ctx = load_context(conn, tenant_id=tenant_id)
     result = CycleResult(tenant_id=tenant_id, as_of=as_of)
-    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "learning", "suggestions"]
+    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "learning", "suggestions", "performance"]
     task = progress.add_task(f"{ctx.client_key} {as_of}", total=len(steps)) if progress else None
 
     def step(name: str, fn: Any) -> Any:
@@ -130,6 +132,9 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     s["suggestions"] = inserted
     s["duplicates_of_pending"] = dups
     s["held_back"] = held
+    from growthops.ads.allocation.performance import refresh_performance
+
+    s["campaign_performance"] = step("performance", lambda: refresh_performance(conn, ctx, as_of))
     return result
 
 

@@ -7,7 +7,8 @@ Two tenants from the datasets in ``examples/data/`` (see its README for sources 
   (no conversion value in the export, so the tenant's ticket price values a result);
 * ``sandbox-demo`` — a simulated Meta account (:mod:`growthops.connectors.sandbox`) on which the
   loop closes: the top suggestions are approved and executed within the guard rails, the
-  account is fast-forwarded, and each execution's hypothesis is measured.
+  account is fast-forwarded, and each execution's hypothesis is measured; then the account's
+  budgets are allocated (:mod:`growthops.ads.allocation`) and shown with their expected effect.
 
 Each run is idempotent: tenants are reused, imports change nothing the second time, the cycle
 replaces its own day's results and never duplicates a pending suggestion.
@@ -134,6 +135,7 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
     if done:
         console.print("sandbox-demo: the loop already ran (growthops demo --reset to replay it).")
         _print_outcomes(db, console, tid, lang)
+        _show_allocation(db, console, tid, lang)
         return
     as_of = SANDBOX_START + timedelta(days=SANDBOX_HISTORY_DAYS - 1)
     clock = datetime.combine(as_of + timedelta(days=1), time(9, 0), tzinfo=UTC)
@@ -172,6 +174,20 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
 
     with db.tenant_tx(tid) as conn:
         render_report(console, report(conn, tenant_id=tid), tenant=SANDBOX_TENANT["client_key"], lang=lang)
+    _show_allocation(db, console, tid, lang)
+
+
+def _show_allocation(db: Database, console: Console, tenant_id: Any, lang: str) -> None:
+    """Allocate the sandbox account's budgets on its latest day (stored once per day: a second
+    demo shows the stored one) and print the table with the expected effect."""
+    from growthops.ads.allocation.allocate import allocate
+    from growthops.ads.cli.allocation import print_allocation
+
+    with db.tenant_tx(tenant_id) as conn:
+        as_of = conn.execute("select max(day) as d from ads.metrics_daily").fetchone()["d"]
+        now = datetime.combine(as_of + timedelta(days=1), time(9, 0), tzinfo=UTC)
+        a = allocate(conn, tenant_id=tenant_id, as_of=as_of, now=now)
+    print_allocation(a, SANDBOX_TENANT["currency"], lang, console)
 
 
 def _print_outcomes(db: Database, console: Console, tenant_id: Any, lang: str) -> None:

@@ -1,7 +1,8 @@
 """The ads domain's JSON API under ``/api/v1`` (``DOMAIN.api`` = :func:`routers`).
 
 Routers: ``tenants`` (with month-to-date figures), ``suggestions`` (+ decisions, history),
-``metrics`` (entities, metrics, baselines, anomalies), ``outcomes`` (decisions, executions,
+``metrics`` (entities, metrics, baselines, anomalies), ``allocation`` (budget allocation,
+campaign roll-ups), ``outcomes`` (decisions, executions,
 hypotheses), ``validation``, ``audit`` and ``abtests`` (creative tests); each under ``/api/v1/tenants/{tenant}/...`` and, for
 suggestions, validation and audit, also under the short paths of the caller's own tenant.
 Set-based reads are in :mod:`.reads`; models in :mod:`growthops.ads.models`.
@@ -16,6 +17,7 @@ def routers() -> list[APIRouter]:
     """Return the ads routers in the order they are mounted (the list route before the rest)."""
     from growthops.ads.api import (
         abtests,
+        allocation,
         anomalies,
         audit,
         metrics,
@@ -28,5 +30,5 @@ def routers() -> list[APIRouter]:
 
     return [tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
-                                 anomalies, platform_config, abtests)),
+                                 anomalies, platform_config, abtests, allocation)),
             *(m.short_router for m in (suggestions, validation, audit))]

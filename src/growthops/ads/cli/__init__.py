@@ -1,7 +1,7 @@
 """The ads domain's commands (``DOMAIN.cli`` = :data:`app`), merged into the root command.
 
 Modules: :mod:`.commands` (import, daily, report, backtest, suggestions, execute, reconcile,
-auto-apply, archive, audit, defer-daily), :mod:`.sync` (live insights), :mod:`.anomalies` (triage), :mod:`.validation`, :mod:`.config` (targets and
+auto-apply, archive, audit, defer-daily), :mod:`.sync` (live insights), :mod:`.anomalies` (triage), :mod:`.allocation` (``ads allocate``, ``ads performance``), :mod:`.validation`, :mod:`.config` (targets and
 guard rails), :mod:`.accounts` (ad accounts), :mod:`.abtests` (creative tests) and :mod:`.learning` (``learning report``).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from growthops.ads.cli import (  # noqa: F401  (registration)
     abtests,
     accounts,
+    allocation,
     anomalies,
     commands,
     config,
