@@ -59,7 +59,7 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle)."
 def import_ads(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file.")],
     tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
-    fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
+    fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export, google_ads_export, tiktok_ads_export, linkedin_ads_export")] = "growthops",
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
     year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
     rejected_out: Annotated[Path | None, typer.Option("--rejected", help="CSV file listing the rejected rows (default: <file>.rejected.csv next to the file).")] = None,
