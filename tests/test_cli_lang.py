@@ -31,3 +31,19 @@ def test_a_command_without_its_own_lang_follows_it(db):
     import os
 
     assert "GROWTHOPS_LANG" not in os.environ or os.environ["GROWTHOPS_LANG"] != "fr"
+
+
+def test_french_amounts_never_break_across_lines_in_tables():
+    from rich.console import Console
+    from rich.table import Table
+
+    import growthops.core.cli  # noqa: F401  (installs the wrap rule)
+    from growthops.core.i18n import format_money
+
+    amount = format_money(1234567.5, "EUR", "fr")
+    assert "\u202f" in amount  # Babel's French grouping: narrow no-break space
+    console = Console(width=40, record=True)
+    table = Table("a", "b")
+    table.add_row("word " * 6, f"Saves about {amount} a week")
+    console.print(table)
+    assert any(amount in line for line in console.export_text().splitlines())
