@@ -246,7 +246,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "priority": code_label(s["priority"], lang),
             "priority_code": s["priority"],
             "type": code_label(s["type"], lang),
-            "entity": entity_label(s),
+            "entity": entity_label(s, lang),
             "platform": s["platform"],
             "action": suggestion_text(s, "action", lang),
             "reason": suggestion_text(s, "reason", lang),
@@ -260,7 +260,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
     ]
     anomalies = [
         {
-            "entity": entity_label(a),
+            "entity": entity_label(a, lang),
             "platform": a["platform"],
             "metric": metric_label(a["metric"], lang),
             "direction": code_label(a["anomaly_type"], lang),
@@ -279,7 +279,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
         {
             "day": str(o["day"]),
             "platform": o["platform"],
-            "entity": entity_label(o),
+            "entity": entity_label(o, lang),
             "spend": fmt_value(o["spend_total"], "spend", lang, cur),
             "budget": fmt_value(o["budget_daily"], "spend", lang, cur),
             "over": format_percent(o["overspend_ratio"], lang, 1, sign=True),

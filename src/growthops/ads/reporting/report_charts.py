@@ -336,7 +336,8 @@ def _charts(data: dict[str, Any], as_of: date, lang: str) -> list[dict[str, Any]
         )
         charts.append(
             {
-                "entity": f"{level} {name} ({entity_id})" if name else f"{level} {entity_id}",
+                "entity": f"{code(level, lang)} {name} ({entity_id})" if name
+                else f"{code(level, lang)} {entity_id}",
                 "platform": platform,
                 "metric": _ylabel(metric, currency, lang),
                 "why": ", ".join(why),
