@@ -16,8 +16,8 @@ from growthops.ads.action.decisions import DecisionConflict, decide, history
 from growthops.ads.cycle import run_daily_cycle
 from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.cli import app as cli_app
-from tests.ads.staff import staff
 from growthops.core.errors import InvalidInput, NotFound
+from tests.ads.staff import staff
 from tests.conftest import new_tenant
 
 END = date(2024, 3, 31)

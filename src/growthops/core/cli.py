@@ -16,6 +16,7 @@ from rich.console import Console
 from growthops.core.db import get_db
 from growthops.settings import get_settings
 
+
 def _keep_no_break_spaces() -> None:
     r"""Make Rich wrap text at breaking spaces only, never at a no-break space.
 
