@@ -265,10 +265,20 @@ def find_header(spec: ExportSpec, lines: Sequence[Sequence[str]]) -> int:
     return 0
 
 
-def _columns(
-    spec: ExportSpec, header: Sequence[str], ctx: FormatContext
+def alias_columns(
+    en: dict[str, tuple[str, ...]],
+    fr: dict[str, tuple[str, ...]],
+    header: Sequence[str],
+    ctx: FormatContext,
 ) -> tuple[dict[str, tuple[int, str]], bool]:
-    """Map the spec's field keys to (position, label); check currencies; tell French headers."""
+    """Map field keys to (position, label as written) through English and French aliases.
+
+    ``en``/``fr``: key -> labels (normalised as :func:`_label` does), first found wins.
+    Checks that money headers' ``(XXX)`` suffixes name one currency, the tenant's. Returns the
+    map and whether the header is French (a label only the French aliases know). Raises
+    :class:`InvalidInput` for a repeated column or a currency that is not the tenant's. Used by
+    ``meta_ads_export`` too (:func:`growthops.ads.metrics.formats.sources._meta_columns`).
+    """
     by_norm: dict[str, tuple[int, str]] = {}
     currencies: dict[str, str] = {}
     for i, label in enumerate(header):
@@ -291,13 +301,21 @@ def _columns(
                 f"header: column {label!r} is in {cur} but the tenant reports in {ctx.currency}"
             )
     cols: dict[str, tuple[int, str]] = {}
-    for key in {**spec.en, **spec.fr}:
-        found = next((by_norm[a] for a in _aliases(spec, key) if a in by_norm), None)
+    for key in {**en, **fr}:
+        aliases = en.get(key, ()) + fr.get(key, ())
+        found = next((by_norm[a] for a in aliases if a in by_norm), None)
         if found is not None:
             cols[key] = found
-    en_all = {a for v in spec.en.values() for a in v}
-    fr_only = {a for v in spec.fr.values() for a in v} - en_all
+    en_all = {a for v in en.values() for a in v}
+    fr_only = {a for v in fr.values() for a in v} - en_all
     return cols, any(n in fr_only for n in by_norm)
+
+
+def _columns(
+    spec: ExportSpec, header: Sequence[str], ctx: FormatContext
+) -> tuple[dict[str, tuple[int, str]], bool]:
+    """Map the spec's field keys to (position, label); check currencies; tell French headers."""
+    return alias_columns(spec.en, spec.fr, header, ctx)
 
 
 def _missing(spec: ExportSpec, cols: dict[str, Any], keys: Sequence[str]) -> None:
