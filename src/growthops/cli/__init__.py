@@ -61,7 +61,7 @@ def _with_lang(callback: Any) -> Any:
     """Return ``callback`` taking a ``--lang`` option: the command's messages follow it (it
     sets ``GROWTHOPS_LANG`` while the command runs, which :func:`growthops.core.cli._lang`
     reads)."""
-    params = list(inspect.signature(callback).parameters.values())
+    params = list(inspect.signature(callback, eval_str=True).parameters.values())
     lang = inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default="",
                              annotation=LangOpt)
 
