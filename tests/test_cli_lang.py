@@ -47,3 +47,11 @@ def test_french_amounts_never_break_across_lines_in_tables():
     table.add_row("word " * 6, f"Saves about {amount} a week")
     console.print(table)
     assert any(amount in line for line in console.export_text().splitlines())
+
+
+def test_tables_of_commands_given_lang_are_in_that_language(db):
+    res = CliRunner().invoke(app, ["users", "list", "--lang", "fr"])
+    assert res.exit_code == 0, res.output
+    assert "langue" in res.output and "dernière connexion" in res.output
+    res = CliRunner().invoke(app, ["users", "list"])
+    assert "last login" in res.output  # the command's language only
