@@ -24,3 +24,13 @@ def test_the_daily_line_breaks_where_the_metric_is_undefined():
                         marks=[], lang="fr", prefix="t-")
     whole = re.findall(GREY, full)[0]
     assert whole.count("M") == 1
+
+
+def test_an_overspend_flagged_by_the_weekly_cap_shows_the_weeks_excess():
+    from growthops.ads.reporting.report import _over_budget
+
+    day_over = {"overspend_ratio": 0.4, "spend7": 700.0, "budget7": 700.0}
+    assert _over_budget(day_over, "en") == "+40.0%"
+    week_over = {"overspend_ratio": -0.093, "spend7": 1134.0, "budget7": 1085.0}
+    assert _over_budget(week_over, "en") == "+4.5% over 7 days"
+    assert _over_budget(week_over, "fr").endswith("sur 7 jours")
