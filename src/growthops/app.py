@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     """
     from growthops.core.logs.scrub import install_log_scrubber, register_settings
     from growthops.web import auth, pages, slack
+    from growthops.web.apidocs import install_docs
     from growthops.web.errors import install_error_handlers
     from growthops.web.limits import document_limits, install_limits
     from growthops.web.sessions import install_sessions
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         version="1",
         summary="Suggestions, decisions, the audit trail and the validation queue of a tenant.",
         lifespan=lifespan,
+        docs_url=None,  # served from static files by growthops.web.apidocs (works offline)
+        redoc_url=None,
     )
     app.state.db = db
     app.state.settings = settings or db.settings
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if domain.pages:
             app.include_router(domain.load("pages"))
     app.include_router(pages.router)
+    install_docs(app)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness (no authentication)")
     def health() -> dict[str, str]:

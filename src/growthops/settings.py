@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     #: running for the CLI, the API and the worker to share; "stop" stops it (tests).
     embedded_cleanup: Literal["stop", "delete"] | None = None
     lang: str = "en"
+    #: GROWTHOPS_OPERATOR: the e-mail of the growthops user the command line acts as when a
+    #: decision command has no ``--by`` (growthops.ads.cli.identity); never a free-text name.
+    operator: str | None = None
     #: Slack app credentials (interactivity and digests); GROWTHOPS_SLACK_API_URL points the SDK
     #: at another Web API base URL (tests).
     slack_signing_secret: SecretStr | None = None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from growthops.ads.action.decisions import decide
 from growthops.ads.cycle import run_daily_cycle
+from tests.ads.staff import staff
 from tests.ads.test_decisions import END, account
 
 
@@ -101,7 +102,7 @@ def test_cli_show_reads_without_json_and_execute_fails_when_nothing_ran(db):
     (write,) = _rows(db, t.tenant_id, "select min(suggestion_id) as id from ads.suggestions "
                      "where type in ('pause', 'scale', 'budget_increase', 'budget_decrease')")
     runner.invoke(app, ["suggestions", "approve", str(write["id"]), "--tenant", t.client_key,
-                        "--by", "alice"])
+                        "--by", staff(db, "alice")])
     res = runner.invoke(app, ["suggestions", "execute", str(write["id"]), "--tenant",
                               t.client_key])
     text = " ".join(res.output.split())
@@ -121,7 +122,7 @@ def test_cli_morning_queue_across_clients_status_all_and_bulk_decision(db):
     assert res.exit_code == 0, res.output
     assert t1.client_key in res.output and t2.client_key in res.output
     res = runner.invoke(app, ["suggestions", "approve", str(ids1[0]), str(ids1[1]),
-                              str(ids1[2]), "--tenant", t1.client_key, "--by", "alice",
+                              str(ids1[2]), "--tenant", t1.client_key, "--by", staff(db, "alice"),
                               "--notes", "morning batch", "--no-execute"])
     assert res.exit_code == 0, res.output
     rows = _rows(db, t1.tenant_id, "select d.suggestion_id, d.notes from ads.decisions d "
@@ -133,8 +134,45 @@ def test_cli_morning_queue_across_clients_status_all_and_bulk_decision(db):
     assert res.exit_code == 0, res.output
     # refusing a batch with one already decided: the others are recorded, exit 5 at the end
     res = runner.invoke(app, ["suggestions", "refuse", str(ids1[0]), str(ids1[3]), "--tenant",
-                              t1.client_key, "--by", "bob"])
+                              t1.client_key, "--by", staff(db, "bob")])
     assert res.exit_code == 5
     (s,) = _rows(db, t1.tenant_id, "select status from ads.suggestions where suggestion_id = %s",
                  [ids1[3]])
     assert s["status"] == "refused"
+
+
+def test_cli_decisions_name_a_growthops_user_not_free_text(db, monkeypatch):
+    """Issue 9 #10: --by is a user's e-mail (or GROWTHOPS_OPERATOR), and the audit says which."""
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+    from growthops.settings import get_settings
+
+    t, ids = account(db)
+    runner = CliRunner()
+    res = runner.invoke(app, ["suggestions", "approve", str(ids[0]), "--tenant", t.client_key,
+                              "--by", "anybody at all", "--no-execute"])
+    assert "not an active growthops user" in str(res.exception)
+    monkeypatch.delenv("GROWTHOPS_OPERATOR", raising=False)
+    get_settings.cache_clear()
+    res = runner.invoke(app, ["suggestions", "approve", str(ids[0]), "--tenant", t.client_key,
+                              "--no-execute", "--lang", "fr"])
+    assert "GROWTHOPS_OPERATOR" in str(res.exception) and "utilisateur" in str(res.exception)
+    assert _rows(db, t.tenant_id, "select count(*) as n from ads.decisions")[0]["n"] == 0
+    op = staff(db, "operator")
+    monkeypatch.setenv("GROWTHOPS_OPERATOR", op)
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["suggestions", "approve", str(ids[0]), "--tenant",
+                                  t.client_key, "--no-execute"])
+        assert res.exit_code == 0, res.output
+        by = staff(db, "buyer")
+        res = runner.invoke(app, ["suggestions", "refuse", str(ids[1]), "--tenant",
+                                  t.client_key, "--by", by.upper()])
+        assert res.exit_code == 0, res.output
+    finally:
+        monkeypatch.delenv("GROWTHOPS_OPERATOR")
+        get_settings.cache_clear()
+    audit = _rows(db, t.tenant_id, "select actor, after->>'identity' as how from ads.audit_log "
+                  "where action like 'suggestion.%%' order by audit_id")
+    assert [(a["actor"], a["how"]) for a in audit] == [(op, "GROWTHOPS_OPERATOR"), (by, "--by")]

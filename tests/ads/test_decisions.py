@@ -17,6 +17,7 @@ from growthops.ads.cycle import run_daily_cycle
 from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.cli import app as cli_app
 from growthops.core.errors import InvalidInput, NotFound
+from tests.ads.staff import staff
 from tests.conftest import new_tenant
 
 END = date(2024, 3, 31)
@@ -229,30 +230,31 @@ def test_audit_log_is_append_only(db, acct):
 
 def test_cli_approve_conflict_and_history_in_two_languages(db, acct, monkeypatch):
     t, ids = acct
+    alice, bob = staff(db, "alice"), staff(db, "bob")
     runner = CliRunner()
     key = t.client_key
     res = runner.invoke(cli_app, ["suggestions", "approve", str(ids[0]), "--tenant", key,
-                                  "--by", "alice", "--notes", "clear winner"])
+                                  "--by", alice, "--notes", "clear winner"])
     assert res.exit_code == 0, res.output
-    assert f"Suggestion {ids[0]}: approved by alice (was pending)." in " ".join(res.output.split())
-    res = runner.invoke(cli_app, ["suggestions", "refuse", str(ids[0]), "--tenant", key, "--by", "bob"])
+    assert f"Suggestion {ids[0]}: approved by {alice} (was pending)." in " ".join(res.output.split())
+    res = runner.invoke(cli_app, ["suggestions", "refuse", str(ids[0]), "--tenant", key, "--by", bob])
     assert res.exit_code == 5
     text = " ".join(res.output.split())
-    assert f"Suggestion {ids[0]} is already approved (by alice on" in text and "via cli" in text
-    res = runner.invoke(cli_app, ["suggestions", "refuse", str(ids[0]), "--tenant", key, "--by", "bob",
+    assert f"Suggestion {ids[0]} is already approved (by {alice} on" in text and "via cli" in text
+    res = runner.invoke(cli_app, ["suggestions", "refuse", str(ids[0]), "--tenant", key, "--by", bob,
                                   "--lang", "fr"])
-    assert res.exit_code == 5 and "est déjà approuvée (par alice" in " ".join(res.output.split())
-    res = runner.invoke(cli_app, ["suggestions", "backlog", str(ids[1]), "--tenant", key, "--by", "bob",
+    assert res.exit_code == 5 and f"est déjà approuvée (par {alice}" in " ".join(res.output.split())
+    res = runner.invoke(cli_app, ["suggestions", "backlog", str(ids[1]), "--tenant", key, "--by", bob,
                                   "--lang", "fr"])
-    assert res.exit_code == 0 and "en réserve par bob" in res.output
+    assert res.exit_code == 0 and f"en réserve par {bob}" in " ".join(res.output.split())
     from growthops.core.cli import console
 
     monkeypatch.setattr(console, "width", 300)  # a wide terminal: no cell folds a name
     res = runner.invoke(cli_app, ["suggestions", "history", "--tenant", key, "--id", str(ids[0])])
-    assert res.exit_code == 0 and "alice" in res.output and "clear winner" in " ".join(res.output.split())
+    assert res.exit_code == 0 and alice in " ".join(res.output.split()) and "clear winner" in " ".join(res.output.split())
     res = runner.invoke(cli_app, ["audit", "--tenant", key])
     assert res.exit_code == 0 and "suggestion.approved" in res.output and "suggestion.backlog" in res.output
-    res = runner.invoke(cli_app, ["suggestions", "approve", "999999999", "--tenant", key, "--by", "x"])
+    res = runner.invoke(cli_app, ["suggestions", "approve", "999999999", "--tenant", key, "--by", alice])
     assert res.exit_code != 0 and isinstance(res.exception, NotFound)
 
 

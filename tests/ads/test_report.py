@@ -263,3 +263,20 @@ def test_clean_svg_keeps_labels_and_prefixes_ids():
     assert 'd="M1.2 5.7L3.3 4z"' in s and "opacity: 0.35" in s
     assert ">1.25</text>" in s  # tick labels are never rounded
     assert 'url(#c7-p1)' in s and 'id="c7-p1"' in s
+
+
+def test_french_report_names_every_summary_key_and_entity_level_in_french(db, seeded, tmp_path):
+    """Issue 9: no summary label (timings, held back, ...) nor entity level left in English."""
+    from growthops.ads.reporting.report_labels import SUMMARY
+
+    tenant, _ = seeded
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        (run,) = conn.execute("select summary from ads.cycle_runs where as_of = %s "
+                              "limit 1", [AS_OF]).fetchall()
+    keys = {k for k, v in run["summary"].items()}
+    keys |= {x for v in run["summary"].values() if isinstance(v, dict) for x in v}
+    assert keys - set(SUMMARY) == set()
+    html = write_report(db, tenant_id=tenant.tenant_id, as_of=AS_OF, lang="fr",
+                        out=tmp_path / "r.html").read_text(encoding="utf-8")
+    for english in (">seconds<", ">entities<", ">timings<", ">held back<", ">adset ", ">ad "):
+        assert english not in html

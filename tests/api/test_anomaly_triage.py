@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from growthops.ads.analysis.triage import set_anomaly_status
 from growthops.app import create_app
 from growthops.core.errors import Conflict, InvalidInput, NotFound
+from tests.ads.staff import staff
 from tests.api.conftest import make_key
 from tests.conftest import new_tenant
 
@@ -101,9 +102,13 @@ def test_cli_lists_and_closes(db) -> None:
     t = new_tenant(db)
     aid = add_anomaly(db, t)
     runner = CliRunner()
+    lea = staff(db, "lea")
     out = runner.invoke(app, ["anomalies", "resolve", str(aid), "--tenant", t.client_key,
-                              "--by", "Léa", "--note", "budget cap hit"], catch_exceptions=False)
+                              "--by", "Léa", "--note", "x"])
+    assert "not an active growthops user" in str(out.exception)  # a name is not a person
+    out = runner.invoke(app, ["anomalies", "resolve", str(aid), "--tenant", t.client_key,
+                              "--by", lea, "--note", "budget cap hit"], catch_exceptions=False)
     assert out.exit_code == 0 and f"Anomaly {aid} is now resolved." in out.output
     listed = runner.invoke(app, ["anomalies", "list", "--tenant", t.client_key, "--status",
                                  "resolved"], catch_exceptions=False)
-    assert "budget cap hit" in listed.output and "Léa" in listed.output
+    assert "budget cap hit" in listed.output and "lea-" in listed.output

@@ -11,6 +11,7 @@ from growthops.ads.cycle import run_daily_cycle
 from growthops.app import create_app
 from growthops.cli import app as cli_app
 from growthops.connectors.sandbox import create_sandbox_account
+from tests.ads.staff import staff
 from tests.api.conftest import make_key
 from tests.conftest import new_tenant
 
@@ -56,11 +57,11 @@ def test_api_approval_executes_once_on_the_account(db):
 def test_cli_approval_executes_unless_told_not_to(db):
     t, ids = _sandbox_tenant(db)
     runner = CliRunner()
-    res = runner.invoke(cli_app, ["suggestions", "approve", str(ids[0]), "--tenant", t.client_key, "--by", "carol"],
+    res = runner.invoke(cli_app, ["suggestions", "approve", str(ids[0]), "--tenant", t.client_key, "--by", staff(db, "carol")],
                         catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert _state(db, t, ids[0]) == ("executed", 1)
-    res = runner.invoke(cli_app, ["suggestions", "approve", str(ids[1]), "--tenant", t.client_key, "--by", "carol",
+    res = runner.invoke(cli_app, ["suggestions", "approve", str(ids[1]), "--tenant", t.client_key, "--by", staff(db, "carol"),
                                   "--no-execute"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert _state(db, t, ids[1]) == ("approved", 0)

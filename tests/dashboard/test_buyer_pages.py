@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from growthops.ads import pages_data as data
@@ -122,3 +123,48 @@ def test_bulk_decision_and_compact_view(db):
     assert 'form="bulk"' not in vpage
     r = viewer.post(f"{base}/bulk", data={"decision": "approved", "ids": ids[:1]})
     assert r.status_code == 403
+
+
+def test_docs_work_offline_from_the_servers_own_files(world):
+    """Issue 9 #9: /docs loads Swagger UI from this server (no CDN), under the CSP."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(world["app"])
+    page = client.get("/docs")
+    assert page.status_code == 200
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert srcs and all(s.startswith("/static/") for s in srcs)
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    js = client.get("/static/swagger-ui-bundle.js")
+    assert js.status_code == 200 and "SwaggerUIBundle" in js.text
+    assert "/openapi.json" in client.get("/static/swagger-init.js").text
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")  # Swagger UI 5
+
+
+def test_an_empty_validation_tab_says_how_items_get_there(world, db):
+    t = new_tenant(db, client_name="No Items Yet")
+    for lang, words in (("en", "growthops validation submit"), ("fr", "revue du client")):
+        html = login(world["app"], user(db, "admin", lang=lang)).get(
+            f"/t/{t.client_key}/validation").text
+        hint = html.split('data-testid="validation-hint"')[1].split("</p>")[0]
+        assert words in hint
+
+
+def test_an_ad_set_page_lists_its_ads_and_says_how_many_days_it_covers(world, db):
+    """Issue 9 #8: a young ad set's page names its days and shows its ads, and the chart
+    starts near its first day instead of 60 empty days."""
+    t = new_tenant(db, client_name="Young Ad Set")
+    plan = Plan(campaigns=1, adsets_per_campaign=1, ads_per_adset=3, days=2, end=END,
+                base_spend=100.0)
+    with db.tenant_tx(t.tenant_id) as conn:
+        copy_rows(conn, generate(t.tenant_id, plan))
+        (adset,) = conn.execute("select distinct entity_id from ads.metrics_daily "
+                                "where level = 'adset'").fetchall()
+    for lang, days in (("en", "last 2 reported days"), ("fr", "2 derniers jours remontés")):
+        html = login(world["app"], user(db, "admin", lang=lang)).get(
+            f"/t/{t.client_key}/entities/meta/adset/{adset['entity_id']}").text
+        assert days in html.split('data-testid="period"')[1].split("</div>")[0]
+        rows = html.split('id="children"')[1].split("</table>")[0]
+        assert rows.count("data-entity=") == 3
+        caption = html.split("<figcaption>")[1]
+        assert ("18 mars 2024" if lang == "fr" else "Mar 18, 2024") in caption  # 14 days shown

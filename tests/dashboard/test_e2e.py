@@ -97,6 +97,8 @@ def test_login_approve_execute_and_see_it_on_the_entity_page(db, server):
             row = page.locator(f"#executions tr[data-suggestion='{sid}']")
             assert "applied" in row.inner_text()
             assert page.locator("figure.chart svg").count() == 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+            assert page.locator("[data-testid=period]").inner_text().strip()
             page.screenshot(path=str(ARTIFACTS / "dashboard-e2e.png"), full_page=True)
         finally:
             browser.close()
@@ -193,6 +195,7 @@ def test_media_buyer_morning_overview_queue_entity_and_report(db, server, lang):
             assert "no data" not in row.inner_text() and "aucune donnée" not in row.inner_text()
             table = page.locator("table.overview")
             assert table.bounding_box()["width"] <= 1400  # not cut off
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # no h-scroll
             page.screenshot(path=str(ARTIFACTS / f"buyer-overview-{lang}.png"), full_page=True)
             # 2. the compact queue, a bulk refusal with one note
             page.goto(f"{server}/t/{tenant.client_key}/suggestions")
@@ -213,6 +216,8 @@ def test_media_buyer_morning_overview_queue_entity_and_report(db, server, lang):
             page.locator("a.entity").first.click()
             page.wait_for_load_state()
             assert page.locator("figure.chart svg").count() == 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+            assert page.locator("[data-testid=period]").inner_text().strip()
             page.screenshot(path=str(ARTIFACTS / f"buyer-entity-{lang}.png"), full_page=True)
             # 4. the offline HTML report
             page.goto(report.as_uri())

@@ -34,6 +34,7 @@ from growthops.ads.labels import CODES, code, metric_label
 from growthops.ads.reporting.charts import (
     ENTITY_METRICS,
     calibration_chart,
+    chart_start,
     entity_chart,
     pick_metric,
 )
@@ -303,11 +304,18 @@ def entity_page(request: Request, client_key: str, platform: str, level: str, en
         metric_names={m: metric_label(m, lang) for m in ENTITY_METRICS},
         totals=present.totals(ent["metrics"], ent["result_metric"], lang=lang, currency=cur)
         if ent["metrics"] else [],
+        period_days=len(ent["metrics"][-7:]),
+        period_first=format_date(ent["metrics"][-7:][0]["day"], lang) if ent["metrics"] else None,
+        chart_first=format_date(chart_start(ent), lang) if ent["metrics"] else None,
+        children=present.children(ent["children"], ent["result_metric"], lang=lang,
+                                  currency=cur),
+        child_level={"campaign": "adset", "adset": "ad"}.get(level),
         anomalies=[present.anomaly(a, lang=lang, currency=cur) for a in ent["anomalies"]],
         history=[{"s": present.suggestion({**h["suggestion"], "decision_notes": None},
                                           lang=lang, currency=cur, now=now, can_decide=False,
                                           tz=tz),
-                  "decisions": h["decisions"], "summary": h["summary"]}
+                  "decisions": h["decisions"],
+                  "summary": present.history_summary(h, lang=lang)}
                  for h in ent["history"]],
         executions=[present.execution(x, lang=lang, currency=cur, tz=tz)
                     for x in ent["executions"]],

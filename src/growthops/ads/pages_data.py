@@ -308,9 +308,22 @@ limit 200
 """
 
 
+#: Level -> (child level, the child's column naming this entity).
+_CHILD_LEVEL = {"campaign": ("adset", "campaign_id"), "adset": ("ad", "adset_id")}
+_ENTITY_CHILDREN_SQL = """
+select entity_id, max(entity_name) as entity_name, count(*) as days, sum(spend) as spend,
+       sum(impressions) as impressions, sum(clicks) as clicks, sum(conversions) as conversions,
+       sum(leads) as leads, sum(applications) as applications, sum(bookings) as bookings,
+       sum(conversion_value) as conversion_value
+from ads.metrics_daily
+where tenant_id = %(t)s and platform = %(p)s and level = %(child)s and {pcol} = %(e)s
+  and day between %(first)s and %(end)s
+group by entity_id order by sum(spend) desc, entity_id limit 50"""
+
+
 def entity(conn: Any, *, tenant_id: UUID | str, platform: str, level: str,
            entity_id: str) -> dict[str, Any]:
-    """Return everything the entity page shows, in six set-based queries.
+    """Return everything the entity page shows, in seven set-based queries.
 
     Keys: ``metrics`` (daily rows of the last ``CHART_DAYS + ROLLING_DAYS - 1`` reported days,
     oldest first), ``end`` (last reported day), ``name``, ``anomalies`` (the entity's anomalies
@@ -318,7 +331,9 @@ def entity(conn: Any, *, tenant_id: UUID | str, platform: str, level: str,
     p10..p90 over 7 days at the latest ``as_of`` on or before ``end``, same platform and level),
     ``baseline_as_of``, ``result_metric``, ``history`` (:func:`growthops.ads.action.decisions.history`
     entries of this entity: suggestions with decisions, executions and hypothesis) and
-    ``executions`` (``ads.execution_logs`` rows with their hypothesis' outcome and variance).
+    ``executions`` (``ads.execution_logs`` rows with their hypothesis' outcome and variance),
+    ``children`` (an ad set's ads, a campaign's ad sets: sums over the days of the entity's
+    summary, the last 7 reported days, biggest spend first; at most 50).
     Raises :class:`InvalidInput` for an unknown level, :class:`NotFound` when the entity has no
     metrics, suggestion or execution.
     """
@@ -355,6 +370,11 @@ def entity(conn: Any, *, tenant_id: UUID | str, platform: str, level: str,
     executions = conn.execute(_ENTITY_EXECUTIONS_SQL, p).fetchall()
     if not metrics and not hist and not executions:
         raise NotFound(f"no {level} {entity_id!r} on {platform} for this client")
+    children = []
+    if metrics and level in _CHILD_LEVEL:
+        children = conn.execute(_ENTITY_CHILDREN_SQL.format(pcol=_CHILD_LEVEL[level][1]),
+                                {**p, "child": _CHILD_LEVEL[level][0],
+                                 "first": metrics[-7:][0]["day"], "end": end}).fetchall()
     name = next((m["entity_name"] for m in reversed(metrics) if m["entity_name"]), None)
     name = name or next((h["suggestion"]["entity_name"] for h in hist
                          if h["suggestion"]["entity_name"]), None)
@@ -363,7 +383,7 @@ def entity(conn: Any, *, tenant_id: UUID | str, platform: str, level: str,
         "baselines": {b["metric"]: b for b in base_rows},
         "baseline_as_of": base_rows[0]["as_of"] if base_rows else None,
         "result_metric": cfg["result_metric"] if cfg else "conversions",
-        "history": hist, "executions": executions,
+        "history": hist, "executions": executions, "children": children,
     }
 
 

@@ -364,6 +364,45 @@ def totals(metrics: list[dict[str, Any]], result_metric: str, *, lang: str,
     return out
 
 
+def history_summary(entry: dict[str, Any], *, lang: str) -> str:
+    """Return :func:`growthops.ads.action.decisions.summarize` in ``lang``: decisions, the
+    last execution's status, the hypothesis' outcome, or the status when nobody decided."""
+    from growthops.ads.action.decisions import DECISIONS
+
+    parts = []
+    for d in entry["decisions"]:
+        part = _(lang, "{decision} by {who}", decision=code(d["decision"], lang),
+                 who=d["decided_by"])
+        parts.append(f'{part} ("{d["notes"]}")' if d.get("notes") else part)
+    if entry["executions"]:
+        parts.append(code(entry["executions"][-1]["status"], lang))
+    hyp = entry.get("hypothesis")
+    if hyp is not None:
+        parts.append(code(hyp["outcome"], lang) if hyp["outcome"] else _(
+            lang, "measuring until {day}", day=format_date(hyp["measurement_end_date"], lang)))
+    status = entry["suggestion"]["status"]
+    if not parts or (not entry["executions"] and status not in DECISIONS and status != "pending"):
+        parts.append(code(status, lang))
+    return " → ".join(parts)
+
+
+def children(rows: list[dict[str, Any]], result_metric: str, *, lang: str,
+             currency: str) -> list[dict[str, Any]]:
+    """Return display rows of an entity's children (``pages_data.entity`` key ``children``):
+    id, name, days reported, spend, results, CPA and ROAS (ratios of the sums)."""
+    out = []
+    for r in rows:
+        spend, res = float(r["spend"] or 0), float(r.get(result_metric) or 0)
+        value = float(r["conversion_value"] or 0)
+        out.append({
+            "id": r["entity_id"], "name": r["entity_name"] or r["entity_id"], "days": r["days"],
+            "spend": money(spend, lang, currency), "results": format_number(res, lang, 0),
+            "cpa": money(spend / res, lang, currency) if res else DASH,
+            "roas": format_ratio(value / spend, lang) if value > 0 and spend > 0 else DASH,
+        })
+    return out
+
+
 # ------------------------------------------------------------------------------ validation
 def validation_item(item: dict[str, Any], *, lang: str, can_decide: bool, tz: str = "UTC",
                     flash: dict[str, str] | None = None) -> dict[str, Any]:

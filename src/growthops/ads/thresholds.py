@@ -22,6 +22,17 @@ GOOGLE_MIN_CONVERSIONS_30D = 30
 #: cap of 7x the daily budget); Google Ads: up to 2x the average daily budget on a day, never more
 #: than 30.4x per month (Google Ads Help, "About average daily budgets"). We flag a day when spend
 #: passes the platform's documented daily allowance, and a week when its spend passes 7x budget.
+#: TikTok: an ad group (oCPM) "can expect stable CPA after achieving 50 conversions"; the
+#: learning phase lasts about 7 days for automated campaigns (3 for manual ones). Source:
+#: TikTok Business Help Center, "About the learning phase" (ads.tiktok.com/help/article/learning-phase).
+TIKTOK_LEARNING_EVENTS_7D = 50
+
+#: LinkedIn: we found no published learning-phase exit rule in LinkedIn Marketing Solutions
+#: Help (no count of conversions within a window after which delivery is stable, as Meta and
+#: TikTok publish). So none is invented here: LinkedIn falls back to the generic 30
+#: conversions in 30 days of :func:`scale_rules`.
+LINKEDIN_LEARNING_EVENTS = None
+
 DAILY_OVERSPEND_ALLOWANCE = {"meta": 0.25, "google": 1.0}
 DEFAULT_OVERSPEND_ALLOWANCE = 0.25
 WEEKLY_OVERSPEND_TOLERANCE = 0.02  # 7-day spend above 7 x budget x (1 + this) is an overspend
@@ -75,7 +86,13 @@ class PlatformRules:
 
 
 def scale_rules(platform: str) -> PlatformRules:
-    """Return the minimum results needed before scaling an entity on ``platform``."""
+    """Return the minimum results needed before scaling an entity on ``platform``.
+
+    Meta and TikTok: their learning-phase rule (50 in 7 days, sources above); Google and every
+    other platform, LinkedIn included (no published rule): 30 in 30 days.
+    """
     if platform == "meta":
         return PlatformRules(META_LEARNING_EVENTS_7D, 7)
+    if platform == "tiktok":
+        return PlatformRules(TIKTOK_LEARNING_EVENTS_7D, 7)
     return PlatformRules(GOOGLE_MIN_CONVERSIONS_30D, 30)

@@ -11,14 +11,19 @@ mapped to their ``exit_code`` by :func:`main` (the ``growthops`` console script)
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import sys
+from typing import Any
 
+import typer
 from rich.markup import escape
 
 from growthops.cli import core  # noqa: F401  (registration)
 from growthops.cli.root import app
-from growthops.core.cli import console, err_console
-from growthops.core.errors import GrowthopsError
+from growthops.core.cli import LangOpt, console, err_console
+from growthops.core.errors import GrowthopsError, InvalidInput
 from growthops.core.i18n import _
 from growthops.core.logs.scrub import install_log_scrubber, register_settings, scrub
 from growthops.domains import installed
@@ -50,6 +55,51 @@ def _rank(order: tuple[str, ...], name: str | None) -> int:
 
 app.registered_commands.sort(key=lambda c: _rank(_COMMAND_ORDER, c.name))
 app.registered_groups.sort(key=lambda g: _rank(_GROUP_ORDER, g.name))
+
+
+def _with_lang(callback: Any) -> Any:
+    """Return ``callback`` taking a ``--lang`` option: the command's messages follow it (it
+    sets ``GROWTHOPS_LANG`` while the command runs, which :func:`growthops.core.cli._lang`
+    reads)."""
+    params = list(inspect.signature(callback, eval_str=True).parameters.values())
+    lang = inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default="",
+                             annotation=LangOpt)
+
+    @functools.wraps(callback)
+    def run(*args: Any, lang: str = "", **kwargs: Any) -> Any:
+        if not lang:
+            return callback(*args, **kwargs)
+        if lang not in ("en", "fr"):
+            raise InvalidInput(f"--lang: {lang!r} is not one of en, fr")
+        before = os.environ.get("GROWTHOPS_LANG")
+        os.environ["GROWTHOPS_LANG"] = lang
+        get_settings.cache_clear()
+        try:
+            return callback(*args, **kwargs)
+        finally:  # the command's language only (tests run many commands in one process)
+            if before is None:
+                os.environ.pop("GROWTHOPS_LANG", None)
+            else:
+                os.environ["GROWTHOPS_LANG"] = before
+            get_settings.cache_clear()
+
+    run.__signature__ = inspect.Signature([*params, lang])  # type: ignore[attr-defined]
+    run.__annotations__ = {**getattr(callback, "__annotations__", {}), "lang": LangOpt}
+    return run
+
+
+def accept_lang_everywhere(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and of its sub-apps) a ``--lang`` option: the
+    README promises that every command takes it (issue 9 #7). Commands with their own keep it."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None and "lang" not in inspect.signature(info.callback).parameters:
+            info.callback = _with_lang(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            accept_lang_everywhere(group.typer_instance)
+
+
+accept_lang_everywhere(app)
 
 
 def main() -> None:

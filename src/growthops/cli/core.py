@@ -259,7 +259,9 @@ def apikeys_list(tenant: TenantOpt) -> None:
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         rows = list_keys(conn, tenant_id=tid)
-    table = Table("id", "prefix", "name", "scopes", "created (UTC)", "last used", "revoked")
+    lg = _lang("")  # --lang (growthops.cli.accept_lang_everywhere) or GROWTHOPS_LANG
+    table = Table("id", _(lg, "prefix"), _(lg, "name"), _(lg, "scopes"), _(lg, "created (UTC)"),
+                  _(lg, "last used"), _(lg, "revoked"))
     for r in rows:
         table.add_row(str(r["key_id"]), r["prefix"], r["name"], ", ".join(r["scopes"]),
                       fmt_ts(r["created_at"]),
@@ -331,10 +333,12 @@ def users_list(
     users = list_users(get_db(), tenant_id=_tenant_id(tenant) if tenant else None)
     with get_db().app_tx() as conn:
         keys = {str(r["tenant_id"]): r["client_key"] for r in directory(conn)}
-    table = Table("email", "role", "tenant", "lang", "active", "last login (UTC)")
+    lg = _lang("")  # --lang (growthops.cli.accept_lang_everywhere) or GROWTHOPS_LANG
+    table = Table(_(lg, "email"), _(lg, "role"), _(lg, "tenant"), _(lg, "language"),
+                  _(lg, "enabled"), _(lg, "last login (UTC)"))
     for u in users:
         table.add_row(u.email, u.role, keys.get(str(u.tenant_id), "–") if u.tenant_id else "–",
-                      u.lang, "yes" if u.active else "no",
+                      u.lang, _(lg, "yes") if u.active else _(lg, "no"),
                       fmt_ts(u.last_login_at) if u.last_login_at else "–")
     console.print(table)
 

@@ -16,6 +16,27 @@ from rich.console import Console
 from growthops.core.db import get_db
 from growthops.settings import get_settings
 
+
+def _keep_no_break_spaces() -> None:
+    r"""Make Rich wrap text at breaking spaces only, never at a no-break space.
+
+    French amounts are grouped with U+202F (narrow no-break space) and followed by U+00A0
+    before the currency (Babel's CLDR data: ``1\u202f234,56\u00a0€``). Rich 15 splits words
+    with the regex ``\s``, which matches both, so a table cell could print ``1 234`` on one
+    line and ``567,50 €`` on the next (issue 9 #7). Its word pattern (``rich._wrap.re_word``,
+    a private name: checked against the pinned Rich, and a test fails if it moves) is replaced
+    by the same pattern over breaking white space only.
+    """
+    import re
+
+    from rich import _wrap
+
+    space = r"[^\S\u00a0\u202f\u2007\u2060]"
+    _wrap.re_word = re.compile(rf"{space}*(?:(?!{space}).)+{space}*", re.S)
+
+
+_keep_no_break_spaces()
+
 # Piped output (CI logs, `make demo | tee`) gets wide tables instead of Rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 150
 console = Console(width=_WIDTH)

@@ -45,7 +45,8 @@ router = APIRouter(include_in_schema=False)
 
 _HERE = Path(__file__).parent
 STATIC_DIR = _HERE / "static"
-STATIC_FILES = ("htmx.min.js", "dashboard.css")
+STATIC_FILES = ("htmx.min.js", "dashboard.css", "swagger-ui-bundle.js", "swagger-ui.css",
+                "swagger-init.js")
 _MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "

@@ -143,6 +143,7 @@ def decide(
     channel: str = "cli",
     now: datetime | None = None,
     api_key: tuple[int, str] | None = None,
+    identity: str | None = None,
 ) -> dict[str, Any]:
     """Approve, refuse or backlog one suggestion; write the decision and its audit entry.
 
@@ -151,7 +152,9 @@ def decide(
     ``now``: the decision instant (UTC, default the wall clock), also the decision row's
     ``created_at`` so simulated timelines stay coherent. ``api_key``: ``(key_id, label)`` of
     the API key that sent the decision, stored as ``api_key_id`` and in the audit entry's
-    ``after.via_key`` (so a key relaying a person's decision is on record). Runs in the
+    ``after.via_key`` (so a key relaying a person's decision is on record). ``identity``: how
+    the command line named the person (``--by`` or ``GROWTHOPS_OPERATOR``, see
+    :mod:`growthops.ads.cli.identity`), stored in ``after.identity``. Runs in the
     caller's tenant transaction (never commits).
 
     Returns the ``ads.decisions`` row plus ``status_before``, ``status`` (the suggestion's new
@@ -197,7 +200,8 @@ def decide(
         entity_id=row["entity_id"], before={"status": row["status_before"]},
         after={"status": decision, "decision_id": dec["decision_id"], "channel": channel,
                "suggestion_id": suggestion_id,
-               **({"via_key": api_key[1]} if api_key else {})},
+               **({"via_key": api_key[1]} if api_key else {}),
+               **({"identity": identity} if identity else {})},
         reason=notes, occurred_at=now,
     )
     return {**dec, **row, "audit_id": audit_id}

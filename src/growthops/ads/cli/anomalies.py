@@ -25,7 +25,7 @@ NOW_STATUS = N_("Anomaly {id} is now {status}.")
 ALREADY_STATUS = N_("Anomaly {id} was already {status}.")
 TenantOpt = Annotated[str, typer.Option("--tenant", help="client_key or tenant id")]
 IdArg = Annotated[int, typer.Argument(help="Anomaly id (see: growthops anomalies list).")]
-ByOpt = Annotated[str, typer.Option("--by", help="Who changes the status (name or handle).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="E-mail of the growthops user who changes the status; default GROWTHOPS_OPERATOR.")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why (kept with the anomaly).")]
 
 
@@ -51,9 +51,14 @@ def anomalies_list(
     console.print(table)
 
 
-def _change(status: str, anomaly_id: int, tenant: str, by: str, note: str | None,
+def _change(status: str, anomaly_id: int, tenant: str, by: str | None, note: str | None,
             lang: str) -> None:
+    """Set an anomaly's status as a growthops user (``--by`` or GROWTHOPS_OPERATOR, see
+    :func:`growthops.ads.cli.identity.operator_identity`); print the outcome."""
+    from growthops.ads.cli.identity import operator_identity
+
     lg = _lang(lang)
+    by = operator_identity(get_db(), by, lg)[0]
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
         row, changed = set_anomaly_status(conn, tenant_id=tid, anomaly_id=anomaly_id,
@@ -63,28 +68,28 @@ def _change(status: str, anomaly_id: int, tenant: str, by: str, note: str | None
 
 
 @anomalies_app.command("investigate")
-def anomalies_investigate(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt,
+def anomalies_investigate(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt = None,
                           note: NoteOpt = None, lang: LangOpt = "") -> None:
     """Mark an anomaly as being investigated."""
     _change("investigating", anomaly_id, tenant, by, note, lang)
 
 
 @anomalies_app.command("resolve")
-def anomalies_resolve(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt,
+def anomalies_resolve(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt = None,
                       note: NoteOpt = None, lang: LangOpt = "") -> None:
     """Close an anomaly as resolved (the cause was found and dealt with)."""
     _change("resolved", anomaly_id, tenant, by, note, lang)
 
 
 @anomalies_app.command("dismiss")
-def anomalies_dismiss(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt,
+def anomalies_dismiss(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt = None,
                       note: NoteOpt = None, lang: LangOpt = "") -> None:
     """Close an anomaly as dismissed (not a real problem)."""
     _change("dismissed", anomaly_id, tenant, by, note, lang)
 
 
 @anomalies_app.command("reopen")
-def anomalies_reopen(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt,
+def anomalies_reopen(anomaly_id: IdArg, tenant: TenantOpt, by: ByOpt = None,
                      note: NoteOpt = None, lang: LangOpt = "") -> None:
     """Reopen a closed anomaly (status active)."""
     _change("active", anomaly_id, tenant, by, note, lang)

@@ -51,7 +51,7 @@ REPORT_WRITTEN = N_("HTML report written to {path}")
 
 #: One or more suggestion ids: a bulk decision with one note (``approve 12 14 15 --notes ...``).
 SuggestionIds = Annotated[list[int], typer.Argument(help="Suggestion id(s) (see: growthops suggestions list); several decide them all with the same note.")]
-ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="E-mail of the growthops user who decides (admin or media buyer); default GROWTHOPS_OPERATOR.")]
 
 
 # ------------------------------------------------------------------------------------ import
@@ -59,7 +59,7 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who decides (name or handle)."
 def import_ads(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file.")],
     tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
-    fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export")] = "growthops",
+    fmt: Annotated[str, typer.Option("--format", help="growthops, online_ad_performance, fb_ad_campaign_2017, meta_ads_export, google_ads_export, tiktok_ads_export, linkedin_ads_export")] = "growthops",
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows of a file with rejected rows.")] = False,
     year: Annotated[int, typer.Option("--year", help="Year for files whose dates have none (online_ad_performance).")] = 2020,
     rejected_out: Annotated[Path | None, typer.Option("--rejected", help="CSV file listing the rejected rows (default: <file>.rejected.csv next to the file).")] = None,
@@ -250,20 +250,24 @@ def _time_zone(conn: Any, tenant_id: Any) -> str:
     return str(row["time_zone"]) if row else "UTC"
 
 
-def _decide_cmd(decision: str, suggestion_ids: list[int], tenant: str, by: str,
+def _decide_cmd(decision: str, suggestion_ids: list[int], tenant: str, by: str | None,
                 notes: str | None, lang: str, execute: bool = False) -> None:
     """Record one decision (with one note) on each of ``suggestion_ids`` from the CLI, each in
     its own transaction; print a line per suggestion; exit 5 after the others if any
-    conflicted (already decided, expired)."""
+    conflicted (already decided, expired). The person is a growthops user
+    (:func:`growthops.ads.cli.identity.operator_identity`), checked before anything."""
+    from growthops.ads.cli.identity import operator_identity
+
+    who, source = operator_identity(get_db(), by, _lang(lang))
     code = 0
     for sid in suggestion_ids:
-        code = _decide_one(decision, sid, tenant, by, notes, lang, execute) or code
+        code = _decide_one(decision, sid, tenant, who, notes, lang, execute, source) or code
     if code:
         raise typer.Exit(code=code)
 
 
 def _decide_one(decision: str, suggestion_id: int, tenant: str, by: str, notes: str | None,
-                lang: str, execute: bool = False) -> int:
+                lang: str, execute: bool = False, identity: str | None = None) -> int:
     """Record a decision from the CLI; print a clear message; return 5 on a conflict, else 0."""
     from growthops.ads.action.decisions import DecisionConflict, decide
     from growthops.ads.reporting.digest import code_label
@@ -273,7 +277,7 @@ def _decide_one(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
     try:
         with get_db().tenant_tx(tid) as conn:
             res = decide(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision,
-                         decided_by=by, notes=notes, channel="cli")
+                         decided_by=by, notes=notes, channel="cli", identity=identity)
     except DecisionConflict as exc:
         err_console.print(f"[red]{_decision_conflict_text(exc, decision, lg)}[/]")
         return exc.exit_code
@@ -291,7 +295,7 @@ def _decide_one(decision: str, suggestion_id: int, tenant: str, by: str, notes: 
 
 @suggestions_app.command("approve")
 def suggestions_approve(
-    suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt, notes: NotesOpt = None,
+    suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt = None, notes: NotesOpt = None,
     execute: Annotated[bool, typer.Option("--execute/--no-execute", help="Execute it on the ad account now (within the guard rails).")] = True,
     lang: LangOpt = "",
 ) -> None:
@@ -301,14 +305,14 @@ def suggestions_approve(
 
 
 @suggestions_app.command("refuse")
-def suggestions_refuse(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
+def suggestions_refuse(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt = None,
                        notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Refuse a suggestion, saying why (the reviewers' patterns are learnt from this)."""
     _decide_cmd("refused", suggestion_id, tenant, by, notes, lang)
 
 
 @suggestions_app.command("backlog")
-def suggestions_backlog(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt,
+def suggestions_backlog(suggestion_id: SuggestionIds, tenant: TenantOpt, by: ByOpt = None,
                         notes: NotesOpt = None, lang: LangOpt = "") -> None:
     """Put a suggestion in the backlog: it can still be approved or refused until it expires."""
     _decide_cmd("backlog", suggestion_id, tenant, by, notes, lang)
@@ -431,21 +435,30 @@ def audit_cmd(
 def suggestions_execute(
     suggestion_id: Annotated[int, typer.Argument()],
     tenant: Annotated[str, typer.Option("--tenant", help="client_key")],
-    by: Annotated[str | None, typer.Option("--by", help="Who executes (required with --force).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="E-mail of the growthops user who executes (default GROWTHOPS_OPERATOR; needed with --force).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Edit an entity still in its learning phase (audited).")] = False,
     lang: LangOpt = "",
 ) -> None:
     """Execute one approved suggestion on the ad account, within the guard rails (exit code 3
     when nothing was executed)."""
     from growthops.ads.action.execution import execute_suggestion
+    from growthops.ads.cli.identity import operator_identity
     from growthops.core.errors import InvalidInput
+    from growthops.settings import get_settings
 
-    if force and not by:
-        raise InvalidInput("--force needs --by NAME: forcing a guard rail is audited under a person's name")
+    lg = _lang(lang)
+    actor = "cli"
+    if force or by or get_settings().operator:
+        try:
+            actor = operator_identity(get_db(), by, lg)[0]
+        except InvalidInput as exc:
+            if force:
+                raise InvalidInput(_(lg, "--force: forcing a guard rail is audited under a "
+                                         "person's name; {why}", why=str(exc))) from exc
+            raise
     tn = _tenant_keys(tenant)[0]
     out = execute_suggestion(get_db(), tenant_id=tn["tenant_id"], suggestion_id=suggestion_id,
-                             actor=by or "cli", force=force)
-    lg = _lang(lang)
+                             actor=actor, force=force)
     if out.status == "skipped" and (out.message or "").startswith("no ad account for "):
         console.print(_(lg, NO_ACCOUNT, id=suggestion_id), markup=False)
     else:

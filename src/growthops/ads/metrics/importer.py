@@ -34,8 +34,14 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from growthops.ads.metrics.formats import FORMATS, STAGE_COLUMNS, FormatContext, Record
+from growthops.ads.metrics.formats import (
+    FORMATS,
+    STAGE_COLUMNS,
+    FormatContext,
+    Record,
+)
 from growthops.ads.metrics.rowchecks import _first_difference, _parent_conflict, _rejection
+from growthops.ads.metrics.textfile import _decode, _delimiter, _preamble
 from growthops.core.errors import ImportRejected, InvalidInput, RejectedRow
 
 __all__ = ["FORMATS", "ImportResult", "import_metrics", "load_records", "parse_file"]
@@ -48,7 +54,8 @@ _PROGRESS_EVERY = 500
 class ImportResult:
     """What one import did.
 
-    ``rows_read``: data rows in the file (blank lines excluded); ``rows_accepted``: distinct
+    ``rows_read``: data rows in the file (blank lines and an export's summary rows excluded,
+    the latter counted in ``summaries_skipped``); ``rows_accepted``: distinct
     valid rows loaded (exact duplicates excluded); ``rows_inserted``/``rows_updated``: rows of
     the file that were new / changed in ``ads.metrics_daily`` (the rest were unchanged);
     ``rollups_inserted``/``rollups_updated``: ad-set and campaign roll-up rows written;
@@ -60,6 +67,7 @@ class ImportResult:
     format: str
     sha256: str
     rows_read: int = 0
+    summaries_skipped: int = 0
     rows_accepted: int = 0
     rows_inserted: int = 0
     rows_updated: int = 0
@@ -90,20 +98,7 @@ class ParsedFile:
     duplicates_skipped: int
     rejected: list[RejectedRow]
     sha256: str
-
-
-def _decode(data: bytes, path: Path) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"{path.name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"
-        ) from exc
-
-
-def _delimiter(first_line: str) -> str:
-    """Return ',' unless the header uses ';' only (spreadsheets of comma-decimal locales)."""
-    return ";" if ";" in first_line and "," not in first_line else ","
+    summaries_skipped: int = 0
 
 
 def parse_file(
@@ -111,8 +106,9 @@ def parse_file(
 ) -> ParsedFile:
     """Parse and validate a whole file; reject nothing silently.
 
-    Line numbers are 1-based physical lines (the header is line 1; a quoted field spanning
-    lines counts its lines). Exact duplicates (same key, equal values) are skipped and
+    Line numbers are 1-based physical lines (the header is line 1, or the line after an
+    export's preamble; a quoted field spanning lines counts its lines). Summary rows of an
+    export (``Total: ...``) are skipped and counted. Exact duplicates (same key, equal values) are skipped and
     counted; the same key with different values rejects the later row naming the first line;
     an ad set under two campaigns or an ad under two ad sets rejects the later row.
     Raises :class:`InvalidInput` for an unknown format, an empty file or a wrong header.
@@ -124,6 +120,9 @@ def parse_file(
     text = _decode(data, path)
     if not text.strip():
         raise InvalidInput(f"{path.name}: empty file (no header)")
+    skip = _preamble(text, fmt)
+    if skip:
+        text = text.split("\n", skip)[skip]
     delimiter = _delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     ctx = ctx or FormatContext()
@@ -146,8 +145,8 @@ def parse_file(
     records: dict[tuple[str, str, str, date], tuple[int, Record]] = {}
     parents: dict[tuple[str, str, str], tuple[int, str]] = {}
     rejected: list[RejectedRow] = []
-    rows_read = dups = 0
-    prev_line = reader.line_num  # the header's last line
+    rows_read = dups = summaries = 0
+    prev_line = reader.line_num + skip  # the header's last line
     while True:
         try:
             cells = next(reader)
@@ -157,9 +156,9 @@ def parse_file(
             line = prev_line + 1
             rejected.append(RejectedRow(line, "(row)", "", f"malformed CSV: {exc}"))
             rows_read += 1
-            prev_line = reader.line_num
+            prev_line = reader.line_num + skip
             continue
-        line, prev_line = prev_line + 1, reader.line_num
+        line, prev_line = prev_line + 1, reader.line_num + skip
         if task is not None and rows_read % _PROGRESS_EVERY == 0:
             progress.update(task, completed=line)
         if not cells or (len(cells) == 1 and not cells[0].strip()):
@@ -191,6 +190,10 @@ def parse_file(
                     (f"(column {i + 1}, no header)", cells[i], "value without a header")
                 )
         rec, row_problems = parse_row(cells)
+        if rec is None and not row_problems and not problems:
+            summaries += 1  # an export's summary row ("Total: Account")
+            rows_read -= 1
+            continue
         problems.extend(row_problems)
         if problems or rec is None:
             rejected.append(_rejection(line, problems))
@@ -218,7 +221,8 @@ def parse_file(
         records[rec.key] = (line, rec)
     if task is not None:
         progress.update(task, completed=total_lines)
-    return ParsedFile([r for _, r in records.values()], rows_read, dups, rejected, digest)
+    return ParsedFile([r for _, r in records.values()], rows_read, dups, rejected, digest,
+                      summaries)
 
 
 # ------------------------------------------------------------------------------------ SQL
@@ -501,6 +505,7 @@ def _load(
         format=fmt,
         sha256=parsed.sha256,
         rows_read=parsed.rows_read,
+        summaries_skipped=parsed.summaries_skipped,
         rows_accepted=len(recs),
         duplicates_skipped=parsed.duplicates_skipped,
         rejected=parsed.rejected,

@@ -16,7 +16,7 @@ the tenant's fitted calibration map when one is active.
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,9 @@ from markupsafe import Markup
 
 from growthops.ads.reporting import report_charts as report
 from growthops.core.i18n import _
+
+#: The entity chart shows at least this many days, however young the entity.
+MIN_CHART_DAYS = 14
 
 #: Metrics the entity page offers, in the selector's order.
 ENTITY_METRICS = ("cpa", "roas", "ctr", "cpc", "cpm", "cvr", "spend", "impressions", "clicks",
@@ -46,17 +49,30 @@ def pick_metric(ent: dict[str, Any], requested: str | None) -> str:
     return metric
 
 
+def chart_start(ent: dict[str, Any]) -> date:
+    """Return the entity chart's first day: two days before the entity's first reported day,
+    within the chart's 60 days, and at least :data:`MIN_CHART_DAYS` days before its end."""
+    end: date = ent["end"]
+    first = min(r["day"] for r in ent["metrics"]) - timedelta(days=2)
+    return max(end - timedelta(days=report.CHART_DAYS - 1),
+               min(first, end - timedelta(days=MIN_CHART_DAYS - 1)))
+
+
 def entity_chart(ent: dict[str, Any], metric: str, *, lang: str, currency: str) -> Markup | None:
     """Return the entity's chart of ``metric`` as inline SVG (None without metrics).
 
     Series from :func:`growthops.ads.reporting.report._series` (ratios of sums over 7 days); band: the
     peers' p10..p90 of ``ads.baselines`` (window 7) at the latest as-of, when the metric has
-    one; markers: the entity's anomalies on that metric in the window.
+    one; markers: the entity's anomalies on that metric in the window. The x axis starts on
+    :func:`chart_start`.
     """
     if not ent["metrics"] or ent["end"] is None:
         return None
     end: date = ent["end"]
     days, daily, rolling = report._series(ent["metrics"], metric, ent["result_metric"], end)
+    # A young entity's two days must not sit at the edge of 60 empty ones.
+    keep = int(np.searchsorted(days, chart_start(ent)))
+    days, daily, rolling = days[keep:], daily[keep:], rolling[keep:]
     k = report._display_scale(metric)
     b = ent["baselines"].get("spend_per_day" if metric == "spend" else metric)
     band = ({q: (None if b[q] is None else float(b[q]) * k)

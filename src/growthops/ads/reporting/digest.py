@@ -161,9 +161,12 @@ def format_intervals(predicted: Any, lang: str, currency: str) -> list[str]:
     return out
 
 
-def entity_label(row: dict[str, Any]) -> str:
-    """Return ``type name (id)`` of a suggestion or anomaly row's entity."""
+def entity_label(row: dict[str, Any], lang: str | None = None) -> str:
+    """Return ``type name (id)`` of a suggestion or anomaly row's entity; with ``lang`` the
+    type is named in that language (``ensemble de pubs``), else as stored (``adset``)."""
     kind = row.get("entity_type") or row.get("level") or ""
+    if lang and kind:
+        kind = code_label(kind, lang)
     name = row.get("entity_name")
     ident = row.get("entity_id")
     return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"

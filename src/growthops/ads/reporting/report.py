@@ -88,11 +88,18 @@ join ads.anomalies a
 """
 _OVERSPEND_SQL = """
 select s.platform, s.level, s.entity_id, s.day, s.spend_total::float8 as spend_total,
-       s.budget_daily::float8 as budget_daily, s.overspend_ratio, m.entity_name
+       s.budget_daily::float8 as budget_daily, s.overspend_ratio, m.entity_name,
+       w.spend7, w.budget7, w.days7
 from ads.spend_history s
 left join ads.metrics_daily m
   on m.tenant_id = s.tenant_id and m.platform = s.platform and m.level = s.level
  and m.entity_id = s.entity_id and m.day = s.day
+left join lateral (  -- the 7 days ending on the row's day: the weekly cap's figures
+  select sum(h.spend_total)::float8 as spend7, sum(h.budget_daily)::float8 as budget7,
+         count(*) as days7
+  from ads.spend_history h
+  where h.tenant_id = s.tenant_id and h.platform = s.platform and h.level = s.level
+    and h.entity_id = s.entity_id and h.day between s.day - 6 and s.day) w on true
 where s.tenant_id = %(tid)s and s.overspend_detected
   and s.day between %(as_of)s::date - 6 and %(as_of)s
 order by s.day desc, s.overspend_ratio desc
@@ -206,6 +213,16 @@ def _pair(a: Any, b: Any, fmt: Any) -> str:
     return f"{fmt(a)} / {fmt(b)}"
 
 
+def _over_budget(o: dict[str, Any], lang: str) -> str:
+    """Say by how much a flagged row passed its budget: the day's excess when the day itself
+    was over, else the 7 days' spend against 7 daily budgets (the weekly cap that flagged it;
+    a day under its own budget must not read as an overspend of "-9.3%")."""
+    if o["overspend_ratio"] > 0 or not o.get("budget7"):
+        return format_percent(o["overspend_ratio"], lang, 1, sign=True)
+    return _(lang, "{pct} over 7 days", pct=format_percent(o["spend7"] / o["budget7"] - 1, lang, 1,
+                                                           sign=True))
+
+
 def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
     """Turn the rows into display strings (units, language, the tenant's time zone); the
     template only lays them out."""
@@ -246,7 +263,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
             "priority": code_label(s["priority"], lang),
             "priority_code": s["priority"],
             "type": code_label(s["type"], lang),
-            "entity": entity_label(s),
+            "entity": entity_label(s, lang),
             "platform": s["platform"],
             "action": suggestion_text(s, "action", lang),
             "reason": suggestion_text(s, "reason", lang),
@@ -260,7 +277,7 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
     ]
     anomalies = [
         {
-            "entity": entity_label(a),
+            "entity": entity_label(a, lang),
             "platform": a["platform"],
             "metric": metric_label(a["metric"], lang),
             "direction": code_label(a["anomaly_type"], lang),
@@ -279,10 +296,10 @@ def _context(data: dict[str, Any], as_of: date, lang: str) -> dict[str, Any]:
         {
             "day": str(o["day"]),
             "platform": o["platform"],
-            "entity": entity_label(o),
+            "entity": entity_label(o, lang),
             "spend": fmt_value(o["spend_total"], "spend", lang, cur),
             "budget": fmt_value(o["budget_daily"], "spend", lang, cur),
-            "over": format_percent(o["overspend_ratio"], lang, 1, sign=True),
+            "over": _over_budget(o, lang),
         }
         for o in data["overspend"]
     ]

@@ -181,8 +181,16 @@ def render_chart(
             ax.axhline(band["p50"], color="#2b6a9e", lw=0.8, ls="--", label=_(lang, "peers median"))
         x = mdates.date2num(days)
         if finite.any():
-            ok = np.isfinite(daily)  # a ratio is undefined on days with a zero denominator
-            ax.plot(x[ok], daily[ok], color="#8a8f98", lw=0.8, label=_(lang, "daily"))
+            # A ratio is undefined on days with a zero denominator: the NaN breaks the line
+            # there (never a segment joining the days around a gap), and a day defined alone
+            # between two gaps gets a dot, or it would not show at all.
+            ax.plot(x, daily, color="#8a8f98", lw=0.8, label=_(lang, "daily"))
+            ok = np.isfinite(daily)
+            prev = np.concatenate(([False], ok[:-1]))
+            nxt = np.concatenate((ok[1:], [False]))
+            alone = ok & ~prev & ~nxt
+            if alone.any():
+                ax.plot(x[alone], daily[alone], "o", color="#8a8f98", ms=2.2)
             if np.isfinite(rolling).any():
                 ax.plot(x, rolling, color="#1d2433", lw=1.6, label=_(lang, "7 days"))
         for i, (day, value, kind) in enumerate(marks):
@@ -209,7 +217,13 @@ def render_chart(
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _day_tick(v, lang)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _value_tick(v, lang)))
+        # The y title sits left of the widest tick label: browsers render the SVG's text in
+        # the page's font, wider than matplotlib's measure, so a fixed pad would let the tick
+        # labels cover it. Placed in axes coordinates from the longest label's length.
         ax.set_ylabel(ylabel)
+        fig.canvas.draw()
+        widest = max((len(t.get_text()) for t in ax.get_yticklabels()), default=1)
+        ax.yaxis.set_label_coords(-0.035 - 0.0125 * widest, 0.5)
         ax.tick_params(length=3, width=0.6)
         ax.legend(
             fontsize=7,
@@ -322,7 +336,8 @@ def _charts(data: dict[str, Any], as_of: date, lang: str) -> list[dict[str, Any]
         )
         charts.append(
             {
-                "entity": f"{level} {name} ({entity_id})" if name else f"{level} {entity_id}",
+                "entity": f"{code(level, lang)} {name} ({entity_id})" if name
+                else f"{code(level, lang)} {entity_id}",
                 "platform": platform,
                 "metric": _ylabel(metric, currency, lang),
                 "why": ", ".join(why),

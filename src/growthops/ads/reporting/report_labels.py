@@ -13,8 +13,9 @@ CHART_DAYS = 60
 ROLLING_DAYS = 7  # the baselines' window shown as the band (ads.baselines.window_days = 7)
 
 # ------------------------------------------------------------------------------- summary
-#: Keys of ``ads.cycle_runs.summary`` as the report shows them (other keys: underscores become
-#: spaces, untranslated).
+#: Keys of ``ads.cycle_runs.summary`` (and of its ``timings`` and ``held_back`` objects) as the
+#: report shows them; a key not listed here shows with underscores as spaces, untranslated
+#: (tests/ads/test_report.py checks every key a cycle writes is listed).
 SUMMARY: dict[str, str] = {
     "baselines": N_("baselines"),
     "anomalies": N_("anomalies"),
@@ -23,6 +24,23 @@ SUMMARY: dict[str, str] = {
     "suggestions": N_("suggestions"),
     "tests": N_("tests"),
     "insufficient_data": N_("insufficient data"),
+    "seconds": N_("seconds"),
+    "entities": N_("entities"),
+    "decision_patterns": N_("decision patterns"),
+    "hypotheses_measured": N_("hypotheses measured"),
+    "duplicates_of_pending": N_("duplicates of pending suggestions"),
+    "timings": N_("time per step (seconds)"),
+    "held_back": N_("candidates held back"),
+    # timings' steps
+    "window": N_("window"),
+    "fatigue": N_("fatigue"),
+    "learning": N_("learning"),
+    # held_back's reasons
+    "immaterial": N_("immaterial"),
+    "insufficient_evidence": N_("insufficient evidence"),
+    "below_confidence": N_("below the confidence threshold"),
+    "cooling_down": N_("cooling down after a decision"),
+    "monthly_budget": N_("monthly budget"),
 }
 
 # Chart metric -> (numerator column, denominator column or None, scale). "result" is the

@@ -31,8 +31,9 @@ def money(x: float, cur: str, lang: str) -> str:
 
 
 def ratio(x: float, lang: str) -> str:
-    """Format a ROAS-like ratio: ``3.20x`` / ``3,20x`` (1 decimal from 10)."""
-    return format_ratio(x, lang, 2 if x < 10 else 1, symbol="x")
+    """Format a ROAS-like ratio: ``3.20×`` / ``3,20×`` (1 decimal from 10), the sign the
+    tables and the report use (issue 9: reasons wrote ``x`` beside tables' ``×``)."""
+    return format_ratio(x, lang, 2 if x < 10 else 1)
 
 
 def pct(x: float, lang: str, digits: int = 0) -> str:

@@ -10,6 +10,8 @@ Formats (see ``docs/data-mapping.md`` for the full mapping and its sources):
 * ``online_ad_performance`` - the public "Online Advertising Digital Marketing Data" export.
 * ``fb_ad_campaign_2017`` - the public 2017 Facebook ad-level report (dated, repaired).
 * ``meta_ads_export`` - Meta Ads Manager "Export table data" CSV with a daily breakdown.
+* ``google_ads_export``, ``tiktok_ads_export``, ``linkedin_ads_export`` - report exports of
+  Google Ads, TikTok Ads Manager and LinkedIn Campaign Manager (:mod:`.platforms`).
 
 Modules: :mod:`.base` (records, cell reading, the canonical format), :mod:`.sources`
 (third-party exports).
@@ -31,6 +33,7 @@ from growthops.ads.metrics.formats.base import (
     bind_growthops,
     check_record,
 )
+from growthops.ads.metrics.formats.platforms import SPECS, binder, find_header
 from growthops.ads.metrics.formats.sources import (
     bind_fb_ad_campaign_2017,
     bind_meta_ads_export,
@@ -48,6 +51,7 @@ __all__ = [
     "RowParser",
     "RowReader",
     "check_record",
+    "header_index",
 ]
 
 #: Format name -> header binder. A binder raises InvalidInput for a wrong header.
@@ -56,4 +60,15 @@ FORMATS: dict[str, Callable[[Sequence[str], FormatContext], RowParser]] = {
     "online_ad_performance": bind_online_ad_performance,
     "fb_ad_campaign_2017": bind_fb_ad_campaign_2017,
     "meta_ads_export": bind_meta_ads_export,
+    **{fmt: binder(fmt) for fmt in SPECS},
 }
+
+
+def header_index(fmt: str, rows: Sequence[Sequence[str]]) -> int:
+    """Return the index of the header among a file's first ``rows`` (exports with a preamble).
+
+    0 for formats whose header is the first line; for the :mod:`.platforms` exports, the first
+    row naming a day and a spend column (:func:`.platforms.find_header`).
+    """
+    spec = SPECS.get(fmt)
+    return find_header(spec, rows) if spec is not None else 0

@@ -29,6 +29,7 @@ from growthops.ads.metrics.formats.base import (
     _require,
     _words,
 )
+from growthops.ads.metrics.formats.platforms import alias_columns
 from growthops.core.errors import InvalidInput
 
 # ------------------------------------------------------------------- online_ad_performance
@@ -283,50 +284,15 @@ META_ALIASES_FR: dict[str, tuple[str, ...]] = {
 }
 #: Budget types meaning a daily budget, in English and French exports.
 DAILY_BUDGET_TYPES = ("daily", "quotidien", "journalier")
-_FR_ONLY = {a for v in META_ALIASES_FR.values() for a in v} - {
-    a for v in META_ALIASES.values() for a in v}
-_CURRENCY_SUFFIX_RE = re.compile(r"\s*\(([A-Z]{3})\)\s*$")
-
-
-def _meta_label(label: str) -> tuple[str, str | None]:
-    """Return (normalised label, currency code of a "(EUR)" suffix or None)."""
-    label = label.replace("\u2019", "'")
-    m = _CURRENCY_SUFFIX_RE.search(label)
-    if m:
-        return _lower(label[: m.start()]), m[1]
-    return _lower(label), None
 
 
 def _meta_columns(header: Sequence[str],
                   ctx: FormatContext) -> tuple[dict[str, tuple[int, str]], bool]:
     """Map META_ALIASES keys to (position, label), checking currencies against the tenant's.
 
-    Returns the map and whether the header is French (a label of :data:`_FR_ONLY`)."""
-    by_norm: dict[str, tuple[int, str]] = {}
-    currencies: dict[str, str] = {}
-    for i, label in enumerate(header):
-        norm, cur = _meta_label(label)
-        if not norm:
-            continue
-        if norm in by_norm:
-            raise InvalidInput(f"header: column {label.strip()!r} appears twice")
-        by_norm[norm] = (i, label.strip())
-        if cur:
-            currencies[label.strip()] = cur
-    if len(set(currencies.values())) > 1:
-        raise InvalidInput(f"header: columns in several currencies: {currencies}")
-    for label, cur in currencies.items():
-        if ctx.currency and cur != ctx.currency:
-            raise InvalidInput(
-                f"header: column {label!r} is in {cur} but the tenant reports in {ctx.currency}"
-            )
-    cols: dict[str, tuple[int, str]] = {}
-    for key in META_ALIASES:
-        aliases = META_ALIASES[key] + META_ALIASES_FR[key]
-        found = next((by_norm[a] for a in aliases if a in by_norm), None)
-        if found is not None:
-            cols[key] = found
-    return cols, any(n in _FR_ONLY for n in by_norm)
+    Returns the map and whether the header is French (a label only the French aliases know); see
+    :func:`growthops.ads.metrics.formats.platforms.alias_columns`."""
+    return alias_columns(META_ALIASES, META_ALIASES_FR, header, ctx)
 
 
 def _meta_missing(cols: dict[str, tuple[int, str]], keys: Sequence[str]) -> None:
