@@ -67,6 +67,7 @@ def _labels(lang: str) -> dict[str, str]:
         "low_confidence": _(lang, "AI not confident"),
         "manual_escalation": _(lang, "escalated by a person"),
         "outside_window": _(lang, "outside the messaging window"),
+        "out_of_credits": _(lang, "out of credits"),
         "whatsapp": "WhatsApp", "instagram": "Instagram",
         "escalated_ev": _(lang, "escalated"), "assigned": _(lang, "assigned"),
         "unassigned": _(lang, "unassigned"), "replied": _(lang, "replied"),
