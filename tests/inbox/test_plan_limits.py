@@ -36,9 +36,9 @@ def test_kb_storage_is_capped_by_the_plan(db):
     tid = t.tenant_id
     with db.tenant_tx(tid) as conn:  # free plan: 10 MB
         first = kb.add_document(conn, tenant_id=tid, title="A", filename="a.txt", data=_doc(6, "a"))
-    with pytest.raises(credits.PlanLimit, match=r"storage limit of the free plan is 10 MB"):
-        with db.tenant_tx(tid) as conn:
-            kb.add_document(conn, tenant_id=tid, title="B", filename="b.txt", data=_doc(6, "b"))
+    with pytest.raises(credits.PlanLimit, match=r"storage limit of the free plan is 10 MB"), \
+            db.tenant_tx(tid) as conn:
+        kb.add_document(conn, tenant_id=tid, title="B", filename="b.txt", data=_doc(6, "b"))
     docs, st = _docs(db, tid)
     assert [d["title"] for d in docs] == ["A"] and 5.5 < st["storage_used_mb"] < 6.5
     # the same refusal in the caller's transaction keeps what was done before it
