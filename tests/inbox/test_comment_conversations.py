@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -88,6 +89,16 @@ def test_the_inbox_page_lists_comment_threads_and_filters_by_kind(client, hook_d
     assert f"/t/{key}/comments#comment-" in r.text and "Spring sale" in r.text
     r = en.get(f"/t/{key}/inbox/list", params={"kind": "message"})
     assert r.text.count("data-comment=") == 0 and r.text.count("data-conversation=") == 1
+    # the comments page shows the last days' KPIs, comments counted apart from messages
+    from growthops.inbox.kpis.store import refresh
+    refresh(hook_db, tenant_id=tid, start=now() - timedelta(days=1), end=now() + timedelta(minutes=1))
+    r = en.get(f"/t/{key}/comments")
+    assert r.status_code == 200 and 'data-testid="kpi-days"' in r.text
+    table = r.text.split('data-testid="kpi-days"')[1].split("</table>")[0]
+    cells = [[int(x) for x in re.findall(r"<td>(\d+)</td>", row)] for row in table.split("<tr>")[2:]]
+    # columns: messages, comments, posts monitored (summed: the times may straddle midnight)
+    assert sum(c[0] for c in cells) == 1 and sum(c[1] for c in cells) == 3
+    assert max(c[2] for c in cells) == 1
     fr = login(app, user(hook_db, "support_agent", tenant_id=tid, lang="fr"))
     r = fr.get(f"/t/{key}/inbox", params={"kind": "comment"})
     assert r.text.count("data-comment=") == 2 and "commentaire" in r.text

@@ -231,3 +231,5 @@ class KpiOut(Out):
     human_frt_p90_seconds: int | None = None
     auto_reply_rate: float | None = None
     escalation_rate: float | None = None
+    comments_count: int = 0
+    posts_active: int = 0
