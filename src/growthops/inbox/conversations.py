@@ -16,9 +16,11 @@ from growthops.core.errors import InvalidInput, NotFound
 STATUSES = ("active", "escalated", "archived")
 CHANNELS = ("whatsapp", "instagram")
 _LIST = """
-select c.conversation_id, c.platform, c.status, c.status_changed_at, c.last_message_at,
-       c.last_inbound_at, c.last_outbound_at, c.last_read_at, c.created_at,
-       c.assignee_user_id, ag.email as assignee_email,
+select c.conversation_id, 'message'::text as kind, null::bigint as comment_id,
+       null::bigint as monitored_post_id, null::text as post_caption, null::text as triage,
+       null::text as reply_status, null::int as thread_size, c.platform, c.status,
+       c.status_changed_at, c.last_message_at, c.last_inbound_at, c.last_outbound_at,
+       c.last_read_at, c.created_at, c.assignee_user_id, ag.email as assignee_email,
        c.last_inbound_at is not null and c.last_inbound_at > coalesce(c.last_read_at, '-infinity')
          as unread,
        cu.customer_id, cu.platform_customer_id, cu.name as customer_name,
@@ -76,19 +78,7 @@ where r.tenant_id = %(t)s
                     and pa.monitored_post_id = r.monitored_post_id
                     and pa.platform_comment_id = r.parent_id)
 """
-_MESSAGES = """
-select c.conversation_id, 'message'::text as kind, null::bigint as comment_id,
-       null::bigint as monitored_post_id, null::text as post_caption, null::text as triage,
-       null::text as reply_status, null::int as thread_size, c.platform, c.status,
-       c.status_changed_at, c.last_message_at, c.last_inbound_at, c.last_outbound_at,
-       c.last_read_at, c.created_at, c.assignee_user_id, ag.email as assignee_email,
-       c.last_inbound_at is not null and c.last_inbound_at > coalesce(c.last_read_at, '-infinity')
-         as unread,
-       cu.customer_id, cu.platform_customer_id, cu.name as customer_name,
-       a.social_account_id, a.account_id, a.account_name, a.status as account_status,
-       e.escalation_id, e.reason as escalation_reason, e.status as escalation_status,
-       lm.text as last_text, lm.direction as last_direction, lm.message_type as last_type
-""" + _LIST[_LIST.index("from inbox.conversations c"):] + " where c.tenant_id = %(t)s"
+_MESSAGES = _LIST + " where c.tenant_id = %(t)s"
 KINDS = ("message", "comment")
 
 
