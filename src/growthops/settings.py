@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     meta_app_secret: SecretStr | None = None
     #: The verify token of Meta's webhook subscription handshake (GROWTHOPS_META_VERIFY_TOKEN).
     meta_verify_token: SecretStr | None = None
+    #: Stripe's webhook signing secret (``whsec_...``, GROWTHOPS_STRIPE_WEBHOOK_SECRET): set it to
+    #: take subscription state from Stripe (``/webhooks/stripe``); unset, that route answers 404.
+    stripe_webhook_secret: SecretStr | None = None
     #: GROWTHOPS_SECRET_KEY: a secret of the deployment (sessions no longer need it: they are
     #: server-side records, see growthops.web.sessions); registered with the scrubber.
     secret_key: SecretStr | None = None

@@ -41,6 +41,7 @@ def test_posts_and_comments_pages_in_english_and_french(db):
     r = en.get(f"/t/{t.client_key}/comments")
     assert r.status_code == 200 and "Trop beau" in r.text and "out of credits" in r.text
     assert "1 comments: 0 answered by the AI" in r.text
+    assert "Knowledge base: 0.0 MB of 10 MB. Monitored posts: 1 of 5 at once." in r.text
     assert "When credits run out" in r.text and "5 credits left" in r.text.replace("4 credits", "5 credits")
     # a person answers from the page (CSRF-checked); a viewer cannot
     page = en.get(f"/t/{t.client_key}/comments")

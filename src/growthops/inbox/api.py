@@ -126,15 +126,18 @@ def list_conversations(
     escalated: Annotated[bool, Query()] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    kind: Annotated[Literal["message", "comment"] | None,
+                    Query(description="Only conversations of messages, or comment threads.")] = None,
 ) -> ConversationPage:
-    """List the conversations matching every filter (``mine`` needs a logged-in user)."""
+    """List the conversations matching every filter (``mine`` needs a logged-in user);
+    comment threads of the monitored posts are conversations of kind ``comment``."""
     user = scope.who.user
     who = user.user_id if (mine and user is not None) else assignee
     if mine and user is None:
         who = UUID(int=0)  # an API key is nobody: "mine" matches nothing
     rows, total = conversations.list_conversations(
         scope.conn, tenant_id=scope.tenant_id, channel=channel, status=status, assignee=who,
-        unread=unread, escalated=escalated, limit=limit, offset=offset)
+        unread=unread, escalated=escalated, limit=limit, offset=offset, kind=kind)
     counts = conversations.counts(scope.conn, tenant_id=scope.tenant_id,
                                   user_id=user.user_id if user else None)
     return ConversationPage.of([ConversationOut.model_validate(r) for r in rows], total, limit,
@@ -270,8 +273,9 @@ def routers() -> list[APIRouter]:
     """The inbox routers: the tenant API, the AI's (knowledge base, settings, decisions), the
     posts, comments and credits, then the public webhook routes."""
     from growthops.inbox.ai.api import routes as ai_routes
+    from growthops.inbox.billing import router as stripe_webhooks
     from growthops.inbox.social_api import routes as social
     from growthops.inbox.webhooks import router as webhooks
 
     return [tenant_router(routes, "/inbox"), tenant_router(ai_routes, "/inbox"),
-            tenant_router(social, "/inbox"), webhooks]
+            tenant_router(social, "/inbox"), webhooks, stripe_webhooks]

@@ -239,7 +239,8 @@ def kpi_table(rows: list[dict[str, Any]], lg: str, title: str) -> Table:
     """A Rich table of stored KPI rows."""
     table = Table(_(lg, "period"), _(lg, "in"), _(lg, "out"), _(lg, "contacts"),
                   _(lg, "answered"), _(lg, "FRT p50"), _(lg, "FRT p90"), _(lg, "human p50"),
-                  _(lg, "human p90"), _(lg, "auto-reply"), _(lg, "escalation"), title=title)
+                  _(lg, "human p90"), _(lg, "auto-reply"), _(lg, "escalation"),
+                  _(lg, "comments"), _(lg, "posts monitored"), title=title)
     for r in rows:
         p = r["period"]
         table.add_row(p.strftime("%Y-%m-%d %H:%M") if isinstance(p, datetime) else str(p),
@@ -248,7 +249,8 @@ def kpi_table(rows: list[dict[str, Any]], lg: str, title: str) -> Table:
                       fmt_seconds(r["frt_p90_seconds"]), fmt_seconds(r["human_frt_p50_seconds"]),
                       fmt_seconds(r["human_frt_p90_seconds"]),
                       "–" if r["auto_reply_rate"] is None else f"{float(r['auto_reply_rate']):.0%}",
-                      "–" if r["escalation_rate"] is None else f"{float(r['escalation_rate']):.0%}")
+                      "–" if r["escalation_rate"] is None else f"{float(r['escalation_rate']):.0%}",
+                      str(r.get("comments_count", 0)), str(r.get("posts_active", 0)))
     return table
 
 

@@ -65,7 +65,8 @@ def set_rule(conn: Any, *, tenant_id: UUID | str, social_account_id: int | None 
 
     ``fields``: any of ``auto_monitor_enabled``, ``auto_monitor_count`` (1-20),
     ``monitoring_duration_days`` (1-30), ``ai_enabled_for_comments``, ``auto_reply_enabled``.
-    Raises :class:`InvalidInput` naming the field."""
+    Raises :class:`InvalidInput` naming the field, :class:`~growthops.inbox.credits.PlanLimit`
+    when the rules would monitor more posts at once than the plan allows."""
     allowed = {k for k in DEFAULT_RULE if k not in ("rule_id", "social_account_id")}
     for k, v in fields.items():
         if k not in allowed:
@@ -80,6 +81,7 @@ def set_rule(conn: Any, *, tenant_id: UUID | str, social_account_id: int | None 
     if current.get("social_account_id") != social_account_id:
         current = {**current, "rule_id": None}
     new = {k: (fields[k] if fields.get(k) is not None else current[k]) for k in allowed}
+    _check_plan(conn, str(tenant_id), social_account_id, int(new["auto_monitor_count"]))
     cols = sorted(new)
     return conn.execute(
         f"""insert into inbox.monitoring_rules (tenant_id, social_account_id, {", ".join(cols)})
@@ -87,6 +89,20 @@ def set_rule(conn: Any, *, tenant_id: UUID | str, social_account_id: int | None 
             on conflict (tenant_id, coalesce(social_account_id, 0)) do update set
               {", ".join(f"{c} = excluded.{c}" for c in cols)}, updated_at = now()
             returning *""", [str(tenant_id), social_account_id, *[new[c] for c in cols]]).fetchone()
+
+
+def _check_plan(conn: Any, tid: str, social_account_id: int | None, count: int) -> None:
+    """The rules, with this one changed to ``count``, stay within the plan's monitored posts
+    (:func:`growthops.inbox.credits.check_monitoring`; raises its :class:`PlanLimit`)."""
+    counts = {r["social_account_id"]: int(r["auto_monitor_count"]) for r in conn.execute(
+        "select social_account_id, auto_monitor_count from inbox.monitoring_rules "
+        "where tenant_id = %s", [tid]).fetchall()}
+    before = dict(counts)
+    counts[social_account_id] = count
+    accts = [r["social_account_id"] for r in conn.execute(
+        "select social_account_id from inbox.social_accounts where tenant_id = %s "
+        "and platform = 'instagram' and status = 'active'", [tid]).fetchall()]
+    credits.check_monitoring(conn, tenant_id=tid, counts=counts, accounts=accts, before=before)
 
 
 # --------------------------------------------------------------------------- monitored posts

@@ -31,13 +31,16 @@ from growthops.core.errors import Conflict, InvalidInput
 
 @dataclass(frozen=True)
 class Plan:
-    """A plan's monthly limits: ``ai_replies`` credits a month, ``kb_storage_mb`` megabytes,
-    ``monitored_posts`` posts under comment monitoring at once."""
+    """A plan's monthly limits: ``ai_replies`` credits a month, ``kb_storage_mb`` megabytes
+    (MiB, 1,048,576 bytes) of knowledge-base documents, ``monitored_posts`` posts under comment
+    monitoring at once; ``kb_ingest_credits``: credits charged per document ingested (0: none,
+    storage is a cap, not a charge)."""
 
     name: str
     ai_replies: int
     kb_storage_mb: int
     monitored_posts: int
+    kb_ingest_credits: int = 0
 
 
 PLANS: dict[str, Plan] = {p.name: p for p in (
@@ -47,6 +50,14 @@ PLANS: dict[str, Plan] = {p.name: p for p in (
     Plan("enterprise", 50_000, 10_000, 1_000),
 )}
 REASONS = ("ai_reply", "post_published", "kb_ingest", "monthly_reset", "grant", "adjustment")
+
+
+MB = 1024 * 1024
+
+
+class PlanLimit(Conflict):
+    """An action would go past a limit of the tenant's plan (HTTP 409); nothing was changed.
+    The message names the limit, the plan and what is used."""
 
 
 class OutOfCredits(Conflict):
@@ -76,27 +87,32 @@ def _rows(conn: Any, tid: str) -> None:
 
 def state(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
     """Return ``{plan, status, credits_remaining, credits_total, last_reset_at, used_this_month,
-    limits}`` (``limits``: the :class:`Plan` as a dict)."""
+    limits, storage_used_mb, monitored_now}`` (``limits``: the :class:`Plan` as a dict;
+    ``storage_used_mb``: the knowledge base's documents, MB; ``monitored_now``: posts under
+    monitoring now)."""
     row = conn.execute(
         """select s.plan_name, s.status, s.storage_used_mb, s.storage_limit_mb,
                   coalesce(c.credits_remaining, 0) as credits_remaining,
                   coalesce(c.credits_total, 0) as credits_total, c.last_reset_at,
                   (select coalesce(-sum(amount), 0) from inbox.credit_transactions t
                     where t.tenant_id = s.tenant_id and t.amount < 0
-                      and t.created_at >= coalesce(c.last_reset_at, '-infinity')) as used
+                      and t.created_at >= coalesce(c.last_reset_at, '-infinity')) as used,
+                  (select count(*) from inbox.monitored_posts p where p.tenant_id = s.tenant_id
+                    and p.monitoring_enabled and p.monitoring_ends_at > now()) as monitored
            from inbox.user_subscriptions s
            left join inbox.user_credits c using (tenant_id)
            where s.tenant_id = %s""", [str(tenant_id)]).fetchone()
     if row is None:
         return {"plan": "free", "status": "active", "credits_remaining": 0, "credits_total": 0,
                 "last_reset_at": None, "used_this_month": 0,
-                "limits": PLANS["free"].__dict__, "storage_used_mb": 0}
+                "limits": PLANS["free"].__dict__, "storage_used_mb": 0, "monitored_now": 0}
     plan = PLANS[row["plan_name"]]
     return {"plan": plan.name, "status": row["status"],
             "credits_remaining": int(row["credits_remaining"]),
             "credits_total": int(row["credits_total"]), "last_reset_at": row["last_reset_at"],
             "used_this_month": int(row["used"]), "limits": dict(plan.__dict__),
-            "storage_used_mb": float(row["storage_used_mb"] or 0)}
+            "storage_used_mb": float(row["storage_used_mb"] or 0),
+            "monitored_now": int(row["monitored"])}
 
 
 def _append(conn: Any, tid: str, amount: int, reason: str, action_id: str,
@@ -231,3 +247,73 @@ def reconcile(conn: Any, *, tenant_id: UUID | str) -> dict[str, int]:
                   (select coalesce(sum(amount), 0) from inbox.credit_transactions
                    where tenant_id = %(t)s) as ledger_sum""", {"t": str(tenant_id)}).fetchone()
     return {"balance": int(row["balance"] or 0), "ledger_sum": int(row["ledger_sum"])}
+
+
+def plan_of(conn: Any, *, tenant_id: UUID | str) -> Plan:
+    """The tenant's :class:`Plan` (the free plan's limits while the subscription is not
+    ``active``: canceled or past due)."""
+    st = ensure(conn, tenant_id=tenant_id)
+    return PLANS[st["plan"] if st["status"] == "active" else "free"]
+
+
+def kb_ingest(conn: Any, *, tenant_id: UUID | str, document_id: int, size: int) -> float:
+    """Account for a knowledge-base document of ``size`` bytes just stored (in the caller's
+    transaction, the document's row already inserted): refresh ``storage_used_mb`` (the sum of
+    the tenant's documents) and charge ``kb_ingest_credits`` (reason ``kb_ingest``, action
+    ``kb:<document_id>``) when the plan charges ingestion. Return the MB used.
+
+    Raises :class:`PlanLimit` when the documents would exceed the plan's ``kb_storage_mb``, and
+    :class:`OutOfCredits` when the plan charges ingestion and the balance is short: the caller's
+    transaction (or savepoint) must then be rolled back, which removes the document."""
+    tid = str(tenant_id)
+    plan = plan_of(conn, tenant_id=tid)
+    used = kb_storage(conn, tenant_id=tid)
+    if used > plan.kb_storage_mb:
+        raise PlanLimit(
+            f"knowledge base: storage limit of the {plan.name} plan is {plan.kb_storage_mb} MB; "
+            f"this document ({size / MB:.2f} MB) would bring it to {used:.2f} MB. Delete "
+            "documents or move to a larger plan")
+    if plan.kb_ingest_credits:
+        debit(conn, tenant_id=tid, action_id=f"kb:{document_id}", reason="kb_ingest",
+              amount=plan.kb_ingest_credits, metadata={"document_id": document_id, "bytes": size})
+    return used
+
+
+def kb_storage(conn: Any, *, tenant_id: UUID | str) -> float:
+    """Recompute and store ``user_subscriptions.storage_used_mb`` (the sum of the tenant's
+    knowledge-base documents' ``file_size_bytes``, in MB); return it."""
+    tid = str(tenant_id)
+    _rows(conn, tid)
+    row = conn.execute(
+        """update inbox.user_subscriptions s set storage_used_mb = round(coalesce(
+             (select sum(file_size_bytes) from inbox.knowledge_documents d
+              where d.tenant_id = s.tenant_id), 0) / %s::numeric, 2), updated_at = now()
+           where s.tenant_id = %s
+           returning (select coalesce(sum(file_size_bytes), 0) from inbox.knowledge_documents d
+                      where d.tenant_id = %s) as bytes""", [MB, tid, tid]).fetchone()
+    return int(row["bytes"]) / MB
+
+
+def _monitored(counts: dict[int | None, int], accounts: list[int]) -> int:
+    default = counts.get(None, 5)
+    return sum(counts.get(a, default) for a in accounts) if accounts else default
+
+
+def check_monitoring(conn: Any, *, tenant_id: UUID | str, counts: dict[int | None, int],
+                     accounts: list[int], before: dict[int | None, int] | None = None) -> None:
+    """Refuse monitoring rules that could monitor more posts at once than the plan allows.
+
+    ``counts``: ``auto_monitor_count`` per rule (key: the account, None: the tenant's default)
+    after the change, ``before``: the same before it; ``accounts``: the tenant's Instagram
+    accounts. Each account monitors its own rule's N last posts (else the default's); the sum
+    must not exceed the plan's ``monitored_posts``, unless the change does not raise it (rules
+    already past the plan, after an account was connected or a downgrade, can still be
+    lowered; :func:`growthops.inbox.comments.monitor_post` caps the posts actually monitored).
+    Raises :class:`PlanLimit` naming the limit."""
+    plan = plan_of(conn, tenant_id=tenant_id)
+    total = _monitored(counts, accounts)
+    if total > plan.monitored_posts and (before is None or total > _monitored(before, accounts)):
+        raise PlanLimit(
+            f"auto_monitor_count: the {plan.name} plan monitors at most {plan.monitored_posts} "
+            f"posts at once; these rules would monitor {total} "
+            f"({len(accounts) or 1} account(s)). Lower the count or move to a larger plan")

@@ -26,7 +26,8 @@ from psycopg.types.json import Jsonb
 from growthops.core.errors import Conflict, InvalidInput, NotFound
 from growthops.core.i18n import _
 
-REASONS = ("customer_request", "low_confidence", "manual_escalation", "outside_window")
+REASONS = ("customer_request", "low_confidence", "manual_escalation", "outside_window",
+           "out_of_credits")
 
 
 def record_events(conn: Any, *, tenant_id: UUID | str, events: Iterable[dict[str, Any]]) -> int:

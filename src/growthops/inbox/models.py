@@ -47,9 +47,20 @@ class AccountOut(Out):
 
 
 class ConversationOut(Out):
-    """A conversation in the list: customer, account, status, assignee, open escalation."""
+    """A conversation in the list: customer, account, status, assignee, open escalation.
+
+    ``kind`` ``message`` (a conversation of messages) or ``comment`` (a comment thread of a
+    monitored post: ``conversation_id`` = ``comment_id``, the thread's first comment;
+    ``triage``, ``reply_status``, ``thread_size``, ``post_caption``; no customer id)."""
 
     conversation_id: int
+    kind: Literal["message", "comment"] = "message"
+    comment_id: int | None = None
+    monitored_post_id: int | None = None
+    post_caption: str | None = None
+    triage: str | None = None
+    reply_status: str | None = None
+    thread_size: int | None = None
     platform: Platform
     status: ConvStatus
     status_changed_at: datetime
@@ -57,7 +68,7 @@ class ConversationOut(Out):
     last_inbound_at: datetime | None = None
     last_outbound_at: datetime | None = None
     unread: bool
-    customer_id: int
+    customer_id: int | None = None
     platform_customer_id: str
     customer_name: str | None = None
     social_account_id: int
@@ -220,3 +231,5 @@ class KpiOut(Out):
     human_frt_p90_seconds: int | None = None
     auto_reply_rate: float | None = None
     escalation_rate: float | None = None
+    comments_count: int = 0
+    posts_active: int = 0

@@ -67,11 +67,13 @@ def _labels(lang: str) -> dict[str, str]:
         "low_confidence": _(lang, "AI not confident"),
         "manual_escalation": _(lang, "escalated by a person"),
         "outside_window": _(lang, "outside the messaging window"),
+        "out_of_credits": _(lang, "out of credits"),
         "whatsapp": "WhatsApp", "instagram": "Instagram",
         "escalated_ev": _(lang, "escalated"), "assigned": _(lang, "assigned"),
         "unassigned": _(lang, "unassigned"), "replied": _(lang, "replied"),
         "reopened": _(lang, "reopened"), "refused": _(lang, "send refused"),
         "respond": _(lang, "respond"), "ignore": _(lang, "ignore"), "escalate": _(lang, "escalate"),
+        "kind_message": _(lang, "messages"), "kind_comment": _(lang, "comment"),
     }
 
 
@@ -99,10 +101,12 @@ def overview_panel(request: Request, user: users.User, lang: str) -> Markup:
 
 
 # ---------------------------------------------------------------------------------- list
-def _filters(channel: str, status: str, mine: bool, unread: bool, escalated: bool) -> dict[str, Any]:
+def _filters(channel: str, status: str, mine: bool, unread: bool, escalated: bool,
+             kind: str = "") -> dict[str, Any]:
     return {"channel": channel if channel in conversations.CHANNELS else "",
             "status": status if status in conversations.STATUSES else "",
-            "mine": mine, "unread": unread, "escalated": escalated}
+            "mine": mine, "unread": unread, "escalated": escalated,
+            "kind": kind if kind in conversations.KINDS else ""}
 
 
 def _query(f: dict[str, Any], offset: int = 0) -> str:
@@ -120,7 +124,7 @@ def _list_data(request: Request, user: users.User, client_key: str, f: dict[str,
         rows, total = conversations.list_conversations(
             conn, tenant_id=tid, channel=f["channel"] or None, status=f["status"] or None,
             assignee=user.user_id if f["mine"] else None, unread=f["unread"],
-            escalated=f["escalated"], limit=PAGE_SIZE, offset=offset)
+            escalated=f["escalated"], limit=PAGE_SIZE, offset=offset, kind=f["kind"] or None)
         counts = conversations.counts(conn, tenant_id=tid, user_id=user.user_id)
         accounts = conn.execute("select platform, account_id, status, status_reason from "
                                 "inbox.social_accounts where tenant_id = %s and status <> 'active'",
@@ -140,7 +144,8 @@ def inbox_page(request: Request, client_key: str,
                channel: Annotated[str, Query(max_length=20)] = "",
                status: Annotated[str, Query(max_length=20)] = "",
                mine: bool = False, unread: bool = False, escalated: bool = False,
-               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+               kind: Annotated[str, Query(max_length=20)] = "") -> Response:
     """The conversation list with its filters and counts (the list refreshes itself)."""
     user = auth(request)
     if isinstance(user, Response):
@@ -148,7 +153,7 @@ def inbox_page(request: Request, client_key: str,
     lang = lang_of(request, user)
     try:
         data = _list_data(request, user, client_key, _filters(channel, status, mine, unread,
-                                                              escalated), offset)
+                                                              escalated, kind), offset)
     except NotFound:
         return not_found(request, user)
     return render(request, "inbox/inbox.html", user=user, lang=lang, **data, labels=_labels(lang), title=_(lang, "Inbox of {tenant}",
@@ -160,7 +165,8 @@ def inbox_list(request: Request, client_key: str,
                channel: Annotated[str, Query(max_length=20)] = "",
                status: Annotated[str, Query(max_length=20)] = "",
                mine: bool = False, unread: bool = False, escalated: bool = False,
-               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+               kind: Annotated[str, Query(max_length=20)] = "") -> Response:
     """The list fragment (htmx polling)."""
     user = auth(request)
     if isinstance(user, Response):
@@ -168,7 +174,7 @@ def inbox_list(request: Request, client_key: str,
     lang = lang_of(request, user)
     try:
         data = _list_data(request, user, client_key, _filters(channel, status, mine, unread,
-                                                              escalated), offset)
+                                                              escalated, kind), offset)
     except NotFound:
         return not_found(request, user)
     return render(request, "inbox/_list.html", user=user, lang=lang, **data,

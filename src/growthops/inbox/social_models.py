@@ -201,6 +201,8 @@ class CreditsOut(Out):
     used_this_month: int
     last_reset_at: datetime | None = None
     limits: dict[str, Any]
+    storage_used_mb: float = 0
+    monitored_now: int = 0
     ledger: list[LedgerOut] = []
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from growthops.core.errors import Conflict, GrowthopsError, InvalidInput, NotFound
 from growthops.core.i18n import _
 from growthops.inbox import comments, credits, posts
+from growthops.inbox.kpis.store import read
 from growthops.web.deps import get_database
 from growthops.web.pages import (
     auth,
@@ -120,7 +121,10 @@ def comments_page(request: Request, client_key: str,
         monitored = comments.list_monitored(conn, tenant_id=tid)
         st = credits.state(conn, tenant_id=tid)
         kpis = comments.counts(conn, tenant_id=tid)
+        now = datetime.now(UTC)
+        daily = read(conn, tenant_id=tid, start=now - timedelta(days=7), end=now)
     return render(request, "inbox/comments.html", user=user, lang=lang, **ctx, rows=rows, kpis=kpis,
+                  daily=daily,
                   can_answer=user.can_answer,
                   flash=(request.query_params.get("sent") or "")[:12].isdigit()
                   and request.query_params["sent"][:12],

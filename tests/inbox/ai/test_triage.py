@@ -55,6 +55,7 @@ def test_calibration_needs_enough_labels_of_both_outcomes():
 
 
 def _ai_tenant(db, *, auto: bool, calibrated: bool = True):
+    from growthops.inbox import credits
     from growthops.inbox.ai import kb
 
     t = inbox_tenant(db)
@@ -65,6 +66,7 @@ def _ai_tenant(db, *, auto: bool, calibrated: bool = True):
                                target_precision=0.9)
         kb.add_faq(conn, tenant_id=tid, entries=FAQ)
         config.update_rules(conn, tenant_id=tid, ignore_examples=["win a free iphone now"])
+        credits.credit(conn, tenant_id=tid, action_id="test-grant", amount=100)  # 1 per AI reply
     if calibrated:
         label_examples(db, tid)
         cal = calibrate.calibrate_tenant(db, tenant_id=tid)

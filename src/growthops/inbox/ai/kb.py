@@ -27,6 +27,7 @@ from uuid import UUID
 import numpy as np
 
 from growthops.core.errors import InvalidInput, NotFound
+from growthops.inbox import credits
 from growthops.inbox.ai import chunking, extract
 from growthops.inbox.ai.config import tenant_embedder
 
@@ -61,7 +62,8 @@ def add_document(conn: Any, *, tenant_id: UUID | str, title: str, filename: str,
 
     ``created`` is False when the same bytes were uploaded before (that document is returned).
     Raises :class:`InvalidInput` for an unsupported type, an empty or too large file, an empty
-    title or an unknown ``lang``.
+    title or an unknown ``lang``; :class:`growthops.inbox.credits.PlanLimit` when the document
+    would take the tenant past its plan's knowledge-base storage (nothing stored).
     """
     try:
         kind = extract.kind_of(filename)
@@ -77,15 +79,19 @@ def add_document(conn: Any, *, tenant_id: UUID | str, title: str, filename: str,
     if lang is not None and lang not in LANGS:
         raise InvalidInput(f"lang: one of {', '.join(LANGS)}")
     sha = hashlib.sha256(data).hexdigest()
-    row = conn.execute(
-        """insert into inbox.knowledge_documents
-             (tenant_id, title, source_kind, content, content_sha256, file_size_bytes, lang_code,
-              lang_overridden, created_by)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-           on conflict (tenant_id, content_sha256) do nothing
-           returning document_id, status""",
-        [str(tenant_id), title, kind, data, sha, len(data), lang, lang is not None,
-         created_by]).fetchone()
+    with conn.transaction():  # the plan's storage limit (credits.kb_ingest) undoes the insert
+        row = conn.execute(
+            """insert into inbox.knowledge_documents
+                 (tenant_id, title, source_kind, content, content_sha256, file_size_bytes,
+                  lang_code, lang_overridden, created_by)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+               on conflict (tenant_id, content_sha256) do nothing
+               returning document_id, status""",
+            [str(tenant_id), title, kind, data, sha, len(data), lang, lang is not None,
+             created_by]).fetchone()
+        if row is not None:
+            credits.kb_ingest(conn, tenant_id=tenant_id, document_id=row["document_id"],
+                              size=len(data))
     if row is not None:
         return {"document_id": row["document_id"], "status": row["status"], "created": True}
     old = conn.execute("""select document_id, status from inbox.knowledge_documents
@@ -182,6 +188,7 @@ def delete_document(conn: Any, *, tenant_id: UUID | str, document_id: int) -> No
                      [str(tenant_id), document_id]).rowcount
     if not n:
         raise NotFound(f"document: no document {document_id} for this tenant")
+    credits.kb_storage(conn, tenant_id=tenant_id)
 
 
 # --------------------------------------------------------------------------------------- FAQ

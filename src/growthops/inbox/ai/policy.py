@@ -42,6 +42,7 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from growthops.inbox import credits, handoff
 from growthops.inbox.ai import calibrate, config, replies, signals
 from growthops.inbox.ai.search import search
 
@@ -242,17 +243,21 @@ def ai_policy(conn: Any, *, tenant_id: UUID | str, messages: list[Any],
 def send_pending(db: Any, *, tenant_id: UUID | str, decision_ids: list[int] | None = None,
                  transport: Any = None) -> dict[str, int]:
     """Send the tenant's ``pending`` AI replies (all, or ``decision_ids``); return counts
-    ``{sent, refused, failed}``. Each is claimed (``for update skip locked``) so a reply is sent
-    once even with the sweep running; a closed window marks it ``refused`` (the send escalated
-    the conversation ``outside_window``), a platform error ``failed``."""
+    ``{sent, refused, failed, out_of_credits}``. Each is claimed (``for update skip locked``) so
+    a reply is sent once even with the sweep running; a closed window marks it ``refused`` (the
+    send escalated the conversation ``outside_window``), a platform error ``failed``.
+
+    Each reply costs one credit, debited when it is claimed (:func:`_charge`, once per message:
+    action ``message:<id>``); out of credits it is ``refused`` and the conversation escalated
+    ``out_of_credits``. A reply refused or failed after the debit is refunded (``adjustment``)."""
     from growthops.core.errors import Conflict, GrowthopsError
     from growthops.inbox.sending import WindowClosed, send_reply
 
     tid = str(tenant_id)
-    counts = {"sent": 0, "refused": 0, "failed": 0}
+    counts = {"sent": 0, "refused": 0, "failed": 0, "out_of_credits": 0}
     with db.tenant_tx(tid) as conn:
         todo = conn.execute(
-            """select ai_decision_id, conversation_id, reply_text from inbox.ai_decisions
+            """select ai_decision_id, conversation_id, message_id, reply_text from inbox.ai_decisions
                where tenant_id = %s and reply_status = 'pending'
                  and (%s::bigint[] is null or ai_decision_id = any(%s::bigint[]))
                order by ai_decision_id""", [tid, decision_ids, decision_ids]).fetchall()
@@ -262,7 +267,11 @@ def send_pending(db: Any, *, tenant_id: UUID | str, decision_ids: list[int] | No
                 """update inbox.ai_decisions set reply_status = 'sent'
                    where tenant_id = %s and ai_decision_id = %s and reply_status = 'pending'
                    returning ai_decision_id""", [tid, d["ai_decision_id"]]).fetchone()
+            charged = claimed is not None and _charge(conn, tid, d)
         if claimed is None:
+            continue
+        if not charged:
+            counts["out_of_credits"] += 1
             continue
         status, msg_id, error = "sent", None, None
         try:
@@ -278,7 +287,29 @@ def send_pending(db: Any, *, tenant_id: UUID | str, decision_ids: list[int] | No
             conn.execute("""update inbox.ai_decisions set reply_status = %s, reply_message_id = %s,
                               reply_error = %s where tenant_id = %s and ai_decision_id = %s""",
                          [status, msg_id, error, tid, d["ai_decision_id"]])
+            if status != "sent":
+                credits.credit(conn, tenant_id=tid, amount=1, reason="adjustment",
+                               action_id=f"refund:message:{d['message_id']}")
     return counts
+
+
+def _charge(conn: Any, tid: str, d: dict[str, Any]) -> bool:
+    """Debit the claimed reply's credit (:func:`growthops.inbox.credits.debit`, reason
+    ``ai_reply``, action ``message:<inbound message id>``: a message is charged once whatever
+    the retries). Out of credits (:class:`~growthops.inbox.credits.OutOfCredits`, nothing
+    debited): mark the reply ``refused`` and escalate the conversation ``out_of_credits`` so a
+    person answers; return False."""
+    try:
+        credits.debit(conn, tenant_id=tid, action_id=f"message:{d['message_id']}",
+                      metadata={"ai_decision_id": d["ai_decision_id"]})
+        return True
+    except credits.OutOfCredits as exc:
+        conn.execute("""update inbox.ai_decisions set reply_status = 'refused', reply_error = %s
+                        where tenant_id = %s and ai_decision_id = %s""",
+                     [f"out_of_credits: {exc}"[:500], tid, d["ai_decision_id"]])
+        handoff.escalate_many(conn, tenant_id=tid, items=[(d["conversation_id"], d["message_id"])],
+                              reason="out_of_credits", actor="ai")
+        return False
 
 
 def install(llm: Any = None) -> Any:

@@ -15,6 +15,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from growthops.core.db import Database
+from growthops.inbox.kpis import comments as comment_kpis
 from growthops.inbox.kpis.compute import (
     CONTACT_GAP,
     WINDOW,
@@ -23,13 +24,15 @@ from growthops.inbox.kpis.compute import (
     build_contacts,
     local_day,
     parse_hours,
+    summarise,
     window_of,
 )
 
 COLUMNS = ("messages_count", "inbound_count", "outbound_count", "contacts_count",
            "answered_count", "auto_replies_count", "escalate_count", "ignored_count",
            "frt_p50_seconds", "frt_p90_seconds", "human_frt_p50_seconds",
-           "human_frt_p90_seconds", "auto_reply_rate", "escalation_rate")
+           "human_frt_p90_seconds", "auto_reply_rate", "escalation_rate",
+           "comments_count", "posts_active")
 DAILY_EXTRA = ("conversations_count", "avg_response_time_seconds")
 LOOKAHEAD = timedelta(days=7)
 
@@ -94,6 +97,7 @@ def refresh(db: Database, *, tenant_id: UUID | str, start: datetime, end: dateti
                 .astimezone(UTC))
         data = load(conn, tenant_id=t, start=s, end=end)
         res = compute(data, start=s, end=end)
+        _with_comments(conn, t, res, s, end, tz)
         conn.execute("delete from inbox.kpi_2h where tenant_id = %s and window_start >= %s "
                      "and window_start < %s", [t, window_of(s), end])
         conn.execute("delete from inbox.analytics_history where tenant_id = %s and date >= %s "
@@ -113,6 +117,18 @@ def refresh(db: Database, *, tenant_id: UUID | str, start: datetime, end: dateti
                 [(t, d, ch, *(v[c] for c in dcols)) for (d, ch), v in sorted(res["daily"].items())])
         _analytics(conn, t, end)
     return {"kpi_2h": len(res["kpi_2h"]), "daily": len(res["daily"])}
+
+
+def _with_comments(conn: Any, t: str, res: dict[str, Any], start: datetime, end: datetime,
+                   tz: ZoneInfo) -> None:
+    """Add the comment figures (:mod:`growthops.inbox.kpis.comments`) to the computed rows."""
+    d0 = datetime.combine(start.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    data = comment_kpis.load(conn, tenant_id=t, start=min(window_of(start), d0), end=end)
+    empty = lambda: summarise([], [], [], hours=None, tz=tz)  # noqa: E731
+    comment_kpis.merge(res["kpi_2h"], data, comment_kpis.two_hour_windows(window_of(start), end),
+                       window_of, empty)
+    comment_kpis.merge(res["daily"], data, comment_kpis.local_days(d0, end, tz), local_day(tz),
+                       empty)
 
 
 def _analytics(conn: Any, t: str, now: datetime) -> None:
