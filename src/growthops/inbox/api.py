@@ -270,8 +270,9 @@ def routers() -> list[APIRouter]:
     """The inbox routers: the tenant API, the AI's (knowledge base, settings, decisions), the
     posts, comments and credits, then the public webhook routes."""
     from growthops.inbox.ai.api import routes as ai_routes
+    from growthops.inbox.ai.learn_api import routes as learn_routes
     from growthops.inbox.social_api import routes as social
     from growthops.inbox.webhooks import router as webhooks
 
     return [tenant_router(routes, "/inbox"), tenant_router(ai_routes, "/inbox"),
-            tenant_router(social, "/inbox"), webhooks]
+            tenant_router(learn_routes, "/inbox"), tenant_router(social, "/inbox"), webhooks]
