@@ -99,3 +99,17 @@ def test_too_few_messages_make_no_topic_and_clear_old_ones(db):
     t, acct = tenant_with_account(db)
     add_inbound(db, t.tenant_id, acct, [("where is my card", days_ago(NOW, 1))] * 3)
     assert topics.run_topics(db, tenant_id=t.tenant_id, now=NOW)["topics"] == 0
+
+
+def test_a_missing_embedder_is_a_conflict_not_a_server_error(db, monkeypatch):
+    from growthops.core.errors import Conflict
+    from growthops.inbox.ai import config
+
+    t, _acct = tenant_with_account(db)
+
+    def missing(conn, *, tenant_id):
+        raise ValueError("local embeddings are off")
+
+    monkeypatch.setattr(config, "tenant_embedder", missing)
+    with pytest.raises(Conflict, match="embedding_model"):
+        topics.run_topics(db, tenant_id=t.tenant_id, now=NOW)

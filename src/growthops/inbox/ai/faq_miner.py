@@ -116,13 +116,13 @@ def suggest(db: Any, *, tenant_id: UUID | str, now: datetime | None = None,
     Idempotent: running it again on the same messages suggests nothing new.
     """
     from growthops.inbox.ai import kb
-    from growthops.inbox.ai.config import tenant_embedder
+    from growthops.inbox.ai.topics import learning_embedder
 
     tid = str(tenant_id)
     at = now or datetime.now(UTC)
     with db.tenant_tx(tid) as conn:
         rows = pairs(conn, tenant_id=tid, now=at, days=days)
-        emb = embedder or tenant_embedder(conn, tenant_id=tid)
+        emb = embedder or learning_embedder(conn, tenant_id=tid)
         known = {r["q"] for r in conn.execute(
             "select lower(question) as q from inbox.faq_qa where tenant_id = %s",
             [tid]).fetchall()}

@@ -224,10 +224,9 @@ def run_topics(db: Any, *, tenant_id: UUID | str, scope: str = "global",
 
     ``now``: the end of the window (UTC, default now). Fewer items than twice the minimum
     cluster size: no topic (the previous ones are removed: they no longer describe the window).
-    Raises :class:`InvalidInput` / :class:`NotFound` as :func:`load_items`.
+    Raises :class:`InvalidInput` / :class:`NotFound` as :func:`load_items`, and
+    :class:`~growthops.core.errors.Conflict` as :func:`learning_embedder`.
     """
-    from growthops.inbox.ai.config import tenant_embedder
-
     tid = str(tenant_id)
     at = now or datetime.now(UTC)
     if not 1 <= days <= 365:
@@ -235,7 +234,7 @@ def run_topics(db: Any, *, tenant_id: UUID | str, scope: str = "global",
     with db.tenant_tx(tid) as conn:
         items = load_items(conn, tenant_id=tid, scope=scope, scope_ref=scope_ref, now=at,
                            days=days)
-        emb = embedder or tenant_embedder(conn, tenant_id=tid)
+        emb = embedder or learning_embedder(conn, tenant_id=tid)
     texts = [r["text"] for r in items]
     x = np.asarray(emb.embed(texts)) if texts else np.zeros((0, 1))
     size = min_size or min_cluster_size(len(items))
@@ -249,6 +248,20 @@ def run_topics(db: Any, *, tenant_id: UUID | str, scope: str = "global",
                   params=params, run_at=at)
     return {"items": len(items), "topics": len(topics), "noise": noise,
             "min_cluster_size": size, "embedder": params["embedder"]}
+
+
+def learning_embedder(conn: Any, *, tenant_id: UUID | str) -> Any:
+    """The tenant's embedder (:func:`growthops.inbox.ai.config.tenant_embedder`).
+
+    Raises :class:`~growthops.core.errors.Conflict` when it is MiniLM and the ``[ml]`` extra is
+    not installed on this server (the tenant's setting, not a server error)."""
+    from growthops.core.errors import Conflict
+    from growthops.inbox.ai.config import tenant_embedder
+
+    try:
+        return tenant_embedder(conn, tenant_id=tenant_id)
+    except ValueError as exc:
+        raise Conflict(f"embedding_model: {exc}") from None
 
 
 def store_run(conn: Any, *, tenant_id: UUID | str, scope: str, scope_ref: int | None,
