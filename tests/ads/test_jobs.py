@@ -344,6 +344,9 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         # issue 12: scheduled posts, comment monitoring, the monthly grant of credits
         ("inbox.publish_posts", "* * * * *"), ("inbox.comments", "* * * * *"),
         ("inbox.credits_reset", "5 * * * *"),
+        # issue 11: topics, suggested FAQ entries, labels from people's actions
+        ("inbox.topics", "0 4 * * 1"), ("inbox.faq_suggest", "30 4 * * 1"),
+        ("inbox.ai_labels", "20 * * * *"),
         # the leads domain's (growthops.leads.jobs)
         ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
         ("leads.expire", "30 3 * * *"), ("leads.outreach_send", "*/5 * * * *"),

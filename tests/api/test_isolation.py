@@ -48,6 +48,8 @@ BODIES = {
     "examples": {"examples": [{"text": "intruder", "label": "escalate"}]},
     "calibrate": None,
     "label": {"label": "wrong", "by": "intruder"},
+    # inbox AI learning: topics run (approve / reject of suggestions take no body)
+    "run": {"days": 28},
     # leads prospects and outreach
     "import": None,
     "profile": {"text": "Dental clinics"},
@@ -121,7 +123,8 @@ def snapshot(world: World, side) -> list:
                       (select count(*) from inbox.faq_qa) kf,
                       (select count(*) from inbox.ai_examples) ke,
                       (select count(*) from inbox.ai_settings) ks,
-                      (select count(*) from inbox.ai_rules) kr"""
+                      (select count(*) from inbox.ai_rules) kr,
+                      (select count(*) from inbox.clusters) kc"""
         ).fetchone()
 
 

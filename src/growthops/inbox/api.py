@@ -274,8 +274,10 @@ def routers() -> list[APIRouter]:
     posts, comments and credits, then the public webhook routes."""
     from growthops.inbox.ai.api import routes as ai_routes
     from growthops.inbox.billing import router as stripe_webhooks
+    from growthops.inbox.ai.learn_api import routes as learn_routes
     from growthops.inbox.social_api import routes as social
     from growthops.inbox.webhooks import router as webhooks
 
     return [tenant_router(routes, "/inbox"), tenant_router(ai_routes, "/inbox"),
-            tenant_router(social, "/inbox"), webhooks, stripe_webhooks]
+            tenant_router(learn_routes, "/inbox"), tenant_router(social, "/inbox"), webhooks,
+            stripe_webhooks]

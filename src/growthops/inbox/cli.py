@@ -38,7 +38,9 @@ app.add_typer(credits_app, name="credits")
 
 def _add_ai_apps() -> None:
     from growthops.inbox.ai.cli import ai_app, kb_app
+    from growthops.inbox.ai.learn_cli import install
 
+    install(app, kb_app, ai_app)
     app.add_typer(kb_app, name="kb")
     app.add_typer(ai_app, name="ai")
 

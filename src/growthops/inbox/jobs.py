@@ -15,6 +15,8 @@
   :mod:`growthops.inbox.ai.policy`.
 * ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
   :mod:`growthops.inbox.social_jobs`.
+* ``inbox.topics``, ``inbox.faq_suggest`` (weekly), ``inbox.ai_labels`` (hourly): see
+  :mod:`growthops.inbox.ai.jobs`.
 """
 
 from __future__ import annotations
@@ -136,6 +138,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     from growthops.inbox.social_jobs import register as register_social
 
     register_social(app, periodic=periodic)
+    from growthops.inbox.ai.jobs import register as register_ai_learning
+
+    register_ai_learning(app, periodic=periodic)
     if periodic:
         app.periodic(cron="* * * * *", periodic_id="inbox_ai_sweep")(sweep)
         app.periodic(cron="* * * * *", periodic_id="inbox_recover")(rec)

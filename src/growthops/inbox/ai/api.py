@@ -124,8 +124,10 @@ def get_settings(scope: Scope) -> SettingsOut:
 def patch_settings(body: SettingsIn, scope: Scope) -> SettingsOut:
     """Change the given settings (``auto_reply_enabled`` lets the AI send by itself)."""
     scope.require_decide()
+    from growthops.inbox.ai.audit import change_settings
+
     changes = body.model_dump(exclude_none=True)
-    config.update_settings(scope.conn, tenant_id=scope.tenant_id, **changes)
+    change_settings(scope.conn, tenant_id=scope.tenant_id, by=scope.who.actor, **changes)
     return _settings_out(scope)
 
 
@@ -139,9 +141,11 @@ def get_rules(scope: Scope) -> RulesOut:
             summary="Set AI rules")
 def put_rules(body: RulesIn, scope: Scope) -> RulesOut:
     """Set the rules (omitted fields unchanged)."""
+    from growthops.inbox.ai.audit import change_rules
+
     scope.require_decide()
-    return RulesOut.model_validate(config.update_rules(
-        scope.conn, tenant_id=scope.tenant_id, instructions=body.instructions,
+    return RulesOut.model_validate(change_rules(
+        scope.conn, tenant_id=scope.tenant_id, by=scope.who.actor, instructions=body.instructions,
         ignore_examples=body.ignore_examples, ai_control_enabled=body.ai_control_enabled))
 
 

@@ -10,7 +10,8 @@ thresholds), so they are mapped to a probability per tenant.
 
 **Labels** (``y = 1`` when replying with the best hit would be right): the tenant's labelled
 examples (the newest :data:`MAX_EXAMPLES` of ``inbox.ai_examples``: ``answer`` with the expected FAQ question or document title,
-``escalate``, ``ignore``), and the outcomes people gave to the AI's decisions
+``escalate``, ``ignore``; not those recorded from people's actions, whose decision's label
+counts instead: :mod:`.labels`), and the outcomes people gave to the AI's decisions
 (``ai_decisions.label``: a reply marked correct is 1, wrong 0; an escalation for low confidence
 marked wrong means the draft was right, 1).
 
@@ -175,7 +176,8 @@ def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray,
     src: list[str] = []
     with db.tenant_tx(tenant_id) as conn:
         examples = conn.execute("""select text, label, expected from inbox.ai_examples
-                                   where tenant_id = %s order by example_id desc limit %s""",
+                                   where tenant_id = %s and source <> 'action'
+                                   order by example_id desc limit %s""",
                                 [str(tenant_id), MAX_EXAMPLES]).fetchall()
         for e in examples:
             hits = search(conn, tenant_id=tenant_id, query=e["text"], limit=5)

@@ -137,7 +137,7 @@ def ai_settings(
     lang: LangOpt = "",
 ) -> None:
     """Show or change the AI settings."""
-    from growthops.inbox.ai import config
+    from growthops.inbox.ai.audit import change_settings
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
@@ -146,7 +146,7 @@ def ai_settings(
                                  ("target_precision", target), ("embedding_model", embedder))
                if v is not None}
     with get_db().tenant_tx(tid) as conn:
-        s = config.update_settings(conn, tenant_id=tid, **changes)
+        s = change_settings(conn, tenant_id=tid, by="cli", **changes)
     cal = s["calibration"] or {}
     console.print(_(lg, "AI enabled: {e}; auto replies: {a}; target precision {t}; threshold "
                         "{th}; calibrated on {n} labels.",
@@ -167,12 +167,12 @@ def ai_rules(
     lang: LangOpt = "",
 ) -> None:
     """Show or set the AI rules."""
-    from growthops.inbox.ai import config
+    from growthops.inbox.ai.audit import change_rules
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
     with get_db().tenant_tx(tid) as conn:
-        r = config.update_rules(conn, tenant_id=tid, instructions=instructions,
+        r = change_rules(conn, tenant_id=tid, by="cli", instructions=instructions,
                                 ignore_examples=ignore, ai_control_enabled=master)
     console.print(_(lg, "Master switch: {m}; {n} ignore examples.", n=len(r["ignore_examples"]),
                     m=_(lg, "on") if r["ai_control_enabled"] else _(lg, "off")))

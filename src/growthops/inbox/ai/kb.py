@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
 from growthops.core.errors import InvalidInput, NotFound
 from growthops.inbox import credits
@@ -193,9 +194,12 @@ def delete_document(conn: Any, *, tenant_id: UUID | str, document_id: int) -> No
 
 # --------------------------------------------------------------------------------------- FAQ
 def add_faq(conn: Any, *, tenant_id: UUID | str, entries: list[dict[str, Any]],
-            source: str = "manual", enabled: bool = True) -> list[int]:
+            source: str = "manual", enabled: bool = True,
+            keep_existing: bool = False) -> list[int]:
     """Insert or update FAQ entries (``question``, ``answer``, optional ``category``,
-    ``keywords`` list, ``lang``); return their ids in order. Set-based, embedded in one batch.
+    ``keywords`` list, ``lang``, ``metadata`` dict); return their ids in order. Set-based,
+    embedded in one batch. ``keep_existing``: a question already there is left as it is and
+    its id is not returned (the suggested-FAQ miner never overwrites a person's entry).
 
     Raises :class:`InvalidInput` naming the entry (1-based) with an empty question or answer,
     texts too long, or an unknown language. Nothing is stored then.
@@ -214,7 +218,8 @@ def add_faq(conn: Any, *, tenant_id: UUID | str, entries: list[dict[str, Any]],
         if lang not in LANGS:
             raise InvalidInput(f"entry {n}: lang must be one of {', '.join(LANGS)}")
         kw = e.get("keywords") or []
-        rows.append((q, a, e.get("category") or None, [str(k) for k in kw], lang))
+        rows.append((q, a, e.get("category") or None, [str(k) for k in kw], lang,
+                     Jsonb(e.get("metadata") or {})))
     seen: dict[str, int] = {}
     for i, r in enumerate(rows):  # the last of duplicated questions wins (one statement)
         seen[r[0].lower()] = i
@@ -223,10 +228,16 @@ def add_faq(conn: Any, *, tenant_id: UUID | str, entries: list[dict[str, Any]],
     pg = has_vector(conn)
     vecs = vector_literal(embedder.embed([r[0] for r in rows]), pg)
     cast = "vector" if pg else "real[]"
+    update = """question = excluded.question, answer = excluded.answer,
+              category = excluded.category, keywords = excluded.keywords,
+              lang_code = excluded.lang_code, tsconfig = excluded.tsconfig, tsv = excluded.tsv,
+              embedding_model = excluded.embedding_model, embedding = excluded.embedding,
+              text_size_bytes = excluded.text_size_bytes, updated_at = now()"""
+    conflict = "nothing" if keep_existing else f"update set {update}"
     got = conn.execute(
         f"""insert into inbox.faq_qa (tenant_id, question, answer, category, keywords, lang_code,
                                       tsconfig, tsv, embedding_model, embedding, text_size_bytes,
-                                      source, enabled)
+                                      source, enabled, metadata)
             select %(t)s, x.q, x.a, x.c, coalesce(string_to_array(nullif(x.k, ''), chr(31)),
                                                '{{}}'), x.l,
                    case x.l when 'fr' then 'french' else 'english' end,
@@ -234,22 +245,21 @@ def add_faq(conn: Any, *, tenant_id: UUID | str, entries: list[dict[str, Any]],
                                          ::regconfig, inbox.kb_fold(x.q)), 'A')
                    || setweight(to_tsvector((case x.l when 'fr' then 'french' else 'english' end)
                                             ::regconfig, inbox.kb_fold(x.a)), 'B'),
-                   %(m)s, x.e::{cast}, octet_length(x.q) + octet_length(x.a), %(s)s, %(en)s
+                   %(m)s, x.e::{cast}, octet_length(x.q) + octet_length(x.a), %(s)s, %(en)s,
+                   x.md
             from unnest(%(q)s::text[], %(a)s::text[], %(c)s::text[], %(k)s::text[],
-                        %(l)s::text[], %(e)s::text[]) with ordinality as x(q, a, c, k, l, e, o)
+                        %(l)s::text[], %(e)s::text[], %(md)s::jsonb[])
+                   with ordinality as x(q, a, c, k, l, e, md, o)
             order by x.o
-            on conflict (tenant_id, md5(lower(question))) do update set
-              question = excluded.question, answer = excluded.answer,
-              category = excluded.category, keywords = excluded.keywords,
-              lang_code = excluded.lang_code, tsconfig = excluded.tsconfig, tsv = excluded.tsv,
-              embedding_model = excluded.embedding_model, embedding = excluded.embedding,
-              text_size_bytes = excluded.text_size_bytes, updated_at = now()
+            on conflict (tenant_id, md5(lower(question))) do {conflict}
             returning faq_id, question""",
         {"t": str(tenant_id), "m": embedder.name, "s": source, "en": enabled,
          "q": [r[0] for r in rows], "a": [r[1] for r in rows], "c": [r[2] for r in rows],
-         "k": ["\x1f".join(r[3]) for r in rows], "l": [r[4] for r in rows], "e": vecs}).fetchall()
+         "k": ["\x1f".join(r[3]) for r in rows], "l": [r[4] for r in rows], "e": vecs,
+         "md": [r[5] for r in rows]}).fetchall()
     ids = {r["question"].lower(): r["faq_id"] for r in got}
-    return [ids[str(e.get("question")).strip().lower()] for e in entries]
+    out = [ids.get(str(e.get("question")).strip().lower()) for e in entries]
+    return [i for i in out if i is not None]
 
 
 def import_faq_csv(conn: Any, *, tenant_id: UUID | str, data: bytes | str,

@@ -190,3 +190,56 @@ class LabelIn(StrictIn):
     label: Literal["correct", "wrong"]
     by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] \
         | None = None
+
+
+# ------------------------------------------------------------ topics and suggested FAQ (learning)
+class TopicOut(Out):
+    """A topic: its c-TF-IDF label and terms, size, the items of the last 7 days and of the 7
+    before (``trend_pct``: change in percent, None when the week before had none), examples."""
+
+    cluster_id: int
+    scope: Literal["global", "post"]
+    scope_ref: int | None = None
+    algo: str
+    label: str
+    keywords: list[str]
+    size: int
+    week_count: int
+    prev_week_count: int
+    trend_pct: float | None = None
+    examples: list[str]
+    run_at: datetime
+
+
+class TopicsRunIn(StrictIn):
+    """Run the clustering now: the tenant's messages of the last ``days`` days, or one monitored
+    post's comments (``post_id``)."""
+
+    post_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    days: int = Field(28, ge=1, le=365)
+
+
+class TopicsRunOut(Out):
+    """What a run found: items clustered, topics, items in no topic, the minimum topic size."""
+
+    items: int
+    topics: int
+    noise: int
+    min_cluster_size: int
+    embedder: str
+
+
+class SuggestionOut(Out):
+    """A FAQ entry mined from people's answers: how many times it was asked and answered alike
+    (``support``), the answers' agreement (word containment 0-1), the other questions."""
+
+    faq_id: int
+    question: str
+    answer: str
+    lang_code: str | None = None
+    enabled: bool
+    support: int
+    agreement: float | None = None
+    questions: list[str]
+    decided_by: str | None = None
+    created_at: datetime
