@@ -21,7 +21,12 @@ def test_each_mode_finds_the_answer_and_hybrid_fuses(db, kbt):
         top = hits[0]
         assert top.title == "Do you ship to Canada?"
         assert top.ft_rank is not None and top.vec_rank is not None
-        assert top.rrf == pytest.approx(1 / (60 + top.ft_rank) + 1 / (60 + top.vec_rank))
+        w_ft, w_vec, k = search.fusion_for("hashed-ngram-384")
+        assert top.rrf == pytest.approx(w_ft / (k + top.ft_rank) + w_vec / (k + top.vec_rank))
+        weighted = search.search(conn, tenant_id=kbt.tenant_id, w_ft=0.25, w_vec=2.0, k=60,
+                                 query="can you ship my order to canada?")[0]
+        assert weighted.rrf == pytest.approx(0.25 / (60 + weighted.ft_rank)
+                                             + 2.0 / (60 + weighted.vec_rank))
         # French, accents and inflection folded: "livrés" / "livraison"
         fr = search.search(conn, tenant_id=kbt.tenant_id, query="en combien de jours suis-je livré")
         assert fr[0].title == "Combien de temps prend la livraison ?"
@@ -90,3 +95,20 @@ def test_vector_branch_recall_with_many_tenants_of_skewed_sizes(fresh_db):
             assert len(approx) == 10
             overlaps.append(len(set(approx) & set(exact)) / 10)
     assert np.mean(overlaps) >= 0.9, overlaps
+
+
+def test_fulltext_is_bm25_a_rare_word_outweighs_a_frequent_one(db):
+    """IDF: "delivery" is in every entry, "parrot" in one; the entry with the rare word comes
+    first even though another repeats the frequent word (ts_rank, without IDF, put it first)."""
+    t = kb_tenant(db, faq=False)
+    entries = [{"question": "Delivery delivery delivery: how does delivery work?",
+                "answer": "Delivery, delivery and delivery again."},
+               {"question": "Can a parrot be sent?", "answer": "Yes, a parrot travels with delivery."}]
+    entries += [{"question": f"Delivery question {i}", "answer": f"Delivery answer {i}."}
+                for i in range(8)]
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
+        hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of my parrot",
+                             mode="fulltext")
+    assert hits[0].title == "Can a parrot be sent?"
+    assert hits[0].ft_score > hits[1].ft_score > 0
