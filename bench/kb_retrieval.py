@@ -7,11 +7,12 @@ Run: ``.venv/bin/python bench/kb_retrieval.py [--data ../shared/data] [--embedde
    (question + answer), through :func:`growthops.inbox.ai.kb.add_faq` (the product's path).
 2. Retrieval: the 244 ``similar = 1`` paraphrases (``question_2``) as queries, the FAQ whose
    question equals ``question_1`` as the relevant one; recall@1, recall@5, MRR@10 for full-text
-   alone (BM25), vector alone and hybrid (weighted RRF, :func:`growthops.inbox.ai.search.fusion_for`)
+   alone (BM25), vector alone and hybrid (:func:`growthops.inbox.ai.search.fusion_for`)
    — the baselines are the two branches in the same process — on all queries and on each
    half: **A** (the FAQ entries whose question's md5 is even: where the fusion's weights and k
    were chosen) and **B** (the rest: held out). ``--select`` reruns that choice on half A
-   (grid ``w_ft`` × ``k``, by MRR@10) through the product's search and reports it on B.
+   (convex α; weighted RRF ``w_ft`` × ``k``; by MRR@10) through the product's search and
+   reports it on B.
    Hybrid p50/p95 latency per query.
 3. Answer/escalate: the 244 paraphrases (right when the first hit is the relevant FAQ) and the
    same 244 asked with their FAQ entry held out (disabled in a rolled-back savepoint: nothing in
@@ -48,7 +49,7 @@ from growthops.core.tenants.models import TenantIn  # noqa: E402
 from growthops.core.tenants.service import create_tenant  # noqa: E402
 from growthops.inbox.ai import calibrate, config, kb  # noqa: E402
 from growthops.inbox.ai.evaluate import rank_of, retrieval_metrics  # noqa: E402
-from growthops.inbox.ai.search import fusion_for, search  # noqa: E402
+from growthops.inbox.ai.search import Fusion, fusion_for, search  # noqa: E402
 from growthops.settings import Settings  # noqa: E402
 
 EMBEDDERS = {"hashed": "hashed-ngram-384", "minilm": "all-MiniLM-L6-v2"}
@@ -73,21 +74,27 @@ def in_half_a(question: str) -> bool:
 
 def select_fusion(conn: object, tid: str, emb: object, train: list[tuple[str, str]],
                   test: list[tuple[str, str]]) -> None:
-    """Choose (w_ft, k) on ``train`` by MRR@10 (w_vec = 1) and report it on ``test``."""
-    def mrr(rows, w_ft, k):
+    """Choose the fusion on ``train`` by MRR@10 (convex α; weighted RRF w_ft × k with
+    w_vec = 1) and report the choice on ``test``."""
+    def metrics(rows: list[tuple[str, str]], fu: Fusion) -> dict[str, float]:
         return retrieval_metrics([rank_of([h.title for h in search(
-            conn, tenant_id=tid, query=q2, limit=10, embedder=emb, w_ft=w_ft, w_vec=1.0, k=k)],
-            q1) for q1, q2 in rows])
-    grid = list(itertools.product([0.25, 0.5, 0.75, 1.0], [5, 10, 20, 60]))
-    scores = {p: mrr(train, *p) for p in grid}
-    best = max(grid, key=lambda p: (scores[p]["mrr@10"], scores[p]["recall@1"]))
-    held = mrr(test, *best)
-    print(f"  --select: on half A the best (w_ft, k) by MRR@10 is {best} (w_vec = 1): "
-          f"A recall@1 {scores[best]['recall@1']:.3f} MRR@10 {scores[best]['mrr@10']:.3f}; "
-          f"held-out B recall@1 {held['recall@1']:.3f} MRR@10 {held['mrr@10']:.3f}")
-    for p in grid:
-        print(f"    w_ft {p[0]:<4} k {p[1]:<3} A recall@1 {scores[p]['recall@1']:.3f} "
-              f"MRR@10 {scores[p]['mrr@10']:.3f}")
+            conn, tenant_id=tid, query=q2, limit=10, embedder=emb, fusion=fu)], q1)
+            for q1, q2 in rows])
+    grids = {"convex": [Fusion(alpha=a) for a in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)],
+             "rrf": [Fusion(method="rrf", w_ft=w, k=k)
+                     for w, k in itertools.product([0.25, 0.5, 0.75, 1.0], [5, 10, 20, 60])]}
+    for method, grid in grids.items():
+        scores = [(fu, metrics(train, fu)) for fu in grid]
+        best, sc = max(scores, key=lambda x: (x[1]["mrr@10"], x[1]["recall@1"]))
+        held = metrics(test, best)
+        what = f"alpha {best.alpha}" if method == "convex" else f"w_ft {best.w_ft}, k {best.k}"
+        print(f"  --select {method}: on half A the best by MRR@10 is {what}: A recall@1 "
+              f"{sc['recall@1']:.3f} MRR@10 {sc['mrr@10']:.3f}; held-out B recall@1 "
+              f"{held['recall@1']:.3f} recall@5 {held['recall@5']:.3f} MRR@10 "
+              f"{held['mrr@10']:.3f}")
+        for fu, m in scores:
+            what = f"alpha {fu.alpha}" if method == "convex" else f"w_ft {fu.w_ft}, k {fu.k}"
+            print(f"    {what:<16} A recall@1 {m['recall@1']:.3f} MRR@10 {m['mrr@10']:.3f}")
 
 
 def run(db: Database, name: str, model: str, faq: list[dict[str, str]],
@@ -133,7 +140,7 @@ def run(db: Database, name: str, model: str, faq: list[dict[str, str]],
             neg_feats.append(calibrate.features(q2, hits))
             neg_wrong.append(bool(hits) and hits[0].title == q1)
     print(f"Retrieval, {len(pos)} paraphrases (relevant = the FAQ of question_1); fusion "
-          f"(w_ft, w_vec, k) = {fusion_for(model)}:")
+          f"{fusion_for(model)}:")
     half_a = [i for i, (q1, _q2) in enumerate(pos) if in_half_a(q1)]
     parts = {"all": list(range(len(pos))), "A (chosen on)": half_a,
              "B (held out)": [i for i in range(len(pos)) if i not in set(half_a)]}

@@ -21,12 +21,27 @@ def test_each_mode_finds_the_answer_and_hybrid_fuses(db, kbt):
         top = hits[0]
         assert top.title == "Do you ship to Canada?"
         assert top.ft_rank is not None and top.vec_rank is not None
-        w_ft, w_vec, k = search.fusion_for("hashed-ngram-384")
-        assert top.rrf == pytest.approx(w_ft / (k + top.ft_rank) + w_vec / (k + top.vec_rank))
-        weighted = search.search(conn, tenant_id=kbt.tenant_id, w_ft=0.25, w_vec=2.0, k=60,
+        # the default fusion: a convex combination of min-max normalised scores
+        assert search.fusion_for("hashed-ngram-384").method == "convex"
+        assert 0 < top.rrf <= 1
+        everything = search.search(conn, tenant_id=kbt.tenant_id, limit=50,
+                                   query="can you ship my order to canada?")
+        best_cos = max(h.cosine for h in everything if h.cosine is not None)
+        alpha = search.fusion_for("hashed-ngram-384").alpha
+        if top.cosine == best_cos and top.ft_rank == 1:  # first in both branches: the maximum
+            assert top.rrf == pytest.approx(1.0)
+        assert all(h.rrf <= top.rrf for h in everything)
+        only_ft = [h for h in everything if h.vec_rank is None]
+        assert all(h.rrf <= 1 - alpha + 1e-9 for h in only_ft)
+        # weighted RRF on request
+        rrf = search.Fusion(method="rrf", w_ft=0.25, w_vec=2.0, k=60)
+        weighted = search.search(conn, tenant_id=kbt.tenant_id, fusion=rrf,
                                  query="can you ship my order to canada?")[0]
         assert weighted.rrf == pytest.approx(0.25 / (60 + weighted.ft_rank)
                                              + 2.0 / (60 + weighted.vec_rank))
+        with pytest.raises(ValueError, match="fusion"):
+            search.search(conn, tenant_id=kbt.tenant_id, query="x",
+                          fusion=search.Fusion(method="borda"))
         # French, accents and inflection folded: "livrés" / "livraison"
         fr = search.search(conn, tenant_id=kbt.tenant_id, query="en combien de jours suis-je livré")
         assert fr[0].title == "Combien de temps prend la livraison ?"
