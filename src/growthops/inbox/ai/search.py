@@ -47,7 +47,7 @@ relaxed order is re-sorted exactly afterwards. Without pgvector this branch is o
 The parameters were chosen on one half of deepset's COVID-19 FAQ paraphrases (half A: the FAQ
 entries whose question's md5 is even) by MRR@10, and are reported on the other half
 (``bench/kb_retrieval.py --select``; docs/inbox-ai.md): MiniLM ``α = 0.8`` over
-α ∈ {0.3 … 0.9}; the hashed n-gram embedder (lexical, like BM25) ``α = 0.5``. The RRF
+α ∈ {0.3 … 0.9}; the hashed n-gram embedder (lexical, like BM25) ``α = 0.4``. The RRF
 defaults, chosen the same way over ``w_ft`` ∈ {0.25, 0.5, 0.75, 1} × ``k`` ∈ {5, 10, 20, 60}
 (``w_vec = 1``): MiniLM ``w_ft = 0.5, k = 5``; hashed ``w_ft = 1, k = 5``. Equal-weight RRF
 with ``k = 60`` and ``ts_rank`` (the former default) made hybrid 0.96× the vector branch.
@@ -86,7 +86,7 @@ class Fusion:
 #: The fusion per embedder (see the module; chosen on half A of the COVID FAQ).
 FUSION: dict[str, Fusion] = {
     "all-MiniLM-L6-v2": Fusion(alpha=0.8, w_ft=0.5, w_vec=1.0, k=5),
-    "hashed-ngram-384": Fusion(alpha=0.5, w_ft=1.0, w_vec=1.0, k=5),
+    "hashed-ngram-384": Fusion(alpha=0.4, w_ft=1.0, w_vec=1.0, k=5),
 }
 #: Any other embedder (a remote model): MiniLM's (a semantic model).
 FUSION_DEFAULT = Fusion()
