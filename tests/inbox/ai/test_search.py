@@ -127,3 +127,52 @@ def test_fulltext_is_bm25_a_rare_word_outweighs_a_frequent_one(db):
                              mode="fulltext")
     assert hits[0].title == "Can a parrot be sent?"
     assert hits[0].ft_score > hits[1].ft_score > 0
+
+
+def test_text_statistics_follow_inserts_updates_and_deletes(db):
+    t = kb_tenant(db, faq=False)
+
+    def stats(conn):
+        s = conn.execute("select passages, total_length from inbox.kb_text_stats "
+                         "where tenant_id = %s", [t.tenant_id]).fetchone()
+        df = {r["lexeme"]: r["df"] for r in conn.execute(
+            "select lexeme, df from inbox.kb_lexemes where tenant_id = %s", [t.tenant_id])}
+        truth = conn.execute(
+            """select count(*) n, coalesce(sum(length(tsv)), 0) l from (
+                 select tsv from inbox.faq_qa where tenant_id = %(t)s
+                 union all select tsv from inbox.knowledge_chunks where tenant_id = %(t)s) p""",
+            {"t": t.tenant_id}).fetchone()
+        return (s["passages"], s["total_length"]) if s else (0, 0), df, (truth["n"], truth["l"])
+
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+            {"question": "Do you ship parrots?", "answer": "Parrots travel by air.", "lang": "en"},
+            {"question": "Do you ship cats?", "answer": "Cats travel by train.", "lang": "en"}])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and n == 2
+        assert df["ship"] == 2 and df["parrot"] == 1 and df["train"] == 1
+        conn.execute("update inbox.faq_qa set tsv = to_tsvector('english', 'dogs only') "
+                     "where tenant_id = %s and question = 'Do you ship cats?'", [t.tenant_id])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and df["ship"] == 1 and "train" not in df and df["dog"] == 1
+        conn.execute("delete from inbox.faq_qa where tenant_id = %s", [t.tenant_id])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == (0, 0) == truth and df == {}
+
+
+def test_a_big_knowledge_base_scores_a_bounded_pool(db, monkeypatch):
+    """Beyond EXHAUSTIVE passages the candidates come from the rare query words: the answer
+    holding the rare word is still found, ranked by BM25."""
+    t = kb_tenant(db, faq=False)
+    entries = [{"question": f"Delivery question {i}", "answer": f"Delivery answer {i}.",
+                "lang": "en"} for i in range(40)]
+    entries.append({"question": "Can a parrot be sent?", "answer": "Yes, by delivery.",
+                    "lang": "en"})
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
+        monkeypatch.setattr(search, "EXHAUSTIVE", 10)
+        monkeypatch.setattr(search, "POOL", 5)
+        hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of a parrot",
+                             mode="fulltext")
+    assert hits[0].title == "Can a parrot be sent?"
+    assert len(hits) == 1  # only the pool built from the rare word ("delivery": in every entry)

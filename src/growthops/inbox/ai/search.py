@@ -12,12 +12,11 @@ question shares a few words with the answer, rarely all of them. Matches are ran
 **Okapi BM25** (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond",
 2009), computed in SQL from the passages' ``tsvector``: ``Σ_t idf(t) · tf·(k1+1) / (tf + k1·(1 − b +
 b·dl/avgdl))`` with ``idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5))`` (Lucene's non-negative
-form), ``k1 = 1.2``, ``b = 0.75`` (the paper's usual values). ``N`` is the tenant's passages;
-``df`` is exact (every passage holding a query lexeme matches the OR query, so counting among
-the matches counts them all); ``dl`` is the passage's number of distinct lexemes
-(``length(tsv)``) and ``avgdl`` its mean **over the matching passages** (an approximation that
-keeps the query index-bound; on the COVID FAQ it changes recall@1 by < 0.01 against the
-corpus mean). ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
+form), ``k1 = 1.2``, ``b = 0.75`` (the paper's usual values). ``N``, ``df`` and ``avgdl`` come from
+the tenant's text statistics (``inbox.kb_text_stats``, ``inbox.kb_lexemes``, kept by triggers,
+migration ``0055_kb_text_stats.sql``); ``dl`` is the passage's number of distinct lexemes
+(``length(tsv)``). Up to :data:`EXHAUSTIVE` passages every match is scored; beyond, the
+candidates are bounded (:data:`MAX_DF`, :data:`POOL`) so a query stays index-bound. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
 :data:`QUESTION_BOOST` = 2 times (BM25F-style field weighting, Robertson et al., "Simple BM25
 extension to multiple weighted fields", CIKM 2004). ``ts_rank`` has no IDF: frequent words
 ("covid", "virus") outweighed the rare words that identify an entry, and equal-weight fusion
@@ -66,6 +65,15 @@ RRF_K = 5
 DEPTH = 50
 EF_SEARCH = 100
 QUESTION_BOOST = 2
+#: Knowledge bases of at most this many passages are scored exhaustively (every passage that
+#: shares a lexeme with the message).
+EXHAUSTIVE = 2000
+#: Bigger ones: the candidates are the passages holding a query lexeme found in at most this
+#: fraction of the tenant's passages (else the rarest one) — Lucene's common-terms cut-off
+#: (Elasticsearch ``common`` query, ``cutoff_frequency``); the common words still count in the
+#: score — and at most :data:`POOL` of them (the best by ``ts_rank``) are scored by BM25.
+MAX_DF = 0.01
+POOL = 400
 BM25_K1 = 1.2
 BM25_B = 0.75
 FUSIONS = ("convex", "rrf")
@@ -163,22 +171,38 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
         raise ValueError("fusion: alpha between 0 and 1, weights and k ≥ 0")
     params: dict[str, Any] = {"t": tid, "q": query, "depth": depth, "k": fu.k, "wf": fu.w_ft,
                               "wv": fu.w_vec, "alpha": fu.alpha, "boost": QUESTION_BOOST,
-                              "k1": BM25_K1, "b": BM25_B}
+                              "k1": BM25_K1, "b": BM25_B, "exh": EXHAUSTIVE, "maxdf": MAX_DF,
+                              "pool": POOL}
     if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
         conn.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                      "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
-    ft = ("""cand as (
-          select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f, qq
-          where f.tenant_id = %(t)s and f.enabled and f.tsv @@ qq.x
-          union all
-          select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c, qq
-          where c.tenant_id = %(t)s and c.tsv @@ qq.x),
-        corpus as (
-          select (select count(*) from inbox.faq_qa where tenant_id = %(t)s and enabled)
-               + (select count(*) from inbox.knowledge_chunks where tenant_id = %(t)s) as n,
-                 (select avg(length(tsv)) from cand)::float8 as avgdl),
+    ft = ("""st as (
+          select coalesce(max(s.passages), 0) as n,
+                 coalesce(max(s.total_length)::float8 / nullif(max(s.passages), 0), 1) as avgdl
+          from inbox.kb_text_stats s where s.tenant_id = %(t)s),
+        qdf as (
+          select l.lexeme, coalesce(k.df, 0) as df
+          from qq cross join lateral unnest(qq.lx) l(lexeme)
+          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme),
+        cq as (
+          select case when st.n <= %(exh)s then qq.x else coalesce(
+                   (select string_agg(quote_literal(lexeme), ' | ')::tsquery from qdf
+                    where df > 0 and df <= %(maxdf)s * st.n),
+                   (select quote_literal(lexeme)::tsquery from qdf where df > 0
+                    order by df, lexeme limit 1),
+                   qq.x) end as x, st.n <= %(exh)s as exhaustive
+          from qq cross join st),
+        cand as (
+          select * from (
+            select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f, cq
+            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ cq.x
+            union all
+            select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c, cq
+            where c.tenant_id = %(t)s and c.tsv @@ cq.x) m, qq
+          order by (select exhaustive from cq) desc, ts_rank(m.tsv, qq.x, 1) desc
+          limit case when (select exhaustive from cq) then null else %(pool)s end),
         tf as (
           select c.kind, c.ref_id, length(c.tsv) as dl, u.lexeme,
                  coalesce(array_length(u.positions, 1), 1)
@@ -186,15 +210,14 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                    as tf
           from cand c cross join qq cross join lateral unnest(c.tsv) u
           where u.lexeme = any(qq.lx)),
-        df as (select lexeme, count(*) as df from tf group by lexeme),
         ft as (
           select kind, ref_id, score, row_number() over (order by score desc, kind, ref_id) as r
           from (select tf.kind, tf.ref_id,
-                       sum(ln(1 + (co.n - df.df + 0.5) / (df.df + 0.5))
+                       sum(ln(1 + (st.n - qdf.df + 0.5) / (qdf.df + 0.5))
                            * tf.tf * (%(k1)s + 1)
                            / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * tf.dl
-                                                / greatest(co.avgdl, 1)))) as score
-                from tf join df using (lexeme) cross join corpus co
+                                                / greatest(st.avgdl, 1)))) as score
+                from tf join qdf using (lexeme) cross join st
                 group by tf.kind, tf.ref_id) s
           order by score desc, kind, ref_id limit %(depth)s),""" if use_ft else
           "ft as (select null::text kind, null::bigint ref_id, 0::float8 score, 0::bigint r "
