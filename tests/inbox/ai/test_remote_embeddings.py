@@ -106,7 +106,8 @@ def test_a_tenant_indexes_and_searches_with_the_remote_model(db, endpoint):
     assert doc["status"] == "failed" and "1024" in doc["status_reason"] and n["n"] == 0
 
 
-def test_settings_validate_the_name_and_a_missing_endpoint_is_a_config_error(db, monkeypatch):
+def test_settings_validate_the_name_and_a_missing_endpoint_is_a_config_error(db, endpoint,
+                                                                             monkeypatch):
     t = new_tenant(db)
     with db.tenant_tx(t.tenant_id) as conn:
         with pytest.raises(InvalidInput, match="embedding_model"):
@@ -119,6 +120,10 @@ def test_settings_validate_the_name_and_a_missing_endpoint_is_a_config_error(db,
             monkeypatch.delenv(var, raising=False)
         get_settings.cache_clear()
         try:
+            # no endpoint on this server: refused as bad input (400), not a server error
+            with pytest.raises(InvalidInput, match="GROWTHOPS_EMBEDDINGS_BASE_URL"):
+                config.update_settings(conn, tenant_id=t.tenant_id, embedding_model="openai:n")
+            # a tenant set up while there was one: a configuration error naming the setting
             with pytest.raises(ConfigError, match="GROWTHOPS_EMBEDDINGS_BASE_URL"):
                 config.tenant_embedder(conn, tenant_id=t.tenant_id)
         finally:

@@ -69,6 +69,14 @@ def update_settings(conn: Any, *, tenant_id: UUID | str, **changes: Any) -> dict
     if em is not None and not known_embedder_name(em):
         raise InvalidInput(f"embedding_model: one of {', '.join(EMBEDDERS)}, or "
                            "openai:<model> (an OpenAI-compatible endpoint)")
+    if em is not None and em not in EMBEDDERS:
+        from growthops.core.ai.remote_embeddings import remote_embedder
+        from growthops.core.errors import ConfigError
+
+        try:
+            remote_embedder(em)
+        except ConfigError as exc:
+            raise InvalidInput(f"embedding_model: {exc}") from exc
     if changes:
         cols = list(changes)
         conn.execute(
