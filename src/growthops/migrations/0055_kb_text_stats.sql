@@ -6,20 +6,23 @@
 -- query (they still count in the score). A passage's length is length(tsv): distinct lexemes.
 -- The triggers run as the writer (growthops_app), under its tenant's row-level security.
 
+-- one row per tenant and source table ('faq_qa', 'knowledge_chunks'): readers sum them
 create table inbox.kb_text_stats (
   tenant_id uuid not null references core.tenants (tenant_id) on delete cascade,
+  source text not null,
   passages bigint not null default 0,
   total_length bigint not null default 0,
   updated_at timestamptz not null default now(),
-  primary key (tenant_id)
+  primary key (tenant_id, source)
 );
 call core.enable_tenant_rls('inbox.kb_text_stats');
 
 create table inbox.kb_lexemes (
   tenant_id uuid not null references core.tenants (tenant_id) on delete cascade,
+  source text not null,
   lexeme text not null,
   df bigint not null,
-  primary key (tenant_id, lexeme)
+  primary key (tenant_id, lexeme, source)
 );
 call core.enable_tenant_rls('inbox.kb_lexemes');
 
@@ -35,26 +38,29 @@ begin
           union all select tenant_id, tsv, -1 from old_rows where tsv is not null' end;
   execute format($q$
     with delta as (%s)
-    insert into inbox.kb_text_stats as s (tenant_id, passages, total_length)
-    select tenant_id, sum(sign), sum(sign * length(tsv)) from delta group by tenant_id
+    insert into inbox.kb_text_stats as s (tenant_id, source, passages, total_length)
+    select tenant_id, %L, sum(sign), sum(sign * length(tsv)) from delta group by tenant_id
     having sum(sign) <> 0 or sum(sign * length(tsv)) <> 0
     order by tenant_id
-    on conflict (tenant_id) do update set passages = s.passages + excluded.passages,
-      total_length = s.total_length + excluded.total_length, updated_at = now()$q$, delta);
+    on conflict (tenant_id, source) do update set passages = s.passages + excluded.passages,
+      total_length = s.total_length + excluded.total_length, updated_at = now()$q$,
+    delta, tg_table_name);
   execute format($q$
     with delta as (%s)
-    insert into inbox.kb_lexemes as k (tenant_id, lexeme, df)
-    select d.tenant_id, u.lexeme, sum(d.sign) from delta d, unnest(d.tsv) u
+    insert into inbox.kb_lexemes as k (tenant_id, source, lexeme, df)
+    select d.tenant_id, %L, u.lexeme, sum(d.sign) from delta d, unnest(d.tsv) u
     group by d.tenant_id, u.lexeme having sum(d.sign) <> 0
-    order by 1, 2
-    on conflict (tenant_id, lexeme) do update set df = k.df + excluded.df$q$, delta);
+    order by 1, 3
+    on conflict (tenant_id, lexeme, source) do update set df = k.df + excluded.df$q$,
+    delta, tg_table_name);
   if tg_op <> 'INSERT' then
     execute format($q$
       with delta as (%s)
       delete from inbox.kb_lexemes k
       using (select distinct d.tenant_id, u.lexeme from delta d, unnest(d.tsv) u
              where d.sign < 0) gone
-      where k.tenant_id = gone.tenant_id and k.lexeme = gone.lexeme and k.df <= 0$q$, delta);
+      where k.tenant_id = gone.tenant_id and k.lexeme = gone.lexeme and k.source = %L
+        and k.df <= 0$q$, delta, tg_table_name);
   end if;
   return null;
 end
@@ -76,14 +82,15 @@ create trigger knowledge_chunks_text_stats_del after delete on inbox.knowledge_c
   referencing old table as old_rows for each statement execute function inbox.kb_text_stats_apply();
 
 -- what is already there
-insert into inbox.kb_text_stats (tenant_id, passages, total_length)
-select tenant_id, count(*), sum(length(tsv)) from (
-  select tenant_id, tsv from inbox.faq_qa where tsv is not null
-  union all select tenant_id, tsv from inbox.knowledge_chunks where tsv is not null) p
-group by tenant_id;
-insert into inbox.kb_lexemes (tenant_id, lexeme, df)
-select p.tenant_id, u.lexeme, count(*) from (
-  select tenant_id, tsv from inbox.faq_qa where tsv is not null
-  union all select tenant_id, tsv from inbox.knowledge_chunks where tsv is not null) p,
-  unnest(p.tsv) u
-group by p.tenant_id, u.lexeme;
+insert into inbox.kb_text_stats (tenant_id, source, passages, total_length)
+select tenant_id, 'faq_qa', count(*), sum(length(tsv)) from inbox.faq_qa
+where tsv is not null group by tenant_id;
+insert into inbox.kb_text_stats (tenant_id, source, passages, total_length)
+select tenant_id, 'knowledge_chunks', count(*), sum(length(tsv)) from inbox.knowledge_chunks
+where tsv is not null group by tenant_id;
+insert into inbox.kb_lexemes (tenant_id, source, lexeme, df)
+select f.tenant_id, 'faq_qa', u.lexeme, count(*) from inbox.faq_qa f, unnest(f.tsv) u
+group by f.tenant_id, u.lexeme;
+insert into inbox.kb_lexemes (tenant_id, source, lexeme, df)
+select c.tenant_id, 'knowledge_chunks', u.lexeme, count(*)
+from inbox.knowledge_chunks c, unnest(c.tsv) u group by c.tenant_id, u.lexeme;

@@ -179,13 +179,14 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
         conn.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                      "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
     ft = ("""st as (
-          select coalesce(max(s.passages), 0) as n,
-                 coalesce(max(s.total_length)::float8 / nullif(max(s.passages), 0), 1) as avgdl
+          select coalesce(sum(s.passages), 0) as n,
+                 coalesce(sum(s.total_length)::float8 / nullif(sum(s.passages), 0), 1) as avgdl
           from inbox.kb_text_stats s where s.tenant_id = %(t)s),
         qdf as (
-          select l.lexeme, coalesce(k.df, 0) as df
+          select l.lexeme, coalesce(sum(k.df), 0) as df
           from qq cross join lateral unnest(qq.lx) l(lexeme)
-          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme),
+          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
+          group by l.lexeme),
         cq as (
           select case when st.n <= %(exh)s then qq.x else coalesce(
                    (select string_agg(quote_literal(lexeme), ' | ')::tsquery from qdf
