@@ -7,8 +7,13 @@ Run: ``.venv/bin/python bench/kb_retrieval.py [--data ../shared/data] [--embedde
    (question + answer), through :func:`growthops.inbox.ai.kb.add_faq` (the product's path).
 2. Retrieval: the 244 ``similar = 1`` paraphrases (``question_2``) as queries, the FAQ whose
    question equals ``question_1`` as the relevant one; recall@1, recall@5, MRR@10 for full-text
-   alone, vector alone and hybrid (RRF, k = 60, depth 50) — the baselines are the two branches
-   in the same process. Hybrid p50/p95 latency per query.
+   alone (BM25), vector alone and hybrid (:func:`growthops.inbox.ai.search.fusion_for`)
+   — the baselines are the two branches in the same process — on all queries and on each
+   half: **A** (the FAQ entries whose question's md5 is even: where the fusion's weights and k
+   were chosen) and **B** (the rest: held out). ``--select`` reruns that choice on half A
+   (convex α; weighted RRF ``w_ft`` × ``k``; by MRR@10) through the product's search and
+   reports it on B.
+   Hybrid p50/p95 latency per query.
 3. Answer/escalate: the 244 paraphrases (right when the first hit is the relevant FAQ) and the
    same 244 asked with their FAQ entry held out (disabled in a rolled-back savepoint: nothing in
    the knowledge base answers them, replying is wrong). The ``similar = 0`` questions are not
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import itertools
 import resource
 import sys
 import tempfile
@@ -42,7 +49,7 @@ from growthops.core.tenants.models import TenantIn  # noqa: E402
 from growthops.core.tenants.service import create_tenant  # noqa: E402
 from growthops.inbox.ai import calibrate, config, kb  # noqa: E402
 from growthops.inbox.ai.evaluate import rank_of, retrieval_metrics  # noqa: E402
-from growthops.inbox.ai.search import search  # noqa: E402
+from growthops.inbox.ai.search import Fusion, fusion_for, search  # noqa: E402
 from growthops.settings import Settings  # noqa: E402
 
 EMBEDDERS = {"hashed": "hashed-ngram-384", "minilm": "all-MiniLM-L6-v2"}
@@ -60,8 +67,38 @@ def load(data: Path) -> tuple[list[dict[str, str]], list[tuple[str, str, int]]]:
     return faq, pairs
 
 
+def in_half_a(question: str) -> bool:
+    """Half A of the split: the FAQ entries whose question's md5 is even."""
+    return int(hashlib.md5(question.encode()).hexdigest(), 16) % 2 == 0
+
+
+def select_fusion(conn: object, tid: str, emb: object, train: list[tuple[str, str]],
+                  test: list[tuple[str, str]]) -> None:
+    """Choose the fusion on ``train`` by MRR@10 (convex α; weighted RRF w_ft × k with
+    w_vec = 1) and report the choice on ``test``."""
+    def metrics(rows: list[tuple[str, str]], fu: Fusion) -> dict[str, float]:
+        return retrieval_metrics([rank_of([h.title for h in search(
+            conn, tenant_id=tid, query=q2, limit=10, embedder=emb, fusion=fu)], q1)
+            for q1, q2 in rows])
+    grids = {"convex": [Fusion(alpha=a) for a in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)],
+             "rrf": [Fusion(method="rrf", w_ft=w, k=k)
+                     for w, k in itertools.product([0.25, 0.5, 0.75, 1.0], [5, 10, 20, 60])]}
+    for method, grid in grids.items():
+        scores = [(fu, metrics(train, fu)) for fu in grid]
+        best, sc = max(scores, key=lambda x: (x[1]["mrr@10"], x[1]["recall@1"]))
+        held = metrics(test, best)
+        what = f"alpha {best.alpha}" if method == "convex" else f"w_ft {best.w_ft}, k {best.k}"
+        print(f"  --select {method}: on half A the best by MRR@10 is {what}: A recall@1 "
+              f"{sc['recall@1']:.3f} MRR@10 {sc['mrr@10']:.3f}; held-out B recall@1 "
+              f"{held['recall@1']:.3f} recall@5 {held['recall@5']:.3f} MRR@10 "
+              f"{held['mrr@10']:.3f}")
+        for fu, m in scores:
+            what = f"alpha {fu.alpha}" if method == "convex" else f"w_ft {fu.w_ft}, k {fu.k}"
+            print(f"    {what:<16} A recall@1 {m['recall@1']:.3f} MRR@10 {m['mrr@10']:.3f}")
+
+
 def run(db: Database, name: str, model: str, faq: list[dict[str, str]],
-        pairs: list[tuple[str, str, int]]) -> None:
+        pairs: list[tuple[str, str, int]], select: bool = False, ingestion: bool = True) -> None:
     t = create_tenant(db, TenantIn.model_validate({"client_key": f"covid-{name}",
                                                    "client_name": "COVID FAQ"}, strict=False))
     tid = t.tenant_id
@@ -102,14 +139,24 @@ def run(db: Database, name: str, model: str, faq: list[dict[str, str]],
             hits = search(conn, tenant_id=tid, query=q2, limit=10, embedder=emb)
             neg_feats.append(calibrate.features(q2, hits))
             neg_wrong.append(bool(hits) and hits[0].title == q1)
-    print(f"Retrieval, {len(pos)} paraphrases (relevant = the FAQ of question_1):")
-    print(f"  {'branch':<10} {'recall@1':>9} {'recall@5':>9} {'MRR@10':>8}")
-    res = {m: retrieval_metrics(r) for m, r in ranks.items()}
-    for m, r in res.items():
-        print(f"  {m:<10} {r['recall@1']:>9.3f} {r['recall@5']:>9.3f} {r['mrr@10']:>8.3f}")
-    best_single = max(res["fulltext"]["recall@1"], res["vector"]["recall@1"])
-    print(f"  hybrid recall@1 / best single branch = {res['hybrid']['recall@1'] / best_single:.3f}"
-          f" (target > 1)")
+    print(f"Retrieval, {len(pos)} paraphrases (relevant = the FAQ of question_1); fusion "
+          f"{fusion_for(model)}:")
+    half_a = [i for i, (q1, _q2) in enumerate(pos) if in_half_a(q1)]
+    parts = {"all": list(range(len(pos))), "A (chosen on)": half_a,
+             "B (held out)": [i for i in range(len(pos)) if i not in set(half_a)]}
+    print(f"  {'part':<13} {'n':>4} {'branch':<10} {'recall@1':>9} {'recall@5':>9} {'MRR@10':>8}")
+    for part, idx in parts.items():
+        res = {m: retrieval_metrics([r[i] for i in idx]) for m, r in ranks.items()}
+        for m, r in res.items():
+            print(f"  {part:<13} {len(idx):>4} {m:<10} {r['recall@1']:>9.3f} {r['recall@5']:>9.3f}"
+                  f" {r['mrr@10']:>8.3f}")
+        best_single = max(res["fulltext"]["recall@1"], res["vector"]["recall@1"])
+        print(f"  {part:<13} hybrid recall@1 / best single branch = "
+              f"{res['hybrid']['recall@1'] / best_single:.3f} (target > 1)")
+    if select:
+        with db.tenant_tx(tid) as conn:
+            select_fusion(conn, tid, emb, [pos[i] for i in half_a],
+                          [pos[i] for i in parts["B (held out)"]])
     print(f"  hybrid latency per query: p50 {np.percentile(lat, 50):.1f} ms, "
           f"p95 {np.percentile(lat, 95):.1f} ms")
     x, y = np.asarray(feats), np.asarray(ys)
@@ -128,6 +175,8 @@ def run(db: Database, name: str, model: str, faq: list[dict[str, str]],
         print(f"  the {len(neg)} similar = 0 questions (paraphrases of other FAQ entries): "
               f"{answered.mean():.3f} answered at the threshold, of which "
               f"{np.asarray(neg_wrong)[answered].sum()} with the pair's question_1 (a wrong match)")
+    if not ingestion:
+        return
     # 4. ingestion of documents through the job's function
     docs = []
     with db.tenant_tx(tid) as conn:
@@ -149,6 +198,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared"
                     / "data")
     ap.add_argument("--embedder", choices=["hashed", "minilm", "both"], default="both")
+    ap.add_argument("--select", action="store_true",
+                    help="rerun the choice of the fusion's (w_ft, k) on half A")
+    ap.add_argument("--skip-ingestion", action="store_true")
     args = ap.parse_args()
     faq, pairs = load(args.data)
     data_dir = Path(tempfile.mkdtemp(prefix="growthops-bench-kb-"))
@@ -162,7 +214,8 @@ def main() -> None:
         if n == "minilm" and local_embedder() is None:
             print("\n== all-MiniLM-L6-v2 skipped: the [ml] extra is not installed")
             continue
-        run(db, n, EMBEDDERS[n], faq, pairs)
+        run(db, n, EMBEDDERS[n], faq, pairs, select=args.select,
+            ingestion=not args.skip_ingestion)
     db.close()
 
 

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_timeout: float = 30.0
+    #: Optional OpenAI-compatible embeddings endpoint (growthops.core.ai.remote_embeddings), used
+    #: by tenants whose ai_settings.embedding_model is "openai:<model>"; unset: the llm_* ones.
+    embeddings_base_url: str | None = None
+    embeddings_api_key: SecretStr | None = None
+    embeddings_timeout: float = 30.0
     #: SMTP relay for e-mails to leads (growthops.connectors.smtp); unset host: no sending.
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -21,7 +21,27 @@ def test_each_mode_finds_the_answer_and_hybrid_fuses(db, kbt):
         top = hits[0]
         assert top.title == "Do you ship to Canada?"
         assert top.ft_rank is not None and top.vec_rank is not None
-        assert top.rrf == pytest.approx(1 / (60 + top.ft_rank) + 1 / (60 + top.vec_rank))
+        # the default fusion: a convex combination of min-max normalised scores
+        assert search.fusion_for("hashed-ngram-384").method == "convex"
+        assert 0 < top.rrf <= 1
+        everything = search.search(conn, tenant_id=kbt.tenant_id, limit=50,
+                                   query="can you ship my order to canada?")
+        best_cos = max(h.cosine for h in everything if h.cosine is not None)
+        alpha = search.fusion_for("hashed-ngram-384").alpha
+        if top.cosine == best_cos and top.ft_rank == 1:  # first in both branches: the maximum
+            assert top.rrf == pytest.approx(1.0)
+        assert all(h.rrf <= top.rrf for h in everything)
+        only_ft = [h for h in everything if h.vec_rank is None]
+        assert all(h.rrf <= 1 - alpha + 1e-9 for h in only_ft)
+        # weighted RRF on request
+        rrf = search.Fusion(method="rrf", w_ft=0.25, w_vec=2.0, k=60)
+        weighted = search.search(conn, tenant_id=kbt.tenant_id, fusion=rrf,
+                                 query="can you ship my order to canada?")[0]
+        assert weighted.rrf == pytest.approx(0.25 / (60 + weighted.ft_rank)
+                                             + 2.0 / (60 + weighted.vec_rank))
+        with pytest.raises(ValueError, match="fusion"):
+            search.search(conn, tenant_id=kbt.tenant_id, query="x",
+                          fusion=search.Fusion(method="borda"))
         # French, accents and inflection folded: "livrés" / "livraison"
         fr = search.search(conn, tenant_id=kbt.tenant_id, query="en combien de jours suis-je livré")
         assert fr[0].title == "Combien de temps prend la livraison ?"
@@ -90,3 +110,71 @@ def test_vector_branch_recall_with_many_tenants_of_skewed_sizes(fresh_db):
             assert len(approx) == 10
             overlaps.append(len(set(approx) & set(exact)) / 10)
     assert np.mean(overlaps) >= 0.9, overlaps
+
+
+def test_fulltext_is_bm25_a_rare_word_outweighs_a_frequent_one(db):
+    """IDF: "delivery" is in every entry, "parrot" in one; the entry with the rare word comes
+    first even though another repeats the frequent word (ts_rank, without IDF, put it first)."""
+    t = kb_tenant(db, faq=False)
+    entries = [{"question": "Delivery delivery delivery: how does delivery work?",
+                "answer": "Delivery, delivery and delivery again."},
+               {"question": "Can a parrot be sent?", "answer": "Yes, a parrot travels with delivery."}]
+    entries += [{"question": f"Delivery question {i}", "answer": f"Delivery answer {i}."}
+                for i in range(8)]
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
+        hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of my parrot",
+                             mode="fulltext")
+    assert hits[0].title == "Can a parrot be sent?"
+    assert hits[0].ft_score > hits[1].ft_score > 0
+
+
+def test_text_statistics_follow_inserts_updates_and_deletes(db):
+    t = kb_tenant(db, faq=False)
+
+    def stats(conn):
+        s = conn.execute("select sum(passages) passages, sum(total_length) total_length "
+                         "from inbox.kb_text_stats where tenant_id = %s "
+                         "having count(*) > 0", [t.tenant_id]).fetchone()
+        df = {r["lexeme"]: r["df"] for r in conn.execute(
+            "select lexeme, sum(df) df from inbox.kb_lexemes where tenant_id = %s "
+            "group by lexeme having sum(df) > 0", [t.tenant_id])}
+        truth = conn.execute(
+            """select count(*) n, coalesce(sum(length(tsv)), 0) l from (
+                 select tsv from inbox.faq_qa where tenant_id = %(t)s
+                 union all select tsv from inbox.knowledge_chunks where tenant_id = %(t)s) p""",
+            {"t": t.tenant_id}).fetchone()
+        return (s["passages"], s["total_length"]) if s else (0, 0), df, (truth["n"], truth["l"])
+
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+            {"question": "Do you ship parrots?", "answer": "Parrots travel by air.", "lang": "en"},
+            {"question": "Do you ship cats?", "answer": "Cats travel by train.", "lang": "en"}])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and n == 2
+        assert df["ship"] == 2 and df["parrot"] == 1 and df["train"] == 1
+        conn.execute("update inbox.faq_qa set tsv = to_tsvector('english', 'dogs only') "
+                     "where tenant_id = %s and question = 'Do you ship cats?'", [t.tenant_id])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and df["ship"] == 1 and "train" not in df and df["dog"] == 1
+        conn.execute("delete from inbox.faq_qa where tenant_id = %s", [t.tenant_id])
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == (0, 0) == truth and df == {}
+
+
+def test_a_big_knowledge_base_scores_a_bounded_pool(db, monkeypatch):
+    """Beyond EXHAUSTIVE passages the candidates come from the rare query words: the answer
+    holding the rare word is still found, ranked by BM25."""
+    t = kb_tenant(db, faq=False)
+    entries = [{"question": f"Delivery question {i}", "answer": f"Delivery answer {i}.",
+                "lang": "en"} for i in range(40)]
+    entries.append({"question": "Can a parrot be sent?", "answer": "Yes, by delivery.",
+                    "lang": "en"})
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
+        monkeypatch.setattr(search, "EXHAUSTIVE", 10)
+        monkeypatch.setattr(search, "POOL", 5)
+        hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of a parrot",
+                             mode="fulltext")
+    assert hits[0].title == "Can a parrot be sent?"
+    assert len(hits) == 1  # only the pool built from the rare word ("delivery": in every entry)

@@ -95,16 +95,31 @@ class HashedNgramEmbedder:
         return dense / np.where(norms == 0, 1.0, norms)
 
 
-#: Names of the embedders :func:`embedder_by_name` knows.
+#: Names of the local embedders :func:`embedder_by_name` knows (plus ``"openai:<model>"``).
 EMBEDDERS = (MiniLMEmbedder.name, HashedNgramEmbedder.name)
+
+
+def known_embedder_name(name: str) -> bool:
+    """Whether ``name`` is a local embedder of :data:`EMBEDDERS` or ``"openai:<model>"``."""
+    return name in EMBEDDERS or (name.startswith("openai:") and bool(name[7:].strip())
+                                 and len(name) <= 200)
 
 
 def embedder_by_name(name: str | None) -> Any:
     """Return the embedder called ``name``; None or ``"auto"``: MiniLM when the ``[ml]`` extra is
     installed, else :class:`HashedNgramEmbedder`.
 
-    Raises ValueError for an unknown name, or for MiniLM without the extra (:data:`MISSING_HINT`).
+    ``"openai:<model>"``: an OpenAI-compatible endpoint
+    (:func:`growthops.core.ai.remote_embeddings.remote_embedder`, configured by the server's
+    settings).
+
+    Raises ValueError for an unknown name, or for MiniLM without the extra (:data:`MISSING_HINT`);
+    :class:`~growthops.core.errors.ConfigError` for a remote model without an endpoint or SDK.
     """
+    if name and name.startswith("openai:"):
+        from growthops.core.ai.remote_embeddings import remote_embedder
+
+        return remote_embedder(name)
     if name in (None, "", "auto"):
         return local_embedder() or _hashed()
     if name == HashedNgramEmbedder.name:

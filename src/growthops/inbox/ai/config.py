@@ -57,7 +57,7 @@ def update_settings(conn: Any, *, tenant_id: UUID | str, **changes: Any) -> dict
     Raises :class:`InvalidInput` naming an unknown field or a value out of range
     (``target_precision`` strictly between 0 and 1, ``embedding_model`` a known embedder).
     """
-    from growthops.core.ai.embeddings import EMBEDDERS
+    from growthops.core.ai.embeddings import EMBEDDERS, known_embedder_name
 
     bad = sorted(set(changes) - set(EDITABLE))
     if bad:
@@ -66,8 +66,17 @@ def update_settings(conn: Any, *, tenant_id: UUID | str, **changes: Any) -> dict
     if tp is not None and not 0 < float(tp) < 1:
         raise InvalidInput("target_precision: a fraction strictly between 0 and 1")
     em = changes.get("embedding_model")
+    if em is not None and not known_embedder_name(em):
+        raise InvalidInput(f"embedding_model: one of {', '.join(EMBEDDERS)}, or "
+                           "openai:<model> (an OpenAI-compatible endpoint)")
     if em is not None and em not in EMBEDDERS:
-        raise InvalidInput(f"embedding_model: one of {', '.join(EMBEDDERS)}")
+        from growthops.core.ai.remote_embeddings import remote_embedder
+        from growthops.core.errors import ConfigError
+
+        try:
+            remote_embedder(em)
+        except ConfigError as exc:
+            raise InvalidInput(f"embedding_model: {exc}") from exc
     if changes:
         cols = list(changes)
         conn.execute(

@@ -27,6 +27,7 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from growthops.core.ai.remote_embeddings import EmbeddingError
 from growthops.core.errors import InvalidInput, NotFound
 from growthops.inbox import credits
 from growthops.inbox.ai import chunking, extract
@@ -105,7 +106,8 @@ def index_document(db: Any, *, tenant_id: UUID | str, document_id: int) -> dict[
     """Index one document (see the module); return ``{document_id, status, chunks, reason}``.
 
     A document already indexed with the tenant's current embedder is left as it is. Extraction
-    failures mark it ``failed`` with the reason; other errors propagate (the job retries).
+    failures and lasting embedding-endpoint errors (a wrong width, HTTP 4xx) mark it ``failed``
+    with the reason; other errors propagate (the job retries).
     """
     tid = str(tenant_id)
     with db.tenant_tx(tid) as conn:
@@ -129,7 +131,17 @@ def index_document(db: Any, *, tenant_id: UUID | str, document_id: int) -> dict[
                     "reason": str(exc)}
         lang = doc["lang_code"] if doc["lang_overridden"] and doc["lang_code"] else detect_lang(text)
         chunks = chunking.chunk(text)
-        vecs = embedder.embed([c.content for c in chunks])
+        try:
+            vecs = embedder.embed([c.content for c in chunks])
+        except EmbeddingError as exc:
+            if exc.transient:
+                raise  # the job retries
+            conn.execute("""update inbox.knowledge_documents set status = 'failed',
+                              status_reason = %s, updated_at = now()
+                            where tenant_id = %s and document_id = %s""",
+                         [str(exc), tid, document_id])
+            return {"document_id": document_id, "status": "failed", "chunks": 0,
+                    "reason": str(exc)}
         _store_chunks(conn, tid, document_id, chunks, vecs, lang, embedder.name)
         conn.execute(
             """update inbox.knowledge_documents set status = 'indexed', status_reason = null,

@@ -7,10 +7,20 @@ of indexed documents (``knowledge_chunks``).
 **Full-text branch**: the message is folded (:sql:`inbox.kb_fold`) and turned into an *OR*
 query of its lexemes under both text-search configurations (``english`` and ``french``
 stems, OR-ed: the message's language need not be known; a passage's ``tsvector`` holds the
-stems of its own language), ranked by ``ts_rank`` with
-length normalisation 1 (rank / (1 + log(length)), PostgreSQL's documented option). OR rather
-than AND (``websearch_to_tsquery``): a customer's question shares a few words with the answer,
-rarely all of them.
+stems of its own language). OR rather than AND (``websearch_to_tsquery``): a customer's
+question shares a few words with the answer, rarely all of them. Matches are ranked by
+**Okapi BM25** (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond",
+2009), computed in SQL from the passages' ``tsvector``: ``Σ_t idf(t) · tf·(k1+1) / (tf + k1·(1 − b +
+b·dl/avgdl))`` with ``idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5))`` (Lucene's non-negative
+form), ``k1 = 1.2``, ``b = 0.75`` (the paper's usual values). ``N``, ``df`` and ``avgdl`` come from
+the tenant's text statistics (``inbox.kb_text_stats``, ``inbox.kb_lexemes``, kept by triggers,
+migration ``0055_kb_text_stats.sql``); ``dl`` is the passage's number of distinct lexemes
+(``length(tsv)``). Up to :data:`EXHAUSTIVE` passages every match is scored; beyond, the
+candidates are bounded (:data:`MAX_DF`, :data:`POOL`) so a query stays index-bound. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
+:data:`QUESTION_BOOST` = 2 times (BM25F-style field weighting, Robertson et al., "Simple BM25
+extension to multiple weighted fields", CIKM 2004). ``ts_rank`` has no IDF: frequent words
+("covid", "virus") outweighed the rare words that identify an entry, and equal-weight fusion
+with that branch pulled MiniLM's good answers down (hybrid was 0.96× the vector branch).
 
 **Vector branch**: cosine distance (``<=>``) between the message's embedding and the passages'
 embeddings of the same model, through the HNSW indexes. The tenant filter is applied inside the
@@ -19,11 +29,27 @@ index scan with pgvector's iterative scans (``hnsw.iterative_scan = relaxed_orde
 ``depth`` rows (measured in ``bench/kb_search.py`` and ``tests/inbox/ai/test_search.py``). The
 relaxed order is re-sorted exactly afterwards. Without pgvector this branch is off.
 
-**Fusion**: reciprocal rank fusion, ``score(d) = Σ_b 1 / (k + rank_b(d))`` with ``k = 60``
-(Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and individual Rank
-Learning Methods", SIGIR 2009: k = 60 fixed in their experiments), over the top
-:data:`DEPTH` = 50 of each branch (the window of ranks fused; Elasticsearch's RRF fuses a
-``rank_window_size`` of candidates per branch in the same way). Ties broken by the vector rank.
+**Fusion** (:data:`FUSION`, per embedder), over the top :data:`DEPTH` = 50 of each branch
+(the window fused, Elasticsearch's ``rank_window_size``); ties broken by the vector rank:
+
+* ``convex`` (the default): a **convex combination of min-max normalised scores**,
+  ``α · (cos − min cos)/(max cos − min cos) + (1 − α) · bm25 / max bm25`` (minimum and maximum
+  over each branch's window; a passage absent from a branch scores 0 there), after Bruch, Gai &
+  Ingber, "An Analysis of Fusion Functions for Hybrid Retrieval", ACM TOIS 42(1), 2023: the
+  convex combination beats RRF in and out of domain and needs few examples to tune ``α``.
+  Ranks throw away how sure each branch is: with RRF the third full-text hit could beat a
+  clear first vector hit.
+* ``rrf``: *weighted* reciprocal rank fusion, ``w_ft / (k + rank_ft) + w_vec / (k + rank_vec)``
+  (Cormack, Clarke & Büttcher, SIGIR 2009; per-branch weights as in Elasticsearch's and
+  Vespa's weighted RRF).
+
+The parameters were chosen on one half of deepset's COVID-19 FAQ paraphrases (half A: the FAQ
+entries whose question's md5 is even) by MRR@10, and are reported on the other half
+(``bench/kb_retrieval.py --select``; docs/inbox-ai.md): MiniLM ``α = 0.8`` over
+α ∈ {0.3 … 0.9}; the hashed n-gram embedder (lexical, like BM25) ``α = 0.4``. The RRF
+defaults, chosen the same way over ``w_ft`` ∈ {0.25, 0.5, 0.75, 1} × ``k`` ∈ {5, 10, 20, 60}
+(``w_vec = 1``): MiniLM ``w_ft = 0.5, k = 5``; hashed ``w_ft = 1, k = 5``. Equal-weight RRF
+with ``k = 60`` and ``ts_rank`` (the former default) made hybrid 0.96× the vector branch.
 """
 
 from __future__ import annotations
@@ -35,9 +61,48 @@ from uuid import UUID
 from growthops.inbox.ai.config import tenant_embedder
 from growthops.inbox.ai.kb import has_vector, vector_literal
 
-RRF_K = 60
+RRF_K = 5
 DEPTH = 50
 EF_SEARCH = 100
+QUESTION_BOOST = 2
+#: Knowledge bases of at most this many passages are scored exhaustively (every passage that
+#: shares a lexeme with the message).
+EXHAUSTIVE = 2000
+#: Bigger ones: the candidates are the passages holding a query lexeme found in at most this
+#: fraction of the tenant's passages (else the rarest one) — Lucene's common-terms cut-off
+#: (Elasticsearch ``common`` query, ``cutoff_frequency``); the common words still count in the
+#: score — and at most :data:`POOL` of them (the best by ``ts_rank``) are scored by BM25.
+MAX_DF = 0.01
+POOL = 400
+BM25_K1 = 1.2
+BM25_B = 0.75
+FUSIONS = ("convex", "rrf")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the branches are fused: ``method`` convex | rrf; ``alpha`` (convex: the vector
+    branch's weight, 0-1); ``w_ft``, ``w_vec``, ``k`` (rrf)."""
+
+    method: str = "convex"
+    alpha: float = 0.8
+    w_ft: float = 0.5
+    w_vec: float = 1.0
+    k: int = 5
+
+
+#: The fusion per embedder (see the module; chosen on half A of the COVID FAQ).
+FUSION: dict[str, Fusion] = {
+    "all-MiniLM-L6-v2": Fusion(alpha=0.8, w_ft=0.5, w_vec=1.0, k=5),
+    "hashed-ngram-384": Fusion(alpha=0.4, w_ft=1.0, w_vec=1.0, k=5),
+}
+#: Any other embedder (a remote model): MiniLM's (a semantic model).
+FUSION_DEFAULT = Fusion()
+
+
+def fusion_for(model: str | None) -> Fusion:
+    """The :class:`Fusion` for the embedder ``model`` (:data:`FUSION`)."""
+    return FUSION.get(model or "", FUSION_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -46,8 +111,8 @@ class Hit:
 
     ``kind`` faq | chunk; ``ref_id`` its faq_id or chunk_id; ``title`` the FAQ question or the
     document title; ``text`` the FAQ answer or the chunk; ``ft_rank``/``vec_rank`` 1-based
-    ranks in each branch (None: not in its top ``depth``); ``ft_score`` ts_rank, ``cosine``
-    cosine similarity (-1..1); ``rrf`` the fused score.
+    ranks in each branch (None: not in its top ``depth``); ``ft_score`` the BM25 score (≥ 0),
+    ``cosine`` cosine similarity (-1..1); ``rrf`` the fused score.
     """
 
     kind: str
@@ -72,16 +137,21 @@ class Hit:
 _FT_QUERY = """(select string_agg(quote_literal(l), ' | ')
                 from unnest(tsvector_to_array(to_tsvector('{cfg}', inbox.kb_fold(%(q)s)))) l
                )::tsquery"""
+_FT_LEXEMES = """array(select distinct l from unnest(
+                    tsvector_to_array(to_tsvector('english', inbox.kb_fold(%(q)s)))
+                    || tsvector_to_array(to_tsvector('french', inbox.kb_fold(%(q)s)))) l)"""
 
 
 def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
-           mode: str = "hybrid", depth: int = DEPTH, k: int = RRF_K,
+           mode: str = "hybrid", depth: int = DEPTH, fusion: Fusion | None = None,
            embedder: Any = None) -> list[Hit]:
     """Return the best ``limit`` passages for ``query``.
 
-    ``mode``: ``hybrid`` (RRF of both branches), ``fulltext`` or ``vector`` (one branch, its
-    own order). ``embedder``: defaults to the tenant's. Runs in the tenant's transaction (sets
-    pgvector's scan options for it). Raises ValueError for an unknown mode.
+    ``mode``: ``hybrid`` (weighted RRF of both branches), ``fulltext`` or ``vector`` (one
+    branch, its own order). ``embedder``: defaults to the tenant's. ``k``, ``w_ft``, ``w_vec``:
+    the fusion's constant and branch weights (None: :func:`fusion_for` the embedder). Runs in
+    the tenant's transaction (sets pgvector's scan options for it). Raises ValueError for an
+    unknown mode or a negative weight.
     """
     if mode not in ("hybrid", "fulltext", "vector"):
         raise ValueError(f"mode: {mode!r} is not one of hybrid, fulltext, vector")
@@ -92,23 +162,66 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     pg = has_vector(conn)
     use_ft = mode in ("hybrid", "fulltext")
     use_vec = mode in ("hybrid", "vector") and pg
-    params: dict[str, Any] = {"t": tid, "q": query, "depth": depth, "k": k}
-    if use_vec:
+    if use_vec or fusion is None:
         embedder = embedder or tenant_embedder(conn, tenant_id=tid)
+    fu = fusion or fusion_for(getattr(embedder, "name", None))
+    if fu.method not in FUSIONS:
+        raise ValueError(f"fusion: {fu.method!r} is not one of {', '.join(FUSIONS)}")
+    if not 0 <= fu.alpha <= 1 or fu.w_ft < 0 or fu.w_vec < 0 or fu.k < 0:
+        raise ValueError("fusion: alpha between 0 and 1, weights and k ≥ 0")
+    params: dict[str, Any] = {"t": tid, "q": query, "depth": depth, "k": fu.k, "wf": fu.w_ft,
+                              "wv": fu.w_vec, "alpha": fu.alpha, "boost": QUESTION_BOOST,
+                              "k1": BM25_K1, "b": BM25_B, "exh": EXHAUSTIVE, "maxdf": MAX_DF,
+                              "pool": POOL}
+    if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
         conn.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                      "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
-    ft = ("""ft as (
-          select kind, ref_id, score, row_number() over (order by score desc, ref_id) as r from (
-            select 'faq' as kind, f.faq_id as ref_id, ts_rank(f.tsv, qq.x) as score
-            from inbox.faq_qa f, qq
-            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ qq.x
+    ft = ("""st as (
+          select coalesce(sum(s.passages), 0) as n,
+                 coalesce(sum(s.total_length)::float8 / nullif(sum(s.passages), 0), 1) as avgdl
+          from inbox.kb_text_stats s where s.tenant_id = %(t)s),
+        qdf as (
+          select l.lexeme, coalesce(sum(k.df), 0) as df
+          from qq cross join lateral unnest(qq.lx) l(lexeme)
+          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
+          group by l.lexeme),
+        cq as (
+          select case when st.n <= %(exh)s then qq.x else coalesce(
+                   (select string_agg(quote_literal(lexeme), ' | ')::tsquery from qdf
+                    where df > 0 and df <= %(maxdf)s * st.n),
+                   (select quote_literal(lexeme)::tsquery from qdf where df > 0
+                    order by df, lexeme limit 1),
+                   qq.x) end as x, st.n <= %(exh)s as exhaustive
+          from qq cross join st),
+        cand as (
+          select * from (
+            select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f, cq
+            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ cq.x
             union all
-            select 'chunk', c.chunk_id, ts_rank(c.tsv, qq.x)
-            from inbox.knowledge_chunks c, qq where c.tenant_id = %(t)s and c.tsv @@ qq.x
-          ) s order by score desc, ref_id limit %(depth)s),""" if use_ft else
-          "ft as (select null::text kind, null::bigint ref_id, 0::real score, 0::bigint r "
+            select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c, cq
+            where c.tenant_id = %(t)s and c.tsv @@ cq.x) m, qq
+          order by (select exhaustive from cq) desc, ts_rank(m.tsv, qq.x, 1) desc
+          limit case when (select exhaustive from cq) then null else %(pool)s end),
+        tf as (
+          select c.kind, c.ref_id, length(c.tsv) as dl, u.lexeme,
+                 coalesce(array_length(u.positions, 1), 1)
+                 + (%(boost)s - 1) * coalesce(array_length(array_positions(u.weights, 'A'), 1), 0)
+                   as tf
+          from cand c cross join qq cross join lateral unnest(c.tsv) u
+          where u.lexeme = any(qq.lx)),
+        ft as (
+          select kind, ref_id, score, row_number() over (order by score desc, kind, ref_id) as r
+          from (select tf.kind, tf.ref_id,
+                       sum(ln(1 + (st.n - qdf.df + 0.5) / (qdf.df + 0.5))
+                           * tf.tf * (%(k1)s + 1)
+                           / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * tf.dl
+                                                / greatest(st.avgdl, 1)))) as score
+                from tf join qdf using (lexeme) cross join st
+                group by tf.kind, tf.ref_id) s
+          order by score desc, kind, ref_id limit %(depth)s),""" if use_ft else
+          "ft as (select null::text kind, null::bigint ref_id, 0::float8 score, 0::bigint r "
           "where false),")
     vec = ("""vec as (
           select kind, ref_id, dist, row_number() over (order by dist, ref_id) as r from (
@@ -126,17 +239,27 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
            "where false)")
     order = {"hybrid": "rrf desc, vec_r nulls last, ft_r nulls last",
              "fulltext": "ft_r", "vector": "vec_r"}[mode]
+    fused_score = ("""coalesce(%(wf)s / (%(k)s + ft.r), 0)
+                 + coalesce(%(wv)s / (%(k)s + vec.r), 0)""" if fu.method == "rrf" else
+                   """%(alpha)s * (case when vec.ref_id is null then 0
+                                    when vs.dmax > vs.dmin
+                                    then (vs.dmax - vec.dist) / (vs.dmax - vs.dmin)
+                                    else 1 end)
+                 + (1 - %(alpha)s) * coalesce(ft.score / nullif(fts.mx, 0), 0)""")
     sql = f"""
         with qq as (select coalesce({_FT_QUERY.format(cfg='english')}, ''::tsquery)
-                    || coalesce({_FT_QUERY.format(cfg='french')}, ''::tsquery) as x),
+                    || coalesce({_FT_QUERY.format(cfg='french')}, ''::tsquery) as x,
+                    {_FT_LEXEMES} as lx),
         {ft}
         {vec},
         fused as (
           select coalesce(ft.kind, vec.kind) as kind, coalesce(ft.ref_id, vec.ref_id) as ref_id,
                  ft.r as ft_r, vec.r as vec_r, coalesce(ft.score, 0) as ft_score,
                  1 - vec.dist as cosine,
-                 coalesce(1.0 / (%(k)s + ft.r), 0) + coalesce(1.0 / (%(k)s + vec.r), 0) as rrf
+                 {fused_score} as rrf
           from ft full join vec on ft.kind = vec.kind and ft.ref_id = vec.ref_id
+               cross join (select max(score) as mx from ft) fts
+               cross join (select min(dist) as dmin, max(dist) as dmax from vec) vs
           order by {order} limit %(limit)s)
         select fu.*, f.question, f.answer, f.lang_code as f_lang, c.content, c.document_id,
                c.start_char, c.end_char, c.lang_code as c_lang, d.title
