@@ -273,8 +273,8 @@ def routers() -> list[APIRouter]:
     """The inbox routers: the tenant API, the AI's (knowledge base, settings, decisions), the
     posts, comments and credits, then the public webhook routes."""
     from growthops.inbox.ai.api import routes as ai_routes
-    from growthops.inbox.billing import router as stripe_webhooks
     from growthops.inbox.ai.learn_api import routes as learn_routes
+    from growthops.inbox.billing import router as stripe_webhooks
     from growthops.inbox.social_api import routes as social
     from growthops.inbox.webhooks import router as webhooks
 
