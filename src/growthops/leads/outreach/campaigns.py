@@ -224,7 +224,7 @@ def generate(conn: Any, *, tenant_id: UUID | str, campaign_id: int, limit: int =
 
 def decide(conn: Any, *, tenant_id: UUID | str, email_ids: list[int], decision: str, by: str,
            ) -> list[int]:
-    """A person approves or rejects pending e-mails (bulk); return the ids changed.
+    """A person approves or rejects pending e-mails (bulk); return the ids changed, ascending.
 
     Only ``pending`` e-mails change; others are left as they are (not an error: a bulk
     approval may include e-mails someone else decided meanwhile).
@@ -237,7 +237,7 @@ def decide(conn: Any, *, tenant_id: UUID | str, email_ids: list[int], decision: 
         """update leads.outreach_emails set status = %s, approved_by = %s, approved_at = now()
            where tenant_id = %s and email_id = any(%s) and status = 'pending'
            returning email_id""", [decision, by, str(tenant_id), email_ids]).fetchall()
-    return [r["email_id"] for r in rows]
+    return sorted(r["email_id"] for r in rows)
 
 
 def end_sequences(conn: Any, *, tenant_id: UUID | str, state: str, reason: str,
