@@ -63,8 +63,14 @@ def update_settings(conn: Any, *, tenant_id: UUID | str, **changes: Any) -> dict
     if bad:
         raise InvalidInput(f"{bad[0]}: not an editable AI setting ({', '.join(EDITABLE)})")
     tp = changes.get("target_precision")
-    if tp is not None and not 0 < float(tp) < 1:
-        raise InvalidInput("target_precision: a fraction strictly between 0 and 1")
+    if tp is not None:
+        # Stored as numeric(4,3): check the value as it will be stored (0.9999 rounds to 1.000,
+        # which the column's check constraint would refuse with a 500 instead of a 422).
+        tp = round(float(tp), 3)
+        if not 0 < tp < 1:
+            raise InvalidInput("target_precision: a fraction strictly between 0 and 1 "
+                               "(three decimals are kept: 0.001 to 0.999)")
+        changes["target_precision"] = tp
     em = changes.get("embedding_model")
     if em is not None and not known_embedder_name(em):
         raise InvalidInput(f"embedding_model: one of {', '.join(EMBEDDERS)}, or "

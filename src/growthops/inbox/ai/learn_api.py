@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from growthops.inbox.ai import audit, faq_miner, topics
 from growthops.inbox.ai.models import SuggestionOut, TopicOut, TopicsRunIn, TopicsRunOut
 from growthops.web.deps import IdPath, Scope
-from growthops.web.errors import BODY, FORBIDDEN, TENANT_RESPONSES
+from growthops.web.errors import BODY, CONFLICT, FORBIDDEN, TENANT_RESPONSES
 
 routes = APIRouter(tags=["inbox AI"], responses=TENANT_RESPONSES)
 
@@ -33,11 +33,13 @@ def list_topics(
     return [TopicOut.model_validate(r) for r in rows]
 
 
-@routes.post("/topics/run", response_model=TopicsRunOut, responses={**BODY, **FORBIDDEN},
+@routes.post("/topics/run", response_model=TopicsRunOut,
+             responses={**BODY, **FORBIDDEN, **CONFLICT},
              summary="Find the topics now")
 def run_topics(body: TopicsRunIn, scope: Scope, request: Request) -> TopicsRunOut:
     """Cluster the messages (or a post's comments) now, replacing the stored topics of that
-    scope (404 for another tenant's post)."""
+    scope (404 for another tenant's post; 409 when the tenant's embedding model is MiniLM and the
+    ``[ml]`` extra is not installed)."""
     scope.require_decide()
     out = topics.run_topics(request.app.state.db, tenant_id=scope.tenant_id,
                             scope="post" if body.post_id else "global", scope_ref=body.post_id,
