@@ -320,7 +320,10 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
     expired at ``clock`` (pending, backlog, or approved / refused within its validity), or was
     approved or executed less than :data:`COOLDOWN_DAYS` before ``clock`` (issue 9: an approved
     suggestion on a tenant without an ad account stays ``approved``, and the buyer must not
-    review the same change twice). One statement each."""
+    review the same change twice). Only suggestions created at or before ``clock`` count: when
+    the backtest replays a past day, the account's later suggestions (created after that day's
+    clock, still valid then) did not exist yet and must not block the replay (issue 16). One
+    statement each."""
     conn.execute(
         "update ads.suggestions set status = 'expired' where tenant_id = %s and status = 'pending' and expires_at <= %s",
         [ctx.tenant_id, clock],
@@ -359,6 +362,7 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
              where o.tenant_id = %(t)s and o.platform = x.platform
                and o.entity_type = x.entity_type and o.entity_id = x.entity_id
                and o.type = x.type
+               and o.created_at <= %(clock)s  -- known at the clock (a replay must not see later ones)
                and (o.as_of = x.as_of              -- a replayed day adds nothing
                     or o.status = 'executing'
                     or o.expires_at > %(clock)s    -- pending, backlog or decided, still valid
