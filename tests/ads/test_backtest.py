@@ -11,8 +11,13 @@ from tests.conftest import new_tenant
 
 
 def _candidate() -> Candidate:
-    texts = {lang: {"action": "Pause A1", "reason": "ROAS low", "expected_impact": "save"} for lang in ("en", "fr")}
-    return Candidate("pause", "meta", "adset", "a1", "A1", 0.9, 100.0, texts, {"horizon_days": 7, "metrics": {}})
+    texts = {
+        lang: {"action": "Pause A1", "reason": "ROAS low", "expected_impact": "save"}
+        for lang in ("en", "fr")
+    }
+    return Candidate(
+        "pause", "meta", "adset", "a1", "A1", 0.9, 100.0, texts, {"horizon_days": 7, "metrics": {}}
+    )
 
 
 def test_replay_ignores_suggestions_created_after_its_clock(db) -> None:
@@ -28,12 +33,16 @@ def test_replay_ignores_suggestions_created_after_its_clock(db) -> None:
         ctx = load_context(conn, tenant_id=t.tenant_id)
         assert store(conn, ctx, live_day, [_candidate()], live_clock) == (1, 0)
         # a person refused it; its validity (48 h from 1 April) covers every earlier clock
-        conn.execute("update ads.suggestions set status = 'refused', expires_at = %s where as_of = %s",
-                     [live_clock + timedelta(days=400), live_day])
+        conn.execute(
+            "update ads.suggestions set status = 'refused', expires_at = %s where as_of = %s",
+            [live_clock + timedelta(days=400), live_day],
+        )
         # replaying 1 March: the April suggestion did not exist yet
         assert store(conn, ctx, replay_day, [_candidate()], replay_clock) == (1, 0)
         # the next replayed day: the 1 March suggestion is known and pending: a duplicate
         nxt = replay_clock + timedelta(days=1)
         assert store(conn, ctx, replay_day + timedelta(days=1), [_candidate()], nxt) == (0, 1)
-        n = conn.execute("select count(*) as n from ads.suggestions where entity_id = 'a1'").fetchone()["n"]
+        n = conn.execute(
+            "select count(*) as n from ads.suggestions where entity_id = 'a1'"
+        ).fetchone()["n"]
         assert n == 2
