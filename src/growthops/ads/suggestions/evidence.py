@@ -131,3 +131,152 @@ def prob_rate_declined(
         p0 = e_r / (e_r + e_e)
     out = stats.beta.cdf(p0, np.asarray(c_recent, float) + 0.5, np.asarray(c_earlier, float) + 0.5)
     return np.where((e_r > 0) & (e_e > 0), out, np.nan)
+
+
+#: Fewer usable entities than this in a group: its change-variance model falls back to the
+#: tenant's entities of every group (then to the Poisson-only model, kappa 1 and tau2 0).
+MIN_ENTITIES_FOR_CHANGE_MODEL = 8
+#: Degrees of freedom of the predictive's Student t: bounds (4 keeps the variance finite with
+#: room; 60 is practically normal).
+DF_BOUNDS = (4.5, 60.0)
+
+
+def change_variance_model(
+    num_recent: np.ndarray, e_recent: np.ndarray, c_recent: np.ndarray,
+    num_earlier: np.ndarray, e_earlier: np.ndarray, c_earlier: np.ndarray,
+    group: np.ndarray, *, min_count: float = 3.0, iterations: int = 20,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit, per group, how much an entity's log ratio moves from one period to the next.
+
+    ``num / e`` is the ratio the premise is about (conversion value per spend, i.e. ROAS, when
+    the tenant reports values; results per spend otherwise), ``c`` the result counts behind it
+    (all arrays of one length n; ``group`` the (platform, level) key of each entity). For the
+    entities with at least ``min_count`` results in both periods, the observed change
+    ``d = log(ratio_recent / ratio_earlier)`` is modelled as
+
+        E[d**2] = tau2 + kappa * (1/c_recent + 1/c_earlier),
+
+    ``tau2`` the between-period variance of the true log ratio (drift, random effects: the next
+    week is not the last two, including the shifts common to all entities since ``d`` is not
+    centred) and ``kappa`` the inflation of the Poisson sampling variance ``1/c`` (day-to-day
+    overdispersion and the spread of the value per result: a compound Poisson sum's squared
+    coefficient of variation is ``(1 + cv**2) / c``). Fitted by iteratively reweighted least
+    squares of ``d**2`` on ``1/c_r + 1/c_e`` with weights ``1 / fitted**2`` (the variance of
+    ``d**2`` is ``2 fitted**2`` under normality), both coefficients kept >= their floors
+    (``tau2 >= 0``, ``kappa >= 1``): the variance-function estimator of Carroll & Ruppert
+    (1988, *Transformation and Weighting in Regression*, ch. 3), which with ``kappa`` fixed to 1
+    is the Paule–Mandel / DerSimonian–Laird random-effects estimator (Paule & Mandel 1982;
+    DerSimonian & Laird 1986). The tails: ``nu`` = ``4 + 6 / excess kurtosis`` of the
+    standardised changes (a Student t with ``nu`` degrees of freedom has excess kurtosis
+    ``6 / (nu - 4)``), within :data:`DF_BOUNDS`.
+
+    Returns ``(tau2, kappa, nu)``, each of length n (the value of the element's group). A group
+    with fewer than :data:`MIN_ENTITIES_FOR_CHANGE_MODEL` usable entities takes the fit over all
+    groups; with fewer overall: ``tau2 = 0, kappa = 1, nu = 60`` (the Poisson model).
+    """
+    nr, er, cr = (np.asarray(x, float) for x in (num_recent, e_recent, c_recent))
+    ne, ee, ce = (np.asarray(x, float) for x in (num_earlier, e_earlier, c_earlier))
+    ok = (cr >= min_count) & (ce >= min_count) & (er > 0) & (ee > 0) & (nr > 0) & (ne > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d2 = np.where(ok, np.log((nr / np.where(ok, er, 1)) / (ne / np.where(ok, ee, 1))) ** 2, np.nan)
+        v = np.where(ok, 1.0 / cr + 1.0 / ce, np.nan)
+
+    def fit(sel: np.ndarray) -> tuple[float, float, float]:
+        y, x = d2[sel], v[sel]
+        tau2, kappa = max(float(np.mean(y - x)), 0.0), 1.0
+        for _ in range(iterations):
+            w = 1.0 / np.maximum(tau2 + kappa * x, 1e-9) ** 2
+            sw, swx, swy = w.sum(), (w * x).sum(), (w * y).sum()
+            swxx, swxy = (w * x * x).sum(), (w * x * y).sum()
+            det = sw * swxx - swx**2
+            t_new, k_new = ((swxx * swy - swx * swxy) / det, (sw * swxy - swx * swy) / det) if det > 0 else (tau2, kappa)
+            if k_new < 1.0:  # kappa at its floor: tau2 alone (weighted mean of y - x)
+                k_new, t_new = 1.0, (w * (y - x)).sum() / sw
+            if t_new < 0.0:  # tau2 at its floor: kappa alone (weighted ratio, >= 1)
+                t_new, k_new = 0.0, max(1.0, swxy / swxx)
+            done = abs(t_new - tau2) < 1e-6 and abs(k_new - kappa) < 1e-6
+            tau2, kappa = float(t_new), float(k_new)
+            if done:
+                break
+        z2 = y / np.maximum(tau2 + kappa * x, 1e-12)  # squared standardised changes
+        excess = float(np.mean(z2**2) / np.mean(z2) ** 2 - 3.0) if np.mean(z2) > 0 else 0.0
+        nu = 4.0 + 6.0 / excess if excess > 0 else DF_BOUNDS[1]
+        return tau2, kappa, float(np.clip(nu, *DF_BOUNDS))
+
+    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    overall = fit(ok) if ok.sum() >= MIN_ENTITIES_FOR_CHANGE_MODEL else (0.0, 1.0, DF_BOUNDS[1])
+    per = [fit(ok & (inv == g)) if (ok & (inv == g)).sum() >= MIN_ENTITIES_FOR_CHANGE_MODEL else overall
+           for g in range(len(keys))]
+    arr = np.array(per, dtype=float).reshape(len(keys), 3)
+    return arr[inv, 0], arr[inv, 1], arr[inv, 2]
+
+
+def predictive_log_sd(shape: np.ndarray, next_count: np.ndarray, tau2: np.ndarray,
+                      kappa: np.ndarray) -> np.ndarray:
+    """Standard deviation of next week's log ratio around the current estimate's log.
+
+    ``tau2 + kappa * (1/shape + 1/next_count)``: the drift, plus the estimate's own sampling
+    variance (``1/shape`` is the Gamma posterior's squared coefficient of variation, ``shape``
+    = results + prior) and the next week's (``next_count`` = expected results next week), both
+    inflated by ``kappa`` (see :func:`change_variance_model`). Counts are floored at 0.5.
+    """
+    a = np.maximum(np.asarray(shape, float), 0.5)
+    c = np.maximum(np.asarray(next_count, float), 0.5)
+    return np.sqrt(np.asarray(tau2, float) + np.asarray(kappa, float) * (1.0 / a + 1.0 / c))
+
+
+def prob_next_ratio_below(threshold: np.ndarray | float, center: np.ndarray, log_sd: np.ndarray,
+                          nu: np.ndarray | float) -> np.ndarray:
+    """P(next week's ratio < ``threshold``) (fraction 0–1): ``log ratio`` is Student t with
+    ``nu`` degrees of freedom, location ``log center`` and standard deviation ``log_sd``
+    (scale ``log_sd * sqrt((nu - 2) / nu)``, so the variance is ``log_sd**2``; heavier tails
+    than the normal as the observed changes have; Lange, Little & Taylor 1989, *JASA* 84).
+    ``center`` and ``threshold`` are positive (NaN otherwise)."""
+    c = np.asarray(center, float)
+    t = np.asarray(threshold, float)
+    nu = np.asarray(nu, float)
+    scale = np.asarray(log_sd, float) * np.sqrt((nu - 2.0) / nu)
+    ok = (c > 0) & (t > 0) & (scale > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(np.where(ok, t, 1.0)) - np.log(np.where(ok, c, 1.0))) / np.where(ok, scale, 1.0)
+    return np.where(ok, stats.t.cdf(z, nu), np.nan)
+
+
+def shrink_log_ratio(log_ratio: np.ndarray, sampling_var: np.ndarray, group: np.ndarray,
+                     active: np.ndarray, *, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes shrinkage of each entity's log ratio toward its group's (normal-normal).
+
+    Within a group (platform, level), the true log ratios are ``N(mu, sigma2)`` and each
+    ``log_ratio`` is observed with ``sampling_var``; ``mu`` and ``sigma2`` are the random-effects
+    estimates over the ``active`` entities (Paule & Mandel 1982 iteration: weights
+    ``1 / (sigma2 + v)``, ``sigma2 = max(0, weighted var - weighted mean of v)``), and each
+    entity gets the posterior mean ``mu + B (log_ratio - mu)`` with ``B = sigma2 / (sigma2 + v)``
+    and variance ``B v`` (Efron & Morris 1975, *JASA* 70; Clayton & Kaldor 1987, *Biometrics*
+    43). This is the regression to the mean a rule that picks the lowest (or highest) observed
+    ROAS must expect. Groups with fewer than 3 active entities are left unshrunk (``B = 1``).
+    Returns ``(posterior mean, posterior variance)`` of the log ratio, length n.
+    """
+    y = np.asarray(log_ratio, float)
+    v = np.maximum(np.asarray(sampling_var, float), 1e-9)
+    ok = np.asarray(active, bool) & np.isfinite(y)
+    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    mean_out, var_out = y.copy(), v.copy()
+    for g in range(len(keys)):
+        sel = ok & (inv == g)
+        if sel.sum() < 3:
+            continue
+        ys, vs = y[sel], v[sel]
+        sigma2 = max(float(np.var(ys) - np.mean(vs)), 1e-6)
+        for _ in range(iterations):
+            w = 1.0 / (sigma2 + vs)
+            mu = float((w * ys).sum() / w.sum())
+            new = max(float((w * ((ys - mu) ** 2 - vs)).sum() / w.sum()), 1e-6)
+            if abs(new - sigma2) < 1e-7:
+                sigma2 = new
+                break
+            sigma2 = new
+        members = inv == g
+        b = sigma2 / (sigma2 + v[members])
+        mean_out[members] = mu + b * (y[members] - mu)
+        var_out[members] = b * v[members]
+    return mean_out, var_out
