@@ -211,20 +211,6 @@ def change_variance_model(
     return arr[inv, 0], arr[inv, 1], arr[inv, 2]
 
 
-def predictive_log_sd(shape: np.ndarray, next_count: np.ndarray, tau2: np.ndarray,
-                      kappa: np.ndarray) -> np.ndarray:
-    """Standard deviation of next week's log ratio around the current estimate's log.
-
-    ``tau2 + kappa * (1/shape + 1/next_count)``: the drift, plus the estimate's own sampling
-    variance (``1/shape`` is the Gamma posterior's squared coefficient of variation, ``shape``
-    = results + prior) and the next week's (``next_count`` = expected results next week), both
-    inflated by ``kappa`` (see :func:`change_variance_model`). Counts are floored at 0.5.
-    """
-    a = np.maximum(np.asarray(shape, float), 0.5)
-    c = np.maximum(np.asarray(next_count, float), 0.5)
-    return np.sqrt(np.asarray(tau2, float) + np.asarray(kappa, float) * (1.0 / a + 1.0 / c))
-
-
 def prob_next_ratio_below(threshold: np.ndarray | float, center: np.ndarray, log_sd: np.ndarray,
                           nu: np.ndarray | float) -> np.ndarray:
     """P(next week's ratio < ``threshold``) (fraction 0–1): ``log ratio`` is Student t with
