@@ -4,7 +4,9 @@
 range inside ONE transaction that is rolled back at the end (nothing is kept; pending
 suggestions of the live account are set aside inside it so they do not block the replay). The
 clock of each replayed day is 09:00 the next morning in the tenant's time zone, so suggestions
-expire and deduplicate as they would have.
+expire and deduplicate as they would have; suggestions the account received after that clock
+(the live ones) are not seen by the replay's deduplication (:func:`growthops.ads.suggestions.generate.store`,
+issue 16: they used to block most of the replayed pauses).
 
 Then, set-based, it sums each suggested entity's metrics over the evidence window (the 14 days
 ending on the as-of day) and the ``horizon_days`` after it, and judges per type whether the

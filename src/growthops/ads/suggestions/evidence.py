@@ -10,6 +10,13 @@ A suggestion's ``confidence`` is the posterior probability, in percent, that its
 * Comparing two periods' rates (CTR recent vs earlier): conditional on the total count, the
   recent count is Binomial with ``p = e_r r_r / (e_r r_r + e_e r_e)``; with a Jeffreys prior
   ``p ~ Beta(c_r + 1/2, c_e + 1/2)`` and ``r_r < r_e  <=>  p < e_r / (e_r + e_e)``.
+* Next week's ROAS (pause, budget and scale premises since issue 16,
+  :func:`change_variance_model`, :func:`shrink_log_ratio`, :func:`prob_next_ratio_below`): the
+  log ROAS of the next 7 days is Student t around the entity's empirical-Bayes estimate, with
+  the variance of the tenant's own week-to-week changes (drift plus inflated sampling noise).
+  The earlier count model (:func:`prob_future_count_below`, :func:`drift_variance`) judged
+  results at a fixed value per result and missed the spread of the value per result, which
+  dominates on value-reporting accounts (see ``docs/confidences.md``).
 """
 
 from __future__ import annotations

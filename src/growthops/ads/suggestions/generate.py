@@ -3,7 +3,10 @@
 Each rule below states a *premise* about an entity over the next 7 days at its current pace
 (e.g. "its ROAS will stay below 0.6 x target") and the suggestion's ``confidence`` is the
 posterior predictive probability of that premise, in percent, from the models in
-:mod:`growthops.ads.suggestions.evidence` — not a constant per rule. A suggestion is
+:mod:`growthops.ads.suggestions.evidence` — not a constant per rule. For the ROAS premises
+(pause, scale, budget changes) it is P(next week's ROAS on the stated side of the line) under a
+Student t on the log scale fitted to the tenant's week-to-week changes (issue 16; see
+``docs/confidences.md``). A suggestion is
 emitted only when that probability is at least ``MIN_CONFIDENCE`` and the entity has the minimum
 evidence written in :mod:`growthops.ads.thresholds`.
 
