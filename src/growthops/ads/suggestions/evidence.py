@@ -235,14 +235,38 @@ def prob_next_ratio_below(threshold: np.ndarray | float, center: np.ndarray, log
     return np.where(ok, stats.t.cdf(z, nu), np.nan)
 
 
+def paule_mandel(y: np.ndarray, v: np.ndarray) -> float:
+    """Paule–Mandel estimate of the between-unit variance ``sigma2`` of ``y`` (length n >= 2)
+    observed with within-unit variances ``v``: the root of
+    ``sum((y - mu_w)**2 / (sigma2 + v)) = n - 1``, ``mu_w`` the mean weighted by
+    ``1 / (sigma2 + v)``; 0 when even ``sigma2 = 0`` leaves the sum below ``n - 1`` (Paule &
+    Mandel 1982; recommended over DerSimonian–Laird by Veroniki et al. 2016, *Research
+    Synthesis Methods* 7). Solved by Brent's method (SciPy ``brentq``)."""
+    from scipy.optimize import brentq
+
+    y, v = np.asarray(y, float), np.asarray(v, float)
+
+    def excess(s2: float) -> float:
+        w = 1.0 / (s2 + v)
+        mu = (w * y).sum() / w.sum()
+        return float((w * (y - mu) ** 2).sum() - (len(y) - 1))
+
+    if len(y) < 2 or excess(0.0) <= 0:
+        return 0.0
+    hi = max(float(np.var(y)), 1e-6)
+    while excess(hi) > 0:
+        hi *= 4.0
+    return float(brentq(excess, 0.0, hi, xtol=1e-10))
+
+
 def shrink_log_ratio(log_ratio: np.ndarray, sampling_var: np.ndarray, group: np.ndarray,
-                     active: np.ndarray, *, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+                     active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Empirical-Bayes shrinkage of each entity's log ratio toward its group's (normal-normal).
 
     Within a group (platform, level), the true log ratios are ``N(mu, sigma2)`` and each
     ``log_ratio`` is observed with ``sampling_var``; ``mu`` and ``sigma2`` are the random-effects
-    estimates over the ``active`` entities (Paule & Mandel 1982 iteration: weights
-    ``1 / (sigma2 + v)``, ``sigma2 = max(0, weighted var - weighted mean of v)``), and each
+    estimates over the ``active`` entities (:func:`paule_mandel`; ``mu`` the mean weighted by
+    ``1 / (sigma2 + v)``), and each
     entity gets the posterior mean ``mu + B (log_ratio - mu)`` with ``B = sigma2 / (sigma2 + v)``
     and variance ``B v`` (Efron & Morris 1975, *JASA* 70; Clayton & Kaldor 1987, *Biometrics*
     43). This is the regression to the mean a rule that picks the lowest (or highest) observed
@@ -259,15 +283,9 @@ def shrink_log_ratio(log_ratio: np.ndarray, sampling_var: np.ndarray, group: np.
         if sel.sum() < 3:
             continue
         ys, vs = y[sel], v[sel]
-        sigma2 = max(float(np.var(ys) - np.mean(vs)), 1e-6)
-        for _ in range(iterations):
-            w = 1.0 / (sigma2 + vs)
-            mu = float((w * ys).sum() / w.sum())
-            new = max(float((w * ((ys - mu) ** 2 - vs)).sum() / w.sum()), 1e-6)
-            if abs(new - sigma2) < 1e-7:
-                sigma2 = new
-                break
-            sigma2 = new
+        sigma2 = paule_mandel(ys, vs)
+        w = 1.0 / (sigma2 + vs)
+        mu = float((w * ys).sum() / w.sum())
         members = inv == g
         b = sigma2 / (sigma2 + v[members])
         mean_out[members] = mu + b * (y[members] - mu)
