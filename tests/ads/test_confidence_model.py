@@ -57,6 +57,17 @@ def test_change_model_sees_heavy_tails_and_small_groups_borrow_the_overall_fit()
     assert tau2[-1] == pytest.approx(overall[0][0]) and kappa[-1] == pytest.approx(overall[1][0])
 
 
+def test_a_still_group_keeps_at_least_the_tenants_drift() -> None:
+    rng = np.random.default_rng(6)
+    moving = _weeks(rng, 3000, 0.4, 0.5)
+    still = _weeks(rng, 300, 0.0, 0.5)
+    args = [np.concatenate([m, s]) for m, s in zip(moving, still, strict=True)]
+    group = np.array(["ads"] * 3000 + ["adsets"] * 300, dtype=object)
+    tau2, _, _ = change_variance_model(*args, group)
+    overall = change_variance_model(*args, np.zeros(3300))[0][0]
+    assert tau2[-1] == pytest.approx(overall) and tau2[0] > overall > 0.05
+
+
 def test_more_week_to_week_variance_widens_the_predictive() -> None:
     # The current ROAS is 20 % under the line: more variance, less confidence it stays below.
     p = prob_next_ratio_below(1.0, 0.8, np.array([0.1, 0.2, 0.4]), 30.0)
