@@ -222,7 +222,7 @@ def _texts(
 ) -> dict[str, dict[str, str]]:
     """English and French action, reason and expected impact of a rollback suggestion."""
     from growthops.ads.suggestions import texts as tx
-    from growthops.core.i18n import LANGS, _
+    from growthops.core.i18n import LANGS, _, format_number
 
     out: dict[str, dict[str, str]] = {}
     for lang in LANGS:
@@ -254,7 +254,7 @@ def _texts(
             low=tx.pct(math.exp(read["band"][0]) - 1, lang),
             high=tx.pct(math.exp(read["band"][1]) - 1, lang),
             days=read["unit"]["days_after"],
-            z=f"{read['z']:.1f}",
+            z=format_number(read["z"], lang, 1),
         )
         impact = _(
             lang, "Back to the state before the change; the full 7-day measurement still follows."
