@@ -113,6 +113,16 @@ def test_first_day_far_below_the_band_yields_one_pending_rollback(db, tenant, fa
         "change": pytest.approx(-1 / 6, abs=1e-6),
     }
     assert rb["evidence"]["rollback_of"] == {"suggestion_id": sid, "hypothesis_id": hid}
+    # Its prediction: back to the baseline (350 results a week) from the status quo read (35).
+    pred = rb["predicted_metrics"]
+    assert (
+        pred["metrics"]["results"]["p50"] == pytest.approx(350)
+        and pred["status_quo"]["results"] == 35
+    )
+    assert pred["metrics"]["results"]["p10"] < 350 < pred["metrics"]["results"]["p90"]
+    assert (
+        pred["metrics"]["spend"]["p50"] == pytest.approx(700) and pred["status_quo"]["spend"] == 840
+    )
     assert (
         "3.29" in rb["texts"]["en"]["reason"]
         and rb["texts"]["fr"]["action"] != rb["texts"]["en"]["action"]

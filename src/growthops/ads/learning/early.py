@@ -422,29 +422,29 @@ def _confidence(z: float) -> int:
 
 
 def _rollback_prediction(read: dict[str, Any]) -> dict[str, Any]:
-    """``predicted_metrics`` of a rollback: the key metric returns to its baseline level.
+    """``predicted_metrics`` of a rollback: the unit returns to its baseline (shape of a
+    suggestion's prediction, so the rollback's own hypothesis is measured like any other).
 
-    Levels (results, spend) per 7 days from daily rates; ratios as they are. p10 / p90: the
-    read's ±1.2816 SE band (80% normal interval) around the baseline, as a log change.
+    For each of spend, results, ROAS, CPA, CPM and CTR the unit has in both windows: ``p50`` =
+    the baseline (levels — spend, results — per 7 days from daily rates; ratios as they are),
+    ``p10`` / ``p90`` = ``p50 x exp(-/+ 1.2816 x SE)`` (the read's 80% normal interval; spend,
+    set by the budget, has no band); ``status_quo`` = the same metrics as read since the
+    execution. Horizon 7 days.
     """
-    key, u = read["key_metric"], read["unit"]
-    before, after = u["before"].get(key), u["after"].get(key)
-    if key in _LEVELS:
-        before = before / max(u["days_before"], 1) * 7 if before is not None else None
-        after = after / max(u["days_after"], 1) * 7 if after is not None else None
-    se = float(read["se"])
-    metrics = {}
-    if before:
-        metrics[key] = {
-            q: round(before * math.exp(s * 1.2816 * se), 4)
-            for q, s in (("p10", -1), ("p50", 0), ("p90", 1))
-        }
-    return {
-        "horizon_days": 7,
-        "metrics": metrics,
-        "status_quo": {key: after} if after else {},
-        "rollback": True,
-    }
+    u, se = read["unit"], float(read["se"])
+    metrics: dict[str, Any] = {}
+    status_quo: dict[str, float] = {}
+    for m in ("spend", "results", "roas", "cpa", "cpm", "ctr"):
+        b, a = u["before"].get(m), u["after"].get(m)
+        if not b or not a:
+            continue
+        if m in _LEVELS:
+            b, a = b / max(u["days_before"], 1) * 7, a / max(u["days_after"], 1) * 7
+        w = 0.0 if m == "spend" else 1.2816 * se
+        lo, hi = sorted((b * math.exp(-w), b * math.exp(w)))
+        metrics[m] = {"p10": round(lo, 4), "p50": round(b, 4), "p90": round(hi, 4)}
+        status_quo[m] = round(a, 4)
+    return {"horizon_days": 7, "metrics": metrics, "status_quo": status_quo, "rollback": True}
 
 
 def list_checks(conn: Any, *, tenant_id: UUID | str, limit: int = 50) -> list[dict[str, Any]]:
