@@ -479,7 +479,7 @@ def test_the_cli_lists_the_loops(db):
         learning_app, ["loops", "--tenant", t.client_key, "--lang", "fr"], env={"COLUMNS": "200"}
     )
     assert out.exit_code == 0, out.output
-    assert "calibration" in out.output and "en test" in out.output
+    assert "calibrage" in out.output and "en test" in out.output
     bad = CliRunner().invoke(learning_app, ["loops", "--tenant", t.client_key, "--status", "done"])
     assert bad.exit_code != 0
 

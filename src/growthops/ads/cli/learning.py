@@ -165,20 +165,23 @@ def render_checks(console: Console, rows: list[dict[str, Any]], *, tenant: str, 
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     import math
 
+    from growthops.ads.labels import code
+
     for r in rows:
         rd = r["early_read"] or {}
         eff = rd.get("effect")
         band = rd.get("band")
-        rollback = (f"#{r['rollback_suggestion_id']} ({r['rollback_status']})"
+        rollback = (f"#{r['rollback_suggestion_id']} ({code(r['rollback_status'], lang)})"
                     if r["rollback_suggestion_id"] else "-")
         table.add_row(
-            str(r["suggestion_id"]), r["suggestion_type"], f"{r['entity_type']} {r['entity_id']}",
+            str(r["suggestion_id"]), code(r["suggestion_type"], lang),
+            f"{code(r['entity_type'], lang)} {r['entity_id']}",
             str(r["early_days"] if r["early_days"] is not None else "-"),
             format_percent(math.exp(eff) - 1, lang, sign=True) if eff is not None else "-",
             (f"{format_percent(math.exp(band[0]) - 1, lang, sign=True)} .. "
              f"{format_percent(math.exp(band[1]) - 1, lang, sign=True)}") if band else "-",
             _num(r["early_z"], lang, 1), _verdict(r["early_verdict"], lang), rollback,
-            r["outcome"] or _(lang, "waiting"))
+            code(r["outcome"], lang) if r["outcome"] else _(lang, "waiting"))
     console.print(table)
 
 
@@ -208,6 +211,18 @@ def _loop_status(s: str, lang: str) -> str:
             "rolled_back": pgettext(lang, "feedback loop", "rolled back")}.get(s, s)
 
 
+def _loop_code(value: str | None, lang: str) -> str:
+    """A loop type or adjustment type in words (the code itself when unknown)."""
+    return {
+        "calibration": pgettext(lang, "feedback loop", "calibration"),
+        "decision_pattern": pgettext(lang, "feedback loop", "decision pattern"),
+        "isotonic_calibration": pgettext(lang, "feedback loop", "isotonic calibration"),
+        "hold_back": pgettext(lang, "feedback loop", "hold back"),
+        "rank_boost": pgettext(lang, "feedback loop", "rank higher"),
+        "retire": pgettext(lang, "feedback loop", "retire"),
+    }.get(value or "", value or "-")
+
+
 def render_loops(console: Console, rows: list[dict[str, Any]], *, tenant: str, lang: str = "en") -> None:
     """Print :func:`growthops.ads.learning.feedback.list_loops` rows as a Rich table."""
     console.rule(_(lang, "Feedback loops: {tenant}", tenant=tenant))
@@ -230,7 +245,7 @@ def render_loops(console: Console, rows: list[dict[str, Any]], *, tenant: str, l
                          status=ev.get("pattern_status") or "-", n=ev["decisions_since"])
         else:
             evidence = "-"
-        table.add_row(str(r["loop_id"]), r["loop_type"], r["adjustment_type"] or "-",
+        table.add_row(str(r["loop_id"]), _loop_code(r["loop_type"], lang), _loop_code(r["adjustment_type"], lang),
                       str(r["triggered_by_hypothesis_id"] or "-"), _loop_status(r["status"], lang), evidence,
                       format_date(r["created_at"], lang))
     console.print(table)

@@ -221,6 +221,7 @@ def _texts(
     typ: str, params: dict[str, Any], read: dict[str, Any], entity: str, cur: str, original_id: int
 ) -> dict[str, dict[str, str]]:
     """English and French action, reason and expected impact of a rollback suggestion."""
+    from growthops.ads.labels import metric_label
     from growthops.ads.suggestions import texts as tx
     from growthops.core.i18n import LANGS, _, format_number
 
@@ -249,7 +250,7 @@ def _texts(
             "24-hour check of suggestion {sid}: {metric} changed {effect} against a predicted "
             "{low} to {high} over {days} day(s) (z = {z}; the rule is |z| > 3.29).",
             sid=original_id,
-            metric=read["key_metric"],
+            metric=metric_label(read["key_metric"], lang),
             effect=tx.pct(math.exp(read["effect"]) - 1, lang),
             low=tx.pct(math.exp(read["band"][0]) - 1, lang),
             high=tx.pct(math.exp(read["band"][1]) - 1, lang),
