@@ -205,6 +205,14 @@ def test_first_day_inside_the_band_yields_no_rollback(db, tenant, fake):
     assert _hyp(db, tenant.tenant_id, hid)["early_verdict"] == "inside"
 
 
+def test_results_falling_to_zero_are_read_with_a_continuity_correction(db, tenant, fake):
+    _executed_scale(db, fake, tenant, first_day_conversions=0)
+    (rd,) = _check(db, tenant.tenant_id)
+    # log((0.5 / 1) / (350 / 7)) = log(0.01): finite, far below the band.
+    assert rd["read"]["effect"] == pytest.approx(-4.60517, abs=1e-4)
+    assert rd["verdict"] == "adverse_clear" and rd["rollback_suggestion_id"] is not None
+
+
 def test_worse_but_not_clearly_yields_no_rollback(db, tenant, fake):
     _executed_scale(db, fake, tenant, first_day_conversions=38)
     (rd,) = _check(db, tenant.tenant_id)

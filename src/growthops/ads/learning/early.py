@@ -16,7 +16,10 @@ estimation and significance of the logarithm of a ratio of frequencies", Ann. Hu
 20:309-311). With ``d`` = +1 when the prediction goes up (-1 down) and ``edge`` the predicted
 band's adverse end (p10 when up, p90 when down, as log changes from
 :func:`growthops.ads.learning.measurement.predicted_log_interval`),
-``z = d x (effect - edge) / SE``. The read is:
+``z = d x (effect - edge) / SE``. When a count is zero (results fell to none), the effect is
+read with 0.5 for the count and ``z`` comes from the exact conditional test of the unit's two
+Poisson counts against the edge instead (:func:`_exact_z`; Przyborowski & Wilenski 1940). The
+read is:
 
 * ``adverse_clear`` when ``z < -`` :data:`Z_EARLY` (3.29): the Haybittle–Peto boundary for an
   interim look (Haybittle 1971, "Repeated assessment of results in clinical trials of cancer
@@ -103,6 +106,72 @@ def _rate_change(
     return d - math.log(n_a / n_b) if n_a > 0 and n_b > 0 else None
 
 
+#: Key metrics proportional to their noise count, and the level they are divided by.
+_PER = {"results": None, "roas": "spend", "ctr": "impressions"}
+
+
+def _zero_change(
+    before: dict[str, Any], after: dict[str, Any], metric: str, n_b: int, n_a: int
+) -> float | None:
+    """Log change of ``metric`` when its noise count fell to zero after the change (the metric
+    is 0, its log undefined): the count gets 0.5 (Haldane 1956) and the metric is read through it
+    (results as a daily rate; ROAS as results per spend; CTR as clicks per impression). None for
+    other metrics or when the baseline count is zero too."""
+    if metric not in _PER or n_a <= 0 or n_b <= 0:
+        return None
+    nc = NOISE_COUNT.get(metric, "results")
+    b, a = float(before.get(nc) or 0), float(after.get(nc) or 0)
+    if b <= 0 or a > 0:
+        return None
+    d = math.log((0.5 / n_a) / (b / n_b))
+    per = _PER[metric]
+    if per is not None:
+        pb, pa = float(before.get(per) or 0), float(after.get(per) or 0)
+        if pb <= 0 or pa <= 0:
+            return None
+        d -= math.log((pa / n_a) / (pb / n_b))
+    return d
+
+
+def _exact_z(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    metric: str,
+    n_b: int,
+    n_a: int,
+    edge: float,
+    direction: int,
+) -> float | None:
+    """z of the unit's count against the band's adverse edge by the exact conditional test of
+    two Poisson counts (Przyborowski & Wilenski 1940, "Homogeneity of results in testing samples
+    from Poisson series", Biometrika 31:313-323), used when a count is zero (the delta method's
+    SE is then meaningless). Given ``N = a + b``, ``a ~ Binomial(N, pi)`` with
+    ``pi = r0 n_a / (r0 n_a + n_b)`` and ``r0`` the count's rate ratio at the edge (``edge``:
+    the key metric's log change at the band's adverse end plus the siblings' change, taken as
+    known; for ROAS and CTR plus the spend's or impressions' rate change). Returns
+    ``Phi^-1(p)`` of the adverse tail (negative when worse; floored at -37), or None for a metric
+    not proportional to its count."""
+    from scipy.stats import binom, norm
+
+    if metric not in _PER or n_a <= 0 or n_b <= 0:
+        return None
+    nc = NOISE_COUNT.get(metric, "results")
+    b, a = round(float(before.get(nc) or 0)), round(float(after.get(nc) or 0))
+    shift = 0.0
+    per = _PER[metric]
+    if per is not None:
+        pb, pa = float(before.get(per) or 0), float(after.get(per) or 0)
+        if pb <= 0 or pa <= 0:
+            return None
+        shift = math.log((pa / n_a) / (pb / n_b))
+    if a + b == 0:
+        return None
+    r0 = math.exp(edge + shift)
+    pi = r0 * n_a / (r0 * n_a + n_b)
+    p = binom.cdf(a, a + b, pi) if direction > 0 else binom.sf(a - 1, a + b, pi)
+    return float(max(norm.ppf(max(float(p), 1e-300)), -37.0))
+
+
 def read_one(r: dict[str, Any]) -> dict[str, Any]:
     """Read one hypothesis early from its :data:`EARLY_SQL` row (pure; no database access).
 
@@ -149,6 +218,8 @@ def read_one(r: dict[str, Any]) -> dict[str, Any]:
         out["verdict"] = "too_little_data"
         return out
     d_unit = _rate_change(u_b, u_a, key, n_b, n_a)
+    if d_unit is None:
+        d_unit = _zero_change(u_b, u_a, key, n_b, n_a)
     d_comp = 0.0
     if n_comp:
         c_b, c_a = _window(C, "b", vpr, use_value), _window(C, "a", vpr, use_value)
@@ -162,13 +233,18 @@ def read_one(r: dict[str, Any]) -> dict[str, Any]:
     cells = [u_b[nc], u_a[nc]] + (
         [_window(C, "b", vpr, use_value)[nc], _window(C, "a", vpr, use_value)[nc]] if n_comp else []
     )
-    if any(c <= 0 for c in cells):
+    zero = any(c <= 0 for c in cells)
+    if zero:
         cells = [c + 0.5 for c in cells]  # Haldane's correction
     se = math.sqrt(sum(1.0 / c for c in cells))
     lo, mid, hi = interval
     direction = 1 if mid > 0 else -1 if mid < 0 else (-1 if key in ("cpm", "cpa") else 1)
     adverse, favourable = (lo, hi) if direction > 0 else (hi, lo)
     z = direction * (effect - adverse) / se
+    exact = _exact_z(u_b, u_a, key, n_b, n_a, adverse + d_comp, direction) if zero else None
+    if exact is not None:
+        z = exact
+        read["test"] = "exact conditional binomial (a zero count)"
     if z < -Z_EARLY:
         verdict = "adverse_clear"
     elif z < 0:
