@@ -221,7 +221,9 @@ def read_one(r: dict[str, Any]) -> dict[str, Any]:
     if d_unit is None:
         d_unit = _zero_change(u_b, u_a, key, n_b, n_a)
     d_comp = 0.0
-    if n_comp:
+    c_b: dict[str, Any] = {}
+    c_a: dict[str, Any] = {}
+    if C and n_comp:
         c_b, c_a = _window(C, "b", vpr, use_value), _window(C, "a", vpr, use_value)
         d_comp = _rate_change(c_b, c_a, key, int(C["days_b"]), int(C["days_a"])) or 0.0
     if d_unit is None:
@@ -230,9 +232,7 @@ def read_one(r: dict[str, Any]) -> dict[str, Any]:
         return out
     effect = d_unit - d_comp
     nc = NOISE_COUNT.get(key, "results")
-    cells = [u_b[nc], u_a[nc]] + (
-        [_window(C, "b", vpr, use_value)[nc], _window(C, "a", vpr, use_value)[nc]] if n_comp else []
-    )
+    cells = [u_b[nc], u_a[nc]] + ([c_b[nc], c_a[nc]] if c_b else [])
     zero = any(c <= 0 for c in cells)
     if zero:
         cells = [c + 0.5 for c in cells]  # Haldane's correction
