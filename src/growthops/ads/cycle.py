@@ -7,9 +7,11 @@
 3. anomalies (:func:`growthops.ads.analysis.anomalies.detect_anomalies`),
 4. overspend (:func:`growthops.ads.analysis.overspend.check_overspend`) and creative fatigue
    (:func:`growthops.ads.analysis.fatigue.compute_fatigue`),
-5. learning: due hypotheses measured, calibration refitted, decision patterns relearned
-   (:mod:`growthops.ads.learning.measurement`, :mod:`growthops.ads.learning.calibration`,
-   :mod:`growthops.ads.learning.patterns`),
+5. learning: due hypotheses measured, fresh executions read early (24-hour check, rollback
+   suggestions to the approval queue), calibration refitted, decision patterns relearned,
+   feedback loops decided (:mod:`growthops.ads.learning.measurement`,
+   :mod:`growthops.ads.learning.early`, :mod:`growthops.ads.learning.calibration`,
+   :mod:`growthops.ads.learning.patterns`, :mod:`growthops.ads.learning.feedback`),
 6. suggestions (:mod:`growthops.ads.suggestions.generate`: generate, calibrate and filter by the learned
    patterns, expire, deduplicate, store),
 7. campaign roll-ups (:func:`growthops.ads.allocation.performance.refresh_performance`:
@@ -104,10 +106,16 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
         from growthops.ads.learning import calibration, measurement, patterns
 
         measured = measurement.measure_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
+        from growthops.ads.learning import early, feedback
+
+        reads = early.check_due(conn, tenant_id=tenant_id, today=as_of, now=clock)
         calibration.fit(conn, tenant_id=tenant_id)
         learned = patterns.learn(conn, tenant_id=tenant_id, today=as_of)
+        loops = feedback.evaluate(conn, tenant_id=tenant_id, today=as_of, now=clock)
         return {"hypotheses_measured": sum(r["status"] == "measured" for r in measured),
-                "decision_patterns": len(learned)}
+                "decision_patterns": len(learned), "early_reads": len(reads),
+                "early_rollbacks": sum(r["rollback_suggestion_id"] is not None for r in reads),
+                "feedback_loops_decided": len(loops)}
 
     s.update(step("learning", learn))
 

@@ -165,6 +165,16 @@ def run_sandbox_loop(db: Database, console: Console, *, reset: bool = False, lan
     console.print(table)
     with db.tenant_tx(tid) as conn:
         last = SandboxAccount.load(conn, tenant_id=tid).advance(conn, FAST_FORWARD_DAYS)
+    from growthops.ads.cli.learning import render_checks
+    from growthops.ads.learning.early import check_due, list_checks
+
+    with db.tenant_tx(tid) as conn:
+        # The 24-hour check as the next morning's cycle would have run it: the window's first day.
+        first = conn.execute("select min(start_day) as d from ads.hypothesis_tracking where outcome is null").fetchone()["d"]
+        if first is not None:
+            check_due(conn, tenant_id=tid, today=first, now=clock + timedelta(days=(first - as_of).days))
+        checks = list_checks(conn, tenant_id=tid)
+    render_checks(console, checks, tenant=SANDBOX_TENANT["client_key"], lang=lang)
     with db.tenant_tx(tid) as conn:
         measure_due(conn, tenant_id=tid, today=last, now=clock + timedelta(days=FAST_FORWARD_DAYS))
     console.print(f"sandbox-demo fast-forwarded to {last}; hypotheses measured.")

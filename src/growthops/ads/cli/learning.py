@@ -136,3 +136,137 @@ def report_cmd(
     with db.tenant_tx(row["tenant_id"]) as conn:
         rep = report(conn, tenant_id=row["tenant_id"])
     render_report(Console(), rep, tenant=row["client_key"], lang=lang or get_settings().lang)
+
+
+def _verdict(v: str | None, lang: str) -> str:
+    """The early read's verdict in words."""
+    return {
+        "inside": _(lang, "inside the band"),
+        "outside_favourable": _(lang, "better than the band"),
+        "outside_adverse": _(lang, "worse than the band (not clearly)"),
+        "adverse_clear": _(lang, "clearly worse than the band"),
+        "too_little_data": _(lang, "too little data"),
+    }.get(v or "", "-")
+
+
+def render_checks(console: Console, rows: list[dict[str, Any]], *, tenant: str, lang: str = "en") -> None:
+    """Print :func:`growthops.ads.learning.early.list_checks` rows as a Rich table."""
+    console.rule(_(lang, "24-hour checks: {tenant}", tenant=tenant))
+    if not rows:
+        console.print(_(lang, "No early read yet: an execution is read from its first reported day, 24 hours "
+                              "after it ran."))
+        return
+    table = Table(title=_(lang, "Early reads of executed suggestions (rule: |z| > 3.29, Haybittle-Peto)"))
+    for header, justify in ((_(lang, "suggestion"), "right"), (_(lang, "type"), "left"),
+                            (_(lang, "entity"), "left"), (_(lang, "days"), "right"),
+                            (_(lang, "effect"), "right"), (_(lang, "predicted band"), "right"),
+                            ("z", "right"), (_(lang, "early read"), "left"),
+                            (_(lang, "rollback"), "left"), (_(lang, "7-day outcome"), "left")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    import math
+
+    from growthops.ads.labels import code
+
+    for r in rows:
+        rd = r["early_read"] or {}
+        eff = rd.get("effect")
+        band = rd.get("band")
+        rollback = (f"#{r['rollback_suggestion_id']} ({code(r['rollback_status'], lang)})"
+                    if r["rollback_suggestion_id"] else "-")
+        table.add_row(
+            str(r["suggestion_id"]), code(r["suggestion_type"], lang),
+            f"{code(r['entity_type'], lang)} {r['entity_id']}",
+            str(r["early_days"] if r["early_days"] is not None else "-"),
+            format_percent(math.exp(eff) - 1, lang, sign=True) if eff is not None else "-",
+            (f"{format_percent(math.exp(band[0]) - 1, lang, sign=True)} .. "
+             f"{format_percent(math.exp(band[1]) - 1, lang, sign=True)}") if band else "-",
+            _num(r["early_z"], lang, 1), _verdict(r["early_verdict"], lang), rollback,
+            code(r["outcome"], lang) if r["outcome"] else _(lang, "waiting"))
+    console.print(table)
+
+
+@learning_app.command("checks")
+def checks_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
+    limit: Annotated[int, typer.Option("--limit", help="At most this many reads (1-1000).")] = 50,
+    lang: Annotated[str, typer.Option("--lang", help="Language of messages: en or fr (default GROWTHOPS_LANG).")] = "",
+) -> None:
+    """Show the 24-hour checks: each fresh execution's early read and its rollback suggestion."""
+    from growthops.ads.learning.early import list_checks
+    from growthops.core.db import get_db
+    from growthops.core.tenants.service import resolve
+    from growthops.settings import get_settings
+
+    db = get_db()
+    with db.app_tx() as conn:
+        row = resolve(conn, tenant)
+    with db.tenant_tx(row["tenant_id"]) as conn:
+        rows = list_checks(conn, tenant_id=row["tenant_id"], limit=limit)
+    render_checks(Console(), rows, tenant=row["client_key"], lang=lang or get_settings().lang)
+
+
+def _loop_status(s: str, lang: str) -> str:
+    return {"testing": pgettext(lang, "feedback loop", "testing"),
+            "validated": pgettext(lang, "feedback loop", "validated"),
+            "rolled_back": pgettext(lang, "feedback loop", "rolled back")}.get(s, s)
+
+
+def _loop_code(value: str | None, lang: str) -> str:
+    """A loop type or adjustment type in words (the code itself when unknown)."""
+    return {
+        "calibration": pgettext(lang, "feedback loop", "calibration"),
+        "decision_pattern": pgettext(lang, "feedback loop", "decision pattern"),
+        "isotonic_calibration": pgettext(lang, "feedback loop", "isotonic calibration"),
+        "hold_back": pgettext(lang, "feedback loop", "hold back"),
+        "rank_boost": pgettext(lang, "feedback loop", "rank higher"),
+        "retire": pgettext(lang, "feedback loop", "retire"),
+    }.get(value or "", value or "-")
+
+
+def render_loops(console: Console, rows: list[dict[str, Any]], *, tenant: str, lang: str = "en") -> None:
+    """Print :func:`growthops.ads.learning.feedback.list_loops` rows as a Rich table."""
+    console.rule(_(lang, "Feedback loops: {tenant}", tenant=tenant))
+    if not rows:
+        console.print(_(lang, "No feedback loop yet."))
+        return
+    table = Table(title=_(lang, "Adjustments of the engine and their evidence"))
+    for header, justify in ((_(lang, "loop"), "right"), (_(lang, "type"), "left"),
+                            (_(lang, "adjustment"), "left"), (_(lang, "triggered by hypothesis"), "right"),
+                            (_(lang, "status"), "left"), (_(lang, "evidence"), "left"),
+                            (_(lang, "created"), "left")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        ev = r["status_evidence"] or {}
+        if "mean_brier_difference" in ev:
+            evidence = _(lang, "Brier score lowered by {diff} on {n} later outcomes",
+                         diff=_num(ev["mean_brier_difference"], lang, 4), n=ev["n"])
+        elif "decisions_since" in ev:
+            evidence = _(lang, "pattern {status} after {n} decisions",
+                         status=ev.get("pattern_status") or "-", n=ev["decisions_since"])
+        else:
+            evidence = "-"
+        table.add_row(str(r["loop_id"]), _loop_code(r["loop_type"], lang), _loop_code(r["adjustment_type"], lang),
+                      str(r["triggered_by_hypothesis_id"] or "-"), _loop_status(r["status"], lang), evidence,
+                      format_date(r["created_at"], lang))
+    console.print(table)
+
+
+@learning_app.command("loops")
+def loops_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
+    status: Annotated[str, typer.Option("--status", help="testing, validated or rolled_back (default: all).")] = "",
+    limit: Annotated[int, typer.Option("--limit", help="At most this many loops (1-1000).")] = 50,
+    lang: Annotated[str, typer.Option("--lang", help="Language of messages: en or fr (default GROWTHOPS_LANG).")] = "",
+) -> None:
+    """Show the feedback loops: each adjustment of the engine, what triggered it and its evidence."""
+    from growthops.ads.learning.feedback import list_loops
+    from growthops.core.db import get_db
+    from growthops.core.tenants.service import resolve
+    from growthops.settings import get_settings
+
+    db = get_db()
+    with db.app_tx() as conn:
+        row = resolve(conn, tenant)
+    with db.tenant_tx(row["tenant_id"]) as conn:
+        rows = list_loops(conn, tenant_id=row["tenant_id"], status=status or None, limit=limit)
+    render_loops(Console(), rows, tenant=row["client_key"], lang=lang or get_settings().lang)

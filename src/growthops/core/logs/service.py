@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -188,6 +188,17 @@ def log_event(
     return int(row["id"] if isinstance(row, Mapping) else row[0])
 
 
+#: Default cost of a call logged without one: ``fn(api_name, request_payload) -> Decimal | None``
+#: (USD). Registered by :mod:`growthops.connectors.costs` (core cannot import connectors).
+_cost_estimator: Callable[[str, Any], Decimal | None] | None = None
+
+
+def set_cost_estimator(fn: Callable[[str, Any], Decimal | None] | None) -> None:
+    """Register the function :func:`log_api_call` uses when a call is logged without a cost."""
+    global _cost_estimator
+    _cost_estimator = fn
+
+
 def log_api_call(
     conn: psycopg.Connection[Any],
     *,
@@ -208,11 +219,15 @@ def log_api_call(
     Payloads are any JSON-like value (dict, list, str...) stored as jsonb after :func:`redact`;
     ``endpoint`` (query strings carry Meta's ``access_token``) and ``error_message`` pass
     through :func:`redact_text`. ``duration_ms`` is rounded to whole milliseconds (must be ≥ 0);
-    ``cost_estimate`` is in USD at the provider's list price. Must run in ``tenant_id``'s
+    ``cost_estimate`` is in USD at the provider's list price; when None, the registered estimator
+    (:func:`set_cost_estimator`, :func:`growthops.connectors.costs.estimate_cost`) fills it
+    (still None for an API without a list price). Must run in ``tenant_id``'s
     tenant transaction (row-level security). Raises :class:`InvalidInput` for a negative duration.
     """
     if duration_ms is not None and duration_ms < 0:
         raise InvalidInput(f"duration_ms: {duration_ms} is negative")
+    if cost_estimate is None and _cost_estimator is not None:
+        cost_estimate = _cost_estimator(api_name, request_payload)
     row = conn.execute(
         """insert into core.api_calls_log
              (tenant_id, api_name, endpoint, method, request_payload, response_payload,
