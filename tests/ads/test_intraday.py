@@ -25,7 +25,12 @@ from growthops.connectors.registry import register_account
 from growthops.core import secrets
 from growthops.core.errors import InvalidInput
 from tests.conftest import new_tenant
-from tests.connectors.graph_sync_server import ADSETS, CAMPAIGNS, HOURLY_WEIGHTS, InsightsGraphServer
+from tests.connectors.graph_sync_server import (
+    ADSETS,
+    CAMPAIGNS,
+    HOURLY_WEIGHTS,
+    InsightsGraphServer,
+)
 
 TOKEN = "EAAintradayTOKENneverLogged42"
 TODAY = date(2026, 12, 1)
@@ -55,9 +60,15 @@ def graph() -> Iterator[InsightsGraphServer]:
 def meta_tenant(db, graph: InsightsGraphServer, *, settings: dict | None = None, **fields):
     tenant = new_tenant(db, **fields)
     with db.tenant_tx(tenant.tenant_id) as conn:
-        register_account(conn, tenant_id=tenant.tenant_id, platform="meta", connector="meta",
-                         account_id="1234567890", credentials={"access_token": TOKEN},
-                         settings={"base_url": graph.url, **(settings or {})})
+        register_account(
+            conn,
+            tenant_id=tenant.tenant_id,
+            platform="meta",
+            connector="meta",
+            account_id="1234567890",
+            credentials={"access_token": TOKEN},
+            settings={"base_url": graph.url, **(settings or {})},
+        )
     return tenant
 
 
@@ -99,20 +110,32 @@ def test_meta_hours_paged_stored_over_budget_flagged_once(db, keys, graph) -> No
     # 14 days x 24 hours + today's hours 0-14, for 2 campaigns and 3 ad sets.
     per_hour = len(CAMPAIGNS) + len(ADSETS)
     assert sync.rows_inserted == per_hour * (14 * 24 + 15) == sync.rows_fetched
-    stored = rows(db, tenant, "select count(*) n, max(hour) filter (where day = %s) h "
-                              "from ads.spend_hourly", [TODAY])[0]
+    stored = rows(
+        db,
+        tenant,
+        "select count(*) n, max(hour) filter (where day = %s) h from ads.spend_hourly",
+        [TODAY],
+    )[0]
     assert stored == {"n": per_hour * (14 * 24 + 15), "h": 14}
     # 15 days > 7: asynchronous report runs with the hourly breakdown, read page after page.
     posts = [r for r in graph.requests if r["method"] == "POST"]
-    assert len(posts) == 2 and all("hourly_stats_aggregated_by_advertiser_time_zone"
-                                   in p["form"]["breakdowns"] for p in posts)
+    assert len(posts) == 2 and all(
+        "hourly_stats_aggregated_by_advertiser_time_zone" in p["form"]["breakdowns"] for p in posts
+    )
     assert sum(1 for r in graph.requests if r["query"].get("after")) >= 30
-    budgets = rows(db, tenant, "select entity_id, daily_budget from ads.spend_hourly "
-                               "where day = %s and hour = 0 and daily_budget is not null "
-                               "order by entity_id", [TODAY])
+    budgets = rows(
+        db,
+        tenant,
+        "select entity_id, daily_budget from ads.spend_hourly "
+        "where day = %s and hour = 0 and daily_budget is not null "
+        "order by entity_id",
+        [TODAY],
+    )
     assert {b["entity_id"]: b["daily_budget"] for b in budgets} == {
-        "120210000000000002": Decimal("200.00"), FAST: Decimal("50.00"),
-        STEADY: Decimal("30.00")}
+        "120210000000000002": Decimal("200.00"),
+        FAST: Decimal("50.00"),
+        STEADY: Decimal("30.00"),
+    }
     by_id = {c.entity_id: c for c in res.checks}
     fast = by_id[FAST]
     assert fast.method == "profile" and fast.history_days == 14
@@ -130,14 +153,19 @@ def test_meta_hours_paged_stored_over_budget_flagged_once(db, keys, graph) -> No
     assert len(warnings) == 2 and any(FAST in w["message"] for w in warnings)
 
     # An hour later: still over, not flagged again; on pace stays unflagged.
-    later = run_intraday(db, tenant_id=tenant.tenant_id, now=NOW + timedelta(hours=1),
-                         sleep=Sleeps())
+    later = run_intraday(
+        db, tenant_id=tenant.tenant_id, now=NOW + timedelta(hours=1), sleep=Sleeps()
+    )
     assert later.syncs[0].date_from == TODAY - timedelta(days=1)
     again = {c.entity_id: c for c in later.checks}
     assert again[FAST].over and again[FAST].flagged and not again[FAST].newly_flagged
     assert later.newly_flagged == []
-    checks = rows(db, tenant, "select entity_id, flagged_at, checked_at from ads.pacing_checks "
-                              "where scope = 'day' order by entity_id")
+    checks = rows(
+        db,
+        tenant,
+        "select entity_id, flagged_at, checked_at from ads.pacing_checks "
+        "where scope = 'day' order by entity_id",
+    )
     assert len(checks) == 3
     flagged = [c for c in checks if c["flagged_at"] is not None]
     assert [c["entity_id"] for c in flagged] == [FAST]
@@ -154,8 +182,12 @@ def test_account_time_zone_decides_the_day_and_the_hours(db, keys, graph) -> Non
     now = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
     res = sync_hourly(db, tenant_id=tenant.tenant_id, platform="meta", now=now, sleep=Sleeps())
     assert res.day == date(2026, 11, 30) and res.local_hour == 21
-    got = rows(db, tenant, "select max(day) d, max(hour) filter (where day = %s) h "
-                           "from ads.spend_hourly", [date(2026, 11, 30)])[0]
+    got = rows(
+        db,
+        tenant,
+        "select max(day) d, max(hour) filter (where day = %s) h from ads.spend_hourly",
+        [date(2026, 11, 30)],
+    )[0]
     assert got == {"d": date(2026, 11, 30), "h": 21}
     out = run_intraday(db, tenant_id=tenant.tenant_id, now=now, sleep=Sleeps())
     assert {c.period_start for c in out.checks} == {date(2026, 11, 30)}
@@ -174,9 +206,11 @@ def test_hourly_rows_and_checks_are_tenant_isolated(db, keys, graph) -> None:
     assert rows(db, b, "select count(*) n from ads.spend_hourly")[0]["n"] == 0
     assert rows(db, b, "select count(*) n from ads.pacing_checks")[0]["n"] == 0
     with pytest.raises(psycopg.errors.InsufficientPrivilege), db.tenant_tx(b.tenant_id) as conn:
-        conn.execute("insert into ads.spend_hourly (tenant_id, platform, level, entity_id, day, "
-                     "hour, spend) values (%s, 'meta', 'adset', 'x', %s, 1, 1)",
-                     [a.tenant_id, TODAY])
+        conn.execute(
+            "insert into ads.spend_hourly (tenant_id, platform, level, entity_id, day, "
+            "hour, spend) values (%s, 'meta', 'adset', 'x', %s, 1, 1)",
+            [a.tenant_id, TODAY],
+        )
     # b's run sees none of a's hours: nothing to check.
     assert run_intraday(db, tenant_id=b.tenant_id, now=NOW).checks == []
 
@@ -190,27 +224,41 @@ def gads(monkeypatch: pytest.MonkeyPatch):
     from tests.connectors.ads_stream_server import StreamAdsServer
 
     with StreamAdsServer(FIRST, TODAY, lookback_days=[7]) as server:
-        monkeypatch.setattr(grpc_helpers, "create_channel",
-                            lambda *a, **kw: grpc.insecure_channel(server.target))
+        monkeypatch.setattr(
+            grpc_helpers, "create_channel", lambda *a, **kw: grpc.insecure_channel(server.target)
+        )
         yield server
 
 
 def test_google_hours_by_segments_hour_and_campaign_budgets(db, keys, gads) -> None:
     tenant = new_tenant(db)
     with db.tenant_tx(tenant.tenant_id) as conn:
-        register_account(conn, tenant_id=tenant.tenant_id, platform="google",
-                         connector="google_ads", account_id="123-456-7890",
-                         credentials={"developer_token": "devTOKEN-x", "access_token": "ya29.t"})
+        register_account(
+            conn,
+            tenant_id=tenant.tenant_id,
+            platform="google",
+            connector="google_ads",
+            account_id="123-456-7890",
+            credentials={"developer_token": "devTOKEN-x", "access_token": "ya29.t"},
+        )
     # Brand (budget 50.00, Google's allowance 100 %): 120.00 spent by 14:00, over 2 x 50.
     gads.hourly[("campaign", "20001", TODAY)] = [8_000_000] * 24
     res = run_intraday(db, tenant_id=tenant.tenant_id, now=NOW, sleep=Sleeps())
     assert res.syncs[0].error is None
     queries = [c.query for c in gads.calls_to("SearchStream")]
     assert len(queries) == 2 and all("segments.hour" in q for q in queries)
-    day = rows(db, tenant, "select level, entity_id, count(*) n, sum(spend) s from ads.spend_hourly "
-                           "where day = %s group by 1, 2 order by 1, 2", [TODAY])
+    day = rows(
+        db,
+        tenant,
+        "select level, entity_id, count(*) n, sum(spend) s from ads.spend_hourly "
+        "where day = %s group by 1, 2 order by 1, 2",
+        [TODAY],
+    )
     assert [(d["level"], d["entity_id"], d["n"]) for d in day] == [
-        ("adset", "40001", 15), ("campaign", "20001", 15), ("campaign", "20002", 15)]
+        ("adset", "40001", 15),
+        ("campaign", "20001", 15),
+        ("campaign", "20002", 15),
+    ]
     assert day[1]["s"] == Decimal("120")
     by_id = {c.entity_id: c for c in res.checks}
     assert by_id["20001"].over and by_id["20001"].tolerance == 1.0
@@ -224,16 +272,25 @@ def test_sandbox_hours_add_up_to_its_days(db) -> None:
 
     tenant = new_tenant(db)
     with db.tenant_tx(tenant.tenant_id) as conn:
-        acc = create_sandbox_account(conn, tenant_id=tenant.tenant_id, seed=4,
-                                     start=TODAY - timedelta(days=10), days_history=11)
+        acc = create_sandbox_account(
+            conn,
+            tenant_id=tenant.tenant_id,
+            seed=4,
+            start=TODAY - timedelta(days=10),
+            days_history=11,
+        )
         hours = acc.hourly_spend(TODAY - timedelta(days=3), TODAY, "adset")
-        daily = conn.execute("select entity_id, day, spend from ads.metrics_daily where level = "
-                             "'adset' and day between %s and %s", [TODAY - timedelta(days=3),
-                                                                   TODAY]).fetchall()
+        daily = conn.execute(
+            "select entity_id, day, spend from ads.metrics_daily where level = "
+            "'adset' and day between %s and %s",
+            [TODAY - timedelta(days=3), TODAY],
+        ).fetchall()
     sums: dict = {}
     for h in hours:
         sums[(h.entity_id, h.day)] = sums.get((h.entity_id, h.day), 0) + h.spend
-    assert sums and sums == {(d["entity_id"], d["day"]): d["spend"] for d in daily if d["spend"] > 0}
+    assert sums and sums == {
+        (d["entity_id"], d["day"]): d["spend"] for d in daily if d["spend"] > 0
+    }
     res = run_intraday(db, tenant_id=tenant.tenant_id, now=NOW)
     assert res.syncs[0].error is None and res.syncs[0].rows_inserted > 0
     today = rows(db, tenant, "select max(hour) h from ads.spend_hourly where day = %s", [TODAY])
@@ -249,10 +306,13 @@ def test_cli_intraday_prints_the_table_in_french(db, keys, graph) -> None:
     tenant = meta_tenant(db, graph)
     graph.hourly[("adset", FAST, TODAY)] = [3.0] * 24
     runner = CliRunner()
-    out = runner.invoke(app, ["intraday", "--tenant", tenant.client_key, "--lang", "fr",
-                              "--at", "2026-12-01T13:30:00"], catch_exceptions=False)
+    out = runner.invoke(
+        app,
+        ["intraday", "--tenant", tenant.client_key, "--lang", "fr", "--at", "2026-12-01T13:30:00"],
+        catch_exceptions=False,
+    )
     assert out.exit_code == 0, out.output
-    assert "Rythme intrajournalier" in out.output and "dépassement (nouveau)" in out.output
-    assert "profil horaire propre" in out.output and "50,00" in out.output
+    assert "Rythme intrajournalier" in out.output and "(nouveau)" in out.output
+    assert "profil horaire" in out.output and "50,00" in out.output and "82,39" in out.output
     bad = runner.invoke(app, ["intraday", "--tenant", tenant.client_key, "--at", "1er décembre"])
     assert isinstance(bad.exception, InvalidInput) and "--at" in str(bad.exception)

@@ -106,7 +106,9 @@ def tolerance_of(platform: str, settings: dict[str, Any]) -> float:
     try:
         value = float(raw)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"ads.ad_accounts.settings.overspend_tolerance: {raw!r} is not a number") from exc
+        raise InvalidInput(
+            f"ads.ad_accounts.settings.overspend_tolerance: {raw!r} is not a number"
+        ) from exc
     if not 0 <= value <= 10:
         raise InvalidInput(f"ads.ad_accounts.settings.overspend_tolerance: {value} is not 0-10")
     return value
@@ -140,10 +142,18 @@ class Projection:
     over: bool
 
 
-def project_day(spend: float, budget: float, tolerance: float, elapsed_hours: float,
-                profile: list[float] | None, history_days: int) -> Projection:
+def project_day(
+    spend: float,
+    budget: float,
+    tolerance: float,
+    elapsed_hours: float,
+    profile: list[float] | None,
+    history_days: int,
+) -> Projection:
     """Project one entity's day (pure; the rules of the module doc)."""
-    method = "profile" if profile and history_days >= MIN_PROFILE_DAYS and sum(profile) > 0 else "linear"
+    method = (
+        "profile" if profile and history_days >= MIN_PROFILE_DAYS and sum(profile) > 0 else "linear"
+    )
     share = expected_share(profile if method == "profile" else None, elapsed_hours)
     if method == "profile" and share <= 0:  # it never spent at these hours before
         method, share = "linear", expected_share(None, elapsed_hours)
@@ -174,8 +184,14 @@ class HourlySyncResult:
 _STAGE = "spend_hourly_stage"
 
 
-def _upsert_hours(conn: Any, tenant_id: UUID | str, platform: str, rows: list[HourlySpend],
-                  budgets: dict[tuple[str, str], Decimal], today: date) -> tuple[int, int]:
+def _upsert_hours(
+    conn: Any,
+    tenant_id: UUID | str,
+    platform: str,
+    rows: list[HourlySpend],
+    budgets: dict[tuple[str, str], Decimal],
+    today: date,
+) -> tuple[int, int]:
     """COPY ``rows`` to a staging table and upsert them into ``ads.spend_hourly``.
 
     Today's rows carry the budget in force (``budgets``); returns (inserted, updated). Rows that
@@ -190,13 +206,28 @@ def _upsert_hours(conn: Any, tenant_id: UUID | str, platform: str, rows: list[Ho
     seen: dict[tuple[str, str, date, int], HourlySpend] = {}
     for r in rows:  # a platform repeating a row: the last one wins
         seen[(r.level, r.entity_id, r.day, r.hour)] = r
-    with conn.cursor() as cur, cur.copy(
+    with (
+        conn.cursor() as cur,
+        cur.copy(
             f"copy pg_temp.{_STAGE} (level, entity_id, day, hour, entity_name, campaign_id, "
-            "spend, impressions, clicks, daily_budget) from stdin") as copy:
+            "spend, impressions, clicks, daily_budget) from stdin"
+        ) as copy,
+    ):
         for r in seen.values():
-            copy.write_row((r.level, r.entity_id, r.day, r.hour, r.name, r.campaign_id, r.spend,
-                            r.impressions, r.clicks,
-                            budgets.get((r.level, r.entity_id)) if r.day == today else None))
+            copy.write_row(
+                (
+                    r.level,
+                    r.entity_id,
+                    r.day,
+                    r.hour,
+                    r.name,
+                    r.campaign_id,
+                    r.spend,
+                    r.impressions,
+                    r.clicks,
+                    budgets.get((r.level, r.entity_id)) if r.day == today else None,
+                )
+            )
     out = conn.execute(
         f"""insert into ads.spend_hourly as h (tenant_id, platform, level, entity_id, day, hour,
                 entity_name, campaign_id, spend, impressions, clicks, daily_budget)
@@ -212,13 +243,20 @@ def _upsert_hours(conn: Any, tenant_id: UUID | str, platform: str, rows: list[Ho
                   is distinct from (excluded.spend, excluded.impressions, excluded.clicks,
                                     coalesce(excluded.daily_budget, h.daily_budget))
             returning (xmax = 0) as inserted""",
-        {"t": tenant_id, "p": platform}).fetchall()
+        {"t": tenant_id, "p": platform},
+    ).fetchall()
     inserted = sum(1 for r in out if r["inserted"])
     return inserted, len(out) - inserted
 
 
-def sync_hourly(db: Any, *, tenant_id: UUID | str, platform: str, now: datetime | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> HourlySyncResult:
+def sync_hourly(
+    db: Any,
+    *,
+    tenant_id: UUID | str,
+    platform: str,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HourlySyncResult:
     """Pull one account's hourly spend and budgets into ``ads.spend_hourly`` (module doc, step 1).
 
     ``now``: UTC instant (default the clock). Raises :class:`NotFound` when the tenant has no
@@ -231,14 +269,18 @@ def sync_hourly(db: Any, *, tenant_id: UUID | str, platform: str, now: datetime 
         row = conn.execute(
             """select a.settings, t.time_zone from ads.ad_accounts a
                join core.tenants t using (tenant_id)
-               where a.tenant_id = %s and a.platform = %s""", [tenant_id, platform]).fetchone()
+               where a.tenant_id = %s and a.platform = %s""",
+            [tenant_id, platform],
+        ).fetchone()
         if row is None:
             raise NotFound(f"tenant {tenant_id} has no ad account on platform {platform!r}")
         local = now.astimezone(account_zone(dict(row["settings"] or {}), row["time_zone"]))
         today = local.date()
         has_history = conn.execute(
             "select exists (select 1 from ads.spend_hourly where tenant_id = %s and platform = %s "
-            "and day < %s) as e", [tenant_id, platform, today - timedelta(days=1)]).fetchone()["e"]
+            "and day < %s) as e",
+            [tenant_id, platform, today - timedelta(days=1)],
+        ).fetchone()["e"]
     start = today - timedelta(days=1 if has_history else PROFILE_DAYS)
     res = HourlySyncResult(platform, today, start, local.hour)
     try:
@@ -252,13 +294,17 @@ def sync_hourly(db: Any, *, tenant_id: UUID | str, platform: str, now: datetime 
                     return res
                 rows += batch.rows
                 res.retries += batch.retries
-            budgets = {(e.level, e.entity_id): e.daily_budget
-                       for level in HOURLY_LEVELS for e in account.list_entities(level)
-                       if e.daily_budget is not None}
+            budgets = {
+                (e.level, e.entity_id): e.daily_budget
+                for level in HOURLY_LEVELS
+                for e in account.list_entities(level)
+                if e.daily_budget is not None
+            }
             rows = [r for r in rows if r.day < today or (r.day == today and r.hour <= local.hour)]
             res.rows_fetched, res.budgets = len(rows), len(budgets)
-            res.rows_inserted, res.rows_updated = _upsert_hours(conn, tenant_id, platform, rows,
-                                                                budgets, today)
+            res.rows_inserted, res.rows_updated = _upsert_hours(
+                conn, tenant_id, platform, rows, budgets, today
+            )
     except Exception as exc:
         res.error = f"{type(exc).__name__}: {exc}"[:2000]
         raise
@@ -349,14 +395,18 @@ class AccountClock:
     tolerance: float
 
 
-def clocks_of(conn: Any, tenant_id: UUID | str, now: datetime) -> tuple[list[AccountClock], ZoneInfo]:
+def clocks_of(
+    conn: Any, tenant_id: UUID | str, now: datetime
+) -> tuple[list[AccountClock], ZoneInfo]:
     """Return each ad account's local clock at ``now`` and the tenant's zone (one query)."""
     rows = conn.execute(
         """select a.platform, a.settings, t.time_zone from ads.ad_accounts a
            join core.tenants t using (tenant_id) where a.tenant_id = %s order by a.platform""",
-        [tenant_id]).fetchall()
-    zone_row = conn.execute("select time_zone from core.tenants where tenant_id = %s",
-                            [tenant_id]).fetchone()
+        [tenant_id],
+    ).fetchall()
+    zone_row = conn.execute(
+        "select time_zone from core.tenants where tenant_id = %s", [tenant_id]
+    ).fetchone()
     if zone_row is None:
         raise NotFound(f"no tenant {tenant_id}")
     out = []
@@ -364,8 +414,9 @@ def clocks_of(conn: Any, tenant_id: UUID | str, now: datetime) -> tuple[list[Acc
         settings = dict(r["settings"] or {})
         local = now.astimezone(account_zone(settings, r["time_zone"]))
         hours = local.hour + local.minute / 60 + local.second / 3600
-        out.append(AccountClock(r["platform"], local.date(), hours,
-                                tolerance_of(r["platform"], settings)))
+        out.append(
+            AccountClock(r["platform"], local.date(), hours, tolerance_of(r["platform"], settings))
+        )
     return out, account_zone({}, zone_row["time_zone"])
 
 
@@ -378,8 +429,12 @@ def check_pacing(conn: Any, *, tenant_id: UUID | str, now: datetime) -> list[Pac
     clocks, tz = clocks_of(conn, tenant_id, now)
     if not clocks:
         return []
-    params = {"t": tenant_id, "platforms": [c.platform for c in clocks],
-              "days": [c.day for c in clocks], "n": PROFILE_DAYS}
+    params = {
+        "t": tenant_id,
+        "platforms": [c.platform for c in clocks],
+        "days": [c.day for c in clocks],
+        "n": PROFILE_DAYS,
+    }
     today = conn.execute(_TODAY_SQL, params).fetchall()
     prof: dict[tuple[str, str, str], list[float]] = {}
     hist_days: dict[tuple[str, str, str], int] = {}
@@ -400,45 +455,94 @@ def check_pacing(conn: Any, *, tenant_id: UUID | str, now: datetime) -> list[Pac
         c = by_platform[r["platform"]]
         elapsed = min(c.local_hours, fresh[r["platform"]])
         key = (r["platform"], r["level"], r["entity_id"])
-        p = project_day(r["spend"], r["budget"], c.tolerance, elapsed, prof.get(key),
-                        hist_days.get(key, 0))
-        rows.append({"platform": r["platform"], "scope": "day", "level": r["level"],
-                     "entity_id": r["entity_id"], "period_start": c.day.isoformat(),
-                     "entity_name": r["entity_name"], "elapsed_hours": round(elapsed, 2),
-                     "spend_so_far": r["spend"], "budget": r["budget"], "tolerance": c.tolerance,
-                     "expected_share": p.share, "method": p.method,
-                     "history_days": hist_days.get(key, 0), "projected": round(p.projected, 6),
-                     "over": p.over, "details": {"cap": r["budget"] * (1 + c.tolerance)}})
+        p = project_day(
+            r["spend"], r["budget"], c.tolerance, elapsed, prof.get(key), hist_days.get(key, 0)
+        )
+        rows.append(
+            {
+                "platform": r["platform"],
+                "scope": "day",
+                "level": r["level"],
+                "entity_id": r["entity_id"],
+                "period_start": c.day.isoformat(),
+                "entity_name": r["entity_name"],
+                "elapsed_hours": round(elapsed, 2),
+                "spend_so_far": r["spend"],
+                "budget": r["budget"],
+                "tolerance": c.tolerance,
+                "expected_share": p.share,
+                "method": p.method,
+                "history_days": hist_days.get(key, 0),
+                "projected": round(p.projected, 6),
+                "over": p.over,
+                "details": {"cap": r["budget"] * (1 + c.tolerance)},
+            }
+        )
     month = _month_row(conn, tenant_id, now, tz, clocks, fresh)
     if month is not None:
         rows.append(month)
     if not rows:
         return []
     keys = [(r["platform"], r["level"], r["entity_id"], r["period_start"]) for r in rows]
-    before = {(r["platform"], r["level"], r["entity_id"], r["period_start"].isoformat())
-              for r in conn.execute(
-                  """select c.platform, c.level, c.entity_id, c.period_start
+    before = {
+        (r["platform"], r["level"], r["entity_id"], r["period_start"].isoformat())
+        for r in conn.execute(
+            """select c.platform, c.level, c.entity_id, c.period_start
                      from ads.pacing_checks c
                      join unnest(%(p)s::text[], %(l)s::text[], %(e)s::text[], %(d)s::date[])
                        as k(platform, level, entity_id, period_start)
                        using (platform, level, entity_id, period_start)
                      where c.tenant_id = %(t)s and c.flagged_at is not null for update of c""",
-                  {"t": tenant_id, "p": [k[0] for k in keys], "l": [k[1] for k in keys],
-                   "e": [k[2] for k in keys], "d": [k[3] for k in keys]}).fetchall()}
-    stored = {(r["platform"], r["level"], r["entity_id"], r["period_start"].isoformat()):
-              r["flagged_at"] for r in conn.execute(
-                  _UPSERT_SQL, {"t": tenant_id, "now": now, "rows": json.dumps(rows)}).fetchall()}
-    out = [PacingRow(r["scope"], r["platform"], r["level"], r["entity_id"], r["entity_name"],
-                     date.fromisoformat(r["period_start"]), r["elapsed_hours"], r["spend_so_far"],
-                     r["budget"], r["tolerance"], r["expected_share"], r["method"],
-                     r["history_days"], r["projected"], r["over"],
-                     stored[k] is not None, stored[k] is not None and k not in before)
-           for r, k in zip(rows, keys, strict=True)]
-    return sorted(out, key=lambda x: (x.scope != "day", not x.over, x.platform, x.level, x.entity_id))
+            {
+                "t": tenant_id,
+                "p": [k[0] for k in keys],
+                "l": [k[1] for k in keys],
+                "e": [k[2] for k in keys],
+                "d": [k[3] for k in keys],
+            },
+        ).fetchall()
+    }
+    stored = {
+        (r["platform"], r["level"], r["entity_id"], r["period_start"].isoformat()): r["flagged_at"]
+        for r in conn.execute(
+            _UPSERT_SQL, {"t": tenant_id, "now": now, "rows": json.dumps(rows)}
+        ).fetchall()
+    }
+    out = [
+        PacingRow(
+            r["scope"],
+            r["platform"],
+            r["level"],
+            r["entity_id"],
+            r["entity_name"],
+            date.fromisoformat(r["period_start"]),
+            r["elapsed_hours"],
+            r["spend_so_far"],
+            r["budget"],
+            r["tolerance"],
+            r["expected_share"],
+            r["method"],
+            r["history_days"],
+            r["projected"],
+            r["over"],
+            stored[k] is not None,
+            stored[k] is not None and k not in before,
+        )
+        for r, k in zip(rows, keys, strict=True)
+    ]
+    return sorted(
+        out, key=lambda x: (x.scope != "day", not x.over, x.platform, x.level, x.entity_id)
+    )
 
 
-def _month_row(conn: Any, tenant_id: UUID | str, now: datetime, tz: ZoneInfo,
-               clocks: list[AccountClock], fresh: dict[str, float]) -> dict[str, Any] | None:
+def _month_row(
+    conn: Any,
+    tenant_id: UUID | str,
+    now: datetime,
+    tz: ZoneInfo,
+    clocks: list[AccountClock],
+    fresh: dict[str, float],
+) -> dict[str, Any] | None:
     """The tenant-month check (module doc, step 3); None without ``monthly_budget_max``."""
     local = now.astimezone(tz)
     today = local.date()
@@ -459,8 +563,15 @@ def _month_row(conn: Any, tenant_id: UUID | str, now: datetime, tz: ZoneInfo,
                        on h.platform = p.platform and h.day = p.day
                      where h.tenant_id = %(t)s and h.level = 'campaign') as today
            from core.tenants t where t.tenant_id = %(t)s""",
-        {"t": tenant_id, "m": month_start, "d": today, "n": RUN_RATE_DAYS,
-         "platforms": [c.platform for c in clocks], "days": [c.day for c in clocks]}).fetchone()
+        {
+            "t": tenant_id,
+            "m": month_start,
+            "d": today,
+            "n": RUN_RATE_DAYS,
+            "platforms": [c.platform for c in clocks],
+            "days": [c.day for c in clocks],
+        },
+    ).fetchone()
     if r is None or r["cap"] is None:
         return None
     hours = local.hour + local.minute / 60
@@ -472,15 +583,30 @@ def _month_row(conn: Any, tenant_id: UUID | str, now: datetime, tz: ZoneInfo,
     remaining = (next_month - today).days - 1
     projected = r["mtd"] + today_proj + remaining * run_rate
     spent = r["mtd"] + r["today"]
-    return {"platform": "all", "scope": "month", "level": "tenant", "entity_id": "*",
-            "period_start": month_start.isoformat(), "entity_name": None,
-            "elapsed_hours": round(min(elapsed, 24.0), 2), "spend_so_far": spent,
-            "budget": r["cap"], "tolerance": 0.0, "expected_share": share, "method": "run_rate",
-            "history_days": int(r["rate_days"] or 0), "projected": round(projected, 6),
-            "over": spent > r["cap"] or projected > r["cap"],
-            "details": {"month_to_yesterday": r["mtd"], "today_so_far": r["today"],
-                        "today_projected": today_proj, "run_rate": run_rate,
-                        "remaining_days": remaining}}
+    return {
+        "platform": "all",
+        "scope": "month",
+        "level": "tenant",
+        "entity_id": "*",
+        "period_start": month_start.isoformat(),
+        "entity_name": None,
+        "elapsed_hours": round(min(elapsed, 24.0), 2),
+        "spend_so_far": spent,
+        "budget": r["cap"],
+        "tolerance": 0.0,
+        "expected_share": share,
+        "method": "run_rate",
+        "history_days": int(r["rate_days"] or 0),
+        "projected": round(projected, 6),
+        "over": spent > r["cap"] or projected > r["cap"],
+        "details": {
+            "month_to_yesterday": r["mtd"],
+            "today_so_far": r["today"],
+            "today_projected": today_proj,
+            "run_rate": run_rate,
+            "remaining_days": remaining,
+        },
+    }
 
 
 # ------------------------------------------------------------------------------- the run
@@ -497,9 +623,14 @@ class IntradayResult:
         return [c for c in self.checks if c.newly_flagged]
 
 
-def run_intraday(db: Any, *, tenant_id: UUID | str, now: datetime | None = None,
-                 platforms: Iterable[str] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> IntradayResult:
+def run_intraday(
+    db: Any,
+    *,
+    tenant_id: UUID | str,
+    now: datetime | None = None,
+    platforms: Iterable[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> IntradayResult:
     """Sync every ad account's hours, then check the pacing (the module doc); return both.
 
     A failed account sync is recorded on its :class:`HourlySyncResult` and logged (ERROR, in
@@ -514,23 +645,42 @@ def run_intraday(db: Any, *, tenant_id: UUID | str, now: datetime | None = None,
         try:
             out.syncs.append(sync_hourly(db, tenant_id=tenant_id, platform=p, now=now, sleep=sleep))
         except Exception as exc:
-            failed = HourlySyncResult(p, now.date(), now.date(), now.hour,
-                                      error=f"{type(exc).__name__}: {exc}"[:2000])
+            failed = HourlySyncResult(
+                p, now.date(), now.date(), now.hour, error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
             out.syncs.append(failed)
             with db.tenant_tx(tenant_id) as conn:
-                log_event(conn, tenant_id=tenant_id, level="ERROR", module=MODULE,
-                          message=f"hourly sync of the {p} account failed",
-                          context={"platform": p}, exc=exc)
+                log_event(
+                    conn,
+                    tenant_id=tenant_id,
+                    level="ERROR",
+                    module=MODULE,
+                    message=f"hourly sync of the {p} account failed",
+                    context={"platform": p},
+                    exc=exc,
+                )
     with db.tenant_tx(tenant_id) as conn:
         out.checks = check_pacing(conn, tenant_id=tenant_id, now=now)
         for c in out.newly_flagged:
             what = "month" if c.scope == "month" else f"{c.platform} {c.level} {c.entity_id}"
-            log_event(conn, tenant_id=tenant_id, level="WARNING", module=MODULE,
-                      message=f"intraday overspend: {what} projected {c.projected:.2f} "
-                              f"for a budget of {c.budget:.2f}",
-                      context={"scope": c.scope, "platform": c.platform, "level": c.level,
-                               "entity_id": c.entity_id, "period_start": str(c.period_start),
-                               "spend_so_far": c.spend_so_far, "projected": c.projected,
-                               "budget": c.budget, "tolerance": c.tolerance,
-                               "method": c.method})
+            log_event(
+                conn,
+                tenant_id=tenant_id,
+                level="WARNING",
+                module=MODULE,
+                message=f"intraday overspend: {what} projected {c.projected:.2f} "
+                f"for a budget of {c.budget:.2f}",
+                context={
+                    "scope": c.scope,
+                    "platform": c.platform,
+                    "level": c.level,
+                    "entity_id": c.entity_id,
+                    "period_start": str(c.period_start),
+                    "spend_so_far": c.spend_so_far,
+                    "projected": c.projected,
+                    "budget": c.budget,
+                    "tolerance": c.tolerance,
+                    "method": c.method,
+                },
+            )
     return out
