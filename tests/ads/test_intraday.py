@@ -316,3 +316,36 @@ def test_cli_intraday_prints_the_table_in_french(db, keys, graph) -> None:
     assert "profil horaire" in out.output and "50,00" in out.output and "82,39" in out.output
     bad = runner.invoke(app, ["intraday", "--tenant", tenant.client_key, "--at", "1er décembre"])
     assert isinstance(bad.exception, InvalidInput) and "--at" in str(bad.exception)
+
+
+def test_worker_runs_the_hourly_tick_once_per_tenant_and_hour(fresh_db) -> None:
+    from growthops.ads.sync.jobs import TASK_INTRADAY_SCHEDULER, schedule_intraday_at
+    from growthops.connectors.sandbox import create_sandbox_account
+    from growthops.worker import build_app, run_worker
+
+    paris = new_tenant(fresh_db)
+    new_tenant(fresh_db)  # no ad account: no job
+    with fresh_db.tenant_tx(paris.tenant_id) as conn:
+        create_sandbox_account(
+            conn,
+            tenant_id=paris.tenant_id,
+            seed=5,
+            start=TODAY - timedelta(days=9),
+            days_history=10,
+        )
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        app.configure_task(TASK_INTRADAY_SCHEDULER).defer(timestamp=int(NOW.timestamp()))
+    run_worker(fresh_db, concurrency=1, once=True)
+    got = rows(
+        fresh_db,
+        paris,
+        "select count(*) n, max(checked_at) t from ads.pacing_checks where scope = 'day'",
+    )[0]
+    assert got["n"] > 0 and got["t"] == NOW  # the tick is the clock
+    assert rows(
+        fresh_db, paris, "select max(hour) h from ads.spend_hourly where day = %s", [TODAY]
+    )[0] == {"h": 14}
+    # A second tick in the same hour while a job waits is not queued twice.
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        assert len(schedule_intraday_at(fresh_db, app, NOW)) == 1
+        assert schedule_intraday_at(fresh_db, app, NOW) == []
