@@ -16,6 +16,7 @@ import pytest
 from growthops.ads.sync.intraday import (
     MIN_EXPECTED_SHARE,
     expected_share,
+    plan_hours,
     project_day,
     run_intraday,
     sync_hourly,
@@ -93,6 +94,10 @@ def test_expected_share_linear_profile_and_the_early_hours_guard() -> None:
     early = project_day(5, 50, 0.25, 1, None, 0)
     assert early.share < MIN_EXPECTED_SHARE and not early.over
     assert project_day(63, 50, 0.25, 1, None, 0).over  # already past the cap: flagged at once
+    assert plan_hours(TODAY, None) == TODAY - timedelta(days=14)
+    assert plan_hours(TODAY, TODAY) == TODAY - timedelta(days=1)
+    assert plan_hours(TODAY, TODAY - timedelta(days=4)) == TODAY - timedelta(days=4)  # a gap
+    assert plan_hours(TODAY, TODAY - timedelta(days=40)) == TODAY - timedelta(days=14)
     assert tolerance_of("meta", {}) == 0.25 and tolerance_of("google", {}) == 1.0
     assert tolerance_of("meta", {"overspend_tolerance": "0.1"}) == 0.1
     with pytest.raises(InvalidInput, match="overspend_tolerance"):

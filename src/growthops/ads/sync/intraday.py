@@ -249,6 +249,19 @@ def _upsert_hours(
     return inserted, len(out) - inserted
 
 
+def plan_hours(today: date, last_stored: date | None) -> date:
+    """Return the first day of an hourly sync that ends ``today`` (pure).
+
+    From the last day stored (its later hours), never after yesterday (its late hours settle)
+    nor before :data:`PROFILE_DAYS` days back, which is also the first run's start, so a gap
+    left by failed runs is filled.
+    """
+    floor = today - timedelta(days=PROFILE_DAYS)
+    if last_stored is None:
+        return floor
+    return max(floor, min(last_stored, today - timedelta(days=1)))
+
+
 def sync_hourly(
     db: Any,
     *,
@@ -276,12 +289,12 @@ def sync_hourly(
             raise NotFound(f"tenant {tenant_id} has no ad account on platform {platform!r}")
         local = now.astimezone(account_zone(dict(row["settings"] or {}), row["time_zone"]))
         today = local.date()
-        has_history = conn.execute(
-            "select exists (select 1 from ads.spend_hourly where tenant_id = %s and platform = %s "
-            "and day < %s) as e",
-            [tenant_id, platform, today - timedelta(days=1)],
-        ).fetchone()["e"]
-    start = today - timedelta(days=1 if has_history else PROFILE_DAYS)
+        last = conn.execute(
+            "select max(day) as d from ads.spend_hourly where tenant_id = %s and platform = %s "
+            "and day <= %s",
+            [tenant_id, platform, today],
+        ).fetchone()["d"]
+    start = plan_hours(today, last)
     res = HourlySyncResult(platform, today, start, local.hour)
     try:
         with db.tenant_tx(tenant_id) as conn:
