@@ -354,3 +354,21 @@ def test_worker_runs_the_hourly_tick_once_per_tenant_and_hour(fresh_db) -> None:
     with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
         assert len(schedule_intraday_at(fresh_db, app, NOW)) == 1
         assert schedule_intraday_at(fresh_db, app, NOW) == []
+
+
+def test_month_to_date_takes_the_hours_of_days_not_synced_daily_yet(db, keys, graph) -> None:
+    tenant = meta_tenant(db, graph, monthly_budget_max=Decimal("1000"))
+    now = datetime(2026, 11, 30, 13, 30, tzinfo=UTC)  # Nov 30, 14:30 in Paris
+    res = run_intraday(db, tenant_id=tenant.tenant_id, now=now, sleep=Sleeps())
+    month = next(c for c in res.checks if c.scope == "month")
+    assert month.period_start == date(2026, 11, 1)
+    hourly = rows(
+        db,
+        tenant,
+        "select sum(spend)::float8 s from ads.spend_hourly where level = 'campaign' and day < %s",
+        [date(2026, 11, 30)],
+    )[0]["s"]
+    stored = rows(db, tenant, "select details from ads.pacing_checks where scope = 'month'")[0]
+    assert hourly > 0 and stored["details"]["month_to_yesterday"] == pytest.approx(hourly)
+    # Nov 16-29 at about 141 a day: already over 1000, flagged.
+    assert month.over and month.spend_so_far > 1000 and month.newly_flagged

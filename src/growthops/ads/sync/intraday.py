@@ -20,8 +20,8 @@
    evenness assumption errs). The day is flagged when the projection passes budget × (1 +
    tolerance), once at least :data:`MIN_EXPECTED_SHARE` of the day's spend is expected (before
    that a few euros project wildly), or at any hour when the spend so far already passes it;
-3. **the month check**: month-to-date spend (``ads.metrics_daily``, campaign level, before today)
-   + today's projection + the remaining days × the mean daily spend of the last 14 days (the
+3. **the month check**: month-to-date spend (``ads.metrics_daily``, campaign level, before today;
+   a platform-day the daily sync has not brought yet is taken from its hours) + today's projection + the remaining days × the mean daily spend of the last 14 days (the
    run rate of :func:`growthops.ads.suggestions.candidates._pacing_candidates`) against the
    tenant's ``monthly_budget_max``.
 
@@ -562,9 +562,14 @@ def _month_row(
     month_start = today.replace(day=1)
     r = conn.execute(
         """select t.monthly_budget_max::float8 as cap,
-                  (select coalesce(sum(spend), 0)::float8 from ads.metrics_daily
-                     where tenant_id = %(t)s and level = 'campaign'
-                       and day >= %(m)s and day < %(d)s) as mtd,
+                  (select coalesce(sum(coalesce(dd.spend, hh.spend)), 0)::float8
+                     from (select platform, day, sum(spend) as spend from ads.metrics_daily
+                           where tenant_id = %(t)s and level = 'campaign'
+                             and day >= %(m)s and day < %(d)s group by 1, 2) dd
+                     full join (select platform, day, sum(spend) as spend from ads.spend_hourly
+                           where tenant_id = %(t)s and level = 'campaign'
+                             and day >= %(m)s and day < %(d)s group by 1, 2) hh
+                       using (platform, day)) as mtd,
                   (select coalesce(sum(spend), 0)::float8 / nullif(count(distinct day), 0)
                      from ads.metrics_daily where tenant_id = %(t)s and level = 'campaign'
                        and day between %(d)s::date - %(n)s and %(d)s::date - 1) as run_rate,
