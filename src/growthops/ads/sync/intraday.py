@@ -5,9 +5,9 @@
 1. **the hourly sync** of each ad account (:func:`sync_hourly`): campaign and ad set spend per
    hour (:func:`growthops.connectors.insights.read_hourly`: Meta's
    ``hourly_stats_aggregated_by_advertiser_time_zone`` breakdown, Google Ads'
-   ``segments.hour``, the sandbox's split of its days) for yesterday and today in the account's
-   time zone (the :data:`PROFILE_DAYS` days before on the first run, so the entity's own hourly
-   profile exists), and the daily budgets in force (``list_entities``), upserted into
+   ``segments.hour``, the sandbox's split of its days) up to today in the account's time zone,
+   from the last day stored but at most :data:`PROFILE_DAYS` days back (:func:`plan_hours`; the
+   first run reads them all, so the entity's own hourly profile exists), and the daily budgets in force (``list_entities``), upserted into
    ``ads.spend_hourly`` (staging ``COPY``, ``ON CONFLICT DO UPDATE ... WHERE IS DISTINCT
    FROM``). Hours after the account's current hour are dropped. API calls go to
    ``core.api_calls_log``; hourly syncs are not ``ads.sync_runs`` (those are the daily syncs the
@@ -21,8 +21,8 @@
    tolerance), once at least :data:`MIN_EXPECTED_SHARE` of the day's spend is expected (before
    that a few euros project wildly), or at any hour when the spend so far already passes it;
 3. **the month check**: month-to-date spend (``ads.metrics_daily``, campaign level, before today;
-   a platform-day the daily sync has not brought yet is taken from its hours) + today's projection + the remaining days × the mean daily spend of the last 14 days (the
-   run rate of :func:`growthops.ads.suggestions.candidates._pacing_candidates`) against the
+   a platform-day the daily sync has not brought yet is taken from its hours) + today's
+   projection + the remaining days × the mean daily spend of the last 14 days (the run rate of :func:`growthops.ads.suggestions.candidates._pacing_candidates`) against the
    tenant's ``monthly_budget_max``.
 
 Findings go to ``ads.pacing_checks`` (migration 0140), one row per entity-day or tenant-month

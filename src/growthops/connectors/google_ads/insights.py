@@ -134,28 +134,7 @@ def fetch_insights(
     with the number of rows). Raises :class:`~growthops.connectors.base.PlatformError` after
     :data:`MAX_ATTEMPTS` attempts or at once for a non-retryable error.
     """
-    svc = account._service("GoogleAdsService")
-    request = account.client.get_type("SearchGoogleAdsStreamRequest")
-    request.customer_id = account.customer_id
-    request.query = account.metrics_query(start, end, level)
-    waits: list[float] = []
-    retries = [0]
-
-    def stream() -> list[Any]:
-        return [row for batch in svc.search_stream(request=request) for row in batch.results]
-
-    def call() -> list[Any]:
-        return account._rpc(
-            "GoogleAdsService", "SearchStream", request, stream,
-            lambda rows: {"rows": len(rows), "first": [_to_dict(r) for r in rows[:20]]},
-        )
-
-    def wait(seconds: float) -> None:
-        waits.append(seconds)
-        sleep(seconds)
-
-    rows = with_retries(call, backoff_s=_backoff_s, wait=wait, max_attempts=MAX_ATTEMPTS,
-                        counter=retries)
+    rows, retries, waits = _stream_rows(account, account.metrics_query(start, end, level), sleep)
     return InsightsBatch(
-        [account.parse_metrics_row(r, level) for r in rows], retries=retries[0], waits=waits
+        [account.parse_metrics_row(r, level) for r in rows], retries=retries, waits=waits
     )
