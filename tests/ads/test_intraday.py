@@ -106,6 +106,12 @@ def test_expected_share_linear_profile_and_the_early_hours_guard() -> None:
 
 def test_meta_hours_paged_stored_over_budget_flagged_once(db, keys, graph) -> None:
     tenant = meta_tenant(db, graph, monthly_budget_max=Decimal("100"))
+    with db.tenant_tx(tenant.tenant_id) as conn:  # an hour past the retention: deleted
+        conn.execute(
+            "insert into ads.spend_hourly (tenant_id, platform, level, entity_id, day, hour, spend)"
+            " values (%s, 'meta', 'adset', 'gone', %s, 3, 1)",
+            [tenant.tenant_id, TODAY - timedelta(days=63)],
+        )
     # The fast ad set spends 3.00 an hour today: 45.00 by 14:30 (under its 62.50 cap), but its
     # own profile expects 29.5/54 of the day by then, so the day projects to 82.37.
     graph.hourly[("adset", FAST, TODAY)] = [3.0] * 24
@@ -121,7 +127,7 @@ def test_meta_hours_paged_stored_over_budget_flagged_once(db, keys, graph) -> No
         "select count(*) n, max(hour) filter (where day = %s) h from ads.spend_hourly",
         [TODAY],
     )[0]
-    assert stored == {"n": per_hour * (14 * 24 + 15), "h": 14}
+    assert stored == {"n": per_hour * (14 * 24 + 15), "h": 14}  # "gone" is gone
     # 15 days > 7: asynchronous report runs with the hourly breakdown, read page after page.
     posts = [r for r in graph.requests if r["method"] == "POST"]
     assert len(posts) == 2 and all(

@@ -7,11 +7,12 @@
    ``hourly_stats_aggregated_by_advertiser_time_zone`` breakdown, Google Ads'
    ``segments.hour``, the sandbox's split of its days) up to today in the account's time zone,
    from the last day stored but at most :data:`PROFILE_DAYS` days back (:func:`plan_hours`; the
-   first run reads them all, so the entity's own hourly profile exists), and the daily budgets in force (``list_entities``), upserted into
-   ``ads.spend_hourly`` (staging ``COPY``, ``ON CONFLICT DO UPDATE ... WHERE IS DISTINCT
-   FROM``). Hours after the account's current hour are dropped. API calls go to
-   ``core.api_calls_log``; hourly syncs are not ``ads.sync_runs`` (those are the daily syncs the
-   07:00 scheduler counts);
+   first run reads them all, so the entity's own hourly profile exists), and the daily
+   budgets in force (``list_entities``), upserted into ``ads.spend_hourly`` (staging ``COPY``,
+   ``ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM``). Hours after the account's current
+   hour are dropped, and hours older than :data:`HOURLY_RETENTION_DAYS` deleted. API calls go
+   to ``core.api_calls_log``; hourly syncs are not ``ads.sync_runs`` (those are the daily syncs
+   the 07:00 scheduler counts);
 2. **the entity-day check** (:func:`check_pacing`): for each entity with a daily budget and spend
    today, the spend so far is divided by the share of a day's spend expected by now: the
    entity's own hourly profile over the :data:`PROFILE_DAYS` previous days when it spent on at
@@ -75,6 +76,9 @@ MIN_PROFILE_DAYS = 7
 MIN_EXPECTED_SHARE = 0.25
 #: Days of daily spend behind the month's run rate (as the monthly-budget suggestion).
 RUN_RATE_DAYS = 14
+#: Hourly rows older than this many days are deleted by the hourly sync: the profile reads 14
+#: days and the month check at most 31; the platforms keep the hours if they are needed again.
+HOURLY_RETENTION_DAYS = 62
 
 
 # ----------------------------------------------------------------------------------- pure
@@ -317,6 +321,10 @@ def sync_hourly(
             res.rows_fetched, res.budgets = len(rows), len(budgets)
             res.rows_inserted, res.rows_updated = _upsert_hours(
                 conn, tenant_id, platform, rows, budgets, today
+            )
+            conn.execute(
+                "delete from ads.spend_hourly where tenant_id = %s and platform = %s and day < %s",
+                [tenant_id, platform, today - timedelta(days=HOURLY_RETENTION_DAYS)],
             )
     except Exception as exc:
         res.error = f"{type(exc).__name__}: {exc}"[:2000]
