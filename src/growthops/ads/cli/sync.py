@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from growthops.ads.cli.app import app
 from growthops.core.cli import LangOpt, _lang, _tenant_id, console, err_console
@@ -116,11 +117,11 @@ def intraday_cmd(
                   _(lg, "status"), title=_(lg, "Intraday pacing of {tenant}", tenant=tenant))
     for c in res.checks:
         if c.newly_flagged:
-            status = f"[bold red]{_(lg, 'overspend (new)')}[/]"
+            status = Text(_(lg, "overspend (new)"), style="bold red")
         elif c.flagged:
-            status = f"[red]{_(lg, 'overspend (flagged earlier)')}[/]"
+            status = Text(_(lg, "overspend (flagged earlier)"), style="red")
         else:
-            status = _(lg, "on pace")
+            status = Text(_(lg, "on pace"))
         entity = _(lg, "month") if c.scope == "month" else (c.entity_name or c.entity_id)
         table.add_row(c.platform if c.scope == "day" else _(lg, "all"),
                       c.level if c.scope == "day" else _(lg, "account"), entity,
