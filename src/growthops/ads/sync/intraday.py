@@ -374,14 +374,19 @@ where h.tenant_id = %(t)s
 group by h.platform, h.level, h.entity_id
 """
 _PROFILE_SQL = """
-select h.platform, h.level, h.entity_id, h.hour, sum(h.spend)::float8 as spend,
-       count(distinct h.day) filter (where h.spend > 0) as days
-from ads.spend_hourly h
-join unnest(%(platforms)s::text[], %(days)s::date[]) as p(platform, day)
-  on h.platform = p.platform and h.day between p.day - %(n)s and p.day - 1
-where h.tenant_id = %(t)s
-group by grouping sets ((h.platform, h.level, h.entity_id, h.hour),
-                        (h.platform, h.level, h.entity_id))
+with hist as materialized (
+  select h.platform, h.level, h.entity_id, h.day, h.hour, h.spend
+  from ads.spend_hourly h
+  join unnest(%(platforms)s::text[], %(days)s::date[]) as p(platform, day)
+    on h.platform = p.platform and h.day between p.day - %(n)s and p.day - 1
+  where h.tenant_id = %(t)s)
+select platform, level, entity_id, hour, sum(spend)::float8 as spend, null::bigint as days
+from hist group by platform, level, entity_id, hour
+union all
+select platform, level, entity_id, null, null, count(*)
+from (select platform, level, entity_id from hist group by platform, level, entity_id, day
+      having sum(spend) > 0) d
+group by platform, level, entity_id
 """
 _UPSERT_SQL = """
 insert into ads.pacing_checks as c (tenant_id, platform, scope, level, entity_id, period_start,
