@@ -218,11 +218,24 @@ def intraday_job(context: JobContext, tenant_id: str, tick: int | None = None) -
 
     Calls :func:`growthops.ads.sync.intraday.run_intraday` with the tick (Unix time, UTC; the
     clock when None) as ``now``; returns the counts (checked, over, newly flagged, failed syncs).
+    A failure (e.g. a bad ``time_zone`` setting) is logged to ``core.system_logs`` and re-raised.
     """
     from growthops.ads.sync.intraday import run_intraday
 
+    db = db_of(context)
+    tid = UUID(str(tenant_id))
     now = datetime.fromtimestamp(tick, UTC) if tick is not None else None
-    res = run_intraday(db_of(context), tenant_id=UUID(str(tenant_id)), now=now)
+    try:
+        res = run_intraday(db, tenant_id=tid, now=now)
+    except Exception as exc:
+        try:
+            with db.tenant_tx(tid) as conn:
+                log_event(conn, tenant_id=tid, level="ERROR", module=MODULE,
+                          message="intraday pacing failed",
+                          context={"job_id": context.job.id}, exc=exc)
+        except Exception:  # the database may be the problem; never mask the run's error
+            logger.exception("could not log the failure of intraday job %s", context.job.id)
+        raise
     return {"checked": len(res.checks), "over": sum(c.over for c in res.checks),
             "newly_flagged": len(res.newly_flagged),
             "failed_syncs": [s.platform for s in res.syncs if s.error]}
