@@ -108,7 +108,7 @@ def intraday_cmd(
         else:
             err_console.print(_(lg, "{platform}: {rows} hourly rows read up to {hour}:59 on {day} "
                                 "({new} new, {changed} changed).", platform=s.platform,
-                                rows=s.rows_fetched, hour=f"{s.local_hour:02d}", day=s.day,
+                                rows=s.rows_fetched, hour=str(s.local_hour).zfill(2), day=s.day,
                                 new=s.rows_inserted, changed=s.rows_updated))
     methods = {"profile": _(lg, "own hourly profile"), "linear": _(lg, "linear"),
                "run_rate": _(lg, "14-day run rate")}
