@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/lead_capture.py --rate 100 --seconds 3
 	$(PY) bench/posts_credits.py --debits 200 --posts 20
 	$(PY) bench/sync_restate.py --ads 100 --days 40 --repeat 2
+	$(PY) bench/intraday_pacing.py --campaigns 5 --adsets 10 --repeat 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -337,6 +337,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
     assert sorted((t.task.name, t.cron) for t in periodic.values()) == sorted([
         (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *"),
         ("schedule_syncs", "*/15 * * * *"),  # the 07:00-local account sync (growthops.ads.sync)
+        ("schedule_intraday", "5 * * * *"),  # issue 15: intraday pacing (growthops.ads.sync.intraday)
         ("ads.weekly_tests", "30 5 * * 1"),  # issue 15: close finished tests (ads.experiments)
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),

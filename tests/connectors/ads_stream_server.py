@@ -4,7 +4,9 @@ Adds ``GoogleAdsService.SearchStream`` (server streaming, real
 ``SearchGoogleAdsStreamResponse`` protos, ``batch_size`` rows per message) answering the
 connector's daily-metrics GAQL at campaign, ad group and ad level from :attr:`daily`
 (``(level, entity id, day) -> metrics``, editable to restate a day), and
-``FROM conversion_action`` for the conversion window. Failures injected with
+``FROM conversion_action`` for the conversion window. A query with ``segments.hour`` gets each
+day split over 24 rows by :data:`HOURLY_WEIGHTS` (the cost micros' remainder in hour 23), or
+the 24 cost micros a test puts in :attr:`hourly` (``(level, entity id, day) -> [micros]``). Failures injected with
 ``fail_next("SearchStream", ...)`` arrive as Google sends them: a GoogleAdsFailure in the
 trailing metadata.
 """
@@ -22,6 +24,7 @@ from google.ads.googleads.v26.services.types import google_ads_service
 from tests.connectors.ads_grpc_server import FAILURE_KEY, PKG, AdsServer
 
 LEVELS = {"campaign": "campaign", "ad_group": "adset", "ad_group_ad": "ad"}
+HOURLY_WEIGHTS = [1] * 7 + [3] * 15 + [1] * 2
 
 
 class StreamAdsServer(AdsServer):
@@ -33,6 +36,7 @@ class StreamAdsServer(AdsServer):
         self.batch_size = batch_size
         self.lookback_days = lookback_days or []
         self.daily: dict[tuple[str, str, date], dict[str, Any]] = {}
+        self.hourly: dict[tuple[str, str, date], list[int]] = {}
         d, i = first_day, 0
         while d <= last_day:
             for n, cam in enumerate(("20001", "20002")):
@@ -90,6 +94,21 @@ class StreamAdsServer(AdsServer):
                 row.ad_group.id = int(a["ad_group_id"])
                 row.campaign.id = int(self.ad_groups[a["ad_group_id"]]["campaign_id"])
             row.segments.date = day.isoformat()
+            if "segments.hour" in q:
+                total = sum(HOURLY_WEIGHTS)
+                costs = self.hourly.get((lv, eid, day)) or [
+                    m["cost_micros"] * w // total for w in HOURLY_WEIGHTS]
+                if (lv, eid, day) not in self.hourly:
+                    costs[-1] += m["cost_micros"] - sum(costs)
+                for h, cost in enumerate(costs):
+                    hour_row = google_ads_service.GoogleAdsRow()
+                    hour_row._pb.CopyFrom(row._pb)
+                    hour_row.segments.hour = h
+                    hour_row.metrics.cost_micros = cost
+                    hour_row.metrics.impressions = m["impressions"] * HOURLY_WEIGHTS[h] // total
+                    hour_row.metrics.clicks = m["clicks"] * HOURLY_WEIGHTS[h] // total
+                    rows.append(hour_row)
+                continue
             for k, v in m.items():
                 setattr(row.metrics, k, v)
             rows.append(row)

@@ -8,7 +8,11 @@ Adds, in Meta's wire format (Marketing API v26 "Insights API" and "Asynchronous 
   ``polls_before_done`` times then ``Job Completed``; ``GET /<run>/insights`` pages the rows;
 * usage headers (``X-Business-Use-Case-Usage``, ``X-Ad-Account-Usage``,
   ``X-FB-Ads-Insights-Throttle``) from :attr:`usage`, on every answer;
-* :attr:`data`: ``(level, entity id, day) -> row``, editable by a test to restate a day.
+* :attr:`data`: ``(level, entity id, day) -> row``, editable by a test to restate a day;
+* the ``hourly_stats_aggregated_by_advertiser_time_zone`` breakdown: each day's row split over
+  24 rows by :data:`HOURLY_WEIGHTS` (spend, impressions, clicks; the field's value like
+  ``"13:00:00 - 13:59:59"``), or the 24 spends a test puts in :attr:`hourly`
+  (``(level, entity id, day) -> [spend per hour]``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ ADS = {  # ad -> (ad set, name)
     "120210000000001002": ("120210000000000101", "Static B"),
 }
 ATTRIBUTION = "7d_click_1d_view"
+HOURLY = "hourly_stats_aggregated_by_advertiser_time_zone"
+#: Relative spend per hour 0-23: quiet nights, busy days.
+HOURLY_WEIGHTS = [1] * 7 + [3] * 15 + [1] * 2
 
 
 def insight_row(level: str, entity: str, day: date, *, spend: float, conversions: int,
@@ -67,6 +74,7 @@ class InsightsGraphServer(GraphServer):
         self.usage: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}
         self.data: dict[tuple[str, str, date], dict[str, Any]] = {}
+        self.hourly: dict[tuple[str, str, date], list[float]] = {}
         d, i = first_day, 0
         while d <= last_day:
             for n, ad in enumerate(ADS):
@@ -89,8 +97,24 @@ class InsightsGraphServer(GraphServer):
         level = params.get("level", "ad")
         rng = json.loads(params["time_range"])
         since, until = date.fromisoformat(rng["since"]), date.fromisoformat(rng["until"])
-        return [row for (lv, _e, d), row in sorted(self.data.items(), key=lambda kv: (kv[0][2], kv[0][1]))
+        rows = [row for (lv, _e, d), row in sorted(self.data.items(), key=lambda kv: (kv[0][2], kv[0][1]))
                 if lv == level and since <= d <= until]
+        if HOURLY not in params.get("breakdowns", ""):
+            return rows
+        out = []
+        for row in rows:
+            key = (level, row[f"{level}_id"], date.fromisoformat(row["date_start"]))
+            total = sum(HOURLY_WEIGHTS)
+            spends = self.hourly.get(key) or [float(row["spend"]) * w / total for w in HOURLY_WEIGHTS]
+            for h, spend in enumerate(spends):
+                share = HOURLY_WEIGHTS[h] / total
+                hour_row = {k: v for k, v in row.items() if k not in (
+                    "actions", "action_values", "reach", "attribution_setting", "ad_id", "ad_name")}
+                hour_row.update(spend=f"{spend:.2f}", impressions=str(int(int(row["impressions"]) * share)),
+                                clicks=str(int(int(row["clicks"]) * share)),
+                                **{HOURLY: f"{h:02d}:00:00 - {h:02d}:59:59"})
+                out.append(hour_row)
+        return out
 
     def _page(self, rows: list[dict[str, Any]], path: str, query: dict[str, str]) -> dict[str, Any]:
         start = int(query.get("after") or 0)

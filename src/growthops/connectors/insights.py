@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from growthops.connectors.base import DailyMetrics, Level, PlatformError
@@ -34,6 +35,35 @@ class InsightsBatch:
 
     rows: list[DailyMetrics]
     attribution_settings: list[str] = field(default_factory=list)
+    report_run_id: str | None = None
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+    peak_usage_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class HourlySpend:
+    """One entity-hour of delivery: ``day`` and ``hour`` (0–23) in the ad account's time zone.
+
+    ``spend`` in major units of the account currency (as :class:`DailyMetrics`).
+    """
+
+    entity_id: str
+    level: Level
+    day: date
+    hour: int
+    spend: Decimal
+    impressions: int = 0
+    clicks: int = 0
+    name: str | None = None
+    campaign_id: str | None = None
+
+
+@dataclass
+class HourlyBatch:
+    """One level's hourly rows for a range, with the same call accounting as :class:`InsightsBatch`."""
+
+    rows: list[HourlySpend]
     report_run_id: str | None = None
     retries: int = 0
     waits: list[float] = field(default_factory=list)
@@ -99,6 +129,38 @@ def read_insights(
 
         return google_fetch(account, start, end, level, sleep=sleep)
     return InsightsBatch(account.daily_metrics(start, end, level))
+
+
+def read_hourly(
+    account: Any,
+    start: date,
+    end: date,
+    level: Level,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    state: dict[str, Any] | None = None,
+) -> HourlyBatch | None:
+    """Read one level's hourly spend, ``start``..``end`` inclusive (account time zone).
+
+    Meta: :func:`growthops.connectors.meta.insights.fetch_hourly` (breakdown
+    ``hourly_stats_aggregated_by_advertiser_time_zone``); Google Ads:
+    :func:`growthops.connectors.google_ads.insights.fetch_hourly` (``segments.hour``); any
+    other platform: its ``hourly_spend(start, end, level)`` (the sandbox). None when the
+    platform offers no hourly figures.
+    """
+    state = {} if state is None else state
+    if _is_meta(account):
+        from growthops.connectors.meta.insights import Throttle, fetch_hourly
+
+        throttle = state.setdefault("throttle", Throttle(sleep=sleep))
+        return fetch_hourly(account, start, end, level, throttle=throttle)
+    if _is_google(account):
+        from growthops.connectors.google_ads.insights import fetch_hourly as google_hourly
+
+        return google_hourly(account, start, end, level, sleep=sleep)
+    if hasattr(account, "hourly_spend"):
+        return HourlyBatch(account.hourly_spend(start, end, level))
+    return None
 
 
 def repull_window(account: Any) -> int | None:

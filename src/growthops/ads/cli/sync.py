@@ -1,4 +1,5 @@
-"""``growthops sync --tenant KEY [--platform P] [--from D --to D]``: pull live insights.
+"""``growthops sync --tenant KEY [--platform P] [--from D --to D]``: pull live insights;
+``growthops intraday --tenant KEY``: the hourly sync and the pacing check, now.
 
 Each ad account of the tenant (``ads.ad_accounts``) is synced by
 :func:`growthops.ads.sync.run.sync_account` (campaign, ad set and ad levels; the trailing
@@ -9,18 +10,19 @@ accounts still sync).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from growthops.ads.cli.app import app
 from growthops.core.cli import LangOpt, _lang, _tenant_id, console, err_console
 from growthops.core.db import get_db
 from growthops.core.errors import InvalidInput
-from growthops.core.i18n import _
+from growthops.core.i18n import _, format_money, format_percent
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -73,3 +75,61 @@ def sync_cmd(
     console.print(table)
     if first_error is not None:
         raise first_error
+
+
+@app.command("intraday")
+def intraday_cmd(
+    tenant: Annotated[str, typer.Option("--tenant", help="client_key or tenant id")],
+    at: Annotated[str | None, typer.Option("--at", help="Instant to check at (ISO 8601, UTC when no offset); default: now.")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Sync today's hourly spend and check the pacing of budgets (day and month), now."""
+    from growthops.ads.sync.intraday import run_intraday
+
+    lg = _lang(lang)
+    now = None
+    if at:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise InvalidInput(f"--at: {at!r} is not an ISO 8601 instant") from exc
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    db = get_db()
+    tid = _tenant_id(tenant)
+    with db.tenant_tx(tid) as conn:
+        currency = conn.execute("select currency from core.tenants where tenant_id = %s",
+                                [tid]).fetchone()["currency"].strip()
+    with err_console.status(_(lg, "Reading today's hours…")):
+        res = run_intraday(db, tenant_id=tid, now=now)
+    for s in res.syncs:
+        if s.error:
+            err_console.print(_(lg, "{platform}: hourly sync failed: {error}", platform=s.platform,
+                                error=s.error))
+        else:
+            err_console.print(_(lg, "{platform}: {rows} hourly rows read up to {hour}:59 on {day} "
+                                "({new} new, {changed} changed).", platform=s.platform,
+                                rows=s.rows_fetched, hour=str(s.local_hour).zfill(2), day=s.day,
+                                new=s.rows_inserted, changed=s.rows_updated))
+    methods = {"profile": _(lg, "own hourly profile"), "linear": _(lg, "linear"),
+               "run_rate": _(lg, "14-day run rate")}
+    table = Table(_(lg, "platform"), _(lg, "level"), _(lg, "entity"), _(lg, "spent so far"),
+                  _(lg, "budget"), _(lg, "expected by now"), _(lg, "projected"), _(lg, "pace"),
+                  _(lg, "status"), title=_(lg, "Intraday pacing of {tenant}", tenant=tenant))
+    for c in res.checks:
+        if c.newly_flagged:
+            status = Text(_(lg, "overspend (new)"), style="bold red")
+        elif c.flagged:
+            status = Text(_(lg, "overspend (flagged earlier)"), style="red")
+        else:
+            status = Text(_(lg, "on pace"))
+        entity = _(lg, "month") if c.scope == "month" else (c.entity_name or c.entity_id)
+        table.add_row(c.platform if c.scope == "day" else _(lg, "all"),
+                      c.level if c.scope == "day" else _(lg, "account"), entity,
+                      format_money(c.spend_so_far, currency, lg),
+                      format_money(c.budget, currency, lg),
+                      format_percent(c.expected_share, lg),
+                      format_money(c.projected, currency, lg), methods.get(c.method, c.method),
+                      status)
+    console.print(table)
+    if not res.checks:
+        console.print(_(lg, "No budgeted entity has spent today yet."))

@@ -8,6 +8,11 @@ date. A failed sync is queued again at a later tick, at most :data:`MAX_ATTEMPTS
 times a day (each failure is in ``ads.sync_runs`` and ``core.system_logs``). The decision is
 the pure function :func:`due_syncs`; each job carries ``tenant_id`` and opens the tenant's
 transactions itself.
+
+Intraday pacing (:mod:`growthops.ads.sync.intraday`): ``schedule_intraday`` ticks every hour at
+minute :data:`INTRADAY_MINUTE` and queues ``intraday_pacing`` for each tenant with an ad account
+(one waiting job per tenant and tick hour); the job syncs the accounts' hours and checks the
+pacing at the tick's instant.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ LOCAL_SYNC_AT = time(7, 0)
 #: Failed syncs of one account and local date after which the scheduler stops trying.
 MAX_ATTEMPTS_PER_DAY = 3
 MODULE = "growthops.ads.sync"
+TASK_INTRADAY = "intraday_pacing"
+TASK_INTRADAY_SCHEDULER = "schedule_intraday"
+#: Minute past each hour of the intraday run: Meta and Google report an hour's spend within
+#: minutes; :05 leaves them the hour's end (the run also reads the hour in progress).
+INTRADAY_MINUTE = 5
+INTRADAY_CRON = f"{INTRADAY_MINUTE} * * * *"
 
 
 @dataclass(frozen=True)
@@ -163,10 +174,82 @@ def sync_account_job(context: JobContext, tenant_id: str, platform: str,
             "inserted": res.rows_inserted, "updated": res.rows_updated}
 
 
+def tenants_with_accounts(db: Database) -> list[str]:
+    """Return the ids of the tenants that have an ad account (one query per tenant, RLS)."""
+    from growthops.core.tenants.service import directory
+
+    with db.app_tx() as conn:
+        tenants = directory(conn)
+    out = []
+    for t in tenants:
+        with db.tenant_tx(t["tenant_id"]) as conn:
+            if conn.execute("select exists (select 1 from ads.ad_accounts where tenant_id = %s) e",
+                            [t["tenant_id"]]).fetchone()["e"]:
+                out.append(str(t["tenant_id"]))
+    return out
+
+
+def schedule_intraday_at(db: Database, app: App, now_utc: datetime) -> list[str]:
+    """Queue ``intraday_pacing`` for every tenant with an ad account; return the tenants queued.
+
+    Queueing lock ``intraday:<tenant>:<UTC hour>``: one waiting job per tenant and hour.
+    """
+    hour = now_utc.astimezone(UTC).strftime("%Y-%m-%dT%H")
+    queued = []
+    for tid in tenants_with_accounts(db):
+        try:
+            app.configure_task(TASK_INTRADAY, lock=f"intraday:{tid}",
+                               queueing_lock=f"intraday:{tid}:{hour}").defer(
+                tenant_id=tid, tick=int(now_utc.timestamp()))
+        except exceptions.AlreadyEnqueued:
+            continue
+        queued.append(tid)
+    return queued
+
+
+def schedule_intraday(context: JobContext, timestamp: int) -> int:
+    """Queue the intraday runs at the tick ``timestamp`` (task ``schedule_intraday``)."""
+    return len(schedule_intraday_at(db_of(context), context.app,
+                                    datetime.fromtimestamp(timestamp, UTC)))
+
+
+def intraday_job(context: JobContext, tenant_id: str, tick: int | None = None) -> dict[str, Any]:
+    """Sync a tenant's hours and check its pacing at ``tick`` (task ``intraday_pacing``).
+
+    Calls :func:`growthops.ads.sync.intraday.run_intraday` with the tick (Unix time, UTC; the
+    clock when None) as ``now``; returns the counts (checked, over, newly flagged, failed syncs).
+    A failure (e.g. a bad ``time_zone`` setting) is logged to ``core.system_logs`` and re-raised.
+    """
+    from growthops.ads.sync.intraday import run_intraday
+
+    db = db_of(context)
+    tid = UUID(str(tenant_id))
+    now = datetime.fromtimestamp(tick, UTC) if tick is not None else None
+    try:
+        res = run_intraday(db, tenant_id=tid, now=now)
+    except Exception as exc:
+        try:
+            with db.tenant_tx(tid) as conn:
+                log_event(conn, tenant_id=tid, level="ERROR", module=MODULE,
+                          message="intraday pacing failed",
+                          context={"job_id": context.job.id}, exc=exc)
+        except Exception:  # the database may be the problem; never mask the run's error
+            logger.exception("could not log the failure of intraday job %s", context.job.id)
+        raise
+    return {"checked": len(res.checks), "over": sum(c.over for c in res.checks),
+            "newly_flagged": len(res.newly_flagged),
+            "failed_syncs": [s.platform for s in res.syncs if s.error]}
+
+
 def register_sync_tasks(app: App, *, periodic: bool = True) -> None:
-    """Register ``sync_account`` and the 15-minute ``schedule_syncs`` on ``app``."""
+    """Register ``sync_account``, the 15-minute ``schedule_syncs``, ``intraday_pacing`` and the
+    hourly ``schedule_intraday`` on ``app``."""
     app.task(name=TASK_SYNC, pass_context=True)(sync_account_job)
     scheduler = app.task(name=TASK_SYNC_SCHEDULER, pass_context=True,
                          queueing_lock=TASK_SYNC_SCHEDULER)(schedule_syncs)
+    app.task(name=TASK_INTRADAY, pass_context=True)(intraday_job)
+    intraday = app.task(name=TASK_INTRADAY_SCHEDULER, pass_context=True,
+                        queueing_lock=TASK_INTRADAY_SCHEDULER)(schedule_intraday)
     if periodic:
         app.periodic(cron=SYNC_CRON, periodic_id="account_sync_0700")(scheduler)
+        app.periodic(cron=INTRADAY_CRON, periodic_id="intraday_pacing_hourly")(intraday)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from growthops.connectors.base import Level
-from growthops.connectors.google_ads.account import GoogleAdsAccount, _to_dict
-from growthops.connectors.insights import InsightsBatch, with_retries
+from growthops.connectors.google_ads.account import MICROS, RESOURCES, GoogleAdsAccount, _to_dict
+from growthops.connectors.insights import HourlyBatch, HourlySpend, InsightsBatch, with_retries
 
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 300.0
@@ -48,24 +49,13 @@ def conversion_lookback_days(account: GoogleAdsAccount) -> int:
     return max(days) if days else DEFAULT_LOOKBACK_DAYS
 
 
-def fetch_insights(
-    account: GoogleAdsAccount,
-    start: date,
-    end: date,
-    level: Level,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> InsightsBatch:
-    """Return ``level``'s daily metrics for ``start``..``end`` (inclusive) through SearchStream.
-
-    One RPC per attempt, logged like every call of the account (``GoogleAdsService/SearchStream``
-    with the number of rows). Raises :class:`~growthops.connectors.base.PlatformError` after
-    :data:`MAX_ATTEMPTS` attempts or at once for a non-retryable error.
-    """
+def _stream_rows(account: GoogleAdsAccount, query: str,
+                 sleep: Callable[[float], None]) -> tuple[list[Any], int, list[float]]:
+    """Run one GAQL query through SearchStream with retries; return (rows, retries, waits)."""
     svc = account._service("GoogleAdsService")
     request = account.client.get_type("SearchGoogleAdsStreamRequest")
     request.customer_id = account.customer_id
-    request.query = account.metrics_query(start, end, level)
+    request.query = query
     waits: list[float] = []
     retries = [0]
 
@@ -84,6 +74,67 @@ def fetch_insights(
 
     rows = with_retries(call, backoff_s=_backoff_s, wait=wait, max_attempts=MAX_ATTEMPTS,
                         counter=retries)
+    return rows, retries[0], waits
+
+
+def hourly_query(start: date, end: date, level: Level) -> str:
+    """Return the GAQL of one level's spend per ``segments.date`` and ``segments.hour``.
+
+    ``segments.hour`` is the hour of day 0–23 and ``segments.date`` the date, both in the
+    account's time zone (Google Ads API, "Segments": ``segments.hour``). Campaign and ad group
+    levels only: ads carry no budget, so the pacing does not need them.
+    """
+    if level == "ad":
+        raise ValueError("level: hourly spend is read at campaign and ad group levels only")
+    resource, id_f, name_f, _ = RESOURCES[level]
+    parent = ", campaign.id" if level == "adset" else ""
+    return (
+        f"SELECT {id_f}, {name_f}{parent}, segments.date, segments.hour, metrics.cost_micros, "
+        "metrics.impressions, metrics.clicks "
+        f"FROM {resource} WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
+    )
+
+
+def fetch_hourly(
+    account: GoogleAdsAccount,
+    start: date,
+    end: date,
+    level: Level,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HourlyBatch:
+    """Return ``level``'s spend per hour for ``start``..``end`` (inclusive) through SearchStream.
+
+    Cost micros → major units (6 decimals). Retries as :func:`fetch_insights`.
+    """
+    rows, retries, waits = _stream_rows(account, hourly_query(start, end, level), sleep)
+    out = []
+    for r in rows:
+        ent = r.campaign if level == "campaign" else r.ad_group
+        out.append(HourlySpend(
+            entity_id=str(ent.id), level=level, day=date.fromisoformat(r.segments.date),
+            hour=int(r.segments.hour),
+            spend=(Decimal(r.metrics.cost_micros) / MICROS).quantize(Decimal("0.000001")),
+            impressions=int(r.metrics.impressions), clicks=int(r.metrics.clicks), name=ent.name,
+            campaign_id=str(r.campaign.id) if level == "adset" else None))
+    return HourlyBatch(out, retries=retries, waits=waits)
+
+
+def fetch_insights(
+    account: GoogleAdsAccount,
+    start: date,
+    end: date,
+    level: Level,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> InsightsBatch:
+    """Return ``level``'s daily metrics for ``start``..``end`` (inclusive) through SearchStream.
+
+    One RPC per attempt, logged like every call of the account (``GoogleAdsService/SearchStream``
+    with the number of rows). Raises :class:`~growthops.connectors.base.PlatformError` after
+    :data:`MAX_ATTEMPTS` attempts or at once for a non-retryable error.
+    """
+    rows, retries, waits = _stream_rows(account, account.metrics_query(start, end, level), sleep)
     return InsightsBatch(
-        [account.parse_metrics_row(r, level) for r in rows], retries=retries[0], waits=waits
+        [account.parse_metrics_row(r, level) for r in rows], retries=retries, waits=waits
     )

@@ -36,12 +36,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.adobjects.adsinsights import AdsInsights
 
 from growthops.connectors.base import Level, PlatformError
-from growthops.connectors.insights import InsightsBatch, with_retries
+from growthops.connectors.insights import HourlyBatch, HourlySpend, InsightsBatch, with_retries
 from growthops.connectors.meta.account import INSIGHT_FIELDS, MetaAdAccount
 
 #: Usage (percent of the allowance) above which the reader slows down.
@@ -148,40 +150,27 @@ class Throttle:
 _END = object()
 
 
-def fetch_insights(
+def _read_rows(
     account: MetaAdAccount,
     start: date,
     end: date,
-    level: Level,
+    params: dict[str, Any],
+    fields: list[str],
     *,
     throttle: Throttle,
-    async_after_days: int = 7,
-    poll_interval_s: float = 2.0,
-    max_polls: int = 300,
-    page_size: int = 500,
-) -> InsightsBatch:
-    """Return ``level``'s daily insights for ``start``..``end`` (inclusive, account time zone).
-
-    See the module doc for the call sequence. Raises :class:`PlatformError`: the API's errors
-    after :data:`MAX_ATTEMPTS` attempts, code ``report_failed`` for a failed or skipped report
-    run, ``report_timeout`` when it is not done after ``max_polls`` polls.
-    """
+    async_after_days: int,
+    poll_interval_s: float,
+    max_polls: int,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Read every insights row of ``params`` (see the module doc); return (rows, run id, retries)."""
     account.api.on_headers = throttle.observe
     retries = [0]
-    first_wait = len(throttle.waits)
 
     def guarded(fn: Any) -> Any:
         return with_retries(lambda: account._guard(fn), backoff_s=throttle.backoff_s,
                             wait=throttle.wait, max_attempts=MAX_ATTEMPTS, counter=retries)
 
-    params: dict[str, Any] = {
-        "level": level,
-        "time_range": {"since": start.isoformat(), "until": end.isoformat()},
-        "time_increment": 1,
-        "limit": page_size,
-        "use_unified_attribution_setting": True,
-    }
-    fields = [*INSIGHT_FIELDS, "attribution_setting"]
     acc = AdAccount(account.account_id, api=account.api)
     run_id = None
     if (end - start).days + 1 > async_after_days:
@@ -208,6 +197,102 @@ def fetch_insights(
     raw: list[dict[str, Any]] = []
     while (item := guarded(lambda: next(it, _END))) is not _END:
         raw.append(dict(item.export_all_data()))
+    return raw, run_id, retries[0]
+
+
+def fetch_insights(
+    account: MetaAdAccount,
+    start: date,
+    end: date,
+    level: Level,
+    *,
+    throttle: Throttle,
+    async_after_days: int = 7,
+    poll_interval_s: float = 2.0,
+    max_polls: int = 300,
+    page_size: int = 500,
+) -> InsightsBatch:
+    """Return ``level``'s daily insights for ``start``..``end`` (inclusive, account time zone).
+
+    See the module doc for the call sequence. Raises :class:`PlatformError`: the API's errors
+    after :data:`MAX_ATTEMPTS` attempts, code ``report_failed`` for a failed or skipped report
+    run, ``report_timeout`` when it is not done after ``max_polls`` polls.
+    """
+    first_wait = len(throttle.waits)
+    params: dict[str, Any] = {
+        "level": level,
+        "time_range": {"since": start.isoformat(), "until": end.isoformat()},
+        "time_increment": 1,
+        "limit": page_size,
+        "use_unified_attribution_setting": True,
+    }
+    raw, run_id, retries = _read_rows(
+        account, start, end, params, [*INSIGHT_FIELDS, "attribution_setting"], throttle=throttle,
+        async_after_days=async_after_days, poll_interval_s=poll_interval_s, max_polls=max_polls,
+        page_size=page_size)
     settings = sorted({str(r["attribution_setting"]) for r in raw if r.get("attribution_setting")})
     return InsightsBatch([account.parse_insights_row(r, level) for r in raw], settings, run_id,
-                         retries[0], throttle.waits[first_wait:], throttle.peak_pct)
+                         retries, throttle.waits[first_wait:], throttle.peak_pct)
+
+
+#: The hourly breakdown in the ad account's time zone (Marketing API, "Insights API
+#: Breakdowns": ``hourly_stats_aggregated_by_advertiser_time_zone``; values like
+#: ``"13:00:00 - 13:59:59"``). Only on-Meta metrics (spend, impressions, clicks) are returned
+#: with it, which is all the pacing needs.
+HOURLY_BREAKDOWN = AdsInsights.Breakdowns.hourly_stats_aggregated_by_advertiser_time_zone
+HOURLY_FIELDS = ["campaign_id", "campaign_name", "adset_id", "adset_name", "date_start", "spend",
+                 "impressions", "clicks"]
+
+
+def parse_hourly_row(r: dict[str, Any], level: Level) -> HourlySpend:
+    """Turn one hourly insights row (Graph API JSON) of ``level`` into :class:`HourlySpend`.
+
+    Raises :class:`PlatformError` (code ``bad_row``) when the hour cannot be read.
+    """
+    label = str(r.get(HOURLY_BREAKDOWN) or "")
+    try:
+        hour = int(label.split(":", 1)[0])
+    except ValueError as exc:
+        raise PlatformError(f"Meta hourly row: {HOURLY_BREAKDOWN}={label!r} has no hour",
+                            code="bad_row") from exc
+    if not 0 <= hour <= 23:
+        raise PlatformError(f"Meta hourly row: hour {hour} is not 0-23", code="bad_row")
+    return HourlySpend(
+        entity_id=str(r.get(f"{level}_id") or r.get("id")), level=level,
+        day=date.fromisoformat(r["date_start"]), hour=hour,
+        spend=Decimal(str(r.get("spend") or "0")), impressions=int(r.get("impressions") or 0),
+        clicks=int(r.get("clicks") or 0), name=r.get(f"{level}_name"),
+        campaign_id=r.get("campaign_id") if level != "campaign" else None)
+
+
+def fetch_hourly(
+    account: MetaAdAccount,
+    start: date,
+    end: date,
+    level: Level,
+    *,
+    throttle: Throttle,
+    async_after_days: int = 7,
+    poll_interval_s: float = 2.0,
+    max_polls: int = 300,
+    page_size: int = 500,
+) -> HourlyBatch:
+    """Return ``level``'s hourly spend for ``start``..``end`` (inclusive, account time zone).
+
+    Same call sequence as :func:`fetch_insights` (report runs past ``async_after_days``, cursor
+    paging, usage headers, back-off) with ``breakdowns=[HOURLY_BREAKDOWN]``.
+    """
+    first_wait = len(throttle.waits)
+    params: dict[str, Any] = {
+        "level": level,
+        "time_range": {"since": start.isoformat(), "until": end.isoformat()},
+        "time_increment": 1,
+        "breakdowns": [HOURLY_BREAKDOWN],
+        "limit": page_size,
+    }
+    raw, run_id, retries = _read_rows(
+        account, start, end, params, HOURLY_FIELDS, throttle=throttle,
+        async_after_days=async_after_days, poll_interval_s=poll_interval_s, max_polls=max_polls,
+        page_size=page_size)
+    return HourlyBatch([parse_hourly_row(r, level) for r in raw], run_id, retries,
+                       throttle.waits[first_wait:], throttle.peak_pct)
