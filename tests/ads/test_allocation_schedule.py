@@ -73,7 +73,7 @@ def test_weekly_allocation_runs_once_per_period_and_waits_for_approval(db: Datab
     assert len(sugg) == first[0]["suggestions"]
     assert {s["status"] for s in sugg} == {"pending"}  # in the approval queue, nothing executed
     assert {s["type"] for s in sugg} <= {"scale", "budget_increase", "budget_decrease"}
-    assert not rows(db, t, "select 1 from ads.executions where tenant_id = %s")
+    assert not rows(db, t, "select 1 from ads.execution_logs where tenant_id = %s")
     # later the same day, and on Sunday: the week's allocation ran already
     for now in (at(MONDAY, 15), at(MONDAY + timedelta(days=6), 20)):
         again = allocate_tenant(db, tenant_id=t.tenant_id, time_zone=zone, now_utc=now)
