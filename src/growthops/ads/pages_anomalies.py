@@ -27,7 +27,7 @@ from growthops.ads.labels import code
 from growthops.ads.pages import PAGE_SIZE, router
 from growthops.ads.present import anomaly as present_anomaly
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import N_, _, format_datetime
+from growthops.core.i18n import N_, _, format_datetime, pgettext
 from growthops.web.deps import get_database
 from growthops.web.pages import (
     CSRF_EXPIRED,
@@ -96,6 +96,9 @@ def _render(request: Request, user: Any, ctx: dict[str, Any], lang: str, rows: l
     def url(off: int) -> str:
         return f"/t/{key}/anomalies?{urlencode({'status': status, 'offset': off})}"
 
+    groups = {"open": pgettext(lang, "anomaly filter", "open"),
+              "closed": pgettext(lang, "anomaly filter", "closed"),
+              "all": pgettext(lang, "anomaly filter", "all")}
     items = []
     for r in rows:
         when = format_datetime(r["status_changed_at"], tz, lang) if r["status_changed_at"] else None
@@ -112,8 +115,7 @@ def _render(request: Request, user: Any, ctx: dict[str, Any], lang: str, rows: l
                         if s in TRANSITIONS[r["status"]]]})
     return render(request, "ads/anomalies.html", http_status=http_status, user=user, **ctx,
                   items=items, total=total, status=status, flash=flash,
-                  filters=[{"value": f, "label": code(f, lang) if f in STATUSES else _(lang, {
-                      "open": N_("open"), "closed": N_("closed"), "all": N_("all")}[f])}
+                  filters=[{"value": f, "label": code(f, lang) if f in STATUSES else groups[f]}
                            for f in FILTERS],
                   prev_url=url(max(0, offset - PAGE_SIZE)) if offset else None,
                   next_url=url(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
