@@ -141,3 +141,24 @@ def test_the_worker_runs_the_scheduled_allocation_once(fresh_db: Database) -> No
     assert len(rows(fresh_db, t, "select 1 from ads.allocation_runs where tenant_id = %s")) == 1
     pending = rows(fresh_db, t, "select 1 from ads.suggestions where tenant_id = %s and status = 'pending'")
     assert pending
+
+
+def test_cadence_set_from_the_cli_is_validated_and_audited(db: Database) -> None:
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+
+    t = new_tenant(db)
+    runner = CliRunner()
+    bad = runner.invoke(app, ["config", "set", "--tenant", t.client_key, "--platform", "meta",
+                              "--allocation-cadence", "hourly", "--by", "alice"])
+    assert bad.exit_code != 0 and "--allocation-cadence" in str(bad.exception)
+    ok = runner.invoke(app, ["config", "set", "--tenant", t.client_key, "--platform", "meta",
+                             "--allocation-cadence", "monthly", "--by", "alice"])
+    assert ok.exit_code == 0, ok.output
+    assert "allocation_cadence: weekly → monthly" in ok.output
+    cfg = rows(db, t, "select allocation_cadence from ads.platform_configs where tenant_id = %s")
+    assert cfg == [{"allocation_cadence": "monthly"}]
+    trail = rows(db, t, "select actor, after from ads.audit_log where tenant_id = %s "
+                        "and action = 'platform_config.updated'")
+    assert trail[0]["actor"] == "alice" and trail[0]["after"]["allocation_cadence"] == "monthly"

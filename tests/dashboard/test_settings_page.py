@@ -64,14 +64,15 @@ def test_post_changes_and_audits_through_the_shared_service(db: Any, site: Any) 
     page = client.get(f"/t/{t.client_key}/settings").text
     form = {**FORM, "client_name": "Gamma", "roi_target": "4,5", "monthly_budget_max": "12 000",
             "time_zone": "America/New_York", "slack_validation_channel": "#gamma-ads",
-            "max_cpa:meta": "35", "csrf": csrf_of(page)}
+            "max_cpa:meta": "35", "allocation_cadence:meta": "daily", "csrf": csrf_of(page)}
     r = client.post(f"/t/{t.client_key}/settings", data=form)
     assert r.status_code == 303 and r.headers["location"].endswith("/settings?saved=1")
     row = tenant_row(db, t)
     assert row["roi_target"] == Decimal("4.5") and row["monthly_budget_max"] == Decimal("12000")
     assert row["time_zone"] == "America/New_York" and row["slack_validation_channel"] == "#gamma-ads"
-    cfg = q(db, t.tenant_id, "select max_cpa from ads.platform_configs where tenant_id = %s")
-    assert cfg[0]["max_cpa"] == Decimal("35")
+    cfg = q(db, t.tenant_id, "select max_cpa, allocation_cadence from ads.platform_configs "
+            "where tenant_id = %s")
+    assert cfg[0]["max_cpa"] == Decimal("35") and cfg[0]["allocation_cadence"] == "daily"
     logged = audit(db, t)
     assert len(logged) == 1 and "tenant updated by" in logged[0]["message"]
     ctx = logged[0]["context"]
@@ -94,6 +95,7 @@ def test_post_changes_and_audits_through_the_shared_service(db: Any, site: Any) 
     ("currency", "EURO", "ISO 4217", "ISO 4217"),
     ("time_zone", "Mars/Olympus", "Unknown time zone", "Fuseau horaire inconnu"),
     ("max_cpa:meta", "-5", "-5 must be &gt; 0", "-5 doit être &gt; 0"),
+    ("allocation_cadence:meta", "hourly", "&#39;hourly&#39; is not one of", "hourly"),
 ])
 def test_invalid_input_changes_nothing_and_names_the_field(db: Any, site: Any, field: str,
                                                            value: str, en: str, fr: str) -> None:
@@ -108,7 +110,8 @@ def test_invalid_input_changes_nothing_and_names_the_field(db: Any, site: Any, f
                               "csrf": csrf_of(page)})
         assert r.status_code == 422
         assert text in field_error(r.text, field)
-        assert f'value="{value}"' in r.text  # what was typed is kept
+        if not field.startswith("allocation_cadence"):  # a select: the choices stay
+            assert f'value="{value}"' in r.text  # what was typed is kept
     assert tenant_row(db, t) == before and len(audit(db, t)) == logged
     assert not q(db, t.tenant_id, "select 1 from ads.platform_configs where tenant_id = %s")
 

@@ -2,14 +2,16 @@
 
 GET shows a tenant's business settings: client name, target ROAS (``core.tenants.roi_target``),
 the target CPA of each ad platform (``ads.platform_configs.max_cpa``), the monthly budget limit,
-currency, time zone, Slack channel, then its products and funnels (``core.products``,
+currency, time zone, Slack channel, how often the worker allocates each platform's budgets
+(``ads.platform_configs.allocation_cadence``, :mod:`growthops.ads.allocation.schedule`), then its
+products and funnels (``core.products``,
 ``core.funnels``) and the last changes. POSTs (staff only: the roles whose ``can_decide`` is
 true, admin and media_buyer, as on every dashboard action; CSRF token):
 
 * ``/t/{client_key}/settings``: the tenant's fields through
   :func:`growthops.core.tenants.service.update_tenant` (the one implementation the CLI's
   ``growthops tenants update`` and the API's ``PATCH /v1/tenants/{key}`` use; audited in
-  ``core.system_logs``) and the target CPAs through
+  ``core.system_logs``) and the target CPAs and allocation cadences through
   :func:`growthops.ads.cli.config.update_platform_config` (``growthops config set``; audited in
   the ads audit trail), both in one transaction;
 * ``/t/{client_key}/settings/products`` and ``.../settings/funnels``: add or change one row
@@ -31,6 +33,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from growthops.ads.allocation.schedule import CADENCES, DEFAULT_CADENCE
 from growthops.ads.pages import router
 from growthops.core.errors import Conflict, InvalidInput, NotFound
 from growthops.core.i18n import N_, _, format_datetime
@@ -58,6 +61,9 @@ TENANT_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("slack_validation_channel", N_("Slack channel (name)"), True),
     ("slack_channel_id", N_("Slack channel id"), True),
 )
+#: The allocation cadences (:data:`growthops.ads.allocation.schedule.CADENCES`) as shown.
+CADENCE_LABELS: dict[str, str] = {"off": N_("never"), "daily": N_("every day"),
+                                  "weekly": N_("every week"), "monthly": N_("every month")}
 _DECIMALS = {"roi_target", "monthly_budget_max", "price"}
 PRODUCT_TYPES = ("coaching_program", "course", "software", "physical_product", "service")
 PRODUCT_STATUSES = ("active", "paused", "deprecated")
@@ -152,9 +158,9 @@ def _load(db: Any, tid: Any) -> dict[str, Any]:
     with db.tenant_tx(tid) as conn:
         tenant = conn.execute("select * from core.tenants where tenant_id = %s", [str(tid)]).fetchone()
         platforms = _platforms(conn, tid)
-        cpa = {r["platform"]: r["max_cpa"] for r in conn.execute(
-            "select platform, max_cpa from ads.platform_configs where tenant_id = %s",
-            [str(tid)]).fetchall()}
+        configs = {r["platform"]: r for r in conn.execute(
+            "select platform, max_cpa, allocation_cadence from ads.platform_configs "
+            "where tenant_id = %s", [str(tid)]).fetchall()}
         products = list_products(conn, tenant_id=tid)
         funnels = list_funnels(conn, tenant_id=tid)
         history = conn.execute(
@@ -163,7 +169,7 @@ def _load(db: Any, tid: Any) -> dict[str, Any]:
                order by id desc limit 10""", [str(tid)]).fetchall()
     if tenant is None:
         raise NotFound("no tenant")
-    return {"row": tenant, "platforms": platforms, "cpa": cpa, "products": products,
+    return {"row": tenant, "platforms": platforms, "configs": configs, "products": products,
             "funnels": funnels, "history": history}
 
 
@@ -189,7 +195,10 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
     got = _load(get_database(request), tid)
     row = got["row"]
     values = {name: _text(row[name]) for name, _l, _n in TENANT_FIELDS}
-    values.update({f"max_cpa:{p}": _text(got["cpa"].get(p)) for p in got["platforms"]})
+    for p in got["platforms"]:
+        cfg = got["configs"].get(p) or {}
+        values[f"max_cpa:{p}"] = _text(cfg.get("max_cpa"))
+        values[f"allocation_cadence:{p}"] = cfg.get("allocation_cadence") or DEFAULT_CADENCE
     products = [{**p, "form": {"product_name": p["product_name"],
                                "product_type": p["product_type"] or "",
                                "price": _text(p["price"]),
@@ -213,8 +222,10 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
         request, "ads/settings.html", http_status=status, user=user, **ctx,
         fields=[{"name": n, "label": _(lang, label), "value": values[n]}
                 for n, label, _x in TENANT_FIELDS],
-        cpa_fields=[{"name": f"max_cpa:{p}", "platform": p, "value": values[f"max_cpa:{p}"]}
-                    for p in got["platforms"]],
+        cpa_fields=[{"name": f"max_cpa:{p}", "platform": p, "value": values[f"max_cpa:{p}"],
+                     "cadence_name": f"allocation_cadence:{p}",
+                     "cadence": values[f"allocation_cadence:{p}"]} for p in got["platforms"]],
+        cadences=[(c, _(lang, CADENCE_LABELS[c])) for c in CADENCES],
         products=products, funnels=funnels, blank_product=blank_product,
         blank_funnel=blank_funnel, product_types=PRODUCT_TYPES, product_statuses=PRODUCT_STATUSES,
         funnel_types=FUNNEL_TYPES, errors=errors or {}, which=which, flash=flash,
@@ -278,16 +289,21 @@ def _save_tenant(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         errors.update(field_errors(exc, lang))
     with db.tenant_tx(tid) as conn:
         platforms = _platforms(conn, tid)
-    cpa: dict[str, Any] = {}
+    cpa: dict[str, dict[str, Any]] = {}
     for p in platforms:
-        name = f"max_cpa:{p}"
-        if name not in form:
-            continue
-        raw = _decimal_text(form[name]) or "none"
-        try:
-            cpa[p] = validate_settings({"max_cpa": raw}, {}, lang=lang)[0]
-        except InvalidInput as exc:  # "--max-cpa: ..." or "--max-cpa : ..." (the CLI's wording)
-            errors[name] = re.sub(r"^--max-cpa\s?:\s*", "", str(exc))
+        name, cadence = f"max_cpa:{p}", f"allocation_cadence:{p}"
+        if name in form:
+            raw = _decimal_text(form[name]) or "none"
+            try:
+                cpa.setdefault(p, {}).update(validate_settings({"max_cpa": raw}, {}, lang=lang)[0])
+            except InvalidInput as exc:  # "--max-cpa: ..." or "--max-cpa : ..." (CLI wording)
+                errors[name] = re.sub(r"^--max-cpa\s?:\s*", "", str(exc))
+        if cadence in form:
+            try:
+                cpa.setdefault(p, {}).update(validate_settings(
+                    {}, {}, allocation_cadence=form[cadence], lang=lang)[0])
+            except InvalidInput as exc:
+                errors[cadence] = re.sub(r"^--allocation-cadence\s?:\s*", "", str(exc))
     if errors or changes is None:
         return _refused(request, user, ctx, lang, form, errors, "tenant")
     try:
