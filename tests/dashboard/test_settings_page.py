@@ -56,6 +56,9 @@ def test_page_shows_current_values_in_english_and_french(site: Any) -> None:
     assert fr.status_code == 200 and 'value="9000.00"' in fr.text
     assert "Objectifs, budget et canaux" in fr.text and "Plafond de budget mensuel" in fr.text
     assert "Réglages" in fr.text
+    assert '<option value="webinar">webinaire</option>' in fr.text  # codes shown in French
+    assert '<option value="deprecated">retiré</option>' in fr.text
+    assert '<option value="weekly" selected>every week</option>' in en.text
 
 
 def test_post_changes_and_audits_through_the_shared_service(db: Any, site: Any) -> None:

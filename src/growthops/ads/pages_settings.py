@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from growthops.ads.allocation.schedule import CADENCES, DEFAULT_CADENCE
 from growthops.ads.pages import router
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import N_, _, format_datetime
+from growthops.core.i18n import N_, _, format_datetime, pgettext
 from growthops.web.deps import get_database
 from growthops.web.pages import (
     CSRF_EXPIRED,
@@ -65,9 +65,31 @@ TENANT_FIELDS: tuple[tuple[str, str, bool], ...] = (
 CADENCE_LABELS: dict[str, str] = {"off": N_("never"), "daily": N_("every day"),
                                   "weekly": N_("every week"), "monthly": N_("every month")}
 _DECIMALS = {"roi_target", "monthly_budget_max", "price"}
-PRODUCT_TYPES = ("coaching_program", "course", "software", "physical_product", "service")
-PRODUCT_STATUSES = ("active", "paused", "deprecated")
-FUNNEL_TYPES = ("webinar", "vsl", "application", "book-call", "ecom", "hybrid")
+
+
+def choices(lang: str) -> dict[str, list[tuple[str, str]]]:
+    """The codes of ``core.products.product_type`` / ``status`` and ``core.funnels.funnel_type``
+    (migration 0001's checks) with their labels in ``lang``."""
+    return {
+        "product_types": [
+            ("coaching_program", pgettext(lang, "product type", "coaching program")),
+            ("course", pgettext(lang, "product type", "course")),
+            ("software", pgettext(lang, "product type", "software")),
+            ("physical_product", pgettext(lang, "product type", "physical product")),
+            ("service", pgettext(lang, "product type", "service"))],
+        "product_statuses": [
+            ("active", pgettext(lang, "product status", "active")),
+            ("paused", pgettext(lang, "product status", "paused")),
+            ("deprecated", pgettext(lang, "product status", "deprecated"))],
+        "funnel_types": [
+            ("webinar", pgettext(lang, "funnel type", "webinar")),
+            ("vsl", pgettext(lang, "funnel type", "video sales letter")),
+            ("application", pgettext(lang, "funnel type", "application")),
+            ("book-call", pgettext(lang, "funnel type", "book a call")),
+            ("ecom", pgettext(lang, "funnel type", "e-commerce")),
+            ("hybrid", pgettext(lang, "funnel type", "hybrid"))],
+    }
+
 
 #: Messages shown next to a field, by pydantic error type.
 MESSAGES: dict[str, str] = {
@@ -227,8 +249,7 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
                      "cadence": values[f"allocation_cadence:{p}"]} for p in got["platforms"]],
         cadences=[(c, _(lang, CADENCE_LABELS[c])) for c in CADENCES],
         products=products, funnels=funnels, blank_product=blank_product,
-        blank_funnel=blank_funnel, product_types=PRODUCT_TYPES, product_statuses=PRODUCT_STATUSES,
-        funnel_types=FUNNEL_TYPES, errors=errors or {}, which=which, flash=flash,
+        blank_funnel=blank_funnel, **choices(lang), errors=errors or {}, which=which, flash=flash,
         history=[{"at": format_datetime(h["logged_at"], ctx["tenant"]["time_zone"], lang),
                   "message": h["message"]} for h in got["history"]],
         title=_(lang, "Settings · {tenant}", tenant=ctx["tenant"]["client_name"]))
