@@ -153,7 +153,14 @@ def test_products_and_funnels(db: Any, site: Any) -> None:
               "product_id": str(pid), "csrf": csrf}
     wrong = client.post(f"{base}/funnels", data={**funnel, "conversion_benchmarks": "lead_to_sale = 0.2"})
     assert wrong.status_code == 422
-    assert "consecutive stages" in field_error(wrong.text, "conversion_benchmarks")
+    assert field_error(wrong.text, "conversion_benchmarks") == (
+        "lead_to_sale: not two consecutive stages (expected: lead_to_webinar, "
+        "webinar_to_application).")
+    fr = site["fr"].post(f"{base}/funnels", data={**funnel, "conversion_benchmarks": "lead_to_webinar = 2",
+                                                   "csrf": csrf_of(site["fr"].get(base).text)})
+    assert fr.status_code == 422
+    assert field_error(fr.text, "conversion_benchmarks") == (
+        "lead_to_webinar : 2 n&#39;est pas une fraction entre 0 et 1.")
     assert client.post(f"{base}/funnels", data=funnel).status_code == 303
     f = q(db, t.tenant_id, "select * from core.funnels where tenant_id = %s")
     assert len(f) == 1 and f[0]["stages"] == ["Lead", "Webinar", "Application"]

@@ -106,6 +106,10 @@ MESSAGES: dict[str, str] = {
     "string_too_long": N_("At most {max_length} characters."),
     "too_long": N_("At most {max_length} items."),
     "literal_error": N_("Must be one of: {expected}."),
+    # core.tenants.catalog's own checks
+    "stage_length": N_("Each stage needs 1 to 100 characters."),
+    "benchmark_fraction": N_("{key}: {value} is not a fraction between 0 and 1."),
+    "benchmark_keys": N_("{keys}: not two consecutive stages (expected: {expected})."),
 }
 REQUIRED = N_("Required.")
 BAD_CURRENCY = N_("Must be a three-letter ISO 4217 code, e.g. EUR.")

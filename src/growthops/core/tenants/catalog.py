@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from growthops.core.errors import InvalidInput, NotFound
 
@@ -71,7 +72,7 @@ class FunnelIn(BaseModel):
     def _stage_names(cls, v: list[str]) -> list[str]:
         out = [s.strip() for s in v]
         if any(not 1 <= len(s) <= 100 for s in out):
-            raise ValueError("each stage needs 1-100 characters")
+            raise PydanticCustomError("stage_length", "each stage needs 1-100 characters")
         return out
 
     @field_validator("conversion_benchmarks", mode="before")
@@ -83,10 +84,13 @@ class FunnelIn(BaseModel):
         for k, x in v.items():
             try:
                 d = Decimal(str(x))
-            except ArithmeticError as exc:
-                raise ValueError(f"{k}: {x!r} is not a number") from exc
-            if not Decimal(0) < d < Decimal(1):
-                raise ValueError(f"{k}: {x} is not a fraction between 0 and 1 (exclusive)")
+            except ArithmeticError:
+                d = None
+            if d is None or not Decimal(0) < d < Decimal(1):
+                raise PydanticCustomError(
+                    "benchmark_fraction",
+                    "{key}: {value} is not a fraction between 0 and 1 (exclusive)",
+                    {"key": str(k), "value": str(x)})
             out[str(k)] = d
         return out
 
@@ -97,8 +101,10 @@ class FunnelIn(BaseModel):
                                                                      strict=False)}
         unknown = sorted(set(self.conversion_benchmarks) - keys)
         if unknown:
-            raise ValueError(f"{', '.join(unknown)} do not name two consecutive stages "
-                             f"(expected keys: {', '.join(sorted(keys)) or 'none'})")
+            raise PydanticCustomError(
+                "benchmark_keys",
+                "{keys}: not two consecutive stages (expected keys: {expected})",
+                {"keys": ", ".join(unknown), "expected": ", ".join(sorted(keys)) or "none"})
         return self
 
 
