@@ -85,7 +85,10 @@ def test_post_changes_and_audits_through_the_shared_service(db: Any, site: Any) 
               "and action = 'platform_config.updated'")
     assert len(trail) == 1 and trail[0]["actor"].startswith("admin-")
     shown = client.get(f"/t/{t.client_key}/settings?saved=1").text
-    assert "Saved." in shown and "tenant updated by" in shown  # the recent changes
+    assert "Saved." in shown, shown
+    assert "changed Target ROAS (conversion value / spend), Monthly budget limit, " in shown
+    fr = site["fr"].get(f"/t/{t.client_key}/settings").text
+    assert "a modifié ROAS cible (valeur des conversions / dépense), Plafond" in fr  # history
     # the same form again changes nothing and audits nothing
     assert client.post(f"/t/{t.client_key}/settings", data=form).status_code == 303
     assert len(audit(db, t)) == 1
@@ -176,6 +179,7 @@ def test_products_and_funnels(db: Any, site: Any) -> None:
     assert json.dumps(audit(db, t)[2]["context"]["before"]) == '{"price": "2997.00"}'
     page = client.get(base).text
     assert "Bootcamp" in page and "webinar_to_application = 0.2" in page
+    assert "added funnel" in page and f"changed product {pid}: price" in page
 
 
 def test_viewer_cannot_change_and_other_tenant_unreachable(db: Any, site: Any) -> None:

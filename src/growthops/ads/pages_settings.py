@@ -120,6 +120,11 @@ CURRENCY_LOCKED = N_("The currency cannot change: the client has ad metrics in {
                      "stored amount would be relabelled, not converted).")
 NOT_SAVED = N_("Nothing was saved: correct the fields marked below.")
 SAVED = N_("Saved.")
+HISTORY_TENANT = N_("{who} changed {fields}")
+HISTORY_PRODUCT = N_("{who} changed product {id}: {fields}")
+HISTORY_PRODUCT_ADDED = N_("{who} added product {id}")
+HISTORY_FUNNEL = N_("{who} changed funnel {id}: {fields}")
+HISTORY_FUNNEL_ADDED = N_("{who} added funnel {id}")
 
 
 def _message(err: dict[str, Any], field: str, lang: str) -> str:
@@ -190,13 +195,31 @@ def _load(db: Any, tid: Any) -> dict[str, Any]:
         products = list_products(conn, tenant_id=tid)
         funnels = list_funnels(conn, tenant_id=tid)
         history = conn.execute(
-            """select logged_at, message from core.system_logs
+            """select logged_at, message, context from core.system_logs
                where tenant_id = %s and module = 'growthops.core.tenants'
                order by id desc limit 10""", [str(tid)]).fetchall()
     if tenant is None:
         raise NotFound("no tenant")
     return {"row": tenant, "platforms": platforms, "configs": configs, "products": products,
             "funnels": funnels, "history": history}
+
+
+def history_line(entry: dict[str, Any], lang: str) -> str:
+    """One audited change of ``core.system_logs`` (module ``growthops.core.tenants``) in
+    ``lang``: who changed which fields, from its context; the stored message otherwise."""
+    c = entry.get("context") or {}
+    if not isinstance(c, dict) or "by" not in c or not isinstance(c.get("after"), dict):
+        return str(entry["message"])
+    labels = {n: _(lang, label) for n, label, _x in TENANT_FIELDS}
+    order = [n for n in labels if n in c["after"]] + sorted(set(c["after"]) - set(labels))
+    fields = ", ".join(labels.get(k, k) for k in order)
+    if "product" in c:
+        msg = HISTORY_PRODUCT_ADDED if not c.get("before") else HISTORY_PRODUCT
+        return _(lang, msg, who=c["by"], id=c["product"], fields=fields)
+    if "funnel" in c:
+        msg = HISTORY_FUNNEL_ADDED if not c.get("before") else HISTORY_FUNNEL
+        return _(lang, msg, who=c["by"], id=c["funnel"], fields=fields)
+    return _(lang, HISTORY_TENANT, who=c["by"], fields=fields)
 
 
 def _text(v: Any) -> str:
@@ -255,7 +278,7 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
         products=products, funnels=funnels, blank_product=blank_product,
         blank_funnel=blank_funnel, **choices(lang), errors=errors or {}, which=which, flash=flash,
         history=[{"at": format_datetime(h["logged_at"], ctx["tenant"]["time_zone"], lang),
-                  "message": h["message"]} for h in got["history"]],
+                  "message": history_line(h, lang)} for h in got["history"]],
         title=_(lang, "Settings · {tenant}", tenant=ctx["tenant"]["client_name"]))
 
 
