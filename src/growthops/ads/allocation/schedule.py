@@ -72,9 +72,12 @@ def _already(conn: Any, platform: str, period: date) -> bool:
         """select exists (select 1 from ads.allocation_runs
                           where platform = %(p)s and details->>'scheduled_period' = %(d)s)
                or exists (select 1 from core.system_logs
-                          where module = %(m)s and context->>'platform' = %(p)s
-                            and context->>'period' = %(d)s) as done""",
-        {"p": platform, "d": period.isoformat(), "m": MODULE}).fetchone()["done"])
+                          where logged_at >= %(since)s and module = %(m)s
+                            and context->>'platform' = %(p)s and context->>'period' = %(d)s)
+               as done""",
+        {"p": platform, "d": period.isoformat(), "m": MODULE,
+         # the period's entries are written during it (local day; a day of margin for the zone)
+         "since": period - timedelta(days=1)}).fetchone()["done"])
 
 
 def allocate_tenant(db: Any, *, tenant_id: UUID | str, time_zone: str, now_utc: datetime,
