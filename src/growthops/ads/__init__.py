@@ -37,5 +37,7 @@ DOMAIN = Domain(
          NavEntry("learning", "learning", N_("Learning")),
          NavEntry("validation", "validation", N_("Validation")),
          NavEntry("tests", "tests", N_("Tests")),
-         NavEntry("allocation", "allocation", N_("Allocation"))),
+         NavEntry("allocation", "allocation", N_("Allocation")),
+         NavEntry("anomalies", "anomalies", N_("Anomalies")),
+         NavEntry("settings", "settings", N_("Settings"))),
 )

@@ -62,6 +62,7 @@ ARCHIVE_CRON = "0 2 * * *"
 TASK_HOURLY_UPKEEP = "hourly_upkeep"
 #: Hourly: measure due hypotheses, reconcile executions, expire validation items.
 HOURLY_CRON = "0 * * * *"
+TASK_SCHEDULED_ALLOCATION = "ads.scheduled_allocation"
 
 
 # --------------------------------------------------------------------------- pure decisions
@@ -331,6 +332,12 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     from growthops.ads.experiments.jobs import register_experiment_tasks  # Mondays: close tests
 
     register_experiment_tasks(app, periodic=periodic)
+    from growthops.ads.allocation.schedule import SCHEDULE_CRON, scheduled_allocation
+
+    allocation = app.task(name=TASK_SCHEDULED_ALLOCATION, pass_context=True,  # weekly budgets
+                          queueing_lock=TASK_SCHEDULED_ALLOCATION)(scheduled_allocation)
+    if periodic:
+        app.periodic(cron=SCHEDULE_CRON, periodic_id=TASK_SCHEDULED_ALLOCATION)(allocation)
 
 
 # ------------------------------------------------------------------------------- deferring

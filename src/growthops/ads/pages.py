@@ -438,4 +438,8 @@ def validation_action(request: Request, client_key: str, queue_id: int, action: 
 from growthops.ads.pages_tests import router as _tests_router  # noqa: E402  (the tests page)
 
 router.include_router(_tests_router)
-from growthops.ads import pages_allocation  # noqa: E402, F401  (the allocation page, on this router)
+from growthops.ads import (  # noqa: E402, F401  (pages registered on this router)
+    pages_allocation,
+    pages_anomalies,
+    pages_settings,
+)

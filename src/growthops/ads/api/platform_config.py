@@ -38,6 +38,8 @@ class PlatformConfigIn(StrictIn):
     fdr_q: Number | None = None
     min_auto_apply_confidence: Number | None = None
     result_metric: Literal["conversions", "leads", "applications", "bookings"] | None = None
+    allocation_cadence: Literal["off", "daily", "weekly", "monthly"] | None = Field(
+        default=None, description="How often the worker allocates the budgets (default weekly).")
     auto_apply_recommendations: bool | None = None
     dry_run: bool | None = None
     validate_only: bool | None = None
@@ -72,7 +74,8 @@ def update_platform_config(platform: Platform, body: PlatformConfigIn,
                for s in config.NUMBERS if s.column in given}
     flags = {k: v for k, v in given.items() if isinstance(v, bool)}
     changes, protect, unprotect = config.validate_settings(
-        numbers, flags, result_metric=given.get("result_metric"), protect=body.protect,
+        numbers, flags, result_metric=given.get("result_metric"),
+        allocation_cadence=given.get("allocation_cadence"), protect=body.protect,
         unprotect=body.unprotect)
     before, after, created = config.update_platform_config(
         scope.conn, tenant_id=scope.tenant_id, platform=platform, changes=changes,

@@ -91,6 +91,7 @@ SHOWN = (
     ("fdr_q", "--fdr-q"),
     ("recommendations_enabled", "--recommendations/--no-recommendations"),
     ("anomaly_detection_enabled", "--anomaly-detection/--no-anomaly-detection"),
+    ("allocation_cadence", "--allocation-cadence"),  # migration 0130
 )
 _COLUMNS = tuple(c for c, _ in SHOWN)
 
@@ -150,6 +151,7 @@ def validate_settings(
     flags: dict[str, bool | None],
     *,
     result_metric: str | None = None,
+    allocation_cadence: str | None = None,
     protect: list[str] | None = None,
     unprotect: list[str] | None = None,
     lang: str = "en",
@@ -162,7 +164,8 @@ def validate_settings(
     options only; ``protect`` / ``unprotect`` are de-duplicated entity ids in their order.
     Raises :class:`InvalidInput` listing every problem, each naming its option, when a value
     breaks its column's check constraint or precision, ``--result-metric`` is not a result
-    column, an entity id is empty or too long, an id is both protected and unprotected, or
+    column, ``--allocation-cadence`` is not one of
+    :data:`growthops.ads.allocation.schedule.CADENCES`, an entity id is empty or too long, an id is both protected and unprotected, or
     nothing at all is given.
     """
     problems: list[str] = []
@@ -183,6 +186,15 @@ def validate_settings(
                               value=result_metric, choices=", ".join(RESULT_COLUMNS)))
         else:
             changes["result_metric"] = result_metric
+    if allocation_cadence is not None:
+        from growthops.ads.allocation.schedule import CADENCES
+
+        if allocation_cadence not in CADENCES:
+            problems.append(_(lang, "{option}: {value!r} is not one of {choices}",
+                              option="--allocation-cadence", value=allocation_cadence,
+                              choices=", ".join(CADENCES)))
+        else:
+            changes["allocation_cadence"] = allocation_cadence
     changes.update({k: v for k, v in flags.items() if v is not None})
     lists: dict[str, list[str]] = {}
     for option, ids in (("--protect", protect or []), ("--unprotect", unprotect or [])):
@@ -380,6 +392,9 @@ def config_set(
         help="Allow budget and bid edits during a learning phase.")] = None,
     result_metric: Annotated[str | None, typer.Option(
         metavar="METRIC", help="conversions, leads, applications or bookings.")] = None,
+    allocation_cadence: Annotated[str | None, typer.Option(
+        metavar="CADENCE", help="How often the worker allocates the budgets: weekly (default), "
+                                "daily, monthly or off.")] = None,
     target_roas: Annotated[str | None, typer.Option(
         metavar="X", help="Target ROAS (value / spend); 'none': the tenant's roi_target.")] = None,
     max_cpa: Annotated[str | None, typer.Option(
@@ -412,6 +427,7 @@ def config_set(
              "anomaly_detection_enabled": anomaly_detection}
     try:
         changes, prot, unprot = validate_settings(numbers, flags, result_metric=result_metric,
+                                                  allocation_cadence=allocation_cadence,
                                                   protect=protect, unprotect=unprotect, lang=lg)
     except InvalidInput as exc:
         problems.append(str(exc))
