@@ -313,8 +313,9 @@ def anomaly_post(row: Mapping[str, Any], *, channel: str, lang: str) -> Post:
     """Return the alert of one anomaly (key ``anomaly:<day>:<platform>:<level>:<entity>:<metric>``)."""
     key = ":".join(["anomaly", str(row["as_of"]), row["platform"], row["level"],
                     row["entity_id"], row["metric"]])
+    sev = code_label(row["severity"], lang)
     head = _(lang, ANOMALY_TEXT, emoji=PRIORITY_EMOJI.get(row["severity"], ""),
-             severity=code_label(row["severity"], lang).capitalize(),
+             severity=(sev.capitalize() if lang == "en" else sev),
              entity=escape(entity_label(dict(row), lang)),
              metric=metric_label(row["metric"], lang), kind=code_label(row["anomaly_type"], lang),
              day=str(row["as_of"]))
