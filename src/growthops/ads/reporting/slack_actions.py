@@ -222,7 +222,7 @@ def _sync_quietly(db: Database, client: WebClient, tenant_id: str) -> None:
     from growthops.ads.reporting.slack_threads import sync_tenant
 
     try:
-        sync_tenant(db, tenant_id=tenant_id, client=client)
+        sync_tenant(db, tenant_id=tenant_id, client=client, replies_only=True)
     except Exception:  # background work: report, never propagate
         _log.exception("Slack thread sync of tenant %s failed", tenant_id)
 

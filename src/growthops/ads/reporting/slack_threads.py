@@ -489,7 +489,7 @@ def _send(db: Database, client: WebClient, tenant_id: str, post: Post, now: date
 
 
 def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang: str = "en",
-                now: datetime | None = None) -> SyncResult:
+                now: datetime | None = None, replies_only: bool = False) -> SyncResult:
     """Bring one tenant's Slack up to date: items, replies in their threads, outcomes, alerts.
 
     See the module's docstring for what is posted, where, and the exactly-once rule. ``lang``
@@ -498,7 +498,8 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
     and ``both``; a tenant without a Slack channel gets nothing (an empty result, no call).
     Slack failures are recorded per message and counted in the result, never raised; database
     errors are raised. Opens its own short transactions (never one across a Slack call but the
-    one recording that call).
+    one recording that call). ``replies_only``: only the replies in existing threads and the
+    outcomes (what a button click calls, to answer at once; no new item, no alert).
     """
     _check_lang(lang)
     now = now or datetime.now(UTC)
@@ -510,7 +511,7 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
             return result
         lg, tz, cur = prefs["lang"], prefs["time_zone"], prefs["currency"]
         items: list[Post] = []
-        if prefs["mode"] in ("threads", "both"):
+        if prefs["mode"] in ("threads", "both") and not replies_only:
             items = [item_post(r, channel=prefs["channel"], lang=lg, currency=cur, time_zone=tz,
                                now=now)
                      for r in conn.execute(_ITEMS_SQL, {"t": tid, "now": now}).fetchall()]
@@ -530,8 +531,9 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
         events = conn.execute(_EVENTS_SQL, {"t": tid, "now": now,
                                             "since": now - OUTCOME_LOOKBACK}).fetchall()
         rank = SEVERITIES.index(prefs["alert_min_severity"])
-        anomalies = conn.execute(_ANOMALIES_SQL, {"t": tid, "severities": list(SEVERITIES[rank:]),
-                                                  "days": ANOMALY_LOOKBACK_DAYS}).fetchall()
+        anomalies = [] if replies_only else conn.execute(
+            _ANOMALIES_SQL, {"t": tid, "severities": list(SEVERITIES[rank:]),
+                             "days": ANOMALY_LOOKBACK_DAYS}).fetchall()
         replies: list[Post] = []
         for ev in events:
             in_thread = ev["thread_ts"] is not None
