@@ -613,3 +613,51 @@ def test_after_cycle_posts_items_instead_of_the_digest(db, slack, monkeypatch):
     assert alerts > 0 and out["slack_messages"] == 0 and out["slack_posts"] == n + alerts
     assert len(_posts(slack, channel)) == n + alerts  # no alerts channel: the same one
     assert not any("digest:head" in urllib.parse.unquote(json.dumps(a)) for a in _posts(slack))
+
+
+def test_cli_settings_and_sync(db, slack, monkeypatch):
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+    from growthops.settings import get_settings
+
+    channel = _channel()
+    t = _account(db, slack_channel_id=channel)
+    run = CliRunner().invoke
+    res = run(
+        app,
+        [
+            "slack",
+            "settings",
+            "--tenant",
+            t.client_key,
+            "--messages-lang",
+            "fr",
+            "--alerts-channel",
+            "#alerts",
+            "--mode",
+            "both",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "language fr, mode both, alerts channel #alerts" in res.output
+    res = run(app, ["slack", "settings", "--tenant", t.client_key, "--mode", "every"])
+    assert res.exit_code != 0 and "mode" in str(res.exception or res.output)
+    res = run(
+        app,
+        ["slack", "settings", "--tenant", t.client_key, "--alerts-channel", "none", "--lang", "fr"],
+    )
+    assert res.exit_code == 0, res.output
+    assert f"Réglages Slack de {t.client_key}" in res.output and "mode both" in res.output
+    monkeypatch.setenv("GROWTHOPS_SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("GROWTHOPS_SLACK_API_URL", slack.url)
+    get_settings.cache_clear()
+    try:
+        res = run(app, ["slack", "sync", "--tenant", t.client_key])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    n = len(_pending(db, t))
+    assert res.exit_code == 0, res.output
+    assert f"{n} message(s) sent, 0 failed" in res.output
+    assert len(_posts(slack, channel)) == n
