@@ -661,3 +661,35 @@ def test_cli_settings_and_sync(db, slack, monkeypatch):
     assert res.exit_code == 0, res.output
     assert f"{n} message(s) sent, 0 failed" in res.output
     assert len(_posts(slack, channel)) == n
+
+
+def test_expiry_is_answered_in_the_thread_and_old_threads_are_left_alone(db, slack):
+    from growthops.ads.reporting.slack_threads import THREAD_HORIZON
+
+    channel = _channel()
+    t = _account(db, slack_channel_id=channel)
+    _sync(db, t, slack)
+    items = _items(db, t)
+    a, b = sorted(items)[:2]
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute(
+            "update ads.suggestions set expires_at = now() - interval '1 minute' "
+            "where suggestion_id = %s",
+            [a],
+        )
+    assert _sync(db, t, slack).sent == {"reply": 1}
+    reply = _posts(slack)[-1]
+    assert reply["thread_ts"] == items[a]["ts"] and reply["text"].startswith(":hourglass:")
+    # A thread older than THREAD_HORIZON is no longer answered.
+    with db.tenant_tx(t.tenant_id) as conn:
+        decide(
+            conn,
+            tenant_id=t.tenant_id,
+            suggestion_id=b,
+            decision="refused",
+            decided_by="bob",
+            channel="cli",
+        )
+    later = datetime.now(UTC) + THREAD_HORIZON + timedelta(days=1)
+    res = _sync(db, t, slack, now=later)
+    assert "reply" not in res.sent

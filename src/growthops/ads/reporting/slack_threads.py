@@ -92,6 +92,10 @@ ANOMALY_LOOKBACK_DAYS = 3
 #: Measured outcomes of suggestions without a message of their own are posted when measured
 #: within this window of the run's clock (the same reason).
 OUTCOME_LOOKBACK = timedelta(days=7)
+#: Threads older than this (since their item's message) are no longer answered: a suggestion
+#: moves to the archive after 30 days (seed 000) and its hypothesis is measured 7 days after
+#: the execution plus the settle days (``ads.learning.hypotheses.SETTLE_DAYS``), well within 45.
+THREAD_HORIZON = timedelta(days=45)
 MODES = ("threads", "digest", "both")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -345,6 +349,7 @@ _EVENTS_SQL = """
 with roots as (
   select p.suggestion_id, p.channel_id, p.ts, p.lang from ads.slack_posts p
   where p.tenant_id = %(t)s and p.kind = 'item' and p.state = 'sent'
+    and p.sent_at >= %(horizon)s
 ), ev as (
   select 'decision:' || d.decision_id as key, d.suggestion_id, 'decision' as event,
          d.decision as code, d.decided_by as who, d.decided_at as at, d.channel as via,
@@ -528,8 +533,8 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
                          [learned_channel, tid])
 
     with db.tenant_tx(tid) as conn:
-        events = conn.execute(_EVENTS_SQL, {"t": tid, "now": now,
-                                            "since": now - OUTCOME_LOOKBACK}).fetchall()
+        events = conn.execute(_EVENTS_SQL, {"t": tid, "now": now, "since": now - OUTCOME_LOOKBACK,
+                                            "horizon": now - THREAD_HORIZON}).fetchall()
         rank = SEVERITIES.index(prefs["alert_min_severity"])
         anomalies = [] if replies_only else conn.execute(
             _ANOMALIES_SQL, {"t": tid, "severities": list(SEVERITIES[rank:]),
