@@ -79,9 +79,9 @@ if TYPE_CHECKING:
     from growthops.core.db import Database
 
 #: Attempts per message before a failing post is left ``failed`` for good (a person then fixes
-#: the channel or the token; ``growthops slack retry`` is not needed: raising this constant
-#: and re-running does it). 5 attempts at the worker's one-minute tick cover a Slack incident
-#: of a few minutes (Slack status history: most incidents are resolved within the hour).
+#: the channel or the token). A design choice, not a measured value: at the worker's one-minute
+#: tick, 5 attempts ride out a rate limit or an outage of a few minutes without retrying a
+#: misconfigured channel forever. Each attempt is logged in ``core.api_calls_log``.
 MAX_ATTEMPTS = 5
 #: A ``pending`` claim older than this belongs to a run that died: it may be taken again.
 #: Ten minutes is far above one message's worst time (the client's 10 s timeout).
