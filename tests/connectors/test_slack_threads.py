@@ -693,3 +693,29 @@ def test_expiry_is_answered_in_the_thread_and_old_threads_are_left_alone(db, sla
     later = datetime.now(UTC) + THREAD_HORIZON + timedelta(days=1)
     res = _sync(db, t, slack, now=later)
     assert "reply" not in res.sent
+
+
+def test_a_rate_limit_stops_the_run_and_the_next_run_goes_on(db, slack):
+    channel = _channel()
+    t = _account(db, slack_channel_id=channel)
+    n = len(_pending(db, t))
+    real = slack.answer
+    calls = {"n": 0}
+
+    def limited(method, args, auth):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return {"ok": False, "error": "ratelimited"}
+        return real(method, args, auth)
+
+    slack.answer = limited
+    res = _sync(db, t, slack)
+    assert res.sent == {"item": 1} and res.failed == {"item": 1}
+    assert len(slack.calls("chat.postMessage")) == 2  # stopped at the rate limit
+    rows = _q(db, t.tenant_id, "select state, attempts from ads.slack_posts order by post_id")
+    assert sorted((r["state"], r["attempts"]) for r in rows) == sorted(
+        [("sent", 1), ("failed", 1)] + [("failed", 0)] * (n - 2)
+    )
+    slack.answer = real
+    assert _sync(db, t, slack).sent == {"item": n - 1}
+    assert len(_items(db, t)) == n and _sync(db, t, slack).total_sent == 0

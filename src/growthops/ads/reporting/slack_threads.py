@@ -35,7 +35,8 @@ than :data:`STALE_CLAIM`), so two concurrent runs never both post a key; then it
 and records ``state = 'sent'`` with Slack's ``ts`` only after Slack answered ``ok`` (one short
 transaction per message, the call logged in ``core.api_calls_log``). A Slack failure records
 ``state = 'failed'`` with the error; the next run retries it, at most :data:`MAX_ATTEMPTS`
-attempts in all. A process that dies between Slack's answer and the record leaves a ``pending``
+attempts in all. After a ``ratelimited`` answer the run stops and gives its remaining claims
+back without using their attempts (:func:`_defer`): the next run goes on. A process that dies between Slack's answer and the record leaves a ``pending``
 claim that is retried after :data:`STALE_CLAIM` (Slack's ``chat.postMessage`` has no idempotency
 key: that one message may then appear twice; nothing else can).
 
@@ -493,6 +494,19 @@ def _send(db: Database, client: WebClient, tenant_id: str, post: Post, now: date
     return data
 
 
+def _defer(db: Database, tenant_id: str, posts: Sequence[Post]) -> None:
+    """Give back the claims of ``posts`` after Slack said ``ratelimited``: they become
+    ``failed`` without using an attempt, so the next run posts them (one statement)."""
+    if not posts:
+        return
+    with db.tenant_tx(tenant_id) as conn:
+        conn.execute(
+            """update ads.slack_posts set state = 'failed', attempts = attempts - 1,
+                      last_error = 'deferred: Slack rate limit'
+               where tenant_id = %s and post_key = any(%s) and state = 'pending'""",
+            [tenant_id, [p.key for p in posts]])
+
+
 def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang: str = "en",
                 now: datetime | None = None, replies_only: bool = False) -> SyncResult:
     """Bring one tenant's Slack up to date: items, replies in their threads, outcomes, alerts.
@@ -522,9 +536,12 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
                      for r in conn.execute(_ITEMS_SQL, {"t": tid, "now": now}).fetchall()]
         items = claim(conn, tenant_id=tid, posts=items, now=now)
     learned_channel: str | None = None
-    for post in items:
+    for i, post in enumerate(items):
         data = _send(db, client, tid, post, now, result)
         learned_channel = learned_channel or (data or {}).get("channel")
+        if data is None and result.errors[-1] == "ratelimited":
+            _defer(db, tid, items[i + 1:])
+            return result
     if learned_channel and not (prefs["slack_channel_id"] or "").strip():
         # As the digest does: button clicks carry the channel id, which must find the tenant.
         with db.tenant_tx(tid) as conn:
@@ -559,10 +576,13 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
                  and p.tenant_id = %(t)s and p.kind = 'item' and p.state = 'sent'
                  and q.content->>'suggestion_id' = p.suggestion_id::text""", {"t": tid})
     touched: set[int] = set()
-    for post in todo:
-        if _send(db, client, tid, post, now, result) is not None and post.thread_ts \
-                and post.suggestion_id is not None:
+    for i, post in enumerate(todo):
+        data = _send(db, client, tid, post, now, result)
+        if data is not None and post.thread_ts and post.suggestion_id is not None:
             touched.add(post.suggestion_id)
+        if data is None and result.errors[-1] == "ratelimited":
+            _defer(db, tid, todo[i + 1:])
+            break
     if touched:
         refresh_items(db, client, tenant_id=tid, suggestion_ids=sorted(touched), now=now)
     return result
