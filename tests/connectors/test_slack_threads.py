@@ -719,3 +719,21 @@ def test_a_rate_limit_stops_the_run_and_the_next_run_goes_on(db, slack):
     slack.answer = real
     assert _sync(db, t, slack).sent == {"item": n - 1}
     assert len(_items(db, t)) == n and _sync(db, t, slack).total_sent == 0
+
+
+def test_sync_all_and_the_job_without_a_token(db, slack):
+    from growthops.ads.reporting.slack_threads import slack_sync, sync_all
+    from tests.conftest import new_tenant
+
+    a = _account(db, slack_channel_id=_channel())
+    quiet = new_tenant(db)  # no Slack channel: nothing posted, no call
+    out = sync_all(
+        db,
+        client=make_client(TOKEN, slack.url),
+        tenants=[{"tenant_id": a.tenant_id}, {"tenant_id": quiet.tenant_id}],
+    )
+    n = len(_pending(db, a))
+    assert out == {"tenants": 2, "sent": n, "failed": 0, "errors": 0}
+    assert len(_posts(slack)) == n
+    # The worker's task does nothing without a bot token (no GROWTHOPS_SLACK_BOT_TOKEN here).
+    assert slack_sync(None, 0)["skipped"] == "no bot token"
