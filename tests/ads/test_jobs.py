@@ -340,6 +340,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         ("schedule_intraday", "5 * * * *"),  # issue 15: intraday pacing (growthops.ads.sync.intraday)
         ("ads.weekly_tests", "30 5 * * 1"),  # issue 15: close finished tests (ads.experiments)
         ("ads.scheduled_allocation", "40 * * * *"),  # issue 15: budgets once a period
+        ("ads.slack_sync", "* * * * *"),  # issue 15: Slack threads and alerts (slack_threads)
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),

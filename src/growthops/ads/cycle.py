@@ -209,7 +209,9 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
     bot token is configured. Each part runs only where it applies (an ad account, a channel).
 
     ``now`` is the run's clock (UTC; default the wall clock), as for :func:`run_daily_cycle`.
-    Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages``. A Slack failure is
+    Returns counts: ``reconciled``, ``auto_applied``, ``slack_messages`` (digest) and
+    ``slack_posts`` (per-suggestion messages, replies and alerts, when a channel and a token
+    are set: :func:`growthops.ads.reporting.slack_threads.sync_tenant`). A Slack failure is
     logged to the tenant's system log and does not fail the cycle.
     """
     from growthops.ads.action.autoapply import auto_apply
@@ -229,15 +231,24 @@ def after_cycle(db: Database, *, tenant_id: UUID, as_of: date, lang: str = "en",
     settings = get_settings()
     if channel and settings.slack_bot_token is not None:
         from growthops.ads.reporting.slack import post_digest
+        from growthops.ads.reporting.slack_threads import digest_lang, sync_tenant
         from growthops.connectors.slack.client import SlackError, make_client
         from growthops.core.logs.service import log_event
 
         client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         try:
             with db.tenant_tx(tenant_id) as conn:
-                out["slack_messages"] = len(post_digest(conn, tenant_id=tenant_id, as_of=as_of, client=client, lang=lang))
+                d_lang = digest_lang(conn, tenant_id=tenant_id, lang=lang)  # None: threads only
+                if d_lang is not None:
+                    out["slack_messages"] = len(post_digest(conn, tenant_id=tenant_id, as_of=as_of, client=client, lang=d_lang))
         except SlackError as exc:
             with db.tenant_tx(tenant_id) as conn:
                 log_event(conn, tenant_id=tenant_id, level="ERROR", module="ads.cycle",
                           message="Slack digest failed", exc=exc)
+        try:  # one message per suggestion, replies in threads, alerts (ads/reporting/slack_threads.py)
+            out["slack_posts"] = sync_tenant(db, tenant_id=tenant_id, client=client, lang=lang, now=now).total_sent
+        except Exception as exc:
+            with db.tenant_tx(tenant_id) as conn:
+                log_event(conn, tenant_id=tenant_id, level="ERROR", module="ads.cycle",
+                          message="Slack threads failed", exc=exc)
     return out

@@ -338,6 +338,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
                           queueing_lock=TASK_SCHEDULED_ALLOCATION)(scheduled_allocation)
     if periodic:
         app.periodic(cron=SCHEDULE_CRON, periodic_id=TASK_SCHEDULED_ALLOCATION)(allocation)
+    from growthops.ads.reporting.slack_threads import register_slack_tasks  # every minute
+
+    register_slack_tasks(app, periodic=periodic)
 
 
 # ------------------------------------------------------------------------------- deferring

@@ -2,7 +2,7 @@
 
 Modules: :mod:`.commands` (import, daily, report, backtest, suggestions, execute, reconcile,
 auto-apply, archive, audit, defer-daily), :mod:`.sync` (live insights), :mod:`.anomalies` (triage), :mod:`.allocation` (``ads allocate``, ``ads performance``), :mod:`.validation`, :mod:`.config` (targets and
-guard rails), :mod:`.accounts` (ad accounts), :mod:`.abtests` (creative tests) and :mod:`.learning` (``learning report``).
+guard rails), :mod:`.accounts` (ad accounts), :mod:`.abtests` (creative tests) and :mod:`.learning` (``learning report``), :mod:`.slack` (``slack settings``, ``slack sync``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from growthops.ads.cli import (  # noqa: F401  (registration)
     anomalies,
     commands,
     config,
+    slack,
     sync,
     validation,
 )

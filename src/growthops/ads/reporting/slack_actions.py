@@ -211,7 +211,20 @@ def handle(db: Database, payload: Mapping[str, Any],
                              suggestion_id=click.suggestion_id, actor=f"slack:{click.user_id}"))
     if client is not None:
         after.append(partial(follow_up, db, client, click, outcome))
+        if outcome.kind == "decided" and outcome.tenant_id:  # answer in the item's thread now
+            after.append(partial(_sync_quietly, db, client, outcome.tenant_id))
     return after
+
+
+def _sync_quietly(db: Database, client: WebClient, tenant_id: str) -> None:
+    """Run :func:`growthops.ads.reporting.slack_threads.sync_tenant` after a click (the
+    decision's reply in the item's thread, the execution's); never raises (logged)."""
+    from growthops.ads.reporting.slack_threads import sync_tenant
+
+    try:
+        sync_tenant(db, tenant_id=tenant_id, client=client, replies_only=True)
+    except Exception:  # background work: report, never propagate
+        _log.exception("Slack thread sync of tenant %s failed", tenant_id)
 
 
 # ------------------------------------------------------------------------------ follow-up
