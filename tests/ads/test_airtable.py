@@ -432,3 +432,55 @@ def test_configure_validates_and_remove_forgets(db: Any, keys: None) -> None:
             show(conn, tenant_id=t.tenant_id)
     with pytest.raises(NotFound):
         sync_mirror(db, tenant_id=t.tenant_id)
+
+
+def test_due_mirrors_is_hourly_and_skips_disabled() -> None:
+    from growthops.ads.airtable.jobs import due_mirrors
+
+    now = datetime(2026, 12, 6, 10, 40, tzinfo=UTC)
+    rows = [
+        {"tenant_id": "a", "enabled": True, "last_synced_at": None},
+        {"tenant_id": "b", "enabled": True, "last_synced_at": now - timedelta(minutes=51)},
+        {"tenant_id": "c", "enabled": True, "last_synced_at": now - timedelta(minutes=10)},
+        {"tenant_id": "d", "enabled": False, "last_synced_at": None},
+    ]
+    assert due_mirrors(rows, now) == ["a", "b"]
+
+
+def test_the_worker_syncs_the_due_mirrors(
+    fresh_db: Any, keys: None, server: AirtableServer
+) -> None:
+    from growthops.ads.airtable.jobs import TASK_AIRTABLE_SYNC, schedule_airtable_at
+    from growthops.worker import build_app, run_worker
+
+    on = _setup(fresh_db, server)
+    off = new_tenant(fresh_db)
+    with fresh_db.tenant_tx(off.tenant_id) as conn:
+        configure(
+            conn,
+            tenant_id=off.tenant_id,
+            base_id="appOFFOFFOFFOFFOF",
+            token=TOKEN,
+            endpoint_url=server.url,
+            enabled=False,
+        )
+    new_tenant(fresh_db)  # no mirror
+    now = datetime.now(UTC)
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        assert schedule_airtable_at(fresh_db, app, now) == [str(on.tenant_id)]
+        assert schedule_airtable_at(fresh_db, app, now) == []  # one waiting job per tenant
+    run_worker(fresh_db, concurrency=1, once=True)
+    with fresh_db.admin() as conn:
+        job = conn.execute(
+            "select status::text as s from procrastinate_jobs where task_name = %s",
+            [TASK_AIRTABLE_SYNC],
+        ).fetchone()
+        run = conn.execute(
+            "select trigger, status, created from ads.airtable_runs where tenant_id = %s",
+            [on.tenant_id],
+        ).fetchone()
+    assert job["s"] == "succeeded"
+    assert (run["trigger"], run["status"], run["created"]) == ("schedule", "succeeded", 17)
+    assert set(server.by_key(BASE, "clients")) == {on.client_key}
+    with build_app(fresh_db, periodic=False, max_connections=2).open() as app:
+        assert schedule_airtable_at(fresh_db, app, now + timedelta(minutes=5)) == []

@@ -338,6 +338,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         (TASK_SCHEDULER, "*/15 * * * *"), ("nightly_archive", "0 2 * * *"), ("hourly_upkeep", "0 * * * *"),
         ("schedule_syncs", "*/15 * * * *"),  # the 07:00-local account sync (growthops.ads.sync)
         ("ads.weekly_tests", "30 5 * * 1"),  # issue 15: close finished tests (ads.experiments)
+        ("ads.airtable_schedule", "40 * * * *"),  # issue 15: the Airtable mirror
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),

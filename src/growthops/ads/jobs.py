@@ -331,6 +331,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     from growthops.ads.experiments.jobs import register_experiment_tasks  # Mondays: close tests
 
     register_experiment_tasks(app, periodic=periodic)
+    from growthops.ads.airtable.jobs import register_airtable_tasks  # hourly Airtable mirror
+
+    register_airtable_tasks(app, periodic=periodic)
 
 
 # ------------------------------------------------------------------------------- deferring
