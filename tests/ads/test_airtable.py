@@ -216,6 +216,18 @@ def test_pull_applies_only_the_declared_fields(db: Any, keys: None, server: Airt
             "select status from ads.suggestions where tenant_id = %s and suggestion_id = %s",
             [t.tenant_id, int(sid)],
         ).fetchone()["status"]
+        logged = conn.execute(
+            "select message, context from core.system_logs where tenant_id = %s "
+            "and module = 'growthops.ads.airtable'",
+            [t.tenant_id],
+        ).fetchall()
+    assert [r["message"] for r in logged] == ["4 field value(s) taken from Airtable"]
+    assert {d["field"] for d in logged[0]["context"]["pulled"]} == {
+        "roi_target",
+        "monthly_budget_max",
+        "angle",
+        "performance_tier",
+    }
     assert name == t.client_name  # not declared: PostgreSQL kept it
     assert (ad["angle"], ad["performance_tier"], ad["hook"], ad["tag_source"]) == (
         "urgency",

@@ -206,11 +206,7 @@ def cell(value: Any) -> Any:
     """Return a PostgreSQL value as Airtable's JSON: Decimal -> number, timestamps -> ISO 8601
     UTC (``Z``), dates -> ``YYYY-MM-DD``; None stays None (it empties the cell)."""
     if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
-            else float(value)
-        )
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):

@@ -41,7 +41,7 @@ from growthops.ads.airtable.mirror import load_secret
 from growthops.connectors.airtable import AirtableBase, AirtableError
 from growthops.connectors.airtable.client import RATE_PER_S
 from growthops.core.logs.scrub import scrub
-from growthops.core.logs.service import log_api_call
+from growthops.core.logs.service import log_api_call, log_event
 
 #: Conflict/refusal entries kept on a run (the counters count them all).
 MAX_DETAILS = 500
@@ -111,11 +111,22 @@ def sync_mirror(
     res = SyncResult(run_id)
     try:
         with db.tenant_tx(t) as conn:
+            # one sync per tenant at a time (the CLI and the worker may overlap)
+            conn.execute("select pg_advisory_xact_lock(hashtext('airtable:' || %s))", [t])
             for kind in KINDS:
                 _sync_kind(conn, t, base, kind, tables.get(kind.name, kind.name), res, full)
             conn.execute(
                 "update ads.airtable_mirrors set last_synced_at = now() where tenant_id = %s", [t]
             )
+            if res.pulled:  # the values people changed in Airtable, in the tenant's log too
+                log_event(
+                    conn,
+                    tenant_id=t,
+                    level="INFO",
+                    module="growthops.ads.airtable",
+                    message=f"{res.pulled} field value(s) taken from Airtable",
+                    context={"pulled": [d for d in res.details if d["rule"] == "pull"]},
+                )
         res.status = "succeeded"
     except Exception as exc:
         res.status, res.error = "failed", str(scrub(f"{type(exc).__name__}: {exc}"))[:2000]

@@ -117,7 +117,7 @@ def put_airtable(body: AirtableMirrorIn, scope: Scope) -> AirtableMirrorOut:
         base_id=body.base_id,
         token=body.token,
         endpoint_url=row["endpoint_url"] if row else None,
-        table_names=dict(body.table_names),
+        table_names={str(k): v for k, v in body.table_names.items()},
         enabled=body.enabled,
         by=actor(scope, body.by, "by"),
     )

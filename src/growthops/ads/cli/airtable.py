@@ -144,7 +144,7 @@ def _sync_line(r: Any, lang: str) -> str:
         "{status}: {created} created, {updated} updated, {unchanged} unchanged, "
         "{deleted} deleted; {pulled} pulled, {conflicts} conflicts (PostgreSQL kept), "
         "{rejected} refused; {calls} API calls, {retries} retries",
-        status=_(lang, get("status")),
+        status=_(lang, str(get("status"))),
         created=get("created"),
         updated=get("updated"),
         unchanged=get("unchanged"),
