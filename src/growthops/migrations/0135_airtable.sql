@@ -7,7 +7,7 @@
 -- (GROWTHOPS_SECRET_KEYS), never the personal access token itself.
 create table ads.airtable_mirrors (
   tenant_id uuid not null references core.tenants on delete cascade,
-  base_id text not null check (base_id ~ '^app[A-Za-z0-9]{14}$'),
+  base_id text not null check (length(base_id) between 1 and 40),  -- 'app' + 14 (checked in Python)
   token_encrypted text not null check (token_encrypted like 'gAAAAA%'),
   endpoint_url text check (endpoint_url ~ '^https?://'),  -- NULL: https://api.airtable.com
   table_names jsonb not null default '{}',  -- mirrored kind -> Airtable table name (defaults: the seed's)
@@ -28,7 +28,7 @@ create table ads.airtable_records (
   kind text not null check (kind in ('clients', 'suggestions', 'decisions', 'winning_patterns',
                                      'ads_library')),
   row_key text not null check (length(row_key) between 1 and 300),
-  record_id text not null check (record_id ~ '^rec[A-Za-z0-9]{14}$'),
+  record_id text not null check (length(record_id) between 1 and 40),  -- Airtable's 'rec...' id
   pushed_hash text not null,
   synced_fields jsonb not null default '{}',
   synced_at timestamptz not null default now(),
