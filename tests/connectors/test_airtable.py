@@ -78,3 +78,11 @@ def test_422_names_airtable_error_type_and_never_the_token(server: AirtableServe
     with pytest.raises(AirtableError) as exc:
         bad.list_records("T")
     assert exc.value.status == 401 and exc.value.error_type == "AUTHENTICATION_REQUIRED"
+
+
+def test_an_airtable_token_is_scrubbed_by_its_shape_even_unregistered() -> None:
+    from growthops.core.logs.scrub import scrub
+
+    never_seen = "pat" + "Q" * 14 + "." + "ab" * 32
+    assert scrub(f"auth failed for {never_seen}!") == "auth failed for [REDACTED]!"
+    assert scrub("a pattern.name stays") == "a pattern.name stays"
