@@ -45,13 +45,13 @@ def test_upsert_in_batches_of_ten_then_list_every_page(server: AirtableServer) -
 
 def test_requests_to_one_base_are_paced_at_five_per_second(server: AirtableServer) -> None:
     b = _base(server, "appDDDDDDDDDDDDDD", rate_per_s=5)
-    for i in range(6):
+    for i in range(8):
         b.upsert("T", [{"k": str(i)}], key_field="k")
     starts = [r["at"] for r in server.requests]
-    # 6 requests need at least 5 intervals of 0.2 s (Airtable: 5 requests per second per base)
-    assert starts[-1] - starts[0] >= 0.95
-    assert all(starts[i + 5] - starts[i] >= 0.95 for i in range(len(starts) - 5))
-    assert b.stats.waited_s >= 0.9
+    # Airtable: 5 requests per second per base. Seen by the server, never 6 within one second.
+    assert max(sum(1 for s in starts if a <= s < a + 1.0) for a in starts) == 5
+    assert starts[-1] - starts[0] >= 7 * 0.2
+    assert b.stats.waited_s >= 1.2
 
 
 def test_429_is_retried_then_reported(server: AirtableServer) -> None:
