@@ -47,6 +47,21 @@ def test_configure_show_sync_remove(db: Any, monkeypatch: pytest.MonkeyPatch) ->
         assert "1 created" in res.output
         assert set(server.by_key(BASE, "Clients")) == {t.client_key}
 
+        server.edit(BASE, "Clients", t.client_key, roi_target=4.5)
+        with db.tenant_tx(t.tenant_id) as conn:
+            conn.execute(
+                "update core.tenants set roi_target = 5 where tenant_id = %s", [t.tenant_id]
+            )
+        res = runner.invoke(
+            app, ["ads", "airtable", "sync", "--tenant", t.client_key, "--lang", "fr"]
+        )
+        assert res.exit_code == 0, res.output
+        assert "1 conflits (PostgreSQL conservé)" in res.output
+        assert (
+            f"conflit : clients {t.client_key} roi_target : Airtable '4.500', PostgreSQL '5.000'"
+            in res.output
+        )
+
         res = runner.invoke(
             app, ["ads", "airtable", "show", "--tenant", t.client_key, "--lang", "fr"]
         )

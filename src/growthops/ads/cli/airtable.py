@@ -17,12 +17,14 @@ from growthops.ads.cli.allocation import ads_app
 from growthops.core.cli import LangOpt, TenantOpt, _lang, _tenant_id, console
 from growthops.core.db import get_db
 from growthops.core.errors import InvalidInput
-from growthops.core.i18n import _
+from growthops.core.i18n import N_, _
 
 airtable_app = typer.Typer(
     help="Mirror the tenant's business data to an Airtable base.", no_args_is_help=True
 )
 ads_app.add_typer(airtable_app, name="airtable")
+#: The merge rule's outcomes shown by ``sync`` (mapping.merge_field).
+RULES = {"conflict": N_("conflict"), "rejected": N_("rejected")}
 
 
 def _tables(values: list[str] | None, lang: str) -> dict[str, str]:
@@ -182,7 +184,7 @@ def sync_cmd(
                     lg,
                     "{rule}: {kind} {key} {field}: Airtable {airtable!r}, PostgreSQL "
                     "{postgresql!r} (kept)",
-                    rule=_(lg, d["rule"]),
+                    rule=_(lg, RULES[d["rule"]]),
                     kind=d["kind"],
                     key=d["row_key"],
                     field=d["field"],
