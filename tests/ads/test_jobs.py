@@ -341,6 +341,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         ("ads.weekly_tests", "30 5 * * 1"),  # issue 15: close finished tests (ads.experiments)
         ("ads.scheduled_allocation", "40 * * * *"),  # issue 15: budgets once a period
         ("ads.slack_sync", "* * * * *"),  # issue 15: Slack threads and alerts (slack_threads)
+        ("ads.airtable_schedule", "40 * * * *"),  # issue 15: the Airtable mirror
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),

@@ -341,6 +341,9 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     from growthops.ads.reporting.slack_threads import register_slack_tasks  # every minute
 
     register_slack_tasks(app, periodic=periodic)
+    from growthops.ads.airtable.jobs import register_airtable_tasks  # hourly Airtable mirror
+
+    register_airtable_tasks(app, periodic=periodic)
 
 
 # ------------------------------------------------------------------------------- deferring

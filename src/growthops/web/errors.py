@@ -139,11 +139,11 @@ MAX_ERRORS = 20
 
 def _bounded_error(e: dict[str, Any]) -> dict[str, Any]:
     """One pydantic error, JSON-safe and bounded: ``loc`` parts and the input as short excerpts
-    (never a password's value), no ``url`` nor ``ctx``."""
+    (never a password's or a token's value), no ``url`` nor ``ctx``."""
     loc = [p if isinstance(p, int) else excerpt(p, 64) for p in e.get("loc", ())]
     out: dict[str, Any] = {"type": str(e.get("type", "")), "loc": loc,
                            "msg": excerpt(str(e.get("msg", "invalid")), 300)}
-    if "input" in e and not any("password" in str(p) for p in loc):
+    if "input" in e and not any(w in str(p) for p in loc for w in ("password", "token")):
         out["input"] = excerpt(e["input"])
     return out
 

@@ -3,7 +3,7 @@
 Routers: ``tenants`` (with month-to-date figures), ``suggestions`` (+ decisions, history),
 ``metrics`` (entities, metrics, baselines, anomalies), ``allocation`` (budget allocation,
 campaign roll-ups), ``outcomes`` (decisions, executions,
-hypotheses), ``validation``, ``audit`` and ``abtests`` (creative tests); each under ``/api/v1/tenants/{tenant}/...`` and, for
+hypotheses), ``validation``, ``audit``, ``abtests`` (creative tests) and ``airtable`` (the Airtable mirror); each under ``/api/v1/tenants/{tenant}/...`` and, for
 suggestions, validation and audit, also under the short paths of the caller's own tenant.
 Set-based reads are in :mod:`.reads`; models in :mod:`growthops.ads.models`.
 """
@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
     """Return the ads routers in the order they are mounted (the list route before the rest)."""
     from growthops.ads.api import (
         abtests,
+        airtable,
         allocation,
         anomalies,
         audit,
@@ -30,5 +31,5 @@ def routers() -> list[APIRouter]:
 
     return [tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
-                                 anomalies, platform_config, abtests, allocation)),
+                                 anomalies, platform_config, abtests, allocation, airtable)),
             *(m.short_router for m in (suggestions, validation, audit))]

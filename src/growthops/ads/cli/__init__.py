@@ -2,7 +2,8 @@
 
 Modules: :mod:`.commands` (import, daily, report, backtest, suggestions, execute, reconcile,
 auto-apply, archive, audit, defer-daily), :mod:`.sync` (live insights), :mod:`.anomalies` (triage), :mod:`.allocation` (``ads allocate``, ``ads performance``), :mod:`.validation`, :mod:`.config` (targets and
-guard rails), :mod:`.accounts` (ad accounts), :mod:`.abtests` (creative tests) and :mod:`.learning` (``learning report``), :mod:`.slack` (``slack settings``, ``slack sync``).
+guard rails), :mod:`.accounts` (ad accounts), :mod:`.abtests` (creative tests), :mod:`.airtable` (``ads airtable``),
+:mod:`.learning` (``learning report``) and :mod:`.slack` (``slack settings``, ``slack sync``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from growthops.ads.cli import (  # noqa: F401  (registration)
     abtests,
     accounts,
+    airtable,
     allocation,
     anomalies,
     commands,

@@ -12,7 +12,8 @@
    (``EAA...``), Google OAuth access tokens (``ya29.``) and refresh tokens (``1//...``), Google
    API keys (``AIza...``), Slack tokens (``xoxb-``, ``xoxp-``, ``xoxa-``, ``xoxo-``, ``xoxs-``,
    ``xapp-``), growthops API keys (``gok_<prefix>_<secret>``: the prefix is kept, it names the
-   key without being one), Fernet tokens (``gAAAAA...``);
+   key without being one), Fernet tokens (``gAAAAA...``), Airtable personal access tokens
+   (``pat`` + 14 characters + ``.`` + 64 hex);
 3. then :func:`growthops.core.logs.service.redact_text` masks ``Bearer ...`` and
    ``secret=value`` pairs.
 
@@ -41,7 +42,8 @@ MIN_SECRET_CHARS = 8
 #: Token shapes, scrubbed even when the value was never registered. Sources: Meta access token
 #: format (tokens start with "EAA"), Google OAuth 2.0 (access tokens "ya29.", refresh tokens
 #: "1//"), Google API keys ("AIza" + 35), Slack token types docs (xoxb/xoxp/xoxa/xoxo/xoxs,
-#: xapp), cryptography's Fernet spec (version byte 0x80 -> "gAAAAA").
+#: xapp), cryptography's Fernet spec (version byte 0x80 -> "gAAAAA"), Airtable's personal access
+#: tokens ("pat" + 14-character id + "." + 64 hex secret).
 TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bEAA[A-Za-z0-9]{20,}"),
     re.compile(r"\bya29\.[A-Za-z0-9_\-.]{16,}"),
@@ -49,6 +51,7 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"),
     re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{10,}"),
     re.compile(r"\bgAAAAA[A-Za-z0-9_\-=]{40,}"),
+    re.compile(r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b"),
 )
 _GOK = re.compile(r"\b(gok_[0-9a-f]{12}_)[A-Za-z0-9_\-]{16,}")
 
