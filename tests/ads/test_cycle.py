@@ -81,9 +81,9 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
         metrics = s["predicted_metrics"]["metrics"]
         assert metrics and all(m["p10"] <= m["p50"] <= m["p90"] for m in metrics.values())
         assert 80 <= s["confidence"] <= 100
-    # Confidence is the predictive probability of the premise over the next 7 days (issue 16:
-    # next week's ROAS, Student t on the log scale around the shrunk estimate, with the drift and
-    # the inflated sampling variance), recomputed here from the stored evidence.
+    # Confidence is the posterior predictive probability of the premise over the next 7 days
+    # at the current pace (with day-to-day dispersion and week-to-week drift), recomputed here
+    # from the stored evidence.
     from scipy import stats
 
     checked = 0
@@ -91,13 +91,18 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
         ev = s["evidence"]
         if s["type"] not in ("pause", "scale", "budget_decrease"):
             continue
-        line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] * ev["target_roas"]
-        nu = ev["tail_df"]
-        scale = ev["predicted_log_sd"] * np.sqrt((nu - 2) / nu)
-        p = stats.t.cdf((np.log(line) - np.log(ev["predicted_roas"])) / scale, nu)
+        shape, rate = ev["posterior_rate"]["shape"], ev["posterior_rate"]["rate"]
+        with db.tenant_tx(t.tenant_id) as conn:
+            spend7 = float(conn.execute(
+                "select sum(spend) as s from ads.metrics_daily where level = %s and entity_id = %s and day > %s",
+                [s["entity_type"], s["entity_id"], END - timedelta(days=7)]).fetchone()["s"])
+        line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] / ev["target_cpa"] * spend7
+        mu = shape / rate * spend7
+        r = 1 / ((1 + 1 / shape + ev["dispersion"] / 7) * np.exp(ev["drift_variance"]) - 1)
         if s["type"] == "scale":
-            p = 1 - p
-        assert ev["predicted_log_sd"] ** 2 >= ev["drift_variance"]
+            p = stats.nbinom.sf(np.floor(line), r, r / (r + mu))
+        else:
+            p = stats.nbinom.cdf(np.ceil(line) - 1, r, r / (r + mu))
         assert abs(s["confidence"] - 100 * p) <= 0.5 + 1e-9
         checked += 1
     assert checked >= 2

@@ -50,7 +50,7 @@ QUANTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "impressions": ("sum(m.impressions::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "clicks": ("sum(m.clicks::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "results": ("sum({result}::float8)", ("1", "7", "14", "30", "90", "h", "e")),
-    "value": ("sum(m.conversion_value::float8)", ("1", "7", "14", "30", "90", "e")),
+    "value": ("sum(m.conversion_value::float8)", ("1", "7", "14", "30", "90")),
     "reach": ("sum(m.reach::float8)", ("1", "7", "14", "30", "90", "e")),
     "imp_r": ("sum(m.impressions::float8) filter (where m.reach is not null{and_w})", ("1", "7", "14", "30", "90", "e")),
     "v3s": ("sum(m.video_3s_views::float8)", ("7",)),

@@ -17,8 +17,6 @@ from growthops.ads.config import TenantContext
 from growthops.ads.labels import metric_label
 from growthops.ads.suggestions import texts as tx
 from growthops.ads.suggestions.evidence import (
-    change_variance_model,
-    prob_next_ratio_below,
     prob_rate_declined,
 )
 from growthops.ads.thresholds import (
@@ -149,12 +147,6 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         return []
     out: list[Candidate] = []
     per_campaign: dict[tuple[str, str], list[bool]] = {}
-    # refresh's premise (what the backtest measures): next week's CTR stays below the earlier
-    # CTR. Its predictive: Student t on the log CTR around the last 7 days' (Jeffreys), with the
-    # week-to-week variance of CTR fitted on the tenant's entities (issue 16).
-    grp = np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)], dtype=object)
-    tau2, kappa, nu = change_variance_model(E["clicks_7"], E["impressions_7"], E["clicks_7"], E["clicks_e"],
-                                            E["impressions_e"], E["clicks_e"], grp)
     for r in rows:
         i = idx.get((r["platform"], "ad", r["ad_id"]))
         if i is None:
@@ -166,14 +158,13 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         comp = r["components"]
         # The premise is the strongest signal: the CTR fell, else the results per spend fell.
         by_ctr = (comp.get("ctr_decay") or 0) >= (comp.get("cost_per_result") or 0)
-        ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
-        c7, imp7 = E["clicks_7"][i] + 0.5, E["impressions_7"][i]
-        if imp7 <= 0 or ctr_e <= 0:
-            continue
-        sd = np.sqrt(tau2[i] + kappa[i] * 2.0 / c7)  # this week's estimate and next week's noise
-        conf = float(prob_next_ratio_below(ctr_e, c7 / imp7, sd, nu[i]))
+        if by_ctr:
+            conf = float(prob_rate_declined(E["clicks_7"][i], E["impressions_7"][i], E["clicks_e"][i], E["impressions_e"][i]))
+        else:
+            conf = float(prob_rate_declined(E["results_7"][i], E["spend_7"][i], E["results_e"][i], E["spend_e"][i]))
         if not np.isfinite(conf):
             continue
+        ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
         lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
         params = {}
         for lang in LANGS:
@@ -194,9 +185,7 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
             {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks"),
                                             "ctr": _q(ctr_r, (ctr_r + ctr_e) / 2, ctr_e, "fraction")},
              "status_quo": {"ctr": ctr_r}},
-            {"creative": "replace"}, {"fatigue_index": r["fatigue_index"], "components": comp,
-                                      "drift_variance": float(tau2[i]), "sampling_inflation": float(kappa[i]),
-                                      "tail_df": float(nu[i]), "predicted_log_sd": float(sd)},
+            {"creative": "replace"}, {"fatigue_index": r["fatigue_index"], "components": comp},
             parent_adset=E["adset_id"][i],
         ))
     for (p, camp_id), flags in per_campaign.items():

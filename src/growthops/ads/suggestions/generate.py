@@ -3,10 +3,7 @@
 Each rule below states a *premise* about an entity over the next 7 days at its current pace
 (e.g. "its ROAS will stay below 0.6 x target") and the suggestion's ``confidence`` is the
 posterior predictive probability of that premise, in percent, from the models in
-:mod:`growthops.ads.suggestions.evidence` — not a constant per rule. For the ROAS premises
-(pause, scale, budget changes) it is P(next week's ROAS on the stated side of the line) under a
-Student t on the log scale fitted to the tenant's week-to-week changes (issue 16; see
-``docs/confidences.md``). A suggestion is
+:mod:`growthops.ads.suggestions.evidence` — not a constant per rule. A suggestion is
 emitted only when that probability is at least ``MIN_CONFIDENCE`` and the entity has the minimum
 evidence written in :mod:`growthops.ads.thresholds`.
 
@@ -50,12 +47,11 @@ from growthops.ads.suggestions.candidates import (
     _safe_div,
 )
 from growthops.ads.suggestions.evidence import (
-    change_variance_model,
+    drift_variance,
     group_totals,
-    prob_next_ratio_below,
+    prob_future_count_below,
     rate_posterior,
     rate_quantiles,
-    shrink_log_ratio,
 )
 from growthops.ads.thresholds import (
     BUDGET_STEP,
@@ -126,38 +122,24 @@ def generate(
     troas = np.array([ctx.target_roas(p) for p in platform])
     max_cpa = np.array([ctx.config(p).max_cpa or np.nan for p in platform], dtype=float)
     target_cpa = np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
+    # Rate thresholds (results per unit of spend) equivalent to ROAS thresholds.
+    lam_target = 1.0 / target_cpa
     # Day-to-day overdispersion of results per spend (pooled per platform and level, shrunk):
     # the 14 days weigh as 14 / c independent Poisson days, c = 1 + phi x daily results.
     phi = estimate_dispersion(E["results_h"], E["adj_spend_h"], E["rss_h"], E["n_sp_h"], group=pl)
     c_disp = 1.0 + phi * E["results_14"] / 14.0
     a, b = rate_posterior(E["results_14"] / c_disp, E["spend_14"] / c_disp, pooled)
     # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
-    # what a reviewer and the backtest can check.
+    # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
     s_next = E["spend_7"]
-    # Next week's ROAS (the premise the backtest measures: conversion value per spend when the
-    # tenant reports values, else results x value per result per spend), issue 16: a Student t on
-    # the log scale around the current estimate, whose variance adds the week-to-week drift and
-    # the sampling noise of both periods inflated as the tenant's own week-to-week changes show
-    # (evidence.change_variance_model, per platform and level, on the same ratio).
-    has_v = has_value.astype(bool)
-    num_7 = np.where(has_v, E["value_7"], E["results_7"])
-    num_e = np.where(has_v, E["value_e"], E["results_e"])
-    tau2, kappa, nu = change_variance_model(num_7, E["spend_7"], E["results_7"], num_e, E["spend_e"],
-                                            E["results_e"], pl)
-    a0, b0 = rate_posterior(E["results_14"], E["spend_14"], pooled)
-    vpr14 = np.where(has_v, (E["value_14"] + vbar * VALUE_SHRINK_RESULTS) / (E["results_14"] + VALUE_SHRINK_RESULTS), vbar)
-    # Regression to the mean: the entity's log ROAS shrunk toward its peers' (empirical Bayes),
-    # sampling variance kappa / results (the same inflation as the week-to-week changes show).
-    center_log, center_var = shrink_log_ratio(np.log(np.maximum(a0 / b0 * vpr14, 1e-12)), kappa / a0, pl,
-                                              E["spend_14"] > 0)
-    roas_center = np.exp(center_log)
-    # The ROAS line: the target, or with a maximum CPA the ROAS at that CPA (value per result / CPA).
-    line = np.where(np.isfinite(max_cpa), vpr14 / target_cpa, troas)
-    log_sd = np.sqrt(tau2 + center_var + kappa / np.maximum(a0 / b0 * s_next, 0.5))
-    p_bad = prob_next_ratio_below(line * PAUSE_ROAS_FRACTION_OF_TARGET, roas_center, log_sd, nu)
-    p_below = prob_next_ratio_below(line, roas_center, log_sd, nu)
-    p_good = 1.0 - prob_next_ratio_below(line * SCALE_ROAS_MARGIN, roas_center, log_sd, nu)
-    p_bad, p_below, p_good = (np.nan_to_num(x, nan=0.0) for x in (p_bad, p_below, p_good))
+    # Week-to-week drift of the rate (results per spend, last 7 days vs days 7-28 before),
+    # pooled per platform and level: the next week is not the last two.
+    tau2 = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
+                                    dispersion=phi, drift=tau2)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi, drift=tau2)
+    p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
+                                           dispersion=phi, drift=tau2)
     lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
@@ -192,8 +174,7 @@ def generate(
             "roas_14": round(float(roas14[i]), 4) if np.isfinite(roas14[i]) else None,
             "target_roas": troas[i], "target_cpa": round(float(target_cpa[i]), 4),
             "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])}, "dispersion": float(phi[i]),
-            "drift_variance": float(tau2[i]), "sampling_inflation": float(kappa[i]), "tail_df": float(nu[i]),
-            "predicted_roas": float(roas_center[i]), "predicted_log_sd": float(log_sd[i]),
+            "drift_variance": float(tau2[i]),
         }
         # ---- pause
         if lv in ("adset", "ad"):
