@@ -641,6 +641,11 @@ def test_cli_settings_and_sync(db, slack, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     assert "language fr, mode both, alerts channel #alerts" in res.output
+    logs = _q(db, t.tenant_id, "select context from core.system_logs "
+              "where module = 'growthops.ads.slack' and message = 'Slack settings changed'")
+    assert [x["context"]["by"] for x in logs] == ["cli"]
+    assert logs[0]["context"]["after"] == {"lang": "fr", "alerts_channel": "#alerts",
+                                           "mode": "both"}
     res = run(app, ["slack", "settings", "--tenant", t.client_key, "--mode", "every"])
     assert res.exit_code != 0 and "mode" in str(res.exception or res.output)
     res = run(

@@ -222,6 +222,45 @@ def set_prefs(conn: Any, *, tenant_id: UUID | str, lang: str | None = _UNSET,
         {"tenant_id": str(tenant_id), **values}).fetchone()
 
 
+#: The columns of ``ads.slack_settings`` a person changes (:func:`change_prefs`).
+PREF_FIELDS = ("lang", "alerts_channel", "mode", "alert_min_severity")
+#: ``core.system_logs.module`` of a change of the Slack settings.
+PREFS_MODULE = "growthops.ads.slack"
+
+
+def change_prefs(conn: Any, *, tenant_id: UUID | str, by: str,
+                 **changes: Any) -> dict[str, Any]:
+    """Change the tenant's Slack settings as a person (CLI, dashboard) and audit it; return
+    :func:`tenant_prefs` after the change (``lang`` defaulting to ``en``).
+
+    ``changes``: any of :data:`PREF_FIELDS`, validated by :func:`set_prefs` (None clears
+    ``lang`` or ``alerts_channel``). The stored values that really change are logged once in
+    ``core.system_logs`` (INFO, module :data:`PREFS_MODULE`, message "Slack settings changed",
+    context ``{"by", "before", "after"}`` with the stored values, None for a default), in the
+    caller's transaction; nothing is logged when nothing changes. Raises :class:`InvalidInput`
+    naming the field, or ``by`` when it is empty.
+    """
+    from growthops.core.logs.service import log_event
+
+    unknown = sorted(set(changes) - set(PREF_FIELDS))
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)}: not a Slack setting "
+                           f"(one of {', '.join(PREF_FIELDS)})")
+    if not str(by or "").strip():
+        raise InvalidInput("by: who changes the Slack settings is required")
+    cols = ", ".join(PREF_FIELDS)
+    old = conn.execute(f"select {cols} from ads.slack_settings where tenant_id = %s",
+                       [str(tenant_id)]).fetchone() or {}
+    new = set_prefs(conn, tenant_id=tenant_id, **changes) if changes else old
+    diff = [k for k in PREF_FIELDS if k in changes and old.get(k) != new.get(k)]
+    if diff:
+        log_event(conn, tenant_id=tenant_id, level="INFO", module=PREFS_MODULE,
+                  message="Slack settings changed",
+                  context={"by": by, "before": {k: old.get(k) for k in diff},
+                           "after": {k: new.get(k) for k in diff}})
+    return tenant_prefs(conn, tenant_id=tenant_id)
+
+
 # -------------------------------------------------------------------------------- messages
 @dataclass
 class Post:
