@@ -180,6 +180,18 @@ def test_products_and_funnels(db: Any, site: Any) -> None:
     page = client.get(base).text
     assert "Bootcamp" in page and "webinar_to_application = 0.2" in page
     assert "added funnel" in page and f"changed product {pid}: price" in page
+    # the funnel's campaigns: one per line or comma-separated, duplicates dropped, shown back
+    fid = f[0]["funnel_id"]
+    r = client.post(f"{base}/funnels", data={**funnel, "funnel_id": str(fid),
+                                              "campaign_ids": "c-101\nc-102, c-101\n"})
+    assert r.status_code == 303
+    assert q(db, t.tenant_id, "select campaign_ids from core.funnels where tenant_id = %s"
+             )[0]["campaign_ids"] == ["c-101", "c-102"]
+    assert '<textarea name="campaign_ids" rows="3">c-101\nc-102</textarea>' in client.get(base).text
+    long_id = client.post(f"{base}/funnels", data={**funnel, "funnel_id": str(fid),
+                                                    "campaign_ids": "x" * 201})
+    assert long_id.status_code == 422
+    assert field_error(long_id.text, "campaign_ids") == "Each campaign id needs 1 to 200 characters."
 
 
 def test_viewer_cannot_change_and_other_tenant_unreachable(db: Any, site: Any) -> None:

@@ -15,7 +15,9 @@ true, admin and media_buyer, as on every dashboard action; CSRF token):
   :func:`growthops.ads.cli.config.update_platform_config` (``growthops config set``; audited in
   the ads audit trail), both in one transaction;
 * ``/t/{client_key}/settings/products`` and ``.../settings/funnels``: add or change one row
-  through :mod:`growthops.core.tenants.catalog` (audited like the tenant's fields);
+  through :mod:`growthops.core.tenants.catalog` (audited like the tenant's fields; a funnel's
+  ``campaign_ids`` one per line or comma-separated, empty: every campaign no other funnel
+  names), as ``growthops tenants products|funnels set`` (:mod:`growthops.cli.catalog`);
 * ``/t/{client_key}/settings/slack``: the tenant's Slack settings (``ads.slack_settings``:
   language of the messages, alerts channel, mode threads / digest / both, lowest alerted
   severity) through :func:`growthops.ads.reporting.slack_threads.change_prefs`, the function of
@@ -132,6 +134,7 @@ MESSAGES: dict[str, str] = {
     "stage_length": N_("Each stage needs 1 to 100 characters."),
     "benchmark_fraction": N_("{key}: {value} is not a fraction between 0 and 1."),
     "benchmark_keys": N_("{keys}: not two consecutive stages (expected: {expected})."),
+    "campaign_id_length": N_("Each campaign id needs 1 to 200 characters."),
 }
 REQUIRED = N_("Required.")
 BAD_CURRENCY = N_("Must be a three-letter ISO 4217 code, e.g. EUR.")
@@ -263,7 +266,8 @@ def _funnel_form(f: dict[str, Any]) -> dict[str, str]:
             "stages": "\n".join(f["stages"] or []),
             "conversion_benchmarks": "\n".join(f"{k} = {v}" for k, v in
                                                (f["conversion_benchmarks"] or {}).items()),
-            "product_id": _text(f["product_id"])}
+            "product_id": _text(f["product_id"]),
+            "campaign_ids": "\n".join(f.get("campaign_ids") or [])}
 
 
 def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status: int = 200,
@@ -287,7 +291,7 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
     blank_product = {"product_name": "", "product_type": "", "price": "", "payment_options": "",
                      "status": "active"}
     blank_funnel = {"funnel_name": "", "funnel_type": "", "stages": "", "conversion_benchmarks": "",
-                    "product_id": ""}
+                    "product_id": "", "campaign_ids": ""}
     slack = {"lang": got["slack"].get("lang") or "",
              "alerts_channel": got["slack"].get("alerts_channel") or "",
              "mode": got["slack"].get("mode") or "threads",
@@ -480,7 +484,8 @@ def _save_funnel(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         fid = _row_id(form.get("funnel_id"))
     except NotFound:
         return not_found(request, user)
-    fields = ("funnel_name", "funnel_type", "stages", "conversion_benchmarks", "product_id")
+    fields = ("funnel_name", "funnel_type", "stages", "conversion_benchmarks", "product_id",
+              "campaign_ids")
     typed = {k: form.get(k, "").strip() for k in fields}
     which = f"funnel:{fid or 'new'}"
     errors: dict[str, str] = {}
@@ -490,7 +495,9 @@ def _save_funnel(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         errors["conversion_benchmarks"], bench = str(exc), {}
     data = {"funnel_name": typed["funnel_name"], "funnel_type": typed["funnel_type"] or None,
             "stages": [s.strip() for s in typed["stages"].splitlines() if s.strip()],
-            "conversion_benchmarks": bench, "product_id": typed["product_id"] or None}
+            "conversion_benchmarks": bench, "product_id": typed["product_id"] or None,
+            "campaign_ids": [x.strip() for x in re.split(r"[\n,]", typed["campaign_ids"])
+                             if x.strip()]}
     funnel = None
     try:
         funnel = FunnelIn.model_validate(data)
