@@ -147,6 +147,14 @@ def test_intraday_pacing_on_the_page_and_in_the_api(db: Any) -> None:
     # A tenant without checks: the empty line with how many budgets were checked.
     empty = staff.get(f"/t/{other.client_key}/anomalies").text
     assert "No overspend flagged today (0 budgets checked)." in empty
+    # An account with a bad time zone: the anomalies are still shown, without the pacing.
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update ads.ad_accounts set settings = settings || "
+                     "'{\"time_zone\": \"Mars/Olympus\"}'::jsonb")
+    broken = staff.get(f"/t/{t.client_key}/anomalies")
+    assert broken.status_code == 200 and 'data-testid="pacing"' not in broken.text
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update ads.ad_accounts set settings = settings - 'time_zone'")
 
     api = staff.get(f"/api/v1/tenants/{t.client_key}/pacing")
     assert api.status_code == 200, api.text

@@ -133,9 +133,13 @@ def _render(request: Request, user: Any, ctx: dict[str, Any], lang: str, rows: l
             flash: dict[str, str] | None = None) -> Response:
     cur, tz = ctx["tenant"]["currency"].strip(), ctx["tenant"]["time_zone"]
     key = ctx["tenant"]["client_key"]
-    with get_database(request).tenant_tx(ctx["tenant"]["tenant_id"]) as conn:
-        pacing = pacing_view(pacing_today(conn, tenant_id=ctx["tenant"]["tenant_id"]),
-                             lang=lang, currency=cur, time_zone=tz)
+    pacing: dict[str, Any] | None = None
+    try:  # a bad time zone in an account's settings must not hide the anomalies
+        with get_database(request).tenant_tx(ctx["tenant"]["tenant_id"]) as conn:
+            pacing = pacing_view(pacing_today(conn, tenant_id=ctx["tenant"]["tenant_id"]),
+                                 lang=lang, currency=cur, time_zone=tz)
+    except InvalidInput:
+        pacing = None
 
     def url(off: int) -> str:
         return f"/t/{key}/anomalies?{urlencode({'status': status, 'offset': off})}"
