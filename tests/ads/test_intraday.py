@@ -16,6 +16,7 @@ import pytest
 from growthops.ads.sync.intraday import (
     MIN_EXPECTED_SHARE,
     expected_share,
+    pacing_today,
     plan_hours,
     project_day,
     run_intraday,
@@ -378,3 +379,30 @@ def test_month_to_date_takes_the_hours_of_days_not_synced_daily_yet(db, keys, gr
     assert hourly > 0 and stored["details"]["month_to_yesterday"] == pytest.approx(hourly)
     # Nov 16-29 at about 141 a day: already over 1000, flagged.
     assert month.over and month.spend_so_far > 1000 and month.newly_flagged
+
+
+def test_pacing_today_reads_the_days_flags_and_the_months_pace(db, keys, graph) -> None:
+    tenant = meta_tenant(db, graph, monthly_budget_max=Decimal("100"))
+    graph.hourly[("adset", FAST, TODAY)] = [3.0] * 24
+    run_intraday(db, tenant_id=tenant.tenant_id, now=NOW, sleep=Sleeps())
+    later = NOW + timedelta(hours=1)
+    run_intraday(db, tenant_id=tenant.tenant_id, now=later, sleep=Sleeps())
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        got = pacing_today(conn, tenant_id=tenant.tenant_id, now=later)
+        every = pacing_today(conn, tenant_id=tenant.tenant_id, now=later, flagged_only=False)
+        tomorrow = pacing_today(conn, tenant_id=tenant.tenant_id, now=later + timedelta(days=1))
+        with pytest.raises(InvalidInput, match="limit"):
+            pacing_today(conn, tenant_id=tenant.tenant_id, limit=0)
+    assert [d["entity_id"] for d in got["days"]] == [FAST] and got["checked_days"] == 3
+    fast = got["days"][0]
+    assert fast["flagged"] and fast["flagged_at"] == NOW and fast["over"]
+    assert fast["cap"] == pytest.approx(62.5)
+    assert fast["pct_of_cap"] == pytest.approx(100 * fast["projected"] / 62.5)
+    assert fast["pct_of_cap"] > 100
+    assert len(every["days"]) == 3 and every["days"][0]["entity_id"] == FAST  # flagged first
+    month = got["month"]
+    assert month["scope"] == "month" and month["over"] and month["budget"] == 100
+    assert month["period_start"] == date(2026, 12, 1)
+    # The next day: nothing checked yet that day; the month is still December's.
+    assert tomorrow["days"] == [] and tomorrow["checked_days"] == 0
+    assert tomorrow["month"]["period_start"] == date(2026, 12, 1)

@@ -641,6 +641,11 @@ def test_cli_settings_and_sync(db, slack, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     assert "language fr, mode both, alerts channel #alerts" in res.output
+    logs = _q(db, t.tenant_id, "select context from core.system_logs "
+              "where module = 'growthops.ads.slack' and message = 'Slack settings changed'")
+    assert [x["context"]["by"] for x in logs] == ["cli"]
+    assert logs[0]["context"]["after"] == {"lang": "fr", "alerts_channel": "#alerts",
+                                           "mode": "both"}
     res = run(app, ["slack", "settings", "--tenant", t.client_key, "--mode", "every"])
     assert res.exit_code != 0 and "mode" in str(res.exception or res.output)
     res = run(
@@ -737,3 +742,63 @@ def test_sync_all_and_the_job_without_a_token(db, slack):
     assert len(_posts(slack)) == n
     # The worker's task does nothing without a bot token (no GROWTHOPS_SLACK_BOT_TOKEN here).
     assert slack_sync(None, 0)["skipped"] == "no bot token"
+
+
+# --------------------------------------------------------------------- intraday overspend
+def _pacing(conn, t, *, scope: str, entity: str, day: date, flagged_at: datetime | None) -> None:
+    conn.execute(
+        """insert into ads.pacing_checks (tenant_id, platform, scope, level, entity_id,
+             period_start, entity_name, checked_at, elapsed_hours, spend_so_far, budget,
+             tolerance, expected_share, method, history_days, projected, over, flagged_at)
+           values (%s, %s, %s, %s, %s, %s, 'Retargeting FR', %s, 14.5, 45, %s, %s, 0.5463,
+                   %s, 14, 82.37, %s, %s)""",
+        [t.tenant_id, "all" if scope == "month" else "meta", scope,
+         "tenant" if scope == "month" else "adset", entity, day, flagged_at or END,
+         1000 if scope == "month" else 50, 0 if scope == "month" else 0.25,
+         "run_rate" if scope == "month" else "profile", flagged_at is not None, flagged_at],
+    )
+
+
+def test_an_intraday_overspend_is_alerted_once(db, slack):
+    from tests.conftest import new_tenant
+
+    channel, alerts = _channel(), _channel()
+    t = new_tenant(db, slack_channel_id=channel)
+    other = new_tenant(db, slack_channel_id=_channel())
+    set_prefs_tx(db, t, alerts_channel=alerts)
+    now = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    day = date(2026, 12, 1)
+    with db.tenant_tx(t.tenant_id) as conn:
+        _pacing(conn, t, scope="day", entity="as1", day=day, flagged_at=now - timedelta(hours=1))
+        _pacing(conn, t, scope="day", entity="as2", day=day, flagged_at=None)  # on pace
+        _pacing(conn, t, scope="month", entity="*", day=date(2026, 12, 1),
+                flagged_at=now - timedelta(minutes=5))
+        _pacing(conn, t, scope="day", entity="as3", day=day - timedelta(days=3),
+                flagged_at=now - timedelta(days=3))  # old news
+    with db.tenant_tx(other.tenant_id) as conn:
+        _pacing(conn, other, scope="day", entity="bx", day=day, flagged_at=now)
+    res = _sync(db, t, slack, now=now)
+    assert res.sent == {"anomaly": 2}
+    posts = _posts(slack)
+    assert {p["channel"] for p in posts} == {alerts}
+    day_post = next(p for p in posts if "Intraday overspend" in p["text"])
+    assert "Retargeting FR" in day_post["text"] and "as1" in day_post["text"]
+    assert "82.37" in day_post["text"] and "62.50" in day_post["text"]  # projected, the cap
+    assert any("Monthly budget at risk" in p["text"] and "1,000" in p["text"] for p in posts)
+    keys = {r["post_key"] for r in _q(db, t.tenant_id, "select post_key from ads.slack_posts")}
+    assert keys == {"pacing:day:2026-12-01:meta:adset:as1", "pacing:month:2026-12-01:all:tenant:*"}
+    # The next hourly check re-projects the same day: never posted twice.
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update ads.pacing_checks set checked_at = %s, projected = 90",
+                     [now + timedelta(hours=1)])
+    assert _sync(db, t, slack, now=now + timedelta(hours=1)).total_sent == 0
+    # A tenant alerted on critical anomalies only gets no pacing alert.
+    with db.tenant_tx(t.tenant_id) as conn:
+        _pacing(conn, t, scope="day", entity="as4", day=day, flagged_at=now)
+    set_prefs_tx(db, t, alert_min_severity="critical")
+    assert _sync(db, t, slack, now=now).total_sent == 0
+    # In French, for the other tenant (its own channel only).
+    set_prefs_tx(db, other, lang="fr")
+    assert _sync(db, other, slack, now=now).sent == {"anomaly": 1}
+    fr = _posts(slack)[-1]
+    assert fr["channel"] != alerts and "Dépassement intrajournalier" in fr["text"]

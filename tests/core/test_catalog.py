@@ -43,7 +43,7 @@ def test_products_and_funnels_are_validated_audited_and_tenant_bound(db) -> None
                             [a.tenant_id]).fetchall()
     assert [x["message"] for x in logs] == [f"product {pid} added by alice: payment_options, "
                                             "price, product_name, product_type, status",
-                                            f"funnel {fid} added by alice: conversion_benchmarks, "
+                                            f"funnel {fid} added by alice: campaign_ids, conversion_benchmarks, "
                                             "funnel_name, funnel_type, product_id, stages"]
     assert logs[1]["context"]["after"]["conversion_benchmarks"] == {"lead_to_webinar": "0.35"}
     with db.tenant_tx(b.tenant_id) as conn:

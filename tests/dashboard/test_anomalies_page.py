@@ -105,3 +105,65 @@ def test_viewer_reads_but_cannot_triage(db: Any) -> None:
                     data={"status": "dismissed", "csrf": csrf_of(page.text)})
     assert r.status_code == 403 and row(db, t, a1)["status"] == "active"
     assert viewer.get(f"/t/{other.client_key}/anomalies").status_code == 404
+
+
+def test_intraday_pacing_on_the_page_and_in_the_api(db: Any) -> None:
+    from datetime import UTC, datetime
+
+    from growthops.ads.sync.intraday import clocks_of
+    from tests.dashboard.conftest import sandbox_tenant
+
+    t, other = sandbox_tenant(db, cycle=False), new_tenant(db)
+    now = datetime.now(UTC)
+    with db.tenant_tx(t.tenant_id) as conn:
+        (clock,), tz = clocks_of(conn, t.tenant_id, now)
+        conn.execute(
+            """insert into ads.pacing_checks (tenant_id, platform, scope, level, entity_id,
+                 period_start, entity_name, checked_at, elapsed_hours, spend_so_far, budget,
+                 tolerance, expected_share, method, history_days, projected, over, flagged_at)
+               values (%(t)s, %(p)s, 'day', 'adset', 'hot', %(d)s, 'Hot ad set', %(now)s, 14.5,
+                       45, 50, 0.25, 0.55, 'profile', 14, 82.37, true, %(now)s),
+                      (%(t)s, %(p)s, 'day', 'adset', 'calm', %(d)s, 'Calm ad set', %(now)s,
+                       14.5, 20, 30, 0.25, 0.55, 'profile', 14, 31, false, null),
+                      (%(t)s, %(p)s, 'day', 'adset', 'old', %(d)s::date - 1, 'Yesterday', %(now)s,
+                       24, 90, 50, 0.25, 1, 'profile', 14, 90, true, %(now)s),
+                      (%(t)s, 'all', 'month', 'tenant', '*', %(m)s, null, %(now)s, 14.5, 2500,
+                       4000, 0, 0.6, 'run_rate', 14, 4400, true, %(now)s)""",
+            {"t": t.tenant_id, "p": clock.platform, "d": clock.day, "now": now,
+             "m": now.astimezone(tz).date().replace(day=1)})
+    app = build_app(db)
+    staff = login(app, user(db, "media_buyer"))
+    page = staff.get(f"/t/{t.client_key}/anomalies")
+    assert page.status_code == 200
+    assert 'data-testid="pacing-hot"' in page.text and "Hot ad set" in page.text
+    assert 'data-testid="pacing-calm"' not in page.text  # on pace: not flagged
+    assert 'data-testid="pacing-old"' not in page.text  # another day
+    assert "132 %" in page.text  # 82.37 / 62.50
+    month = re.search(r'data-testid="pacing-month"[^>]*>(.*?)</p>', page.text, re.S)
+    assert month and "2,500" in month.group(1) and "4,400" in month.group(1)
+    assert "110 %" in month.group(1)
+    fr = login(app, user(db, "admin", lang="fr")).get(f"/t/{t.client_key}/anomalies").text
+    assert "Rythme de dépense du jour" in fr and "Ce mois-ci" in fr and "profil horaire propre" in fr
+    # A tenant without checks: the empty line with how many budgets were checked.
+    empty = staff.get(f"/t/{other.client_key}/anomalies").text
+    assert "No overspend flagged today (0 budgets checked)." in empty
+    # An account with a bad time zone: the anomalies are still shown, without the pacing.
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update ads.ad_accounts set settings = settings || "
+                     "'{\"time_zone\": \"Mars/Olympus\"}'::jsonb")
+    broken = staff.get(f"/t/{t.client_key}/anomalies")
+    assert broken.status_code == 200 and 'data-testid="pacing"' not in broken.text
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update ads.ad_accounts set settings = settings - 'time_zone'")
+
+    api = staff.get(f"/api/v1/tenants/{t.client_key}/pacing")
+    assert api.status_code == 200, api.text
+    body = api.json()
+    assert [d["entity_id"] for d in body["days"]] == ["hot"] and body["checked_days"] == 2
+    assert body["days"][0]["cap"] == 62.5 and body["days"][0]["flagged"] is True
+    assert body["month"]["budget"] == 4000 and body["month"]["over"] is True
+    every = staff.get(f"/api/v1/tenants/{t.client_key}/pacing?flagged_only=false").json()
+    assert [d["entity_id"] for d in every["days"]] == ["hot", "calm"]
+    assert staff.get(f"/api/v1/tenants/{t.client_key}/pacing?limit=0").status_code == 422
+    viewer = login(app, user(db, "client_viewer", tenant_id=other.tenant_id))
+    assert viewer.get(f"/api/v1/tenants/{t.client_key}/pacing").status_code == 404

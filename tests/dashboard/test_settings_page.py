@@ -180,6 +180,18 @@ def test_products_and_funnels(db: Any, site: Any) -> None:
     page = client.get(base).text
     assert "Bootcamp" in page and "webinar_to_application = 0.2" in page
     assert "added funnel" in page and f"changed product {pid}: price" in page
+    # the funnel's campaigns: one per line or comma-separated, duplicates dropped, shown back
+    fid = f[0]["funnel_id"]
+    r = client.post(f"{base}/funnels", data={**funnel, "funnel_id": str(fid),
+                                              "campaign_ids": "c-101\nc-102, c-101\n"})
+    assert r.status_code == 303
+    assert q(db, t.tenant_id, "select campaign_ids from core.funnels where tenant_id = %s"
+             )[0]["campaign_ids"] == ["c-101", "c-102"]
+    assert '<textarea name="campaign_ids" rows="3">c-101\nc-102</textarea>' in client.get(base).text
+    long_id = client.post(f"{base}/funnels", data={**funnel, "funnel_id": str(fid),
+                                                    "campaign_ids": "x" * 201})
+    assert long_id.status_code == 422
+    assert field_error(long_id.text, "campaign_ids") == "Each campaign id needs 1 to 200 characters."
 
 
 def test_viewer_cannot_change_and_other_tenant_unreachable(db: Any, site: Any) -> None:
@@ -200,3 +212,64 @@ def test_viewer_cannot_change_and_other_tenant_unreachable(db: Any, site: Any) -
     # staff without the CSRF token: refused
     assert site["admin"].post(f"/t/{a.client_key}/settings",
                               data={**FORM, "csrf": "wrong"}).status_code == 403
+
+
+def test_slack_settings_saved_audited_and_refused_field_by_field(db: Any, site: Any) -> None:
+    from growthops.ads.reporting.slack_threads import tenant_prefs
+
+    t = new_tenant(db, client_name="Gamma Ads", slack_channel_id="CVALID01")
+    admin, key = site["admin"], t.client_key
+    page = admin.get(f"/t/{key}/settings")
+    assert page.status_code == 200 and 'id="slack-settings"' in page.text
+    assert '<option value="threads" selected>' in page.text  # the defaults
+    assert '<option value="high" selected>' in page.text
+    form = {"lang": "fr", "alerts_channel": "#alertes-ads", "mode": "both",
+            "alert_min_severity": "medium", "csrf": csrf_of(page.text)}
+    r = admin.post(f"/t/{key}/settings/slack", data=form)
+    assert r.status_code == 303 and r.headers["location"].endswith("?saved=1#slack")
+    with db.tenant_tx(t.tenant_id) as conn:
+        prefs = tenant_prefs(conn, tenant_id=t.tenant_id)
+    assert (prefs["lang"], prefs["alerts_channel"], prefs["mode"], prefs["alert_min_severity"]) \
+        == ("fr", "#alertes-ads", "both", "medium")
+    logs = q(db, t.tenant_id, "select context from core.system_logs where tenant_id = %s "
+             "and module = 'growthops.ads.slack' order by id")
+    assert len(logs) == 1 and logs[0]["context"]["by"].startswith("admin-")
+    assert logs[0]["context"]["before"] == {"lang": None, "alerts_channel": None, "mode": None,
+                                            "alert_min_severity": None}
+    assert logs[0]["context"]["after"]["alerts_channel"] == "#alertes-ads"
+    # The same values again: nothing to audit.
+    assert admin.post(f"/t/{key}/settings/slack", data=form).status_code == 303
+    assert len(q(db, t.tenant_id, "select 1 from core.system_logs where tenant_id = %s "
+                 "and module = 'growthops.ads.slack'")) == 1
+    shown = admin.get(f"/t/{key}/settings").text
+    assert 'name="alerts_channel" value="#alertes-ads"' in shown
+    assert '<option value="both" selected>' in shown and '<option value="fr" selected>' in shown
+    assert "changed the Slack settings: Language of the Slack messages" in shown
+    fr = site["fr"].get(f"/t/{key}/settings").text
+    assert "Langue des messages Slack" in fr and "a modifié les réglages Slack" in fr
+    # Clearing the channel and the language: back to the defaults.
+    r = admin.post(f"/t/{key}/settings/slack", data={**form, "lang": "", "alerts_channel": ""})
+    assert r.status_code == 303
+    with db.tenant_tx(t.tenant_id) as conn:
+        prefs = tenant_prefs(conn, tenant_id=t.tenant_id)
+    assert prefs["alerts_channel"] == "CVALID01" and prefs["lang"] == "en"
+    # Refused: named next to the field, nothing saved; in French for a French user.
+    bad = admin.post(f"/t/{key}/settings/slack", data={**form, "alerts_channel": "two words"})
+    assert bad.status_code == 422
+    assert field_error(bad.text, "alerts_channel").startswith("A channel id or #name")
+    assert 'value="two words"' in bad.text
+    fr_csrf = csrf_of(site["fr"].get(f"/t/{key}/settings").text)
+    bad = site["fr"].post(f"/t/{key}/settings/slack",
+                          data={**form, "mode": "every", "csrf": fr_csrf})
+    assert bad.status_code == 422 and "threads, digest, both" in field_error(bad.text, "mode")
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert tenant_prefs(conn, tenant_id=t.tenant_id)["mode"] == "both"
+    # A viewer cannot change it; another tenant's settings are unreachable.
+    viewer = site["viewer"]
+    own = site["a"].client_key
+    assert viewer.post(f"/t/{own}/settings/slack",
+                       data={**form, "csrf": csrf_of(viewer.get(f"/t/{own}/settings").text)}
+                       ).status_code == 403
+    assert 'name="alerts_channel" value="" maxlength="200" disabled' in viewer.get(
+        f"/t/{own}/settings").text
+    assert viewer.post(f"/t/{key}/settings/slack", data=form).status_code == 404

@@ -12,6 +12,12 @@ token) investigates, resolves, dismisses or reopens one anomaly with an optional
 transitions, same audit entry (``anomaly.<status>`` in ``ads.audit_log``). Answers 303 back to
 the page; a transition not allowed answers the page with the reason (409), a bad note 422.
 Registered on :data:`growthops.ads.pages.router`.
+
+Above the anomalies, the intraday pacing of the day (``ads.pacing_checks``, written by the
+hourly job: :mod:`growthops.ads.sync.intraday`): the month's pace against
+``monthly_budget_max`` and the entity-days flagged today (each account's local day), read
+through :func:`growthops.ads.sync.intraday.pacing_today`, the function of the API's
+``GET .../pacing``.
 """
 
 from __future__ import annotations
@@ -26,8 +32,16 @@ from growthops.ads.analysis.triage import CLOSED, STATUSES, TRANSITIONS, set_ano
 from growthops.ads.labels import code
 from growthops.ads.pages import PAGE_SIZE, router
 from growthops.ads.present import anomaly as present_anomaly
+from growthops.ads.sync.intraday import pacing_today
 from growthops.core.errors import Conflict, InvalidInput, NotFound
-from growthops.core.i18n import N_, _, format_datetime, pgettext
+from growthops.core.i18n import (
+    N_,
+    _,
+    format_datetime,
+    format_money,
+    format_number,
+    pgettext,
+)
 from growthops.web.deps import get_database
 from growthops.web.pages import (
     CSRF_EXPIRED,
@@ -50,6 +64,33 @@ FILTERS: dict[str, tuple[str, ...]] = {
 ACTIONS: dict[str, str] = {"investigating": N_("Investigate"), "resolved": N_("Resolve"),
                            "dismissed": N_("Dismiss"), "active": N_("Reopen")}
 BY_LINE = N_("{status} by {who} on {when}")
+METHODS: dict[str, str] = {"profile": N_("own hourly profile"), "linear": N_("even pace"),
+                           "run_rate": N_("run rate of the last 14 days")}
+
+
+def pacing_view(pacing: dict[str, Any], *, lang: str, currency: str,
+                time_zone: str) -> dict[str, Any]:
+    """Return :func:`growthops.ads.sync.intraday.pacing_today`'s result formatted for the page:
+    money in ``currency`` (major units), percent of the cap, the method and when first flagged
+    (in ``time_zone``)."""
+    def fmt(r: dict[str, Any]) -> dict[str, Any]:
+        pct = r["pct_of_cap"]
+        return {
+            "entity": r["entity_name"] or r["entity_id"], "entity_id": r["entity_id"],
+            "platform": r["platform"], "level": r["level"], "over": r["over"],
+            "spent": format_money(r["spend_so_far"], currency, lang),
+            "projected": format_money(r["projected"], currency, lang),
+            "budget": format_money(r["budget"], currency, lang),
+            "cap": format_money(r["cap"], currency, lang),
+            "pct": None if pct is None else format_number(round(pct), lang, 0) + " %",
+            "hours": format_number(r["elapsed_hours"], lang, 1),
+            "method": _(lang, METHODS.get(r["method"], r["method"])),
+            "flagged_at": format_datetime(r["flagged_at"], time_zone, lang)
+            if r["flagged_at"] else None}
+
+    return {"days": [fmt(r) for r in pacing["days"]],
+            "month": fmt(pacing["month"]) if pacing["month"] else None,
+            "checked_days": pacing["checked_days"]}
 
 
 def list_page(conn: Any, *, tenant_id: Any, statuses: tuple[str, ...], limit: int,
@@ -92,6 +133,13 @@ def _render(request: Request, user: Any, ctx: dict[str, Any], lang: str, rows: l
             flash: dict[str, str] | None = None) -> Response:
     cur, tz = ctx["tenant"]["currency"].strip(), ctx["tenant"]["time_zone"]
     key = ctx["tenant"]["client_key"]
+    pacing: dict[str, Any] | None = None
+    try:  # a bad time zone in an account's settings must not hide the anomalies
+        with get_database(request).tenant_tx(ctx["tenant"]["tenant_id"]) as conn:
+            pacing = pacing_view(pacing_today(conn, tenant_id=ctx["tenant"]["tenant_id"]),
+                                 lang=lang, currency=cur, time_zone=tz)
+    except InvalidInput:
+        pacing = None
 
     def url(off: int) -> str:
         return f"/t/{key}/anomalies?{urlencode({'status': status, 'offset': off})}"
@@ -114,7 +162,7 @@ def _render(request: Request, user: Any, ctx: dict[str, Any], lang: str, rows: l
                         for s in ("investigating", "resolved", "dismissed", "active")
                         if s in TRANSITIONS[r["status"]]]})
     return render(request, "ads/anomalies.html", http_status=http_status, user=user, **ctx,
-                  items=items, total=total, status=status, flash=flash,
+                  items=items, total=total, status=status, flash=flash, pacing=pacing,
                   filters=[{"value": f, "label": code(f, lang) if f in STATUSES else groups[f]}
                            for f in FILTERS],
                   prev_url=url(max(0, offset - PAGE_SIZE)) if offset else None,

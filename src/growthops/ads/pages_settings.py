@@ -15,7 +15,14 @@ true, admin and media_buyer, as on every dashboard action; CSRF token):
   :func:`growthops.ads.cli.config.update_platform_config` (``growthops config set``; audited in
   the ads audit trail), both in one transaction;
 * ``/t/{client_key}/settings/products`` and ``.../settings/funnels``: add or change one row
-  through :mod:`growthops.core.tenants.catalog` (audited like the tenant's fields).
+  through :mod:`growthops.core.tenants.catalog` (audited like the tenant's fields; a funnel's
+  ``campaign_ids`` one per line or comma-separated, empty: every campaign no other funnel
+  names), as ``growthops tenants products|funnels set`` (:mod:`growthops.cli.catalog`);
+* ``/t/{client_key}/settings/slack``: the tenant's Slack settings (``ads.slack_settings``:
+  language of the messages, alerts channel, mode threads / digest / both, lowest alerted
+  severity) through :func:`growthops.ads.reporting.slack_threads.change_prefs`, the function of
+  ``growthops slack settings`` (audited in ``core.system_logs``, module ``growthops.ads.slack``,
+  shown in the page's recent changes).
 
 Every value is validated before anything is written; on an error the page comes back (422) with
 the submitted values and the message next to each field, in the user's language, and nothing is
@@ -35,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from growthops.ads.allocation.schedule import CADENCES, DEFAULT_CADENCE
 from growthops.ads.pages import router
+from growthops.ads.reporting.slack_threads import PREFS_MODULE
 from growthops.core.errors import Conflict, InvalidInput, NotFound
 from growthops.core.i18n import N_, _, format_datetime, pgettext
 from growthops.web.deps import get_database
@@ -65,6 +73,22 @@ TENANT_FIELDS: tuple[tuple[str, str, bool], ...] = (
 CADENCE_LABELS: dict[str, str] = {"off": N_("never"), "daily": N_("every day"),
                                   "weekly": N_("every week"), "monthly": N_("every month")}
 _DECIMALS = {"roi_target", "monthly_budget_max", "price"}
+#: The Slack settings on the page (form name = ``ads.slack_settings`` column, label).
+SLACK_FIELDS: tuple[tuple[str, str], ...] = (
+    ("lang", N_("Language of the Slack messages")),
+    ("alerts_channel", N_("Slack alerts channel (id or #name; empty: the Slack channel)")),
+    ("mode", N_("Slack messages")),
+    ("alert_min_severity", N_("Lowest severity alerted in Slack")),
+)
+SLACK_LANGS: dict[str, str] = {"": N_("the reader's (English for the worker)"),
+                               "en": N_("English"), "fr": N_("French")}
+SLACK_MODES: dict[str, str] = {"threads": N_("one message per suggestion, with its thread"),
+                               "digest": N_("the daily digest only"),
+                               "both": N_("both")}
+SLACK_SEVERITIES: dict[str, str] = {"low": N_("low"), "medium": N_("medium"), "high": N_("high"),
+                                    "critical": N_("critical")}
+BAD_SLACK_CHANNEL = N_("A channel id or #name of 1 to 200 characters, without spaces.")
+HISTORY_SLACK = N_("{who} changed the Slack settings: {fields}")
 
 
 def choices(lang: str) -> dict[str, list[tuple[str, str]]]:
@@ -110,6 +134,7 @@ MESSAGES: dict[str, str] = {
     "stage_length": N_("Each stage needs 1 to 100 characters."),
     "benchmark_fraction": N_("{key}: {value} is not a fraction between 0 and 1."),
     "benchmark_keys": N_("{keys}: not two consecutive stages (expected: {expected})."),
+    "campaign_id_length": N_("Each campaign id needs 1 to 200 characters."),
 }
 REQUIRED = N_("Required.")
 BAD_CURRENCY = N_("Must be a three-letter ISO 4217 code, e.g. EUR.")
@@ -195,13 +220,17 @@ def _load(db: Any, tid: Any) -> dict[str, Any]:
         products = list_products(conn, tenant_id=tid)
         funnels = list_funnels(conn, tenant_id=tid)
         history = conn.execute(
-            """select logged_at, message, context from core.system_logs
-               where tenant_id = %s and module = 'growthops.core.tenants'
-               order by id desc limit 10""", [str(tid)]).fetchall()
+            """select logged_at, message, context, module from core.system_logs
+               where tenant_id = %s and module = any(%s)
+               order by id desc limit 10""",
+            [str(tid), ["growthops.core.tenants", PREFS_MODULE]]).fetchall()
+        slack = conn.execute(
+            "select lang, alerts_channel, mode, alert_min_severity from ads.slack_settings "
+            "where tenant_id = %s", [str(tid)]).fetchone() or {}
     if tenant is None:
         raise NotFound("no tenant")
     return {"row": tenant, "platforms": platforms, "configs": configs, "products": products,
-            "funnels": funnels, "history": history}
+            "funnels": funnels, "history": history, "slack": slack}
 
 
 def history_line(entry: dict[str, Any], lang: str) -> str:
@@ -211,6 +240,10 @@ def history_line(entry: dict[str, Any], lang: str) -> str:
     if not isinstance(c, dict) or "by" not in c or not isinstance(c.get("after"), dict):
         return str(entry["message"])
     labels = {n: _(lang, label) for n, label, _x in TENANT_FIELDS}
+    if entry.get("module") == PREFS_MODULE:
+        slack = {n: _(lang, label) for n, label in SLACK_FIELDS}
+        return _(lang, HISTORY_SLACK, who=c["by"],
+                 fields=", ".join(slack.get(k, k) for k in c["after"]))
     order = [n for n in labels if n in c["after"]] + sorted(set(c["after"]) - set(labels))
     fields = ", ".join(labels.get(k, k) for k in order)
     if "product" in c:
@@ -233,7 +266,8 @@ def _funnel_form(f: dict[str, Any]) -> dict[str, str]:
             "stages": "\n".join(f["stages"] or []),
             "conversion_benchmarks": "\n".join(f"{k} = {v}" for k, v in
                                                (f["conversion_benchmarks"] or {}).items()),
-            "product_id": _text(f["product_id"])}
+            "product_id": _text(f["product_id"]),
+            "campaign_ids": "\n".join(f.get("campaign_ids") or [])}
 
 
 def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status: int = 200,
@@ -257,8 +291,14 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
     blank_product = {"product_name": "", "product_type": "", "price": "", "payment_options": "",
                      "status": "active"}
     blank_funnel = {"funnel_name": "", "funnel_type": "", "stages": "", "conversion_benchmarks": "",
-                    "product_id": ""}
+                    "product_id": "", "campaign_ids": ""}
+    slack = {"lang": got["slack"].get("lang") or "",
+             "alerts_channel": got["slack"].get("alerts_channel") or "",
+             "mode": got["slack"].get("mode") or "threads",
+             "alert_min_severity": got["slack"].get("alert_min_severity") or "high"}
     if form is not None:  # put the refused values back where they were typed
+        if which == "slack":
+            slack.update(form)
         if which == "tenant":
             values.update(form)
         elif which.startswith("product:"):
@@ -275,6 +315,10 @@ def _page(request: Request, user: Any, ctx: dict[str, Any], lang: str, *, status
                      "cadence_name": f"allocation_cadence:{p}",
                      "cadence": values[f"allocation_cadence:{p}"]} for p in got["platforms"]],
         cadences=[(c, _(lang, CADENCE_LABELS[c])) for c in CADENCES],
+        slack=slack, slack_labels={n: _(lang, label) for n, label in SLACK_FIELDS},
+        slack_langs=[(k, _(lang, v)) for k, v in SLACK_LANGS.items()],
+        slack_modes=[(k, _(lang, v)) for k, v in SLACK_MODES.items()],
+        slack_severities=[(k, _(lang, v)) for k, v in SLACK_SEVERITIES.items()],
         products=products, funnels=funnels, blank_product=blank_product,
         blank_funnel=blank_funnel, **choices(lang), errors=errors or {}, which=which, flash=flash,
         history=[{"at": format_datetime(h["logged_at"], ctx["tenant"]["time_zone"], lang),
@@ -440,7 +484,8 @@ def _save_funnel(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         fid = _row_id(form.get("funnel_id"))
     except NotFound:
         return not_found(request, user)
-    fields = ("funnel_name", "funnel_type", "stages", "conversion_benchmarks", "product_id")
+    fields = ("funnel_name", "funnel_type", "stages", "conversion_benchmarks", "product_id",
+              "campaign_ids")
     typed = {k: form.get(k, "").strip() for k in fields}
     which = f"funnel:{fid or 'new'}"
     errors: dict[str, str] = {}
@@ -450,7 +495,9 @@ def _save_funnel(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         errors["conversion_benchmarks"], bench = str(exc), {}
     data = {"funnel_name": typed["funnel_name"], "funnel_type": typed["funnel_type"] or None,
             "stages": [s.strip() for s in typed["stages"].splitlines() if s.strip()],
-            "conversion_benchmarks": bench, "product_id": typed["product_id"] or None}
+            "conversion_benchmarks": bench, "product_id": typed["product_id"] or None,
+            "campaign_ids": [x.strip() for x in re.split(r"[\n,]", typed["campaign_ids"])
+                             if x.strip()]}
     funnel = None
     try:
         funnel = FunnelIn.model_validate(data)
@@ -468,6 +515,47 @@ def _save_funnel(request: Request, user: Any, ctx: dict[str, Any], lang: str,
         return _refused(request, user, ctx, lang, typed, {"product_id": str(exc)}, which)
     return secure(RedirectResponse(f"/t/{ctx['tenant']['client_key']}/settings?saved=1#funnels",
                                    status_code=303))
+
+
+def _save_slack(request: Request, user: Any, ctx: dict[str, Any], lang: str,
+                form: dict[str, str]) -> Response:
+    from growthops.ads.reporting.slack_threads import change_prefs
+
+    tid = ctx["tenant"]["tenant_id"]
+    typed = {k: form.get(k, "").strip() for k, _label in SLACK_FIELDS}
+    errors: dict[str, str] = {}
+    if typed["lang"] not in SLACK_LANGS:
+        errors["lang"] = _(lang, MESSAGES["literal_error"], expected="en, fr")
+    if typed["mode"] not in SLACK_MODES:
+        errors["mode"] = _(lang, MESSAGES["literal_error"], expected=", ".join(SLACK_MODES))
+    if typed["alert_min_severity"] not in SLACK_SEVERITIES:
+        errors["alert_min_severity"] = _(lang, MESSAGES["literal_error"],
+                                         expected=", ".join(SLACK_SEVERITIES))
+    ch = typed["alerts_channel"]
+    if len(ch) > 200 or any(c.isspace() for c in ch):
+        errors["alerts_channel"] = _(lang, BAD_SLACK_CHANNEL)
+    if errors:
+        return _refused(request, user, ctx, lang, typed, errors, "slack")
+    try:
+        with get_database(request).tenant_tx(tid) as conn:
+            change_prefs(conn, tenant_id=tid, by=user.email, lang=typed["lang"] or None,
+                         alerts_channel=ch or None, mode=typed["mode"],
+                         alert_min_severity=typed["alert_min_severity"])
+    except InvalidInput as exc:  # the service's own checks (named field first)
+        name = str(exc).split(":", 1)[0]
+        return _refused(request, user, ctx, lang, typed,
+                        {name if name in typed else "alerts_channel": str(exc)}, "slack")
+    return secure(RedirectResponse(f"/t/{ctx['tenant']['client_key']}/settings?saved=1#slack",
+                                   status_code=303))
+
+
+@router.post("/t/{client_key}/settings/slack")
+async def settings_slack(request: Request, client_key: str) -> Response:
+    """Change the tenant's Slack settings; 303, or 422 with errors."""
+    got = await _guarded(request, client_key)
+    if isinstance(got, Response):
+        return got
+    return await run_in_threadpool(_save_slack, request, *got)
 
 
 @router.post("/t/{client_key}/settings")

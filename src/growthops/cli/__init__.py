@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from growthops.cli import core  # noqa: F401  (registration)
+from growthops.cli import catalog, core  # noqa: F401  (registration)
 from growthops.cli.root import app
 from growthops.core.cli import LangOpt, console, err_console
 from growthops.core.errors import GrowthopsError, InvalidInput

@@ -3,7 +3,8 @@
 Routers: ``tenants`` (with month-to-date figures), ``suggestions`` (+ decisions, history),
 ``metrics`` (entities, metrics, baselines, anomalies), ``allocation`` (budget allocation,
 campaign roll-ups), ``outcomes`` (decisions, executions,
-hypotheses), ``validation``, ``audit``, ``abtests`` (creative tests) and ``airtable`` (the Airtable mirror); each under ``/api/v1/tenants/{tenant}/...`` and, for
+hypotheses), ``validation``, ``audit``, ``abtests`` (creative tests), ``airtable`` (the Airtable mirror) and ``pacing`` (intraday
+pacing); each under ``/api/v1/tenants/{tenant}/...`` and, for
 suggestions, validation and audit, also under the short paths of the caller's own tenant.
 Set-based reads are in :mod:`.reads`; models in :mod:`growthops.ads.models`.
 """
@@ -23,6 +24,7 @@ def routers() -> list[APIRouter]:
         audit,
         metrics,
         outcomes,
+        pacing,
         platform_config,
         suggestions,
         tenants,
@@ -31,5 +33,5 @@ def routers() -> list[APIRouter]:
 
     return [tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
-                                 anomalies, platform_config, abtests, allocation, airtable)),
+                                 anomalies, platform_config, abtests, allocation, airtable, pacing)),
             *(m.short_router for m in (suggestions, validation, audit))]

@@ -1,6 +1,6 @@
 """``growthops slack settings | sync``: a tenant's Slack preferences and an on-demand sync.
 
-Settings are ``ads.slack_settings`` (:func:`growthops.ads.reporting.slack_threads.set_prefs`);
+Settings are ``ads.slack_settings`` (:func:`growthops.ads.reporting.slack_threads.change_prefs`, audited);
 the sync is :func:`growthops.ads.reporting.slack_threads.sync_tenant`, what the worker's
 one-minute ``ads.slack_sync`` task runs (docs/slack.md).
 """
@@ -43,11 +43,11 @@ def slack_settings(
     alerts_channel: Annotated[str | None, typer.Option("--alerts-channel", help="Channel id or #name for anomaly alerts; none: the validation channel.")] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="threads (one message per suggestion), digest or both.")] = None,
     min_severity: Annotated[str | None, typer.Option("--min-severity", help="Lowest anomaly severity alerted: low, medium, high or critical.")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who changes the settings (audited).")] = "cli",
     lang: LangOpt = "",
 ) -> None:
-    """Show, or change, a tenant's Slack settings (only the options given change)."""
-    from growthops.ads.reporting.slack_threads import _UNSET, set_prefs, tenant_prefs
-    from growthops.core.logs.service import log_event
+    """Show, or change, a tenant's Slack settings (only the options given change; audited)."""
+    from growthops.ads.reporting.slack_threads import _UNSET, change_prefs, tenant_prefs
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
@@ -57,12 +57,7 @@ def slack_settings(
     changes = {k: v for k, v in changes.items() if v is not _UNSET}
     with get_db().tenant_tx(tid) as conn:
         if changes:
-            before = tenant_prefs(conn, tenant_id=tid)
-            set_prefs(conn, tenant_id=tid, **changes)
-            log_event(conn, tenant_id=tid, level="INFO", module="growthops.ads.slack",
-                      message="Slack settings changed",
-                      context={"before": {k: before.get(k) for k in changes},
-                               "after": changes})
+            change_prefs(conn, tenant_id=tid, by=by, **changes)
         prefs = tenant_prefs(conn, tenant_id=tid, lang=lg)
     console.print(_(lg, SETTINGS_LINE, tenant=tenant, lang=prefs["lang"], mode=prefs["mode"],
                     alerts=prefs["alerts_channel"] or "–", severity=prefs["alert_min_severity"]))

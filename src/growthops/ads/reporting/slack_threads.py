@@ -27,6 +27,12 @@ changed it (dashboard, CLI, API, Slack, the worker). One run:
    tenant's alerts channel (``ads.slack_settings.alerts_channel``, else the validation channel).
    The key is the anomaly's natural key (day, platform, level, entity, metric): a replayed
    cycle re-inserts anomalies with new ids, and they are still never posted twice.
+4. **intraday overspend alerts**: each ``ads.pacing_checks`` row flagged (``flagged_at``, set
+   once by :func:`growthops.ads.sync.intraday.check_pacing`) within :data:`PACING_LOOKBACK`,
+   an entity's day or the tenant's month, one message each in the alerts channel, when
+   ``alert_min_severity`` is at most :data:`PACING_SEVERITY`. Key
+   ``pacing:<scope>:<period_start>:<platform>:<level>:<entity>`` (kind ``anomaly``), so a
+   projection re-checked every hour is posted once per entity and day, once per month.
 
 **Exactly once.** Every message has a ``post_key`` unique per tenant in ``ads.slack_posts``
 (migration 0120). A run first *claims* the keys it is about to post in one committed statement
@@ -72,7 +78,7 @@ from growthops.ads.reporting.slack import (
 from growthops.connectors.slack.client import SlackError, call
 from growthops.connectors.slack.mrkdwn import escape, slack_time, truncate
 from growthops.core.errors import InvalidInput
-from growthops.core.i18n import LANGS, N_, _, format_number
+from growthops.core.i18n import LANGS, N_, _, format_money, format_number
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -97,6 +103,13 @@ OUTCOME_LOOKBACK = timedelta(days=7)
 #: moves to the archive after 30 days (seed 000) and its hypothesis is measured 7 days after
 #: the execution plus the settle days (``ads.learning.hypotheses.SETTLE_DAYS``), well within 45.
 THREAD_HORIZON = timedelta(days=45)
+#: Intraday overspends flagged longer ago than this are not posted (turning Slack on never floods
+#: the channel with old days): one day covers the worker being down overnight.
+PACING_LOOKBACK = timedelta(days=1)
+#: The severity an intraday overspend is alerted at against ``alert_min_severity``: an
+#: overspend costs money every hour until someone acts, as a high-severity anomaly does (a design
+#: choice; a tenant with ``critical`` gets no pacing alert).
+PACING_SEVERITY = "high"
 MODES = ("threads", "digest", "both")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -123,6 +136,11 @@ OUTCOME_EMOJI = {"validated": ":large_green_circle:", "invalidated": ":red_circl
 OUTCOME_EFFECT = N_("{metric}: net change {effect} (predicted {low} to {high}; noise ±{noise})")
 ANOMALY_TEXT = N_("{emoji} *{severity} anomaly* · {entity}: {metric} {kind} on {day}")
 ANOMALY_VALUES = N_("Actual {actual}, expected {expected} ({deviation}); q-value {q}")
+PACING_DAY_TEXT = N_(":rotating_light: *Intraday overspend* · {entity}: {spent} spent by "
+                     "{hours} h, projected {projected} for the day (daily budget {budget}, "
+                     "cap {cap})")
+PACING_MONTH_TEXT = N_(":rotating_light: *Monthly budget at risk*: {spent} spent this month, "
+                       "projected {projected} against the monthly limit of {budget}")
 
 
 # ----------------------------------------------------------------------------- preferences
@@ -202,6 +220,45 @@ def set_prefs(conn: Any, *, tenant_id: UUID | str, lang: str | None = _UNSET,
         f"insert into ads.slack_settings ({insert_cols}) values ({placeholders}) "
         f"on conflict (tenant_id) do update set {updates} returning *",
         {"tenant_id": str(tenant_id), **values}).fetchone()
+
+
+#: The columns of ``ads.slack_settings`` a person changes (:func:`change_prefs`).
+PREF_FIELDS = ("lang", "alerts_channel", "mode", "alert_min_severity")
+#: ``core.system_logs.module`` of a change of the Slack settings.
+PREFS_MODULE = "growthops.ads.slack"
+
+
+def change_prefs(conn: Any, *, tenant_id: UUID | str, by: str,
+                 **changes: Any) -> dict[str, Any]:
+    """Change the tenant's Slack settings as a person (CLI, dashboard) and audit it; return
+    :func:`tenant_prefs` after the change (``lang`` defaulting to ``en``).
+
+    ``changes``: any of :data:`PREF_FIELDS`, validated by :func:`set_prefs` (None clears
+    ``lang`` or ``alerts_channel``). The stored values that really change are logged once in
+    ``core.system_logs`` (INFO, module :data:`PREFS_MODULE`, message "Slack settings changed",
+    context ``{"by", "before", "after"}`` with the stored values, None for a default), in the
+    caller's transaction; nothing is logged when nothing changes. Raises :class:`InvalidInput`
+    naming the field, or ``by`` when it is empty.
+    """
+    from growthops.core.logs.service import log_event
+
+    unknown = sorted(set(changes) - set(PREF_FIELDS))
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)}: not a Slack setting "
+                           f"(one of {', '.join(PREF_FIELDS)})")
+    if not str(by or "").strip():
+        raise InvalidInput("by: who changes the Slack settings is required")
+    cols = ", ".join(PREF_FIELDS)
+    old = conn.execute(f"select {cols} from ads.slack_settings where tenant_id = %s",
+                       [str(tenant_id)]).fetchone() or {}
+    new = set_prefs(conn, tenant_id=tenant_id, **changes) if changes else old
+    diff = [k for k in PREF_FIELDS if k in changes and old.get(k) != new.get(k)]
+    if diff:
+        log_event(conn, tenant_id=tenant_id, level="INFO", module=PREFS_MODULE,
+                  message="Slack settings changed",
+                  context={"by": by, "before": {k: old.get(k) for k in diff},
+                           "after": {k: new.get(k) for k in diff}})
+    return tenant_prefs(conn, tenant_id=tenant_id)
 
 
 # -------------------------------------------------------------------------------- messages
@@ -335,6 +392,34 @@ def anomaly_post(row: Mapping[str, Any], *, channel: str, lang: str) -> Post:
     return Post(key=truncate(key, 300), kind="anomaly", channel=channel, lang=lang, text=text)
 
 
+def pacing_key(row: Mapping[str, Any]) -> str:
+    """The ``ads.slack_posts`` key of a flagged pacing check:
+    ``pacing:<scope>:<period_start>:<platform>:<level>:<entity>`` (its natural key, ≤ 300)."""
+    return truncate(":".join(["pacing", row["scope"], str(row["period_start"]), row["platform"],
+                              row["level"], row["entity_id"]]), 300)
+
+
+def pacing_post(row: Mapping[str, Any], *, channel: str, lang: str, currency: str) -> Post:
+    """Return the alert of one flagged ``ads.pacing_checks`` row (an entity-day or the month),
+    key :func:`pacing_key`, kind ``anomaly`` (an alert, in the alerts channel). Money in major
+    units of ``currency``."""
+    def m(x: Any) -> str:
+        return format_money(float(x), currency, lang)
+
+    if row["scope"] == "month":
+        text = _(lang, PACING_MONTH_TEXT, spent=m(row["spend_so_far"]),
+                 projected=m(row["projected"]), budget=m(row["budget"]))
+    else:
+        entity = escape(f"{row.get('entity_name') or row['entity_id']} ({row['platform']} "
+                        f"{code_label(row['level'], lang)} {row['entity_id']})")
+        text = _(lang, PACING_DAY_TEXT, entity=entity, spent=m(row["spend_so_far"]),
+                 hours=format_number(float(row["elapsed_hours"]), lang, 1),
+                 projected=m(row["projected"]), budget=m(row["budget"]),
+                 cap=m(float(row["budget"]) * (1 + float(row["tolerance"] or 0))))
+    return Post(key=pacing_key(row), kind="anomaly", channel=channel, lang=lang,
+                text=truncate(text, MAX_SECTION_TEXT))
+
+
 # ---------------------------------------------------------------------------------- queries
 _ITEMS_SQL = """
 select s.* from ads.suggestions s
@@ -407,6 +492,15 @@ where a.tenant_id = %(t)s and a.status in ('active', 'investigating')
                   and p.post_key = left('anomaly:' || a.as_of || ':' || a.platform || ':'
                                         || a.level || ':' || a.entity_id || ':' || a.metric, 300))
 order by a.as_of, case a.severity when 'critical' then 0 else 1 end, a.anomaly_id
+"""
+
+_PACING_SQL = """
+select c.* from ads.pacing_checks c
+where c.tenant_id = %(t)s and c.flagged_at is not null and c.flagged_at >= %(since)s
+  and not exists (select 1 from ads.slack_posts p where p.tenant_id = %(t)s and p.state = 'sent'
+                  and p.post_key = left('pacing:' || c.scope || ':' || c.period_start || ':'
+                                        || c.platform || ':' || c.level || ':' || c.entity_id, 300))
+order by c.flagged_at, c.scope, c.platform, c.level, c.entity_id
 """
 
 _CLAIM_SQL = """
@@ -567,6 +661,10 @@ def sync_tenant(db: Database, *, tenant_id: UUID | str, client: WebClient, lang:
                 thread_ts=ev["thread_ts"], broadcast=kind == "outcome" and in_thread,
                 text=event_text(ev, lang=ev_lang, time_zone=tz)))
         alerts = [anomaly_post(a, channel=prefs["alerts_channel"], lang=lg) for a in anomalies]
+        if not replies_only and rank <= SEVERITIES.index(PACING_SEVERITY):
+            alerts += [pacing_post(r, channel=prefs["alerts_channel"], lang=lg, currency=cur)
+                       for r in conn.execute(_PACING_SQL, {"t": tid,
+                                                           "since": now - PACING_LOOKBACK})]
         todo = claim(conn, tenant_id=tid, posts=[*replies, *alerts], now=now)
         # A creative handed to the validation queue lives in its suggestion's thread.
         conn.execute(

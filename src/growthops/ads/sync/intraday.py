@@ -715,3 +715,84 @@ def run_intraday(
                 },
             )
     return out
+
+
+# ------------------------------------------------------------------------------ the reads
+_PACING_DAY_SQL = """
+select c.* from ads.pacing_checks c
+join unnest(%(platforms)s::text[], %(days)s::date[]) as p(platform, day)
+  on c.platform = p.platform and c.period_start = p.day
+where c.tenant_id = %(t)s and c.scope = 'day'
+  and (not %(flagged_only)s or c.flagged_at is not null)
+order by c.flagged_at is null, c.projected / nullif(c.budget, 0) desc nulls last,
+         c.platform, c.level, c.entity_id
+limit %(limit)s
+"""
+
+
+def pacing_today(
+    conn: Any,
+    *,
+    tenant_id: UUID | str,
+    now: datetime | None = None,
+    flagged_only: bool = True,
+    limit: int = 200,
+) -> dict[str, Any]:
+    """Return the pacing findings of the day and month in force at ``now`` (UTC, default the clock).
+
+    Reads ``ads.pacing_checks`` (written by :func:`check_pacing`), in the caller's tenant
+    transaction, at most four queries. "Today" is each ad account's own local day (:func:`clocks_of`),
+    the month is the tenant's (its ``time_zone``). Returns ``{"days": [row, ...], "month": row
+    | None, "checked_days": n}``: ``days`` the entity-days checked today (only those flagged
+    when ``flagged_only``), flagged first then by projected / budget descending, at most
+    ``limit`` (1–1000); ``month`` the tenant-month row (None before the first check of the month
+    or without ``monthly_budget_max``); ``checked_days`` the entity-days checked today in all.
+    Each row is the ``ads.pacing_checks`` row with money as float (major units of the tenant's
+    currency) plus ``cap`` (budget × (1 + tolerance)) and ``pct_of_cap`` (projected / cap,
+    percent 0–100+, None when the cap is 0). Raises :class:`InvalidInput` naming ``limit``.
+    """
+    if not 1 <= int(limit) <= 1000:
+        raise InvalidInput(f"limit: {limit} is not between 1 and 1000")
+    now = now or datetime.now(UTC)
+    clocks, tz = clocks_of(conn, tenant_id, now)
+    params = {
+        "t": tenant_id,
+        "platforms": [c.platform for c in clocks],
+        "days": [c.day for c in clocks],
+        "flagged_only": bool(flagged_only),
+        "limit": int(limit),
+    }
+    rows = conn.execute(_PACING_DAY_SQL, params).fetchall() if clocks else []
+    checked = (
+        conn.execute(
+            """select count(*) as n from ads.pacing_checks c
+               join unnest(%(platforms)s::text[], %(days)s::date[]) as p(platform, day)
+                 on c.platform = p.platform and c.period_start = p.day
+               where c.tenant_id = %(t)s and c.scope = 'day'""",
+            params,
+        ).fetchone()["n"]
+        if clocks
+        else 0
+    )
+    month = conn.execute(
+        "select * from ads.pacing_checks where tenant_id = %s and scope = 'month' "
+        "and period_start = %s",
+        [tenant_id, now.astimezone(tz).date().replace(day=1)],
+    ).fetchone()
+    return {
+        "days": [_pacing_out(r) for r in rows],
+        "month": _pacing_out(month) if month else None,
+        "checked_days": int(checked),
+    }
+
+
+def _pacing_out(row: Any) -> dict[str, Any]:
+    """A ``ads.pacing_checks`` row with floats, its ``cap``, ``pct_of_cap`` and ``flagged``."""
+    out = dict(row)
+    for k in ("spend_so_far", "budget", "projected", "elapsed_hours"):
+        out[k] = float(out[k]) if out[k] is not None else None
+    cap = out["budget"] * (1 + float(out["tolerance"] or 0))
+    out["cap"] = cap
+    out["pct_of_cap"] = 100 * out["projected"] / cap if cap > 0 else None
+    out["flagged"] = out["flagged_at"] is not None
+    return out

@@ -27,6 +27,8 @@ ProductStatus = Literal["active", "paused", "deprecated"]
 FunnelType = Literal["webinar", "vsl", "application", "book-call", "ecom", "hybrid"]
 #: Most stages a funnel may have (a seed 000 funnel has 3-6).
 MAX_STAGES = 20
+#: Most campaigns a funnel may name (an assumption: an account rarely runs more at once).
+MAX_CAMPAIGNS = 500
 MODULE = "growthops.core.tenants"
 
 
@@ -56,7 +58,9 @@ class FunnelIn(BaseModel):
     ``stages``: 0-20 names in order (1-100 characters each); ``conversion_benchmarks``: the
     expected rate of each transition, ``{"<stage>_to_<next>": fraction}`` with 0 < fraction < 1
     (migration 0001); every key must name two consecutive stages. ``product_id``: one of the
-    tenant's products or None.
+    tenant's products or None. ``campaign_ids``: the platform ids of the campaigns that feed
+    this funnel (0-500, 1-200 characters each, duplicates dropped; empty: every campaign not
+    named by another funnel, as the funnel diagnosis reads it; migration 0110).
     """
 
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -66,6 +70,19 @@ class FunnelIn(BaseModel):
     stages: list[str] = Field(default_factory=list, max_length=MAX_STAGES)
     conversion_benchmarks: dict[str, Decimal] = Field(default_factory=dict)
     product_id: int | None = Field(default=None, ge=1, strict=False)
+    campaign_ids: list[str] = Field(default_factory=list, max_length=MAX_CAMPAIGNS)
+
+    @field_validator("campaign_ids")
+    @classmethod
+    def _campaign_ids(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for x in (s.strip() for s in v):
+            if not 1 <= len(x) <= 200:
+                raise PydanticCustomError("campaign_id_length",
+                                          "each campaign id needs 1-200 characters")
+            if x not in out:
+                out.append(x)
+        return out
 
     @field_validator("stages")
     @classmethod
