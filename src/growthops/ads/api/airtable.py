@@ -5,7 +5,7 @@ The token is write-only: ``PUT`` takes it (stored Fernet-encrypted), no answer c
 (``has_token``). ``endpoint_url`` is not settable here: the server would send the token to that
 URL at every sync, so only an operator sets it (``growthops ads airtable configure
 --endpoint-url``); ``PUT`` keeps the stored one. 403 for a read-only principal on ``PUT`` and
-``DELETE``; 404 when the tenant has no mirror.
+``DELETE``; ``GET`` answers ``configured: false`` when the tenant has no mirror, ``DELETE`` 404.
 """
 
 from __future__ import annotations
@@ -59,19 +59,31 @@ class AirtableRunOut(Out):
 
 
 class AirtableMirrorOut(Out):
-    """The mirror (never the token) with its mirrored record counts per kind and last sync."""
+    """The mirror (never the token) with its mirrored record counts per kind and last sync.
 
-    base_id: str
+    ``configured`` is False when the tenant has no mirror (the optional integration is off):
+    then every other field is empty (null, ``{}`` or False)."""
+
+    configured: bool = True
+    base_id: str | None
     endpoint_url: str | None
     table_names: dict[str, str]
     enabled: bool
     has_token: bool
     updated_by: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
     last_synced_at: datetime | None
     records: dict[str, int]
     last_run: AirtableRunOut | None
+
+
+#: What ``GET`` answers for a tenant without a mirror.
+NOT_CONFIGURED: dict[str, Any] = {
+    "configured": False, "base_id": None, "endpoint_url": None, "table_names": {},
+    "enabled": False, "has_token": False, "updated_by": None, "created_at": None,
+    "updated_at": None, "last_synced_at": None, "records": {}, "last_run": None,
+}
 
 
 class AirtableRemovedOut(Out):
@@ -89,12 +101,17 @@ def _out(conn: Any, tenant_id: Any) -> AirtableMirrorOut:
 @routes.get(
     "",
     response_model=AirtableMirrorOut,
-    responses=NOT_FOUND,
     summary="The tenant's Airtable mirror",
 )
 def get_airtable(scope: Scope) -> AirtableMirrorOut:
-    """Return the mirror's settings, record counts and last sync (404 when none)."""
-    return _out(scope.conn, scope.tenant_id)
+    """Return the mirror's settings, record counts and last sync; ``configured`` False (200)
+    when the tenant has none, as for any optional integration that is off."""
+    from growthops.core.errors import NotFound
+
+    try:
+        return _out(scope.conn, scope.tenant_id)
+    except NotFound:
+        return AirtableMirrorOut.model_validate(NOT_CONFIGURED)
 
 
 @routes.put(
