@@ -66,21 +66,30 @@ def _partial(model: type[BaseModel], name: str, doc: str, **types: Any) -> Any:
     given in ``types`` for a field the model coerces in a validator) plus ``by``; the model's
     validators run on the merged row (:func:`_merge`)."""
     fields: dict[str, Any] = {
-        k: (types.get(k, Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
-            | None, Field(default=None, description=f.description))
+        k: (
+            types.get(k, Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
+            | None,
+            Field(default=None, description=f.description),
+        )
         for k, f in model.model_fields.items()
     }
     out = create_model(name, __base__=StrictIn, __doc__=doc, by=(Name | None, None), **fields)
     return out
 
 
-ProductChangeIn = _partial(ProductIn, "ProductChangeIn",
-                           "Changes to a product: only the fields given change (``null`` clears "
-                           "a nullable one); rules of ProductIn.")
-FunnelChangeIn = _partial(FunnelIn, "FunnelChangeIn",
-                          "Changes to a funnel: only the fields given change; a list given "
-                          "replaces the stored one; rules of FunnelIn.",
-                          conversion_benchmarks=dict[str, Annotated[Decimal, Strict(False)]])
+ProductChangeIn = _partial(
+    ProductIn,
+    "ProductChangeIn",
+    "Changes to a product: only the fields given change (``null`` clears "
+    "a nullable one); rules of ProductIn.",
+)
+FunnelChangeIn = _partial(
+    FunnelIn,
+    "FunnelChangeIn",
+    "Changes to a funnel: only the fields given change; a list given "
+    "replaces the stored one; rules of FunnelIn.",
+    conversion_benchmarks=dict[str, Annotated[Decimal, Strict(False)]],
+)
 
 
 def _merge(model: type[BaseModel], stored: dict[str, Any], body: BaseModel) -> Any:
@@ -97,8 +106,10 @@ def _merge(model: type[BaseModel], stored: dict[str, Any], body: BaseModel) -> A
 
 
 def _stored(conn: Any, table: str, key: str, tenant_id: Any, row_id: int, what: str) -> Any:
-    row = conn.execute(f"select * from {table} where tenant_id = %s and {key} = %s for update",
-                       [str(tenant_id), row_id]).fetchone()
+    row = conn.execute(
+        f"select * from {table} where tenant_id = %s and {key} = %s for update",
+        [str(tenant_id), row_id],
+    ).fetchone()
     if row is None:
         raise NotFound(f"{key}: no {what} {row_id} for this tenant")
     return row
@@ -155,33 +166,49 @@ WRITE = {**BODY, **FORBIDDEN}
 def get_products(scope: Scope, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
     """List the tenant's products, oldest first (retired ones have status ``deprecated``)."""
     rows = list_products(scope.conn, tenant_id=scope.tenant_id)
-    return ProductPage.of([ProductOut.model_validate(r) for r in rows[offset:offset + limit]],
-                          len(rows), limit, offset)
+    return ProductPage.of(
+        [ProductOut.model_validate(r) for r in rows[offset : offset + limit]],
+        len(rows),
+        limit,
+        offset,
+    )
 
 
-@routes.post("/products", response_model=CatalogChangeOut, status_code=201, responses=WRITE,
-             summary="Add a product")
+@routes.post(
+    "/products",
+    response_model=CatalogChangeOut,
+    status_code=201,
+    responses=WRITE,
+    summary="Add a product",
+)
 def add_product(body: ProductNewIn, scope: Scope) -> CatalogChangeOut:
     """Add a product (audited); 403 for a read-only principal."""
     scope.require_decide()
     by = actor(scope, body.by, "by")
     product = ProductIn.model_validate(body.model_dump(exclude={"by"}))
-    before, after, pid = save_product(scope.conn, tenant_id=scope.tenant_id, product_id=None,
-                                      product=product, by=by)
+    before, after, pid = save_product(
+        scope.conn, tenant_id=scope.tenant_id, product_id=None, product=product, by=by
+    )
     return CatalogChangeOut(id=pid, before=before, after=after)
 
 
-@routes.patch("/products/{product_id}", response_model=CatalogChangeOut, responses=WRITE,
-              summary="Change a product (status deprecated retires it)")
+@routes.patch(
+    "/products/{product_id}",
+    response_model=CatalogChangeOut,
+    responses=WRITE,
+    summary="Change a product (status deprecated retires it)",
+)
 def change_product(product_id: IdPath, body: ProductChangeIn, scope: Scope) -> CatalogChangeOut:
     """Change the given fields of a product (audited); 404 for a product the tenant lacks."""
     scope.require_decide()
     by = actor(scope, body.by, "by")
-    stored = _stored(scope.conn, "core.products", "product_id", scope.tenant_id, product_id,
-                     "product")
+    stored = _stored(
+        scope.conn, "core.products", "product_id", scope.tenant_id, product_id, "product"
+    )
     product = _merge(ProductIn, stored, body)
-    before, after, pid = save_product(scope.conn, tenant_id=scope.tenant_id,
-                                      product_id=product_id, product=product, by=by)
+    before, after, pid = save_product(
+        scope.conn, tenant_id=scope.tenant_id, product_id=product_id, product=product, by=by
+    )
     return CatalogChangeOut(id=pid, before=before, after=after)
 
 
@@ -190,34 +217,48 @@ def change_product(product_id: IdPath, body: ProductChangeIn, scope: Scope) -> C
 def get_funnels(scope: Scope, limit: Limit = 50, offset: Offset = 0) -> FunnelPage:
     """List the tenant's funnels, oldest first."""
     rows = list_funnels(scope.conn, tenant_id=scope.tenant_id)
-    return FunnelPage.of([FunnelOut.model_validate(r) for r in rows[offset:offset + limit]],
-                         len(rows), limit, offset)
+    return FunnelPage.of(
+        [FunnelOut.model_validate(r) for r in rows[offset : offset + limit]],
+        len(rows),
+        limit,
+        offset,
+    )
 
 
-@routes.post("/funnels", response_model=CatalogChangeOut, status_code=201, responses=WRITE,
-             summary="Add a funnel")
+@routes.post(
+    "/funnels",
+    response_model=CatalogChangeOut,
+    status_code=201,
+    responses=WRITE,
+    summary="Add a funnel",
+)
 def add_funnel(body: FunnelNewIn, scope: Scope) -> CatalogChangeOut:
     """Add a funnel (audited); 422 naming ``product_id`` for another tenant's product."""
     scope.require_decide()
     by = actor(scope, body.by, "by")
     funnel = FunnelIn.model_validate(body.model_dump(exclude={"by"}))
-    before, after, fid = save_funnel(scope.conn, tenant_id=scope.tenant_id, funnel_id=None,
-                                     funnel=funnel, by=by)
+    before, after, fid = save_funnel(
+        scope.conn, tenant_id=scope.tenant_id, funnel_id=None, funnel=funnel, by=by
+    )
     return CatalogChangeOut(id=fid, before=before, after=after)
 
 
-@routes.patch("/funnels/{funnel_id}", response_model=CatalogChangeOut, responses=WRITE,
-              summary="Change a funnel")
+@routes.patch(
+    "/funnels/{funnel_id}",
+    response_model=CatalogChangeOut,
+    responses=WRITE,
+    summary="Change a funnel",
+)
 def change_funnel(funnel_id: IdPath, body: FunnelChangeIn, scope: Scope) -> CatalogChangeOut:
     """Change the given fields of a funnel (audited); benchmark keys are checked against the
     stages after the merge."""
     scope.require_decide()
     by = actor(scope, body.by, "by")
-    stored = _stored(scope.conn, "core.funnels", "funnel_id", scope.tenant_id, funnel_id,
-                     "funnel")
+    stored = _stored(scope.conn, "core.funnels", "funnel_id", scope.tenant_id, funnel_id, "funnel")
     funnel = _merge(FunnelIn, stored, body)
-    before, after, fid = save_funnel(scope.conn, tenant_id=scope.tenant_id, funnel_id=funnel_id,
-                                     funnel=funnel, by=by)
+    before, after, fid = save_funnel(
+        scope.conn, tenant_id=scope.tenant_id, funnel_id=funnel_id, funnel=funnel, by=by
+    )
     return CatalogChangeOut(id=fid, before=before, after=after)
 
 
@@ -227,9 +268,12 @@ class SlackSettingsIn(StrictIn):
     ``alerts_channel``); validated by :func:`~growthops.ads.reporting.slack_threads.set_prefs`."""
 
     lang: Literal["en", "fr"] | None = Field(
-        default=None, description="Language of the messages; null: the reader's (en for the worker).")
+        default=None,
+        description="Language of the messages; null: the reader's (en for the worker).",
+    )
     alerts_channel: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        default=None, description="Channel id (C…) or #name of the alerts; null: the Slack channel.")
+        default=None, description="Channel id (C…) or #name of the alerts; null: the Slack channel."
+    )
     mode: Literal["threads", "digest", "both"] | None = None
     alert_min_severity: Literal["low", "medium", "high", "critical"] | None = None
     by: Name | None = None
@@ -254,16 +298,24 @@ def get_slack(scope: Scope) -> SlackSettingsOut:
     return SlackSettingsOut.model_validate(tenant_prefs(scope.conn, tenant_id=scope.tenant_id))
 
 
-@routes.patch("/slack", response_model=SlackSettingsOut, responses=WRITE,
-              summary="Change the tenant's Slack settings")
+@routes.patch(
+    "/slack",
+    response_model=SlackSettingsOut,
+    responses=WRITE,
+    summary="Change the tenant's Slack settings",
+)
 def change_slack(body: SlackSettingsIn, scope: Scope) -> SlackSettingsOut:
     """Apply the given settings (audited when a stored value changes) and return them all."""
     from growthops.ads.reporting.slack_threads import change_prefs
 
     scope.require_decide()
     by = actor(scope, body.by, "by")
-    prefs = change_prefs(scope.conn, tenant_id=scope.tenant_id, by=by,
-                         **body.model_dump(exclude_unset=True, exclude={"by"}))
+    prefs = change_prefs(
+        scope.conn,
+        tenant_id=scope.tenant_id,
+        by=by,
+        **body.model_dump(exclude_unset=True, exclude={"by"}),
+    )
     return SlackSettingsOut.model_validate(prefs)
 
 
