@@ -4,7 +4,7 @@ Routers: ``tenants`` (with month-to-date figures), ``suggestions`` (+ decisions,
 ``metrics`` (entities, metrics, baselines, anomalies), ``allocation`` (budget allocation,
 campaign roll-ups), ``outcomes`` (decisions, executions,
 hypotheses), ``validation``, ``audit``, ``abtests`` (creative tests), ``airtable`` (the Airtable mirror) and ``pacing`` (intraday
-pacing); each under ``/api/v1/tenants/{tenant}/...`` and, for
+pacing), ``catalog`` (products, funnels, Slack settings); each under ``/api/v1/tenants/{tenant}/...`` and, for
 suggestions, validation and audit, also under the short paths of the caller's own tenant.
 Set-based reads are in :mod:`.reads`; models in :mod:`growthops.ads.models`.
 """
@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
         allocation,
         anomalies,
         audit,
+        catalog,
         metrics,
         outcomes,
         pacing,
@@ -34,4 +35,5 @@ def routers() -> list[APIRouter]:
     return [tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
                                  anomalies, platform_config, abtests, allocation, airtable, pacing)),
+            catalog.router,
             *(m.short_router for m in (suggestions, validation, audit))]
