@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -117,12 +116,12 @@ def _free_port() -> int:
 
 
 def start_server(
-    kind: str, data_dir: Path, src: Path | None = None, profile: Path | None = None
+    kind: str, data_dir: Path, src: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start a server process and wait until it answers; return it and its base URL.
 
     ``src``: serve the growthops package found there (another checkout's ``src``) instead of
-    this one's. ``profile``: sample it with py-spy (collapsed stacks written there).
+    this one's.
     """
     port = _free_port()
     # The per-address rate limit (1200/minute by default) would answer 429 to a load generator
@@ -161,29 +160,7 @@ def start_server(
     else:
         proc.kill()
         raise SystemExit(f"the {kind} server did not start in 60 s")
-    if profile is not None:  # py-spy samples every thread (routes run in the thread pool)
-        spy = subprocess.Popen(
-            [
-                "py-spy",
-                "record",
-                "--pid",
-                str(proc.pid),
-                "--rate",
-                "200",
-                "--format",
-                "raw",
-                "--output",
-                str(profile),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        _SPIES.append(spy)
     return proc, base
-
-
-#: py-spy processes started by --profile (stopped with SIGINT so they write their output)
-_SPIES: list[subprocess.Popen[bytes]] = []
 
 
 # ---------------------------------------------------------------------------------- setup
@@ -342,13 +319,6 @@ def main() -> None:
         "measured too, in the same run, against the same database",
     )
     ap.add_argument(
-        "--profile",
-        type=Path,
-        default=None,
-        help="directory: sample this checkout's growthops server (every thread) with py-spy "
-        "and write the collapsed stacks there (growthops.pyspy.txt)",
-    )
-    ap.add_argument(
         "--data-dir",
         type=Path,
         default=None,
@@ -370,11 +340,7 @@ def main() -> None:
     bases: dict[str, str] = {}
     try:
         for name, src in apps.items():
-            profile = None
-            if args.profile and name == "this":
-                args.profile.mkdir(parents=True, exist_ok=True)
-                profile = args.profile.resolve() / "growthops.pyspy.txt"
-            proc, bases[name] = start_server("growthops", data_dir, src, profile)
+            proc, bases[name] = start_server("growthops", data_dir, src)
             procs.append(proc)
         bare, base_bare = start_server("bare", data_dir)
         procs.append(bare)
@@ -423,9 +389,6 @@ def main() -> None:
                     201,
                 )
     finally:
-        for spy in _SPIES:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(timeout=60)
         for p in procs:
             p.terminate()
         for p in procs:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -217,10 +217,9 @@ class Database:
                 yield conn, row
             except BaseException:
                 if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                    try:
+                    # a broken connection cannot roll back: the pool discards it
+                    with suppress(psycopg.Error):
                         conn.rollback()
-                    except psycopg.Error:  # the connection is broken: the pool discards it
-                        pass
                 raise
             if rollback:
                 conn.rollback()
