@@ -32,6 +32,7 @@ from uuid import UUID
 
 import psycopg
 from fastapi import APIRouter, Depends, Path, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from growthops.core.auth import api_keys
@@ -135,7 +136,7 @@ def current_user(request: Request) -> User:
     return user
 
 
-def principal(
+async def principal(
     request: Request,
     x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
@@ -146,11 +147,16 @@ def principal(
     Raises :class:`InvalidApiKey` (401) for a bad key, :class:`PermissionDenied` (403) for a
     key without the ``api`` scope (a capture-only key), :class:`LoginRequired` (401) when there
     is neither a key nor a session.
+
+    Async so that a cached key (no I/O, see :func:`~growthops.core.auth.api_keys.cached`)
+    costs no hop to the thread pool; a key to verify (argon2, database) and a session user
+    (database) are handled in the thread pool.
     """
     key = x_api_key or (bearer.credentials if bearer else None)
     if key:
         # argon2 only on a cache miss; liveness is checked in the tenant transaction (_open)
-        ident = api_keys.verify_cached(get_database(request).app_tx, key)
+        ident = api_keys.cached(key) or await run_in_threadpool(
+            api_keys.verify_cached, get_database(request).app_tx, key)
         if not ident.allows("api"):
             raise PermissionDenied(
                 "this API key is limited to lead capture (scope leads:capture): "
@@ -161,7 +167,7 @@ def principal(
             "missing credentials: send 'X-API-Key: gok_...' or "
             "'Authorization: Bearer gok_...', or log in (POST /api/v1/auth/login)"
         )
-    return Principal(user=current_user(request))
+    return Principal(user=await run_in_threadpool(current_user, request))
 
 
 Who = Annotated[Principal, Depends(principal)]

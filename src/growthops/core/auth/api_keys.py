@@ -196,6 +196,22 @@ def _mac(plaintext: str) -> bytes:
     return hmac.new(_CACHE_SECRET, plaintext.encode(), hashlib.sha256).digest()
 
 
+def cached(plaintext: str | None, *, now: float | None = None) -> ApiKeyIdentity | None:
+    """The cached identity of a well-formed key verified in the last :data:`CACHE_TTL` seconds,
+    or None (never any I/O: callable from the event loop). Raises :class:`InvalidApiKey` for a
+    malformed key. Liveness is the caller's to check, as for :func:`verify_cached`."""
+    if _KEY_RE.match(plaintext or "") is None:
+        raise InvalidApiKey("missing or malformed API key (expected gok_<prefix>_<secret>)")
+    assert plaintext is not None
+    mac = _mac(plaintext)
+    t = time.monotonic() if now is None else now
+    with _lock:
+        hit = _cache.get(mac)
+        if hit is not None and hit[1] > t:
+            return hit[0]
+    return None
+
+
 def verify_cached(connect: Any, plaintext: str | None, *, now: float | None = None
                   ) -> ApiKeyIdentity:
     """Return the identity of a key, from the cache when verified in the last
@@ -206,15 +222,12 @@ def verify_cached(connect: Any, plaintext: str | None, *, now: float | None = No
     liveness (:data:`LIVENESS_SQL`) in the tenant transaction it opens for the key: the cache
     does not know about revocations made by other processes. Raises :class:`InvalidApiKey`.
     """
-    if _KEY_RE.match(plaintext or "") is None:
-        raise InvalidApiKey("missing or malformed API key (expected gok_<prefix>_<secret>)")
+    hit = cached(plaintext, now=now)
+    if hit is not None:
+        return hit
     assert plaintext is not None
     mac = _mac(plaintext)
     t = time.monotonic() if now is None else now
-    with _lock:
-        hit = _cache.get(mac)
-        if hit is not None and hit[1] > t:
-            return hit[0]
     with connect() as conn:
         ident = verify(conn, plaintext)
     with _lock:
