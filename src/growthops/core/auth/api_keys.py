@@ -23,7 +23,8 @@ trip (pipelined with ``BEGIN`` and the tenant setting, see
 :meth:`growthops.core.db.Database.tenant_tx_first`), that the key row still exists in that
 tenant and is not revoked (:data:`LIVENESS_SQL`, which also records ``last_used_at``), so a key
 revoked by any process is refused on its next request, cached or not. :func:`revoke` also drops
-the key from this process's cache. A cache hit costs one HMAC (about 1 µs) and a dict lookup.
+the key from this process's cache. A cache hit costs one HMAC and a
+dict lookup (about 5 µs, measured on this loaded 2-core machine; argon2id 25 ms of CPU there).
 
 Scopes (migration 0031): ``api`` is the whole JSON API (the default, and every key made before
 scopes existed); ``leads:capture`` allows only lead capture (``POST /api/v1/leads``), the key a
@@ -123,7 +124,7 @@ class CreatedKey:
 
 
 def _digest(plaintext: str) -> bytes:
-    return hashlib.sha256(plaintext.encode()).digest()
+    return _mac(plaintext)  # keyed (never a plain hash of the key), see the module docstring
 
 
 def create(conn: Any, *, tenant_id: UUID | str, name: str,
