@@ -1,8 +1,11 @@
 """Benchmark the HTTP API: the suggestion list and the approve endpoint against a bare insert.
 
-Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency C]``
-(defaults: 3000 requests or 8 s per endpoint, whichever comes first, 8 in flight; under a
-minute in total on a 2-core machine).
+Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency C]
+[--rounds R] [--rate RPS] [--against OTHER/src]`` (defaults: 3000 requests or 8 s per endpoint,
+whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
+machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
+database) and measures it in the same run, round after round; ``--rate`` sends that many
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
