@@ -1,8 +1,11 @@
 """Benchmark the HTTP API: the suggestion list and the approve endpoint against a bare insert.
 
-Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency C]``
-(defaults: 3000 requests or 8 s per endpoint, whichever comes first, 8 in flight; under a
-minute in total on a 2-core machine).
+Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency C]
+[--rounds R] [--rate RPS] [--against OTHER/src]`` (defaults: 3000 requests or 8 s per endpoint,
+whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
+machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
+database) and measures it in the same run, round after round; ``--rate`` sends that many
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
@@ -41,7 +44,10 @@ from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+# A server started with --against serves another checkout's code (GROWTHOPS_BENCH_SRC).
+sys.path.insert(
+    0, os.environ.get("GROWTHOPS_BENCH_SRC") or str(Path(__file__).resolve().parents[1] / "src")
+)
 
 from growthops.core.auth import api_keys  # noqa: E402
 from growthops.core.db import Database  # noqa: E402
@@ -112,8 +118,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a server process and wait until it answers; return it and its base URL."""
+def start_server(
+    kind: str, data_dir: Path, src: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server process and wait until it answers; return it and its base URL.
+
+    ``src``: serve the growthops package found there (another checkout's ``src``) instead of
+    this one's.
+    """
     port = _free_port()
     # The per-address rate limit (1200/minute by default) would answer 429 to a load generator
     # on one address: the benchmark measures the request path, so it is raised here.
@@ -121,6 +133,7 @@ def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], st
         **os.environ,
         "GROWTHOPS_SECRET_KEY": "bench-" + "x" * 40,
         "GROWTHOPS_RATE_LIMIT_DEFAULT": "1000000/minute",
+        "GROWTHOPS_BENCH_SRC": str(src) if src else "",
     }
     proc = subprocess.Popen(
         [
@@ -143,12 +156,14 @@ def start_server(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], st
             raise SystemExit(f"the {kind} server exited with {proc.returncode}")
         try:
             if httpx.get(base + health, timeout=1).status_code == 200:
-                return proc, base
+                break
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"the {kind} server did not start in 60 s")
+    else:
+        proc.kill()
+        raise SystemExit(f"the {kind} server did not start in 60 s")
+    return proc, base
 
 
 # ---------------------------------------------------------------------------------- setup
@@ -209,11 +224,17 @@ async def load(
     concurrency: int,
     warmup: int,
     expect: int,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     """Send ``warmup`` then up to ``requests`` requests (or ``seconds``), ``concurrency`` at once.
 
-    ``make(i) -> (method, path, headers, json)`` builds request ``i``. Returns the counted
-    requests' latencies (seconds), the wall time, and how many answered another status.
+    ``make(i) -> (method, path, headers, json)`` builds request ``i``. ``rate`` 0: closed loop,
+    each of the ``concurrency`` workers sends its next request when the previous one answered
+    (the most the server can do). ``rate`` > 0: open loop, request ``i`` is due at
+    ``start + i / rate`` seconds whatever the answers, at most ``concurrency`` connections, and
+    its latency counts from when it was due (a late server is not excused by a waiting client).
+    Returns the counted requests' latencies (seconds), the wall time, and how many answered
+    another status.
     """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -223,17 +244,18 @@ async def load(
         errors: list[int] = []
         stop_at = [float("inf")]
 
+        async def one(i: int, t0: float) -> None:
+            method, path, headers, body = make(i)
+            r = await client.request(method, path, headers=headers, json=body)
+            latencies.append(time.perf_counter() - t0)
+            if r.status_code != expect:
+                errors.append(r.status_code)
+
         async def worker() -> None:
             for i in counter:
                 if time.perf_counter() > stop_at[0]:
                     return
-                method, path, headers, body = make(i)
-                t0 = time.perf_counter()
-                r = await client.request(method, path, headers=headers, json=body)
-                dt = time.perf_counter() - t0
-                latencies.append(dt)
-                if r.status_code != expect:
-                    errors.append(r.status_code)
+                await one(i, time.perf_counter())
 
         # warm-up: the first `warmup` requests, not counted, with the same concurrency (opens
         # the connections of both sides, grows the server's pool, fills the key cache)
@@ -245,7 +267,17 @@ async def load(
         await asyncio.gather(*(warm() for _ in range(concurrency)))
         start = time.perf_counter()
         stop_at[0] = start + seconds
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if rate <= 0:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            tasks = []
+            for k, i in enumerate(counter):
+                due = start + k / rate
+                if due > stop_at[0]:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(one(i, due)))
+            await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
     return {"latencies": latencies, "wall": wall, "errors": errors}
 
@@ -271,6 +303,25 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests per second sent (open loop; p99 at a given load); 0: as fast as answered",
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every endpoint this many times, interleaved; report each one's median",
+    )
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout's src directory (e.g. /work/main/src): its growthops app is "
+        "measured too, in the same run, against the same database",
+    )
+    ap.add_argument(
         "--data-dir",
         type=Path,
         default=None,
@@ -285,71 +336,70 @@ def main() -> None:
         return
 
     t0 = time.perf_counter()
-    world = setup(data_dir, args.requests + args.warmup)
+    apps = {"this": None, **({"against": args.against.resolve()} if args.against else {})}
+    per_run = args.requests + args.warmup
+    world = setup(data_dir, per_run * args.rounds * len(apps))
     procs = []
+    bases: dict[str, str] = {}
     try:
-        growthops, base_app = start_server("growthops", data_dir)
-        procs.append(growthops)
+        for name, src in apps.items():
+            proc, bases[name] = start_server("growthops", data_dir, src)
+            procs.append(proc)
         bare, base_bare = start_server("bare", data_dir)
         procs.append(bare)
         console.print(
             f"setup and server start: {time.perf_counter() - t0:.1f} s; "
-            f"{args.concurrency} requests in flight, {os.cpu_count()} cores"
+            f"{args.concurrency} requests in flight, rate "
+            f"{args.rate or 'unbounded'}, {os.cpu_count()} cores, load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         list_key = {"X-API-Key": world["list"]["key"]}
         decide_key = {"X-API-Key": world["decide"]["key"]}
-        decide_ids = world["decide"]["ids"]
+        decide_ids = iter(world["decide"]["ids"])
         opts = {
             "requests": args.requests,
             "seconds": args.seconds,
             "concurrency": args.concurrency,
             "warmup": args.warmup,
+            "rate": args.rate,
         }
-        results = {
-            "bare insert  POST /bare": summary(
-                asyncio.run(
-                    load(
-                        base_bare,
-                        lambda i: ("POST", "/bare", None, {"n": i, "note": "bench"}),
-                        expect=201,
-                        **opts,
-                    )
+        runs: dict[str, list[dict[str, Any]]] = {}
+
+        def measure(label: str, base: str, make: Any, expect: int) -> None:
+            res = summary(asyncio.run(load(base, make, expect=expect, **opts)))
+            runs.setdefault(label, []).append(res)
+
+        for _ in range(args.rounds):
+            measure(BARE, base_bare, lambda i: ("POST", "/bare", None, {"n": i, "note": "b"}), 201)
+            for name, base in bases.items():
+                tag = "" if name == "this" else " (against)"
+                measure(
+                    f"list  GET /api/v1/suggestions{tag}",
+                    base,
+                    lambda i: ("GET", f"/api/v1/suggestions?limit={PAGE}", list_key, None),
+                    200,
                 )
-            ),
-            "list  GET /api/v1/suggestions": summary(
-                asyncio.run(
-                    load(
-                        base_app,
-                        lambda i: ("GET", f"/api/v1/suggestions?limit={PAGE}", list_key, None),
-                        expect=200,
-                        **opts,
-                    )
+                ids = [next(decide_ids) for _ in range(per_run)]
+                measure(
+                    f"approve  POST /api/v1/suggestions/{{id}}/decision{tag}",
+                    base,
+                    lambda i, ids=ids: (
+                        "POST",
+                        f"/api/v1/suggestions/{ids[i]}/decision",
+                        decide_key,
+                        {"decision": "approved"},
+                    ),
+                    201,
                 )
-            ),
-            "approve  POST /api/v1/suggestions/{id}/decision": summary(
-                asyncio.run(
-                    load(
-                        base_app,
-                        lambda i: (
-                            "POST",
-                            f"/api/v1/suggestions/{decide_ids[i]}/decision",
-                            decide_key,
-                            {"decision": "approved"},
-                        ),
-                        expect=201,
-                        **opts,
-                    )
-                )
-            ),
-        }
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(timeout=10)
+            p.wait(timeout=30)
         world["db"].close()
 
-    floor = results["bare insert  POST /bare"]
+    results = {name: _median(rs) for name, rs in runs.items()}
+    floor = results[BARE]
     table = Table(
         "endpoint",
         "requests",
@@ -357,9 +407,10 @@ def main() -> None:
         "p50 ms",
         "p99 ms",
         "errors",
-        "req/s ratio bare/endpoint",
+        "req/s vs bare",
         "p50 ratio endpoint/bare",
-        title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)",
+        title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)"
+        + (f"; median of {args.rounds} rounds" if args.rounds > 1 else ""),
     )
     for name, r in results.items():
         table.add_row(
@@ -369,20 +420,36 @@ def main() -> None:
             f"{r['p50']:.1f}",
             f"{r['p99']:.1f}",
             f"{r['errors']:.0f}",
-            f"{floor['rps'] / r['rps']:.2f}",
+            f"{r['rps'] / floor['rps']:.2f}x",
             f"{r['p50'] / floor['p50']:.2f}",
         )
     console.print(table)
     for name, r in results.items():
-        if name != "bare insert  POST /bare":
+        if name != BARE:
+            by_round = ", ".join(
+                f"{x['rps'] / f['rps']:.2f}" for x, f in zip(runs[name], runs[BARE], strict=True)
+            )
             console.print(
-                f"{name}: {floor['rps'] / r['rps']:.2f}x fewer requests per second "
-                f"than the bare insert, p50 {r['p50'] / floor['p50']:.2f}x"
+                f"{name}: {r['rps'] / floor['rps']:.2f}x the bare insert's requests per second "
+                f"({by_round} by round), p50 {r['p50'] / floor['p50']:.2f}x, "
+                f"p99 {r['p99']:.1f} ms"
             )
     console.print(f"total {time.perf_counter() - t0:.1f} s")
     failed = {name: r["codes"] for name, r in results.items() if r["errors"]}
     if failed:
         raise SystemExit(f"some requests failed (status codes: {failed})")
+
+
+BARE = "bare insert  POST /bare"
+
+
+def _median(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One endpoint's rounds reduced to the median of each figure (codes: all of them)."""
+    out: dict[str, Any] = {
+        k: float(np.median([r[k] for r in rs])) for k in ("n", "rps", "p50", "p99", "errors")
+    }
+    out["codes"] = sorted({c for r in rs for c in r["codes"]})
+    return out
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -182,9 +183,48 @@ class Database:
         Inside it, row-level security lets every query see and write only ``tenant_id``'s rows.
         ``rollback=True`` always rolls back (what-if runs such as the backtest).
         """
-        with self.pool.connection() as conn, conn.transaction(force_rollback=rollback):
-            conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+        with self.tenant_tx_first(tenant_id, rollback=rollback) as (conn, _):
             yield conn
+
+    @contextmanager
+    def tenant_tx_first(
+        self,
+        tenant_id: UUID | str,
+        first: str | None = None,
+        params: Any = None,
+        *,
+        rollback: bool = False,
+    ) -> Iterator[tuple[psycopg.Connection[dict[str, Any]], dict[str, Any] | None]]:
+        """Like :meth:`tenant_tx`, also running ``first`` (SQL, ``params``) as its first query;
+        yield ``(conn, first row or None)``.
+
+        ``BEGIN``, ``set_config('app.tenant_id', ...)`` and ``first`` are sent together in
+        psycopg's pipeline mode: one round trip to the server instead of three (issue 16,
+        docs/performance.md §6). ``first`` runs inside the transaction, under row-level
+        security, after the tenant is set; an error in it rolls everything back and is raised.
+        Nested ``conn.transaction()`` blocks inside are savepoints of this transaction. Commits
+        on success (or rolls back when ``rollback``), rolls back when the block raises.
+        """
+        with self.pool.connection() as conn:
+            row: dict[str, Any] | None = None
+            try:
+                with conn.pipeline():
+                    conn.execute("begin")
+                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+                    cur = conn.execute(first, params) if first is not None else None
+                if cur is not None and cur.description is not None:
+                    row = cur.fetchone()
+                yield conn, row
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    # a broken connection cannot roll back: the pool discards it
+                    with suppress(psycopg.Error):
+                        conn.rollback()
+                raise
+            if rollback:
+                conn.rollback()
+            else:
+                conn.commit()
 
     @contextmanager
     def app_tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:

@@ -24,6 +24,7 @@ request with an unsafe method whose ``Origin`` header names another host is refu
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -31,9 +32,11 @@ from uuid import UUID
 
 import psycopg
 from fastapi import APIRouter, Depends, Path, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from growthops.core.auth.api_keys import ApiKeyIdentity, InvalidApiKey, touch, verify
+from growthops.core.auth import api_keys
+from growthops.core.auth.api_keys import ApiKeyIdentity, InvalidApiKey
 from growthops.core.auth.users import LoginRequired, PermissionDenied, User, get_user
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput, NotFound
@@ -133,7 +136,7 @@ def current_user(request: Request) -> User:
     return user
 
 
-def principal(
+async def principal(
     request: Request,
     x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
@@ -144,11 +147,16 @@ def principal(
     Raises :class:`InvalidApiKey` (401) for a bad key, :class:`PermissionDenied` (403) for a
     key without the ``api`` scope (a capture-only key), :class:`LoginRequired` (401) when there
     is neither a key nor a session.
+
+    Async so that a cached key (no I/O, see :func:`~growthops.core.auth.api_keys.cached`)
+    costs no hop to the thread pool; a key to verify (argon2, database) and a session user
+    (database) are handled in the thread pool.
     """
     key = x_api_key or (bearer.credentials if bearer else None)
     if key:
-        with get_database(request).app_tx() as conn:
-            ident = verify(conn, key)
+        # argon2 only on a cache miss; liveness is checked in the tenant transaction (_open)
+        ident = api_keys.cached(key) or await run_in_threadpool(
+            api_keys.verify_cached, get_database(request).app_tx, key)
         if not ident.allows("api"):
             raise PermissionDenied(
                 "this API key is limited to lead capture (scope leads:capture): "
@@ -159,7 +167,7 @@ def principal(
             "missing credentials: send 'X-API-Key: gok_...' or "
             "'Authorization: Bearer gok_...', or log in (POST /api/v1/auth/login)"
         )
-    return Principal(user=current_user(request))
+    return Principal(user=await run_in_threadpool(current_user, request))
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -203,11 +211,27 @@ class TenantScope:
             )
 
 
+@contextmanager
+def key_tx(db: Database, ident: ApiKeyIdentity) -> Iterator[psycopg.Connection[Any]]:
+    """Open the tenant transaction of an API key, checking first that the key is still live.
+
+    The check (:data:`~growthops.core.auth.api_keys.LIVENESS_SQL`: the key exists in its tenant
+    and is not revoked; records its use) is pipelined with ``BEGIN`` and the tenant setting:
+    no extra round trip. A revoked key (by any process) raises :class:`InvalidApiKey` (401)
+    and leaves this process's cache.
+    """
+    params = {"t": str(ident.tenant_id), "k": ident.key_id}
+    with db.tenant_tx_first(ident.tenant_id, api_keys.LIVENESS_SQL, params) as (conn, row):
+        if row is None or not row.get("live"):
+            api_keys.forget(ident.key_id)
+        api_keys.check_live(row)
+        yield conn
+
+
 def _open(request: Request, who: Principal, row: dict[str, Any]) -> Iterator[TenantScope]:
     tid = UUID(str(row["tenant_id"]))
-    with get_database(request).tenant_tx(tid) as conn:
-        if who.key is not None:
-            touch(conn, tenant_id=tid, key_id=who.key.key_id)
+    db = get_database(request)
+    with key_tx(db, who.key) if who.key is not None else db.tenant_tx(tid) as conn:
         yield TenantScope(tenant_id=tid, client_key=row["client_key"], who=who, conn=conn)
 
 
@@ -306,8 +330,7 @@ def authenticate(
             "missing API key: send 'X-API-Key: gok_...' or "
             "'Authorization: Bearer gok_...' (growthops apikeys create)"
         )
-    with get_database(request).app_tx() as conn:
-        return verify(conn, key)
+    return api_keys.verify_cached(get_database(request).app_tx, key)
 
 
 Identity = Annotated[ApiKeyIdentity, Depends(authenticate)]
@@ -315,8 +338,7 @@ Identity = Annotated[ApiKeyIdentity, Depends(authenticate)]
 
 def tenant_conn(request: Request, ident: Identity) -> Iterator[psycopg.Connection[Any]]:
     """Yield a connection inside the key's tenant transaction (row-level security bound)."""
-    with get_database(request).tenant_tx(ident.tenant_id) as conn:
-        touch(conn, tenant_id=ident.tenant_id, key_id=ident.key_id)
+    with key_tx(get_database(request), ident) as conn:
         yield conn
 
 

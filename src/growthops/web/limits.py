@@ -36,8 +36,10 @@ which arrive from a few platform addresses at the platform's pace; ``auth_failur
 ``login`` still apply there. Public routes that new domains add without such a rule (a lead
 form) are limited without any code: they are requests without credentials.
 
-**Storage** (``GROWTHOPS_RATE_LIMIT_STORAGE``): ``memory`` (the default; ``limits``'
-``MemoryStorage``: exact for one process, which is what ``growthops serve`` runs) or
+**Storage** (``GROWTHOPS_RATE_LIMIT_STORAGE``): ``memory`` (the default; :class:`WindowStorage`,
+fixed-window counters in a dict: exact for one process, which is what ``growthops serve``
+runs; unlike ``limits``' ``MemoryStorage`` it starts no timer thread, which that one did every
+10 ms under load, see docs/performance.md §6) or
 ``postgres`` (:class:`PostgresStorage`, table ``core.rate_limits``: one atomic upsert per hit,
 shared by every worker process and machine of a deployment; use it with several uvicorn
 workers, where per-process counters would multiply every limit by the number of workers).
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +63,7 @@ from typing import Any
 import anyio.to_thread
 import limits
 import psycopg
-from limits.storage import MemoryStorage, Storage
+from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -160,6 +163,72 @@ class TooManyRequests(GrowthopsError):
 
 
 # ------------------------------------------------------------------------------- storage
+class WindowStorage(Storage):
+    """An in-process ``limits`` storage for fixed windows, without any background thread.
+
+    ``key -> [hits, expires_at]`` (``time.time()`` seconds) under one lock; an expired window
+    is dropped when its key is next read, and every 1000 increments a sweep drops all expired
+    windows (so memory stays bounded by the keys of the current windows). Supports what
+    :class:`~limits.strategies.FixedWindowRateLimiter` needs (incr, get, get_expiry, clear).
+    """
+
+    STORAGE_SCHEME = ["growthops+memory"]
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(None, **options)
+        self._windows: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def _live(self, key: str, now: float) -> list[float] | None:
+        w = self._windows.get(key)
+        if w is not None and w[1] <= now:
+            del self._windows[key]
+            return None
+        return w
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        with self._lock:
+            self._hits += 1
+            if self._hits % 1000 == 0:
+                for k in [k for k, w in self._windows.items() if w[1] <= now]:
+                    del self._windows[k]
+            w = self._live(key, now)
+            if w is None:
+                w = self._windows[key] = [0, now + expiry]
+            w[0] += amount
+            return int(w[0])
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            w = self._live(key, time.time())
+            return int(w[0]) if w else 0
+
+    def get_expiry(self, key: str) -> float:
+        now = time.time()
+        with self._lock:
+            w = self._live(key, now)
+            return w[1] if w else now
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._lock:
+            n = len(self._windows)
+            self._windows.clear()
+            return n
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._windows.pop(key, None)
+
+
 class PostgresStorage(Storage):
     """A ``limits`` storage on ``core.rate_limits`` (fixed windows), shared by processes.
 
@@ -297,7 +366,7 @@ class Limiter:
 def build_limiter(settings: Any, db: Database) -> Limiter:
     """Build the limiter from the settings (see the module docstring for each knob)."""
     storage: Storage = (PostgresStorage(db) if settings.rate_limit_storage == "postgres"
-                        else MemoryStorage())
+                        else WindowStorage())
     rules = {
         "default": settings.rate_limit_default,
         "public": settings.rate_limit_public,

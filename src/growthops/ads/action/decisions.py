@@ -382,15 +382,25 @@ def list_suggestions(
         raise InvalidInput("offset: must be 0 or more")
     params = {"t": str(tenant_id), "status": status, "limit": int(limit), "offset": int(offset)}
     where = "tenant_id = %(t)s and (%(status)s::text is null or status = %(status)s::text)"
+    # the page and the total in one round trip (issue 16): the window count is computed over
+    # every matching row before limit/offset; a page past the end has no row to carry it
     rows = conn.execute(
-        f"""select {', '.join(HISTORY_COLUMNS)} from ads.suggestions where {where}
+        f"""select {', '.join(HISTORY_COLUMNS)}, count(*) over () as total_rows
+            from ads.suggestions where {where}
             order by array_position(array['critical', 'high', 'medium', 'low'], priority),
                      confidence desc, suggestion_id
             limit %(limit)s offset %(offset)s""",
         params,
     ).fetchall()
-    total = conn.execute(f"select count(*) as n from ads.suggestions where {where}",
-                         params).fetchone()["n"]
+    if rows:
+        total = rows[0]["total_rows"]
+        for r in rows:
+            del r["total_rows"]
+    elif params["offset"]:
+        total = conn.execute(f"select count(*) as n from ads.suggestions where {where}",
+                             params).fetchone()["n"]
+    else:
+        total = 0
     return rows, int(total)
 
 
