@@ -22,6 +22,9 @@ BODIES = {
     "launch": {"by": "intruder"},
     "close": {"by": "intruder", "force": True},
     "allocations": {"platform": "meta"},  # ads budget allocation
+    # a tenant's products and funnels (issue 15: the business layer without SQL)
+    "products": {"product_name": "intruder", "by": "intruder"},
+    "funnels": {"funnel_name": "intruder", "by": "intruder"},
     # inbox (valid bodies: another tenant's objects must answer 404, not 422)
     "accounts": {"platform": "whatsapp", "account_id": "123456", "access_token": "EAAintruder"},
     "reply": {"text": "intruder", "by": "intruder"},
