@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import itertools
 import json
 import threading
 import time
@@ -70,10 +69,18 @@ class SlackServer:
         self.requests: list[dict[str, Any]] = []
         self.fail_channels: dict[str, str] = {}  # channel -> error fixture
         self.channel_ids: dict[str, str] = {}  # "#name" -> "C..." (what Slack answers)
-        self._ts = itertools.count(1)
+        # Every message posted, as Slack keeps it: channel id -> messages (oldest first).
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self._last_ts = 0.0
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the read methods: conversations.*)
+                url = urllib.parse.urlsplit(self.path)
+                args = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+                self._answer(url.path, args, "")
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype = self.headers.get("Content-Type", "")
@@ -81,12 +88,15 @@ class SlackServer:
                     args = json.loads(raw or b"{}")
                 else:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
-                method = self.path.rsplit("/", 1)[-1]
+                self._answer(self.path, args, ctype)
+
+            def _answer(self, path: str, args: dict[str, Any], ctype: str) -> None:
+                method = path.rsplit("/", 1)[-1]
                 auth = self.headers.get("Authorization")
                 server.requests.append(
                     {
                         "method": method,
-                        "path": self.path,
+                        "path": path,
                         "auth": auth,
                         "content_type": ctype,
                         "args": args,
@@ -118,10 +128,32 @@ class SlackServer:
         channel_id = self.channel_ids.get(channel, channel)
         if method == "chat.postMessage":
             out = _fixture("chat.postMessage.json")
-            ts = f"17067891{next(self._ts):02d}.456789"
+            with self._lock:  # Slack's ts: the post's Unix time, unique per channel
+                self._last_ts = max(time.time(), self._last_ts + 1e-6)
+                ts = f"{self._last_ts:.6f}"
             out.update(channel=channel_id, ts=ts)
             out["message"].update(ts=ts, text=args.get("text", ""), blocks=args.get("blocks", []))
+            kept = {**out["message"], "thread_ts": args.get("thread_ts")}
+            if args.get("metadata"):
+                kept["metadata"] = args["metadata"]
+            self.messages.setdefault(channel_id, []).append(kept)
             return out
+        if method in ("conversations.history", "conversations.replies"):
+            # https://docs.slack.dev/reference/methods/conversations.history (and .replies):
+            # newest first, messages at or after `oldest`, metadata only when asked for.
+            if channel_id not in self.messages:
+                return {"ok": False, "error": "channel_not_found"}
+            oldest = float(args.get("oldest") or 0)
+            meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+            if method == "conversations.replies":
+                keep = [m for m in self.messages[channel_id]
+                        if m["ts"] == args.get("ts") or m.get("thread_ts") == args.get("ts")]
+            else:
+                keep = [m for m in self.messages[channel_id] if not m.get("thread_ts")]
+            out_msgs = [{k: v for k, v in m.items() if meta or k != "metadata"}
+                        for m in reversed(keep) if float(m["ts"]) >= oldest]
+            return {"ok": True, "messages": out_msgs, "has_more": False,
+                    "response_metadata": {"next_cursor": ""}}
         if method == "chat.update":
             out = _fixture("chat.update.json")
             out.update(channel=channel_id, ts=args["ts"], text=args.get("text", ""))

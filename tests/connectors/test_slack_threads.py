@@ -457,10 +457,58 @@ def test_a_claim_is_taken_once_until_it_is_stale(db):
         assert claim(conn, tenant_id=t.tenant_id, posts=[post], now=now) == []
     with db.tenant_tx(t.tenant_id) as conn:  # the first run died: its claim is taken again
         later = now + STALE_CLAIM + timedelta(seconds=1)
-        assert claim(conn, tenant_id=t.tenant_id, posts=[post], now=later) == [post]
+        taken = claim(conn, tenant_id=t.tenant_id, posts=[post], now=later)
+        assert [p.key for p in taken] == [post.key]
+        assert taken[0].stale_since == now  # to be looked for in Slack before re-posting
         conn.execute("update ads.slack_posts set state = 'sent', ts = '1.2', sent_at = now()")
     with db.tenant_tx(t.tenant_id) as conn:  # sent: never again
         assert claim(conn, tenant_id=t.tenant_id, posts=[post], now=later + STALE_CLAIM * 2) == []
+
+
+class _Died(BaseException):
+    """The process dies (not an error any code handles)."""
+
+
+def _dying_client(slack, *, after_slack: bool):
+    """A Slack client whose process dies on its first chat.postMessage, after Slack accepted
+    the message (``after_slack``) or before the request left."""
+    client = make_client(TOKEN, slack.url)
+    real = client.chat_postMessage
+
+    def post(**kw):
+        if after_slack:
+            real(**kw)
+        raise _Died
+
+    client.chat_postMessage = post
+    return client
+
+
+@pytest.mark.parametrize("after_slack", [True, False])
+def test_a_run_that_died_mid_post_is_recovered_exactly_once(db, slack, after_slack):
+    channel = _channel()
+    t = _account(db, slack_channel_id=channel)
+    now = datetime.now(UTC)
+    with pytest.raises(_Died):
+        sync_tenant(db, tenant_id=t.tenant_id, client=_dying_client(slack, after_slack=after_slack),
+                    now=now)
+    assert len(_posts(slack, channel)) == (1 if after_slack else 0)
+    first_key = _q(db, t.tenant_id, "select post_key from ads.slack_posts order by post_id")[0]
+    _sync(db, t, slack, now=now + timedelta(minutes=1))  # the dead claims are still fresh
+    assert len(_posts(slack, channel)) == (1 if after_slack else 0)
+
+    _sync(db, t, slack, now=now + STALE_CLAIM + timedelta(seconds=1))
+    posted = _posts(slack, channel)
+    keys = [a["metadata"]["event_payload"]["post_key"] for a in posted]
+    assert all(a["metadata"]["event_type"] == "growthops_post" for a in posted)
+    assert len(keys) == len(set(keys)) == len(_pending(db, t))  # each item once, none lost
+    rows = {r["post_key"]: r for r in _q(db, t.tenant_id, "select * from ads.slack_posts")}
+    assert {r["state"] for r in rows.values()} == {"sent"}
+    in_slack = {m["metadata"]["event_payload"]["post_key"]: m["ts"]
+                for m in slack.messages[channel]}
+    assert {k: r["ts"] for k, r in rows.items()} == in_slack  # the record is Slack's message
+    assert rows[first_key["post_key"]]["stale_claimed_at"] is not None
+    assert len(slack.calls("conversations.history")) == len(rows)  # looked before re-posting
 
 
 # -------------------------------------------------------------------------- tenant isolation

@@ -42,9 +42,15 @@ and records ``state = 'sent'`` with Slack's ``ts`` only after Slack answered ``o
 transaction per message, the call logged in ``core.api_calls_log``). A Slack failure records
 ``state = 'failed'`` with the error; the next run retries it, at most :data:`MAX_ATTEMPTS`
 attempts in all. After a ``ratelimited`` answer the run stops and gives its remaining claims
-back without using their attempts (:func:`_defer`): the next run goes on. A process that dies between Slack's answer and the record leaves a ``pending``
-claim that is retried after :data:`STALE_CLAIM` (Slack's ``chat.postMessage`` has no idempotency
-key: that one message may then appear twice; nothing else can).
+back without using their attempts (:func:`_defer`): the next run goes on. A process that dies
+between Slack's answer and the record leaves a ``pending`` claim that is taken again after
+:data:`STALE_CLAIM`. Slack's ``chat.postMessage`` has no idempotency key, so every message
+carries Slack message metadata naming its key (event type :data:`METADATA_EVENT`), and the run
+that takes over a stale claim first reads the channel (``conversations.history``) or the thread
+(``conversations.replies``) back from the dead claim's time (:func:`find_posted`): a message
+found is recorded as sent, not posted again. Only when Slack cannot be read (a token without
+the ``channels:history`` / ``groups:history`` scope, a channel given by name) is the message
+posted again, and may then appear twice; the lookup's failure is logged.
 
 **Tenant isolation.** Each run works in one tenant's transactions (row-level security on every
 table read and on ``ads.slack_posts``); channels come only from that tenant's settings and its
@@ -59,7 +65,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -93,6 +99,14 @@ MAX_ATTEMPTS = 5
 #: A ``pending`` claim older than this belongs to a run that died: it may be taken again.
 #: Ten minutes is far above one message's worst time (the client's 10 s timeout).
 STALE_CLAIM = timedelta(minutes=10)
+#: Slack message metadata ``event_type`` of every message posted here; its ``event_payload``
+#: is ``{"post_key": <key>}`` (https://docs.slack.dev/messaging/message-metadata/). Names
+#: must be lowercase letters, digits and underscores.
+METADATA_EVENT = "growthops_post"
+#: How far before the dead claim's ``claimed_at`` the recovery reads back (clock skew between
+#: this host and Slack) and how many pages of 200 messages it reads at most.
+RECOVERY_MARGIN = timedelta(minutes=2)
+RECOVERY_MAX_PAGES = 5
 #: Anomaly days looked at, counted back from the tenant's latest anomaly day: alerts stay about
 #: new anomalies (turning Slack on never floods the channel with the history).
 ANOMALY_LOOKBACK_DAYS = 3
@@ -280,6 +294,9 @@ class Post:
     thread_ts: str | None = None
     blocks: list[dict[str, Any]] | None = None
     broadcast: bool = False
+    #: Set by :func:`claim` when this claim took over a dead run's ``pending`` one: that run's
+    #: ``claimed_at`` (UTC). The message may already be in Slack (:func:`find_posted`).
+    stale_since: datetime | None = None
 
 
 def _when(ts: datetime | None, time_zone: str) -> str:
@@ -511,10 +528,12 @@ from unnest(%(keys)s::text[], %(kinds)s::text[], %(sids)s::bigint[], %(chs)s::te
             %(ths)s::text[], %(lgs)s::text[]) as x(k, kind, sid, ch, th, lg)
 on conflict (tenant_id, post_key) do update
   set state = 'pending', attempts = p.attempts + 1, claimed_at = %(now)s,
-      channel = excluded.channel, thread_ts = excluded.thread_ts, lang = excluded.lang
+      channel = excluded.channel, thread_ts = excluded.thread_ts, lang = excluded.lang,
+      stale_claimed_at = case when p.state = 'pending' then p.claimed_at
+                              else p.stale_claimed_at end
   where (p.state = 'failed' and p.attempts < %(max)s)
      or (p.state = 'pending' and p.claimed_at < %(stale)s)
-returning p.post_key
+returning p.post_key, p.stale_claimed_at
 """
 
 
@@ -526,6 +545,8 @@ def claim(conn: Any, *, tenant_id: UUID | str, posts: Sequence[Post],
     A key is claimed when it has no row yet, when its last attempt failed and fewer than
     :data:`MAX_ATTEMPTS` were made, or when its ``pending`` claim is older than
     :data:`STALE_CLAIM` (a run that died). A key another run holds, or already sent, is not.
+    A key that was ever taken over from a dead run comes back with ``stale_since`` set (the
+    dead claim's time): :func:`_send` looks for it in Slack before posting.
     """
     if not posts:
         return []
@@ -534,8 +555,9 @@ def claim(conn: Any, *, tenant_id: UUID | str, posts: Sequence[Post],
         "keys": [p.key for p in posts], "kinds": [p.kind for p in posts],
         "sids": [p.suggestion_id for p in posts], "chs": [p.channel for p in posts],
         "ths": [p.thread_ts for p in posts], "lgs": [p.lang for p in posts]}).fetchall()
-    got = {r["post_key"] for r in rows}
-    return [p for p in posts if p.key in got]
+    got = {r["post_key"]: r["stale_claimed_at"] for r in rows}
+    return [replace(p, stale_since=got[p.key]) if got[p.key] else p
+            for p in posts if p.key in got]
 
 
 # -------------------------------------------------------------------------------------- run
@@ -558,8 +580,21 @@ def _send(db: Database, client: WebClient, tenant_id: str, post: Post, now: date
           result: SyncResult) -> dict[str, Any] | None:
     """Post one claimed message and record the outcome (one short transaction); return
     Slack's answer, or None after a failure (recorded ``failed``)."""
+    if post.stale_since is not None:
+        found = find_posted(db, client, tenant_id, post)
+        if found is not None:
+            with db.tenant_tx(tenant_id) as conn:
+                conn.execute(
+                    """update ads.slack_posts set state = 'sent', ts = %s, channel_id = %s,
+                              sent_at = %s, last_error = null
+                       where tenant_id = %s and post_key = %s""",
+                    [found["ts"], found["channel"], now, tenant_id, post.key])
+            result.sent[post.kind] = result.sent.get(post.kind, 0) + 1
+            return found
     args: dict[str, Any] = {"channel": post.channel, "text": post.text,
-                            "unfurl_links": False, "unfurl_media": False}
+                            "unfurl_links": False, "unfurl_media": False,
+                            "metadata": {"event_type": METADATA_EVENT,
+                                         "event_payload": {"post_key": post.key}}}
     if post.blocks:
         args["blocks"] = post.blocks
     if post.thread_ts:
@@ -586,6 +621,50 @@ def _send(db: Database, client: WebClient, tenant_id: str, post: Post, now: date
             [str(data["ts"]), data.get("channel") or post.channel, now, tenant_id, post.key])
     result.sent[post.kind] = result.sent.get(post.kind, 0) + 1
     return data
+
+
+def find_posted(db: Database, client: WebClient, tenant_id: str,
+                post: Post) -> dict[str, Any] | None:
+    """Look in Slack for ``post`` as posted by a run that died before recording it.
+
+    Reads ``conversations.history`` of ``post.channel`` (or ``conversations.replies`` of its
+    thread) with ``include_all_metadata``, from ``post.stale_since`` minus
+    :data:`RECOVERY_MARGIN`, at most :data:`RECOVERY_MAX_PAGES` pages of 200 messages, and
+    returns ``{"ts", "channel"}`` of the first message whose metadata is
+    :data:`METADATA_EVENT` with this ``post_key``; None when none is found or Slack cannot be
+    read (the error is logged in ``core.api_calls_log`` and the caller posts again). Needs the
+    ``channels:history`` (public) or ``groups:history`` (private channel) scope. Slack's
+    history is read by channel id: a channel given by name (``#ads``) cannot be read, and is
+    posted again.
+    """
+    assert post.stale_since is not None
+    oldest = f"{(post.stale_since - RECOVERY_MARGIN).timestamp():.6f}"
+    method = "conversations.replies" if post.thread_ts else "conversations.history"
+    args: dict[str, Any] = {"channel": post.channel, "oldest": oldest, "limit": 200,
+                            "include_all_metadata": True}
+    if post.thread_ts:
+        args["ts"] = post.thread_ts
+    cursor: str | None = None
+    for _page in range(RECOVERY_MAX_PAGES):
+        with db.tenant_tx(tenant_id) as conn:
+            try:
+                data = call(client, method, conn=conn, tenant_id=tenant_id,
+                            log_request={"channel": post.channel, "post_key": post.key,
+                                         "oldest": oldest, "recovery": True},
+                            **args, **({"cursor": cursor} if cursor else {}))
+            except SlackError as exc:
+                _log.warning("Slack recovery of %s for tenant %s could not read %s (%s): "
+                               "posting it again", post.key, tenant_id, method, exc.error)
+                return None
+        for m in data.get("messages") or []:
+            meta = m.get("metadata") or {}
+            if (meta.get("event_type") == METADATA_EVENT
+                    and (meta.get("event_payload") or {}).get("post_key") == post.key):
+                return {"ts": str(m["ts"]), "channel": data.get("channel") or post.channel}
+        cursor = ((data.get("response_metadata") or {}).get("next_cursor") or None)
+        if not cursor:
+            return None
+    return None
 
 
 def _defer(db: Database, tenant_id: str, posts: Sequence[Post]) -> None:
