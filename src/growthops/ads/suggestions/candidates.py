@@ -167,14 +167,14 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         # The premise is the strongest signal: the CTR fell, else the results per spend fell.
         by_ctr = (comp.get("ctr_decay") or 0) >= (comp.get("cost_per_result") or 0)
         if by_ctr:
-            base = r["ctr_earlier"] or _safe_div(E["clicks_e"][i], E["impressions_e"][i])
+            base = float(r["ctr_earlier"] or _safe_div(E["clicks_e"][i], E["impressions_e"][i]))
             conf = prob_next_week_rate_below(E["clicks_7"][i], E["impressions_7"][i], base, tau2_ctr[i])
-            premise = {"metric": "ctr", "direction": "drop", "baseline_value": float(base)}
+            premise = {"metric": "ctr", "direction": "drop", "baseline_value": base}
         else:
-            cpr_e = r["cost_per_result_earlier"] or _safe_div(E["spend_e"][i], E["results_e"][i])
+            cpr_e = float(r["cost_per_result_earlier"] or _safe_div(E["spend_e"][i], E["results_e"][i]))
             conf = prob_next_week_rate_below(E["results_7"][i], E["spend_7"][i],
-                                             1.0 / cpr_e if cpr_e else np.nan, tau2_res[i])
-            premise = {"metric": "cpa", "direction": "spike", "baseline_value": float(cpr_e or np.nan)}
+                                             1.0 / cpr_e if cpr_e > 0 else np.nan, tau2_res[i])
+            premise = {"metric": "cpa", "direction": "spike", "baseline_value": cpr_e}
         if not np.isfinite(conf):
             continue
         ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0

@@ -32,7 +32,7 @@ def group_totals(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def rate_posterior(
-    counts: np.ndarray, exposure: np.ndarray, pooled_rate: np.ndarray | float, *,
+    counts: np.ndarray | float, exposure: np.ndarray | float, pooled_rate: np.ndarray | float, *,
     history_counts: np.ndarray | float = 0.0, history_exposure: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the Gamma posterior ``(shape, rate)`` of a Poisson rate per unit of exposure.

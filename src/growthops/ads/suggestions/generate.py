@@ -160,10 +160,12 @@ def generate(
                                  E["results_30"] - E["results_7"], pl)
     c_v = np.where(has_value, c_v, 0.0)
     tau2_v = np.where(has_value, tau2_v + c_v / (E["results_30"] + VALUE_SHRINK_RESULTS), 0.0)
-    vu = {"dispersion": phi, "drift": tau2, "value_dispersion": c_v, "value_drift": tau2_v}
-    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next, **vu)
-    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, **vu)
-    p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next, **vu)
+    p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
+                                    dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next,
+                                      dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
+    p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
+                                           dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
     lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
