@@ -251,14 +251,14 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
         o.suggestions += 1
         o.confidences.append(r["confidence"] / 100)
         held, metric, before, after = judge(r, horizon_days)
-        o.metric = metric
+        o.metric = o.metric or metric  # medians of one metric per type (refresh: CTR or CPA)
         r["premise_held"] = held
         if held is None:
             continue
         o.measured += 1
         o.held += int(held)
         o.pairs.append((r["confidence"] / 100, bool(held)))
-        if before is not None and after is not None:
+        if before is not None and after is not None and metric == o.metric:
             o.before.append(before)
             o.after.append(after)
     return BacktestResult(start, end, horizon_days, len(days), outcomes, rows)
