@@ -150,7 +150,8 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         return []
     # Week-to-week drift of the CTR and of the results per spend, pooled per platform and level
     # (as for the pause confidence): the premise is about next week, not the last one.
-    pl = np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)], dtype=object)
+    pl = np.unique(np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)], dtype=object),
+                   return_inverse=True)[1]  # integer group codes
     tau2_ctr = drift_variance(E["clicks_7"], E["impressions_7"], E["clicks_e"], E["impressions_e"], pl)
     tau2_res = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
     out: list[Candidate] = []

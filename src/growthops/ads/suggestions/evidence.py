@@ -166,7 +166,7 @@ def drift_variance(
 
 def value_variance(
     v_recent: np.ndarray, c_recent: np.ndarray, v_earlier: np.ndarray, c_earlier: np.ndarray,
-    group: np.ndarray, *, min_count: float = 1.0, iterations: int = 20,
+    group: np.ndarray, *, min_count: float = 1.0, iterations: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Estimate, per group, the dispersion of the value per result: ``(c_v, tau2_v)`` per element.
 
@@ -224,7 +224,7 @@ def value_variance(
 
 
 #: Grid of candidate history-drift variances for :func:`history_drift_variance` (log-spaced).
-HISTORY_DRIFT_GRID = np.geomspace(0.005, 20.0, 61)
+HISTORY_DRIFT_GRID = np.geomspace(0.005, 20.0, 25)
 
 
 def history_drift_variance(

@@ -139,9 +139,10 @@ def generate(
     # entity's own history largely reverts); see evidence.discounted_history.
     y_old = np.maximum(E["results_90"] - E["results_14"], 0.0)
     s_old = np.maximum(E["spend_90"] - E["spend_14"], 0.0)
+    gid = np.unique(pl, return_inverse=True)[1]  # integer group codes: one sort of the strings
     tau2_old = history_drift_variance(
         E["results_7"], E["spend_7"], E["results_30"] - E["results_7"], E["spend_30"] - E["spend_7"],
-        E["results_90"] - E["results_30"], E["spend_90"] - E["spend_30"], pl,
+        E["results_90"] - E["results_30"], E["spend_90"] - E["spend_30"], gid,
         inflation_recent=1.0 + phi * (E["results_30"] - E["results_7"]) / 23.0,
         inflation_old=1.0 + phi * (E["results_90"] - E["results_30"]) / 60.0)
     # No estimate (too few entities with three periods): no history prior. The history informs
@@ -157,7 +158,7 @@ def generate(
     # drift, pooled per platform and level from the last 7 days vs the 23 before (no entity's
     # value is shrunk toward its peers'); vbar's own uncertainty adds c_v / its results.
     c_v, tau2_v = value_variance(E["value_7"], E["results_7"], E["value_30"] - E["value_7"],
-                                 E["results_30"] - E["results_7"], pl)
+                                 E["results_30"] - E["results_7"], gid)
     c_v = np.where(has_value, c_v, 0.0)
     tau2_v = np.where(has_value, tau2_v + c_v / (E["results_30"] + VALUE_SHRINK_RESULTS), 0.0)
     p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
