@@ -63,7 +63,7 @@ def discounted_history(
     ``k = n_eff / c = 1 / (inflation + tau2 c)``. An entity that was as bad before as now keeps
     its verdict (more evidence, tighter); one whose last two weeks fell far from its own long
     history is pulled part of the way back to it: on the display tenant the last 14 days'
-    deviation from the entity's own earlier rate reverted by about 75 % the next week (issue 16;
+    deviation from the entity's own earlier rate reverted by about 75 % the next week, part of it sampling noise (issue 16;
     ``docs/confidences.md``). No peer enters: the centre is the entity's own history.
     ``counts`` <= 0 or ``exposure`` <= 0 give ``k = 0`` (no history, no change).
     """
