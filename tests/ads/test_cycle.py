@@ -98,7 +98,9 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
                 [s["entity_type"], s["entity_id"], END - timedelta(days=7)]).fetchone()["s"])
         line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] / ev["target_cpa"] * spend7
         mu = shape / rate * spend7
-        r = 1 / ((1 + 1 / shape + ev["dispersion"] / 7) * np.exp(ev["drift_variance"]) - 1)
+        # Count, drift and (issue 16) the value per result's per-result dispersion and drift.
+        r = 1 / ((1 + 1 / shape + ev["dispersion"] / 7) * np.exp(ev["drift_variance"] + ev["value_drift_variance"])
+                 - 1 + ev["value_dispersion"] / mu)
         if s["type"] == "scale":
             p = stats.nbinom.sf(np.floor(line), r, r / (r + mu))
         else:
@@ -185,3 +187,99 @@ def test_drift_variance_recovers_a_planted_week_to_week_spread():
     still = rng.poisson(rate * e_r)
     assert abs(drift_variance(moved, e_r, c_e, e_e, group)[0] - 0.09) < 0.015
     assert drift_variance(still, e_r, c_e, e_e, group)[0] < 0.005
+
+
+def test_value_variance_recovers_planted_value_dispersion_and_drift():
+    """Results whose values have a squared CV of 2 and a weekly drift of the mean of variance
+    0.04: the reweighted least squares of the squared log changes on 1/c_r + 1/c_e finds both;
+    a constant value per result gives about 0."""
+    from growthops.ads.suggestions.evidence import value_variance
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    c_r = rng.integers(3, 200, n).astype(float)
+    c_e = rng.integers(3, 400, n).astype(float)
+    # Mean of c gamma(shape 1/2, mean 1) values: gamma(c/2, mean 1); squared CV 2 / c.
+    drift = np.exp(rng.normal(0, 0.2, n) - 0.02)
+    v_r = 50.0 * drift * rng.gamma(c_r / 2.0, 2.0 / c_r) * c_r
+    v_e = 50.0 * rng.gamma(c_e / 2.0, 2.0 / c_e) * c_e
+    c_v, tau2_v = value_variance(v_r, c_r, v_e, c_e, np.zeros(n))
+    assert abs(c_v[0] - 2.0) < 0.4
+    assert abs(tau2_v[0] - 0.04) < 0.02
+    c0, t0 = value_variance(50.0 * c_r, c_r, 50.0 * c_e, c_e, np.zeros(n))
+    assert c0[0] < 1e-9 and t0[0] < 1e-9
+
+
+def test_value_uncertainty_lowers_confidence_near_the_line_not_for_a_clear_loser():
+    """The value terms widen the predictive: an entity just below the pause line falls under the
+    80 % bar, a clear loser keeps >= 95 % (issue 16). Figures of the display tenant: c_v = 2,
+    value drift 0.11 (0.01 + c_v / (15 + 5) results). The moment-matched negative binomial
+    agrees with a Monte Carlo of the compound model (Gamma rate, log-normal drifts, day-level
+    Gamma dispersion, Poisson count, Gamma values of squared CV c_v) within 1 point."""
+    from growthops.ads.suggestions.evidence import prob_future_count_below, rate_posterior
+    from growthops.ads.thresholds import MIN_CONFIDENCE
+
+    value = dict(value_dispersion=2.0, value_drift=0.11)
+    # Near the line: 28 results over 14 days at 1,000 a week, pause line at 20 results a week.
+    a, b = rate_posterior(28.0, 2000.0, pooled_rate=0.02)
+    before = prob_future_count_below(20.0, a, b, 1000.0, dispersion=0.05, drift=0.1)
+    after = prob_future_count_below(20.0, a, b, 1000.0, dispersion=0.05, drift=0.1, **value)
+    assert after < MIN_CONFIDENCE <= before
+    # Clear loser: 7 results over 14 days at 1,230 a week (worth 150 each, target ROAS 2.5):
+    # the pause line is 1,230 x 0.6 x 2.5 / 150 = 12.3 results' worth a week.
+    a, b = rate_posterior(7.0, 2460.0, pooled_rate=0.02)
+    loser = float(prob_future_count_below(12.3, a, b, 1230.0, dispersion=0.05, drift=0.2, **value))
+    assert loser >= 0.95
+    rng = np.random.default_rng(1)
+    n = 200_000
+    lam = rng.gamma(a, 1 / b, n) * 1230.0 * np.exp(rng.normal(0, np.sqrt(0.2), n) - 0.1)
+    lam *= rng.gamma(7 / 0.05, 0.05 / 7, n)
+    y = rng.poisson(lam)
+    w = np.exp(rng.normal(0, np.sqrt(0.11), n) - 0.055)
+    v = np.where(y > 0, rng.gamma(np.maximum(y, 1) / 2.0, 2.0) * w, 0.0)
+    assert abs(np.mean(v < 12.3) - loser) < 0.01
+
+
+def test_clear_loser_with_conversion_values_stays_paused_at_high_confidence(db):
+    """An ad set spending about 1,230 a week for a handful of purchases worth ~150 each (ROAS
+    ~0.4 against a target of 2.5) among ad sets near the target, with dispersed values and
+    90 days of history: the cycle pauses it at >= 95 % (the regression that sank the earlier
+    ROAS model, docs/confidences.md)."""
+    from datetime import timedelta as td
+
+    t = new_tenant(db, roi_target=2.5)
+    rng = np.random.default_rng(3)
+    rows = []
+    for s in range(8):
+        loser = s == 0
+        for d in range(90):
+            day = END - td(days=89 - d)
+            spend = 176.0 * rng.uniform(0.8, 1.2)
+            roas = 0.4 if loser else 2.6
+            conv = int(rng.poisson(roas * spend / 150.0))  # purchases worth 150 on average
+            value = float(sum(rng.gamma(0.5, 300.0) for _ in range(conv)))  # squared CV 2, mean 150
+            rows.append((s, day, spend, conv, value))
+    camp: dict = {}
+    for _s, day, spend, conv, value in rows:
+        c = camp.setdefault(day, [0.0, 0, 0.0])
+        c[0] += spend
+        c[1] += conv
+        c[2] += value
+    all_rows = [("adset", f"as{s}", f"as{s}", day, spend, conv, value) for s, day, spend, conv, value in rows]
+    all_rows += [("campaign", "c0", None, day, sp, cv, val) for day, (sp, cv, val) in camp.items()]
+    cols = list(zip(*all_rows, strict=True))
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute(
+            """insert into ads.metrics_daily (tenant_id, platform, level, entity_id, entity_name, campaign_id,
+                 adset_id, day, spend, impressions, clicks, conversions, conversion_value)
+               select %s, 'meta', lv, eid, eid, 'c0', aid, d, sp, (sp * 100)::bigint, (sp * 2)::bigint, cv, val
+               from unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::numeric[], %s::bigint[],
+                           %s::numeric[]) as x(lv, eid, aid, d, sp, cv, val)""",
+            [t.tenant_id, *[list(c) for c in cols]])
+    run_daily_cycle(db, tenant_id=t.tenant_id, as_of=END)
+    sug = _rows(db, t.tenant_id, "select type, entity_id, confidence, evidence from ads.suggestions where entity_type = 'adset'")
+    pause = [s for s in sug if s["entity_id"] == "as0" and s["type"] == "pause"]
+    assert pause and pause[0]["confidence"] >= 95
+    ev = pause[0]["evidence"]
+    assert ev["value_dispersion"] > 0.5  # the value terms were active
+    assert not any(s["type"] == "pause" and s["entity_id"] != "as0" for s in sug)

@@ -186,6 +186,8 @@ def world(db: Database) -> World:
     run_daily_cycle(db, tenant_id=a.tenant_id, as_of=SANDBOX_END)
     with db.tenant_tx(a.tenant_id) as conn:
         rows, _ = decisions.list_suggestions(conn, tenant_id=a.tenant_id, status="pending")
+        # The first two the platform applies (a refresh is handed to a person, not applied).
+        rows = [r for r in rows if r["type"] in ex.PLATFORM_TYPES]
         for r in rows[:2]:
             decisions.decide(
                 conn,

@@ -15,7 +15,9 @@ this measures whether the diagnosis was right (predictive validity), not the eff
 
 * pause: ROAS after < 0.6 x target (the pause line); budget_decrease: ROAS after < target;
 * scale / budget_increase: ROAS after > 1.2 x target (the scale line);
-* refresh / test_angle: CTR after below the earlier (pre-fatigue) CTR;
+* refresh / test_angle: CTR after below the earlier (pre-fatigue) CTR; since issue 16 a refresh
+  stores its premise (``metric`` ctr below, or cpa above, the earlier period's ``baseline_value``)
+  and is judged like the anomaly-driven types below;
 * campaign_diagnostic / bid_adjustment: the flagged metric (CPA, CPM, CTR, spend) over the
   horizon still on the flagged side of the baseline the anomaly test expected (stored in the
   evidence since issue 16; older rows: CPA after above CPA before).
@@ -176,7 +178,7 @@ def judge(row: dict[str, Any], horizon_days: int) -> tuple[bool | None, str, flo
         if typ == "budget_decrease":
             return after < target, "roas", before, after
         return after > SCALE_ROAS_MARGIN * target, "roas", before, after
-    if typ in ("refresh", "test_angle"):
+    if typ in ("refresh", "test_angle") and not (ev.get("metric") in _AFTER and ev.get("baseline_value") is not None):
         ctr_e = (row["predicted_metrics"] or {}).get("metrics", {}).get("ctr", {}).get("p90")
         if ctr_e is None:
             comp = ev.get("components") or {}
@@ -249,14 +251,14 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
         o.suggestions += 1
         o.confidences.append(r["confidence"] / 100)
         held, metric, before, after = judge(r, horizon_days)
-        o.metric = metric
+        o.metric = o.metric or metric  # medians of one metric per type (refresh: CTR or CPA)
         r["premise_held"] = held
         if held is None:
             continue
         o.measured += 1
         o.held += int(held)
         o.pairs.append((r["confidence"] / 100, bool(held)))
-        if before is not None and after is not None:
+        if before is not None and after is not None and metric == o.metric:
             o.before.append(before)
             o.after.append(after)
     return BacktestResult(start, end, horizon_days, len(days), outcomes, rows)

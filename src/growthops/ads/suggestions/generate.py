@@ -47,11 +47,14 @@ from growthops.ads.suggestions.candidates import (
     _safe_div,
 )
 from growthops.ads.suggestions.evidence import (
+    discounted_history,
     drift_variance,
     group_totals,
+    history_drift_variance,
     prob_future_count_below,
     rate_posterior,
     rate_quantiles,
+    value_variance,
 )
 from growthops.ads.thresholds import (
     BUDGET_STEP,
@@ -128,18 +131,42 @@ def generate(
     # the 14 days weigh as 14 / c independent Poisson days, c = 1 + phi x daily results.
     phi = estimate_dispersion(E["results_h"], E["adj_spend_h"], E["rss_h"], E["n_sp_h"], group=pl)
     c_disp = 1.0 + phi * E["results_14"] / 14.0
-    a, b = rate_posterior(E["results_14"] / c_disp, E["spend_14"] / c_disp, pooled)
-    # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
-    # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
-    s_next = E["spend_7"]
     # Week-to-week drift of the rate (results per spend, last 7 days vs days 7-28 before),
     # pooled per platform and level: the next week is not the last two.
     tau2 = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    # The entity's own history (days 15-90 before) as a prior discounted by how far rates drift
+    # between that period and the last 14 days (issue 16: the last two weeks' deviation from an
+    # entity's own history largely reverts); see evidence.discounted_history.
+    y_old = np.maximum(E["results_90"] - E["results_14"], 0.0)
+    s_old = np.maximum(E["spend_90"] - E["spend_14"], 0.0)
+    gid = np.unique(pl, return_inverse=True)[1]  # integer group codes: one sort of the strings
+    tau2_old = history_drift_variance(
+        E["results_7"], E["spend_7"], E["results_30"] - E["results_7"], E["spend_30"] - E["spend_7"],
+        E["results_90"] - E["results_30"], E["spend_90"] - E["spend_30"], gid,
+        inflation_recent=1.0 + phi * (E["results_30"] - E["results_7"]) / 23.0,
+        inflation_old=1.0 + phi * (E["results_90"] - E["results_30"]) / 60.0)
+    # No estimate (too few entities with three periods): no history prior. The history informs
+    # the current rate no better than one week's drift allows (floor at the week-to-week drift).
+    tau2_old = np.where(tau2_old > 0, np.maximum(tau2_old, tau2), np.inf)
+    h_c, h_e, h_k = discounted_history(y_old, s_old, tau2_old, 1.0 + phi * y_old / 76.0)
+    a, b = rate_posterior(E["results_14"] / c_disp, E["spend_14"] / c_disp, pooled,
+                          history_counts=h_c, history_exposure=h_e)
+    # Premises are about the NEXT 7 days at the current pace (posterior predictive), which is
+    # what a reviewer and the backtest can check; see evidence.prob_future_count_below.
+    s_next = E["spend_7"]
+    # The value per result varies too (issue 16): its per-result dispersion and week-to-week
+    # drift, pooled per platform and level from the last 7 days vs the 23 before (no entity's
+    # value is shrunk toward its peers'); vbar's own uncertainty adds c_v / its results.
+    c_v, tau2_v = value_variance(E["value_7"], E["results_7"], E["value_30"] - E["value_7"],
+                                 E["results_30"] - E["results_7"], gid)
+    c_v = np.where(has_value, c_v, 0.0)
+    tau2_v = np.where(has_value, tau2_v + c_v / (E["results_30"] + VALUE_SHRINK_RESULTS), 0.0)
     p_bad = prob_future_count_below(lam_target * PAUSE_ROAS_FRACTION_OF_TARGET * s_next, a, b, s_next,
-                                    dispersion=phi, drift=tau2)
-    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next, dispersion=phi, drift=tau2)
+                                    dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
+    p_below = prob_future_count_below(lam_target * s_next, a, b, s_next,
+                                      dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
     p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
-                                           dispersion=phi, drift=tau2)
+                                           dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
     lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
@@ -175,6 +202,8 @@ def generate(
             "target_roas": troas[i], "target_cpa": round(float(target_cpa[i]), 4),
             "posterior_rate": {"shape": float(a[i]), "rate": float(b[i])}, "dispersion": float(phi[i]),
             "drift_variance": float(tau2[i]),
+            "value_dispersion": float(c_v[i]), "value_drift_variance": float(tau2_v[i]),
+            "history_weight": float(h_k[i]), "history_drift_variance": float(tau2_old[i]) if np.isfinite(tau2_old[i]) else None,
         }
         # ---- pause
         if lv in ("adset", "ad"):
