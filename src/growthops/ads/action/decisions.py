@@ -169,6 +169,31 @@ def decide(
     :class:`NotFound` (no such suggestion for this tenant: row-level security hides other
     tenants'), :class:`DecisionConflict` (expired, already decided or archived; see module doc).
     """
+    sql, params = decide_query(
+        tenant_id=tenant_id, suggestion_id=suggestion_id, decision=decision,
+        decided_by=decided_by, notes=notes, channel=channel, now=now, api_key=api_key,
+        identity=identity)
+    return decided(conn, conn.execute(sql, params).fetchone(), params)
+
+
+def decide_query(
+    *,
+    tenant_id: UUID | str,
+    suggestion_id: int,
+    decision: str,
+    decided_by: str,
+    notes: str | None = None,
+    channel: str = "cli",
+    now: datetime | None = None,
+    api_key: tuple[int, str] | None = None,
+    identity: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Return ``(sql, params)``: :func:`decide`'s one statement, for a caller that sends it
+    with others (the API pipelines it with the tenant transaction's opening, issue 16).
+
+    Arguments as :func:`decide`; raises its :class:`InvalidInput`. Run the statement in the
+    tenant's transaction, then pass its row (or None) to :func:`decided`.
+    """
     now = now or datetime.now(UTC)
     who = _check(decision, decided_by, notes, channel, now)
     tid = str(tenant_id)
@@ -179,8 +204,7 @@ def decide(
     # decision row and the audit entry (audit.record's columns; the decision's id joins the
     # redacted ``after`` in SQL, a number redaction leaves as is). No row when the UPDATE
     # matched none: nothing is inserted and _refusal says why.
-    row = conn.execute(
-        """with prev as (
+    sql = """with prev as (
              select suggestion_id, status from ads.suggestions
              where tenant_id = %(t)s and suggestion_id = %(id)s
              for update
@@ -212,14 +236,21 @@ def decide(
              from upd, dec
              returning audit_id
            )
-           select dec.*, upd.*, aud.audit_id from dec, upd, aud""",
-        {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
-         "from": list(DECIDABLE_FROM[decision]), "notes": notes, "channel": channel,
-         "key": api_key[0] if api_key else None, "action": f"suggestion.{decision}",
-         "after": audit.redacted_jsonb(after), "reason": scrub(notes)},
-    ).fetchone()
+           select dec.*, upd.*, aud.audit_id from dec, upd, aud"""
+    params = {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
+              "from": list(DECIDABLE_FROM[decision]), "notes": notes, "channel": channel,
+              "key": api_key[0] if api_key else None, "action": f"suggestion.{decision}",
+              "after": audit.redacted_jsonb(after), "reason": scrub(notes)}
+    return sql, params
+
+
+def decided(conn: Any, row: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Return :func:`decide`'s answer from its statement's ``row`` (``params`` from
+    :func:`decide_query`); with no row, raise why (:class:`NotFound`,
+    :class:`DecisionConflict`, read on ``conn`` in the same transaction)."""
     if row is None:
-        raise _refusal(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision, now=now)
+        raise _refusal(conn, tenant_id=params["t"], suggestion_id=params["id"],
+                       decision=params["decision"], now=params["now"])
     return dict(row)
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from growthops.ads.action import decisions
 from growthops.ads.models import DecisionIn, DecisionOut, HistoryOut, SuggestionOut, SuggestionPage
+from growthops.core.auth.users import PermissionDenied
 from growthops.core.errors import NotFound
 from growthops.web.background import run_after
 from growthops.web.deps import (
@@ -20,8 +21,8 @@ from growthops.web.deps import (
     Scope,
     TenantScope,
     Who,
-    acting_key,
-    actor,
+    acting_key_of,
+    actor_of,
     own_router,
     read_in_scope,
     run_in_scope,
@@ -110,25 +111,30 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
     An approval is then executed on the ad account (within the guard rails) after the response,
     when the tenant has an account on the suggestion's platform.
 
-    The tenant transaction, the decision and the commit run in one hop to the thread pool
-    (:func:`growthops.web.deps.run_in_scope`); the execution runs on the app's own
+    The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`) is sent
+    with the tenant transaction's opening (and an API key's liveness check, read first: a dead
+    key's decision is rolled back), then the commit: two round trips, in one hop to the thread
+    pool (:func:`growthops.web.deps.run_in_scope`); the execution runs on the app's own
     after-response threads (:func:`growthops.web.background.run_after`), not the request's
     pool, and only when there is an account to execute on (issue 16, docs/performance.md §7).
     """
-    def work(scope: TenantScope) -> dict[str, Any]:
-        scope.require_decide()
-        return decisions.decide(
-            scope.conn,
-            tenant_id=scope.tenant_id,
-            suggestion_id=suggestion_id,
-            decision=body.decision,
-            decided_by=actor(scope, body.decided_by, "decided_by"),
-            notes=body.notes,
-            channel="api",
-            api_key=acting_key(scope),
-        )
+    sent: dict[str, Any] = {}
 
-    row = await run_in_scope(request, who, work)
+    def statement(tenant_id: UUID) -> list[tuple[str, Any]]:
+        # after the tenant's resolution (404), before the transaction opens: 403, 422
+        if not who.can_decide:  # TenantScope.require_decide
+            raise PermissionDenied(f"a {who.user.role if who.user else 'principal'} "
+                                   "can read this tenant but cannot change it")
+        sql, sent["params"] = decisions.decide_query(
+            tenant_id=tenant_id, suggestion_id=suggestion_id, decision=body.decision,
+            decided_by=actor_of(who, body.decided_by, "decided_by"), notes=body.notes,
+            channel="api", api_key=acting_key_of(who))
+        return [(sql, sent["params"])]
+
+    def work(scope: TenantScope, rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        return decisions.decided(scope.conn, rows[0][0] if rows[0] else None, sent["params"])
+
+    row = await run_in_scope(request, who, work, statement)
     if body.decision == "approved" and row["has_ad_account"]:
         from growthops.ads.action.execution import execute_after_approval
 
