@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -42,6 +43,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
@@ -60,7 +62,7 @@ from growthops.settings import Settings  # noqa: E402
 
 DB_NAME = "growthops_bench_api"
 PAGE = 50
-console = Console(width=max(Console().width, 150))
+console = Console(width=max(Console().width, 200))
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -227,6 +229,7 @@ async def load(
     warmup: int,
     expect: int,
     rate: float = 0.0,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     """Send ``warmup`` then up to ``requests`` requests (or ``seconds``), ``concurrency`` at once.
 
@@ -236,7 +239,8 @@ async def load(
     ``start + i / rate`` seconds whatever the answers, at most ``concurrency`` connections, and
     its latency counts from when it was due (a late server is not excused by a waiting client).
     Returns the counted requests' latencies (seconds), the wall time, and how many answered
-    another status.
+    another status; with ``meter``, also the CPU seconds it measured over the counted requests
+    (``cpu``: per process group).
     """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -267,6 +271,8 @@ async def load(
                 await client.request(method, path, headers=headers, json=body)
 
         await asyncio.gather(*(warm() for _ in range(concurrency)))
+        if meter is not None:
+            meter.start()
         start = time.perf_counter()
         stop_at[0] = start + seconds
         if rate <= 0:
@@ -281,7 +287,46 @@ async def load(
                 tasks.append(asyncio.create_task(one(i, due)))
             await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
-    return {"latencies": latencies, "wall": wall, "errors": errors}
+        cpu = meter.stop() if meter is not None else {}
+    return {"latencies": latencies, "wall": wall, "errors": errors, "cpu": cpu}
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by the server process, PostgreSQL (the postmaster
+    and all its children: backends, WAL writer, checkpointer...) and this process between
+    :meth:`start` and :meth:`stop` (psutil; processes that end in between are not counted)."""
+
+    def __init__(self, server_pid: int, postmaster_pid: int | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
+        self.before: dict[str, float] = {}
+        self.pg_before: dict[int, float] = {}
+
+    @staticmethod
+    def _cpu(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+
+    def _pg(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        out = {}
+        for p in [self.postmaster, *self.postmaster.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                out[p.pid] = self._cpu(p)
+        return out
+
+    def start(self) -> None:
+        self.before = {"server": self._cpu(self.server), "client": time.process_time()}
+        self.pg_before = self._pg()
+
+    def stop(self) -> dict[str, float]:
+        pg = self._pg()
+        return {
+            "server": self._cpu(self.server) - self.before["server"],
+            "pg": sum(v - self.pg_before.get(pid, 0.0) for pid, v in pg.items()),
+            "client": time.process_time() - self.before["client"],
+        }
 
 
 def summary(res: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +339,10 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
         "p99": float(np.percentile(lat, 99)),
         "errors": float(len(res["errors"])),
         "codes": sorted(set(res["errors"])),
+        # CPU per counted request (ms): the server process, PostgreSQL (every backend), and
+        # this load generator; load-independent, unlike requests per second (the machine is
+        # shared: CPU time is what a request costs, wall time also what the others took)
+        **{f"cpu_{k}": 1000 * v / max(len(lat), 1) for k, v in res["cpu"].items()},
     }
 
 
@@ -371,8 +420,12 @@ def main() -> None:
         }
         runs: dict[str, list[dict[str, Any]]] = {}
 
+        postmaster = _postmaster_pid(data_dir)
+        pids = {base_bare: bare.pid, **{bases[n]: p.pid for n, p in zip(bases, procs, strict=False)}}
+
         def measure(label: str, base: str, make: Any, expect: int) -> None:
-            res = summary(asyncio.run(load(base, make, expect=expect, **opts)))
+            meter = CpuMeter(pids[base], postmaster)
+            res = summary(asyncio.run(load(base, make, expect=expect, meter=meter, **opts)))
             runs.setdefault(label, []).append(res)
 
         for _ in range(args.rounds):
@@ -411,6 +464,10 @@ def main() -> None:
         "errors",
         "req/s vs bare",
         "p50 ratio endpoint/bare",
+        "CPU ms/req server",
+        "PostgreSQL",
+        "client",
+        "server+PG vs bare",
         title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)"
         + (f"; median of {args.rounds} rounds" if args.rounds > 1 else ""),
     )
@@ -424,6 +481,10 @@ def main() -> None:
             f"{r['errors']:.0f}",
             f"{r['rps'] / floor['rps']:.2f}x",
             f"{r['p50'] / floor['p50']:.2f}",
+            f"{r['cpu_server']:.2f}",
+            f"{r['cpu_pg']:.2f}",
+            f"{r['cpu_client']:.2f}",
+            f"{(r['cpu_server'] + r['cpu_pg']) / (floor['cpu_server'] + floor['cpu_pg']):.2f}x",
         )
     console.print(table)
     for name, r in results.items():
@@ -471,11 +532,7 @@ def stop_all(procs: list[subprocess.Popen[bytes]], db: Database | None, data_dir
             p.wait()
     if db is not None:
         db.close()
-    pid_file = _settings(data_dir).pgdata / "postmaster.pid"
-    try:
-        pid = int(pid_file.read_text().split("\n", 1)[0])
-    except (FileNotFoundError, ValueError):
-        pid = None
+    pid = _postmaster_pid(data_dir)
     if pid is not None:
         for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0)):
             try:
@@ -491,6 +548,14 @@ def stop_all(procs: list[subprocess.Popen[bytes]], db: Database | None, data_dir
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _postmaster_pid(data_dir: Path) -> int | None:
+    """The embedded PostgreSQL's postmaster pid (first line of ``postmaster.pid``), or None."""
+    try:
+        return int((_settings(data_dir).pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -502,7 +567,8 @@ def _alive(pid: int) -> bool:
 def _median(rs: list[dict[str, Any]]) -> dict[str, Any]:
     """One endpoint's rounds reduced to the median of each figure (codes: all of them)."""
     out: dict[str, Any] = {
-        k: float(np.median([r[k] for r in rs])) for k in ("n", "rps", "p50", "p99", "errors")
+        k: float(np.median([r[k] for r in rs]))
+        for k in ("n", "rps", "p50", "p99", "errors", "cpu_server", "cpu_pg", "cpu_client")
     }
     out["codes"] = sorted({c for r in rs for c in r["codes"]})
     return out

@@ -473,32 +473,37 @@ def suggestion_page_query(
     The same rows, order, total and errors as :func:`list_suggestions`; the query's one row has
     one column, ``page``: the JSON of :class:`growthops.ads.models.SuggestionPage` (``items``,
     ``total``, ``limit``, ``offset``, ``next_offset``) built by PostgreSQL
-    (:func:`growthops.core.sqljson.model_json_sql`), so the route sends it as the body without
+    (:func:`growthops.core.sqljson.model_select_sql`), so the route sends it as the body without
     decoding the ``jsonb`` columns nor encoding them again (issue 16, docs/performance.md §7).
     The total comes from a window count over the matching rows; for a page past the end (no
     row to carry it) from a count that PostgreSQL evaluates only then. Run it inside the
     tenant's transaction (row-level security).
     """
     from growthops.ads.models import SuggestionOut
-    from growthops.core.sqljson import model_json_sql
+    from growthops.core.sqljson import model_select_sql
 
     params = _list_params(tenant_id, status, limit, offset)
-    item = model_json_sql(SuggestionOut, HISTORY_COLUMNS, "p")
     total = (f"coalesce(max(p.total_rows), case when %(offset)s > 0 then (select count(*) "
              f"from ads.suggestions where {_LIST_WHERE}) else 0 end)")
+    # the review order again, over the items' fields (all three are SuggestionOut's)
+    order = ("array_position(array['critical', 'high', 'medium', 'low'], x.priority), "
+             "x.confidence desc, x.suggestion_id")
     sql = f"""with p as (
             select {', '.join(HISTORY_COLUMNS)}, count(*) over () as total_rows
             from ads.suggestions where {_LIST_WHERE}
             order by {_REVIEW_ORDER}
             limit %(limit)s offset %(offset)s)
         select json_build_object(
-                 'items', coalesce(json_agg({item} order by {_REVIEW_ORDER}), '[]'::json),
-                 'total', {total},
+                 'items', coalesce((select json_agg(x order by {order})
+                                    from (select {model_select_sql(SuggestionOut,
+                                                                   HISTORY_COLUMNS, "p")}
+                                          from p) x), '[]'::json),
+                 'total', t.total,
                  'limit', %(limit)s::int,
                  'offset', %(offset)s::int,
-                 'next_offset', case when count(*) > 0 and %(offset)s::int + count(*) < {total}
-                                     then %(offset)s::int + count(*) end)::text as page
-        from p"""
+                 'next_offset', case when t.n > 0 and %(offset)s::int + t.n < t.total
+                                     then %(offset)s::int + t.n end)::text as page
+        from (select count(*) as n, {total} as total from p) t"""
     return sql, params
 
 
