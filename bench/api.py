@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency
 whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
 machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
 database) and measures it in the same run, round after round; ``--rate`` sends that many
-requests per second (open loop) to read the p99 at a given load. docs/performance.md §6.
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 and §7.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
@@ -19,7 +19,12 @@ requests per second (open loop) to read the p99 at a given load. docs/performanc
    after ``--warmup`` requests not counted) to, in turn: ``POST /bare``,
    ``GET /api/v1/suggestions?limit=50`` and ``POST /api/v1/suggestions/{id}/decision``
    (approve), all with keep-alive. Prints requests per second, p50 and p99 latency, errors, and
-   the ratios against the bare insert measured in the same run.
+   the ratios against the bare insert measured in the same run; and the CPU time one counted
+   request cost the server process, PostgreSQL (all its processes) and the load generator
+   (:class:`CpuMeter`): on a shared machine the requests per second move with the others'
+   load, the CPU per request much less.
+4. Stops the servers and the embedded PostgreSQL, and removes the temporary data directory,
+   whatever happens (an error, Ctrl-C, SIGTERM): :func:`stop_all`.
 
 The load generator, both servers and PostgreSQL share the machine's cores: the figures are
 for the whole system on this machine, not for the server alone.
