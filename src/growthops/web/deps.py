@@ -23,10 +23,10 @@ request with an unsafe method whose ``Origin`` header names another host is refu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -52,6 +52,7 @@ _session_cookie = APIKeyCookie(
     description="Signed session cookie set by POST /api/v1/auth/login",
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 def get_database(request: Request) -> Database:
@@ -220,27 +221,84 @@ def key_tx(db: Database, ident: ApiKeyIdentity) -> Iterator[psycopg.Connection[A
     no extra round trip. A revoked key (by any process) raises :class:`InvalidApiKey` (401)
     and leaves this process's cache.
     """
-    params = {"t": str(ident.tenant_id), "k": ident.key_id}
-    with db.tenant_tx_first(ident.tenant_id, api_keys.LIVENESS_SQL, params) as (conn, row):
-        if row is None or not row.get("live"):
-            api_keys.forget(ident.key_id)
-        api_keys.check_live(row)
+    with key_tx_batch(db, ident, []) as (conn, _):
         yield conn
 
 
-def _open(request: Request, who: Principal, row: dict[str, Any]) -> Iterator[TenantScope]:
-    tid = UUID(str(row["tenant_id"]))
-    db = get_database(request)
-    with key_tx(db, who.key) if who.key is not None else db.tenant_tx(tid) as conn:
-        yield TenantScope(tenant_id=tid, client_key=row["client_key"], who=who, conn=conn)
+@contextmanager
+def key_tx_batch(
+    db: Database, ident: ApiKeyIdentity, statements: Sequence[tuple[str, Any]]
+) -> Iterator[tuple[psycopg.Connection[Any], list[list[dict[str, Any]]]]]:
+    """:func:`key_tx` with ``statements`` sent in the same round trip, after the liveness
+    check; yield ``(conn, each statement's rows)``.
+
+    A dead key raises :class:`InvalidApiKey` before the block runs and rolls the transaction
+    back: what the statements wrote is not kept (``Database.tenant_tx_batch``).
+    """
+    live = (api_keys.LIVENESS_SQL, {"t": str(ident.tenant_id), "k": ident.key_id})
+    with db.tenant_tx_batch(ident.tenant_id, [live, *statements]) as (conn, rows):
+        row = rows[0][0] if rows[0] else None
+        if row is None or not row.get("live"):
+            api_keys.forget(ident.key_id)
+        api_keys.check_live(row)
+        yield conn, rows[1:]
 
 
-def tenant_path(
+async def tenant_path(
     tenant: Annotated[
         str, Path(min_length=1, max_length=64, description="The tenant's client_key or id.")
     ],
 ) -> None:
-    """Declare the ``{tenant}`` path parameter (read by :func:`request_scope`)."""
+    """Declare the ``{tenant}`` path parameter (read by :func:`request_scope`). Async: a
+    function that does nothing is not worth a hop to the thread pool."""
+
+
+def _tenant_row(request: Request, who: Principal) -> dict[str, Any]:
+    """The tenant of the request (``tenant_id``, ``client_key``): the path's, else the
+    principal's own; :class:`NotFound` (404) as :func:`request_scope` says."""
+    tenant = request.path_params.get("tenant")
+    if tenant is not None:
+        return resolve_tenant(request, who, str(tenant))
+    if who.tenant_id is None:
+        raise NotFound(
+            "this route serves the caller's own tenant (an API key or a "
+            "client_viewer); staff use /api/v1/tenants/{tenant}/..."
+        )
+    # the principal's own tenant exists (foreign key of its key or user row): no lookup
+    return {"tenant_id": who.tenant_id, "client_key": None}
+
+
+@contextmanager
+def scope_tx(request: Request, who: Principal) -> Iterator[TenantScope]:
+    """Open the request's tenant transaction (sync); what :func:`request_scope` yields.
+
+    The tenant as :func:`request_scope` says; an API key's transaction checks its liveness
+    first (:func:`key_tx`). Commits when the block ends, rolls back when it raises.
+    """
+    with scope_tx_batch(request, who, None) as (scope, _):
+        yield scope
+
+
+@contextmanager
+def scope_tx_batch(
+    request: Request,
+    who: Principal,
+    statements: Callable[[UUID], Sequence[tuple[str, Any]]] | None,
+) -> Iterator[tuple[TenantScope, list[list[dict[str, Any]]]]]:
+    """:func:`scope_tx` whose opening round trip also sends ``statements(tenant_id)`` (after
+    an API key's liveness check); yield ``(scope, each statement's rows)``.
+
+    The block sees the rows before anything is committed and may still refuse (raise: all
+    is rolled back). A dead key raises 401 before the block runs, the statements' writes
+    rolled back (:func:`key_tx_batch`).
+    """
+    row = _tenant_row(request, who)
+    tid = UUID(str(row["tenant_id"]))
+    db = get_database(request)
+    todo = statements(tid) if statements is not None else []
+    with (key_tx_batch(db, who.key, todo) if who.key is not None
+          else db.tenant_tx_batch(tid, todo)) as (conn, rows):
+        yield TenantScope(tenant_id=tid, client_key=row["client_key"], who=who, conn=conn), rows
 
 
 def request_scope(request: Request, who: Who) -> Iterator[TenantScope]:
@@ -250,18 +308,62 @@ def request_scope(request: Request, who: Who) -> Iterator[TenantScope]:
     see it); on the short routes without a tenant in the path it is the principal's own
     (an API key's, a client_viewer's); staff users have none there and get 404 naming the
     ``/api/v1/tenants/{tenant}/`` form.
+
+    A sync generator dependency costs two hops to the thread pool (open, close) plus the sync
+    route's own: the hot routes use :func:`run_in_scope` / :func:`read_in_scope` instead.
     """
-    tenant = request.path_params.get("tenant")
-    if tenant is not None:
-        yield from _open(request, who, resolve_tenant(request, who, str(tenant)))
-        return
-    if who.tenant_id is None:
-        raise NotFound(
-            "this route serves the caller's own tenant (an API key or a "
-            "client_viewer); staff use /api/v1/tenants/{tenant}/..."
-        )
-    # the principal's own tenant exists (foreign key of its key or user row): no lookup
-    yield from _open(request, who, {"tenant_id": who.tenant_id, "client_key": None})
+    with scope_tx(request, who) as scope:
+        yield scope
+
+
+async def run_in_scope(
+    request: Request,
+    who: Principal,
+    fn: Callable[..., T],
+    statements: Callable[[UUID], Sequence[tuple[str, Any]]] | None = None,
+) -> T:
+    """Run ``fn(scope)`` in the request's tenant transaction, in one hop to the thread pool.
+
+    The same tenant, checks, commit and rollback as a route taking :data:`Scope` (see
+    :func:`scope_tx`), for an async route: opening the transaction, ``fn`` and the commit run
+    together in one worker thread (issue 16, docs/performance.md §7). With ``statements``,
+    they are sent with the transaction's opening (:func:`scope_tx_batch`, one round trip less)
+    and ``fn(scope, rows)`` gets their rows. Returns what ``fn`` returns; raises what it, the
+    tenant's resolution or the key's liveness raise (then nothing is committed).
+    """
+    def work() -> T:
+        with scope_tx_batch(request, who, statements) as (scope, rows):
+            return fn(scope) if statements is None else fn(scope, rows)
+
+    return await run_in_threadpool(work)
+
+
+async def read_in_scope(
+    request: Request, who: Principal, statements: Callable[[UUID], Sequence[tuple[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Run ``statements(tenant_id)`` (``(sql, params)`` pairs for the resolved tenant) in the
+    request's tenant transaction in one round trip and one hop to the thread pool; return each
+    one's rows (:meth:`~growthops.core.db.Database.tenant_batch`).
+
+    For reads. With an API key, its liveness check (:data:`~growthops.core.auth.api_keys.
+    LIVENESS_SQL`) runs first in the same transaction and is read before anything is returned:
+    a revoked key gets :class:`InvalidApiKey` (401) and leaves this process's cache, and the
+    rows read with it are dropped. The tenant is resolved as by :func:`request_scope` (404).
+    """
+    def work() -> list[list[dict[str, Any]]]:
+        tid = UUID(str(_tenant_row(request, who)["tenant_id"]))
+        db = get_database(request)
+        key = who.key
+        if key is None:
+            return db.tenant_batch(tid, statements(tid))
+        live = (api_keys.LIVENESS_SQL, {"t": str(key.tenant_id), "k": key.key_id})
+        first, *rest = db.tenant_batch(tid, [live, *statements(tid)])
+        if not first or not first[0].get("live"):
+            api_keys.forget(key.key_id)
+        api_keys.check_live(first[0] if first else None)
+        return rest
+
+    return await run_in_threadpool(work)
 
 
 Scope = Annotated[TenantScope, Depends(request_scope, scope="function")]
@@ -290,14 +392,19 @@ def actor(scope: TenantScope, given: str | None, field: str) -> str:
     (required) and the key is recorded beside it (:func:`acting_key`). Raises
     :class:`InvalidInput`.
     """
-    user = scope.who.user
+    return actor_of(scope.who, given, field)
+
+
+def actor_of(who: Principal, given: str | None, field: str) -> str:
+    """:func:`actor` from the principal alone (before the tenant transaction is open)."""
+    user = who.user
     if user is not None:
         if given is not None and given.strip().lower() != user.email:
             raise InvalidInput(
                 f"body.{field}: a logged-in user acts as itself ({user.email}); omit the field"
             )
         return user.email
-    key = scope.who.key
+    key = who.key
     assert key is not None
     if not key.acts_for_people:
         if given:
@@ -313,7 +420,12 @@ def actor(scope: TenantScope, given: str | None, field: str) -> str:
 
 def acting_key(scope: TenantScope) -> tuple[int, str] | None:
     """The API key behind a change, ``(key_id, label)``, or None for a session user."""
-    key = scope.who.key
+    return acting_key_of(scope.who)
+
+
+def acting_key_of(who: Principal) -> tuple[int, str] | None:
+    """:func:`acting_key` from the principal alone."""
+    key = who.key
     return (key.key_id, key.label) if key is not None else None
 
 

@@ -33,6 +33,13 @@ from growthops.core.logs.scrub import scrub
 MAX_TRAIL_ROWS = 10_000
 
 
+def redacted_jsonb(value: Any) -> Jsonb | None:
+    """Wrap ``value``, redacted as :func:`record` stores it, as a jsonb query parameter (for a
+    statement that writes an entry itself, e.g. :func:`growthops.ads.action.decisions.decide`);
+    None stays SQL NULL."""
+    return _jsonb(value)
+
+
 def _jsonb(value: Any) -> Jsonb | None:
     """Wrap ``value`` (redacted) for a jsonb column; None stays SQL NULL."""
     if value is None:

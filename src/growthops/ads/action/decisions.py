@@ -31,6 +31,7 @@ from uuid import UUID
 
 from growthops.ads.action import audit
 from growthops.core.errors import Conflict, InvalidInput, NotFound
+from growthops.core.logs.scrub import scrub
 
 DECISIONS = ("approved", "refused", "backlog")
 CHANNELS = ("cli", "api", "slack", "dashboard", "auto")
@@ -159,52 +160,98 @@ def decide(
 
     Returns the ``ads.decisions`` row plus ``status_before``, ``status`` (the suggestion's new
     status), ``audit_id`` and the suggestion's ``type``, ``platform``, ``entity_type``,
-    ``entity_id``, ``entity_name``, ``action``, ``action_params`` and ``confidence``.
+    ``entity_id``, ``entity_name``, ``action``, ``action_params`` and ``confidence``, and
+    ``has_ad_account``: whether the tenant has an ad account on the suggestion's platform (an
+    approval without one has nothing to execute; read in the same statement so the API does
+    not open a transaction after the response to find out, issue 16).
 
     Raises :class:`InvalidInput` (bad decision, name, notes, channel, naive ``now``),
     :class:`NotFound` (no such suggestion for this tenant: row-level security hides other
     tenants'), :class:`DecisionConflict` (expired, already decided or archived; see module doc).
     """
+    sql, params = decide_query(
+        tenant_id=tenant_id, suggestion_id=suggestion_id, decision=decision,
+        decided_by=decided_by, notes=notes, channel=channel, now=now, api_key=api_key,
+        identity=identity)
+    return decided(conn, conn.execute(sql, params).fetchone(), params)
+
+
+def decide_query(
+    *,
+    tenant_id: UUID | str,
+    suggestion_id: int,
+    decision: str,
+    decided_by: str,
+    notes: str | None = None,
+    channel: str = "cli",
+    now: datetime | None = None,
+    api_key: tuple[int, str] | None = None,
+    identity: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Return ``(sql, params)``: :func:`decide`'s one statement, for a caller that sends it
+    with others (the API pipelines it with the tenant transaction's opening, issue 16).
+
+    Arguments as :func:`decide`; raises its :class:`InvalidInput`. Run the statement in the
+    tenant's transaction, then pass its row (or None) to :func:`decided`.
+    """
     now = now or datetime.now(UTC)
     who = _check(decision, decided_by, notes, channel, now)
     tid = str(tenant_id)
-    row = conn.execute(
-        """with prev as (
+    after = {"status": decision, "channel": channel, "suggestion_id": suggestion_id,
+             **({"via_key": api_key[1]} if api_key else {}),
+             **({"identity": identity} if identity else {})}
+    # One statement (issue 16: one round trip instead of three): the conditional UPDATE, the
+    # decision row and the audit entry (audit.record's columns; the decision's id joins the
+    # redacted ``after`` in SQL, a number redaction leaves as is). No row when the UPDATE
+    # matched none: nothing is inserted and _refusal says why.
+    sql = """with prev as (
              select suggestion_id, status from ads.suggestions
              where tenant_id = %(t)s and suggestion_id = %(id)s
              for update
+           ), upd as (
+             update ads.suggestions s
+                set status = %(decision)s, decided_by = %(by)s, decided_at = %(now)s
+               from prev
+              where s.tenant_id = %(t)s and s.suggestion_id = prev.suggestion_id
+                and s.status = any(%(from)s) and s.expires_at > %(now)s
+             returning s.suggestion_id, prev.status as status_before, s.status, s.type,
+                       s.platform, s.entity_type, s.entity_id, s.entity_name, s.action,
+                       s.action_params, s.confidence,
+                       exists (select 1 from ads.ad_accounts a
+                                where a.tenant_id = s.tenant_id and a.platform = s.platform)
+                         as has_ad_account
+           ), dec as (
+             insert into ads.decisions (tenant_id, suggestion_id, decision, decided_by,
+                                        decided_at, notes, channel, created_at, api_key_id)
+             select %(t)s, upd.suggestion_id, %(decision)s, %(by)s, %(now)s, %(notes)s,
+                    %(channel)s, %(now)s, %(key)s
+             from upd
+             returning *
+           ), aud as (
+             insert into ads.audit_log (tenant_id, occurred_at, actor, action, object_type,
+                                        object_id, platform, entity_id, before, after, reason)
+             select %(t)s, %(now)s, %(by)s, %(action)s, 'suggestion', upd.suggestion_id::text,
+                    upd.platform, upd.entity_id, jsonb_build_object('status', upd.status_before),
+                    %(after)s || jsonb_build_object('decision_id', dec.decision_id), %(reason)s
+             from upd, dec
+             returning audit_id
            )
-           update ads.suggestions s
-              set status = %(decision)s, decided_by = %(by)s, decided_at = %(now)s
-             from prev
-            where s.tenant_id = %(t)s and s.suggestion_id = prev.suggestion_id
-              and s.status = any(%(from)s) and s.expires_at > %(now)s
-           returning s.suggestion_id, prev.status as status_before, s.status, s.type, s.platform,
-                     s.entity_type, s.entity_id, s.entity_name, s.action, s.action_params,
-                     s.confidence""",
-        {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
-         "from": list(DECIDABLE_FROM[decision])},
-    ).fetchone()
+           select dec.*, upd.*, aud.audit_id from dec, upd, aud"""
+    params = {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
+              "from": list(DECIDABLE_FROM[decision]), "notes": notes, "channel": channel,
+              "key": api_key[0] if api_key else None, "action": f"suggestion.{decision}",
+              "after": audit.redacted_jsonb(after), "reason": scrub(notes)}
+    return sql, params
+
+
+def decided(conn: Any, row: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Return :func:`decide`'s answer from its statement's ``row`` (``params`` from
+    :func:`decide_query`); with no row, raise why (:class:`NotFound`,
+    :class:`DecisionConflict`, read on ``conn`` in the same transaction)."""
     if row is None:
-        raise _refusal(conn, tenant_id=tid, suggestion_id=suggestion_id, decision=decision, now=now)
-    dec = conn.execute(
-        """insert into ads.decisions (tenant_id, suggestion_id, decision, decided_by, decided_at,
-                                      notes, channel, created_at, api_key_id)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning *""",
-        [tid, suggestion_id, decision, who, now, notes, channel, now,
-         api_key[0] if api_key else None],
-    ).fetchone()
-    audit_id = audit.record(
-        conn, tenant_id=tid, actor=who, action=f"suggestion.{decision}",
-        object_type="suggestion", object_id=suggestion_id, platform=row["platform"],
-        entity_id=row["entity_id"], before={"status": row["status_before"]},
-        after={"status": decision, "decision_id": dec["decision_id"], "channel": channel,
-               "suggestion_id": suggestion_id,
-               **({"via_key": api_key[1]} if api_key else {}),
-               **({"identity": identity} if identity else {})},
-        reason=notes, occurred_at=now,
-    )
-    return {**dec, **row, "audit_id": audit_id}
+        raise _refusal(conn, tenant_id=params["t"], suggestion_id=params["id"],
+                       decision=params["decision"], now=params["now"])
+    return dict(row)
 
 
 # ----------------------------------------------------------------------------------- history
@@ -360,6 +407,24 @@ SUGGESTION_STATUSES = ("pending", "approved", "refused", "backlog", "executing",
                        "expired", "failed", "blocked")
 
 
+#: Review order of :func:`list_suggestions` (SQL over ``ads.suggestions``).
+_REVIEW_ORDER = ("array_position(array['critical', 'high', 'medium', 'low'], priority), "
+                 "confidence desc, suggestion_id")
+_LIST_WHERE = "tenant_id = %(t)s and (%(status)s::text is null or status = %(status)s::text)"
+
+
+def _list_params(tenant_id: UUID | str, status: str | None, limit: int,
+                 offset: int) -> dict[str, Any]:
+    """Check the list's arguments (InvalidInput) and return the query parameters."""
+    if status is not None and status not in SUGGESTION_STATUSES:
+        raise InvalidInput(f"status: {status!r} is not one of {', '.join(SUGGESTION_STATUSES)}")
+    if not 1 <= int(limit) <= 1000:
+        raise InvalidInput("limit: must be between 1 and 1000")
+    if int(offset) < 0:
+        raise InvalidInput("offset: must be 0 or more")
+    return {"t": str(tenant_id), "status": status, "limit": int(limit), "offset": int(offset)}
+
+
 def list_suggestions(
     conn: Any,
     *,
@@ -374,21 +439,13 @@ def list_suggestions(
     ``status`` None lists every status. Rows carry :data:`HISTORY_COLUMNS`. Raises
     :class:`InvalidInput` for an unknown status, ``limit`` outside 1..1000 or negative ``offset``.
     """
-    if status is not None and status not in SUGGESTION_STATUSES:
-        raise InvalidInput(f"status: {status!r} is not one of {', '.join(SUGGESTION_STATUSES)}")
-    if not 1 <= int(limit) <= 1000:
-        raise InvalidInput("limit: must be between 1 and 1000")
-    if int(offset) < 0:
-        raise InvalidInput("offset: must be 0 or more")
-    params = {"t": str(tenant_id), "status": status, "limit": int(limit), "offset": int(offset)}
-    where = "tenant_id = %(t)s and (%(status)s::text is null or status = %(status)s::text)"
+    params = _list_params(tenant_id, status, limit, offset)
     # the page and the total in one round trip (issue 16): the window count is computed over
     # every matching row before limit/offset; a page past the end has no row to carry it
     rows = conn.execute(
         f"""select {', '.join(HISTORY_COLUMNS)}, count(*) over () as total_rows
-            from ads.suggestions where {where}
-            order by array_position(array['critical', 'high', 'medium', 'low'], priority),
-                     confidence desc, suggestion_id
+            from ads.suggestions where {_LIST_WHERE}
+            order by {_REVIEW_ORDER}
             limit %(limit)s offset %(offset)s""",
         params,
     ).fetchall()
@@ -397,11 +454,57 @@ def list_suggestions(
         for r in rows:
             del r["total_rows"]
     elif params["offset"]:
-        total = conn.execute(f"select count(*) as n from ads.suggestions where {where}",
+        total = conn.execute(f"select count(*) as n from ads.suggestions where {_LIST_WHERE}",
                              params).fetchone()["n"]
     else:
         total = 0
     return rows, int(total)
+
+
+def suggestion_page_query(
+    *,
+    tenant_id: UUID | str,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[str, dict[str, Any]]:
+    """Return ``(sql, params)`` of one query answering the list's page as JSON text.
+
+    The same rows, order, total and errors as :func:`list_suggestions`; the query's one row has
+    one column, ``page``: the JSON of :class:`growthops.ads.models.SuggestionPage` (``items``,
+    ``total``, ``limit``, ``offset``, ``next_offset``) built by PostgreSQL
+    (:func:`growthops.core.sqljson.model_select_sql`), so the route sends it as the body without
+    decoding the ``jsonb`` columns nor encoding them again (issue 16, docs/performance.md §7).
+    The total comes from a window count over the matching rows; for a page past the end (no
+    row to carry it) from a count that PostgreSQL evaluates only then. Run it inside the
+    tenant's transaction (row-level security).
+    """
+    from growthops.ads.models import SuggestionOut
+    from growthops.core.sqljson import model_select_sql
+
+    params = _list_params(tenant_id, status, limit, offset)
+    total = (f"coalesce(max(p.total_rows), case when %(offset)s > 0 then (select count(*) "
+             f"from ads.suggestions where {_LIST_WHERE}) else 0 end)")
+    # the review order again, over the items' fields (all three are SuggestionOut's)
+    order = ("array_position(array['critical', 'high', 'medium', 'low'], x.priority), "
+             "x.confidence desc, x.suggestion_id")
+    sql = f"""with p as (
+            select {', '.join(HISTORY_COLUMNS)}, count(*) over () as total_rows
+            from ads.suggestions where {_LIST_WHERE}
+            order by {_REVIEW_ORDER}
+            limit %(limit)s offset %(offset)s)
+        select json_build_object(
+                 'items', coalesce((select json_agg(x order by {order})
+                                    from (select {model_select_sql(SuggestionOut,
+                                                                   HISTORY_COLUMNS, "p")}
+                                          from p) x), '[]'::json),
+                 'total', t.total,
+                 'limit', %(limit)s::int,
+                 'offset', %(offset)s::int,
+                 'next_offset', case when t.n > 0 and %(offset)s::int + t.n < t.total
+                                     then %(offset)s::int + t.n end)::text as page
+        from (select count(*) as n, {total} as total from p) t"""
+    return sql, params
 
 
 def get_suggestion(conn: Any, *, tenant_id: UUID | str, suggestion_id: int) -> dict[str, Any]:

@@ -1,0 +1,231 @@
+"""Issue 16, the API's hot path (docs/performance.md §7): the suggestion page built as JSON by
+PostgreSQL, the one-round-trip tenant batches, one thread hop per request, the approval's
+decision pipelined with the key's liveness, its execution on the app's own threads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import anyio.to_thread
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from growthops.ads.action import decisions
+from growthops.ads.action import execution as ex
+from growthops.ads.models import SuggestionOut, SuggestionPage
+from growthops.app import create_app
+from growthops.core.auth import api_keys
+from growthops.core.sqljson import model_select_sql
+from tests.conftest import new_tenant
+
+
+@pytest.fixture(scope="module")
+def client(db):
+    return TestClient(create_app(db=db))
+
+
+def _key(db, tenant) -> str:
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        return api_keys.create(conn, tenant_id=tenant.tenant_id, name="hot").plaintext
+
+
+def _suggestions(conn, tenant_id, n: int = 6) -> list[int]:
+    """``n`` suggestions of varied shapes: statuses, nulls, microseconds or none, nested and
+    non-ASCII jsonb, quotes, a guard-rail note."""
+    rows = conn.execute(
+        """insert into ads.suggestions (tenant_id, as_of, type, priority, action, reason,
+             expected_impact, texts, predicted_metrics, action_params, evidence, confidence,
+             calibrated_confidence, platform, entity_type, entity_id, entity_name, status,
+             decided_by, decided_at, guard_rail_note, created_at, expires_at)
+           select %(t)s, date '2024-03-01' + g, 'scale',
+                  (array['critical', 'high', 'medium', 'low'])[1 + g %% 4],
+                  'Raise "budget" by 20%%', 'ROAS ≥ target — été', 'e' || g,
+                  jsonb_build_object('fr', jsonb_build_object('action', 'Augmenter « x »',
+                                                                'n', g, 'ok', g %% 2 = 0)),
+                  '{"horizon_days": 7, "metrics": [{"p10": 0.1, "p90": 1e-7}]}'::jsonb,
+                  jsonb_build_object('daily_budget', jsonb_build_object('from', 100.5, 'to', 120)),
+                  '{}'::jsonb, 40 + g, case when g %% 2 = 0 then 60 + g end, 'meta', 'adset',
+                  'e' || g, case when g %% 3 = 0 then null else 'Ad set ''' || g || '''' end,
+                  case when g %% 3 = 0 then 'approved' else 'pending' end,
+                  case when g %% 3 = 0 then 'alice' end,
+                  case when g %% 3 = 0 then timestamptz '2024-03-02 10:00:00.120000+00' end,
+                  case when g = 3 then '{"outcome": "split", "rails": ["max_change_pct"]}'::jsonb
+                  end,
+                  timestamptz '2024-03-01 09:30:00+00' + g * interval '1.000123 second',
+                  timestamptz '2099-01-01 00:00:00+00'
+           from generate_series(1, %(n)s) g
+           returning suggestion_id""",
+        {"t": str(tenant_id), "n": n},
+    ).fetchall()
+    return sorted(r["suggestion_id"] for r in rows)
+
+
+def _pending(conn, tenant_id) -> int:
+    """Insert the varied suggestions; return the first pending one's id."""
+    _suggestions(conn, tenant_id)
+    return conn.execute("select min(suggestion_id) as i from ads.suggestions "
+                        "where status = 'pending'").fetchone()["i"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Sao_Paulo"])
+def test_the_page_json_is_pydantics_page_in_any_session_time_zone(db, zone):
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id, rollback=True) as conn:
+        _suggestions(conn, t.tenant_id)
+        conn.execute("select set_config('TimeZone', %s, true)", [zone])
+        full = ""  # the first, unfiltered page
+        for kw in ({}, {"limit": 2}, {"limit": 2, "offset": 3}, {"status": "approved"},
+                   {"offset": 100}, {"status": "refused"}):
+            rows, total = decisions.list_suggestions(conn, tenant_id=t.tenant_id, **kw)
+            limit, offset = kw.get("limit", 50), kw.get("offset", 0)
+            page = SuggestionPage.of([SuggestionOut.model_validate(r) for r in rows], total,
+                                     limit, offset)
+            sql, params = decisions.suggestion_page_query(tenant_id=t.tenant_id, **kw)
+            text = conn.execute(sql, params).fetchone()["page"]
+            assert json.loads(text) == json.loads(page.model_dump_json()), (zone, kw)
+            got = json.loads(text)
+            full = full or text
+            assert list(got) == list(SuggestionPage.model_fields)
+            for item in got["items"]:
+                assert list(item) == list(SuggestionOut.model_fields)  # the schema's order
+    # the offsets of non-UTC zones are written as pydantic writes them
+    if zone != "UTC":
+        assert "+05:30" in full or "-03:00" in full
+        assert ".000123" in full and ".120000" in full  # microseconds: pydantic's six digits
+
+
+def test_model_select_sql_refuses_what_it_cannot_write(db):
+    class Floaty(BaseModel):
+        x: float
+
+    class NoDefault(BaseModel):
+        a: int
+        b: str
+
+    class Defaults(BaseModel):
+        a: int
+        note: str = "100% 'sure'"
+        tags: list[str] = []
+
+    with pytest.raises(TypeError):
+        model_select_sql(Floaty, ["x"], "r")
+    with pytest.raises(ValueError):
+        model_select_sql(NoDefault, ["a"], "r")
+    with db.app_tx() as conn:  # a default with % and ' survives a query with parameters
+        sql = f"select row_to_json(x)::text as j from (select {model_select_sql(Defaults, ['a'], 'r')} from (select %s::int as a) r) x"
+        got = conn.execute(sql, [7]).fetchone()["j"]
+    assert json.loads(got) == json.loads(Defaults(a=7).model_dump_json())
+
+
+def test_tenant_batch_is_one_transaction_under_row_level_security(db):
+    ta, tb = new_tenant(db), new_tenant(db)
+    with db.tenant_tx(ta.tenant_id) as conn:
+        _suggestions(conn, ta.tenant_id, 3)
+    with db.tenant_tx(tb.tenant_id) as conn:
+        _suggestions(conn, tb.tenant_id, 2)
+    count = ("select count(*) as n, count(distinct tenant_id) as tenants "
+             "from ads.suggestions", None)
+    setting = ("select current_setting('app.tenant_id') as t", None)
+    (n,), (s,) = db.tenant_batch(ta.tenant_id, [count, setting])
+    assert (n["n"], n["tenants"], s["t"]) == (3, 1, str(ta.tenant_id))
+    assert db.tenant_batch(tb.tenant_id, [count])[0][0]["n"] == 2
+    # an error in a later statement rolls back the earlier ones' writes
+    upd = ("update ads.suggestions set entity_name = 'changed'", None)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        db.tenant_batch(ta.tenant_id, [upd, ("select 1 / 0", None)])
+    # the block of tenant_tx_batch decides: raising rolls back what the statements wrote
+    with pytest.raises(RuntimeError), db.tenant_tx_batch(ta.tenant_id, [upd]) as (conn, rows):
+        assert rows == [[]]
+        raise RuntimeError("refused after reading")
+    with db.tenant_tx(ta.tenant_id) as conn:
+        names = {r["entity_name"] for r in conn.execute("select entity_name from ads.suggestions")}
+    assert "changed" not in names
+    with db.app_tx() as conn:  # the tenant does not outlive the batch on the pooled connection
+        assert conn.execute("select current_setting('app.tenant_id', true) as t"
+                            ).fetchone()["t"] in (None, "")
+        assert conn.execute("select count(*) as n from ads.suggestions").fetchone()["n"] == 0
+
+
+def _count_hops(monkeypatch) -> list[str]:
+    """Count the hops to anyio's worker threads (FastAPI's sync dependencies and routes, and
+    run_in_threadpool, all go through anyio.to_thread.run_sync)."""
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(fn: Any, *args: Any, **kw: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await real(fn, *args, **kw)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return hops
+
+
+def test_the_list_and_the_approval_take_one_thread_hop_each(db, client, monkeypatch):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        ids = _suggestions(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # key cached
+    hops = _count_hops(monkeypatch)
+    r = client.get("/api/v1/suggestions", headers=h, params={"limit": 3})
+    assert r.status_code == 200 and r.json()["total"] == 6
+    assert len(hops) == 1, hops
+    pending = [s["suggestion_id"] for s in client.get(
+        "/api/v1/suggestions", headers=h, params={"status": "pending"}).json()["items"]]
+    hops.clear()
+    r = client.post(f"/api/v1/suggestions/{pending[0]}/decision", headers=h,
+                    json={"decision": "approved"})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "approved" and r.json()["suggestion_id"] in ids
+    assert len(hops) == 1, hops  # no ad account: nothing to execute, no second transaction
+
+
+def test_a_dead_keys_decision_is_rolled_back(db, client):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = _pending(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # cached
+    with db.tenant_tx(t.tenant_id) as conn:  # revoked behind this process's cache
+        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
+                     [str(t.tenant_id)])
+    r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h,
+                    json={"decision": "approved"})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert conn.execute("select status from ads.suggestions where suggestion_id = %s",
+                            [sid]).fetchone()["status"] == "pending"
+        assert conn.execute("select count(*) as n from ads.decisions").fetchone()["n"] == 0
+        assert conn.execute("select count(*) as n from ads.audit_log").fetchone()["n"] == 0
+
+
+def test_the_approvals_execution_runs_on_the_apps_own_threads(db, client, monkeypatch):
+    calls: list[tuple[str, Any, int]] = []
+
+    def fake(database, *, tenant_id, suggestion_id, actor):
+        calls.append((threading.current_thread().name, tenant_id, suggestion_id))
+
+    monkeypatch.setattr(ex, "execute_after_approval", fake)
+    with_account, without = new_tenant(db), new_tenant(db)
+    with db.tenant_tx(with_account.tenant_id) as conn:
+        conn.execute("insert into ads.ad_accounts (tenant_id, platform, account_id, connector) "
+                     "values (%s, 'meta', 'act_1', 'sandbox')", [str(with_account.tenant_id)])
+    for t in (with_account, without):
+        key = _key(db, t)
+        with db.tenant_tx(t.tenant_id) as conn:
+            sid = _pending(conn, t.tenant_id)
+        r = client.post(f"/api/v1/suggestions/{sid}/decision",
+                        headers={"X-API-Key": key}, json={"decision": "approved"})
+        assert r.status_code == 201, r.text
+        if t is with_account:
+            assert len(calls) == 1
+            name, tid, got = calls[0]
+            assert name.startswith("growthops-after-response")
+            assert (str(tid), got) == (str(t.tenant_id), sid)
+    assert len(calls) == 1  # the tenant without an ad account has nothing to execute
