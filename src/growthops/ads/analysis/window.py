@@ -56,6 +56,8 @@ QUANTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "v3s": ("sum(m.video_3s_views::float8)", ("7",)),
     "imp_v": ("sum(m.impressions::float8) filter (where m.video_3s_views is not null{and_w})", ("7",)),
     "active_days": ("count(*) filter (where (m.spend > 0 or m.impressions > 0){and_w})", ("90",)),
+    # Days reported (rows) in the 14-day window: what "ROAS over N days" says (suggestions).
+    "days": ("count(*)", ("14",)),
     # Anomaly history statistics (see growthops.ads.analysis.detect for what each feeds).
     "adj_spend": (f"sum(m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])", ("h",)),
     "n_sp": ("count(*) filter (where m.spend > 0{and_w})", ("h",)),
