@@ -126,8 +126,11 @@ def build(db: Database, n_tenants: int, n_ads: int, days: int, *, by_day: bool, 
             return {"tenants": [SimpleNamespace(tenant_id=t) for t in ids], "rows": rows, "load_s": 0.0,
                     "n_adsets": campaigns * adsets_per_campaign}
     with db.admin() as conn:
-        conn.execute("drop schema if exists ads cascade")
-        conn.execute("drop schema if exists core cascade")
+        schemas = [r["nspname"] for r in conn.execute(
+            "select nspname from pg_namespace where nspname not like 'pg\\_%%' and nspname not in"
+            " ('information_schema', 'public')").fetchall()]
+        for name in schemas:  # every schema the migrations made (ads, core, leads, ...)
+            conn.execute(f'drop schema if exists "{name}" cascade')
         conn.execute("drop table if exists public._yoyo_migration, public._yoyo_log, public._yoyo_version, public.yoyo_lock cascade")
     migrate(db)
     tenants, rows_total = [], 0
