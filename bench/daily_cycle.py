@@ -228,9 +228,10 @@ def measure(db: Database, built: dict, repeat: int, sample: int) -> dict:
         for a in sample_ids:
             seed001_adset(conn, tn.tenant_id, a, 3.0)
     per_entity = (time.perf_counter() - t0) / len(sample_ids)
-    with db.admin() as conn:
+    with db.admin() as conn:  # hash aggregate (count(distinct row) sorts 12M rows at 10M: minutes)
         entities = conn.execute(
-            "select count(distinct (tenant_id, platform, level, entity_id)) as n from ads.metrics_daily"
+            "select count(*) as n from (select distinct tenant_id, platform, level, entity_id"
+            " from ads.metrics_daily) e"
         ).fetchone()["n"]
     t_cycle, t_floor = statistics.median(cycle_times), statistics.median(floor_times)
     steps = list(stage_runs[0]) if stage_runs else []
