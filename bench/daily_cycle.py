@@ -272,7 +272,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="keep the data already in --data-dir (same sizes), e.g. to time two versions of the code on it")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=max(160, Console().width))
     db = open_db(args.data_dir)
     by_day = args.layout == "day"
     if args.scale:
