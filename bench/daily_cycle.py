@@ -283,7 +283,7 @@ def main() -> None:
     load_before = load_avg()
     r = measure(db, built, args.repeat, args.sample)
 
-    table = Table(title="daily cycle benchmark (embedded PostgreSQL 16, this machine)")
+    table = Table(title="daily cycle benchmark (embedded PostgreSQL, this machine)")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_row("tenants x ads x days, layout", f"{args.tenants} x {args.entities} x {args.days}, by {args.layout}")
