@@ -10,7 +10,6 @@ can check that the cycle finds them.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -153,27 +152,32 @@ def generate(tenant_id: UUID | str, plan: Plan) -> dict[str, np.ndarray]:
     return {k: np.concatenate(v) for k, v in cols.items()}
 
 
-def copy_rows(conn: Any, rows: dict[str, np.ndarray]) -> int:
-    """COPY generated rows into ``ads.metrics_daily`` through a temp table (caller's transaction)."""
+def copy_rows(conn: Any, rows: dict[str, np.ndarray], *, by_day: bool = False, chunk: int = 200_000) -> int:
+    """COPY generated rows into ``ads.metrics_daily`` through a temp table (caller's transaction).
+
+    Rows go in entity after entity (the order of :func:`generate`), or with ``by_day`` day after
+    day, the order daily syncs write them (a day's rows stored together). Text is formatted a
+    column at a time and sent in chunks of ``chunk`` rows, so a tenant of 300,000 rows loads in
+    seconds. Returns the number of rows.
+    """
     n = len(rows["entity_id"])
-    buf = io.StringIO()
-    arrays = [rows[c] for c in COLUMNS]
-    for i in range(n):
-        vals = []
-        for col, arr in zip(COLUMNS, arrays, strict=True):
-            v = arr[i]
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                vals.append("\\N")
-            elif col in ("spend", "conversion_value", "daily_budget"):
-                vals.append(f"{float(v):.2f}")
-            else:
-                vals.append(str(v))
-        buf.write("\t".join(vals) + "\n")
+    order = np.argsort(rows["day"].astype("datetime64[D]"), kind="stable") if by_day else None
     # COPY cannot write a table with row-level security: stage in a temp table, then insert.
     conn.execute("create temp table if not exists _syn (like ads.metrics_daily including defaults) on commit drop")
     conn.execute("truncate _syn")
     with conn.cursor().copy(f"copy _syn ({', '.join(COLUMNS)}) from stdin") as cp:
-        cp.write(buf.getvalue())
-    cols = ", ".join(COLUMNS)
-    conn.execute(f"insert into ads.metrics_daily ({cols}) select {cols} from _syn")
+        for lo in range(0, n, chunk):
+            sel = slice(lo, min(n, lo + chunk)) if order is None else order[lo:lo + chunk]
+            cols = [_column_text(col, rows[col][sel]) for col in COLUMNS]
+            cp.write("\n".join(map("\t".join, zip(*cols, strict=True))) + "\n")
+    cols_sql = ", ".join(COLUMNS)
+    conn.execute(f"insert into ads.metrics_daily ({cols_sql}) select {cols_sql} from _syn")
     return n
+
+
+def _column_text(col: str, arr: np.ndarray) -> list[str]:
+    """COPY text of one column: ``\\N`` for None and NaN, money with 2 decimals, else ``str``."""
+    vals = arr.tolist()
+    if col in ("spend", "conversion_value", "daily_budget"):
+        return ["\\N" if v is None or v != v else f"{float(v):.2f}" for v in vals]
+    return ["\\N" if v is None or (isinstance(v, float) and v != v) else str(v) for v in vals]

@@ -7,8 +7,10 @@ The scale, pause and budget rules and the ranking, cool-down and storage are in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,43 @@ from growthops.core.i18n import format_significant as _sig
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
+class LazyTexts(Mapping[str, dict[str, str]]):
+    """A candidate's texts by language, rendered by ``render()`` on first access.
+
+    Most candidates of a day are dropped (cool-down, materiality, one per entity, the daily cap)
+    before they are stored; formatting both languages' numbers with Babel for each of them was
+    half the suggestion step (issue 16). The rendered dict is cached, so in-place edits (e.g.
+    :func:`growthops.ads.experiments.diagnostic.enrich_candidates` appending a sentence) stick.
+    """
+
+    __slots__ = ("_render", "_texts")
+
+    def __init__(self, render: Callable[[], dict[str, dict[str, str]]]) -> None:
+        self._render: Callable[[], dict[str, dict[str, str]]] | None = render
+        self._texts: dict[str, dict[str, str]] | None = None
+
+    def resolve(self) -> dict[str, dict[str, str]]:
+        """Render (once) and return the plain dict ``{lang: {action, reason, expected_impact}}``."""
+        if self._texts is None:
+            assert self._render is not None
+            self._texts, self._render = self._render(), None
+        return self._texts
+
+    def __getitem__(self, lang: str) -> dict[str, str]:
+        return self.resolve()[lang]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.resolve())
+
+    def __len__(self) -> int:
+        return len(self.resolve())
+
+
+def plain_texts(texts: Mapping[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """``texts`` as a plain dict (renders a :class:`LazyTexts`)."""
+    return texts.resolve() if isinstance(texts, LazyTexts) else dict(texts)
+
+
 @dataclass
 class Candidate:
     """A suggestion before ranking and storage. Money in the tenant's currency; ``confidence``
@@ -47,7 +86,7 @@ class Candidate:
     entity_name: str
     confidence: float
     stake: float
-    texts: dict[str, dict[str, str]]
+    texts: Mapping[str, dict[str, str]]  # a dict or a LazyTexts, rendered when read
     predicted: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -89,27 +128,39 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
     new_spend = week * (1 + step)
     roas = np.array([r_lo, r_mid, r_hi]) * vbar[i] / new_spend
     delta = np.array([r_lo, r_mid, r_hi]) - base
-    params: dict[str, dict[str, Any]] = {}
-    for lang in LANGS:
-        d = dict(level=tx.level(lv, lang), name=names[i], budget_from=tx.money(daily, cur, lang),
-                 budget_to=tx.money(new_daily, cur, lang), step=tx.pct(abs(step), lang),
-                 roas_new=tx.ratio(roas[1], lang), roas_lo=tx.ratio(min(roas), lang), roas_hi=tx.ratio(max(roas), lang),
-                 inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
-                 extra_spend=tx.money(week * step, cur, lang), save=tx.money(-week * step, cur, lang),
-                 lost_lo=tx.num(min(-delta), lang), lost_hi=tx.num(max(-delta), lang))
-        tp = tx_params.copy()
-        if "why" in tp:
-            d["why"] = tp.pop("why")[lang]
-        for k, v in tp.items():
-            if k in ("roas", "target", "p75", "good"):
-                d[k] = tx.ratio(v, lang)
-            elif k == "conf":
-                d[k] = tx.pct(v, lang)
-            elif k == "window":
-                d[k] = tx.days(v, lang)
-            else:
-                d[k] = tx.num(v, lang)
-        params[lang] = d
+
+    def render() -> dict[str, dict[str, str]]:
+        params: dict[str, dict[str, Any]] = {}
+        tp0 = tx_params.copy()
+        why = tp0.pop("why", None)
+        if callable(why):
+            why = why()
+        for lang in LANGS:
+            d = dict(level=tx.level(lv, lang), name=names[i], budget_from=tx.money(daily, cur, lang),
+                     budget_to=tx.money(new_daily, cur, lang), step=tx.pct(abs(step), lang),
+                     roas_new=tx.ratio(roas[1], lang), roas_lo=tx.ratio(min(roas), lang),
+                     roas_hi=tx.ratio(max(roas), lang),
+                     inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
+                     extra_spend=tx.money(week * step, cur, lang), save=tx.money(-week * step, cur, lang),
+                     lost_lo=tx.num(min(-delta), lang), lost_hi=tx.num(max(-delta), lang))
+            if why is not None:
+                d["why"] = why[lang]
+            for k, v in tp0.items():
+                if k in ("roas", "target", "p75", "good"):
+                    d[k] = tx.ratio(v, lang)
+                elif k == "conf":
+                    d[k] = tx.pct(v, lang)
+                elif k == "window":
+                    d[k] = tx.days(v, lang)
+                else:
+                    d[k] = tx.num(v, lang)
+            params[lang] = d
+        texts = tx.render(kind, params)
+        if inferred:
+            for lang in LANGS:
+                texts[lang]["action"] = _(lang, tx.ACTION_NO_BUDGET[kind], **params[lang])
+        return texts
+
     predicted = {
         "horizon_days": 7,
         "metrics": {
@@ -121,14 +172,30 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
         "status_quo": {"spend": round(week, 2), "results": round(float(base[1]), 2)},
         "elasticity": {"central": ELASTICITY, "range": list(ELASTICITY_RANGE)},
     }
-    texts = tx.render(kind, params)
     budget: dict[str, Any] = {"from": round(daily, 2), "to": round(new_daily, 2), "change": step}
     if inferred:
         budget["inferred"] = True
-        for lang in LANGS:
-            texts[lang]["action"] = _(lang, tx.ACTION_NO_BUDGET[kind], **params[lang])
-    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), texts, predicted,
+    return Candidate(kind, "", lv, "", names[i], 0.0, abs(week * step), LazyTexts(render), predicted,
                      {"daily_budget": budget})
+
+
+def _refresh_texts(r: dict[str, Any], name: str, by_ctr: bool, ctr_r: float, ctr_e: float, conf: float,
+                   lost_clicks: float, cur: str) -> dict[str, dict[str, str]]:
+    """Texts of a ``refresh`` candidate (``r``: its ``ads.creative_performance`` row)."""
+    params = {}
+    for lang in LANGS:
+        extra = ""
+        if r["cost_per_result_recent"] and r["cost_per_result_earlier"]:
+            extra = _(lang, tx.EXTRA_COST_PER_RESULT,
+                      recent=tx.money(r["cost_per_result_recent"], cur, lang),
+                      earlier=tx.money(r["cost_per_result_earlier"], cur, lang))
+        signal = _(lang, tx.SIGNAL_CTR_FELL if by_ctr else tx.SIGNAL_COST_ROSE)
+        params[lang] = dict(name=name, fatigue=format_number(r["fatigue_index"], lang, 0),
+                            ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
+                            ctr_e=tx.pct(ctr_e, lang, 2), extra=extra, conf=tx.pct(conf, lang),
+                            clicks=tx.num(lost_clicks, lang), clicks_lo=tx.num(0.5 * lost_clicks, lang),
+                            clicks_hi=tx.num(lost_clicks, lang))
+    return tx.render("refresh", params)
 
 
 def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str, np.ndarray],
@@ -180,22 +247,9 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
             continue
         ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
         lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
-        params = {}
-        for lang in LANGS:
-            extra = ""
-            if r["cost_per_result_recent"] and r["cost_per_result_earlier"]:
-                extra = _(lang, tx.EXTRA_COST_PER_RESULT,
-                          recent=tx.money(r["cost_per_result_recent"], cur, lang),
-                          earlier=tx.money(r["cost_per_result_earlier"], cur, lang))
-            signal = _(lang, tx.SIGNAL_CTR_FELL if by_ctr else tx.SIGNAL_COST_ROSE)
-            params[lang] = dict(name=names[i], fatigue=format_number(r["fatigue_index"], lang, 0),
-                                ctr_r=tx.pct(ctr_r, lang, 2), signal=signal,
-                                ctr_e=tx.pct(ctr_e, lang, 2), extra=extra, conf=tx.pct(conf, lang),
-                                clicks=tx.num(lost_clicks, lang), clicks_lo=tx.num(0.5 * lost_clicks, lang),
-                                clicks_hi=tx.num(lost_clicks, lang))
         out.append(Candidate(
             "refresh", r["platform"], "ad", r["ad_id"], names[i], conf, E["spend_7"][i] * min(1.0, r["fatigue_index"] / 100),
-            tx.render("refresh", params),
+            LazyTexts(partial(_refresh_texts, r, names[i], by_ctr, ctr_r, ctr_e, conf, lost_clicks, cur)),
             {"horizon_days": 7, "metrics": {"clicks_recovered": _q(0.5 * lost_clicks, 0.75 * lost_clicks, lost_clicks, "clicks"),
                                             "ctr": _q(ctr_r, (ctr_r + ctr_e) / 2, ctr_e, "fraction")},
              "status_quo": {"ctr": ctr_r}},

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,12 +40,14 @@ from growthops.ads.config import TenantContext
 from growthops.ads.suggestions import texts as tx
 from growthops.ads.suggestions.candidates import (
     Candidate,
+    LazyTexts,
     _anomaly_candidates,
     _budget_change,
     _fatigue_candidates,
     _pacing_candidates,
     _q,
     _safe_div,
+    plain_texts,
 )
 from growthops.ads.suggestions.evidence import (
     discounted_history,
@@ -181,7 +184,8 @@ def generate(
         anomalies_by_entity.setdefault((an["platform"], an["level"], an["entity_id"]), []).append(an)
 
     # Days each entity actually reported in the 14-day window: what "ROAS over N days" says.
-    days14 = _days_reported(conn, ctx, as_of, platform, level, ids)
+    # (an entity of the window without a row in those 14 days says 14, as before).
+    days14 = np.where(E["days_14"] > 0, E["days_14"], 14).astype(int)
 
     cands: list[Candidate] = []
     week_spend_total = float(E["spend_7"][camp].sum()) or float(E["spend_7"].sum())
@@ -212,21 +216,10 @@ def generate(
                 save = spend7
                 lost = np.array([lam10[i], lam50[i], lam90[i]]) * spend7
                 bad_roas = troas[i] * PAUSE_ROAS_FRACTION_OF_TARGET
-                params = {
-                    lang: dict(
-                        level=tx.level(lv, lang), name=names[i], roas=tx.ratio(roas14[i], lang),
-                        window=tx.days(days14[i], lang),
-                        results=tx.num(E["results_14"][i], lang), spend=tx.money(spend14, cur, lang),
-                        target=tx.ratio(troas[i], lang), bad=tx.ratio(bad_roas, lang),
-                        bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad[i], lang),
-                        save=tx.money(save, cur, lang), save_lo=tx.money(0.8 * save, cur, lang),
-                        save_hi=tx.money(1.2 * save, cur, lang), lost_lo=tx.num(lost[0], lang),
-                        lost_hi=tx.num(lost[2], lang), value_lost=tx.money(lost[1] * vbar[i], cur, lang),
-                    )
-                    for lang in LANGS
-                }
                 cands.append(Candidate(
-                    "pause", p, lv, ids[i], names[i], float(p_bad[i]), save, tx.render("pause", params),
+                    "pause", p, lv, ids[i], names[i], float(p_bad[i]), save,
+                    LazyTexts(partial(_pause_texts, lv, names[i], roas14[i], days14[i], E["results_14"][i], spend14,
+                                      troas[i], bad_roas, p_bad[i], save, lost, vbar[i], cur)),
                     {"horizon_days": 7, "metrics": {
                         "spend": _q(0, 0, 0, cur),
                         "spend_saved": _q(0.8 * save, save, 1.2 * save, cur),
@@ -261,10 +254,7 @@ def generate(
                     cands.append(c)
                     continue
             elif p_below[i] >= MIN_CONFIDENCE and spend14 >= PAUSE_MIN_SPEND_IN_TARGET_CPAS * target_cpa[i]:
-                why = tx.sentence(tx.WHY_BELOW_TARGET, {
-                    lang: {"roas": tx.ratio(roas14[i], lang), "target": tx.ratio(troas[i], lang),
-                           "conf": tx.pct(p_below[i], lang), "window": tx.days(days14[i], lang)}
-                    for lang in LANGS})
+                why = partial(_why_below_target, roas14[i], troas[i], p_below[i], days14[i])
                 c = _budget_change("budget_decrease", -BUDGET_STEP, i, daily, lam10, lam50, lam90, vbar, names, cur,
                                    tx_params={"why": why}, lv=lv,
                                    inferred=not np.isfinite(E["budget_today"][i]))
@@ -327,17 +317,32 @@ def generate(
     return kept[:MAX_SUGGESTIONS_PER_DAY], held
 
 
-def _days_reported(conn: Any, ctx: TenantContext, as_of: date, platform: np.ndarray,
-                   level: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Return, per entity of the window, its number of reported days among the 14 ending
-    ``as_of`` (1-14; one set-based query for the tenant)."""
-    rows = conn.execute(
-        """select platform, level, entity_id, count(*)::int as n from ads.metrics_daily
-           where tenant_id = %s and day > %s::date - 14 and day <= %s
-           group by platform, level, entity_id""", [ctx.tenant_id, as_of, as_of]).fetchall()
-    seen = {(r["platform"], r["level"], r["entity_id"]): r["n"] for r in rows}
-    return np.array([max(1, seen.get((p, lv, e), 14)) for p, lv, e in
-                     zip(platform, level, ids, strict=True)], dtype=int)
+def _pause_texts(lv: str, name: str, roas14: float, days14: int, results14: float, spend14: float,
+                 troas: float, bad_roas: float, p_bad: float, save: float, lost: np.ndarray, vbar: float,
+                 cur: str) -> dict[str, dict[str, str]]:
+    """Texts of a ``pause`` candidate (rendered only for the candidates stored)."""
+    params = {
+        lang: dict(
+            level=tx.level(lv, lang), name=name, roas=tx.ratio(roas14, lang),
+            window=tx.days(days14, lang),
+            results=tx.num(results14, lang), spend=tx.money(spend14, cur, lang),
+            target=tx.ratio(troas, lang), bad=tx.ratio(bad_roas, lang),
+            bad_frac=tx.pct(PAUSE_ROAS_FRACTION_OF_TARGET, lang), conf=tx.pct(p_bad, lang),
+            save=tx.money(save, cur, lang), save_lo=tx.money(0.8 * save, cur, lang),
+            save_hi=tx.money(1.2 * save, cur, lang), lost_lo=tx.num(lost[0], lang),
+            lost_hi=tx.num(lost[2], lang), value_lost=tx.money(lost[1] * vbar, cur, lang),
+        )
+        for lang in LANGS
+    }
+    return tx.render("pause", params)
+
+
+def _why_below_target(roas14: float, troas: float, p_below: float, days14: int) -> dict[str, str]:
+    """The ``why`` sentence of a ``budget_decrease`` below target, per language."""
+    return tx.sentence(tx.WHY_BELOW_TARGET, {
+        lang: {"roas": tx.ratio(roas14, lang), "target": tx.ratio(troas, lang),
+               "conf": tx.pct(p_below, lang), "window": tx.days(days14, lang)}
+        for lang in LANGS})
 
 
 def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], clock: datetime) -> tuple[int, int]:
@@ -363,7 +368,7 @@ def store(conn: Any, ctx: TenantContext, as_of: date, cands: list[Candidate], cl
         {
             "as_of": as_of.isoformat(), "type": c.type, "priority": c.priority,
             "action": c.texts["en"]["action"], "reason": c.texts["en"]["reason"],
-            "expected_impact": c.texts["en"]["expected_impact"], "texts": c.texts,
+            "expected_impact": c.texts["en"]["expected_impact"], "texts": plain_texts(c.texts),
             "predicted_metrics": c.predicted, "action_params": c.params, "evidence": c.evidence,
             "confidence": int(round(100 * c.confidence)),
             "calibrated_confidence": (round(100 * c.calibrated_confidence)
