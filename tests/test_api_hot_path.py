@@ -205,6 +205,22 @@ def test_a_dead_keys_decision_is_rolled_back(db, client):
         assert conn.execute("select count(*) as n from ads.audit_log").fetchone()["n"] == 0
 
 
+def test_a_dead_key_gets_401_before_its_requests_faults(db, client):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = _pending(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    body = {"decision": "approved", "decided_by": "someone@agency.example"}
+    r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h, json=body)
+    assert r.status_code == 422  # this key does not act for people: decided_by refused
+    with db.tenant_tx(t.tenant_id) as conn:  # revoked behind this process's cache
+        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
+                     [str(t.tenant_id)])
+    r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h, json=body)
+    assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
+
+
 def test_the_approvals_execution_runs_on_the_apps_own_threads(db, client, monkeypatch):
     calls: list[tuple[str, Any, int]] = []
 

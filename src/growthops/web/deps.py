@@ -290,12 +290,21 @@ def scope_tx_batch(
 
     The block sees the rows before anything is committed and may still refuse (raise: all
     is rolled back). A dead key raises 401 before the block runs, the statements' writes
-    rolled back (:func:`key_tx_batch`).
+    rolled back (:func:`key_tx_batch`); when ``statements`` itself refuses the request (403,
+    422), a dead key still gets 401 instead.
     """
     row = _tenant_row(request, who)
     tid = UUID(str(row["tenant_id"]))
     db = get_database(request)
-    todo = statements(tid) if statements is not None else []
+    try:
+        todo = statements(tid) if statements is not None else []
+    except Exception:
+        # A request refused before its transaction (403, 422) by a key revoked behind this
+        # process's cache gets 401 first, as without the cache: one round trip, error path only.
+        if who.key is not None:
+            with key_tx_batch(db, who.key, []):
+                pass
+        raise
     with (key_tx_batch(db, who.key, todo) if who.key is not None
           else db.tenant_tx_batch(tid, todo)) as (conn, rows):
         yield TenantScope(tenant_id=tid, client_key=row["client_key"], who=who, conn=conn), rows
