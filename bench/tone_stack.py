@@ -1,7 +1,7 @@
 """English tone by stacking: n-gram scores, MiniLM sentence vectors and VADER lexicon scores.
 
 Experimental, measured by ``bench/lead_models.py --only airline_stack --embeddings --stack``; not
-shipped (issue 13: it does not reach the 85 % target, docs/leads.md). Needs the ``[ml]`` extra
+shipped (issue 13: 83.9 % nested 5-fold, short of the 85 % target, docs/leads.md). Needs the ``[ml]`` extra
 and ``vaderSentiment`` (pinned in the ``dev`` extra).
 
 Level 0 (each trained on the training texts after :func:`normalize`):
