@@ -154,8 +154,12 @@ class TextClassifier:
     def save(self, path: Path | str) -> str:
         """Write the model to ``path`` (``.npz``, no pickle) and return its SHA-256 (hex).
 
-        Only columns with a non-zero weight in some class are stored. A model with an embedder
-        records the embedder's name; :meth:`load` needs the same embedder.
+        Only columns with a non-zero weight in some class are stored, with their IDF; the other
+        columns are n-grams never seen in training (an L2-penalised weight is zero only there),
+        whose IDF is the same in each block (``log(1 + n) + 1``, :class:`NgramFeaturizer`) and
+        is stored once per block (``idf_unseen``): they weigh in each block's L2 norm, so a
+        loaded model scores exactly as the trained one (up to the float16 weights). A model with
+        an embedder records the embedder's name; :meth:`load` needs the same embedder.
         """
         if self.coef is None or self.intercept is None or self.featurizer.idf is None:
             raise RuntimeError("TextClassifier.save before fit")
@@ -173,7 +177,8 @@ class TextClassifier:
             buf, config=np.array(json.dumps(config)), cols=cols,
             coef=self.coef[:, cols].astype(np.float16), intercept=self.intercept,
             idf_word_cols=word_cols, idf_word=idf_w[word_cols],
-            idf_char_cols=char_cols, idf_char=idf_c[char_cols])
+            idf_char_cols=char_cols, idf_char=idf_c[char_cols],
+            idf_unseen=np.array([idf_w.max(), idf_c.max()], dtype=np.float32))
         data = buf.getvalue()
         Path(path).write_bytes(data)
         return hashlib.sha256(data).hexdigest()
@@ -198,8 +203,10 @@ class TextClassifier:
             model = cls(C=config["C"], embedder=embedder if config["embedder"] else None,
                         embed_weight=config["embed_weight"], n_features=config["n_features"])
             n = config["n_features"]
-            idf_w = np.ones(n, dtype=np.float32)
-            idf_c = np.ones(n, dtype=np.float32)
+            # files written before idf_unseen was stored gave unseen columns an IDF of 1
+            unseen = z["idf_unseen"] if "idf_unseen" in z.files else np.ones(2, np.float32)
+            idf_w = np.full(n, unseen[0], dtype=np.float32)
+            idf_c = np.full(n, unseen[1], dtype=np.float32)
             idf_w[z["idf_word_cols"]] = z["idf_word"]
             idf_c[z["idf_char_cols"]] = z["idf_char"]
             model.featurizer.idf = (idf_w, idf_c)

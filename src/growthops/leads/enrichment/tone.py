@@ -23,11 +23,11 @@ from growthops.core.ai.text import TextClassifier
 DATA = Path(__file__).parent / "data"
 #: Shipped model files and their SHA-256, printed by ``bench/train_tone_models.py``.
 MODELS = {
-    "en": ("tone_en.npz", "ec4f8fe182e42d94bbbec03b50814ec7e38a3bc989d368ff14d4294b049713f8"),
-    "fr": ("tone_fr.npz", "9d904daea66d3cc85b7760a0e7f4e3cceb97c60d47c289715833ea5408fa1fed"),
+    "en": ("tone_en.npz", "205176099a46ab3a174155da4a744f1eb6a2ad461543b1c892d72cf015a5deea"),
+    "fr": ("tone_fr.npz", "76ff2fcd8b54c3ba69c05f7cb13c1c97205840450bc61737f9e7caadcadf59c6"),
 }
 FR_NEUTRAL_BELOW = 0.65
-VERSION = "tone-ngram-1"
+VERSION = "tone-ngram-2"
 _lock = threading.Lock()
 
 
