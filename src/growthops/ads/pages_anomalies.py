@@ -32,7 +32,7 @@ from growthops.ads.analysis.triage import CLOSED, STATUSES, TRANSITIONS, set_ano
 from growthops.ads.labels import code
 from growthops.ads.pages import PAGE_SIZE, router
 from growthops.ads.present import anomaly as present_anomaly
-from growthops.ads.sync.intraday import pacing_today
+from growthops.ads.sync.pacing import pacing_today
 from growthops.core.errors import Conflict, InvalidInput, NotFound
 from growthops.core.i18n import (
     N_,

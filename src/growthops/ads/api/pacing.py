@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from growthops.ads.sync.intraday import pacing_today
+from growthops.ads.sync.pacing import pacing_today
 from growthops.web.deps import Scope, tenant_router
 from growthops.web.errors import TENANT_RESPONSES
 from growthops.web.models import Out

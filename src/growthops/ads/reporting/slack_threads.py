@@ -70,26 +70,46 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from growthops.ads.labels import metric_label
-from growthops.ads.reporting.digest import code_label, entity_label, suggestion_text
+from growthops.ads.reporting.digest import suggestion_text
 from growthops.ads.reporting.slack import (
-    DONE_TEXT,
     MAX_FALLBACK_TEXT,
-    MAX_SECTION_TEXT,
-    PRIORITY_EMOJI,
     suggestion_blocks,
     tenant_slack,
-    who_label,
 )
 from growthops.connectors.slack.client import SlackError, call
-from growthops.connectors.slack.mrkdwn import escape, slack_time, truncate
-from growthops.core.errors import InvalidInput
-from growthops.core.i18n import LANGS, N_, _, format_money, format_number
+from growthops.connectors.slack.mrkdwn import truncate
+from growthops.core.i18n import _
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from growthops.core.db import Database
+from growthops.ads.reporting.slack_messages import (  # noqa: F401 (re-exported)
+    ANOMALY_TEXT,
+    EXECUTION_TEXT,
+    OUTCOME_TEXT,
+    PACING_DAY_TEXT,
+    PACING_MONTH_TEXT,
+    Post,
+    anomaly_post,
+    event_text,
+    item_post,
+    outcome_text,
+    pacing_key,
+    pacing_post,
+)
+from growthops.ads.reporting.slack_prefs import (  # noqa: F401 (re-exported)
+    _UNSET,
+    MODES,
+    PREF_FIELDS,
+    PREFS_MODULE,
+    SEVERITIES,
+    _check_lang,
+    change_prefs,
+    digest_lang,
+    set_prefs,
+    tenant_prefs,
+)
 
 #: Attempts per message before a failing post is left ``failed`` for good (a person then fixes
 #: the channel or the token). A design choice, not a measured value: at the worker's one-minute
@@ -124,318 +144,8 @@ PACING_LOOKBACK = timedelta(days=1)
 #: overspend costs money every hour until someone acts, as a high-severity anomaly does (a design
 #: choice; a tenant with ``critical`` gets no pacing alert).
 PACING_SEVERITY = "high"
-MODES = ("threads", "digest", "both")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 _log = logging.getLogger("growthops.ads.slack")
-
-EXECUTION_TEXT = {
-    "applied": N_(":rocket: Executed on {platform} ({action}) at {when}"),
-    "reconciled": N_(":rocket: Executed on {platform} ({action}), confirmed at {when}"),
-    "failed": N_(":warning: Execution failed at {when}: {error}"),
-    "blocked": N_(":no_entry: Blocked by a guard rail at {when}: nothing was changed"),
-    "dry_run": N_(":test_tube: Dry run at {when}: nothing was changed on {platform}"),
-}
-HANDOFF_TEXT = N_(":inbox_tray: Creative brief sent to the validation queue (item {id}) at {when}")
-VALIDATION_TEXT = {
-    "validation.advanced": N_(":arrow_right: Validation item {id} moved to {stage} by {who} at "
-                              "{when}"),
-    "validation.rejected": N_(":x: Validation item {id} rejected by {who} at {when}"),
-    "validation.expired": N_(":hourglass: Validation item {id} expired at {when}"),
-}
-EXPIRED_TEXT = N_(":hourglass: Expired at {when}: it can no longer be decided")
-OUTCOME_TEXT = N_("{emoji} Outcome measured for suggestion {id} ({entity}): *{outcome}*")
-OUTCOME_EMOJI = {"validated": ":large_green_circle:", "invalidated": ":red_circle:",
-                 "partial": ":large_yellow_circle:", "inconclusive": ":white_circle:"}
-OUTCOME_EFFECT = N_("{metric}: net change {effect} (predicted {low} to {high}; noise ±{noise})")
-ANOMALY_TEXT = N_("{emoji} *{severity} anomaly* · {entity}: {metric} {kind} on {day}")
-ANOMALY_VALUES = N_("Actual {actual}, expected {expected} ({deviation}); q-value {q}")
-PACING_DAY_TEXT = N_(":rotating_light: *Intraday overspend* · {entity}: {spent} spent by "
-                     "{hours} h, projected {projected} for the day (daily budget {budget}, "
-                     "cap {cap})")
-PACING_MONTH_TEXT = N_(":rotating_light: *Monthly budget at risk*: {spent} spent this month, "
-                       "projected {projected} against the monthly limit of {budget}")
-
-
-# ----------------------------------------------------------------------------- preferences
-def _check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise InvalidInput(f"lang: {lang!r} is not one of {', '.join(LANGS)}")
-    return lang
-
-
-def tenant_prefs(conn: Any, *, tenant_id: UUID | str, lang: str = "en") -> dict[str, Any]:
-    """Return the tenant's Slack settings with their defaults applied.
-
-    Keys of :func:`growthops.ads.reporting.slack.tenant_slack` (``client_name``, ``currency``,
-    ``time_zone``, ``channel``...) plus ``lang`` (``ads.slack_settings.lang``, else ``lang``),
-    ``mode`` (``threads`` by default), ``alerts_channel`` (the settings' channel, else
-    ``channel``) and ``alert_min_severity`` (``high``). Raises :class:`NotFound` when the
-    tenant transaction does not see the tenant, :class:`InvalidInput` for an unknown ``lang``.
-    """
-    _check_lang(lang)
-    tenant = tenant_slack(conn, tenant_id=tenant_id)
-    row = conn.execute("select lang, alerts_channel, mode, alert_min_severity "
-                       "from ads.slack_settings where tenant_id = %s", [str(tenant_id)]).fetchone()
-    row = row or {}
-    return {**tenant, "lang": row.get("lang") or lang, "mode": row.get("mode") or "threads",
-            "alerts_channel": (row.get("alerts_channel") or "").strip() or tenant["channel"],
-            "alert_min_severity": row.get("alert_min_severity") or "high"}
-
-
-def digest_lang(conn: Any, *, tenant_id: UUID | str, lang: str = "en") -> str | None:
-    """Return the language of the tenant's daily digest in Slack, or None when its mode is
-    ``threads`` (one message per suggestion instead of the digest). ``lang``: as for
-    :func:`tenant_prefs`."""
-    _check_lang(lang)
-    row = conn.execute("select lang, mode from ads.slack_settings where tenant_id = %s",
-                       [str(tenant_id)]).fetchone() or {}
-    if (row.get("mode") or "threads") == "threads":
-        return None
-    return row.get("lang") or lang
-
-
-_UNSET: Any = object()
-
-
-def set_prefs(conn: Any, *, tenant_id: UUID | str, lang: str | None = _UNSET,
-              alerts_channel: str | None = _UNSET, mode: str = _UNSET,
-              alert_min_severity: str = _UNSET) -> dict[str, Any]:
-    """Change the tenant's Slack settings (only the arguments given; None clears ``lang`` or
-    ``alerts_channel``) and return the stored row (one upsert, in the caller's transaction).
-
-    ``lang`` ``en``/``fr``; ``alerts_channel`` a channel id (``C…``) or ``#name`` of 1-200
-    characters; ``mode`` one of :data:`MODES`; ``alert_min_severity`` one of
-    :data:`SEVERITIES`. Raises :class:`InvalidInput` naming the field.
-    """
-    values: dict[str, Any] = {}
-    if lang is not _UNSET:
-        values["lang"] = None if lang is None else _check_lang(lang)
-    if alerts_channel is not _UNSET:
-        ch = None if alerts_channel is None else str(alerts_channel).strip()
-        if ch is not None and not (1 <= len(ch) <= 200) or (ch and any(c.isspace() for c in ch)):
-            raise InvalidInput("alerts_channel: a channel id or #name of 1 to 200 characters, "
-                               "without spaces")
-        values["alerts_channel"] = ch or None
-    if mode is not _UNSET:
-        if mode not in MODES:
-            raise InvalidInput(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-        values["mode"] = mode
-    if alert_min_severity is not _UNSET:
-        if alert_min_severity not in SEVERITIES:
-            raise InvalidInput(f"alert_min_severity: {alert_min_severity!r} is not one of "
-                               f"{', '.join(SEVERITIES)}")
-        values["alert_min_severity"] = alert_min_severity
-    cols = list(values)
-    insert_cols = ", ".join(["tenant_id", *cols])
-    placeholders = ", ".join(["%(tenant_id)s", *(f"%({c})s" for c in cols)])
-    updates = ", ".join([*(f"{c} = excluded.{c}" for c in cols), "updated_at = now()"])
-    return conn.execute(
-        f"insert into ads.slack_settings ({insert_cols}) values ({placeholders}) "
-        f"on conflict (tenant_id) do update set {updates} returning *",
-        {"tenant_id": str(tenant_id), **values}).fetchone()
-
-
-#: The columns of ``ads.slack_settings`` a person changes (:func:`change_prefs`).
-PREF_FIELDS = ("lang", "alerts_channel", "mode", "alert_min_severity")
-#: ``core.system_logs.module`` of a change of the Slack settings.
-PREFS_MODULE = "growthops.ads.slack"
-
-
-def change_prefs(conn: Any, *, tenant_id: UUID | str, by: str,
-                 **changes: Any) -> dict[str, Any]:
-    """Change the tenant's Slack settings as a person (CLI, dashboard) and audit it; return
-    :func:`tenant_prefs` after the change (``lang`` defaulting to ``en``).
-
-    ``changes``: any of :data:`PREF_FIELDS`, validated by :func:`set_prefs` (None clears
-    ``lang`` or ``alerts_channel``). The stored values that really change are logged once in
-    ``core.system_logs`` (INFO, module :data:`PREFS_MODULE`, message "Slack settings changed",
-    context ``{"by", "before", "after"}`` with the stored values, None for a default), in the
-    caller's transaction; nothing is logged when nothing changes. Raises :class:`InvalidInput`
-    naming the field, or ``by`` when it is empty.
-    """
-    from growthops.core.logs.service import log_event
-
-    unknown = sorted(set(changes) - set(PREF_FIELDS))
-    if unknown:
-        raise InvalidInput(f"{', '.join(unknown)}: not a Slack setting "
-                           f"(one of {', '.join(PREF_FIELDS)})")
-    if not str(by or "").strip():
-        raise InvalidInput("by: who changes the Slack settings is required")
-    cols = ", ".join(PREF_FIELDS)
-    old = conn.execute(f"select {cols} from ads.slack_settings where tenant_id = %s",
-                       [str(tenant_id)]).fetchone() or {}
-    new = set_prefs(conn, tenant_id=tenant_id, **changes) if changes else old
-    diff = [k for k in PREF_FIELDS if k in changes and old.get(k) != new.get(k)]
-    if diff:
-        log_event(conn, tenant_id=tenant_id, level="INFO", module=PREFS_MODULE,
-                  message="Slack settings changed",
-                  context={"by": by, "before": {k: old.get(k) for k in diff},
-                           "after": {k: new.get(k) for k in diff}})
-    return tenant_prefs(conn, tenant_id=tenant_id)
-
-
-# -------------------------------------------------------------------------------- messages
-@dataclass
-class Post:
-    """One message to post: its unique ``key``, where, and what.
-
-    ``kind``: ``item`` (a suggestion's own message), ``reply`` (in a thread), ``outcome``,
-    ``anomaly``. ``thread_ts`` set means a reply in that thread of ``channel``; ``broadcast``
-    also shows the reply in the channel.
-    """
-
-    key: str
-    kind: str
-    channel: str
-    text: str
-    lang: str
-    suggestion_id: int | None = None
-    thread_ts: str | None = None
-    blocks: list[dict[str, Any]] | None = None
-    broadcast: bool = False
-    #: Set by :func:`claim` when this claim took over a dead run's ``pending`` one: that run's
-    #: ``claimed_at`` (UTC). The message may already be in Slack (:func:`find_posted`).
-    stale_since: datetime | None = None
-
-
-def _when(ts: datetime | None, time_zone: str) -> str:
-    return slack_time(ts, time_zone) if ts else "?"
-
-
-def item_post(row: Mapping[str, Any], *, channel: str, lang: str, currency: str, time_zone: str,
-              now: datetime) -> Post:
-    """Return the message of one pending suggestion (key ``item:<id>``): its three digest
-    blocks (section, the three buttons, divider) and a fallback text with its action."""
-    sid = int(row["suggestion_id"])
-    action = suggestion_text(dict(row), "action", lang)
-    text = truncate(f"{PRIORITY_EMOJI.get(row['priority'], '')} "
-                    + _(lang, "Suggestion {id}: {action}", id=sid, action=action),
-                    MAX_FALLBACK_TEXT)
-    return Post(key=f"item:{sid}", kind="item", channel=channel, lang=lang, suggestion_id=sid,
-                text=text, blocks=suggestion_blocks(row, lang=lang, currency=currency,
-                                                    time_zone=time_zone, now=now))
-
-
-def _pct_log(x: Any, lang: str) -> str:
-    """A log change as a signed percent (``exp(x) - 1``), as measurement reports it."""
-    import math
-
-    try:
-        v = 100 * (math.exp(float(x)) - 1)
-    except (TypeError, ValueError, OverflowError):
-        return "?"
-    return ("+" if v > 0 else "") + format_number(round(v), lang, 0) + " %"
-
-
-def event_text(ev: Mapping[str, Any], *, lang: str, time_zone: str) -> str:
-    """Return the mrkdwn text of one transition of an item (a row of the events query).
-
-    ``ev["event"]``: ``decision`` (``code`` approved/refused/backlog, ``who``, ``via`` the
-    channel, ``detail`` the notes), ``execution`` (``code`` the log status, ``via`` the action
-    type, ``detail`` the error, ``data`` the after state), ``expired``, ``validation``
-    (``code`` the audit action, ``ref`` the queue id, ``data`` the after state) or
-    ``outcome`` (``code`` the outcome, ``data`` the variance). ≤ 3000 characters.
-    """
-    kind, code, when = ev["event"], ev["code"], _when(ev.get("at"), time_zone)
-    if kind == "decision":
-        text = _(lang, DONE_TEXT[code], who=who_label(ev.get("who")), when=when)
-        if ev.get("via"):
-            text += " · " + _(lang, "via {channel}", channel=escape(str(ev["via"])))
-        if ev.get("detail"):
-            text += "\n> " + escape(truncate(str(ev["detail"]), 1000)).replace("\n", "\n> ")
-    elif kind == "execution":
-        data = ev.get("data") or {}
-        if ev.get("via") == "handoff" and isinstance(data, dict) and data.get("validation_queue_id"):
-            text = _(lang, HANDOFF_TEXT, id=data["validation_queue_id"], when=when)
-        else:
-            text = _(lang, EXECUTION_TEXT.get(code, EXECUTION_TEXT["failed"]),
-                     platform=escape(str(ev.get("platform") or "?")),
-                     action=escape(code_label(str(ev.get("via") or ""), lang)), when=when,
-                     error=escape(truncate(str(ev.get("detail") or "?"), 500)))
-    elif kind == "expired":
-        text = _(lang, EXPIRED_TEXT, when=when)
-    elif kind == "validation":
-        data = ev.get("data") or {}
-        stage = code_label(str(data.get("stage") or "?"), lang) if isinstance(data, dict) else "?"
-        text = _(lang, VALIDATION_TEXT[code], id=ev.get("ref"), stage=escape(stage),
-                 who=who_label(ev.get("who")), when=when)
-        if ev.get("detail"):
-            text += "\n> " + escape(truncate(str(ev["detail"]), 1000))
-    elif kind == "outcome":
-        text = outcome_text(ev, lang=lang)
-    else:  # pragma: no cover - the query yields only the kinds above
-        raise InvalidInput(f"event: unknown kind {kind!r}")
-    return truncate(text, MAX_SECTION_TEXT)
-
-
-def outcome_text(ev: Mapping[str, Any], *, lang: str) -> str:
-    """Return the text of a measured outcome: the outcome and the key metric's net change
-    against the predicted interval (``variance.key``, log changes shown as percents)."""
-    code = str(ev["code"])
-    text = _(lang, OUTCOME_TEXT, emoji=OUTCOME_EMOJI.get(code, ""), id=ev["suggestion_id"],
-             entity=escape(entity_label(dict(ev), lang)), outcome=code_label(code, lang))
-    key = (ev.get("data") or {}).get("key") if isinstance(ev.get("data"), dict) else None
-    if isinstance(key, dict) and key.get("effect") is not None:
-        pred = key.get("predicted") or [None, None, None]
-        low, high = (pred[0], pred[-1]) if len(pred) >= 2 else (None, None)
-        text += "\n" + _(lang, OUTCOME_EFFECT,
-                         metric=metric_label(str(key.get("metric") or "?"), lang),
-                         effect=_pct_log(key.get("effect"), lang),
-                         low=_pct_log(low, lang) if low is not None else "?",
-                         high=_pct_log(high, lang) if high is not None else "?",
-                         noise=_pct_log(key.get("noise"), lang).lstrip("+"))
-    return text
-
-
-def anomaly_post(row: Mapping[str, Any], *, channel: str, lang: str) -> Post:
-    """Return the alert of one anomaly (key ``anomaly:<day>:<platform>:<level>:<entity>:<metric>``)."""
-    key = ":".join(["anomaly", str(row["as_of"]), row["platform"], row["level"],
-                    row["entity_id"], row["metric"]])
-    sev = code_label(row["severity"], lang)
-    head = _(lang, ANOMALY_TEXT, emoji=PRIORITY_EMOJI.get(row["severity"], ""),
-             severity=(sev.capitalize() if lang == "en" else sev),
-             entity=escape(entity_label(dict(row), lang)),
-             metric=metric_label(row["metric"], lang), kind=code_label(row["anomaly_type"], lang),
-             day=str(row["as_of"]))
-    dev = row.get("deviation")
-    values = _(lang, ANOMALY_VALUES,
-               actual=format_number(row.get("actual_value"), lang),
-               expected=format_number(row.get("baseline_value"), lang),
-               deviation=(("+" if (dev or 0) > 0 else "") + format_number(round(100 * dev), lang, 0)
-                          + " %") if dev is not None else "?",
-               q=format_number(row.get("q_value"), lang, 4))
-    text = truncate(f"{head}\n{values}", MAX_SECTION_TEXT)
-    return Post(key=truncate(key, 300), kind="anomaly", channel=channel, lang=lang, text=text)
-
-
-def pacing_key(row: Mapping[str, Any]) -> str:
-    """The ``ads.slack_posts`` key of a flagged pacing check:
-    ``pacing:<scope>:<period_start>:<platform>:<level>:<entity>`` (its natural key, ≤ 300)."""
-    return truncate(":".join(["pacing", row["scope"], str(row["period_start"]), row["platform"],
-                              row["level"], row["entity_id"]]), 300)
-
-
-def pacing_post(row: Mapping[str, Any], *, channel: str, lang: str, currency: str) -> Post:
-    """Return the alert of one flagged ``ads.pacing_checks`` row (an entity-day or the month),
-    key :func:`pacing_key`, kind ``anomaly`` (an alert, in the alerts channel). Money in major
-    units of ``currency``."""
-    def m(x: Any) -> str:
-        return format_money(float(x), currency, lang)
-
-    if row["scope"] == "month":
-        text = _(lang, PACING_MONTH_TEXT, spent=m(row["spend_so_far"]),
-                 projected=m(row["projected"]), budget=m(row["budget"]))
-    else:
-        entity = escape(f"{row.get('entity_name') or row['entity_id']} ({row['platform']} "
-                        f"{code_label(row['level'], lang)} {row['entity_id']})")
-        text = _(lang, PACING_DAY_TEXT, entity=entity, spent=m(row["spend_so_far"]),
-                 hours=format_number(float(row["elapsed_hours"]), lang, 1),
-                 projected=m(row["projected"]), budget=m(row["budget"]),
-                 cap=m(float(row["budget"]) * (1 + float(row["tolerance"] or 0))))
-    return Post(key=pacing_key(row), kind="anomaly", channel=channel, lang=lang,
-                text=truncate(text, MAX_SECTION_TEXT))
-
 
 # ---------------------------------------------------------------------------------- queries
 _ITEMS_SQL = """
