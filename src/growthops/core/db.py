@@ -230,17 +230,9 @@ class Database:
         """
         with self.pool.connection() as conn:
             try:
-                with conn.pipeline():
-                    conn.execute("begin")
-                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
-                    curs = [conn.execute(q, p) for q, p in statements]
-                rows = [cur.fetchall() if cur.description is not None else [] for cur in curs]
-                yield conn, rows
+                yield conn, _pipelined(conn, tenant_id, statements, commit=False)
             except BaseException:
-                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                    # a broken connection cannot roll back: the pool discards it
-                    with suppress(psycopg.Error):
-                        conn.rollback()
+                _rollback_quietly(conn)
                 raise
             if rollback:
                 conn.rollback()
@@ -264,16 +256,9 @@ class Database:
         """
         with self.pool.connection() as conn:
             try:
-                with conn.pipeline():
-                    conn.execute("begin")
-                    conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
-                    curs = [conn.execute(q, p) for q, p in statements]
-                    conn.execute("commit")
-                return [cur.fetchall() if cur.description is not None else [] for cur in curs]
+                return _pipelined(conn, tenant_id, statements, commit=True)
             except BaseException:
-                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                    with suppress(psycopg.Error):
-                        conn.rollback()
+                _rollback_quietly(conn)
                 raise
 
     @contextmanager
@@ -287,6 +272,33 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+def _pipelined(
+    conn: psycopg.Connection[dict[str, Any]],
+    tenant_id: UUID | str,
+    statements: Sequence[tuple[str, Any]],
+    *,
+    commit: bool,
+) -> list[list[dict[str, Any]]]:
+    """Send ``BEGIN``, the tenant setting, ``statements`` and (``commit``) ``COMMIT`` in one
+    pipeline (one round trip); return each statement's rows (``[]`` for one that returns none).
+    Raises psycopg's error of the first failing statement (the caller rolls back)."""
+    with conn.pipeline():
+        conn.execute("begin")
+        conn.execute("select set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+        curs = [conn.execute(q, p) for q, p in statements]
+        if commit:
+            conn.execute("commit")
+    return [cur.fetchall() if cur.description is not None else [] for cur in curs]
+
+
+def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
+    """Roll back an open transaction after an error; a broken connection cannot, and the pool
+    discards it."""
+    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        with suppress(psycopg.Error):
+            conn.rollback()
 
 
 _db: Database | None = None
