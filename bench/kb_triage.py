@@ -2,7 +2,12 @@
 "the knowledge base can answer", out of scope = "escalate".
 
 Run: ``.venv/bin/python bench/kb_triage.py [--data ../shared/data] [--embedder minilm|hashed]
-[--only clinc150,banking77,wikit_nlu_fr] [--quick]``
+[--only clinc150,banking77,wikit_nlu_fr] [--quick] [--variants retrieval,classifier]``
+
+Each split is decided twice on the same knowledge base: ``retrieval`` (the hybrid search's first
+hit, its evidence calibrated) and ``classifier`` (with the tenant's answer classifier trained on
+the knowledge base's utterances, :mod:`growthops.inbox.ai.answer_model`: its answer replied
+from, its probability one more calibration feature). The calibration set is never trained on.
 
 For each dataset, a tenant's knowledge base holds the training utterances as FAQ entries
 (question = utterance, answer = its intent), through :func:`growthops.inbox.ai.kb.add_faq`. A
@@ -53,7 +58,7 @@ from growthops.core.db import Database  # noqa: E402
 from growthops.core.migrate import migrate  # noqa: E402
 from growthops.core.tenants.models import TenantIn  # noqa: E402
 from growthops.core.tenants.service import create_tenant  # noqa: E402
-from growthops.inbox.ai import calibrate, config, kb, policy  # noqa: E402
+from growthops.inbox.ai import answer_model, calibrate, config, kb, policy  # noqa: E402
 from growthops.inbox.ai.search import search  # noqa: E402
 from growthops.settings import Settings  # noqa: E402
 
@@ -132,12 +137,17 @@ def load_csv(path: Path, text: str, label: str) -> list[Item]:
 
 
 def run_split(db: Database, key: str, emb: CachedEmbedder, lang: str, kb_items: list[Item],
-              cal: list[Item], ev: list[Item]) -> dict[str, Any]:
-    """Index, calibrate, decide; return the figures of one split."""
+              cal: list[Item], ev: list[Item], variants: tuple[str, ...] = ("retrieval", "classifier")
+              ) -> dict[str, dict[str, Any]]:
+    """Index, calibrate, decide; return the figures of one split for each variant:
+    ``retrieval`` (hybrid search alone) and ``classifier`` (the tenant's answer classifier,
+    :mod:`growthops.inbox.ai.answer_model`, trained on the knowledge base's utterances through
+    :func:`~growthops.inbox.ai.answer_model.train`), on the same knowledge base."""
     t = create_tenant(db, TenantIn.model_validate({"client_key": key, "client_name": key},
                                                   strict=False))
     tid = t.tenant_id
     emb.warm([x for x, _ in kb_items + cal + ev])
+    out: dict[str, dict[str, Any]] = {}
     with db.tenant_tx(tid) as conn:
         config.update_settings(conn, tenant_id=tid, embedding_model=emb.name,
                                ai_enabled_for_conversations=True)
@@ -145,31 +155,42 @@ def run_split(db: Database, key: str, emb: CachedEmbedder, lang: str, kb_items: 
                                                   "lang": lang} for x, i in kb_items])
         intent_of = {r["question"]: r["answer"] for r in conn.execute(
             "select question, answer from inbox.faq_qa where tenant_id = %s", [tid])}
-        feats, ys = [], []
-        for text, intent in cal:
-            hits = search(conn, tenant_id=tid, query=text, limit=policy.HITS, embedder=emb)
-            feats.append(calibrate.features(text, hits))
-            ys.append(int(intent != OOS and bool(hits) and intent_of.get(hits[0].title) == intent))
-        cal_fit = calibrate.fit(np.asarray(feats), np.asarray(ys), target=0.95)
-        ctx = policy.load_context(conn, tenant_id=tid, llm=None)
-        ctx.embedder, ctx.calibration = emb, cal_fit
-        rows = []
-        t0 = time.perf_counter()
-        for text, intent in ev:
-            d = policy.decide(conn, tenant_id=tid, text=text, message_type="text",
-                              platform="whatsapp", ctx=ctx)
-            hits = d.evidence.get("hits") or []
-            top = intent_of.get(hits[0]["title"]) if hits else None
-            p = d.confidence if d.confidence is not None else -1.0
-            rows.append((intent, d.decision, d.matched_rule, top, p))
-        dt = (time.perf_counter() - t0) / max(1, len(ev)) * 1000
-    ins = [r for r in rows if r[0] != OOS]
-    oos = [r for r in rows if r[0] == OOS]
-    return {"rows": rows, "cal": cal_fit, "ms": dt,
-            "in_acc": sum(r[1] == "respond" and r[3] == r[0] for r in ins) / max(1, len(ins)),
-            "oos_recall": sum(r[1] != "respond" for r in oos) / max(1, len(oos)),
-            "top1": sum(r[3] == r[0] for r in ins) / max(1, len(ins)),
-            "rules": Counter(r[2] for r in rows), "n_in": len(ins), "n_oos": len(oos)}
+        found = {text: search(conn, tenant_id=tid, query=text, limit=policy.HITS, embedder=emb)
+                 for text, _ in cal}
+        for variant in variants:
+            model, train_s = None, 0.0
+            if variant == "classifier":
+                trained = answer_model.train(conn, tenant_id=tid)
+                train_s = float(trained.get("seconds") or 0.0)
+                model = answer_model.load(conn, tenant_id=tid)
+            feats, ys = [], []
+            for text, intent in cal:
+                hits, route = answer_model.route(conn, model, tenant_id=tid, text=text,
+                                                 hits=found[text])
+                feats.append(calibrate.features(text, found[text], route))
+                ys.append(int(intent != OOS and bool(hits) and intent_of.get(hits[0].title) == intent))
+            cal_fit = calibrate.fit(np.asarray(feats), np.asarray(ys), target=0.95)
+            ctx = policy.load_context(conn, tenant_id=tid, llm=None)
+            ctx.embedder, ctx.calibration, ctx.answer_model = emb, cal_fit, model
+            rows = []
+            t0 = time.perf_counter()
+            for text, intent in ev:
+                d = policy.decide(conn, tenant_id=tid, text=text, message_type="text",
+                                  platform="whatsapp", ctx=ctx)
+                hits = d.evidence.get("hits") or []
+                top = intent_of.get(hits[0]["title"]) if hits else None
+                p = d.confidence if d.confidence is not None else -1.0
+                rows.append((intent, d.decision, d.matched_rule, top, p))
+            dt = (time.perf_counter() - t0) / max(1, len(ev)) * 1000
+            ins = [r for r in rows if r[0] != OOS]
+            oos = [r for r in rows if r[0] == OOS]
+            out[variant] = {
+                "rows": rows, "cal": cal_fit, "ms": dt, "train_s": train_s,
+                "in_acc": sum(r[1] == "respond" and r[3] == r[0] for r in ins) / max(1, len(ins)),
+                "oos_recall": sum(r[1] != "respond" for r in oos) / max(1, len(oos)),
+                "top1": sum(r[3] == r[0] for r in ins) / max(1, len(ins)),
+                "rules": Counter(r[2] for r in rows), "n_in": len(ins), "n_oos": len(oos)}
+    return out
 
 
 def tradeoff(results: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
@@ -197,7 +218,9 @@ def report(name: str, results: list[dict[str, Any]]) -> None:
     for r in results:
         rules.update(r["rules"])
     print(f"  {name}: {n_in} in-scope + {n_oos} out-of-scope evaluation messages, "
-          f"{len(results)} split(s); {np.mean([r['ms'] for r in results]):.1f} ms per decision")
+          f"{len(results)} split(s); {np.mean([r['ms'] for r in results]):.1f} ms per decision"
+          + (f"; answer classifier trained in {sum(r['train_s'] for r in results):.0f} s"
+             if any(r["train_s"] for r in results) else ""))
     for i, r in enumerate(results):
         c = r["cal"]
         print(f"    split {i + 1}: threshold {c.threshold} (calibration precision {c.precision}, "
@@ -205,7 +228,7 @@ def report(name: str, results: list[dict[str, Any]]) -> None:
               f" OOS recall {r['oos_recall']:.3f}")
     print(f"    AT THE OPERATING THRESHOLD: in-scope accuracy {acc:.3f}, out-of-scope recall "
           f"{rec:.3f} (target ≥ 0.95 and ≥ 0.60)")
-    print(f"    baseline, retrieval alone (first hit's intent, never escalating): in-scope "
+    print(f"    ceiling, first answer's intent, never escalating: in-scope "
           f"accuracy {top1:.3f}, OOS recall 0.000")
     print(f"    decisions by rule: {dict(rules)}")
     curve = tradeoff(results)
@@ -223,6 +246,9 @@ def main() -> None:
     ap.add_argument("--embedder", choices=list(EMBEDDERS), default="minilm")
     ap.add_argument("--only", default="clinc150,banking77,wikit_nlu_fr")
     ap.add_argument("--quick", action="store_true", help="2 folds instead of 4")
+    ap.add_argument("--variants", default="retrieval,classifier",
+                    help="retrieval (hybrid search alone) and/or classifier (with the tenant's "
+                         "answer classifier), on the same knowledge base")
     args = ap.parse_args()
     from growthops.core.ai.embeddings import embedder_by_name
 
@@ -235,20 +261,22 @@ def main() -> None:
     print(f"embedder {emb.name}")
     for name in args.only.split(","):
         t0 = time.perf_counter()
+        variants = tuple(v for v in args.variants.split(",") if v)
         if name == "clinc150":
-            results = [run_split(db, "clinc", emb, "en", *load_clinc(args.data))]
+            splits = [run_split(db, "clinc", emb, "en", *load_clinc(args.data), variants)]
         elif name == "banking77":
             rows = load_csv(args.data / "banking77" / "train.csv", "text", "category")
-            results = [run_split(db, f"banking-{f}", emb, "en", *s)
-                       for f, s in enumerate(intent_folds(rows, folds))]
+            splits = [run_split(db, f"banking-{f}", emb, "en", *s, variants)
+                      for f, s in enumerate(intent_folds(rows, folds))]
         elif name == "wikit_nlu_fr":
             rows = load_csv(args.data / "wikit_nlu_fr" / "training_dataset.csv", "utterance",
                             "intent")
-            results = [run_split(db, f"wikit-{f}", emb, "fr", *s)
-                       for f, s in enumerate(intent_folds(rows, folds))]
+            splits = [run_split(db, f"wikit-{f}", emb, "fr", *s, variants)
+                      for f, s in enumerate(intent_folds(rows, folds))]
         else:
             raise SystemExit(f"--only: unknown dataset {name!r}")
-        report(name, results)
+        for v in variants:
+            report(f"{name} [{v}]", [sp[v] for sp in splits])
         print(f"    ({time.perf_counter() - t0:.0f} s)")
     db.close()
 

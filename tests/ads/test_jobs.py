@@ -351,6 +351,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         # issue 11: topics, suggested FAQ entries, labels from people's actions
         ("inbox.topics", "0 4 * * 1"), ("inbox.faq_suggest", "30 4 * * 1"),
         ("inbox.ai_labels", "20 * * * *"),
+        ("inbox.answer_models", "40 * * * *"),  # the answer classifiers (inbox.ai.answer_model)
         # the leads domain's (growthops.leads.jobs)
         ("leads.sweep", "*/5 * * * *"), ("leads.weekly_insights", "0 6 * * 1"),
         ("leads.expire", "30 3 * * *"), ("leads.outreach_send", "*/5 * * * *"),

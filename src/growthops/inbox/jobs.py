@@ -15,7 +15,8 @@
   :mod:`growthops.inbox.ai.policy`.
 * ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
   :mod:`growthops.inbox.social_jobs`.
-* ``inbox.topics``, ``inbox.faq_suggest`` (weekly), ``inbox.ai_labels`` (hourly): see
+* ``inbox.topics``, ``inbox.faq_suggest`` (weekly), ``inbox.ai_labels``,
+  ``inbox.answer_models`` (hourly): see
   :mod:`growthops.inbox.ai.jobs`.
 """
 

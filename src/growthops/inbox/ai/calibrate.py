@@ -39,9 +39,11 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from growthops.inbox.ai.answer_model import Route
 from growthops.inbox.ai.search import RRF_K, Hit
 
-FEATURES = ("cos1", "cos_margin", "ft1", "agree_top", "in_both", "rrf1_k", "log_words")
+FEATURES = ("cos1", "cos_margin", "ft1", "agree_top", "in_both", "rrf1_k", "log_words",
+            "clf_p", "clf_agree")
 MIN_LABELS = 30
 MIN_ANSWERED = 10
 #: The newest labelled examples used (each is searched again at calibration: bounded time, a
@@ -49,8 +51,10 @@ MIN_ANSWERED = 10
 MAX_EXAMPLES = 300
 
 
-def features(query: str, hits: list[Hit]) -> list[float]:
-    """The evidence features (:data:`FEATURES` order) of ``query`` given its hybrid ``hits``."""
+def features(query: str, hits: list[Hit], route: Route | None = None) -> list[float]:
+    """The evidence features (:data:`FEATURES` order) of ``query`` given its hybrid ``hits``
+    (as the search returned them) and the answer classifier's ``route``
+    (:func:`growthops.inbox.ai.answer_model.route`; None without a model: both 0)."""
     cos = sorted((h.cosine for h in hits if h.cosine is not None), reverse=True)
     top = hits[0] if hits else None
     return [
@@ -61,6 +65,8 @@ def features(query: str, hits: list[Hit]) -> list[float]:
         1.0 if top is not None and top.ft_rank is not None and top.vec_rank is not None else 0.0,
         (top.rrf * RRF_K) if top is not None else 0.0,
         math.log1p(len((query or "").split())),
+        route.probability if route is not None else 0.0,
+        1.0 if route is not None and route.agrees else 0.0,
     ]
 
 
@@ -87,8 +93,10 @@ class Calibration:
     features: tuple[str, ...] = FEATURES
 
     def proba(self, x: list[list[float]] | np.ndarray) -> np.ndarray:
-        """Probabilities 0-1 of rows of features."""
-        z = (np.asarray(x, dtype=float) - self.mean) / self.scale
+        """Probabilities 0-1 of rows of features (a calibration fitted before features were
+        appended to :data:`FEATURES` uses its own leading columns)."""
+        k = len(self.coef)
+        z = (np.asarray(x, dtype=float)[:, :k] - self.mean[:k]) / self.scale[:k]
         return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
 
     def as_json(self) -> dict[str, Any]:
@@ -169,21 +177,31 @@ def fit(x: np.ndarray, y: np.ndarray, *, target: float = 0.95, folds: int = 5) -
 def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features and labels of the tenant's labelled data (examples searched now, decisions from
     their snapshot); returns ``(x, y, source of each row)``."""
+    from growthops.inbox.ai import answer_model
     from growthops.inbox.ai.search import search
 
     xs: list[list[float]] = []
     ys: list[int] = []
     src: list[str] = []
     with db.tenant_tx(tenant_id) as conn:
+        model = answer_model.load(conn, tenant_id=tenant_id)
+        answer_of = {r["question"].strip(): r["answer"] for r in conn.execute(
+            """select f.question, f.answer from inbox.faq_qa f
+               where f.tenant_id = %s and f.question in (
+                 select e.expected from inbox.ai_examples e
+                 where e.tenant_id = %s and e.label = 'answer')""",
+            [str(tenant_id), str(tenant_id)]).fetchall()}
         examples = conn.execute("""select text, label, expected from inbox.ai_examples
                                    where tenant_id = %s and source <> 'action'
                                    order by example_id desc limit %s""",
                                 [str(tenant_id), MAX_EXAMPLES]).fetchall()
         for e in examples:
             hits = search(conn, tenant_id=tenant_id, query=e["text"], limit=5)
-            right = (e["label"] == "answer" and bool(hits)
-                     and (not e["expected"] or hits[0].title.strip() == e["expected"].strip()))
-            xs.append(features(e["text"], hits))
+            routed, route = answer_model.route(conn, model, tenant_id=tenant_id,
+                                               text=e["text"], hits=hits)
+            right = e["label"] == "answer" and bool(routed) and _gives(
+                routed[0], e["expected"], answer_of)
+            xs.append(features(e["text"], hits, route))
             ys.append(int(right))
             src.append("example")
         for d in conn.execute(
@@ -192,11 +210,24 @@ def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray,
                      and (decision = 'respond' or matched_rule = 'low_confidence')
                      and jsonb_typeof(snapshot_json->'features') = 'array'""",
                 [str(tenant_id)]).fetchall():
-            xs.append([float(v) for v in d["f"]])
+            f = [float(v) for v in d["f"]]  # decided before features were added: 0 = absent
+            xs.append((f + [0.0] * len(FEATURES))[:len(FEATURES)])
             right = d["label"] == "correct"
             ys.append(int(right if d["decision"] == "respond" else not right))
             src.append("decision")
     return np.asarray(xs, dtype=float).reshape(-1, len(FEATURES)), np.asarray(ys, dtype=int), src
+
+
+def _gives(hit: Hit, expected: str | None, answer_of: dict[str, str]) -> bool:
+    """Whether replying from ``hit`` gives the ``expected`` answer: any hit when nothing is
+    expected; the same answer text when ``expected`` is an FAQ question (its paraphrases share
+    it); else the same title (a document's)."""
+    if not expected:
+        return True
+    want = answer_of.get(expected.strip())
+    if want is not None and hit.kind == "faq":
+        return hit.text.strip() == want.strip()
+    return hit.title.strip() == expected.strip()
 
 
 def calibrate_tenant(db: Any, *, tenant_id: UUID | str) -> Calibration:

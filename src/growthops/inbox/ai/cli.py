@@ -123,6 +123,28 @@ def kb_search(
     console.print(table)
 
 
+@kb_app.command("train")
+def kb_train(tenant: TenantOpt, lang: LangOpt = "") -> None:
+    """Train the tenant's answer classifier on its FAQ phrasings now (the hourly job does it
+    when they change), then refit the calibration if the tenant has one."""
+    from growthops.inbox.ai import answer_model, calibrate
+
+    lg = _lang(lang)
+    db, tid = get_db(), _tenant_id(tenant)
+    with console.status(_(lg, "Training the answer classifier…")), db.tenant_tx(tid) as conn:
+        out = answer_model.train(conn, tenant_id=tid)
+    if not out["trained"]:
+        console.print(_(lg, "No answer classifier: {reason}.", reason=out["reason"]))
+        return
+    console.print(_(lg, "Answer classifier trained on {n} phrasings of {k} answers in {s} s.",
+                    n=out["n_examples"], k=out["n_answers"], s=out["seconds"]))
+    try:
+        calibrate.calibrate_tenant(db, tenant_id=tid)
+        console.print(_(lg, "Calibration refitted with the new evidence."))
+    except ValueError as exc:
+        console.print(_(lg, "Calibration not refitted: {why}", why=str(exc)))
+
+
 @ai_app.command("settings")
 def ai_settings(
     tenant: TenantOpt,

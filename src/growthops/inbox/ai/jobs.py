@@ -7,7 +7,10 @@ queue ``inbox``):
 * ``inbox.faq_suggest`` (Mondays 04:30 UTC): suggested FAQ entries mined from people's answers
   (:func:`growthops.inbox.ai.faq_miner.suggest`);
 * ``inbox.ai_labels`` (every hour, minute 20): labels and examples from people's actions on AI
-  decisions (:func:`growthops.inbox.ai.labels.derive`).
+  decisions (:func:`growthops.inbox.ai.labels.derive`);
+* ``inbox.answer_models`` (every hour, minute 40): the answer classifier of each tenant whose
+  FAQ entries or answer examples changed, retrained, and its calibration refitted
+  (:func:`growthops.inbox.ai.answer_model.train_stale`).
 
 Each iterates the tenants explicitly and opens each tenant's own transactions; a tenant's
 failure is logged and does not stop the others.
@@ -34,6 +37,8 @@ TASK_LABELS = "inbox.ai_labels"
 CRON_TOPICS = "0 4 * * 1"
 CRON_FAQ = "30 4 * * 1"
 CRON_LABELS = "20 * * * *"
+TASK_ANSWER_MODELS = "inbox.answer_models"
+CRON_ANSWER_MODELS = "40 * * * *"
 
 
 def _tenants(db: Any) -> list[str]:
@@ -91,6 +96,13 @@ def hourly_labels(db: Any, *, now: datetime | None = None) -> dict[str, int]:
     return _each(db, lambda tid: derive(db, tenant_id=tid, now=now))
 
 
+def hourly_answer_models(db: Any) -> dict[str, int]:
+    """The work of ``inbox.answer_models``; returns summed counts (``trained``)."""
+    from growthops.inbox.ai.answer_model import train_stale
+
+    return _each(db, lambda tid: train_stale(db, tenant_id=tid))
+
+
 def topics_task(context: JobContext, timestamp: int) -> dict[str, int]:
     """Task ``inbox.topics``."""
     return weekly_topics(db_of(context), now=datetime.fromtimestamp(timestamp, UTC))
@@ -106,11 +118,18 @@ def labels_task(context: JobContext, timestamp: int) -> dict[str, int]:
     return hourly_labels(db_of(context), now=datetime.fromtimestamp(timestamp, UTC))
 
 
+def answer_models_task(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Task ``inbox.answer_models``."""
+    return hourly_answer_models(db_of(context))
+
+
 def register(app: App, *, periodic: bool = True) -> None:
-    """Register the three tasks on ``app`` (and their schedules when ``periodic``)."""
+    """Register the four tasks on ``app`` (and their schedules when ``periodic``)."""
     for name, fn, cron, pid in ((TASK_TOPICS, topics_task, CRON_TOPICS, "inbox_topics"),
                                 (TASK_FAQ, faq_task, CRON_FAQ, "inbox_faq_suggest"),
-                                (TASK_LABELS, labels_task, CRON_LABELS, "inbox_ai_labels")):
+                                (TASK_LABELS, labels_task, CRON_LABELS, "inbox_ai_labels"),
+                                (TASK_ANSWER_MODELS, answer_models_task, CRON_ANSWER_MODELS,
+                                 "inbox_answer_models")):
         task = app.task(name=name, queue=QUEUE, pass_context=True, queueing_lock=name)(fn)
         if periodic:
             app.periodic(cron=cron, periodic_id=pid)(task)

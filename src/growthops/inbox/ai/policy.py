@@ -12,9 +12,11 @@ conversations stay with people, the seam does not even call us):
    (handoff reason ``customer_request``);
 5. similar to one of the tenant's ``ignore_examples`` (cosine ≥ the calibrated ignore threshold,
    else :data:`IGNORE_SIMILARITY` for near-duplicates only) → **ignore**;
-6. hybrid search; no passage → **escalate** (``no_evidence``); the calibrated probability that
-   replying with the best passage is right (:mod:`.calibrate`) below the tenant's threshold, or
-   no calibration yet → **escalate** (``low_confidence``);
+6. hybrid search, and the tenant's answer classifier when it has one (:mod:`.answer_model`:
+   its answer is replied from, its probability is evidence); no passage → **escalate**
+   (``no_evidence``); the calibrated probability that replying with the best passage is right
+   (:mod:`.calibrate`) below the tenant's threshold, or no calibration yet → **escalate**
+   (``low_confidence``);
 7. otherwise **respond**: the grounded reply (:mod:`.replies`); an LLM reply failing its checks
    → **escalate** (``reply_blocked:<why>``).
 
@@ -43,7 +45,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from growthops.inbox import credits, handoff
-from growthops.inbox.ai import calibrate, config, replies, signals
+from growthops.inbox.ai import answer_model, calibrate, config, replies, signals
 from growthops.inbox.ai.search import search
 
 logger = logging.getLogger("growthops.inbox.ai")
@@ -77,6 +79,8 @@ class Context:
     ignore_vecs: np.ndarray | None
     business: str = ""
     llm: Any = None
+    #: The tenant's answer classifier (:mod:`.answer_model`), None without one.
+    answer_model: Any = None
 
 
 def load_context(conn: Any, *, tenant_id: UUID | str, llm: Any = None) -> Context:
@@ -92,7 +96,8 @@ def load_context(conn: Any, *, tenant_id: UUID | str, llm: Any = None) -> Contex
                         [str(tenant_id)]).fetchone()
     return Context(settings=settings, rules=rules, embedder=embedder, ignore_vecs=vecs,
                    calibration=calibrate.from_json(settings["calibration"]),
-                   business=name["client_name"] if name else "", llm=llm)
+                   business=name["client_name"] if name else "", llm=llm,
+                   answer_model=answer_model.load(conn, tenant_id=tenant_id))
 
 
 def decide(conn: Any, *, tenant_id: UUID | str, text: str | None, message_type: str,
@@ -120,9 +125,15 @@ def decide(conn: Any, *, tenant_id: UUID | str, text: str | None, message_type: 
             return Decision("ignore", None, f"like the ignore example {i + 1} "
                             f"(cosine {sims[i]:.2f})", "ignore_example",
                             evidence={"ignore_similarity": float(sims[i])})
-    hits = search(conn, tenant_id=tenant_id, query=text, limit=HITS, embedder=ctx.embedder)
-    feats = calibrate.features(text, hits)
+    found = search(conn, tenant_id=tenant_id, query=text, limit=HITS, embedder=ctx.embedder)
+    hits, route = answer_model.route(conn, ctx.answer_model, tenant_id=tenant_id, text=text,
+                                     hits=found)
+    feats = calibrate.features(text, found, route)
     evidence = {"features": feats, "hits": [_brief(h) for h in hits]}
+    if route is not None:
+        evidence["answer_model"] = {"faq_id": route.faq_id,
+                                    "probability": round(route.probability, 4),
+                                    "agrees_with_search": route.agrees}
     if not hits:
         return Decision("escalate", 0.0, "nothing in the knowledge base matches", "no_evidence",
                         evidence=evidence)
