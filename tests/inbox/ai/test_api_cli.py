@@ -79,6 +79,8 @@ def test_cli_add_search_calibrate_evaluate(db, tmp_path, monkeypatch):
     assert run(app, ["inbox", "ai", "examples", "--tenant", k, str(ex)]).exit_code == 0
     r = run(app, ["inbox", "ai", "calibrate", "--tenant", k])
     assert r.exit_code == 0 and "Threshold" in r.output, r.output
+    r = run(app, ["inbox", "kb", "train", "--tenant", k, "--lang", "fr"])  # one phrasing each
+    assert r.exit_code == 0 and "Pas de classifieur de réponses" in r.output, r.output
     r = run(app, ["inbox", "ai", "evaluate", "--tenant", k])
     assert r.exit_code == 0 and "hybrid" in r.output and "recall" in r.output, r.output
     r = run(app, ["inbox", "kb", "list", "--tenant", k])

@@ -134,7 +134,9 @@ def kb_train(tenant: TenantOpt, lang: LangOpt = "") -> None:
     with console.status(_(lg, "Training the answer classifier…")), db.tenant_tx(tid) as conn:
         out = answer_model.train(conn, tenant_id=tid)
     if not out["trained"]:
-        console.print(_(lg, "No answer classifier: {reason}.", reason=out["reason"]))
+        console.print(_(lg, "No answer classifier: fewer than {a} answers have {p} phrasings or "
+                            "more; the search alone ranks the answers.",
+                        a=answer_model.MIN_ANSWERS, p=answer_model.MIN_PARAPHRASES))
         return
     console.print(_(lg, "Answer classifier trained on {n} phrasings of {k} answers in {s} s.",
                     n=out["n_examples"], k=out["n_answers"], s=out["seconds"]))
