@@ -22,8 +22,8 @@ scan cast spend up to 12 times per recent row). So spend and conversion value ar
 exact ``numeric`` and cast once per window (``NUMERIC_SUMS``), and the anomaly-history
 statistics over the same rows share one transition state (``regr_*`` and ``avg``/``var_pop``
 aggregates with the same arguments and filter are computed once per row by PostgreSQL), which
-leaves 4 casts per history row instead of 6: the scan's backend CPU fell by 8-25 % (issue 16;
-``bench/window_scan.py``, docs/performance.md §4d). Reading the rows out and summing them in
+leaves 4 casts per history row instead of 6: the scan's backend CPU fell by 0-25 % in four runs
+(a small gain, no run slower; issue 16, ``bench/window_scan.py``, docs/performance.md §4d). Reading the rows out and summing them in
 numpy instead was measured slower than this scan: exporting one column of the 90 days' rows
 already costs about one floor (§4d).
 """
