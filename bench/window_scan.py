@@ -15,8 +15,10 @@ floor: one aggregate scan of the 90 days per tenant). Variants:
 * ``scan_main``: main's scan (``--main-src``: the ``src`` of a ``git archive`` of main), for a
   before/after in one process.
 * ``scan_no_casts``: the scan with its ``numeric::float8`` casts replaced by ``bigint::float8``
-  ones (wrong sums: a bound on what the casts left cost); ``scan_buckets``: grouped by (entity,
-  bucket of days) with unfiltered sums, the windows summed from buckets.
+  ones (wrong sums: a bound on what the casts cost); ``scan_buckets``: grouped by (entity,
+  bucket of days) with unfiltered sums, the windows summed from buckets;
+  ``scan_shared_states``: the anomaly-history statistics from shared transition states
+  (:data:`SHARED_STATES`); ``scan_numeric_sums``: spend and value summed as ``numeric``.
 * ``copy_1col``: ``COPY (select impressions ...)`` of the 90 days' rows in binary, read with
   libpq (no Python per row beyond one call): what exporting rows costs at least.
 * ``copy_rows_libpq`` / ``copy_rows_psycopg``: the numpy design's rows (``bench/window_numpy.py``:
@@ -87,6 +89,38 @@ def bucket_sql(result: str) -> str:
         " coalesce(r.campaign_id, o.campaign_id) as campaign_id, coalesce(r.adset_id, o.adset_id) as adset_id,"
         " r.budget_today,\n  " + ",\n  ".join(final) + "\nfrom r full join o using (platform, level, entity_id)"
     )
+
+
+# Aggregates with the same transition function, arguments and filter share one state (computed
+# once per row): n, sum x, sum x^2 and sum y of the history statistics from regr_* and avg/var_pop.
+_DOW = W._DOW
+_LS = f"ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}])"
+_RSS = f"{{result}}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])"
+_N_SP = "count(*) filter (where m.spend > 0{and_w})"
+_REGR = f"({_RSS}, {_LS}) filter (where m.spend > 0{{and_w}})"
+_LC = "ln(1000 * m.spend::float8 / m.impressions)"
+_CPM = "filter (where m.spend > 0 and m.impressions > 0{and_w})"
+_N_CPM = f"count(*) {_CPM}"
+SHARED_STATES = {
+    "rss": f"regr_avgy{_REGR} * {_N_SP}",
+    "ls": f"regr_avgx{_REGR} * {_N_SP}",
+    "ls2": f"regr_sxx{_REGR} + regr_avgx{_REGR} ^ 2 * {_N_SP}",
+    "lc": f"avg({_LC}) {_CPM} * {_N_CPM}",
+    "lc2": f"var_pop({_LC}) {_CPM} * {_N_CPM} + avg({_LC}) {_CPM} ^ 2 * {_N_CPM}",
+}
+NUMERIC_SUMS = {"spend": "sum(m.spend)", "value": "sum(m.conversion_value)"}
+
+
+def patched_scan(result: str, exprs: dict[str, str]) -> str:
+    """The scan with some quantities' aggregate expressions replaced."""
+    saved = dict(W.QUANTITIES)
+    try:
+        for name, expr in exprs.items():
+            W.QUANTITIES[name] = (expr, saved[name][1])
+        return W._scan_sql(result)
+    finally:
+        W.QUANTITIES.clear()
+        W.QUANTITIES.update(saved)
 
 
 def scan_parts(full: str) -> tuple[str, str]:
@@ -179,7 +213,9 @@ def main() -> None:
             sql = {"scan": full, "scan_recent": scan_parts(full)[0], "scan_older": scan_parts(full)[1],
                    "scan_no_casts": full.replace("m.spend::float8", "m.impressions::float8")
                    .replace("m.conversion_value::float8", "m.clicks::float8"),
-                   "scan_buckets": bucket_sql(res)}[name]
+                   "scan_buckets": bucket_sql(res),
+                   "scan_shared_states": patched_scan(res, SHARED_STATES),
+                   "scan_numeric_sums": patched_scan(res, NUMERIC_SUMS)}[name]
             conn.execute(sql, p)
         elif name == "copy_1col":
             wn.raw_copy_out(conn, "copy (select m.impressions from ads.metrics_daily m where m.tenant_id ="
@@ -207,7 +243,7 @@ def main() -> None:
             raise ValueError(name)
 
     names = ["floor", "scan", *(["scan_main"] if main_w else []), "scan_recent", "scan_older", "scan_no_casts",
-             "scan_buckets", "copy_1col", "copy_rows_libpq", "copy_rows_psycopg", "copy_recent_libpq",
+             "scan_buckets", "scan_shared_states", "scan_numeric_sums", "copy_1col", "copy_rows_libpq", "copy_rows_psycopg", "copy_recent_libpq",
              "arrays_per_day", "numpy_libpq", "numpy_psycopg"]
     if args.only:
         names = ["floor", *[n for n in args.only.split(",") if n in names and n != "floor"]]

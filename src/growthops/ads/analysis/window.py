@@ -16,16 +16,16 @@ whole cycle costs about one scan of the data. Grouping by entity alone keeps the
 parallel; an earlier design grouped by (entity, bucket of days) and was twice as slow.
 The temp table lives until the end of the transaction.
 
-What the scan's time goes into, per row, is mostly evaluating arguments: a ``numeric::float8``
-cast goes through the number's text and was about a third of the scan's backend CPU (the old
-scan cast spend up to 12 times per recent row). So spend and conversion value are summed as
-exact ``numeric`` and cast once per window (``NUMERIC_SUMS``), and the anomaly-history
-statistics over the same rows share one transition state (``regr_*`` and ``avg``/``var_pop``
-aggregates with the same arguments and filter are computed once per row by PostgreSQL), which
-leaves 4 casts per history row instead of 6: the scan's backend CPU fell by 0-25 % in four runs
-(a small gain, no run slower; issue 16, ``bench/window_scan.py``, docs/performance.md §4d). Reading the rows out and summing them in
-numpy instead was measured slower than this scan: exporting one column of the 90 days' rows
-already costs about one floor (§4d).
+Where the scan's time goes (issue 16, ``bench/window_scan.py --cpu``, docs/performance.md §4d):
+mostly evaluating arguments row by row; the ``numeric::float8`` casts (through the number's
+text; spend is cast up to 12 times per row of the last 30 days) are about a third of its
+backend CPU. Measured and not kept: reading the rows out with binary COPY and summing them in
+numpy (``bench/window_numpy.py``: the server's CPU to export the rows alone is the scan's, the
+client's reading and summing come on top); the anomaly-history statistics from shared
+transition states (``regr_*``, ``avg``/``var_pop``: 2 spend casts fewer per row, 0-8 % less
+CPU, within the noise); spend and value summed as ``numeric`` (cast once per window: 7-25 %
+less CPU, but ~5 KB of hash table per entity instead of ~1.5, a spill to disk above ~12,000
+entities per tenant at this ``WORK_MEM``).
 """
 
 from __future__ import annotations
@@ -55,29 +55,13 @@ WINDOW_FILTERS = {
     "h": "m.day < %(as_of)s and m.day > %(as_of)s::date - 29",
     "e": "m.day <= %(as_of)s::date - 7 and m.day > %(as_of)s::date - 29",
 }
-# The anomaly-history statistics share transition states: PostgreSQL computes aggregates with
-# the same transition function, arguments and filter once per row (nodeAgg's shared transition
-# states), so n, sum x, sum x^2 (and sum y) come from one evaluation of the arguments, i.e. one
-# numeric -> float8 cast of spend, instead of one per statistic (issue 16, docs/performance.md §4d).
-# regr_avgx/regr_avgy/regr_sxx (float8_regr_accum) and avg/var_pop (float8_accum) keep Youngs-Cramer
-# sums: sum x = avg * n, sum x^2 = sxx + avg^2 * n.
-_LS = f"ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}])"
-_RSS = f"{{result}}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])"
-_N_SP = "count(*) filter (where m.spend > 0{and_w})"
-_REGR = f"({_RSS}, {_LS}) filter (where m.spend > 0{{and_w}})"
-_LC = "ln(1000 * m.spend::float8 / m.impressions)"
-_CPM = "filter (where m.spend > 0 and m.impressions > 0{and_w})"
-_N_CPM = f"count(*) {_CPM}"
-#: Quantities summed as exact ``numeric`` and cast to float8 once per window (a per-row
-#: ``numeric::float8`` cast goes through text and was about half of the scan's time).
-NUMERIC_SUMS = frozenset({"spend", "value"})
 #: quantity -> (aggregate expression, windows computed). {result} is the tenant's result column.
 QUANTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "spend": ("sum(m.spend)", ("1", "7", "14", "30", "90", "e")),
+    "spend": ("sum(m.spend::float8)", ("1", "7", "14", "30", "90", "e")),
     "impressions": ("sum(m.impressions::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "clicks": ("sum(m.clicks::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "results": ("sum({result}::float8)", ("1", "7", "14", "30", "90", "h", "e")),
-    "value": ("sum(m.conversion_value)", ("1", "7", "14", "30", "90")),
+    "value": ("sum(m.conversion_value::float8)", ("1", "7", "14", "30", "90")),
     "reach": ("sum(m.reach::float8)", ("1", "7", "14", "30", "90", "e")),
     "imp_r": ("sum(m.impressions::float8) filter (where m.reach is not null{and_w})", ("1", "7", "14", "30", "90", "e")),
     "v3s": ("sum(m.video_3s_views::float8)", ("7",)),
@@ -85,21 +69,18 @@ QUANTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "active_days": ("count(*) filter (where (m.spend > 0 or m.impressions > 0){and_w})", ("90",)),
     # Days reported (rows) in the 14-day window: what "ROAS over N days" says (suggestions).
     "days": ("count(*)", ("14",)),
-    # Anomaly history statistics (see growthops.ads.analysis.detect for what each feeds):
-    # adj_spend = sum spend * rate_f[dow]; rss = sum result^2 / (spend * rate_f[dow]),
-    # ls / ls2 = sum of ln(spend / spend_f[dow]) and of its square, over days with spend > 0;
-    # lc / lc2 = the same for ln(CPM) over days with spend and impressions.
+    # Anomaly history statistics (see growthops.ads.analysis.detect for what each feeds).
     "adj_spend": (f"sum(m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])", ("h",)),
-    "n_sp": (_N_SP, ("h",)),
+    "n_sp": ("count(*) filter (where m.spend > 0{and_w})", ("h",)),
     "n_sp0": ("count(*) filter (where m.spend = 0{and_w})", ("h",)),
     "n_imp": ("count(*) filter (where m.impressions > 0{and_w})", ("h",)),
-    "rss": (f"regr_avgy{_REGR} * {_N_SP}", ("h",)),
+    "rss": (f"sum({{result}}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])) filter (where m.spend > 0{{and_w}})", ("h",)),
     "css": ("sum(m.clicks::float8 ^ 2 / m.impressions) filter (where m.impressions > 0{and_w})", ("h",)),
-    "ls": (f"regr_avgx{_REGR} * {_N_SP}", ("h",)),
-    "ls2": (f"regr_sxx{_REGR} + regr_avgx{_REGR} ^ 2 * {_N_SP}", ("h",)),
-    "n_cpm": (_N_CPM, ("h",)),
-    "lc": (f"avg({_LC}) {_CPM} * {_N_CPM}", ("h",)),
-    "lc2": (f"var_pop({_LC}) {_CPM} * {_N_CPM} + avg({_LC}) {_CPM} ^ 2 * {_N_CPM}", ("h",)),
+    "ls": (f"sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}])) filter (where m.spend > 0{{and_w}})", ("h",)),
+    "ls2": (f"sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}]) ^ 2) filter (where m.spend > 0{{and_w}})", ("h",)),
+    "n_cpm": ("count(*) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
+    "lc": ("sum(ln(1000 * m.spend::float8 / m.impressions)) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
+    "lc2": ("sum(ln(1000 * m.spend::float8 / m.impressions) ^ 2) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
 }
 
 
@@ -118,25 +99,23 @@ def _scan_sql(result: str) -> str:
     window 90 adds). Splitting keeps the ~50 filtered aggregates off two thirds of the rows: 25%
     faster than one scan; cutting at 30 days rather than 29 leaves the older scan without any
     filtered aggregate (14% faster than the 29/61 cut, issue 16; measured by
-    bench/daily_cycle.py and docs/performance.md §4). Sums of ``NUMERIC_SUMS`` quantities stay
-    ``numeric`` (exact) through the join and are cast to float8 in the final select.
+    bench/daily_cycle.py and docs/performance.md §4).
     """
     recent, old, final = [], [], []
     for name, (expr, windows) in QUANTITIES.items():
-        cast = "::float8" if name in NUMERIC_SUMS else ""
         for w in windows:
             col = f"{name}_{w}"
             if w in ("30", "90"):
                 continue
             recent.append(f"{_agg(expr, result, WINDOW_FILTERS[w])} as {col}")
-            final.append(f"coalesce(r.{col}, 0){cast} as {col}")
+            final.append(f"coalesce(r.{col}, 0) as {col}")
         if "30" in windows or "90" in windows:
             recent.append(f"{_agg(expr, result, None)} as {name}_30")
             if "30" in windows:
-                final.append(f"coalesce(r.{name}_30, 0){cast} as {name}_30")
+                final.append(f"coalesce(r.{name}_30, 0) as {name}_30")
             if "90" in windows:
                 old.append(f"{_agg(expr, result, None)} as {name}_old")
-                final.append(f"(coalesce(r.{name}_30, 0) + coalesce(o.{name}_old, 0)){cast} as {name}_90")
+                final.append(f"coalesce(r.{name}_30, 0) + coalesce(o.{name}_old, 0) as {name}_90")
     names = "max(m.entity_name) as entity_name, max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id"
     where = "m.tenant_id = %(tenant_id)s and m.day between {lo} and {hi}"
     return (
