@@ -15,6 +15,17 @@ The later steps (baselines, anomalies, fatigue, suggestions) read only this smal
 whole cycle costs about one scan of the data. Grouping by entity alone keeps the aggregate
 parallel; an earlier design grouped by (entity, bucket of days) and was twice as slow.
 The temp table lives until the end of the transaction.
+
+Where the scan's time goes (issue 16, ``bench/window_scan.py --cpu``, docs/performance.md §4d):
+mostly evaluating arguments row by row; the ``numeric::float8`` casts (through the number's
+text; spend is cast up to 12 times per row of the last 30 days) are about a third of its
+backend CPU. Measured and not kept: reading the rows out with binary COPY and summing them in
+numpy (``bench/window_numpy.py``: the server's CPU to export the rows alone is the scan's, the
+client's reading and summing come on top); the anomaly-history statistics from shared
+transition states (``regr_*``, ``avg``/``var_pop``: 2 spend casts fewer per row, 0-8 % less
+CPU, within the noise); spend and value summed as ``numeric`` (cast once per window: 7-25 %
+less CPU, but ~5 KB of hash table per entity instead of ~1.5, a spill to disk above ~12,000
+entities per tenant at this ``WORK_MEM``).
 """
 
 from __future__ import annotations
