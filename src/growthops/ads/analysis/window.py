@@ -18,8 +18,10 @@ The temp table lives until the end of the transaction.
 
 Where the scan's time goes (issue 16, ``bench/window_scan.py --cpu``, docs/performance.md §4d):
 mostly evaluating arguments row by row; the ``numeric::float8`` casts (through the number's
-text; spend is cast up to 12 times per row of the last 30 days) are about a third of its
-backend CPU. Measured and not kept: reading the rows out with binary COPY and summing them in
+text; spend was cast up to 12 times per row of the last 30 days) were about a third of its
+backend CPU. So the scan reads ``spend_f`` and ``conversion_value_f``, float8 copies of the
+money columns stored by migration ``0175_metrics_float8`` (generated columns: the cast is paid
+once, when a row is written; money stays ``numeric``), docs/performance.md §4f. Measured and not kept: reading the rows out with binary COPY and summing them in
 numpy (``bench/window_numpy.py``: the server's CPU to export the rows alone is the scan's, the
 client's reading and summing come on top); the anomaly-history statistics from shared
 transition states (``regr_*``, ``avg``/``var_pop``: 2 spend casts fewer per row, 0-8 % less
@@ -57,30 +59,30 @@ WINDOW_FILTERS = {
 }
 #: quantity -> (aggregate expression, windows computed). {result} is the tenant's result column.
 QUANTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "spend": ("sum(m.spend::float8)", ("1", "7", "14", "30", "90", "e")),
+    "spend": ("sum(m.spend_f)", ("1", "7", "14", "30", "90", "e")),
     "impressions": ("sum(m.impressions::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "clicks": ("sum(m.clicks::float8)", ("1", "7", "14", "30", "90", "h", "e")),
     "results": ("sum({result}::float8)", ("1", "7", "14", "30", "90", "h", "e")),
-    "value": ("sum(m.conversion_value::float8)", ("1", "7", "14", "30", "90")),
+    "value": ("sum(m.conversion_value_f)", ("1", "7", "14", "30", "90")),
     "reach": ("sum(m.reach::float8)", ("1", "7", "14", "30", "90", "e")),
     "imp_r": ("sum(m.impressions::float8) filter (where m.reach is not null{and_w})", ("1", "7", "14", "30", "90", "e")),
     "v3s": ("sum(m.video_3s_views::float8)", ("7",)),
     "imp_v": ("sum(m.impressions::float8) filter (where m.video_3s_views is not null{and_w})", ("7",)),
-    "active_days": ("count(*) filter (where (m.spend > 0 or m.impressions > 0){and_w})", ("90",)),
+    "active_days": ("count(*) filter (where (m.spend_f > 0 or m.impressions > 0){and_w})", ("90",)),
     # Days reported (rows) in the 14-day window: what "ROAS over N days" says (suggestions).
     "days": ("count(*)", ("14",)),
     # Anomaly history statistics (see growthops.ads.analysis.detect for what each feeds).
-    "adj_spend": (f"sum(m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])", ("h",)),
-    "n_sp": ("count(*) filter (where m.spend > 0{and_w})", ("h",)),
-    "n_sp0": ("count(*) filter (where m.spend = 0{and_w})", ("h",)),
+    "adj_spend": (f"sum(m.spend_f * (%(rate_f)s::float8[])[{_DOW}])", ("h",)),
+    "n_sp": ("count(*) filter (where m.spend_f > 0{and_w})", ("h",)),
+    "n_sp0": ("count(*) filter (where m.spend_f = 0{and_w})", ("h",)),
     "n_imp": ("count(*) filter (where m.impressions > 0{and_w})", ("h",)),
-    "rss": (f"sum({{result}}::float8 ^ 2 / (m.spend::float8 * (%(rate_f)s::float8[])[{_DOW}])) filter (where m.spend > 0{{and_w}})", ("h",)),
+    "rss": (f"sum({{result}}::float8 ^ 2 / (m.spend_f * (%(rate_f)s::float8[])[{_DOW}])) filter (where m.spend_f > 0{{and_w}})", ("h",)),
     "css": ("sum(m.clicks::float8 ^ 2 / m.impressions) filter (where m.impressions > 0{and_w})", ("h",)),
-    "ls": (f"sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}])) filter (where m.spend > 0{{and_w}})", ("h",)),
-    "ls2": (f"sum(ln(m.spend::float8 / (%(spend_f)s::float8[])[{_DOW}]) ^ 2) filter (where m.spend > 0{{and_w}})", ("h",)),
-    "n_cpm": ("count(*) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
-    "lc": ("sum(ln(1000 * m.spend::float8 / m.impressions)) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
-    "lc2": ("sum(ln(1000 * m.spend::float8 / m.impressions) ^ 2) filter (where m.spend > 0 and m.impressions > 0{and_w})", ("h",)),
+    "ls": (f"sum(ln(m.spend_f / (%(spend_f)s::float8[])[{_DOW}])) filter (where m.spend_f > 0{{and_w}})", ("h",)),
+    "ls2": (f"sum(ln(m.spend_f / (%(spend_f)s::float8[])[{_DOW}]) ^ 2) filter (where m.spend_f > 0{{and_w}})", ("h",)),
+    "n_cpm": ("count(*) filter (where m.spend_f > 0 and m.impressions > 0{and_w})", ("h",)),
+    "lc": ("sum(ln(1000 * m.spend_f / m.impressions)) filter (where m.spend_f > 0 and m.impressions > 0{and_w})", ("h",)),
+    "lc2": ("sum(ln(1000 * m.spend_f / m.impressions) ^ 2) filter (where m.spend_f > 0 and m.impressions > 0{and_w})", ("h",)),
 }
 
 
