@@ -32,8 +32,9 @@ def routers() -> list[APIRouter]:
         validation,
     )
 
-    return [tenants.list_router,
+    return [suggestions.short_router,
+            tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
                                  anomalies, platform_config, abtests, allocation, airtable, pacing)),
             catalog.router,
-            *(m.short_router for m in (suggestions, validation, audit))]
+            *(m.short_router for m in (validation, audit))]
