@@ -5,20 +5,24 @@ Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency
 whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
 machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
 database) and measures it in the same run, round after round; ``--rate`` sends that many
-requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 and §7.
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 to §8.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
    to send (each approval consumes one).
-2. Starts two real servers, each its own process running uvicorn (one worker) on 127.0.0.1:
+2. Starts two real servers, each its own process running uvicorn (one worker; ``--workers``
+   for the growthops ones, ``--http`` and ``--loop`` for all) on 127.0.0.1:
    the growthops app (:func:`growthops.app.create_app`) and a bare FastAPI app whose only route
    ``POST /bare`` validates a small JSON body and runs one ``INSERT`` through the same kind of
    pool (psycopg 3, autocommit, application role) — the floor for "an HTTP request that writes
    one row".
-3. Sends the load with ``httpx.AsyncClient`` (one process, ``--concurrency`` requests in flight,
-   after ``--warmup`` requests not counted) to, in turn: ``POST /bare``,
-   ``GET /api/v1/suggestions?limit=50`` and ``POST /api/v1/suggestions/{id}/decision``
-   (approve), all with keep-alive. Prints requests per second, p50 and p99 latency, errors, and
+3. Sends the load with :class:`RawHTTP` (``--client raw``, the default: a minimal asyncio
+   keep-alive HTTP/1.1 client, about 13x less CPU per request than ``httpx.AsyncClient``,
+   which ``--client httpx`` still uses; docs/performance.md §8) from one process,
+   ``--concurrency`` requests in flight, after ``--warmup`` requests not counted, to, in turn:
+   ``POST /bare``, ``GET /api/v1/suggestions?limit=50`` and
+   ``POST /api/v1/suggestions/{id}/decision`` (approve), all with keep-alive. Every answer's
+   status and body are checked (a failed check counts as an error with status 0). Prints requests per second, p50 and p99 latency, errors, and
    the ratios against the bare insert measured in the same run; and the CPU time one counted
    request cost the server process, PostgreSQL (all its processes) and the load generator
    (:class:`CpuMeter`): on a shared machine the requests per second move with the others'
