@@ -5,20 +5,24 @@ Run: ``.venv/bin/python bench/api.py [--requests N] [--seconds T] [--concurrency
 whichever comes first, 8 in flight, one round, closed loop; under a minute in total on a 2-core
 machine). ``--against /work/main/src`` also serves another checkout's code (a third server, same
 database) and measures it in the same run, round after round; ``--rate`` sends that many
-requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 and §7.
+requests per second (open loop) to read the p99 at a given load. docs/performance.md §6 to §8.
 
 1. Creates a fresh embedded database (migrations applied), two tenants with an API key each:
    ``list`` has 50 pending suggestions (one page), ``decide`` one pending suggestion per request
    to send (each approval consumes one).
-2. Starts two real servers, each its own process running uvicorn (one worker) on 127.0.0.1:
+2. Starts two real servers, each its own process running uvicorn (one worker; ``--workers``
+   for the growthops ones, ``--http`` and ``--loop`` for all) on 127.0.0.1:
    the growthops app (:func:`growthops.app.create_app`) and a bare FastAPI app whose only route
    ``POST /bare`` validates a small JSON body and runs one ``INSERT`` through the same kind of
    pool (psycopg 3, autocommit, application role) — the floor for "an HTTP request that writes
    one row".
-3. Sends the load with ``httpx.AsyncClient`` (one process, ``--concurrency`` requests in flight,
-   after ``--warmup`` requests not counted) to, in turn: ``POST /bare``,
-   ``GET /api/v1/suggestions?limit=50`` and ``POST /api/v1/suggestions/{id}/decision``
-   (approve), all with keep-alive. Prints requests per second, p50 and p99 latency, errors, and
+3. Sends the load with :class:`RawHTTP` (``--client raw``, the default: a minimal asyncio
+   keep-alive HTTP/1.1 client, about 13x less CPU per request than ``httpx.AsyncClient``,
+   which ``--client httpx`` still uses; docs/performance.md §8) from one process,
+   ``--concurrency`` requests in flight, after ``--warmup`` requests not counted, to, in turn:
+   ``POST /bare``, ``GET /api/v1/suggestions?limit=50`` and
+   ``POST /api/v1/suggestions/{id}/decision`` (approve), all with keep-alive. Every answer's
+   status and body are checked (a failed check counts as an error with status 0). Prints requests per second, p50 and p99 latency, errors, and
    the ratios against the bare insert measured in the same run; and the CPU time one counted
    request cost the server process, PostgreSQL (all its processes) and the load generator
    (:class:`CpuMeter`): on a shared machine the requests per second move with the others'
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -45,6 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -107,18 +113,29 @@ def bare_app(db: Database) -> Any:
     return app
 
 
-def serve(kind: str, port: int, data_dir: Path) -> None:
-    """Run one server in this process (``kind``: growthops or bare) until killed."""
+def _bench_app() -> Any:
+    """The app of a server process (uvicorn factory): ``GROWTHOPS_BENCH_KIND`` (growthops or
+    bare) on the database of ``GROWTHOPS_BENCH_DATA_DIR``."""
+    db = Database(_settings(Path(os.environ["GROWTHOPS_BENCH_DATA_DIR"])))
+    if os.environ["GROWTHOPS_BENCH_KIND"] == "bare":
+        return bare_app(db)
+    from growthops.app import create_app
+
+    return create_app(db=db)
+
+
+def serve(kind: str, port: int, data_dir: Path, *, workers: int = 1, http: str = "auto",
+          loop: str = "auto") -> None:
+    """Run one server (``kind``: growthops or bare) until killed: uvicorn with ``workers``
+    processes, its ``http`` parser (auto: httptools when installed, else h11) and event
+    ``loop`` (auto: uvloop when installed, else asyncio)."""
     import uvicorn
 
-    db = Database(_settings(data_dir))
-    if kind == "bare":
-        app = bare_app(db)
-    else:
-        from growthops.app import create_app
-
-        app = create_app(db=db)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    os.environ["GROWTHOPS_BENCH_KIND"] = kind
+    os.environ["GROWTHOPS_BENCH_DATA_DIR"] = str(data_dir)
+    uvicorn.run("api:_bench_app", factory=True, app_dir=str(Path(__file__).resolve().parent),
+                host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                workers=workers, http=http, loop=loop)  # type: ignore[arg-type]
 
 
 def _free_port() -> int:
@@ -128,12 +145,12 @@ def _free_port() -> int:
 
 
 def start_server(
-    kind: str, data_dir: Path, src: Path | None = None
+    kind: str, data_dir: Path, src: Path | None = None, server: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start a server process and wait until it answers; return it and its base URL.
 
     ``src``: serve the growthops package found there (another checkout's ``src``) instead of
-    this one's.
+    this one's. ``server``: more options of ``--serve`` (``--workers``, ``--http``, ``--loop``).
     """
     port = _free_port()
     # The per-address rate limit (1200/minute by default) would answer 429 to a load generator
@@ -154,12 +171,15 @@ def start_server(
             str(port),
             "--data-dir",
             str(data_dir),
+            *server,
         ],
         env=env,
+        start_new_session=True,  # its own process group: killed whole if it does not start
     )
     base = f"http://127.0.0.1:{port}"
     health = "/health" if kind == "bare" else "/api/v1/health"
-    deadline = time.monotonic() + 60
+    # several uvicorn workers each import the app: slow on a loaded 2-core machine
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the {kind} server exited with {proc.returncode}")
@@ -170,8 +190,9 @@ def start_server(
             pass
         time.sleep(0.1)
     else:
-        proc.kill()
-        raise SystemExit(f"the {kind} server did not start in 60 s")
+        os.killpg(proc.pid, signal.SIGKILL)  # the server and its workers, if any
+        proc.wait()
+        raise SystemExit(f"the {kind} server did not start in 180 s")
     return proc, base
 
 
@@ -223,7 +244,68 @@ def setup(data_dir: Path, n_decide: int) -> dict[str, Any]:
     return out
 
 
-# ----------------------------------------------------------------------------------- load
+# ------------------------------------------------------------------------ the load generator
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive client on one connection (``asyncio.open_connection``).
+
+    The load generator shares the machine's two cores with the servers and PostgreSQL: every
+    millisecond of its CPU is taken from the server being measured. httpx costs about 0.7 ms
+    of client CPU per request here (docs/performance.md §8), this client a fraction of it: the
+    request is pre-built bytes, the answer is read as a status line, headers (only
+    ``Content-Length`` and ``Connection`` are looked at) and exactly ``Content-Length`` bytes.
+    Still honest: every answer's status is returned and checked by the caller, its body must
+    arrive whole (``readexactly``), and a chunked answer or a closed connection raises
+    :class:`RuntimeError`.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> RawHTTP:
+        """Connect to ``host:port`` (TCP, Nagle off as httpx does)."""
+        reader, writer = await asyncio.open_connection(host, port)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        """Send one pre-built request; return ``(status, body)``."""
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            lname = name.strip().lower()
+            if lname == b"content-length":
+                length = int(value)
+            elif lname == b"transfer-encoding":
+                raise RuntimeError(f"unsupported transfer-encoding {value.strip()!r}")
+        if length is None:
+            raise RuntimeError("answer without Content-Length")
+        body = await self.reader.readexactly(length) if length else b""
+        return status, body
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.writer.close()
+
+
+def build_request(host: str, method: str, path: str, headers: dict[str, str] | None,
+                  body: Any) -> bytes:
+    """The bytes of one HTTP/1.1 request (``body``: JSON-encoded when not None)."""
+    data = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+    head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body is not None:
+        head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
+
+
 async def load(
     base: str,
     make: Any,
@@ -235,6 +317,8 @@ async def load(
     expect: int,
     rate: float = 0.0,
     meter: CpuMeter | None = None,
+    client: str = "raw",
+    check: Any = None,
 ) -> dict[str, Any]:
     """Send ``warmup`` then up to ``requests`` requests (or ``seconds``), ``concurrency`` at once.
 
@@ -243,24 +327,56 @@ async def load(
     (the most the server can do). ``rate`` > 0: open loop, request ``i`` is due at
     ``start + i / rate`` seconds whatever the answers, at most ``concurrency`` connections, and
     its latency counts from when it was due (a late server is not excused by a waiting client).
+    ``client``: ``raw`` (:class:`RawHTTP`, ``concurrency`` keep-alive connections, requests
+    built before the clock starts) or ``httpx`` (``httpx.AsyncClient``, as before §8).
+    ``check(body) -> bool``: every answer with the expected status must also pass it (else it
+    counts as an error with status 0).
     Returns the counted requests' latencies (seconds), the wall time, and how many answered
     another status; with ``meter``, also the CPU seconds it measured over the counted requests
     (``cpu``: per process group).
     """
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    url = urlsplit(base)
+    host, port = url.hostname or "127.0.0.1", int(url.port or 80)
+    latencies: list[float] = []
+    errors: list[int] = []
+    stop_at = [float("inf")]
+    total = warmup + requests
+    if client == "raw":
+        built = [build_request(f"{host}:{port}", *make(i)) for i in range(total)]
+        conns = [await RawHTTP.open(host, port) for _ in range(concurrency)]
+        idle: asyncio.Queue[RawHTTP] = asyncio.Queue()
+        for c in conns:
+            idle.put_nowait(c)
+
+        async def send(i: int) -> tuple[int, bytes]:
+            conn = await idle.get()
+            try:
+                return await conn.send(built[i])
+            finally:
+                idle.put_nowait(conn)
+
+        closer: Any = None
+    else:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        hx = httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
+
+        async def send(i: int) -> tuple[int, bytes]:
+            method, path, headers, body = make(i)
+            r = await hx.request(method, path, headers=headers, json=body)
+            return r.status_code, r.content
+
+        closer = hx
+    try:
         warm_ids = iter(range(warmup))
-        counter = iter(range(warmup, warmup + requests))
-        latencies: list[float] = []
-        errors: list[int] = []
-        stop_at = [float("inf")]
+        counter = iter(range(warmup, total))
 
         async def one(i: int, t0: float) -> None:
-            method, path, headers, body = make(i)
-            r = await client.request(method, path, headers=headers, json=body)
+            status, body = await send(i)
             latencies.append(time.perf_counter() - t0)
-            if r.status_code != expect:
-                errors.append(r.status_code)
+            if status != expect:
+                errors.append(status)
+            elif check is not None and not check(body):
+                errors.append(0)
 
         async def worker() -> None:
             for i in counter:
@@ -272,8 +388,9 @@ async def load(
         # the connections of both sides, grows the server's pool, fills the key cache)
         async def warm() -> None:
             for i in warm_ids:
-                method, path, headers, body = make(i)
-                await client.request(method, path, headers=headers, json=body)
+                status, body = await send(i)
+                if status != expect or (check is not None and not check(body)):
+                    raise SystemExit(f"warm-up request {i} failed: {status} {body[:300]!r}")
 
         await asyncio.gather(*(warm() for _ in range(concurrency)))
         if meter is not None:
@@ -293,13 +410,20 @@ async def load(
             await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
         cpu = meter.stop() if meter is not None else {}
+    finally:
+        if closer is not None:
+            await closer.aclose()
+        else:
+            for c in conns:
+                c.close()
     return {"latencies": latencies, "wall": wall, "errors": errors, "cpu": cpu}
 
 
 class CpuMeter:
-    """CPU seconds (user + system) spent by the server process, PostgreSQL (the postmaster
-    and all its children: backends, WAL writer, checkpointer...) and this process between
-    :meth:`start` and :meth:`stop` (psutil; processes that end in between are not counted)."""
+    """CPU seconds (user + system) spent by the server (its process and its children: the
+    workers of ``--workers 2``), PostgreSQL (the postmaster and all its children: backends,
+    WAL writer, checkpointer...) and this process between :meth:`start` and :meth:`stop`
+    (psutil; processes that end in between are not counted)."""
 
     def __init__(self, server_pid: int, postmaster_pid: int | None) -> None:
         self.server = psutil.Process(server_pid)
@@ -321,14 +445,23 @@ class CpuMeter:
                 out[p.pid] = self._cpu(p)
         return out
 
+    def _server(self) -> dict[int, float]:
+        out = {}
+        for p in [self.server, *self.server.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                out[p.pid] = self._cpu(p)
+        return out
+
     def start(self) -> None:
-        self.before = {"server": self._cpu(self.server), "client": time.process_time()}
+        self.before = {"client": time.process_time()}
+        self.server_before = self._server()
         self.pg_before = self._pg()
 
     def stop(self) -> dict[str, float]:
         pg = self._pg()
+        server = self._server()
         return {
-            "server": self._cpu(self.server) - self.before["server"],
+            "server": sum(v - self.server_before.get(pid, 0.0) for pid, v in server.items()),
             "pg": sum(v - self.pg_before.get(pid, 0.0) for pid, v in pg.items()),
             "client": time.process_time() - self.before["client"],
         }
@@ -383,12 +516,26 @@ def main() -> None:
         default=None,
         help="embedded PostgreSQL data dir (default: a new temporary one)",
     )
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: raw (asyncio keep-alive HTTP/1.1, pre-built requests; default) "
+        "or httpx (httpx.AsyncClient, as before docs/performance.md §8)",
+    )
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes of each growthops server (the bare one: 1)")
+    ap.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                    help="uvicorn's HTTP parser in every server (auto: httptools if installed)")
+    ap.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                    help="uvicorn's event loop in every server (auto: uvloop if installed)")
     ap.add_argument("--serve", choices=("growthops", "bare"), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="growthops-bench-api-"))
     if args.serve:
-        serve(args.serve, args.port, data_dir)
+        serve(args.serve, args.port, data_dir, workers=args.workers, http=args.http,
+              loop=args.loop)
         return
 
     # Ctrl-C raises KeyboardInterrupt; a SIGTERM (timeout, kill) is turned into SystemExit so
@@ -402,15 +549,19 @@ def main() -> None:
     world: dict[str, Any] = {}
     try:
         world = setup(data_dir, per_run * args.rounds * len(apps))
+        opts_server = ("--http", args.http, "--loop", args.loop)
         for name, src in apps.items():
-            proc, bases[name] = start_server("growthops", data_dir, src)
+            proc, bases[name] = start_server(
+                "growthops", data_dir, src, ("--workers", str(args.workers), *opts_server))
             procs.append(proc)
-        bare, base_bare = start_server("bare", data_dir)
+        bare, base_bare = start_server("bare", data_dir, None, opts_server)
         procs.append(bare)
         console.print(
             f"setup and server start: {time.perf_counter() - t0:.1f} s; "
             f"{args.concurrency} requests in flight, rate "
-            f"{args.rate or 'unbounded'}, {os.cpu_count()} cores, load average "
+            f"{args.rate or 'unbounded'}, client {args.client}, uvicorn workers "
+            f"{args.workers} (bare 1), http {args.http}, loop {args.loop}, "
+            f"{os.cpu_count()} cores, load average "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         list_key = {"X-API-Key": world["list"]["key"]}
@@ -422,19 +573,41 @@ def main() -> None:
             "concurrency": args.concurrency,
             "warmup": args.warmup,
             "rate": args.rate,
+            "client": args.client,
         }
         runs: dict[str, list[dict[str, Any]]] = {}
 
         postmaster = _postmaster_pid(data_dir)
         pids = {base_bare: bare.pid, **{bases[n]: p.pid for n, p in zip(bases, procs, strict=False)}}
 
-        def measure(label: str, base: str, make: Any, expect: int) -> None:
+        def measure(label: str, base: str, make: Any, expect: int, check: Any) -> None:
             meter = CpuMeter(pids[base], postmaster)
-            res = summary(asyncio.run(load(base, make, expect=expect, meter=meter, **opts)))
+            res = summary(asyncio.run(
+                load(base, make, expect=expect, meter=meter, check=check, **opts)))
             runs.setdefault(label, []).append(res)
 
+        # every answer's body is checked too: the bare insert's and the approval's parsed (they
+        # are small), the list's compared byte for byte with the first one, parsed and checked
+        # to hold the 50 suggestions (the page does not change: the list tenant's suggestions
+        # are never decided)
+        page_ref: list[bytes] = []
+
+        def list_ok(body: bytes) -> bool:
+            if not page_ref:
+                if len(json.loads(body)["items"]) != PAGE:
+                    return False
+                page_ref.append(body)
+            return body == page_ref[0]
+
+        def bare_ok(body: bytes) -> bool:
+            return isinstance(json.loads(body).get("id"), int)
+
+        def approve_ok(body: bytes) -> bool:
+            return json.loads(body).get("decision") == "approved"
+
         for _ in range(args.rounds):
-            measure(BARE, base_bare, lambda i: ("POST", "/bare", None, {"n": i, "note": "b"}), 201)
+            measure(BARE, base_bare, lambda i: ("POST", "/bare", None, {"n": i, "note": "b"}),
+                    201, bare_ok)
             for name, base in bases.items():
                 tag = "" if name == "this" else " (against)"
                 measure(
@@ -442,6 +615,7 @@ def main() -> None:
                     base,
                     lambda i: ("GET", f"/api/v1/suggestions?limit={PAGE}", list_key, None),
                     200,
+                    list_ok,
                 )
                 ids = [next(decide_ids) for _ in range(per_run)]
                 measure(
@@ -454,6 +628,7 @@ def main() -> None:
                         {"decision": "approved"},
                     ),
                     201,
+                    approve_ok,
                 )
     finally:
         stop_all(procs, world.get("db"), data_dir, remove=args.data_dir is None)
@@ -473,7 +648,8 @@ def main() -> None:
         "PostgreSQL",
         "client",
         "server+PG vs bare",
-        title="HTTP API on 127.0.0.1 (uvicorn, 1 worker, embedded PostgreSQL)"
+        title=f"HTTP API on 127.0.0.1 (uvicorn, {args.workers} worker(s), embedded PostgreSQL, "
+        f"client {args.client})"
         + (f"; median of {args.rounds} rounds" if args.rounds > 1 else ""),
     )
     for name, r in results.items():

@@ -245,3 +245,23 @@ def test_the_approvals_execution_runs_on_the_apps_own_threads(db, client, monkey
             assert name.startswith("growthops-after-response")
             assert (str(tid), got) == (str(t.tenant_id), sid)
     assert len(calls) == 1  # the tenant without an ad account has nothing to execute
+
+
+def test_the_hot_routes_are_matched_first(client):
+    """docs/performance.md §8: routes are matched in mounting order and each included router
+    costs a walk of its routes, so the suggestion list and the decision of the caller's own
+    tenant are served by the first router mounted (after ``/openapi.json``), and the route
+    matching there is the one that serves them."""
+    from starlette.routing import Match
+
+    app = client.app
+    for method, path in (("GET", "/api/v1/suggestions"),
+                         ("POST", "/api/v1/suggestions/7/decision")):
+        scope = {"type": "http", "method": method, "path": path, "root_path": "",
+                 "headers": [], "query_string": b"", "app": app}
+        first = next(i for i, r in enumerate(app.router.routes)
+                     if r.matches(scope)[0] == Match.FULL)
+        assert first <= 1, (path, first)
+        # and no later route would have served it (moving the router first changed no route)
+        later = [r for r in app.router.routes[first + 1:] if r.matches(scope)[0] != Match.NONE]
+        assert later == [], (path, later)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from contextlib import contextmanager
+from uuid import UUID
 
 import limits
 import psycopg
@@ -176,3 +177,48 @@ def test_window_storage_counts_expires_and_starts_no_thread():
     store.clear(item.key_for("a"))
     assert limiter.hit(item, "a")
     assert store.reset() == 1 + 1
+
+
+def test_a_new_keys_first_requests_together_verify_it_once(monkeypatch):
+    """docs/performance.md §8: requests arriving together with a key not yet cached wait for
+    one verification (argon2) instead of each running their own; a wrong key is verified on
+    every attempt (nothing cached)."""
+    import time as _time
+
+    calls: list[str] = []
+    ident = api_keys.ApiKeyIdentity(UUID(int=1), 1, "k", "0" * 12,
+                                    ("api",), False)
+
+    def slow_verify(conn, plaintext):
+        calls.append(plaintext)
+        _time.sleep(0.2)  # argon2's time, so that the others arrive while it runs
+        if plaintext.endswith("A" * 43):
+            return ident
+        raise api_keys.InvalidApiKey("invalid or revoked API key")
+
+    @contextmanager
+    def connect():
+        yield None
+
+    monkeypatch.setattr(api_keys, "verify", slow_verify)
+    good, bad = "gok_" + "a" * 12 + "_" + "A" * 43, "gok_" + "b" * 12 + "_" + "B" * 43
+    api_keys.forget()
+    out: list[object] = []
+
+    def call(key):
+        try:
+            out.append(api_keys.verify_cached(connect, key))
+        except api_keys.InvalidApiKey as e:
+            out.append(e)
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in [good] * 6 + [bad] * 3]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    api_keys.forget()
+    assert calls.count(good) == 1
+    assert calls.count(bad) == 3
+    assert sum(o is ident for o in out) == 6
+    assert sum(isinstance(o, api_keys.InvalidApiKey) for o in out) == 3
+    assert api_keys._flights == {}

@@ -113,3 +113,28 @@ def test_tenant_and_db_commands_take_lang_and_follow_growthops_lang(db, monkeypa
         assert "valeur" in res.output or "devise" in res.output, args
     monkeypatch.setattr(get_settings(), "lang", "fr")
     assert "devise" in runner.invoke(app, ["tenants", "list"]).output
+
+
+def test_serve_refuses_several_workers_with_per_process_rate_limits(monkeypatch):
+    """docs/performance.md §8: rate-limit counters in memory are per process, so ``serve
+    --workers 2`` is refused unless they are counted in PostgreSQL (nothing is started)."""
+    import uvicorn
+
+    from growthops.settings import get_settings
+
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(k))
+    monkeypatch.setenv("GROWTHOPS_RATE_LIMIT_STORAGE", "memory")
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["serve", "--workers", "2"])
+        assert res.exit_code == 2 and "GROWTHOPS_RATE_LIMIT_STORAGE=postgres" in res.output
+        assert started == []
+        monkeypatch.setenv("GROWTHOPS_RATE_LIMIT_STORAGE", "postgres")
+        get_settings.cache_clear()
+        res = runner.invoke(app, ["serve", "--workers", "2", "--port", "8123"])
+        assert res.exit_code == 0, res.output
+        assert started == [{"factory": True, "host": "127.0.0.1", "port": 8123, "workers": 2}]
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

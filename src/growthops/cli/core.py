@@ -412,8 +412,27 @@ def users_slack_unlink(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64,
+        help="uvicorn worker processes; more than 1 needs GROWTHOPS_RATE_LIMIT_STORAGE=postgres "
+             "(per-process counters would multiply every rate limit by the workers)")] = 1,
 ) -> None:
-    """Serve the HTTP API (uvicorn); OpenAPI docs at /docs."""
+    """Serve the HTTP API (uvicorn); OpenAPI docs at /docs.
+
+    One worker by default (docs/performance.md §8: on a 2-core machine shared with
+    PostgreSQL, a second worker costs more CPU per request than it saves). Several workers
+    are correct only with the rate limits counted in PostgreSQL: refused otherwise
+    (:class:`typer.BadParameter`). The rest needs nothing shared: API keys' liveness and
+    sessions are read from the database on every request, the key cache holds identities only.
+    uvicorn uses uvloop and httptools (dependencies) by default.
+    """
     import uvicorn
 
-    uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port)
+    from growthops.settings import get_settings
+
+    if workers > 1 and get_settings().rate_limit_storage != "postgres":
+        raise typer.BadParameter(
+            "several workers need GROWTHOPS_RATE_LIMIT_STORAGE=postgres (the rate limits' "
+            "counters in memory are per process)", param_hint="--workers")
+    uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port,
+                workers=workers)

@@ -15,7 +15,10 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    """Return the ads routers in the order they are mounted (the list route before the rest)."""
+    """Return the ads routers in the order they are mounted: the suggestions of the caller's
+    own tenant first (the hot routes: routes are matched in mounting order, and each router
+    passed costs a walk of its routes; docs/performance.md §8), then the tenant list route
+    before the rest."""
     from growthops.ads.api import (
         abtests,
         airtable,
@@ -32,8 +35,9 @@ def routers() -> list[APIRouter]:
         validation,
     )
 
-    return [tenants.list_router,
+    return [suggestions.short_router,
+            tenants.list_router,
             *(m.router for m in (tenants, suggestions, metrics, outcomes, validation, audit,
                                  anomalies, platform_config, abtests, allocation, airtable, pacing)),
             catalog.router,
-            *(m.short_router for m in (suggestions, validation, audit))]
+            *(m.short_router for m in (validation, audit))]

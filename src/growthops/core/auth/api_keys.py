@@ -65,6 +65,8 @@ CACHE_TTL = 300.0
 _CACHE_SECRET = secrets.token_bytes(32)
 #: HMAC-SHA256(_CACHE_SECRET, key) -> (identity, monotonic expiry); at most _CACHE_SIZE entries.
 _cache: OrderedDict[bytes, tuple[ApiKeyIdentity, float]] = OrderedDict()
+#: HMAC name of a key being verified -> the lock its other first requests wait on.
+_flights: dict[bytes, threading.Lock] = {}
 #: The liveness check run first in an API key's tenant transaction (params: tenant, key id):
 #: one row, ``live`` true when the key exists in the tenant and is not revoked; also records
 #: the use (``last_used_at``, at most one write per key and minute, as :func:`touch`).
@@ -228,15 +230,30 @@ def verify_cached(connect: Any, plaintext: str | None, *, now: float | None = No
         return hit
     assert plaintext is not None
     mac = _mac(plaintext)
-    t = time.monotonic() if now is None else now
-    with connect() as conn:
-        ident = verify(conn, plaintext)
+    # One verification at a time per key (a single flight): the first requests of a new key
+    # arriving together all missed the cache and each ran argon2 (8 at once under the
+    # benchmark's warm-up, docs/performance.md §8); the others now wait for the first and
+    # take its cached identity. A wrong key is still verified on every attempt.
     with _lock:
-        _cache[mac] = (ident, t + CACHE_TTL)
-        _cache.move_to_end(mac)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return ident
+        gate = _flights.setdefault(mac, threading.Lock())
+    try:
+        with gate:
+            hit = cached(plaintext, now=now)
+            if hit is not None:
+                return hit
+            t = time.monotonic() if now is None else now
+            with connect() as conn:
+                ident = verify(conn, plaintext)
+            with _lock:
+                _cache[mac] = (ident, t + CACHE_TTL)
+                _cache.move_to_end(mac)
+                while len(_cache) > _CACHE_SIZE:
+                    _cache.popitem(last=False)
+            return ident
+    finally:
+        with _lock:
+            if _flights.get(mac) is gate:
+                del _flights[mac]
 
 
 def forget(key_id: int | None = None) -> None:
