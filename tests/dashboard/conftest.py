@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -35,7 +36,9 @@ def sandbox_tenant(db: Any, *, cycle: bool = True, **fields: Any) -> Any:
 
     fields.setdefault("monthly_budget_max", Decimal("100000"))
     t = new_tenant(db, **fields)
-    today = datetime.now(UTC).date()
+    # "yesterday" in the tenant's time zone, as the pages count a day's age (between 23:00 and
+    # midnight UTC, Paris is already on the next day)
+    today = datetime.now(ZoneInfo(t.time_zone)).date()
     with db.tenant_tx(t.tenant_id) as conn:
         create_sandbox_account(conn, tenant_id=t.tenant_id, seed=7,
                                start=today - timedelta(days=40), days_history=40)
