@@ -175,7 +175,6 @@ def generate(
                                       dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
     p_good = 1.0 - prob_future_count_below(np.floor(lam_target * SCALE_ROAS_MARGIN * s_next) + 1, a, b, s_next,
                                            dispersion=phi, drift=tau2, value_dispersion=c_v, value_drift=tau2_v)
-    lam10, lam50, lam90 = rate_quantiles(a, b)
     roas14 = np.where(has_value, _safe_div(E["value_14"], E["spend_14"]), _safe_div(E["results_14"] * vbar, E["spend_14"]))
     evaluable = np.isfinite(target_cpa) & (target_cpa > 0)
 
@@ -200,6 +199,13 @@ def generate(
         (np.isin(level, ("adset", "ad")) & (p_bad >= MIN_CONFIDENCE))
         | (is_budget_level & ((p_good >= MIN_CONFIDENCE) | (p_below >= MIN_CONFIDENCE)))
     )
+    # Posterior rate quantiles (gamma ppf, the costliest inversion here) only where a candidate
+    # can read them: the entities worth a look and, when a monthly maximum is set, the pacing
+    # rule's pool (budget level, spending); element by element, so the same values (issue 16).
+    need = worth_a_look | (is_budget_level & active) if ctx.monthly_budget_max else worth_a_look
+    lam10, lam50, lam90 = (np.full(len(ids), np.nan) for _ in range(3))
+    if need.any():
+        lam10[need], lam50[need], lam90[need] = rate_quantiles(a[need], b[need])
     # Rounded once for every entity (numpy's rounding, as round() of a numpy float gives, at a
     # fraction of the cost of one call per candidate).
     spend14_r2, spend7_r2 = np.round(E["spend_14"], 2), np.round(E["spend_7"], 2)
