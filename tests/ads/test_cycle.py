@@ -322,3 +322,12 @@ def test_a_replayed_day_rewrites_only_the_fatigue_rows_that_changed(db):
     assert after[changed]["x"] != before[changed]["x"]
     assert after[changed]["components"]["clicks_recent"] == before[changed]["components"]["clicks_recent"] + 50
     assert n == sum(r["fatigue_index"] >= 60 for r in after.values())
+
+
+def test_baseline_percentiles_are_numpys_bit_for_bit():
+    from growthops.ads.analysis.baselines import QUANTILES, percentiles
+
+    rng = np.random.default_rng(11)
+    for n in [*range(1, 40), 100, 101, 2500]:
+        for x in (rng.lognormal(0, 2, n), rng.integers(0, 4, n).astype(float), np.round(rng.exponential(0.03, n), 4)):
+            assert np.array_equal(np.array(percentiles(x)), np.percentile(x, QUANTILES)), n
