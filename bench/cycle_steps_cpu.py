@@ -2,8 +2,10 @@
 
 Run on a database that ``bench/daily_cycle.py --data-dir DIR`` built (any sizes):
 ``.venv/bin/python bench/cycle_steps_cpu.py DIR [--repeat 5]``; with
-``PYTHONPATH=/tmp/main-src/src`` for a ``git archive`` of another version of the code, as for
-``--reuse`` (issue 16, docs/performance.md §4e).
+``PYTHONPATH=/tmp/main-src/src`` for a ``git archive`` of another version of the code (the
+code is imported from the environment, so ``PYTHONPATH`` decides; ``bench/daily_cycle.py``
+instead puts its own tree's ``src`` first, so another version runs that version's copy of it;
+issue 16, docs/performance.md §4e).
 
 The wall-clock timings of ``bench/daily_cycle.py`` move with the load of the machine (a 2-core
 machine at load 10 doubles them). This times each step of
@@ -21,12 +23,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 AS_OF = date(2024, 6, 30)
 
