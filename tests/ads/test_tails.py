@@ -69,3 +69,19 @@ def test_detect_applies_the_empirical_null_per_group_by_default() -> None:
     assert np.all(emp["p_value"] >= model["p_value"] - 1e-12)
     with pytest.raises(Exception, match="null"):
         detect(rec, null="bogus")
+
+
+def test_unique_inverse_gives_what_np_unique_gives() -> None:
+    from growthops.ads.analysis.codes import unique_inverse
+
+    rng = np.random.default_rng(3)
+    labels = np.array(["meta|ad|cpa", "meta|adset|ctr", "google|campaign|spend", "b", "a", "é", "Z"], dtype=object)
+    keys = labels[rng.integers(0, len(labels), 5000)]
+    u, inv = unique_inverse(keys)
+    u0, inv0 = np.unique(keys, return_inverse=True)
+    assert u.dtype == object and list(u) == list(u0)
+    assert inv.dtype == inv0.dtype and np.array_equal(inv, inv0)
+    nums = rng.integers(0, 9, 100)  # not strings: np.unique itself
+    assert all(np.array_equal(x, y) for x, y in zip(unique_inverse(nums), np.unique(nums, return_inverse=True), strict=True))
+    e, einv = unique_inverse(np.array([], dtype=object))
+    assert e.size == 0 and einv.size == 0

@@ -147,6 +147,44 @@ def test_numbers_money_percentages_in_the_readers_locale():
     assert format_significant(0.0004, "fr") == "0,0004"
 
 
+def test_the_fast_number_formatter_gives_exactly_what_babel_gives():
+    """i18n._formatter replays Babel's NumberPattern.apply with the symbols looked up once
+    (issue 16); it must agree with Babel on ties, negatives, -0, tiny, huge and Decimal values."""
+    import random
+
+    from babel.numbers import format_currency, format_decimal
+    from babel.numbers import format_percent as babel_percent
+
+    rng = random.Random(7)
+    values: list[float | Decimal] = [0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 0.005, 0.015, 2.675, 1e-9, -1e-9, 99.995,
+                                     999.995, 1234.5, 1e15, 1.5e16, -1234567.891, 0.125, float("inf")]
+    for _i in range(400):
+        v = rng.choice((1, -1)) * 10 ** rng.uniform(-6, 9)
+        values += [v, round(v, rng.randint(0, 4))]
+    compared = 0
+    for lang in ("en", "fr"):
+        loc = i18n._babel_locale(lang)
+        for d in range(4):
+            for kind, currencies in (("decimal", (None,)), ("percent", (None,)), ("currency", ("EUR", "USD", "JPY"))):
+                pattern = i18n._parsed(kind, lang, d)
+                for cur in currencies:
+                    fast = i18n._formatter(kind, lang, d, cur)
+                    assert fast is not None
+                    for v in values + ([Decimal("1234.565"), Decimal("-0.005")] if cur else []):
+                        if kind == "currency":
+                            ref = format_currency(v, cur, format=pattern, locale=loc, currency_digits=False)
+                        elif kind == "decimal":
+                            ref = format_decimal(v, format=pattern, locale=loc)
+                        else:
+                            ref = babel_percent(v, format=pattern, locale=loc)
+                        got = fast(v)
+                        if got is not None:  # None: the caller falls back to Babel (infinities)
+                            assert got == ref, (kind, lang, d, cur, v)
+                            compared += 1
+    assert compared > 20000
+    assert format_money(float("inf"), "EUR", "en", 0) == "€∞"  # through Babel's fallback
+
+
 def test_dates_and_times_in_the_tenants_time_zone():
     assert format_date(date(2024, 3, 5), "en") == "Mar 5, 2024"
     assert format_date(date(2024, 3, 5), "fr") == "5 mars 2024"

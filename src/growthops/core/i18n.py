@@ -217,6 +217,78 @@ def _parsed(kind: str, lang: str, decimals: int) -> Any:
     return parse_pattern(_pattern(kind, lang, decimals))
 
 
+@cache
+def _formatter(kind: str, lang: str, decimals: int, currency: str | None = None) -> Any:
+    """A function ``value -> str`` giving exactly what Babel's ``NumberPattern.apply`` gives for
+    :func:`_parsed` ``(kind, lang, decimals)`` (Babel 2.x's algorithm, step by step: ``Decimal(str(x))``,
+    ``scaleb``, sign, ``normalize``, ``quantize`` in the current decimal context, grouping, fraction
+    digits), with the locale's symbols and the affixes looked up once instead of at every call.
+
+    Babel spent most of a call looking the locale's symbols up and substituting the currency
+    (~60 µs a number; the texts of the daily cycle's stored suggestions format ~700 numbers per
+    tenant: issue 16, docs/performance.md §4e). None when the pattern uses something this does
+    not reproduce (scientific or significant-digit patterns, quotes, the plural currency name):
+    the caller then calls Babel. ``tests/core/test_i18n.py`` compares both on many values.
+    """
+    from babel.numbers import (
+        get_currency_symbol,
+        get_decimal_quantum,
+        get_decimal_symbol,
+        get_group_symbol,
+    )
+
+    p = _parsed(kind, lang, decimals)
+    loc = _babel_locale(lang)
+    if p.exp_prec or "@" in p.pattern or p.number_pattern == "":
+        return None
+    group, dec = get_group_symbol(loc), get_decimal_symbol(loc)
+    affixes = []
+    for pair in (p.prefix, p.suffix):
+        out = []
+        for text in pair:
+            if "¤¤¤" in text or "'" in text:
+                return None
+            if "¤" in text and currency is not None:
+                text = text.replace("¤¤", currency.upper()).replace("¤", get_currency_symbol(currency, loc))
+            out.append(text)
+        affixes.append(tuple(out))
+    (pre, suf), sym = affixes, (group, dec)
+    if any("'" in t for t in (*pre, *suf, *sym)) or any("¤" in t for t in (*pre, *suf)):
+        return None
+    scale, (imin, _imax), (fmin, fmax) = p.scale, p.int_prec, p.frac_prec
+    g0, g1 = p.grouping
+    quantum = get_decimal_quantum(fmax)
+
+    def fmt(value: Any) -> str | None:
+        if not isinstance(value, Decimal):
+            value = Decimal(str(value))
+        value = value.scaleb(scale)
+        neg = int(value.is_signed())
+        value = abs(value).normalize()
+        if value.is_infinite():
+            return None
+        a, _sep, b = f"{value.quantize(quantum):f}".partition(".")
+        if len(a) < imin:
+            a = "0" * (imin - len(a)) + a
+        gsize, ret = g0, ""
+        while len(a) > gsize:
+            ret = group + a[-gsize:] + ret
+            a = a[:-gsize]
+            gsize = g1
+        b = b or "0"
+        if len(b) < fmin:
+            b += "0" * (fmin - len(b))
+        if fmax == 0 or (fmin == 0 and int(b) == 0):
+            frac = ""
+        else:
+            while len(b) > fmin and b[-1] == "0":
+                b = b[:-1]
+            frac = dec + b
+        return pre[neg] + a + ret + frac + suf[neg]
+
+    return fmt
+
+
 def format_number(x: Any, lang: str, decimals: int | None = None) -> str:
     """Format a number for ``lang``: ``1,234.5`` / ``1 234,5`` (narrow no-break space).
 
@@ -229,6 +301,10 @@ def format_number(x: Any, lang: str, decimals: int | None = None) -> str:
 
     v = float(x)
     d = _auto_decimals(v) if decimals is None else decimals
+    fast = _formatter("decimal", lang, d)
+    text = fast(v) if fast is not None else None
+    if text is not None:
+        return text
     return format_decimal(v, format=_parsed("decimal", lang, d), locale=_babel_locale(lang))
 
 
@@ -257,6 +333,10 @@ def format_money(amount: Any, currency: str, lang: str, decimals: int | None = N
     code = currency.strip().upper()
     if decimals is None:
         return format_currency(value, code, locale=_babel_locale(lang))
+    fast = _formatter("currency", lang, decimals, code)
+    text = fast(value) if fast is not None else None
+    if text is not None:
+        return text
     return format_currency(value, code, format=_parsed("currency", lang, decimals),
                            locale=_babel_locale(lang), currency_digits=False)
 
@@ -271,7 +351,10 @@ def format_percent(fraction: Any, lang: str, decimals: int = 0, *, sign: bool = 
     from babel.numbers import format_percent as babel_percent
 
     v = float(fraction)
-    text = babel_percent(v, format=_parsed("percent", lang, decimals), locale=_babel_locale(lang))
+    fast = _formatter("percent", lang, decimals)
+    text = fast(v) if fast is not None else None
+    if text is None:
+        text = babel_percent(v, format=_parsed("percent", lang, decimals), locale=_babel_locale(lang))
     return f"+{text}" if sign and v > 0 else text
 
 

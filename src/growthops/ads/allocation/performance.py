@@ -33,18 +33,40 @@ from growthops.ads.config import PLATFORMS, TenantContext
 
 PERIODS = (7, 28, 90)
 
-_REFRESH_SQL = """
-with per as (select unnest(%(periods)s::int[]) as d),
-agg as (
-  select m.platform, m.entity_id as campaign_id, max(m.entity_name) as campaign_name,
-         p.d as period_days, count(distinct m.day)::int as days_reported,
-         sum(m.spend) as spend, sum(m.impressions) as impressions, sum(m.clicks) as clicks,
-         sum(m.conversions) as conversions, sum({result}) as results,
-         sum(m.conversion_value) as value
-  from ads.metrics_daily m join per p on m.day > %(as_of)s::date - p.d and m.day <= %(as_of)s::date
+#: Quantities summed per campaign and period (column of the roll-up -> expression over ``m``).
+_SUMS = {"spend": "m.spend", "impressions": "m.impressions", "clicks": "m.clicks",
+         "conversions": "m.conversions", "results": "{result}", "value": "m.conversion_value"}
+
+
+def _agg_sql() -> str:
+    """The roll-ups of every period of :data:`PERIODS` in ONE pass over the campaign rows of the
+    longest period: ``FILTER``ed aggregates per period, then one row per (campaign, period) that
+    has rows. Rows are unique per (platform, campaign, day) (the primary key of
+    ``ads.metrics_daily``), so ``count(*)`` is the number of days reported. An earlier version
+    joined every row to each period (three times the rows) and sorted them for
+    ``count(distinct day)``; the sums are exact (``numeric``) either way (issue 16)."""
+    cols, lateral = [], []
+    for d in PERIODS:
+        f = f"filter (where m.day > %(as_of)s::date - {d})"
+        cols.append(f"max(m.entity_name) {f} as name_{d}, count(*) {f} as days_{d}")
+        cols += [f"sum({expr}) {f} as {q}_{d}" for q, expr in _SUMS.items()]
+        lateral.append(f"({d}, a.name_{d}, a.days_{d}::int, " + ", ".join(f"a.{q}_{d}" for q in _SUMS) + ")")
+    return f"""
+with agg0 as (
+  select m.platform, m.entity_id as campaign_id, {', '.join(cols)}
+  from ads.metrics_daily m
   where m.tenant_id = %(t)s and m.level = 'campaign'
-  group by m.platform, m.entity_id, p.d),
-acct as (
+    and m.day > %(as_of)s::date - {max(PERIODS)} and m.day <= %(as_of)s::date
+  group by m.platform, m.entity_id),
+agg as (
+  select a.platform, a.campaign_id, p.*
+  from agg0 a cross join lateral (values {', '.join(lateral)})
+    as p(period_days, campaign_name, days_reported, {', '.join(_SUMS)})
+  where p.days_reported > 0),
+"""
+
+
+_REFRESH_SQL = _agg_sql() + """acct as (
   select platform, period_days, sum(spend) as s, sum(results) as r, sum(value) as v
   from agg group by platform, period_days),
 tg as (
@@ -85,7 +107,7 @@ def refresh_performance(conn: Any, ctx: TenantContext, as_of: date) -> int:
     targets = [{"platform": p, "troas": ctx.target_roas(p), "max_cpa": ctx.config(p).max_cpa,
                 "ticket": ctx.ticket_price} for p in PLATFORMS]
     sql = _REFRESH_SQL.replace("{result}", ctx.result_sql("m"))
-    cur = conn.execute(sql, {"t": ctx.tenant_id, "as_of": as_of, "periods": list(PERIODS),
+    cur = conn.execute(sql, {"t": ctx.tenant_id, "as_of": as_of,
                              "targets": json.dumps(targets), "k": VALUE_PSEUDO_RESULTS})
     return cur.rowcount
 

@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from growthops.ads.analysis.codes import unique_inverse
 from growthops.ads.analysis.tails import empirical_null
 from growthops.core.errors import InvalidInput
 
@@ -222,7 +223,7 @@ def estimate_dispersion(
         inv = np.zeros(yy.shape, dtype=np.intp)
         n_groups = 1
     else:
-        _, inv = np.unique(np.asarray(group), return_inverse=True)
+        _, inv = unique_inverse(np.asarray(group))
         inv = inv.reshape(yy.shape)
         n_groups = int(inv.max()) + 1 if inv.size else 1
     num = np.bincount(inv.ravel(), weights=excess.ravel(), minlength=n_groups)
@@ -390,7 +391,7 @@ def benjamini_hochberg(p: Any, *, family: Any = None) -> np.ndarray:
         groups = [np.flatnonzero(np.isfinite(pv))]
     else:
         fam = np.asarray(family).ravel()
-        _, inv = np.unique(fam, return_inverse=True)
+        _, inv = unique_inverse(fam)
         ok = np.isfinite(pv)
         order = np.argsort(inv, kind="stable")
         inv_sorted = inv[order]

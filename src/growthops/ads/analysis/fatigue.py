@@ -52,36 +52,64 @@ with base as (
     case when b.results_e >= 5 and b.spend_7 > 0 and b.cpr_e > 0
          then least(1, greatest(0, b.cpr_r / b.cpr_e - 1) / (%(cpr_ratio)s - 1)) end as c_cpr
   from base b
-)
-insert into ads.creative_performance as cp
-  (tenant_id, platform, ad_id, as_of, ad_name, impressions, ctr_recent, ctr_earlier,
-   frequency_recent, frequency_earlier, cost_per_result_recent, cost_per_result_earlier,
-   hook_rate, days_active, fatigue_index, components)
-select %(t)s, platform, entity_id, %(d)s, entity_name, (impressions_7 + impressions_e)::bigint,
-       ctr_r, ctr_e, f_r, f_e, case when results_7 > 0 then cpr_r end, cpr_e,
-       v3s_7 / nullif(imp_v_7, 0), active_days_90::int,
+), new as (
+  select %(t)s::uuid as tenant_id, platform, entity_id as ad_id, %(d)s::date as as_of, entity_name as ad_name,
+       (impressions_7 + impressions_e)::bigint as impressions,
+       ctr_r as ctr_recent, ctr_e as ctr_earlier, f_r as frequency_recent, f_e as frequency_earlier,
+       case when results_7 > 0 then cpr_r end as cost_per_result_recent, cpr_e as cost_per_result_earlier,
+       v3s_7 / nullif(imp_v_7, 0) as hook_rate, active_days_90::int as days_active,
        round((100 * (0.5 * coalesce(c_ctr, 0) + 0.2 * coalesce(c_freq, 0) + 0.3 * coalesce(c_cpr, 0))
              / (0.5 * (c_ctr is not null)::int + 0.2 * (c_freq is not null)::int
-                + 0.3 * (c_cpr is not null)::int))::numeric, 1)::float8,
+                + 0.3 * (c_cpr is not null)::int))::numeric, 1)::float8 as fatigue_index,
        jsonb_build_object('ctr_decay', c_ctr, 'frequency_growth', c_freq, 'cost_per_result', c_cpr,
                           'clicks_recent', clicks_7, 'clicks_earlier', clicks_e,
                           'impressions_recent', impressions_7, 'impressions_earlier', impressions_e,
                           'results_recent', results_7, 'results_earlier', results_e,
-                          'spend_recent', spend_7, 'spend_earlier', spend_e)
-from comp
-where c_ctr is not null or c_cpr is not null
+                          'spend_recent', spend_7, 'spend_earlier', spend_e) as components
+  from comp
+  where c_ctr is not null or c_cpr is not null
+), gone as (  -- a replayed day: ads of the earlier run that no longer qualify
+  delete from ads.creative_performance cp
+  where cp.tenant_id = %(t)s and cp.as_of = %(d)s
+    and not exists (select 1 from new n where n.platform = cp.platform and n.ad_id = cp.ad_id)
+), up as (  -- new rows, and rows of a replayed day whose values changed; equal rows are left alone
+  insert into ads.creative_performance as cp
+    (tenant_id, platform, ad_id, as_of, ad_name, impressions, ctr_recent, ctr_earlier,
+     frequency_recent, frequency_earlier, cost_per_result_recent, cost_per_result_earlier,
+     hook_rate, days_active, fatigue_index, components)
+  select * from new
+  on conflict (tenant_id, platform, ad_id, as_of) do update set
+    ad_name = excluded.ad_name, impressions = excluded.impressions,
+    ctr_recent = excluded.ctr_recent, ctr_earlier = excluded.ctr_earlier,
+    frequency_recent = excluded.frequency_recent, frequency_earlier = excluded.frequency_earlier,
+    cost_per_result_recent = excluded.cost_per_result_recent,
+    cost_per_result_earlier = excluded.cost_per_result_earlier, hook_rate = excluded.hook_rate,
+    days_active = excluded.days_active, fatigue_index = excluded.fatigue_index,
+    components = excluded.components
+  where (cp.ad_name, cp.impressions, cp.ctr_recent, cp.ctr_earlier, cp.frequency_recent,
+         cp.frequency_earlier, cp.cost_per_result_recent, cp.cost_per_result_earlier, cp.hook_rate,
+         cp.days_active, cp.fatigue_index, cp.components)
+        is distinct from
+        (excluded.ad_name, excluded.impressions, excluded.ctr_recent, excluded.ctr_earlier,
+         excluded.frequency_recent, excluded.frequency_earlier, excluded.cost_per_result_recent,
+         excluded.cost_per_result_earlier, excluded.hook_rate, excluded.days_active,
+         excluded.fatigue_index, excluded.components)
+)
+select count(*) filter (where fatigue_index >= %(th)s) as n from new
 """
 
 
 def compute_fatigue(conn: Any, ctx: TenantContext, as_of: date) -> int:
     """Upsert ``ads.creative_performance`` for every ad with enough data; return how many are
-    fatigued (``fatigue_index >= FATIGUE_THRESHOLD``). Idempotent for a given ``as_of``."""
+    fatigued (``fatigue_index >= FATIGUE_THRESHOLD``). Idempotent for a given ``as_of``.
+
+    One statement: the day's rows are inserted; when the day is replayed, rows whose values did
+    not change are left as they are (no dead tuples, no index entries), changed ones are updated
+    and ads that no longer qualify are deleted (issue 16, docs/performance.md §4e: the delete
+    and re-insert of every row was most of this step on a replay).
+    """
     prepare_window(conn, ctx, as_of)
-    conn.execute(
-        "delete from ads.creative_performance where tenant_id = %s and as_of = %s",
-        [ctx.tenant_id, as_of],
-    )
-    conn.execute(
+    row = conn.execute(
         _SQL,
         {
             "t": ctx.tenant_id,
@@ -89,11 +117,7 @@ def compute_fatigue(conn: Any, ctx: TenantContext, as_of: date) -> int:
             "min_clicks": FATIGUE_MIN_EARLIER_CLICKS,
             "min_imp": FATIGUE_MIN_RECENT_IMPRESSIONS,
             "cpr_ratio": FATIGUE_CPR_RATIO,
+            "th": FATIGUE_THRESHOLD,
         },
-    )
-    row = conn.execute(
-        "select count(*) as n from ads.creative_performance where tenant_id = %s and as_of = %s "
-        "and fatigue_index >= %s",
-        [ctx.tenant_id, as_of, FATIGUE_THRESHOLD],
     ).fetchone()
     return int(row["n"])

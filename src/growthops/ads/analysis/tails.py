@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from growthops.ads.analysis.codes import unique_inverse
+
 #: Fewest tests in a group for an empirical null (5 tests beyond the 90th percentile). Convention.
 MIN_TESTS = 50
 #: Degrees of freedom searched for the fitted null (log-spaced grid; inf = normal).
@@ -90,7 +92,7 @@ def empirical_null(
             -special.ndtri(np.clip(ph, 1e-300, 1.0)),
         )
     fits: dict[str, tuple[float, float]] = {}
-    for g in np.unique(labels[ok]):
+    for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))
         scale, nu = fit_null(z[idx])
         fits[str(g)] = (scale, nu)

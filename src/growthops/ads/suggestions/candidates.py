@@ -14,7 +14,9 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import psycopg.rows
 
+from growthops.ads.analysis.codes import unique_inverse
 from growthops.ads.config import TenantContext
 from growthops.ads.labels import metric_label
 from growthops.ads.suggestions import texts as tx
@@ -124,10 +126,13 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
     r_lo = lam10[i] * week * (factor[lo_el] if step > 0 else factor[hi_el])
     r_mid = lam50[i] * week * factor[ELASTICITY]
     r_hi = lam90[i] * week * (factor[hi_el] if step > 0 else factor[lo_el])
-    base = np.array([lam10[i], lam50[i], lam90[i]]) * week
+    # Triples of numpy scalars (the same operations element by element as on arrays, without
+    # building three small arrays per candidate: issue 16).
+    base = (lam10[i] * week, lam50[i] * week, lam90[i] * week)
     new_spend = week * (1 + step)
-    roas = np.array([r_lo, r_mid, r_hi]) * vbar[i] / new_spend
-    delta = np.array([r_lo, r_mid, r_hi]) - base
+    roas = tuple(r * vbar[i] / new_spend for r in (r_lo, r_mid, r_hi))
+    delta = (r_lo - base[0], r_mid - base[1], r_hi - base[2])
+    lost = tuple(-d for d in delta)
 
     def render() -> dict[str, dict[str, str]]:
         params: dict[str, dict[str, Any]] = {}
@@ -142,7 +147,7 @@ def _budget_change(kind: str, step: float, i: int, daily: float, lam10: np.ndarr
                      roas_hi=tx.ratio(max(roas), lang),
                      inc=tx.num(delta[1], lang), inc_lo=tx.num(min(delta), lang), inc_hi=tx.num(max(delta), lang),
                      extra_spend=tx.money(week * step, cur, lang), save=tx.money(-week * step, cur, lang),
-                     lost_lo=tx.num(min(-delta), lang), lost_hi=tx.num(max(-delta), lang))
+                     lost_lo=tx.num(min(lost), lang), lost_hi=tx.num(max(lost), lang))
             if why is not None:
                 d["why"] = why[lang]
             for k, v in tp0.items():
@@ -203,7 +208,10 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
                         cur: str) -> list[Candidate]:
     """``refresh`` for fatigued ads and ``test_angle`` for campaigns where most ads are fatigued."""
     # Every ad with a fatigue row counts toward its campaign's share; only fatigued ones are read.
-    rows = conn.execute(
+    # Tuples (a dict per row for the ~2,500 ads of a tenant was a tenth of the suggestion step):
+    # a dict is made for the fatigued rows only.
+    cur_t = conn.cursor(row_factory=psycopg.rows.tuple_row)
+    rows = cur_t.execute(
         """select platform, ad_id, fatigue_index,
                   case when fatigue_index >= %(th)s then ctr_recent end as ctr_recent,
                   case when fatigue_index >= %(th)s then ctr_earlier end as ctr_earlier,
@@ -217,34 +225,52 @@ def _fatigue_candidates(conn: Any, ctx: TenantContext, as_of: date, E: dict[str,
         return []
     # Week-to-week drift of the CTR and of the results per spend, pooled per platform and level
     # (as for the pause confidence): the premise is about next week, not the last one.
-    pl = np.unique(np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)], dtype=object),
-                   return_inverse=True)[1]  # integer group codes
+    pl = unique_inverse(np.array([f"{p}|{lv}" for p, lv in zip(E["platform"], E["level"], strict=True)],
+                                dtype=object))[1]  # integer group codes
     tau2_ctr = drift_variance(E["clicks_7"], E["impressions_7"], E["clicks_e"], E["impressions_e"], pl)
     tau2_res = drift_variance(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
     out: list[Candidate] = []
     per_campaign: dict[tuple[str, str], list[bool]] = {}
-    for r in rows:
-        i = idx.get((r["platform"], "ad", r["ad_id"]))
+    # First pass: the premise of every fatigued ad that spent; its confidence is then computed
+    # for all of them in one vectorised call (one scipy call per ad was a quarter of the
+    # suggestion step: issue 16, docs/performance.md §4e).
+    todo: list[tuple[dict[str, Any], int, bool, dict[str, Any]]] = []
+    counts, exposures, lines, drifts = [], [], [], []
+    cols = [d.name for d in cur_t.description]
+    for t in rows:
+        i = idx.get((t[0], "ad", t[1]))
         if i is None:
             continue
-        fatigued = r["fatigue_index"] >= FATIGUE_THRESHOLD
-        per_campaign.setdefault((r["platform"], E["campaign_id"][i]), []).append(fatigued)
+        fatigued = t[2] >= FATIGUE_THRESHOLD
+        per_campaign.setdefault((t[0], E["campaign_id"][i]), []).append(fatigued)
         if not fatigued or E["spend_7"][i] <= 0:
             continue
+        r = dict(zip(cols, t, strict=True))
         comp = r["components"]
         # The premise is the strongest signal: the CTR fell, else the results per spend fell.
         by_ctr = (comp.get("ctr_decay") or 0) >= (comp.get("cost_per_result") or 0)
         if by_ctr:
             base = float(r["ctr_earlier"] or _safe_div(E["clicks_e"][i], E["impressions_e"][i]))
-            conf = prob_next_week_rate_below(E["clicks_7"][i], E["impressions_7"][i], base, tau2_ctr[i])
+            counts.append(E["clicks_7"][i])
+            exposures.append(E["impressions_7"][i])
+            lines.append(base)
+            drifts.append(tau2_ctr[i])
             premise = {"metric": "ctr", "direction": "drop", "baseline_value": base}
         else:
             cpr_e = float(r["cost_per_result_earlier"] or _safe_div(E["spend_e"][i], E["results_e"][i]))
-            conf = prob_next_week_rate_below(E["results_7"][i], E["spend_7"][i],
-                                             1.0 / cpr_e if cpr_e > 0 else np.nan, tau2_res[i])
+            counts.append(E["results_7"][i])
+            exposures.append(E["spend_7"][i])
+            lines.append(1.0 / cpr_e if cpr_e > 0 else np.nan)
+            drifts.append(tau2_res[i])
             premise = {"metric": "cpa", "direction": "spike", "baseline_value": cpr_e}
+        todo.append((r, i, by_ctr, premise))
+    confs = prob_next_week_rates_below(np.array(counts, dtype=float), np.array(exposures, dtype=float),
+                                       np.array(lines, dtype=float), np.array(drifts, dtype=float))
+    for (r, i, by_ctr, premise), conf in zip(todo, confs, strict=True):
+        conf = float(conf)
         if not np.isfinite(conf):
             continue
+        comp = r["components"]
         ctr_r, ctr_e = r["ctr_recent"] or 0.0, r["ctr_earlier"] or 0.0
         lost_clicks = max(0.0, (ctr_e - ctr_r) * E["impressions_7"][i])
         out.append(Candidate(
@@ -301,6 +327,25 @@ def prob_next_week_rate_below(count: float, exposure: float, threshold_rate: flo
         return float("nan")
     a, b = rate_posterior(count, exposure, threshold_rate)
     return float(prob_future_count_below(threshold_rate * exposure, a, b, exposure, drift=drift))
+
+
+def prob_next_week_rates_below(count: np.ndarray, exposure: np.ndarray, threshold_rate: np.ndarray,
+                               drift: np.ndarray) -> np.ndarray:
+    """:func:`prob_next_week_rate_below` for arrays of length n (element by element, the same
+    formulas; NaN where the exposure is not positive or the threshold not a positive number)."""
+    count, exposure = np.asarray(count, dtype=float), np.asarray(exposure, dtype=float)
+    threshold_rate, drift = np.asarray(threshold_rate, dtype=float), np.asarray(drift, dtype=float)
+    if count.size == 0:
+        return np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        ok = (exposure > 0) & np.isfinite(threshold_rate) & (threshold_rate > 0)
+    if not ok.any():
+        return np.full(count.shape, np.nan)
+    c, e, t, d = count[ok], exposure[ok], threshold_rate[ok], drift[ok]
+    a, b = rate_posterior(c, e, t)
+    out = np.full(count.shape, np.nan)
+    out[ok] = prob_future_count_below(t * e, a, b, e, drift=d)
+    return out
 
 
 #: Per anomaly metric: the (count, exposure) whose rate FALLS when the metric is flagged "spike"

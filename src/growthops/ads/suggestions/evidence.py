@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from growthops.ads.analysis.codes import unique_inverse
+
 #: Pseudo-results of the rate prior (half a result: weak, Jeffreys-like).
 PRIOR_STRENGTH = 0.5
 
@@ -27,7 +29,7 @@ def group_totals(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     ``keys`` and ``values`` have the same length n; the result has length n (vectorised with
     ``np.unique`` + ``np.bincount``, no Python loop over entities).
     """
-    uniq, inv = np.unique(np.asarray(keys), return_inverse=True)
+    uniq, inv = unique_inverse(keys)
     return np.bincount(inv, weights=np.asarray(values, dtype=float), minlength=len(uniq))[inv]
 
 
@@ -155,7 +157,7 @@ def drift_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         d2 = np.where(ok, np.log((cr / er) / (ce / ee)) ** 2, 0.0)
         samp = np.where(ok, 1.0 / cr + 1.0 / ce, 0.0)
-    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    keys, inv = unique_inverse(group)
     n = np.bincount(inv, weights=ok.astype(float), minlength=len(keys))
     sd2 = np.bincount(inv, weights=d2, minlength=len(keys))
     ss = np.bincount(inv, weights=samp, minlength=len(keys))
@@ -192,7 +194,7 @@ def value_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(ok, np.log((vr / cr) / (ve / ce)) ** 2, 0.0)
         x = np.where(ok, 1.0 / cr + 1.0 / ce, 0.0)
-    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    keys, inv = unique_inverse(group)
     inv = inv.reshape(-1)
     g = len(keys)
     n = np.bincount(inv, weights=ok.astype(float), minlength=g)
@@ -252,7 +254,7 @@ def history_drift_variance(
     cr, er = np.asarray(c_recent, float), np.asarray(e_recent, float)
     co, eo = np.asarray(c_old, float), np.asarray(e_old, float)
     ok = (cn >= min_count) & (cr >= min_count) & (co >= min_count) & (en > 0) & (er > 0) & (eo > 0)
-    keys, inv = np.unique(np.asarray(group), return_inverse=True)
+    keys, inv = unique_inverse(group)
     inv = inv.reshape(-1)
     g = len(keys)
     n = np.bincount(inv, weights=ok.astype(float), minlength=g)
