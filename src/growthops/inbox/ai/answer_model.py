@@ -41,8 +41,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-import numpy as np
-
 from growthops.inbox.ai.search import Hit
 
 logger = logging.getLogger("growthops.inbox.ai")
@@ -90,7 +88,9 @@ def training_data(conn: Any, *, tenant_id: UUID | str) -> tuple[list[str], list[
         """select faq_id, question, answer from inbox.faq_qa
            where tenant_id = %s and enabled order by faq_id desc limit %s""",
         [tid, MAX_UTTERANCES]).fetchall()
-    texts, labels, answers = [], [], {}
+    texts: list[str] = []
+    labels: list[str] = []
+    answers: dict[str, int] = {}
     digest = hashlib.md5()
     for r in reversed(rows):
         key = answer_key(r["answer"])
@@ -103,8 +103,9 @@ def training_data(conn: Any, *, tenant_id: UUID | str) -> tuple[list[str], list[
 
 def eligible(labels: list[str]) -> bool:
     """Whether at least :data:`MIN_ANSWERS` answers have :data:`MIN_PARAPHRASES` phrasings."""
-    counts = np.unique(np.asarray(labels, dtype=object), return_counts=True)[1] if labels else []
-    return int(np.sum(np.asarray(counts) >= MIN_PARAPHRASES)) >= MIN_ANSWERS
+    from collections import Counter
+
+    return sum(n >= MIN_PARAPHRASES for n in Counter(labels).values()) >= MIN_ANSWERS
 
 
 def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
