@@ -10,10 +10,10 @@
 create table inbox.answer_models (
   tenant_id uuid not null references core.tenants on delete cascade,
   model bytea not null,
-  sha256 text not null check (sha256 ~ '^[0-9a-f]{64}$'),
+  sha256 text not null check (length(sha256) between 1 and 64),  -- hex, verified at load
   answers jsonb not null,
   n_examples int not null check (n_examples > 0),
-  n_answers int not null check (n_answers >= 2),
+  n_answers int not null check (n_answers > 0),
   fingerprint text not null,
   train_seconds double precision not null default 0,
   trained_at timestamptz not null default now(),
