@@ -37,7 +37,7 @@ import hashlib
 import io
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -83,22 +83,32 @@ def training_data(conn: Any, *, tenant_id: UUID | str) -> tuple[list[str], list[
     ``answers`` maps each label to its FAQ entry (lowest ``faq_id``); ``fingerprint`` is an MD5
     of every row used (it changes when an entry is added, edited, disabled or deleted).
     """
-    tid = str(tenant_id)
-    rows = conn.execute(
-        """select faq_id, question, answer from inbox.faq_qa
-           where tenant_id = %s and enabled order by faq_id desc limit %s""",
-        [tid, MAX_UTTERANCES]).fetchall()
+    rows = conn.execute(f"select faq_id, question, answer from ({_NEWEST}) f order by faq_id",
+                        [str(tenant_id), MAX_UTTERANCES]).fetchall()
     texts: list[str] = []
     labels: list[str] = []
     answers: dict[str, int] = {}
-    digest = hashlib.md5()
-    for r in reversed(rows):
+    for r in rows:
         key = answer_key(r["answer"])
         answers.setdefault(key, int(r["faq_id"]))
         texts.append(r["question"])
         labels.append(key)
-        digest.update(f"f{r['faq_id']}:{r['question']}\x00{key}\n".encode())
-    return texts, labels, answers, digest.hexdigest()
+    return texts, labels, answers, fingerprint(conn, tenant_id=tenant_id)
+
+
+#: The enabled FAQ entries trained on: the newest MAX_UTTERANCES.
+_NEWEST = """select faq_id, question, answer from inbox.faq_qa
+             where tenant_id = %s and enabled order by faq_id desc limit %s"""
+
+
+def fingerprint(conn: Any, *, tenant_id: UUID | str) -> str:
+    """MD5 (hex) of the rows :func:`training_data` trains on (id, question, MD5 of the answer),
+    computed in PostgreSQL so that the hourly staleness check reads no FAQ text."""
+    row = conn.execute(
+        f"""select md5(coalesce(string_agg(faq_id || ':' || question || ':' || md5(btrim(answer)),
+                                           E'\n' order by faq_id), '')) as f
+            from ({_NEWEST}) f""", [str(tenant_id), MAX_UTTERANCES]).fetchone()
+    return str(row["f"])
 
 
 def eligible(labels: list[str]) -> bool:
@@ -118,7 +128,7 @@ def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
     from growthops.core.ai.text import TextClassifier
 
     tid = str(tenant_id)
-    texts, labels, answers, fingerprint = training_data(conn, tenant_id=tid)
+    texts, labels, answers, digest = training_data(conn, tenant_id=tid)
     if not eligible(labels):
         conn.execute("delete from inbox.answer_models where tenant_id = %s", [tid])
         return {"trained": False, "n_examples": len(texts), "n_answers": len(answers),
@@ -140,7 +150,7 @@ def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
              n_examples = excluded.n_examples, n_answers = excluded.n_answers,
              fingerprint = excluded.fingerprint, train_seconds = excluded.train_seconds,
              trained_at = excluded.trained_at""",
-        [tid, buf.getvalue(), sha, Jsonb(answers), len(texts), len(answers), fingerprint,
+        [tid, buf.getvalue(), sha, Jsonb(answers), len(texts), len(answers), digest,
          seconds])
     return {"trained": True, "reason": "", "n_examples": len(texts), "n_answers": len(answers),
             "seconds": round(seconds, 2), "sha256": sha}
@@ -148,12 +158,11 @@ def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
 
 def is_stale(conn: Any, *, tenant_id: UUID | str) -> bool:
     """Whether the stored model (or its absence) no longer matches the tenant's data."""
-    _t, labels, _a, fingerprint = training_data(conn, tenant_id=tenant_id)
     row = conn.execute("select fingerprint from inbox.answer_models where tenant_id = %s",
                        [str(tenant_id)]).fetchone()
     if row is None:
-        return eligible(labels)
-    return row["fingerprint"] != fingerprint
+        return eligible(training_data(conn, tenant_id=tenant_id)[1])
+    return row["fingerprint"] != fingerprint(conn, tenant_id=tenant_id)
 
 
 def train_stale(db: Any, *, tenant_id: UUID | str) -> dict[str, int]:
@@ -234,4 +243,4 @@ def route(conn: Any, model: AnswerModel | None, *, tenant_id: UUID | str, text: 
                   text=r["answer"], lang=r["lang_code"], start_char=None, end_char=None,
                   ft_rank=None, vec_rank=None, ft_score=0.0, cosine=None, rrf=0.0)
     rest = [h for h in hits if h is not top]
-    return [replace(top), *rest], Route(faq_id=top.ref_id, probability=p, agrees=agrees)
+    return [top, *rest], Route(faq_id=top.ref_id, probability=p, agrees=agrees)
