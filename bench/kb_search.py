@@ -1,7 +1,7 @@
 """Hybrid search latency and the vector branch's recall with many tenants in one index.
 
 Run: ``.venv/bin/python bench/kb_search.py [--tenants 10] [--chunks 100000] [--queries 100]
-[--skewed] [--quick]`` (the issue's size is the default: 10 tenants × 100,000 chunks, one
+[--skewed] [--quick] [--data-dir DIR [--reuse]]`` (the issue's size is the default: 10 tenants × 100,000 chunks, one
 million rows; ``--quick``: 10 × 5,000 and 20 queries per tenant).
 
 Each tenant gets ``chunks`` passages: text drawn from a 2,000-word vocabulary (Zipf-distributed,
@@ -15,7 +15,10 @@ migration's own). Then, for ``queries`` random queries per tenant (text of a ran
 chunk, perturbed): p50/p95 latency of :func:`growthops.inbox.ai.search.search` (hybrid, top 10)
 and recall@10 of the vector branch (pgvector HNSW with iterative scans) against the exact
 top 10 (sequential scan, same tenant). Baseline in the same process: the exact vector search's
-latency.
+latency. ``--data-dir DIR --reuse`` keeps the loaded and indexed tenants of an earlier run with the
+same sizes, so the query phase can be repeated on a quiet machine without the hour of loading;
+``--build-only`` stops after the load. The HNSW build gets ``maintenance_work_mem`` large enough for
+the graph to stay in memory (pgvector's README: a build that no longer fits is much slower).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +61,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--skewed", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="embedded PostgreSQL data dir (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the tenants already loaded in --data-dir (same sizes)")
+    ap.add_argument("--build-only", action="store_true", help="stop after loading and indexing")
+    ap.add_argument("--maintenance-work-mem", default="8GB",
+                    help="for the index builds (default 8GB: 1M × 384-d vectors and their graph)")
     args = ap.parse_args()
     if args.quick:
         args.chunks, args.queries = 5_000, 20
@@ -64,10 +75,43 @@ def main() -> None:
     vocab = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=rng.integers(3, 10)))
              for _ in range(2000)]
     emb = HashedNgramEmbedder()
-    db = Database(Settings(data_dir=Path(tempfile.mkdtemp(prefix="growthops-bench-kbs-")),
-                           database_name="growthops_bench_kbs", embedded_cleanup="stop"))
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="growthops-bench-kbs-"))
+    db = Database(Settings(data_dir=data_dir, database_name="growthops_bench_kbs",
+                           embedded_cleanup="stop"))
     migrate(db)
-    tenants = []
+    sizes = [max(200, args.chunks // (2 ** i)) if args.skewed else args.chunks
+             for i in range(args.tenants)]
+    tenants = loaded(db, sizes) if args.reuse else None
+    if tenants is None:
+        tenants = load(db, args, sizes, rng, vocab, emb)
+    if not args.build_only:
+        measure(db, args, tenants, rng, emb)
+    db.close()
+
+
+def loaded(db: Database, sizes: list[int]) -> list[tuple[Any, int]] | None:
+    """The bench tenants of an earlier run when their chunk counts are ``sizes``, else ``None``."""
+    with db.admin() as conn:
+        rows = conn.execute("""select t.tenant_id, t.client_key, count(c.*) n
+                                 from core.tenants t
+                                 left join inbox.knowledge_chunks c using (tenant_id)
+                                where t.client_key like 'kbs-%%'
+                                group by 1, 2 order by 2""").fetchall()
+    got = {r["client_key"]: r for r in rows}
+    want = [f"kbs-{i}" for i in range(len(sizes))]
+    if len(rows) != len(sizes) or any(got.get(k, {}).get("n") != n for k, n in zip(want, sizes, strict=True)):
+        if rows:
+            raise SystemExit(f"--reuse: {len(rows)} bench tenants of other sizes in this data dir; "
+                             "use a new --data-dir")
+        return None
+    print(f"reusing {sum(sizes)} chunks in {len(sizes)} tenants")
+    return [(got[k]["tenant_id"], n) for k, n in zip(want, sizes, strict=True)]
+
+
+def load(db: Database, args: argparse.Namespace, sizes: list[int], rng: np.random.Generator,
+         vocab: list[str], emb: HashedNgramEmbedder) -> list[tuple[Any, int]]:
+    """Create the tenants, load their chunks by COPY and build the indexes; ``[(tenant_id, n)]``."""
+    tenants: list[tuple[Any, int]] = []
     t0 = time.perf_counter()
     with db.admin() as conn:
         idx = conn.execute("""select indexname, indexdef from pg_indexes where schemaname = 'inbox'
@@ -79,8 +123,7 @@ def main() -> None:
         conn.execute("""create unlogged table inbox.bench_stage (tenant_id uuid, document_id bigint,
                           chunk_index int, content text, embedding_model text, embedding vector)""")
     embed_s = 0.0
-    for i in range(args.tenants):
-        n = max(200, args.chunks // (2 ** i)) if args.skewed else args.chunks
+    for i, n in enumerate(sizes):
         t = create_tenant(db, TenantIn.model_validate({"client_key": f"kbs-{i}",
                                                        "client_name": f"T{i}"}, strict=False))
         with db.tenant_tx(t.tenant_id) as conn:
@@ -96,7 +139,7 @@ def main() -> None:
                    embedding_model, embedding) from stdin""") as cp:
             for k, (txt, v) in enumerate(zip(body, vecs, strict=True)):
                 cp.write_row((str(t.tenant_id), doc, k, txt, emb.name, v))
-        tenants.append((t, body, n))
+        tenants.append((t.tenant_id, n))
     t1 = time.perf_counter()
     with db.admin() as conn:
         conn.execute("""insert into inbox.knowledge_chunks (tenant_id, document_id, chunk_index,
@@ -107,36 +150,51 @@ def main() -> None:
         conn.execute("drop table inbox.bench_stage")
     t2 = time.perf_counter()
     with db.admin() as conn:
-        conn.execute("set maintenance_work_mem = '1GB'")
+        conn.execute("select set_config('maintenance_work_mem', %s, false)",
+                     [args.maintenance_work_mem])
         conn.execute("set max_parallel_maintenance_workers = 2")
         for r in idx:
             conn.execute(r["indexdef"])
     t3 = time.perf_counter()
-    total = sum(n for _t, _b, n in tenants)
-    print(f"{total} chunks in {args.tenants} tenants ({', '.join(str(n) for *_x, n in tenants)})"
+    total = sum(n for _t, n in tenants)
+    print(f"{total} chunks in {args.tenants} tenants ({', '.join(str(n) for _t, n in tenants)})"
           f" loaded and indexed in {time.perf_counter() - t0:.0f} s: generate + embed + COPY "
           f"{t1 - t0:.0f} s (embedding {embed_s:.0f} s, {total / max(embed_s, 1e-9):.0f} "
-          f"chunks/s), insert with tsvectors {t2 - t1:.0f} s, GIN + HNSW build {t3 - t2:.0f} s")
+          f"chunks/s), insert with tsvectors {t2 - t1:.0f} s, GIN + HNSW build {t3 - t2:.0f} s",
+          flush=True)
+    return tenants
+
+
+def measure(db: Database, args: argparse.Namespace, tenants: list[tuple[Any, int]],
+            rng: np.random.Generator, emb: HashedNgramEmbedder) -> None:
+    """Print p50/p95 of the hybrid search, the vector branch's recall@10 and the exact baseline.
+
+    Queries: the first third (at least 3 words) of a random chunk of the tenant."""
     lat, exact_lat, recalls = [], [], []
-    for t, body, _n in tenants:
-        for _ in range(args.queries):
-            words = body[int(rng.integers(len(body)))].split()
+    for tid, n in tenants:
+        picks = sorted({int(k) for k in rng.integers(n, size=args.queries)})
+        with db.admin() as conn:
+            bodies = [r["content"] for r in conn.execute(
+                """select content from inbox.knowledge_chunks
+                    where tenant_id = %s and chunk_index = any(%s)""", [tid, picks]).fetchall()]
+        for body in bodies:
+            words = body.split()
             q = " ".join(words[: max(3, len(words) // 3)])
-            with db.tenant_tx(t.tenant_id) as conn:
+            with db.tenant_tx(tid) as conn:
                 s0 = time.perf_counter()
-                search(conn, tenant_id=t.tenant_id, query=q, limit=10, embedder=emb)
+                search(conn, tenant_id=tid, query=q, limit=10, embedder=emb)
                 lat.append((time.perf_counter() - s0) * 1000)
                 v = kb.vector_literal(emb.embed([q]), True)[0]
                 approx = [r["chunk_id"] for r in conn.execute(
                     """select chunk_id from (select chunk_id, embedding <=> %s::vector d
                        from inbox.knowledge_chunks where tenant_id = %s
                        order by embedding <=> %s::vector limit 10) s order by d""",
-                    [v, t.tenant_id, v]).fetchall()]
+                    [v, tid, v]).fetchall()]
                 conn.execute("set local enable_indexscan = off")
                 s0 = time.perf_counter()
                 exact = [r["chunk_id"] for r in conn.execute(
                     """select chunk_id from inbox.knowledge_chunks where tenant_id = %s
-                       order by embedding <=> %s::vector limit 10""", [t.tenant_id, v]).fetchall()]
+                       order by embedding <=> %s::vector limit 10""", [tid, v]).fetchall()]
                 exact_lat.append((time.perf_counter() - s0) * 1000)
             recalls.append(len(set(approx) & set(exact)) / max(1, len(exact)))
     print(f"hybrid search, {len(lat)} queries: p50 {np.percentile(lat, 50):.1f} ms, "
@@ -145,7 +203,6 @@ def main() -> None:
           f" target ≥ 0.95)")
     print(f"baseline exact vector search alone: p50 {np.percentile(exact_lat, 50):.1f} ms, "
           f"p95 {np.percentile(exact_lat, 95):.1f} ms")
-    db.close()
 
 
 if __name__ == "__main__":
