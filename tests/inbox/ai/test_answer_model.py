@@ -140,3 +140,19 @@ def test_a_calibration_fitted_before_the_new_features_still_scores():
     cal = calibrate.fit(x7, y, target=0.9)
     x9 = np.column_stack([x7, rng.random(200), np.ones(200)])
     assert np.allclose(cal.proba(x9), cal.proba(x7))
+
+
+def test_the_cli_trains_and_says_which_features(db: Database, monkeypatch):
+    from typer.testing import CliRunner
+
+    from growthops.cli import app
+    from growthops.core import db as core_db
+
+    monkeypatch.setattr(core_db, "_db", db)
+    t = _tenant(db)
+    r = CliRunner().invoke(app, ["inbox", "kb", "train", "--tenant", t.client_key, "--lang", "fr"])
+    assert r.exit_code == 0, r.output
+    assert "15 formulations de 3 réponses" in r.output
+    assert "Variables : n-grammes de mots et de caractères." in r.output  # hashed: no vectors
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert answer_model.load(conn, tenant_id=t.tenant_id).classifier.embedder_name is None

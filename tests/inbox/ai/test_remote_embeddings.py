@@ -128,3 +128,36 @@ def test_settings_validate_the_name_and_a_missing_endpoint_is_a_config_error(db,
                 config.tenant_embedder(conn, tenant_id=t.tenant_id)
         finally:
             get_settings.cache_clear()
+
+
+def test_the_answer_classifier_appends_the_stored_vectors_of_a_semantic_embedder(db, endpoint):
+    """With a semantic embedder the answer classifier is trained on the FAQ entries' stored
+    vectors (no utterance embedded again), routes a message with its vector, and is not used
+    once the tenant's embedder changes (stale: retrained by the hourly job)."""
+    from growthops.inbox.ai import answer_model, policy
+    from tests.inbox.ai.test_answer_model import PAY, PHRASINGS
+
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id) as conn:
+        config.update_settings(conn, tenant_id=t.tenant_id, embedding_model="openai:test-embed",
+                               ai_enabled_for_conversations=True)
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+            {"question": q, "answer": a} for a, qs in PHRASINGS.items() for q in qs])
+        sent = sum(len(r["input"]) for r in endpoint.requests)
+        out = answer_model.train(conn, tenant_id=t.tenant_id)
+        assert out["trained"]
+        assert sum(len(r["input"]) for r in endpoint.requests) == sent  # stored vectors used
+        ctx = policy.load_context(conn, tenant_id=t.tenant_id, llm=None)
+        assert ctx.answer_model.classifier.embedder_name == "openai:test-embed"
+        assert ctx.answer_model.classifier.dim == 2 * ctx.answer_model.classifier.featurizer.n_features + 384
+        before = len(endpoint.requests)
+        d = policy.decide(conn, tenant_id=t.tenant_id, text="can I pay by paypal please",
+                          message_type="text", platform="whatsapp", ctx=ctx)
+        assert len(endpoint.requests) == before + 1  # the message embedded once for every step
+        assert d.evidence["hits"][0]["ref_id"] == d.evidence["answer_model"]["faq_id"]
+        top = conn.execute("select answer from inbox.faq_qa where faq_id = %s",
+                           [d.evidence["answer_model"]["faq_id"]]).fetchone()
+        assert top["answer"] == PAY
+        config.update_settings(conn, tenant_id=t.tenant_id, embedding_model="hashed-ngram-384")
+        assert answer_model.is_stale(conn, tenant_id=t.tenant_id)
+        assert answer_model.load(conn, tenant_id=t.tenant_id) is None  # until retrained

@@ -56,6 +56,29 @@ def local_embedder() -> MiniLMEmbedder | None:
     return MiniLMEmbedder(SentenceTransformer(str(get_model_path()), device="cpu"))
 
 
+class RememberLast:
+    """An embedder that remembers the vector of its last single text, so that one message is
+    embedded once by the steps that each need it (inbox triage: the ignore examples, the search,
+    the answer classifier). ``name`` and ``dim`` are ``inner``'s; safe to share between threads
+    (the memory is one tuple, read once)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
+        self.dim = getattr(inner, "dim", None)
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """``inner.embed(texts)`` as float32 ``(len(texts), dim)``; from memory when ``texts``
+        is the last single text embedded."""
+        last = self._last
+        if len(texts) == 1 and last is not None and last[0] == texts[0]:
+            return last[1]
+        out = np.asarray(self.inner.embed(texts), dtype=np.float32)
+        if len(texts) == 1:
+            self._last = (texts[0], out)
+        return out
+
+
 class HashedNgramEmbedder:
     """A dense fallback embedder needing no model: hashed character n-grams (3 to 5 inside word
     boundaries, scikit-learn's ``char_wb``) and word unigrams, sublinear counts, projected by

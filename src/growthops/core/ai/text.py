@@ -106,10 +106,14 @@ class TextClassifier:
         #: the columns some training text has: the others' weights are exactly zero under L2.
         self.cols: np.ndarray | None = None
         self.dim: int | None = None
+        #: The name of the embedder whose vectors the model was trained with (None: n-grams only).
+        self.embedder_name: str | None = embedder.name if embedder is not None else None
 
     # ----------------------------------------------------------------------------- features
     def _features(self, texts: list[str]) -> sp.csr_matrix:
         x = self.featurizer.transform(texts)
+        if self.embedder is None and self.embedder_name is not None:
+            raise RuntimeError(f"this model needs the embedder {self.embedder_name}")
         if self.embedder is not None:
             e = np.asarray(self.embedder.embed(texts), dtype=np.float32) * self.embed_weight
             x = sp.hstack([x, sp.csr_matrix(e)], format="csr", dtype=np.float32)
@@ -141,6 +145,7 @@ class TextClassifier:
         self.coef = clf.coef_.astype(np.float32)
         self.intercept = clf.intercept_.astype(np.float32)
         self.cols, self.dim = cols, int(x.shape[1])
+        self.embedder_name = self.embedder.name if self.embedder is not None else None
         return self
 
     # ------------------------------------------------------------------------------ predict
@@ -184,7 +189,7 @@ class TextClassifier:
         dim = int(self.coef.shape[1]) if self.cols is None else int(self.dim or 0)
         config = {"format": FORMAT, "classes": self.classes, "C": self.C,
                   "n_features": self.featurizer.n_features, "dim": dim,
-                  "embedder": self.embedder.name if self.embedder is not None else None,
+                  "embedder": self.embedder_name,
                   "embed_weight": self.embed_weight}
         n = self.featurizer.n_features
         idf_w, idf_c = self.featurizer.idf
@@ -206,11 +211,13 @@ class TextClassifier:
 
     @classmethod
     def load(cls, path: Path | str | BinaryIO, *, sha256: str | None = None,
-             embedder: Embedder | None = None) -> TextClassifier:
+             embedder: Embedder | None = None, check_embedder: bool = True) -> TextClassifier:
         """Read a model written by :meth:`save`.
 
         ``sha256``: the expected checksum (hex); a mismatch raises ValueError, as does a file of
-        another format or a model needing an embedder that is not given.
+        another format or (``check_embedder``) a model needing an embedder that is not given.
+        With ``check_embedder`` False the caller compares :attr:`embedder_name` itself and sets
+        :attr:`embedder` before predicting.
         """
         data = Path(path).read_bytes() if isinstance(path, (str, Path)) else path.read()
         if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
@@ -219,10 +226,14 @@ class TextClassifier:
             config = json.loads(str(z["config"]))
             if config.get("format") != FORMAT:
                 raise ValueError(f"{path}: not a {FORMAT} model")
-            if config["embedder"] and (embedder is None or embedder.name != config["embedder"]):
+            if check_embedder and config["embedder"] and (
+                    embedder is None or embedder.name != config["embedder"]):
                 raise ValueError(f"{path}: needs the embedder {config['embedder']}")
-            model = cls(C=config["C"], embedder=embedder if config["embedder"] else None,
+            ok = bool(config["embedder"]) and embedder is not None \
+                and embedder.name == config["embedder"]
+            model = cls(C=config["C"], embedder=embedder if ok else None,
                         embed_weight=config["embed_weight"], n_features=config["n_features"])
+            model.embedder_name = config["embedder"]
             n = config["n_features"]
             # files written before idf_unseen was stored gave unseen columns an IDF of 1
             unseen = z["idf_unseen"] if "idf_unseen" in z.files else np.ones(2, np.float32)

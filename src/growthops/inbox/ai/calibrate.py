@@ -184,7 +184,11 @@ def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray,
     ys: list[int] = []
     src: list[str] = []
     with db.tenant_tx(tenant_id) as conn:
-        model = answer_model.load(conn, tenant_id=tenant_id)
+        from growthops.core.ai.embeddings import RememberLast
+        from growthops.inbox.ai import config
+
+        embedder = RememberLast(config.tenant_embedder(conn, tenant_id=tenant_id))
+        model = answer_model.load(conn, tenant_id=tenant_id, embedder=embedder)
         answer_of = {r["question"].strip(): r["answer"] for r in conn.execute(
             """select f.question, f.answer from inbox.faq_qa f
                where f.tenant_id = %s and f.question in (
@@ -196,7 +200,8 @@ def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray,
                                    order by example_id desc limit %s""",
                                 [str(tenant_id), MAX_EXAMPLES]).fetchall()
         for e in examples:
-            hits = search(conn, tenant_id=tenant_id, query=e["text"], limit=5)
+            hits = search(conn, tenant_id=tenant_id, query=e["text"], limit=5,
+                          embedder=embedder)
             routed, route = answer_model.route(conn, model, tenant_id=tenant_id,
                                                text=e["text"], hits=hits)
             right = e["label"] == "answer" and bool(routed) and _gives(

@@ -140,6 +140,11 @@ def kb_train(tenant: TenantOpt, lang: LangOpt = "") -> None:
         return
     console.print(_(lg, "Answer classifier trained on {n} phrasings of {k} answers in {s} s.",
                     n=out["n_examples"], k=out["n_answers"], s=out["seconds"]))
+    if out.get("embedder"):
+        console.print(_(lg, "Features: word and character n-grams, and the sentence vectors of "
+                            "{model}.", model=out["embedder"]))
+    else:
+        console.print(_(lg, "Features: word and character n-grams."))
     try:
         calibrate.calibrate_tenant(db, tenant_id=tid)
         console.print(_(lg, "Calibration refitted with the new evidence."))

@@ -44,6 +44,7 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from growthops.core.ai.embeddings import RememberLast
 from growthops.inbox import credits, handoff
 from growthops.inbox.ai import answer_model, calibrate, config, replies, signals
 from growthops.inbox.ai.search import search
@@ -87,7 +88,7 @@ def load_context(conn: Any, *, tenant_id: UUID | str, llm: Any = None) -> Contex
     """Load the tenant's settings, rules, calibration and embedded ignore examples."""
     settings = config.get_settings(conn, tenant_id=tenant_id)
     rules = config.get_rules(conn, tenant_id=tenant_id)
-    embedder = config.tenant_embedder(conn, tenant_id=tenant_id)
+    embedder = RememberLast(config.tenant_embedder(conn, tenant_id=tenant_id))
     ex = rules["ignore_examples"] or []
     vecs = np.asarray(embedder.embed(ex)) if ex else None
     if llm is None:
@@ -97,7 +98,8 @@ def load_context(conn: Any, *, tenant_id: UUID | str, llm: Any = None) -> Contex
     return Context(settings=settings, rules=rules, embedder=embedder, ignore_vecs=vecs,
                    calibration=calibrate.from_json(settings["calibration"]),
                    business=name["client_name"] if name else "", llm=llm,
-                   answer_model=answer_model.load(conn, tenant_id=tenant_id))
+                   answer_model=answer_model.load(conn, tenant_id=tenant_id,
+                                                  embedder=embedder))
 
 
 def decide(conn: Any, *, tenant_id: UUID | str, text: str | None, message_type: str,
