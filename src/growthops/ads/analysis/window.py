@@ -32,7 +32,7 @@ entities per tenant at this ``WORK_MEM``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -93,17 +93,105 @@ def _agg(expr: str, result: str, filt: str | None) -> str:
     return f"{e} filter (where {filt})" if filt else e
 
 
-def _scan_sql(result: str) -> str:
+#: Days before ``as_of`` of the carried range (ads.window_long_sums): days 30..89.
+LONG_FIRST, LONG_LAST = 89, 30
+#: Largest move of the carried range applied as a difference (2 x this many days read);
+#: further, the 60 days are summed again.
+MAX_SHIFT = 10
+#: The carried sum each quantity of the 90-day window adds, as an expression on ads.window_long_sums (o).
+#: Counts are exact in float8 (< 2**53), money is summed as numeric and rounded once.
+LONG_SUMS = {
+    "spend": "o.spend::float8", "impressions": "o.impressions::float8", "clicks": "o.clicks::float8",
+    "results": "({result_o})::float8", "value": "o.conversion_value::float8", "reach": "o.reach::float8",
+    "imp_r": "o.imp_r::float8", "active_days": "o.active_days::bigint",
+}
+_LONG_COLS = ("n, n_entity_name, n_campaign_id, n_adset_id, spend, conversion_value, impressions, clicks,"
+              " conversions, leads, applications, bookings, reach, imp_r, active_days")
+
+
+def _long_aggregates(sign: str) -> str:
+    """The carried sums of a set of rows, each row weighted by ``sign`` (1 or an expression)."""
+    w = "" if sign == "1" else f"{sign} * "
+    count = "count(*)" if sign == "1" else f"sum({sign})"
+    cnt = (lambda cond: f"count(*) filter (where {cond})") if sign == "1" else (
+        lambda cond: f"sum({sign}) filter (where {cond})")
+    return ", ".join(f"coalesce({a}, 0)" for a in [
+        f"{count}", cnt("m.entity_name is not null"), cnt("m.campaign_id is not null"), cnt("m.adset_id is not null"),
+        f"sum({w}m.spend)", f"sum({w}m.conversion_value)", f"sum({w}m.impressions)", f"sum({w}m.clicks)",
+        f"sum({w}m.conversions)", f"sum({w}m.leads)", f"sum({w}m.applications)", f"sum({w}m.bookings)",
+        f"sum({w}m.reach)", f"sum({w}m.impressions) filter (where m.reach is not null)",
+        cnt("m.spend > 0 or m.impressions > 0"),
+    ])
+
+
+def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
+    """Bring ``ads.window_long_sums`` to days ``as_of - 89`` .. ``as_of - 30`` for the tenant.
+
+    Holds the tenant's exclusive advisory lock to the end of the transaction (the metrics
+    triggers of migration 0185 take it shared). Returns how: ``"kept"`` (already that range),
+    ``"moved"`` (by at most :data:`MAX_SHIFT` days: the days entering the range added, those
+    leaving it subtracted, in exact arithmetic, one statement), ``"rebuilt"`` (no state: first
+    cycle, or a write to a day inside the range removed it; or a larger move: the 60 days
+    summed again). Every path gives the sums of the rows in the range exactly (numeric and
+    bigint), which ``tests/ads/test_window.py`` checks against recomputation (issue 16).
+    """
+    lo, hi = as_of - timedelta(days=LONG_FIRST), as_of - timedelta(days=LONG_LAST)
+    conn.execute("select pg_advisory_xact_lock(hashtextextended('ads.window_long_sums:' || %s::text, 0))",
+                 [tenant_id])
+    st = conn.execute("select lo, hi from ads.window_long_state where tenant_id = %s", [tenant_id]).fetchone()
+    if st is not None and (st["lo"], st["hi"]) == (lo, hi):
+        return "kept"
+    p = {"t": tenant_id, "lo": lo, "hi": hi}
+    shift = (lo - st["lo"]).days if st is not None else None
+    cols = [c.strip() for c in _LONG_COLS.split(",")]
+    if shift is not None and abs(shift) <= MAX_SHIFT:
+        if shift > 0:  # later: days after the old range enter, its first days leave
+            p |= {"e0": st["hi"] + timedelta(days=1), "e1": hi, "l0": st["lo"], "l1": lo - timedelta(days=1)}
+        else:
+            p |= {"e0": lo, "e1": st["lo"] - timedelta(days=1), "l0": hi + timedelta(days=1), "l1": st["hi"]}
+        conn.execute(
+            f"""insert into ads.window_long_sums as s (tenant_id, platform, level, entity_id, {_LONG_COLS})
+                select %(t)s, m.platform, m.level, m.entity_id, {_long_aggregates("m.sg")}
+                from (select m.*, 1 as sg from ads.metrics_daily m
+                      where m.tenant_id = %(t)s and m.day between %(e0)s and %(e1)s
+                      union all
+                      select m.*, -1 from ads.metrics_daily m
+                      where m.tenant_id = %(t)s and m.day between %(l0)s and %(l1)s) m
+                group by 2, 3, 4
+                on conflict (tenant_id, platform, level, entity_id) do update set
+                  {", ".join(f"{c} = s.{c} + excluded.{c}" for c in cols)}""", p)
+        conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s and n = 0", p)
+        conn.execute("update ads.window_long_state set lo = %(lo)s, hi = %(hi)s where tenant_id = %(t)s", p)
+        return "moved"
+    conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s", p)
+    conn.execute(
+        f"""insert into ads.window_long_sums (tenant_id, platform, level, entity_id, {_LONG_COLS})
+            select %(t)s, m.platform, m.level, m.entity_id, {_long_aggregates("1")}
+            from ads.metrics_daily m where m.tenant_id = %(t)s and m.day between %(lo)s and %(hi)s
+            group by 2, 3, 4""", p)
+    conn.execute(
+        """insert into ads.window_long_state (tenant_id, lo, hi) values (%(t)s, %(lo)s, %(hi)s)
+           on conflict (tenant_id) do update set lo = excluded.lo, hi = excluded.hi""", p)
+    return "rebuilt"
+
+
+def _scan_sql(result: str, result_o: str | None = None) -> str:
     """The CREATE TEMP TABLE _entity statement.
 
-    Two parallel aggregates joined by entity: the last 30 days (every window but 90, and the
-    30-day sums unfiltered: the whole range) and the 60 days before (only the unfiltered sums
-    window 90 adds). Splitting keeps the ~50 filtered aggregates off two thirds of the rows: 25%
-    faster than one scan; cutting at 30 days rather than 29 leaves the older scan without any
-    filtered aggregate (14% faster than the 29/61 cut, issue 16; measured by
-    bench/daily_cycle.py and docs/performance.md §4).
+    One parallel aggregate of the last 30 days (every window but 90, and the 30-day sums
+    unfiltered: the whole range), joined by entity to the carried sums of days 30..89
+    (``ads.window_long_sums``, brought up to date by :func:`long_sums` first), which the 90-day
+    sums add. ``result_o``: the tenant's result expression on the carried sums' columns
+    (``ctx.result_sql("o")``). The names (max over the 90 days' rows, the last 30 days' when
+    not null) are read from the older rows only for the entities that need them: no name in the
+    last 30 days, some in the older days (an index range scan per such entity).
+
+    History: the older part used to be a second parallel aggregate over the 60 days (0.75 of
+    the floor's CPU, docs/performance.md §4g); before that, splitting the 90 days at 30 kept
+    the ~50 filtered aggregates off two thirds of the rows (25 % faster than one scan; §4c).
     """
-    recent, old, final = [], [], []
+    result_o = result_o or result.replace("m.", "o.")
+    recent, final = [], []
     for name, (expr, windows) in QUANTITIES.items():
         for w in windows:
             col = f"{name}_{w}"
@@ -116,31 +204,33 @@ def _scan_sql(result: str) -> str:
             if "30" in windows:
                 final.append(f"coalesce(r.{name}_30, 0) as {name}_30")
             if "90" in windows:
-                old.append(f"{_agg(expr, result, None)} as {name}_old")
-                final.append(f"coalesce(r.{name}_30, 0) + coalesce(o.{name}_old, 0) as {name}_90")
+                old = LONG_SUMS[name].replace("{result_o}", result_o)
+                final.append(f"coalesce(r.{name}_30, 0) + coalesce({old}, 0) as {name}_90")
     names = "max(m.entity_name) as entity_name, max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id"
-    where = "m.tenant_id = %(tenant_id)s and m.day between {lo} and {hi}"
     return (
         "create temp table _entity on commit drop as\n"
         "with r as materialized (\n"
         f"  select m.platform, m.level, m.entity_id, {names},\n"
         "    max(m.daily_budget::float8) filter (where m.day = %(as_of)s) as budget_today,\n    "
         + ",\n    ".join(recent)
-        + "\n  from ads.metrics_daily m where "
-        + where.format(lo="%(as_of)s::date - 29", hi="%(as_of)s")
-        + " group by 1, 2, 3),\n"
-        "o as materialized (\n"
-        f"  select m.platform, m.level, m.entity_id, {names},\n    "
-        + ",\n    ".join(old)
-        + "\n  from ads.metrics_daily m where "
-        + where.format(lo="%(as_of)s::date - 89", hi="%(as_of)s::date - 30")
-        + " group by 1, 2, 3)\n"
+        + "\n  from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
+        " and m.day between %(as_of)s::date - 29 and %(as_of)s group by 1, 2, 3),\n"
+        "o as materialized (select * from ads.window_long_sums where tenant_id = %(tenant_id)s),\n"
+        "nm as materialized (\n"
+        f"  select m.platform, m.level, m.entity_id, {names}\n"
+        "  from o left join r using (platform, level, entity_id)\n"
+        "  join ads.metrics_daily m on m.tenant_id = %(tenant_id)s and m.platform = o.platform"
+        " and m.level = o.level and m.entity_id = o.entity_id\n"
+        f"   and m.day between %(as_of)s::date - {LONG_FIRST} and %(as_of)s::date - {LONG_LAST}\n"
+        "  where (r.entity_name is null and o.n_entity_name > 0) or (r.campaign_id is null and o.n_campaign_id > 0)"
+        " or (r.adset_id is null and o.n_adset_id > 0)\n"
+        "  group by 1, 2, 3)\n"
         "select platform, level, entity_id,\n"
-        "  coalesce(r.entity_name, o.entity_name) as entity_name,\n"
-        "  coalesce(r.campaign_id, o.campaign_id) as campaign_id,\n"
-        "  coalesce(r.adset_id, o.adset_id) as adset_id, r.budget_today,\n  "
+        "  coalesce(r.entity_name, nm.entity_name) as entity_name,\n"
+        "  coalesce(r.campaign_id, nm.campaign_id) as campaign_id,\n"
+        "  coalesce(r.adset_id, nm.adset_id) as adset_id, r.budget_today,\n  "
         + ",\n  ".join(final)
-        + "\nfrom r full join o using (platform, level, entity_id)"
+        + "\nfrom r full join o using (platform, level, entity_id) left join nm using (platform, level, entity_id)"
     )
 
 
@@ -192,8 +282,9 @@ def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]
     # The wide aggregate wants a hash table in memory (a sort-based plan is 1.5x slower).
     conn.execute("select set_config('work_mem', %s, true)", [WORK_MEM])
     spend_f, rate_f = dow_factors(conn, ctx, as_of)
+    long_sums(conn, ctx.tenant_id, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
-    conn.execute(_scan_sql(ctx.result_sql()), params)
+    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o")), params)
     n = conn.execute("select count(*) as n from _entity").fetchone()["n"]
     conn.execute(
         "create temp table _window_meta on commit drop as "
