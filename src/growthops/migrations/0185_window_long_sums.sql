@@ -7,8 +7,9 @@
 -- ads.window_long_state holds the range of days the sums cover, per tenant; the cycle moves it
 -- (growthops.ads.analysis.window.long_sums): one day later, it adds the day that enters the range
 -- and subtracts the day that leaves it; further, or with no state, it recomputes the range.
--- Money is summed exactly (numeric) and counts as bigint, so a carried sum equals the sum
--- recomputed from the rows, whatever the path (float8 running sums would drift).
+-- Everything is carried as exact integers (money in micro-units: numeric(18,6) x 10^6), so a
+-- carried sum equals the sum recomputed from the rows, whatever the path (float8 running sums
+-- would drift; numeric ones cost more to update).
 -- A write to ads.metrics_daily on a day inside a tenant's range (a restated past day, a
 -- backfill, the archive's delete) removes that tenant's state: the next cycle recomputes it.
 -- The cycle holds an exclusive advisory lock on the tenant while it reads and moves the state;
@@ -33,8 +34,8 @@ create table ads.window_long_sums (
   n_entity_name int not null,    -- rows with a non-null entity_name (likewise campaign_id, adset_id)
   n_campaign_id int not null,
   n_adset_id int not null,
-  spend numeric not null,
-  conversion_value numeric not null,
+  spend_micro bigint not null,   -- sum of spend x 10^6 (exact: spend is numeric(18,6))
+  value_micro bigint not null,   -- sum of conversion_value x 10^6
   impressions bigint not null,
   clicks bigint not null,
   conversions bigint not null,

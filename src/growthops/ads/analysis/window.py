@@ -99,29 +99,31 @@ LONG_FIRST, LONG_LAST = 89, 30
 #: further, the 60 days are summed again.
 MAX_SHIFT = 10
 #: The carried sum each quantity of the 90-day window adds, as an expression on ads.window_long_sums (o).
-#: Counts are exact in float8 (< 2**53), money is summed as numeric and rounded once.
+#: Counts are exact in float8 (< 2**53); money is carried in integer micro-units (numeric(18,6)
+#: times 10**6, exact) and divided once: an exact float8 numerator (< 2**53) over 1e6 rounds
+#: correctly, as the numeric sum's cast would.
 LONG_SUMS = {
-    "spend": "o.spend::float8", "impressions": "o.impressions::float8", "clicks": "o.clicks::float8",
-    "results": "({result_o})::float8", "value": "o.conversion_value::float8", "reach": "o.reach::float8",
+    "spend": "{micro_spend}", "impressions": "o.impressions::float8", "clicks": "o.clicks::float8",
+    "results": "({result_o})::float8", "value": "{micro_value}", "reach": "o.reach::float8",
     "imp_r": "o.imp_r::float8", "active_days": "o.active_days::bigint",
 }
-_LONG_COLS = ("n, n_entity_name, n_campaign_id, n_adset_id, spend, conversion_value, impressions, clicks,"
-              " conversions, leads, applications, bookings, reach, imp_r, active_days")
-
-
-def _long_aggregates(sign: str) -> str:
-    """The carried sums of a set of rows, each row weighted by ``sign`` (1 or an expression)."""
-    w = "" if sign == "1" else f"{sign} * "
-    count = "count(*)" if sign == "1" else f"sum({sign})"
-    cnt = (lambda cond: f"count(*) filter (where {cond})") if sign == "1" else (
-        lambda cond: f"sum({sign}) filter (where {cond})")
-    return ", ".join(f"coalesce({a}, 0)" for a in [
-        f"{count}", cnt("m.entity_name is not null"), cnt("m.campaign_id is not null"), cnt("m.adset_id is not null"),
-        f"sum({w}m.spend)", f"sum({w}m.conversion_value)", f"sum({w}m.impressions)", f"sum({w}m.clicks)",
-        f"sum({w}m.conversions)", f"sum({w}m.leads)", f"sum({w}m.applications)", f"sum({w}m.bookings)",
-        f"sum({w}m.reach)", f"sum({w}m.impressions) filter (where m.reach is not null)",
-        cnt("m.spend > 0 or m.impressions > 0"),
-    ])
+#: Column of ads.window_long_sums -> its value for one row {x} of ads.metrics_daily.
+LONG_ITEMS = {
+    "n": "1",
+    "n_entity_name": "({x}.entity_name is not null)::int",
+    "n_campaign_id": "({x}.campaign_id is not null)::int",
+    "n_adset_id": "({x}.adset_id is not null)::int",
+    "spend_micro": "({x}.spend * 1000000)::int8",
+    "value_micro": "({x}.conversion_value * 1000000)::int8",
+    "impressions": "{x}.impressions", "clicks": "{x}.clicks", "conversions": "{x}.conversions",
+    "leads": "{x}.leads", "applications": "{x}.applications", "bookings": "{x}.bookings",
+    "reach": "coalesce({x}.reach, 0)",
+    "imp_r": "case when {x}.reach is not null then {x}.impressions else 0 end",
+    "active_days": "({x}.spend > 0 or {x}.impressions > 0)::int",
+}
+_LONG_COLS = ", ".join(LONG_ITEMS)
+_MICRO = ("(case when abs(o.{c}) < 9007199254740992 then o.{c}::float8 / 1e6"
+          " else (o.{c}::numeric / 1000000)::float8 end)")
 
 
 def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
@@ -130,10 +132,12 @@ def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
     Holds the tenant's exclusive advisory lock to the end of the transaction (the metrics
     triggers of migration 0185 take it shared). Returns how: ``"kept"`` (already that range),
     ``"moved"`` (by at most :data:`MAX_SHIFT` days: the days entering the range added, those
-    leaving it subtracted, in exact arithmetic, one statement), ``"rebuilt"`` (no state: first
-    cycle, or a write to a day inside the range removed it; or a larger move: the 60 days
-    summed again). Every path gives the sums of the rows in the range exactly (numeric and
-    bigint), which ``tests/ads/test_window.py`` checks against recomputation (issue 16).
+    leaving it subtracted, one statement; by one day, the entering day's rows joined to the
+    leaving day's, no aggregate), ``"rebuilt"`` (no state: first cycle, or a write to a day
+    inside the range removed it; or a larger move: the 60 days summed again). Every path gives
+    the sums of the rows in the range exactly (bigint), which ``tests/ads/test_window.py``
+    checks against recomputation (issue 16). Raises ``psycopg.errors.NumericValueOutOfRange``
+    if an entity's money over 60 days exceeds 9.2e12 (bigint micro-units).
     """
     lo, hi = as_of - timedelta(days=LONG_FIRST), as_of - timedelta(days=LONG_LAST)
     conn.execute("select pg_advisory_xact_lock(hashtextextended('ads.window_long_sums:' || %s::text, 0))",
@@ -143,32 +147,40 @@ def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
         return "kept"
     p = {"t": tenant_id, "lo": lo, "hi": hi}
     shift = (lo - st["lo"]).days if st is not None else None
-    cols = [c.strip() for c in _LONG_COLS.split(",")]
+    upsert = ("on conflict (tenant_id, platform, level, entity_id) do update set "
+              + ", ".join(f"{c} = s.{c} + excluded.{c}" for c in LONG_ITEMS))
+    head = f"insert into ads.window_long_sums as s (tenant_id, platform, level, entity_id, {_LONG_COLS})"
     if shift is not None and abs(shift) <= MAX_SHIFT:
         if shift > 0:  # later: days after the old range enter, its first days leave
             p |= {"e0": st["hi"] + timedelta(days=1), "e1": hi, "l0": st["lo"], "l1": lo - timedelta(days=1)}
         else:
             p |= {"e0": lo, "e1": st["lo"] - timedelta(days=1), "l0": hi + timedelta(days=1), "l1": st["hi"]}
-        conn.execute(
-            f"""insert into ads.window_long_sums as s (tenant_id, platform, level, entity_id, {_LONG_COLS})
-                select %(t)s, m.platform, m.level, m.entity_id, {_long_aggregates("m.sg")}
-                from (select m.*, 1 as sg from ads.metrics_daily m
-                      where m.tenant_id = %(t)s and m.day between %(e0)s and %(e1)s
-                      union all
-                      select m.*, -1 from ads.metrics_daily m
-                      where m.tenant_id = %(t)s and m.day between %(l0)s and %(l1)s) m
-                group by 2, 3, 4
-                on conflict (tenant_id, platform, level, entity_id) do update set
-                  {", ".join(f"{c} = s.{c} + excluded.{c}" for c in cols)}""", p)
+        if abs(shift) == 1:  # one row per entity and day (primary key): a join, no aggregate
+            key = ("platform", "level", "entity_id")
+            vals = [f"case when e.entity_id is null then 0 else {x.format(x='e')} end"
+                    f" - case when l.entity_id is null then 0 else {x.format(x='l')} end" for x in LONG_ITEMS.values()]
+            sql = (f"{head}\nselect %(t)s, {', '.join(f'coalesce(e.{k}, l.{k})' for k in key)}, {', '.join(vals)}\n"
+                   "from (select * from ads.metrics_daily where tenant_id = %(t)s and day = %(e0)s) e\n"
+                   "full join (select * from ads.metrics_daily where tenant_id = %(t)s and day = %(l0)s) l\n"
+                   f"  on {' and '.join(f'e.{k} = l.{k}' for k in key)}\n{upsert}")
+        else:
+            sql = (f"{head}\nselect %(t)s, m.platform, m.level, m.entity_id, "
+                   + ", ".join(f"sum(m.sg * {x.format(x='m')})" for x in LONG_ITEMS.values())
+                   + "\nfrom (select m.*, 1 as sg from ads.metrics_daily m"
+                   " where m.tenant_id = %(t)s and m.day between %(e0)s and %(e1)s\n"
+                   "      union all select m.*, -1 from ads.metrics_daily m"
+                   " where m.tenant_id = %(t)s and m.day between %(l0)s and %(l1)s) m\n"
+                   f"group by 2, 3, 4\n{upsert}")
+        conn.execute(sql, p)
         conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s and n = 0", p)
         conn.execute("update ads.window_long_state set lo = %(lo)s, hi = %(hi)s where tenant_id = %(t)s", p)
         return "moved"
     conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s", p)
     conn.execute(
-        f"""insert into ads.window_long_sums (tenant_id, platform, level, entity_id, {_LONG_COLS})
-            select %(t)s, m.platform, m.level, m.entity_id, {_long_aggregates("1")}
-            from ads.metrics_daily m where m.tenant_id = %(t)s and m.day between %(lo)s and %(hi)s
-            group by 2, 3, 4""", p)
+        f"{head}\nselect %(t)s, m.platform, m.level, m.entity_id, "
+        + ", ".join(f"sum({x.format(x='m')})" for x in LONG_ITEMS.values())
+        + "\nfrom ads.metrics_daily m where m.tenant_id = %(t)s and m.day between %(lo)s and %(hi)s"
+        "\ngroup by 2, 3, 4", p)
     conn.execute(
         """insert into ads.window_long_state (tenant_id, lo, hi) values (%(t)s, %(lo)s, %(hi)s)
            on conflict (tenant_id) do update set lo = excluded.lo, hi = excluded.hi""", p)
@@ -204,7 +216,9 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
             if "30" in windows:
                 final.append(f"coalesce(r.{name}_30, 0) as {name}_30")
             if "90" in windows:
-                old = LONG_SUMS[name].replace("{result_o}", result_o)
+                old = (LONG_SUMS[name].replace("{result_o}", result_o)
+                       .replace("{micro_spend}", _MICRO.format(c="spend_micro"))
+                       .replace("{micro_value}", _MICRO.format(c="value_micro")))
                 final.append(f"coalesce(r.{name}_30, 0) + coalesce({old}, 0) as {name}_90")
     names = "max(m.entity_name) as entity_name, max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id"
     return (
