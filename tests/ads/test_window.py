@@ -200,3 +200,27 @@ def test_backtest_with_carried_sums_equals_recomputation(db, monkeypatch):
     assert {k: (o.suggestions, o.measured, o.held) for k, o in carried.outcomes.items()} == \
         {k: (o.suggestions, o.measured, o.held) for k, o in full.outcomes.items()}
     assert len(carried.rows) > 0
+
+
+def test_fetch_entities_reads_every_column_of_the_window(db):
+    """The numbers come through a binary COPY parsed by numpy (issue 16): the same values as a
+    plain select, NULL as NaN, ids and names in the same order."""
+    import numpy as np
+
+    t = new_tenant(db)
+    plan = Plan(campaigns=1, adsets_per_campaign=2, ads_per_adset=3, days=40, end=END)
+    with db.tenant_tx(t.tenant_id) as conn:
+        copy_rows(conn, generate(t.tenant_id, plan))
+        conn.execute("update ads.metrics_daily set daily_budget = null where entity_id = 'adset0'")
+    with db.tenant_tx(t.tenant_id, rollback=True) as conn:
+        prepare_window(conn, load_context(conn, tenant_id=t.tenant_id), END)
+        E = fetch_entities(conn)
+        rows = conn.execute("select * from _entity order by platform, level, entity_id").fetchall()
+    assert set(E) == set(rows[0]) and len(E["entity_id"]) == len(rows) == 1 + 2 + 6
+    for k in rows[0]:
+        want = [r[k] for r in rows]
+        if E[k].dtype == object:
+            assert list(E[k]) == want, k
+        else:
+            assert np.array_equal(E[k], np.array([np.nan if v is None else float(v) for v in want]), equal_nan=True), k
+    assert np.isnan(E["budget_today"]).any() and (E["spend_90"] > 0).all()
