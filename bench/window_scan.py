@@ -10,8 +10,9 @@ time summed over tenants, and the median over the floor's median (``bench/daily_
 floor: one aggregate scan of the 90 days per tenant). Variants:
 
 * ``scan``: :func:`growthops.ads.analysis.window._scan_sql`, the cycle's window scan (with the
-  weekday factors' query, as ``prepare_window``); ``scan_recent`` / ``scan_older`` its two
-  aggregates alone (``create temp table ... as``).
+  weekday factors' query, as ``prepare_window``; the carried days 30-89 sums ready, as after a
+  first cycle that day); ``scan_recent`` its last-30-days aggregate alone, ``scan_older`` the
+  days 30-89 aggregate that recomputing the carried sums costs (``create temp table ... as``).
 * ``scan_main``: main's scan (``--main-src``: the ``src`` of a ``git archive`` of main), for a
   before/after in one process.
 * ``scan_no_casts``: the scan with its ``numeric::float8`` casts replaced by ``bigint::float8``
@@ -124,9 +125,14 @@ def patched_scan(result: str, exprs: dict[str, str]) -> str:
 
 
 def scan_parts(full: str) -> tuple[str, str]:
-    """The scan's two aggregates alone, each as a ``create temp table``."""
+    """The scan's last-30-days aggregate alone, and the sum of days 30-89 that
+    :func:`growthops.ads.analysis.window.long_sums` recomputes when it cannot move the carried
+    sums (the scan's older aggregate before migration 0185), each as a ``create temp table``."""
     recent = full.split("with r as materialized (\n", 1)[1].split(",\no as materialized", 1)[0].rstrip(")")
-    older = full.split("o as materialized (\n", 1)[1].split("\nselect platform", 1)[0].rstrip(")")
+    older = ("select m.platform, m.level, m.entity_id, "
+             + ", ".join(f"sum({x.format(x='m')}) as {c}" for c, x in W.LONG_ITEMS.items())
+             + " from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
+             " and m.day between %(as_of)s::date - 89 and %(as_of)s::date - 30 group by 1, 2, 3")
     head = "create temp table _part on commit drop as "
     return head + recent, head + older
 
@@ -209,7 +215,8 @@ def main() -> None:
             if name == "scan_main":
                 conn.execute(main_w._scan_sql(res), p)
                 return
-            full = W._scan_sql(res)
+            W.long_sums(conn, ctx.tenant_id, AS_OF)  # the carried days 30-89 (kept: ready after the first round)
+            full = W._scan_sql(res, ctx.result_sql("o"))
             sql = {"scan": full, "scan_recent": scan_parts(full)[0], "scan_older": scan_parts(full)[1],
                    "scan_no_casts": full.replace("m.spend::float8", "m.impressions::float8")
                    .replace("m.conversion_value::float8", "m.clicks::float8"),
