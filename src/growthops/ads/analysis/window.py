@@ -11,6 +11,14 @@ h     the 28 days before ``as_of`` (anomaly history, as_of excluded)
 e     days 7..28 before ``as_of`` (fatigue's "earlier" period)
 ====  ==========================================================
 
+The last 30 days are one parallel aggregate; the 90-day sums add each entity's sums over days
+30..89, carried from one day's cycle to the next in ``ads.window_long_sums`` (migration 0185,
+:func:`long_sums`: moved by a day each morning, recomputed when a write restates a day inside
+that range; exact integers, so a carried sum is the recomputed one). Money in the 90-day
+sums is therefore the correctly rounded exact sum of days 30..89 plus the float8 sum of the
+last 30 days (before 0185: a float8 sum of the 90 days in scan order; they differ in the last
+bits, docs/performance.md §4g).
+
 The later steps (baselines, anomalies, fatigue, suggestions) read only this small table, so the
 whole cycle costs about one scan of the data. Grouping by entity alone keeps the aggregate
 parallel; an earlier design grouped by (entity, bucket of days) and was twice as slow.
@@ -194,9 +202,8 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
     unfiltered: the whole range), joined by entity to the carried sums of days 30..89
     (``ads.window_long_sums``, brought up to date by :func:`long_sums` first), which the 90-day
     sums add. ``result_o``: the tenant's result expression on the carried sums' columns
-    (``ctx.result_sql("o")``). The names (max over the 90 days' rows, the last 30 days' when
-    not null) are read from the older rows only for the entities that need them: no name in the
-    last 30 days, some in the older days (an index range scan per such entity).
+    (``ctx.result_sql("o")``). The names are the last 30 days' (max); :data:`_NAMES_SQL`
+    then fills those missing from the older days (max), as the 90 days' max gave.
 
     History: the older part used to be a second parallel aggregate over the 60 days (0.75 of
     the floor's CPU, docs/performance.md §4g); before that, splitting the 90 days at 30 kept
@@ -229,23 +236,33 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
         + ",\n    ".join(recent)
         + "\n  from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
         " and m.day between %(as_of)s::date - 29 and %(as_of)s group by 1, 2, 3),\n"
-        "o as materialized (select * from ads.window_long_sums where tenant_id = %(tenant_id)s),\n"
-        "nm as materialized (\n"
-        f"  select m.platform, m.level, m.entity_id, {names}\n"
-        "  from o left join r using (platform, level, entity_id)\n"
-        "  join ads.metrics_daily m on m.tenant_id = %(tenant_id)s and m.platform = o.platform"
-        " and m.level = o.level and m.entity_id = o.entity_id\n"
-        f"   and m.day between %(as_of)s::date - {LONG_FIRST} and %(as_of)s::date - {LONG_LAST}\n"
-        "  where (r.entity_name is null and o.n_entity_name > 0) or (r.campaign_id is null and o.n_campaign_id > 0)"
-        " or (r.adset_id is null and o.n_adset_id > 0)\n"
-        "  group by 1, 2, 3)\n"
+        "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n"
         "select platform, level, entity_id,\n"
-        "  coalesce(r.entity_name, nm.entity_name) as entity_name,\n"
-        "  coalesce(r.campaign_id, nm.campaign_id) as campaign_id,\n"
-        "  coalesce(r.adset_id, nm.adset_id) as adset_id, r.budget_today,\n  "
+        "  r.entity_name, r.campaign_id, r.adset_id, r.budget_today,\n  "
         + ",\n  ".join(final)
-        + "\nfrom r full join o using (platform, level, entity_id) left join nm using (platform, level, entity_id)"
+        + "\nfrom r full join o using (platform, level, entity_id)"
     )
+
+
+#: The names of the entities with none in the last 30 days but some in days 30..89 (the max
+#: over those days, as the 90-day aggregate gave): an index range scan per such entity; a hash
+#: join of two ~3,000-row tables when there is none (joined in the scan, the planner sorted
+#: the whole window for a merge join: +0.2 floors).
+_NAMES_SQL = f"""
+update _entity e set entity_name = coalesce(e.entity_name, x.entity_name),
+  campaign_id = coalesce(e.campaign_id, x.campaign_id), adset_id = coalesce(e.adset_id, x.adset_id)
+from (select m.platform, m.level, m.entity_id, max(m.entity_name) as entity_name,
+             max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id
+      from _entity e2
+      join ads.window_long_sums o on o.tenant_id = %(tenant_id)s and o.platform = e2.platform
+        and o.level = e2.level and o.entity_id = e2.entity_id
+      join ads.metrics_daily m on m.tenant_id = %(tenant_id)s and m.platform = o.platform
+        and m.level = o.level and m.entity_id = o.entity_id
+        and m.day between %(as_of)s::date - {LONG_FIRST} and %(as_of)s::date - {LONG_LAST}
+      where (e2.entity_name is null and o.n_entity_name > 0) or (e2.campaign_id is null and o.n_campaign_id > 0)
+         or (e2.adset_id is null and o.n_adset_id > 0)
+      group by 1, 2, 3) x
+where e.platform = x.platform and e.level = x.level and e.entity_id = x.entity_id"""
 
 
 def dow_factors(conn: Any, ctx: TenantContext, as_of: date) -> tuple[list[float], list[float]]:
@@ -299,6 +316,7 @@ def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]
     long_sums(conn, ctx.tenant_id, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
     conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o")), params)
+    conn.execute(_NAMES_SQL, params)
     n = conn.execute("select count(*) as n from _entity").fetchone()["n"]
     conn.execute(
         "create temp table _window_meta on commit drop as "
