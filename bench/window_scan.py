@@ -128,7 +128,7 @@ def scan_parts(full: str) -> tuple[str, str]:
     """The scan's last-30-days aggregate alone, and the sum of days 30-89 that
     :func:`growthops.ads.analysis.window.long_sums` recomputes when it cannot move the carried
     sums (the scan's older aggregate before migration 0185), each as a ``create temp table``."""
-    recent = full.split("with r as materialized (\n", 1)[1].split(",\no as materialized", 1)[0].rstrip(")")
+    recent = full.split("with r as materialized (\n", 1)[1].split(",\no as (", 1)[0].rstrip(")")
     older = ("select m.platform, m.level, m.entity_id, "
              + ", ".join(f"sum({x.format(x='m')}) as {c}" for c, x in W.LONG_ITEMS.items())
              + " from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
@@ -224,6 +224,8 @@ def main() -> None:
                    "scan_shared_states": patched_scan(res, SHARED_STATES),
                    "scan_numeric_sums": patched_scan(res, NUMERIC_SUMS)}[name]
             conn.execute(sql, p)
+            if name == "scan":
+                conn.execute(W._NAMES_SQL, p)
         elif name == "copy_1col":
             wn.raw_copy_out(conn, "copy (select m.impressions from ads.metrics_daily m where m.tenant_id ="
                             " %(tenant_id)s and m.day between %(as_of)s::date - 89 and %(as_of)s) to stdout"
