@@ -203,8 +203,9 @@ def test_backtest_with_carried_sums_equals_recomputation(db, monkeypatch):
 
 
 def test_fetch_entities_reads_every_column_of_the_window(db):
-    """The numbers come through a binary COPY parsed by numpy (issue 16): the same values as a
-    plain select, NULL as NaN, ids and names in the same order."""
+    """fetch_entities gives every column of the window as a plain select does: NULL as NaN,
+    ids and names in the same order (issue 16: a binary COPY parsed by numpy was measured and
+    not kept, docs/performance.md §4g)."""
     import numpy as np
 
     t = new_tenant(db)
