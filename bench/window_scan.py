@@ -20,6 +20,8 @@ floor: one aggregate scan of the 90 days per tenant). Variants:
   bucket of days) with unfiltered sums, the windows summed from buckets;
   ``scan_shared_states``: the anomaly-history statistics from shared transition states
   (:data:`SHARED_STATES`); ``scan_numeric_sums``: spend and value summed as ``numeric``.
+* ``move2``: the carried days 30-89 sums moved a day back then a day forward
+  (:func:`growthops.ads.analysis.window.long_sums`, two of each morning's moves; it ends where it began).
 * ``copy_1col``: ``COPY (select impressions ...)`` of the 90 days' rows in binary, read with
   libpq (no Python per row beyond one call): what exporting rows costs at least.
 * ``copy_rows_libpq`` / ``copy_rows_psycopg``: the numpy design's rows (``bench/window_numpy.py``:
@@ -41,6 +43,7 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -226,6 +229,10 @@ def main() -> None:
             conn.execute(sql, p)
             if name == "scan":
                 conn.execute(W._NAMES_SQL, p)
+        elif name == "move2":
+            W.long_sums(conn, ctx.tenant_id, AS_OF)  # ready for AS_OF (a no-op after the first round)
+            assert W.long_sums(conn, ctx.tenant_id, AS_OF - timedelta(days=1)) == "moved"
+            assert W.long_sums(conn, ctx.tenant_id, AS_OF) == "moved"
         elif name == "copy_1col":
             wn.raw_copy_out(conn, "copy (select m.impressions from ads.metrics_daily m where m.tenant_id ="
                             " %(tenant_id)s and m.day between %(as_of)s::date - 89 and %(as_of)s) to stdout"
@@ -251,7 +258,7 @@ def main() -> None:
         else:
             raise ValueError(name)
 
-    names = ["floor", "scan", *(["scan_main"] if main_w else []), "scan_recent", "scan_older", "scan_no_casts",
+    names = ["floor", "scan", *(["scan_main"] if main_w else []), "scan_recent", "scan_older", "move2", "scan_no_casts",
              "scan_buckets", "scan_shared_states", "scan_numeric_sums", "copy_1col", "copy_rows_libpq", "copy_rows_psycopg", "copy_recent_libpq",
              "arrays_per_day", "numpy_libpq", "numpy_psycopg"]
     if args.only:
