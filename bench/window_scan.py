@@ -10,8 +10,9 @@ time summed over tenants, and the median over the floor's median (``bench/daily_
 floor: one aggregate scan of the 90 days per tenant). Variants:
 
 * ``scan``: :func:`growthops.ads.analysis.window._scan_sql`, the cycle's window scan (with the
-  weekday factors' query, as ``prepare_window``); ``scan_recent`` / ``scan_older`` its two
-  aggregates alone (``create temp table ... as``).
+  weekday factors' query, as ``prepare_window``; the carried days 30-89 sums ready, as after a
+  first cycle that day); ``scan_recent`` its last-30-days aggregate alone, ``scan_older`` the
+  days 30-89 aggregate that recomputing the carried sums costs (``create temp table ... as``).
 * ``scan_main``: main's scan (``--main-src``: the ``src`` of a ``git archive`` of main), for a
   before/after in one process.
 * ``scan_no_casts``: the scan with its ``numeric::float8`` casts replaced by ``bigint::float8``
@@ -19,6 +20,8 @@ floor: one aggregate scan of the 90 days per tenant). Variants:
   bucket of days) with unfiltered sums, the windows summed from buckets;
   ``scan_shared_states``: the anomaly-history statistics from shared transition states
   (:data:`SHARED_STATES`); ``scan_numeric_sums``: spend and value summed as ``numeric``.
+* ``move2``: the carried days 30-89 sums moved a day back then a day forward
+  (:func:`growthops.ads.analysis.window.long_sums`, two of each morning's moves; it ends where it began).
 * ``copy_1col``: ``COPY (select impressions ...)`` of the 90 days' rows in binary, read with
   libpq (no Python per row beyond one call): what exporting rows costs at least.
 * ``copy_rows_libpq`` / ``copy_rows_psycopg``: the numpy design's rows (``bench/window_numpy.py``:
@@ -40,6 +43,7 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -124,9 +128,14 @@ def patched_scan(result: str, exprs: dict[str, str]) -> str:
 
 
 def scan_parts(full: str) -> tuple[str, str]:
-    """The scan's two aggregates alone, each as a ``create temp table``."""
-    recent = full.split("with r as materialized (\n", 1)[1].split(",\no as materialized", 1)[0].rstrip(")")
-    older = full.split("o as materialized (\n", 1)[1].split("\nselect platform", 1)[0].rstrip(")")
+    """The scan's last-30-days aggregate alone, and the sum of days 30-89 that
+    :func:`growthops.ads.analysis.window.long_sums` recomputes when it cannot move the carried
+    sums (the scan's older aggregate before migration 0185), each as a ``create temp table``."""
+    recent = full.split("with r as materialized (\n", 1)[1].split(",\no as (", 1)[0].rstrip(")")
+    older = ("select m.platform, m.level, m.entity_id, "
+             + ", ".join(f"sum({x.format(x='m')}) as {c}" for c, x in W.LONG_ITEMS.items())
+             + " from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
+             " and m.day between %(as_of)s::date - 89 and %(as_of)s::date - 30 group by 1, 2, 3")
     head = "create temp table _part on commit drop as "
     return head + recent, head + older
 
@@ -209,7 +218,8 @@ def main() -> None:
             if name == "scan_main":
                 conn.execute(main_w._scan_sql(res), p)
                 return
-            full = W._scan_sql(res)
+            W.long_sums(conn, ctx.tenant_id, AS_OF)  # the carried days 30-89 (kept: ready after the first round)
+            full = W._scan_sql(res, ctx.result_sql("o"))
             sql = {"scan": full, "scan_recent": scan_parts(full)[0], "scan_older": scan_parts(full)[1],
                    "scan_no_casts": full.replace("m.spend::float8", "m.impressions::float8")
                    .replace("m.conversion_value::float8", "m.clicks::float8"),
@@ -217,6 +227,12 @@ def main() -> None:
                    "scan_shared_states": patched_scan(res, SHARED_STATES),
                    "scan_numeric_sums": patched_scan(res, NUMERIC_SUMS)}[name]
             conn.execute(sql, p)
+            if name == "scan":
+                conn.execute(W._NAMES_SQL, p)
+        elif name == "move2":
+            W.long_sums(conn, ctx.tenant_id, AS_OF)  # ready for AS_OF (a no-op after the first round)
+            assert W.long_sums(conn, ctx.tenant_id, AS_OF - timedelta(days=1)) == "moved"
+            assert W.long_sums(conn, ctx.tenant_id, AS_OF) == "moved"
         elif name == "copy_1col":
             wn.raw_copy_out(conn, "copy (select m.impressions from ads.metrics_daily m where m.tenant_id ="
                             " %(tenant_id)s and m.day between %(as_of)s::date - 89 and %(as_of)s) to stdout"
@@ -242,7 +258,7 @@ def main() -> None:
         else:
             raise ValueError(name)
 
-    names = ["floor", "scan", *(["scan_main"] if main_w else []), "scan_recent", "scan_older", "scan_no_casts",
+    names = ["floor", "scan", *(["scan_main"] if main_w else []), "scan_recent", "scan_older", "move2", "scan_no_casts",
              "scan_buckets", "scan_shared_states", "scan_numeric_sums", "copy_1col", "copy_rows_libpq", "copy_rows_psycopg", "copy_recent_libpq",
              "arrays_per_day", "numpy_libpq", "numpy_psycopg"]
     if args.only:

@@ -11,6 +11,14 @@ h     the 28 days before ``as_of`` (anomaly history, as_of excluded)
 e     days 7..28 before ``as_of`` (fatigue's "earlier" period)
 ====  ==========================================================
 
+The last 30 days are one parallel aggregate; the 90-day sums add each entity's sums over days
+30..89, carried from one day's cycle to the next in ``ads.window_long_sums`` (migration 0185,
+:func:`long_sums`: moved by a day each morning, recomputed when a write restates a day inside
+that range; exact integers, so a carried sum is the recomputed one). Money in the 90-day
+sums is therefore the correctly rounded exact sum of days 30..89 plus the float8 sum of the
+last 30 days (before 0185: a float8 sum of the 90 days in scan order; they differ in the last
+bits, docs/performance.md §4g).
+
 The later steps (baselines, anomalies, fatigue, suggestions) read only this small table, so the
 whole cycle costs about one scan of the data. Grouping by entity alone keeps the aggregate
 parallel; an earlier design grouped by (entity, bucket of days) and was twice as slow.
@@ -32,7 +40,7 @@ entities per tenant at this ``WORK_MEM``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -93,17 +101,116 @@ def _agg(expr: str, result: str, filt: str | None) -> str:
     return f"{e} filter (where {filt})" if filt else e
 
 
-def _scan_sql(result: str) -> str:
+#: Days before ``as_of`` of the carried range (ads.window_long_sums): days 30..89.
+LONG_FIRST, LONG_LAST = 89, 30
+#: Largest move of the carried range applied as a difference (2 x this many days read);
+#: further, the 60 days are summed again.
+MAX_SHIFT = 10
+#: The carried sum each quantity of the 90-day window adds, as an expression on ads.window_long_sums (o).
+#: Counts are exact in float8 (< 2**53); money is carried in integer micro-units (numeric(18,6)
+#: times 10**6, exact) and divided once: an exact float8 numerator (< 2**53) over 1e6 rounds
+#: correctly, as the numeric sum's cast would.
+LONG_SUMS = {
+    "spend": "{micro_spend}", "impressions": "o.impressions::float8", "clicks": "o.clicks::float8",
+    "results": "({result_o})::float8", "value": "{micro_value}", "reach": "o.reach::float8",
+    "imp_r": "o.imp_r::float8", "active_days": "o.active_days::bigint",
+}
+#: Column of ads.window_long_sums -> its value for one row {x} of ads.metrics_daily.
+LONG_ITEMS = {
+    "n": "1",
+    "n_entity_name": "({x}.entity_name is not null)::int",
+    "n_campaign_id": "({x}.campaign_id is not null)::int",
+    "n_adset_id": "({x}.adset_id is not null)::int",
+    "spend_micro": "({x}.spend * 1000000)::int8",
+    "value_micro": "({x}.conversion_value * 1000000)::int8",
+    "impressions": "{x}.impressions", "clicks": "{x}.clicks", "conversions": "{x}.conversions",
+    "leads": "{x}.leads", "applications": "{x}.applications", "bookings": "{x}.bookings",
+    "reach": "coalesce({x}.reach, 0)",
+    "imp_r": "case when {x}.reach is not null then {x}.impressions else 0 end",
+    "active_days": "({x}.spend > 0 or {x}.impressions > 0)::int",
+}
+_LONG_COLS = ", ".join(LONG_ITEMS)
+_MICRO = ("(case when abs(o.{c}) < 9007199254740992 then o.{c}::float8 / 1e6"
+          " else (o.{c}::numeric / 1000000)::float8 end)")
+
+
+def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
+    """Bring ``ads.window_long_sums`` to days ``as_of - 89`` .. ``as_of - 30`` for the tenant.
+
+    Holds the tenant's exclusive advisory lock to the end of the transaction (the metrics
+    triggers of migration 0185 take it shared). Returns how: ``"kept"`` (already that range),
+    ``"moved"`` (by at most :data:`MAX_SHIFT` days: the days entering the range added, those
+    leaving it subtracted, one statement; by one day, the entering day's rows joined to the
+    leaving day's, no aggregate), ``"rebuilt"`` (no state: first cycle, or a write to a day
+    inside the range removed it; or a larger move: the 60 days summed again). Every path gives
+    the sums of the rows in the range exactly (bigint), which ``tests/ads/test_window.py``
+    checks against recomputation (issue 16). Raises ``psycopg.errors.NumericValueOutOfRange``
+    if an entity's money over 60 days exceeds 9.2e12 (bigint micro-units).
+    """
+    lo, hi = as_of - timedelta(days=LONG_FIRST), as_of - timedelta(days=LONG_LAST)
+    conn.execute("select pg_advisory_xact_lock(hashtextextended('ads.window_long_sums:' || %s::text, 0))",
+                 [tenant_id])
+    st = conn.execute("select lo, hi from ads.window_long_state where tenant_id = %s", [tenant_id]).fetchone()
+    if st is not None and (st["lo"], st["hi"]) == (lo, hi):
+        return "kept"
+    p = {"t": tenant_id, "lo": lo, "hi": hi}
+    shift = (lo - st["lo"]).days if st is not None else None
+    upsert = ("on conflict (tenant_id, platform, level, entity_id) do update set "
+              + ", ".join(f"{c} = s.{c} + excluded.{c}" for c in LONG_ITEMS))
+    head = f"insert into ads.window_long_sums as s (tenant_id, platform, level, entity_id, {_LONG_COLS})"
+    if shift is not None and abs(shift) <= MAX_SHIFT:
+        if shift > 0:  # later: days after the old range enter, its first days leave
+            p |= {"e0": st["hi"] + timedelta(days=1), "e1": hi, "l0": st["lo"], "l1": lo - timedelta(days=1)}
+        else:
+            p |= {"e0": lo, "e1": st["lo"] - timedelta(days=1), "l0": hi + timedelta(days=1), "l1": st["hi"]}
+        if abs(shift) == 1:  # one row per entity and day (primary key): a join, no aggregate
+            key = ("platform", "level", "entity_id")
+            vals = [f"case when e.entity_id is null then 0 else {x.format(x='e')} end"
+                    f" - case when l.entity_id is null then 0 else {x.format(x='l')} end" for x in LONG_ITEMS.values()]
+            sql = (f"{head}\nselect %(t)s, {', '.join(f'coalesce(e.{k}, l.{k})' for k in key)}, {', '.join(vals)}\n"
+                   "from (select * from ads.metrics_daily where tenant_id = %(t)s and day = %(e0)s) e\n"
+                   "full join (select * from ads.metrics_daily where tenant_id = %(t)s and day = %(l0)s) l\n"
+                   f"  on {' and '.join(f'e.{k} = l.{k}' for k in key)}\n{upsert}")
+        else:
+            sql = (f"{head}\nselect %(t)s, m.platform, m.level, m.entity_id, "
+                   + ", ".join(f"sum(m.sg * {x.format(x='m')})" for x in LONG_ITEMS.values())
+                   + "\nfrom (select m.*, 1 as sg from ads.metrics_daily m"
+                   " where m.tenant_id = %(t)s and m.day between %(e0)s and %(e1)s\n"
+                   "      union all select m.*, -1 from ads.metrics_daily m"
+                   " where m.tenant_id = %(t)s and m.day between %(l0)s and %(l1)s) m\n"
+                   f"group by 2, 3, 4\n{upsert}")
+        conn.execute(sql, p)
+        conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s and n = 0", p)
+        conn.execute("update ads.window_long_state set lo = %(lo)s, hi = %(hi)s where tenant_id = %(t)s", p)
+        return "moved"
+    conn.execute("delete from ads.window_long_sums where tenant_id = %(t)s", p)
+    conn.execute(
+        f"{head}\nselect %(t)s, m.platform, m.level, m.entity_id, "
+        + ", ".join(f"sum({x.format(x='m')})" for x in LONG_ITEMS.values())
+        + "\nfrom ads.metrics_daily m where m.tenant_id = %(t)s and m.day between %(lo)s and %(hi)s"
+        "\ngroup by 2, 3, 4", p)
+    conn.execute(
+        """insert into ads.window_long_state (tenant_id, lo, hi) values (%(t)s, %(lo)s, %(hi)s)
+           on conflict (tenant_id) do update set lo = excluded.lo, hi = excluded.hi""", p)
+    return "rebuilt"
+
+
+def _scan_sql(result: str, result_o: str | None = None) -> str:
     """The CREATE TEMP TABLE _entity statement.
 
-    Two parallel aggregates joined by entity: the last 30 days (every window but 90, and the
-    30-day sums unfiltered: the whole range) and the 60 days before (only the unfiltered sums
-    window 90 adds). Splitting keeps the ~50 filtered aggregates off two thirds of the rows: 25%
-    faster than one scan; cutting at 30 days rather than 29 leaves the older scan without any
-    filtered aggregate (14% faster than the 29/61 cut, issue 16; measured by
-    bench/daily_cycle.py and docs/performance.md §4).
+    One parallel aggregate of the last 30 days (every window but 90, and the 30-day sums
+    unfiltered: the whole range), joined by entity to the carried sums of days 30..89
+    (``ads.window_long_sums``, brought up to date by :func:`long_sums` first), which the 90-day
+    sums add. ``result_o``: the tenant's result expression on the carried sums' columns
+    (``ctx.result_sql("o")``). The names are the last 30 days' (max); :data:`_NAMES_SQL`
+    then fills those missing from the older days (max), as the 90 days' max gave.
+
+    History: the older part used to be a second parallel aggregate over the 60 days (0.75 of
+    the floor's CPU, docs/performance.md §4g); before that, splitting the 90 days at 30 kept
+    the ~50 filtered aggregates off two thirds of the rows (25 % faster than one scan; §4c).
     """
-    recent, old, final = [], [], []
+    result_o = result_o or result.replace("m.", "o.")
+    recent, final = [], []
     for name, (expr, windows) in QUANTITIES.items():
         for w in windows:
             col = f"{name}_{w}"
@@ -116,32 +223,46 @@ def _scan_sql(result: str) -> str:
             if "30" in windows:
                 final.append(f"coalesce(r.{name}_30, 0) as {name}_30")
             if "90" in windows:
-                old.append(f"{_agg(expr, result, None)} as {name}_old")
-                final.append(f"coalesce(r.{name}_30, 0) + coalesce(o.{name}_old, 0) as {name}_90")
+                old = (LONG_SUMS[name].replace("{result_o}", result_o)
+                       .replace("{micro_spend}", _MICRO.format(c="spend_micro"))
+                       .replace("{micro_value}", _MICRO.format(c="value_micro")))
+                final.append(f"coalesce(r.{name}_30, 0) + coalesce({old}, 0) as {name}_90")
     names = "max(m.entity_name) as entity_name, max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id"
-    where = "m.tenant_id = %(tenant_id)s and m.day between {lo} and {hi}"
     return (
         "create temp table _entity on commit drop as\n"
         "with r as materialized (\n"
         f"  select m.platform, m.level, m.entity_id, {names},\n"
         "    max(m.daily_budget::float8) filter (where m.day = %(as_of)s) as budget_today,\n    "
         + ",\n    ".join(recent)
-        + "\n  from ads.metrics_daily m where "
-        + where.format(lo="%(as_of)s::date - 29", hi="%(as_of)s")
-        + " group by 1, 2, 3),\n"
-        "o as materialized (\n"
-        f"  select m.platform, m.level, m.entity_id, {names},\n    "
-        + ",\n    ".join(old)
-        + "\n  from ads.metrics_daily m where "
-        + where.format(lo="%(as_of)s::date - 89", hi="%(as_of)s::date - 30")
-        + " group by 1, 2, 3)\n"
+        + "\n  from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
+        " and m.day between %(as_of)s::date - 29 and %(as_of)s group by 1, 2, 3),\n"
+        "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n"
         "select platform, level, entity_id,\n"
-        "  coalesce(r.entity_name, o.entity_name) as entity_name,\n"
-        "  coalesce(r.campaign_id, o.campaign_id) as campaign_id,\n"
-        "  coalesce(r.adset_id, o.adset_id) as adset_id, r.budget_today,\n  "
+        "  r.entity_name, r.campaign_id, r.adset_id, r.budget_today,\n  "
         + ",\n  ".join(final)
         + "\nfrom r full join o using (platform, level, entity_id)"
     )
+
+
+#: The names of the entities with none in the last 30 days but some in days 30..89 (the max
+#: over those days, as the 90-day aggregate gave): an index range scan per such entity; a hash
+#: join of two ~3,000-row tables when there is none (joined in the scan, the planner sorted
+#: the whole window for a merge join: +0.2 floors).
+_NAMES_SQL = f"""
+update _entity e set entity_name = coalesce(e.entity_name, x.entity_name),
+  campaign_id = coalesce(e.campaign_id, x.campaign_id), adset_id = coalesce(e.adset_id, x.adset_id)
+from (select m.platform, m.level, m.entity_id, max(m.entity_name) as entity_name,
+             max(m.campaign_id) as campaign_id, max(m.adset_id) as adset_id
+      from _entity e2
+      join ads.window_long_sums o on o.tenant_id = %(tenant_id)s and o.platform = e2.platform
+        and o.level = e2.level and o.entity_id = e2.entity_id
+      join ads.metrics_daily m on m.tenant_id = %(tenant_id)s and m.platform = o.platform
+        and m.level = o.level and m.entity_id = o.entity_id
+        and m.day between %(as_of)s::date - {LONG_FIRST} and %(as_of)s::date - {LONG_LAST}
+      where (e2.entity_name is null and o.n_entity_name > 0) or (e2.campaign_id is null and o.n_campaign_id > 0)
+         or (e2.adset_id is null and o.n_adset_id > 0)
+      group by 1, 2, 3) x
+where e.platform = x.platform and e.level = x.level and e.entity_id = x.entity_id"""
 
 
 def dow_factors(conn: Any, ctx: TenantContext, as_of: date) -> tuple[list[float], list[float]]:
@@ -192,8 +313,10 @@ def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]
     # The wide aggregate wants a hash table in memory (a sort-based plan is 1.5x slower).
     conn.execute("select set_config('work_mem', %s, true)", [WORK_MEM])
     spend_f, rate_f = dow_factors(conn, ctx, as_of)
+    long_sums(conn, ctx.tenant_id, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
-    conn.execute(_scan_sql(ctx.result_sql()), params)
+    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o")), params)
+    conn.execute(_NAMES_SQL, params)
     n = conn.execute("select count(*) as n from _entity").fetchone()["n"]
     conn.execute(
         "create temp table _window_meta on commit drop as "
