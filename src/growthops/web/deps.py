@@ -352,21 +352,33 @@ async def read_in_scope(
 ) -> list[list[dict[str, Any]]]:
     """Run ``statements(tenant_id)`` (``(sql, params)`` pairs for the resolved tenant) in the
     request's tenant transaction in one round trip and one hop to the thread pool; return each
-    one's rows (:meth:`~growthops.core.db.Database.tenant_batch`).
+    one's rows (:meth:`~growthops.core.db.Database.tenant_batch`: the transaction commits in
+    the same round trip).
 
-    For reads. With an API key, its liveness check (:data:`~growthops.core.auth.api_keys.
-    LIVENESS_SQL`) runs first in the same transaction and is read before anything is returned:
-    a revoked key gets :class:`InvalidApiKey` (401) and leaves this process's cache, and the
-    rows read with it are dropped. The tenant is resolved as by :func:`request_scope` (404).
+    For reads, and for a write that is itself conditional on the API key's liveness (the
+    decision, :func:`growthops.ads.action.decisions.decide_query`'s ``live_key``): with an API
+    key, its liveness check (:data:`~growthops.core.auth.api_keys.LIVENESS_SQL`) runs first in
+    the same transaction and is read before anything is returned: a revoked key gets
+    :class:`InvalidApiKey` (401) and leaves this process's cache, and the rows read with it are
+    dropped. The tenant is resolved as by :func:`request_scope` (404). When ``statements``
+    itself refuses the request (raises: 403, 422), a key revoked behind this process's cache
+    gets 401 instead, as with :func:`scope_tx_batch` (one round trip, on that error path only).
     """
     def work() -> list[list[dict[str, Any]]]:
         tid = UUID(str(_tenant_row(request, who)["tenant_id"]))
         db = get_database(request)
         key = who.key
+        try:
+            todo = statements(tid)
+        except Exception:
+            if key is not None:
+                with key_tx_batch(db, key, []):
+                    pass
+            raise
         if key is None:
-            return db.tenant_batch(tid, statements(tid))
+            return db.tenant_batch(tid, todo)
         live = (api_keys.LIVENESS_SQL, {"t": str(key.tenant_id), "k": key.key_id})
-        first, *rest = db.tenant_batch(tid, [live, *statements(tid)])
+        first, *rest = db.tenant_batch(tid, [live, *todo])
         if not first or not first[0].get("live"):
             api_keys.forget(key.key_id)
         api_keys.check_live(first[0] if first else None)
