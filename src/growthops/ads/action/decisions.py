@@ -26,7 +26,6 @@ clicking at once produce exactly one decision and one audit entry.
 from __future__ import annotations
 
 import functools
-
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
