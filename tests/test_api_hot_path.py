@@ -394,3 +394,24 @@ def test_a_refused_decision_is_explained_after_the_one_round_trip(db, client):
         assert conn.execute("select count(*) as n from ads.decisions").fetchone()["n"] == 1
         assert conn.execute("select count(*) as n from ads.audit_log "
                             "where action = 'suggestion.approved'").fetchone()["n"] == 1
+
+
+def test_the_credentials_are_read_as_before(db, client):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        _suggestions(conn, t.tenant_id)
+    ok = {"X-API-Key": key}
+    assert client.get("/api/v1/suggestions", headers=ok).json()["total"] == 6
+    both = {**ok, "Authorization": "Basic Zm9vOmJhcg==", "Cookie": "growthops_session=junk"}
+    assert client.get("/api/v1/suggestions", headers=both).json()["total"] == 6  # the key wins
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/suggestions", headers=bearer).json()["total"] == 6
+    # a key that is sent must be valid: no fallback to the bearer (nor to a session)
+    r = client.get("/api/v1/suggestions", headers={"X-API-Key": key[:-2] + "xx", **bearer})
+    assert r.status_code == 401
+    # an empty X-API-Key is no key: the bearer is read
+    assert client.get("/api/v1/suggestions",
+                      headers={"X-API-Key": "", **bearer}).status_code == 200
+    r = client.get("/api/v1/suggestions")
+    assert r.status_code == 401 and r.json()["error"]["type"] == "LoginRequired"
