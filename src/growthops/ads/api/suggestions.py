@@ -58,7 +58,8 @@ PAGE_CACHE_SIZE = 256
 
 
 class PageCache:
-    """The list's last pages, each with the version it was read at (thread-safe).
+    """The list's last pages, each with the version it was read at (thread-safe): keyed by the
+    app's :class:`~growthops.core.db.Database`, the tenant, the status, limit and offset.
 
     ``get(key)`` answers ``(version, body)`` of a page read less than ``ttl`` seconds ago, or
     None; ``put(key, version, body)`` remembers one (the ``size`` least recently used kept).
@@ -127,7 +128,9 @@ async def list_suggestions(
     seen: dict[str, Any] = {}
 
     def query(tenant_id: UUID) -> list[tuple[str, Any]]:
-        seen["key"] = (tenant_id, status, limit, offset)
+        # the app's Database too: a page is never taken for another database's (a file-level
+        # copy of a database starts with the same ctid/xmin)
+        seen["key"] = (request.app.state.db, tenant_id, status, limit, offset)
         seen["known"] = None if "stale" in seen else PAGES.get(seen["key"])
         if seen["known"] is not None:
             return [decisions.suggestion_version_query(tenant_id=tenant_id, status=status)]
