@@ -265,3 +265,153 @@ def test_the_hot_routes_are_matched_first(client):
         # and no later route would have served it (moving the router first changed no route)
         later = [r for r in app.router.routes[first + 1:] if r.matches(scope)[0] != Match.NONE]
         assert later == [], (path, later)
+
+
+def test_the_version_changes_with_any_change_to_the_listed_rows(db):
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id) as conn:
+        ids = _suggestions(conn, t.tenant_id)
+
+    def version(status=None) -> str:
+        sql, params = decisions.suggestion_version_query(tenant_id=t.tenant_id, status=status)
+        return db.tenant_batch(t.tenant_id, [(sql, params)])[0][0]["version"]
+
+    first, pending = version(), version("pending")
+    assert first == version() and len(first) == 32  # stable while nothing changes
+    assert pending != first
+    changes = [
+        "update ads.suggestions set entity_name = entity_name where suggestion_id = %(a)s",
+        "update ads.suggestions set confidence = confidence + 1 where suggestion_id = %(a)s",
+        "delete from ads.suggestions where suggestion_id = %(b)s",
+    ]
+    seen = {first}
+    for sql in changes:
+        with db.tenant_tx(t.tenant_id) as conn:
+            conn.execute(sql, {"a": ids[0], "b": ids[-1]})
+        now = version()
+        assert now not in seen, sql  # even an update to the same value
+        seen.add(now)
+    with db.tenant_tx(t.tenant_id) as conn:  # free the entities' pending slot, then insert
+        conn.execute("update ads.suggestions set status = 'refused' where status = 'pending'")
+    seen.add(version())
+    with db.tenant_tx(t.tenant_id) as conn:
+        _suggestions(conn, t.tenant_id, 1)
+    assert version() not in seen
+    # the session's time zone is part of it (the page's timestamps are written in it)
+    with db.tenant_tx(t.tenant_id, rollback=True) as conn:
+        conn.execute("select set_config('TimeZone', 'Asia/Kolkata', true)")
+        sql, params = decisions.suggestion_version_query(tenant_id=t.tenant_id)
+        assert conn.execute(sql, params).fetchone()["version"] != version()
+
+
+def test_a_remembered_page_is_sent_only_while_its_version_holds(db, client, monkeypatch):
+    from growthops.ads.api import suggestions as routes
+
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        ids = _suggestions(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    built: list[int] = []
+    real = decisions.suggestion_page_query
+
+    def counted(**kw: Any) -> Any:
+        built.append(1)
+        return real(**kw)
+
+    monkeypatch.setattr(decisions, "suggestion_page_query", counted)
+
+    def fresh(**params: Any) -> bytes:
+        """The page read from the rows, with nothing remembered."""
+        routes.PAGES.clear()
+        r = client.get("/api/v1/suggestions", headers=h, params=params)
+        assert r.status_code == 200
+        return r.content
+
+    first = fresh(limit=4)
+    built.clear()
+    r = client.get("/api/v1/suggestions", headers=h, params={"limit": 4})
+    assert r.content == first and not built  # the version held: the page was not built
+    # another page, another status: each its own entry
+    assert client.get("/api/v1/suggestions", headers=h,
+                      params={"limit": 4, "offset": 4}).json()["offset"] == 4
+    assert len(built) == 1
+    for sql in ("update ads.suggestions set entity_name = 'renamed' where suggestion_id = %s",
+                "update ads.suggestions set entity_name = entity_name where suggestion_id = %s",
+                "delete from ads.suggestions where suggestion_id = %s"):
+        with db.tenant_tx(t.tenant_id) as conn:
+            conn.execute(sql, [ids[1]])
+        built.clear()
+        got = client.get("/api/v1/suggestions", headers=h, params={"limit": 4}).content
+        assert built == [1], sql  # changed rows: read again
+        assert got == fresh(limit=4), sql
+    assert b"renamed" not in got and json.loads(got)["total"] == 5
+    # another tenant's page is never this one's, and a revoked key gets 401, not the page
+    other = new_tenant(db)
+    with db.tenant_tx(other.tenant_id) as conn:
+        _suggestions(conn, other.tenant_id)
+    r = client.get("/api/v1/suggestions", headers={"X-API-Key": _key(db, other)},
+                   params={"limit": 4})
+    assert r.status_code == 200 and r.content != got
+    client.get("/api/v1/suggestions", headers=h, params={"limit": 4})  # remembered again
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
+                     [str(t.tenant_id)])
+    r = client.get("/api/v1/suggestions", headers=h, params={"limit": 4})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
+
+
+def test_the_page_cache_forgets_old_and_least_used_pages(monkeypatch):
+    from growthops.ads.api import suggestions as routes
+
+    cache = routes.PageCache(size=2, ttl=10)
+    clock = [100.0]
+    monkeypatch.setattr(routes.time, "monotonic", lambda: clock[0])
+    cache.put(("a",), "v1", "A")
+    cache.put(("b",), "v1", "B")
+    assert cache.get(("a",)) == ("v1", "A")  # a used: b is now the least recently used
+    cache.put(("c",), "v1", "C")
+    assert cache.get(("b",)) is None and cache.get(("c",)) == ("v1", "C")
+    clock[0] += 11
+    assert cache.get(("a",)) is None  # older than ttl
+
+
+def test_a_refused_decision_is_explained_after_the_one_round_trip(db, client):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = _pending(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    body = {"decision": "approved"}
+    assert client.post(f"/api/v1/suggestions/{sid}/decision", headers=h,
+                       json=body).status_code == 201
+    r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h, json=body)
+    assert r.status_code == 409 and r.json()["error"]["type"] == "DecisionConflict"
+    assert r.json()["error"]["details"]["status"] == "approved"
+    r = client.post("/api/v1/suggestions/999999999/decision", headers=h, json=body)
+    assert r.status_code == 404
+    with db.tenant_tx(t.tenant_id) as conn:  # one decision, one audit entry
+        assert conn.execute("select count(*) as n from ads.decisions").fetchone()["n"] == 1
+        assert conn.execute("select count(*) as n from ads.audit_log "
+                            "where action = 'suggestion.approved'").fetchone()["n"] == 1
+
+
+def test_the_credentials_are_read_as_before(db, client):
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        _suggestions(conn, t.tenant_id)
+    ok = {"X-API-Key": key}
+    assert client.get("/api/v1/suggestions", headers=ok).json()["total"] == 6
+    both = {**ok, "Authorization": "Basic Zm9vOmJhcg==", "Cookie": "growthops_session=junk"}
+    assert client.get("/api/v1/suggestions", headers=both).json()["total"] == 6  # the key wins
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/suggestions", headers=bearer).json()["total"] == 6
+    # a key that is sent must be valid: no fallback to the bearer (nor to a session)
+    r = client.get("/api/v1/suggestions", headers={"X-API-Key": key[:-2] + "xx", **bearer})
+    assert r.status_code == 401
+    # an empty X-API-Key is no key: the bearer is read
+    assert client.get("/api/v1/suggestions",
+                      headers={"X-API-Key": "", **bearer}).status_code == 200
+    r = client.get("/api/v1/suggestions")
+    assert r.status_code == 401 and r.json()["error"]["type"] == "LoginRequired"

@@ -34,6 +34,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from growthops.core.auth import api_keys
 from growthops.core.auth.api_keys import ApiKeyIdentity, InvalidApiKey
@@ -42,13 +43,60 @@ from growthops.core.db import Database
 from growthops.core.errors import InvalidInput, NotFound
 from growthops.web.sessions import SESSION_COOKIE, session_user_id
 
-_api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="A tenant's API key: gok_<prefix>_<secret>"
+_CREDENTIALS = "growthops.credentials"
+_API_KEY_HEADER = b"x-api-key"
+
+
+def _sent_api_key(request: HTTPConnection) -> str | None:
+    """The request's first ``X-API-Key`` header (None without one), found in one pass over the
+    raw headers and remembered in the request's scope: the three security schemes below each
+    looked their header up through Starlette's ``Headers`` (a linear scan per lookup) and parsed
+    the cookies, about a fifth of a hot request's dependency solving (py-spy, issue 16,
+    docs/performance.md §9). Header names are lower-case in ASGI, as ``Headers.get`` assumes."""
+    scope = request.scope
+    if _CREDENTIALS not in scope:
+        value = next((v for k, v in scope["headers"] if k == _API_KEY_HEADER), None)
+        scope[_CREDENTIALS] = value.decode("latin-1") if value is not None else None
+    return scope[_CREDENTIALS]
+
+
+class _ApiKeyHeader(APIKeyHeader):
+    """``APIKeyHeader`` (same OpenAPI scheme) reading the header through :func:`_sent_api_key`."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # noqa: D102
+        return self.check_api_key(_sent_api_key(request))
+
+
+class _Bearer(HTTPBearer):
+    """``HTTPBearer`` (same OpenAPI scheme) that does not parse ``Authorization`` when an
+    ``X-API-Key`` is sent: :func:`principal` then uses that key and never reads the bearer."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:  # noqa: D102
+        if _sent_api_key(request):
+            return None
+        return await super().__call__(request)
+
+
+class _SessionCookie(APIKeyCookie):
+    """``APIKeyCookie`` (same OpenAPI scheme) that does not parse the cookies when an
+    ``X-API-Key`` is sent: :func:`principal` then uses that key and never reads the session."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # noqa: D102
+        if _sent_api_key(request):
+            return None
+        return await super().__call__(request)
+
+
+_api_key_header = _ApiKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="APIKeyHeader",
+    description="A tenant's API key: gok_<prefix>_<secret>",
 )
-_bearer = HTTPBearer(auto_error=False, description="The same key as a bearer token")
-_session_cookie = APIKeyCookie(
+_bearer = _Bearer(auto_error=False, scheme_name="HTTPBearer",
+                  description="The same key as a bearer token")
+_session_cookie = _SessionCookie(
     name=SESSION_COOKIE,
     auto_error=False,
+    scheme_name="APIKeyCookie",
     description="Signed session cookie set by POST /api/v1/auth/login",
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -352,21 +400,33 @@ async def read_in_scope(
 ) -> list[list[dict[str, Any]]]:
     """Run ``statements(tenant_id)`` (``(sql, params)`` pairs for the resolved tenant) in the
     request's tenant transaction in one round trip and one hop to the thread pool; return each
-    one's rows (:meth:`~growthops.core.db.Database.tenant_batch`).
+    one's rows (:meth:`~growthops.core.db.Database.tenant_batch`: the transaction commits in
+    the same round trip).
 
-    For reads. With an API key, its liveness check (:data:`~growthops.core.auth.api_keys.
-    LIVENESS_SQL`) runs first in the same transaction and is read before anything is returned:
-    a revoked key gets :class:`InvalidApiKey` (401) and leaves this process's cache, and the
-    rows read with it are dropped. The tenant is resolved as by :func:`request_scope` (404).
+    For reads, and for a write that is itself conditional on the API key's liveness (the
+    decision, :func:`growthops.ads.action.decisions.decide_query`'s ``live_key``): with an API
+    key, its liveness check (:data:`~growthops.core.auth.api_keys.LIVENESS_SQL`) runs first in
+    the same transaction and is read before anything is returned: a revoked key gets
+    :class:`InvalidApiKey` (401) and leaves this process's cache, and the rows read with it are
+    dropped. The tenant is resolved as by :func:`request_scope` (404). When ``statements``
+    itself refuses the request (raises: 403, 422), a key revoked behind this process's cache
+    gets 401 instead, as with :func:`scope_tx_batch` (one round trip, on that error path only).
     """
     def work() -> list[list[dict[str, Any]]]:
         tid = UUID(str(_tenant_row(request, who)["tenant_id"]))
         db = get_database(request)
         key = who.key
+        try:
+            todo = statements(tid)
+        except Exception:
+            if key is not None:
+                with key_tx_batch(db, key, []):
+                    pass
+            raise
         if key is None:
-            return db.tenant_batch(tid, statements(tid))
+            return db.tenant_batch(tid, todo)
         live = (api_keys.LIVENESS_SQL, {"t": str(key.tenant_id), "k": key.key_id})
-        first, *rest = db.tenant_batch(tid, [live, *statements(tid)])
+        first, *rest = db.tenant_batch(tid, [live, *todo])
         if not first or not first[0].get("live"):
             api_keys.forget(key.key_id)
         api_keys.check_live(first[0] if first else None)

@@ -6,6 +6,9 @@ key's or a client_viewer's), under ``/api/v1/suggestions``.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -45,6 +48,61 @@ Status = Literal[
 ]
 
 
+#: How long a page read by :func:`list_suggestions` may be served again, its version checked
+#: (seconds): a bound far below the 4 billion transactions a version could be reused after
+#: (:func:`growthops.ads.action.decisions.suggestion_version_query`).
+PAGE_CACHE_SECONDS = 300.0
+#: How many pages (tenant, status, limit, offset) this process remembers, least recently
+#: used dropped first: 256 pages of 50 suggestions are about 4 MB.
+PAGE_CACHE_SIZE = 256
+
+
+class PageCache:
+    """The list's last pages, each with the version it was read at (thread-safe): keyed by the
+    app's :class:`~growthops.core.db.Database`, the tenant, the status, limit and offset.
+
+    ``get(key)`` answers ``(version, body)`` of a page read less than ``ttl`` seconds ago, or
+    None; ``put(key, version, body)`` remembers one (the ``size`` least recently used kept).
+    The cache only saves PostgreSQL the page's JSON: every request still opens the tenant's
+    transaction, checks the API key's liveness and reads the current version, and a page is
+    sent again only when its version is the current one (issue 16, docs/performance.md §9).
+    """
+
+    def __init__(self, size: int = PAGE_CACHE_SIZE, ttl: float = PAGE_CACHE_SECONDS) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._pages: OrderedDict[tuple[Any, ...], tuple[float, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[str, str] | None:
+        """The ``(version, body)`` remembered for ``key``, or None (unknown or too old)."""
+        with self._lock:
+            entry = self._pages.get(key)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[0] > self.ttl:
+                del self._pages[key]
+                return None
+            self._pages.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key: tuple[Any, ...], version: str, body: str) -> None:
+        """Remember ``body`` as ``key``'s page at ``version``."""
+        with self._lock:
+            self._pages[key] = (time.monotonic(), version, body)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every page."""
+        with self._lock:
+            self._pages.clear()
+
+
+PAGES = PageCache()
+
+
 @routes.get("", response_model=SuggestionPage, summary="List suggestions (paginated)")
 async def list_suggestions(
     request: Request,
@@ -55,19 +113,38 @@ async def list_suggestions(
 ) -> SuggestionPage:
     """List the tenant's live suggestions in review order (priority, then confidence).
 
-    The hot read path (issue 16, docs/performance.md §7): PostgreSQL builds the page's JSON
-    (:func:`growthops.ads.action.decisions.suggestion_page_query`, the shape of
+    The hot read path (issue 16, docs/performance.md §7, §9): PostgreSQL builds the page's
+    JSON (:func:`growthops.ads.action.decisions.suggestion_page_query`, the shape of
     :class:`SuggestionPage`) and the route sends that text as the body, without decoding the
     ``jsonb`` columns nor validating and encoding the rows again; the tenant's transaction
     (with the API key's liveness check) is one round trip and one hop to the thread pool
-    (:func:`growthops.web.deps.read_in_scope`). ``tests/test_api.py`` checks the body equals
-    what FastAPI's own encoding of the validated page gave.
+    (:func:`growthops.web.deps.read_in_scope`). A page this process read before (:data:`PAGES`)
+    is sent again when the rows' version is still the one it was read at
+    (:func:`~growthops.ads.action.decisions.suggestion_version_query`, read in the same
+    transaction instead of the page); when it is not, the page is read again in a second
+    transaction. ``tests/test_api.py`` checks the body equals what FastAPI's own encoding of
+    the validated page gave.
     """
+    seen: dict[str, Any] = {}
+
     def query(tenant_id: UUID) -> list[tuple[str, Any]]:
+        # the app's Database too: a page is never taken for another database's (a file-level
+        # copy of a database starts with the same ctid/xmin)
+        seen["key"] = (request.app.state.db, tenant_id, status, limit, offset)
+        seen["known"] = None if "stale" in seen else PAGES.get(seen["key"])
+        if seen["known"] is not None:
+            return [decisions.suggestion_version_query(tenant_id=tenant_id, status=status)]
         return [decisions.suggestion_page_query(tenant_id=tenant_id, status=status, limit=limit,
                                                 offset=offset)]
 
     ((row,),) = await read_in_scope(request, who, query)
+    known = seen["known"]
+    if known is not None:
+        if row["version"] == known[0]:
+            return Response(known[1], media_type="application/json")  # type: ignore[return-value]
+        seen["stale"] = True  # changed since: read the page (a second transaction)
+        ((row,),) = await read_in_scope(request, who, query)
+    PAGES.put(seen["key"], row["version"], row["page"])
     return Response(row["page"], media_type="application/json")  # type: ignore[return-value]
 
 
@@ -112,11 +189,15 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
     when the tenant has an account on the suggestion's platform.
 
     The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`) is sent
-    with the tenant transaction's opening (and an API key's liveness check, read first: a dead
-    key's decision is rolled back), then the commit: two round trips, in one hop to the thread
-    pool (:func:`growthops.web.deps.run_in_scope`); the execution runs on the app's own
-    after-response threads (:func:`growthops.web.background.run_after`), not the request's
-    pool, and only when there is an account to execute on (issue 16, docs/performance.md §7).
+    with the tenant transaction's opening (and an API key's liveness check) and its commit: one
+    round trip, in one hop to the thread pool (:func:`growthops.web.deps.read_in_scope`). With
+    an API key the statement decides only while the key is live (``live_key``), and the
+    liveness row is read before answering: a key revoked behind this process's cache gets 401
+    and nothing was written. When the statement matched no suggestion, why (404, 409) is read
+    in a second transaction (:func:`growthops.web.deps.run_in_scope`, which checks the key
+    again). The execution runs on the app's own after-response threads
+    (:func:`growthops.web.background.run_after`), not the request's pool, and only when there
+    is an account to execute on (issue 16, docs/performance.md §7, §9).
     """
     sent: dict[str, Any] = {}
 
@@ -125,16 +206,21 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
         if not who.can_decide:  # TenantScope.require_decide
             raise PermissionDenied(f"a {who.user.role if who.user else 'principal'} "
                                    "can read this tenant but cannot change it")
+        key = acting_key_of(who)
         sql, sent["params"] = decisions.decide_query(
             tenant_id=tenant_id, suggestion_id=suggestion_id, decision=body.decision,
             decided_by=actor_of(who, body.decided_by, "decided_by"), notes=body.notes,
-            channel="api", api_key=acting_key_of(who))
+            channel="api", api_key=key, live_key=key[0] if key else None)
         return [(sql, sent["params"])]
 
-    def work(scope: TenantScope, rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
-        return decisions.decided(scope.conn, rows[0][0] if rows[0] else None, sent["params"])
+    (found,) = await read_in_scope(request, who, statement)
+    if found:
+        row = decisions.decided(None, found[0], sent["params"])
+    else:
+        def refusal(scope: TenantScope) -> dict[str, Any]:
+            return decisions.decided(scope.conn, None, sent["params"])  # raises 404 / 409
 
-    row = await run_in_scope(request, who, work, statement)
+        row = await run_in_scope(request, who, refusal)
     if body.decision == "approved" and row["has_ad_account"]:
         from growthops.ads.action.execution import execute_after_approval
 
