@@ -59,7 +59,7 @@ from typing import Any
 from uuid import UUID
 
 from growthops.inbox.ai.config import tenant_embedder
-from growthops.inbox.ai.kb import has_vector, vector_literal
+from growthops.inbox.ai.kb import vector_literal
 
 RRF_K = 5
 DEPTH = 50
@@ -159,7 +159,12 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     query = (query or "").strip()[:2000]
     if not query:
         return []
-    pg = has_vector(conn)
+    # one round trip: is pgvector there, and its scan options for this transaction (harmless
+    # placeholders without it)
+    pg = conn.execute(
+        "select exists(select 1 from pg_extension where extname = 'vector') as pg, "
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+        "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))]).fetchone()["pg"]
     use_ft = mode in ("hybrid", "fulltext")
     use_vec = mode in ("hybrid", "vector") and pg
     if use_vec or fusion is None:
@@ -176,17 +181,16 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
-        conn.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                     "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
     ft = ("""st as (
-          select coalesce(sum(s.passages), 0) as n,
+          select coalesce(sum(s.passages), 0)::float8 as n,
                  coalesce(sum(s.total_length)::float8 / nullif(sum(s.passages), 0), 1) as avgdl
           from inbox.kb_text_stats s where s.tenant_id = %(t)s),
         qdf as (
-          select l.lexeme, coalesce(sum(k.df), 0) as df
-          from qq cross join lateral unnest(qq.lx) l(lexeme)
-          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
-          group by l.lexeme),
+          select d.lexeme, d.df, ln(1 + (st.n - d.df + 0.5) / (d.df + 0.5)) as idf
+          from (select l.lexeme, coalesce(sum(k.df), 0)::float8 as df
+                from qq cross join lateral unnest(qq.lx) l(lexeme)
+                left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
+                group by l.lexeme) d cross join st),
         cq as (
           select case when st.n <= %(exh)s then qq.x else coalesce(
                    (select string_agg(quote_literal(lexeme), ' | ')::tsquery from qdf
@@ -197,11 +201,11 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
           from qq cross join st),
         cand as (
           select * from (
-            select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f, cq
-            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ cq.x
+            select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f
+            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ (select x from cq)
             union all
-            select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c, cq
-            where c.tenant_id = %(t)s and c.tsv @@ cq.x) m, qq
+            select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c
+            where c.tenant_id = %(t)s and c.tsv @@ (select x from cq)) m, qq
           order by (select exhaustive from cq) desc, ts_rank(m.tsv, qq.x, 1) desc
           limit case when (select exhaustive from cq) then null else %(pool)s end),
         tf as (
@@ -214,8 +218,7 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
         ft as (
           select kind, ref_id, score, row_number() over (order by score desc, kind, ref_id) as r
           from (select tf.kind, tf.ref_id,
-                       sum(ln(1 + (st.n - qdf.df + 0.5) / (qdf.df + 0.5))
-                           * tf.tf * (%(k1)s + 1)
+                       sum(qdf.idf * tf.tf * (%(k1)s + 1)
                            / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * tf.dl
                                                 / greatest(st.avgdl, 1)))) as score
                 from tf join qdf using (lexeme) cross join st
