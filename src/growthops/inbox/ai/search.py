@@ -16,14 +16,19 @@ form), ``k1 = 1.2``, ``b = 0.75`` (the paper's usual values). ``N``, ``df`` and 
 the tenant's text statistics (``inbox.kb_text_stats``, ``inbox.kb_lexemes``, kept by triggers,
 migration ``0055_kb_text_stats.sql``); ``dl`` is the passage's number of distinct lexemes
 (``length(tsv)``). Up to :data:`EXHAUSTIVE` passages every match is scored; beyond, the
-candidates are bounded (:data:`MAX_DF`, :data:`POOL`) so a query stays index-bound. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
+candidates are bounded (:data:`MAX_DF`, :data:`CAND_MAX`, :data:`CAND_FETCH`, :data:`POOL`) so a
+query stays index-bound. The candidates are read by :sql:`inbox.kb_text_candidates` (migration
+``0191_kb_text_candidates.sql``: under row-level security the GIN index could not serve
+``tsv @@ query``, whose operator is not leakproof), with the candidates' query computed in a
+first round trip so the planner sees its value. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
 :data:`QUESTION_BOOST` = 2 times (BM25F-style field weighting, Robertson et al., "Simple BM25
 extension to multiple weighted fields", CIKM 2004). ``ts_rank`` has no IDF: frequent words
 ("covid", "virus") outweighed the rare words that identify an entry, and equal-weight fusion
 with that branch pulled MiniLM's good answers down (hybrid was 0.96× the vector branch).
 
 **Vector branch**: cosine distance (``<=>``) between the message's embedding and the passages'
-embeddings of the same model, through the HNSW indexes. The tenant filter is applied inside the
+embeddings of the same model: exact (every distance) for a source of the tenant of at most
+:data:`EXACT_MAX` passages, else through the HNSW indexes. The tenant filter is applied inside the
 index scan with pgvector's iterative scans (``hnsw.iterative_scan = relaxed_order``, pgvector
 ≥ 0.8; ``hnsw.ef_search`` :data:`EF_SEARCH`), so a small tenant among big ones still gets its
 ``depth`` rows (measured in ``bench/kb_search.py`` and ``tests/inbox/ai/test_search.py``). The
