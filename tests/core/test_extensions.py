@@ -18,7 +18,7 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 def test_the_embedded_server_has_every_wanted_extension(db: Database) -> None:
     with db.admin() as conn:
         ext = available_extensions(conn)
-    assert set(ext) == {"unaccent", "pg_trgm", "vector", "btree_gist"} == set(WANTED)
+    assert set(ext) == {"unaccent", "pg_trgm", "vector", "btree_gist", "btree_gin"} == set(WANTED)
     assert _version_tuple(ext["vector"].version) >= (0, 8)  # iterative index scans
     # The application role sees them and can use them.
     with db.app_tx() as conn:

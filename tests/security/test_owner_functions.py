@@ -46,6 +46,8 @@ OWNER_FUNCTIONS = {
     "leads.origin_registered(text)": "test_origin_registered_is_true_for_live_tokens_only",
     "leads.outreach_token_lookup(text)": "test_outreach_token_lookup_returns_one_emails_tenant",
     "ads.queue_daily_cycle()": "test_queue_daily_cycle_queues_only_the_callers_cycle",
+    "inbox.kb_text_candidates(uuid, tsquery, integer)":
+        "test_kb_text_candidates_returns_the_callers_tenants_matches_only",
     "ads.refresh_industry_patterns(integer)": "test_industry_aggregates_show_no_group_under_k",
     "ads.refresh_performance_benchmarks(integer, integer)":
         "test_industry_aggregates_show_no_group_under_k",
@@ -238,6 +240,48 @@ def test_tenant_agents_lists_staff_and_that_tenants_agents_only(db: Database) ->
     assert cols == ["user_id", "email", "role"]
     assert {mine.email, staff.email} <= got
     assert not {theirs.email, off.email, viewer.email} & got
+
+
+def test_kb_text_candidates_returns_the_callers_tenants_matches_only(db: Database) -> None:
+    """Full-text candidates through the GIN index: the transaction's tenant's enabled FAQ
+    entries and chunks matching the query, at most ``p_limit`` per table; another tenant's
+    id (even its own rows' tenant named under another tenant's transaction) gives nothing."""
+    from growthops.inbox.ai import kb
+
+    a, b = new_tenant(db), new_tenant(db)
+    for t in (a, b):
+        with db.tenant_tx(t.tenant_id) as conn:
+            kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+                {"question": "Can a parrot travel?", "answer": "Yes, parrots travel."},
+                {"question": "Is the parrot fed?", "answer": "Parrot food is included."},
+                {"question": "Opening hours?", "answer": "Nine to five."}])
+            conn.execute("update inbox.faq_qa set enabled = false where tenant_id = %s "
+                         "and question = 'Is the parrot fed?'", [t.tenant_id])
+            doc = kb.add_document(conn, tenant_id=t.tenant_id, title="d", filename="d.txt",
+                                  data=f"parrot {t.tenant_id}".encode())["document_id"]
+            conn.execute("""insert into inbox.knowledge_chunks (tenant_id, document_id,
+                              chunk_index, content, tsconfig, tsv)
+                            values (%s, %s, 0, 'A parrot cage', 'english',
+                                    to_tsvector('english', 'A parrot cage'))""",
+                         [t.tenant_id, doc])
+    with db.tenant_tx(a.tenant_id) as conn:
+        cur = conn.execute("select * from inbox.kb_text_candidates(%s, 'parrot', null)",
+                           [a.tenant_id])
+        cols = [c.name for c in cur.description]
+        got = cur.fetchall()
+        mine = {r["faq_id"] for r in conn.execute(
+            "select faq_id from inbox.faq_qa where question = 'Can a parrot travel?'")}
+        limited = conn.execute("select count(*) n from inbox.kb_text_candidates(%s, 'parrot', 0)",
+                               [a.tenant_id]).fetchone()["n"]
+        other = conn.execute("select count(*) n from inbox.kb_text_candidates(%s, 'parrot', null)",
+                             [b.tenant_id]).fetchone()["n"]
+    assert cols == ["kind", "ref_id", "tsv"]
+    assert sorted(r["kind"] for r in got) == ["chunk", "faq"]
+    assert {r["ref_id"] for r in got if r["kind"] == "faq"} == mine  # enabled, own tenant
+    assert limited == 0 and other == 0
+    with db.app_tx() as conn:  # no tenant in the transaction: nothing
+        assert conn.execute("select count(*) n from inbox.kb_text_candidates(%s, 'parrot', null)",
+                            [a.tenant_id]).fetchone()["n"] == 0
 
 
 def _event(conn, event_id: int) -> dict:

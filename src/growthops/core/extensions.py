@@ -50,6 +50,10 @@ extension, e.g. by monkeypatching :func:`available_extensions`):
 * ``btree_gist``: exclusion constraints mixing equality and ranges, e.g.
   ``exclude using gist (tenant_id with =, during with &&)``. Without it, check overlaps in the
   service under a lock.
+* ``btree_gin`` (inbox, knowledge-base search): the full-text GIN index on
+  ``(tenant_id, tsv)`` (migration ``0192_kb_tsv_tenant.sql``), so a query reads only its
+  tenant's postings. Without it the index is on ``tsv`` alone and the tenant is filtered on the
+  rows it returns.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ WANTED: dict[str, str] = {
     "pg_trgm": N_("fuzzy duplicate detection uses exact normalised keys only"),
     "vector": N_("embeddings searched exactly in NumPy, no vector index"),
     "btree_gist": N_("no overlap exclusion constraints (checked by the services instead)"),
+    "btree_gin": N_("knowledge-base full-text search filters the tenant after the text index "
+                    "(slower on large shared knowledge bases)"),
 }
 
 

@@ -110,6 +110,40 @@ def test_vector_branch_recall_with_many_tenants_of_skewed_sizes(fresh_db):
             assert len(approx) == 10
             overlaps.append(len(set(approx) & set(exact)) / 10)
     assert np.mean(overlaps) >= 0.9, overlaps
+    # the product's vector branch: exact up to EXACT_MAX passages (the same top 10 as the exact
+    # search), the HNSW index above (forced here with EXACT_MAX = 0): the small tenant among
+    # big ones still gets 10 rows of its own
+    class Fixed:
+        name = "test"
+
+        def __init__(self, v: np.ndarray) -> None:
+            self.v = v
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            return self.v[None, :]
+
+    small = tenants[-1]
+    q = rng.normal(size=384).astype(np.float32)
+    q /= np.linalg.norm(q)
+    lit = kb.vector_literal(q[None, :], True)[0]
+    with fresh_db.tenant_tx(small.tenant_id) as conn:
+        exact = [r["faq_id"] for r in conn.execute(
+            """select faq_id from inbox.faq_qa where tenant_id = %s
+               order by embedding <=> %s::vector, faq_id limit 10""",
+            [small.tenant_id, lit]).fetchall()]
+        hits = search.search(conn, tenant_id=small.tenant_id, query="x", mode="vector",
+                             embedder=Fixed(q))
+        assert [h.ref_id for h in hits] == exact
+    monkeypatch_exact = pytest.MonkeyPatch()
+    monkeypatch_exact.setattr(search, "EXACT_MAX", 0)
+    try:
+        with fresh_db.tenant_tx(small.tenant_id) as conn:
+            hits = search.search(conn, tenant_id=small.tenant_id, query="x", mode="vector",
+                                 embedder=Fixed(q))
+    finally:
+        monkeypatch_exact.undo()
+    assert len(hits) == 10
+    assert len(set(h.ref_id for h in hits) & set(exact)) >= 8
 
 
 def test_fulltext_is_bm25_a_rare_word_outweighs_a_frequent_one(db):

@@ -16,14 +16,19 @@ form), ``k1 = 1.2``, ``b = 0.75`` (the paper's usual values). ``N``, ``df`` and 
 the tenant's text statistics (``inbox.kb_text_stats``, ``inbox.kb_lexemes``, kept by triggers,
 migration ``0055_kb_text_stats.sql``); ``dl`` is the passage's number of distinct lexemes
 (``length(tsv)``). Up to :data:`EXHAUSTIVE` passages every match is scored; beyond, the
-candidates are bounded (:data:`MAX_DF`, :data:`POOL`) so a query stays index-bound. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
+candidates are bounded (:data:`MAX_DF`, :data:`CAND_MAX`, :data:`CAND_FETCH`, :data:`POOL`) so a
+query stays index-bound. The candidates are read by :sql:`inbox.kb_text_candidates` (migration
+``0191_kb_text_candidates.sql``: under row-level security the GIN index could not serve
+``tsv @@ query``, whose operator is not leakproof), with the candidates' query computed in a
+first round trip so the planner sees its value. ``tf`` counts a lexeme's positions, those of weight A (an FAQ's question) counted
 :data:`QUESTION_BOOST` = 2 times (BM25F-style field weighting, Robertson et al., "Simple BM25
 extension to multiple weighted fields", CIKM 2004). ``ts_rank`` has no IDF: frequent words
 ("covid", "virus") outweighed the rare words that identify an entry, and equal-weight fusion
 with that branch pulled MiniLM's good answers down (hybrid was 0.96× the vector branch).
 
 **Vector branch**: cosine distance (``<=>``) between the message's embedding and the passages'
-embeddings of the same model, through the HNSW indexes. The tenant filter is applied inside the
+embeddings of the same model: exact (every distance) for a source of the tenant of at most
+:data:`EXACT_MAX` passages, else through the HNSW indexes. The tenant filter is applied inside the
 index scan with pgvector's iterative scans (``hnsw.iterative_scan = relaxed_order``, pgvector
 ≥ 0.8; ``hnsw.ef_search`` :data:`EF_SEARCH`), so a small tenant among big ones still gets its
 ``depth`` rows (measured in ``bench/kb_search.py`` and ``tests/inbox/ai/test_search.py``). The
@@ -59,11 +64,20 @@ from typing import Any
 from uuid import UUID
 
 from growthops.inbox.ai.config import tenant_embedder
-from growthops.inbox.ai.kb import has_vector, vector_literal
+from growthops.inbox.ai.kb import vector_literal
 
 RRF_K = 5
 DEPTH = 50
-EF_SEARCH = 100
+#: pgvector's ``hnsw.ef_search`` for the HNSW path (candidate list per scan; default 40). With
+#: the tenant filter applied to the index's results (iterative scans), 10 tenants × 5,000
+#: chunks in one index: recall@10 0.909 at 100, 0.936 at 200, 0.966 at 400 (without the filter
+#: 1.0 from 40 on); ``bench/kb_search.py``, docs/inbox-ai.md.
+EF_SEARCH = 400
+#: A source (FAQ, chunks) of at most this many passages of the tenant is searched exactly
+#: (every distance, no index: recall 1): at 5,000 chunks the exact search cost 6.2 ms of server
+#: CPU per query against 12.5 ms for the filtered HNSW scan (ef_search 100), and grows linearly
+#: (docs/inbox-ai.md). The count is the tenant's ``inbox.kb_text_stats``.
+EXACT_MAX = 10_000
 QUESTION_BOOST = 2
 #: Knowledge bases of at most this many passages are scored exhaustively (every passage that
 #: shares a lexeme with the message).
@@ -74,6 +88,14 @@ EXHAUSTIVE = 2000
 #: score — and at most :data:`POOL` of them (the best by ``ts_rank``) are scored by BM25.
 MAX_DF = 0.01
 POOL = 400
+#: Of those lexemes, the rarest first while the postings already taken are fewer than this
+#: (MaxScore's idea of leaving the frequent terms out of candidate generation, Turtle & Flood,
+#: "Query evaluation: strategies and optimizations", IP&M 31(6), 1995): at 10 × 100,000 chunks
+#: a message's lexemes of df ≤ 1 % matched up to 27,000 passages, all ranked by ts_rank.
+CAND_MAX = 2000
+#: At most this many candidates are read (a message whose rarest lexeme is in more passages:
+#: an arbitrary subset of them, in the table's order).
+CAND_FETCH = 4000
 BM25_K1 = 1.2
 BM25_B = 0.75
 FUSIONS = ("convex", "rrf")
@@ -140,6 +162,33 @@ _FT_QUERY = """(select string_agg(quote_literal(l), ' | ')
 _FT_LEXEMES = """array(select distinct l from unnest(
                     tsvector_to_array(to_tsvector('english', inbox.kb_fold(%(q)s)))
                     || tsvector_to_array(to_tsvector('french', inbox.kb_fold(%(q)s)))) l)"""
+_QQ = f"""qq as (select coalesce({_FT_QUERY.format(cfg='english')}, ''::tsquery)
+                    || coalesce({_FT_QUERY.format(cfg='french')}, ''::tsquery) as x,
+                    {_FT_LEXEMES} as lx)"""
+_ST = """st as (
+          select coalesce(sum(s.passages), 0)::float8 as n,
+                 coalesce(sum(s.total_length)::float8 / nullif(sum(s.passages), 0), 1) as avgdl
+          from inbox.kb_text_stats s where s.tenant_id = %(t)s)"""
+_QDF = """qdf as (
+          select d.lexeme, d.df, ln(1 + (st.n - d.df + 0.5) / (d.df + 0.5)) as idf
+          from (select l.lexeme, coalesce(sum(k.df), 0)::float8 as df
+                from qq cross join lateral unnest(qq.lx) l(lexeme)
+                left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
+                group by l.lexeme) d cross join st)"""
+#: The candidates' query: every lexeme of the message (exhaustive), else the lexemes of
+#: document frequency ≤ MAX_DF, rarest first, while the postings taken so far are fewer than
+#: CAND_MAX; else the rarest lexeme.
+_CQ = """cq as (
+          select case when st.n <= %(exh)s then qq.x else coalesce(
+                   (select string_agg(quote_literal(lexeme), ' | ')::tsquery from (
+                      select lexeme, df, sum(df) over (order by df, lexeme
+                                                       rows unbounded preceding) as cum
+                      from qdf where df > 0 and df <= %(maxdf)s * st.n) r
+                    where cum - df < %(candmax)s),
+                   (select quote_literal(lexeme)::tsquery from qdf where df > 0
+                    order by df, lexeme limit 1),
+                   qq.x) end as x, st.n <= %(exh)s as exhaustive
+          from qq cross join st)"""
 
 
 def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
@@ -159,7 +208,21 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     query = (query or "").strip()[:2000]
     if not query:
         return []
-    pg = has_vector(conn)
+    # first round trip: is pgvector there, its scan options for this transaction (harmless
+    # placeholders without it), and the full-text candidates' query, sent back as a value so
+    # the planner of the main statement sees it (an InitPlan's tsquery is unknown to it: at
+    # 10 × 100,000 chunks it chose a parallel sequential scan of the whole table over the GIN
+    # index); custom plans for the same reason.
+    first = conn.execute(
+        f"""with {_QQ}, {_ST}, {_QDF}, {_CQ}
+            select exists(select 1 from pg_extension where extname = 'vector') as pg,
+                   set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                   set_config('hnsw.ef_search', %(ef)s, true),
+                   set_config('plan_cache_mode', 'force_custom_plan', true),
+                   cq.x::text as cq, cq.exhaustive from cq""",
+        {"q": query, "t": tid, "ef": str(max(EF_SEARCH, depth)), "exh": EXHAUSTIVE,
+         "maxdf": MAX_DF, "candmax": CAND_MAX}).fetchone()
+    pg = first["pg"]
     use_ft = mode in ("hybrid", "fulltext")
     use_vec = mode in ("hybrid", "vector") and pg
     if use_vec or fusion is None:
@@ -172,38 +235,18 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     params: dict[str, Any] = {"t": tid, "q": query, "depth": depth, "k": fu.k, "wf": fu.w_ft,
                               "wv": fu.w_vec, "alpha": fu.alpha, "boost": QUESTION_BOOST,
                               "k1": BM25_K1, "b": BM25_B, "exh": EXHAUSTIVE, "maxdf": MAX_DF,
-                              "pool": POOL}
+                              "pool": POOL, "exact": EXACT_MAX, "cq": first["cq"],
+                              "exhaustive": first["exhaustive"], "fetch": CAND_FETCH}
     if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
-        conn.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                     "set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, depth))])
-    ft = ("""st as (
-          select coalesce(sum(s.passages), 0) as n,
-                 coalesce(sum(s.total_length)::float8 / nullif(sum(s.passages), 0), 1) as avgdl
-          from inbox.kb_text_stats s where s.tenant_id = %(t)s),
-        qdf as (
-          select l.lexeme, coalesce(sum(k.df), 0) as df
-          from qq cross join lateral unnest(qq.lx) l(lexeme)
-          left join inbox.kb_lexemes k on k.tenant_id = %(t)s and k.lexeme = l.lexeme
-          group by l.lexeme),
-        cq as (
-          select case when st.n <= %(exh)s then qq.x else coalesce(
-                   (select string_agg(quote_literal(lexeme), ' | ')::tsquery from qdf
-                    where df > 0 and df <= %(maxdf)s * st.n),
-                   (select quote_literal(lexeme)::tsquery from qdf where df > 0
-                    order by df, lexeme limit 1),
-                   qq.x) end as x, st.n <= %(exh)s as exhaustive
-          from qq cross join st),
+    ft = (f"""{_ST}, {_QDF},
         cand as (
-          select * from (
-            select 'faq' as kind, f.faq_id as ref_id, f.tsv from inbox.faq_qa f, cq
-            where f.tenant_id = %(t)s and f.enabled and f.tsv @@ cq.x
-            union all
-            select 'chunk', c.chunk_id, c.tsv from inbox.knowledge_chunks c, cq
-            where c.tenant_id = %(t)s and c.tsv @@ cq.x) m, qq
-          order by (select exhaustive from cq) desc, ts_rank(m.tsv, qq.x, 1) desc
-          limit case when (select exhaustive from cq) then null else %(pool)s end),
+          select * from inbox.kb_text_candidates(
+                          %(t)s, %(cq)s::tsquery,
+                          case when %(exhaustive)s then null else %(fetch)s end::int) m, qq
+          order by %(exhaustive)s desc, ts_rank(m.tsv, qq.x, 1) desc
+          limit case when %(exhaustive)s then null else %(pool)s end),
         tf as (
           select c.kind, c.ref_id, length(c.tsv) as dl, u.lexeme,
                  coalesce(array_length(u.positions, 1), 1)
@@ -214,8 +257,7 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
         ft as (
           select kind, ref_id, score, row_number() over (order by score desc, kind, ref_id) as r
           from (select tf.kind, tf.ref_id,
-                       sum(ln(1 + (st.n - qdf.df + 0.5) / (qdf.df + 0.5))
-                           * tf.tf * (%(k1)s + 1)
+                       sum(qdf.idf * tf.tf * (%(k1)s + 1)
                            / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * tf.dl
                                                 / greatest(st.avgdl, 1)))) as score
                 from tf join qdf using (lexeme) cross join st
@@ -223,16 +265,36 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
           order by score desc, kind, ref_id limit %(depth)s),""" if use_ft else
           "ft as (select null::text kind, null::bigint ref_id, 0::float8 score, 0::bigint r "
           "where false),")
-    vec = ("""vec as (
+    # per source, exact search (order by an expression the HNSW index cannot serve) up to
+    # EXACT_MAX passages, else the HNSW index; the unused one is skipped (one-time filter)
+    vec = ("""nkb as (
+          select coalesce(sum(passages) filter (where source = 'faq_qa'), 0) as nf,
+                 coalesce(sum(passages) filter (where source = 'knowledge_chunks'), 0) as nc
+          from inbox.kb_text_stats where tenant_id = %(t)s),
+        vec as (
           select kind, ref_id, dist, row_number() over (order by dist, ref_id) as r from (
             (select 'faq' as kind, f.faq_id as ref_id, f.embedding <=> %(v)s::vector as dist
              from inbox.faq_qa f
              where f.tenant_id = %(t)s and f.enabled and f.embedding_model = %(m)s
+               and (select nf from nkb) <= %(exact)s
+             order by (f.embedding <=> %(v)s::vector) + 0 limit %(depth)s)
+            union all
+            (select 'faq' as kind, f.faq_id as ref_id, f.embedding <=> %(v)s::vector as dist
+             from inbox.faq_qa f
+             where f.tenant_id = %(t)s and f.enabled and f.embedding_model = %(m)s
+               and (select nf from nkb) > %(exact)s
              order by f.embedding <=> %(v)s::vector limit %(depth)s)
             union all
             (select 'chunk', c.chunk_id, c.embedding <=> %(v)s::vector
              from inbox.knowledge_chunks c
              where c.tenant_id = %(t)s and c.embedding_model = %(m)s
+               and (select nc from nkb) <= %(exact)s
+             order by (c.embedding <=> %(v)s::vector) + 0 limit %(depth)s)
+            union all
+            (select 'chunk', c.chunk_id, c.embedding <=> %(v)s::vector
+             from inbox.knowledge_chunks c
+             where c.tenant_id = %(t)s and c.embedding_model = %(m)s
+               and (select nc from nkb) > %(exact)s
              order by c.embedding <=> %(v)s::vector limit %(depth)s)
           ) s order by dist, ref_id limit %(depth)s)""" if use_vec else
            "vec as (select null::text kind, null::bigint ref_id, 0::float8 dist, 0::bigint r "
@@ -247,9 +309,7 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                                     else 1 end)
                  + (1 - %(alpha)s) * coalesce(ft.score / nullif(fts.mx, 0), 0)""")
     sql = f"""
-        with qq as (select coalesce({_FT_QUERY.format(cfg='english')}, ''::tsquery)
-                    || coalesce({_FT_QUERY.format(cfg='french')}, ''::tsquery) as x,
-                    {_FT_LEXEMES} as lx),
+        with {_QQ},
         {ft}
         {vec},
         fused as (
