@@ -127,9 +127,10 @@ def tenant_embedder_name(conn: Any, *, tenant_id: UUID | str) -> str:
     return str(config.tenant_embedder(conn, tenant_id=tenant_id).name)
 
 
-def training_data(conn: Any, *, tenant_id: UUID | str) -> tuple[list[str], list[str],
-                                                                 dict[str, int], str]:
-    """``(texts, labels, answers, fingerprint)`` of the tenant (see the module).
+def training_data(conn: Any, *, tenant_id: UUID | str, embedder_name: str | None = None
+                  ) -> tuple[list[str], list[str], dict[str, int], str]:
+    """``(texts, labels, answers, fingerprint)`` of the tenant (see the module);
+    ``embedder_name``: the tenant's embedder's, when the caller has it (else looked up).
 
     ``answers`` maps each label to its FAQ entry (lowest ``faq_id``); ``fingerprint`` is an MD5
     of every row used and of the tenant's embedder (it changes when an entry is added, edited,
@@ -145,7 +146,8 @@ def training_data(conn: Any, *, tenant_id: UUID | str) -> tuple[list[str], list[
         answers.setdefault(key, int(r["faq_id"]))
         texts.append(r["question"])
         labels.append(key)
-    return texts, labels, answers, fingerprint(conn, tenant_id=tenant_id)
+    return texts, labels, answers, fingerprint(conn, tenant_id=tenant_id,
+                                               embedder_name=embedder_name)
 
 
 #: The enabled FAQ entries trained on: the newest MAX_UTTERANCES.
@@ -153,16 +155,17 @@ _NEWEST = """select faq_id, question, answer from inbox.faq_qa
              where tenant_id = %s and enabled order by faq_id desc limit %s"""
 
 
-def fingerprint(conn: Any, *, tenant_id: UUID | str) -> str:
-    """MD5 (hex) of the tenant's embedder name and the rows :func:`training_data` trains on (id,
-    question, MD5 of the answer), computed in PostgreSQL so that the hourly staleness check
-    reads no FAQ text."""
+def fingerprint(conn: Any, *, tenant_id: UUID | str, embedder_name: str | None = None) -> str:
+    """MD5 (hex) of the tenant's embedder name (``embedder_name``, else looked up) and the rows
+    :func:`training_data` trains on (id, question, MD5 of the answer), computed in PostgreSQL so
+    that the hourly staleness check reads no FAQ text."""
     row = conn.execute(
         f"""select md5(%s || E'\n' || coalesce(string_agg(
                          faq_id || ':' || question || ':' || md5(btrim(answer)),
                          E'\n' order by faq_id), '')) as f
             from ({_NEWEST}) f""",
-        [tenant_embedder_name(conn, tenant_id=tenant_id), str(tenant_id), MAX_UTTERANCES]
+        [embedder_name or tenant_embedder_name(conn, tenant_id=tenant_id), str(tenant_id),
+         MAX_UTTERANCES]
     ).fetchone()
     return str(row["f"])
 
@@ -183,17 +186,17 @@ def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
     says why): triage then uses retrieval alone.
     """
     from growthops.core.ai.text import TextClassifier
+    from growthops.inbox.ai import config
 
     tid = str(tenant_id)
-    texts, labels, answers, digest = training_data(conn, tenant_id=tid)
+    embedder = config.tenant_embedder(conn, tenant_id=tid)
+    texts, labels, answers, digest = training_data(conn, tenant_id=tid,
+                                                   embedder_name=embedder.name)
     if not eligible(labels):
         conn.execute("delete from inbox.answer_models where tenant_id = %s", [tid])
         return {"trained": False, "n_examples": len(texts), "n_answers": len(answers),
                 "reason": f"fewer than {MIN_ANSWERS} answers with {MIN_PARAPHRASES} phrasings "
                           "or more: retrieval alone ranks the answers"}
-    from growthops.inbox.ai import config
-
-    embedder = config.tenant_embedder(conn, tenant_id=tid)
     t0 = time.perf_counter()
     if semantic(embedder):
         stored = _Stored(embedder, _stored_vectors(conn, tenant_id=tid, model=embedder.name))

@@ -177,16 +177,14 @@ def fit(x: np.ndarray, y: np.ndarray, *, target: float = 0.95, folds: int = 5) -
 def labelled(db: Any, *, tenant_id: UUID | str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features and labels of the tenant's labelled data (examples searched now, decisions from
     their snapshot); returns ``(x, y, source of each row)``."""
-    from growthops.inbox.ai import answer_model
+    from growthops.core.ai.embeddings import RememberLast
+    from growthops.inbox.ai import answer_model, config
     from growthops.inbox.ai.search import search
 
     xs: list[list[float]] = []
     ys: list[int] = []
     src: list[str] = []
     with db.tenant_tx(tenant_id) as conn:
-        from growthops.core.ai.embeddings import RememberLast
-        from growthops.inbox.ai import config
-
         embedder = RememberLast(config.tenant_embedder(conn, tenant_id=tenant_id))
         model = answer_model.load(conn, tenant_id=tenant_id, embedder=embedder)
         answer_of = {r["question"].strip(): r["answer"] for r in conn.execute(

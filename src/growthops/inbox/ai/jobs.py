@@ -9,7 +9,7 @@ queue ``inbox``):
 * ``inbox.ai_labels`` (every hour, minute 20): labels and examples from people's actions on AI
   decisions (:func:`growthops.inbox.ai.labels.derive`);
 * ``inbox.answer_models`` (every hour, minute 40): the answer classifier of each tenant whose
-  FAQ entries or answer examples changed, retrained, and its calibration refitted
+  FAQ entries or embedder changed, retrained, and its calibration refitted
   (:func:`growthops.inbox.ai.answer_model.train_stale`).
 
 Each iterates the tenants explicitly and opens each tenant's own transactions; a tenant's
