@@ -54,6 +54,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from growthops.core.ai.embeddings import CachedEmbedder  # noqa: E402
 from growthops.core.db import Database  # noqa: E402
 from growthops.core.migrate import migrate  # noqa: E402
 from growthops.core.tenants.models import TenantIn  # noqa: E402
@@ -65,36 +66,6 @@ from growthops.settings import Settings  # noqa: E402
 EMBEDDERS = {"hashed": "hashed-ngram-384", "minilm": "all-MiniLM-L6-v2"}
 OOS = "oos"
 Item = tuple[str, str]  # (text, intent or "oos")
-
-
-class CachedEmbedder:
-    """The model's vectors computed once per text (the same vectors: a cache, not a copy)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.cache: dict[str, np.ndarray] = {}
-
-    def read(self, path: Path) -> None:
-        """Add the vectors saved by :meth:`write` (an ``.npz`` of texts and vectors)."""
-        if path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                self.cache.update(zip(z["texts"].tolist(), z["vectors"], strict=True))
-
-    def write(self, path: Path) -> None:
-        """Save every vector computed so far to ``path`` (``.npz``)."""
-        texts = sorted(self.cache)
-        np.savez(path, texts=np.array(texts), vectors=np.stack([self.cache[t] for t in texts]))
-
-    def warm(self, texts: list[str]) -> None:
-        todo = sorted({t for t in texts if t not in self.cache})
-        for i in range(0, len(todo), 512):
-            part = todo[i:i + 512]
-            for t, v in zip(part, self.inner.embed(part), strict=True):
-                self.cache[t] = v
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.warm(list(texts))
-        return np.asarray([self.cache[t] for t in texts], dtype=np.float32)
 
 
 def load_clinc(data: Path) -> tuple[list[Item], list[Item], list[Item]]:

@@ -97,10 +97,12 @@ def test_suggestions_carry_reason_impact_interval_and_model_confidence(db, plant
                 "select sum(spend) as s from ads.metrics_daily where level = %s and entity_id = %s and day > %s",
                 [s["entity_type"], s["entity_id"], END - timedelta(days=7)]).fetchone()["s"])
         line = {"pause": 0.6, "scale": 1.2, "budget_decrease": 1.0}[s["type"]] / ev["target_cpa"] * spend7
-        mu = shape / rate * spend7
-        # Count, drift and (issue 16) the value per result's per-result dispersion and drift.
+        mu = shape / rate * spend7 * np.exp(ev["drift_mean"] + ev["drift_variance"] / 2)  # drift's log mean
+        # Count, drift, (issue 16) the value per result's per-result dispersion and drift, and
+        # the weekly counts' overdispersion kappa (quasi-Poisson: (kappa - 1) / mu).
+        assert ev["overdispersion"] >= 1.0
         r = 1 / ((1 + 1 / shape + ev["dispersion"] / 7) * np.exp(ev["drift_variance"] + ev["value_drift_variance"])
-                 - 1 + ev["value_dispersion"] / mu)
+                 - 1 + (ev["value_dispersion"] + ev["overdispersion"] - 1) / mu)
         if s["type"] == "scale":
             p = stats.nbinom.sf(np.floor(line), r, r / (r + mu))
         else:

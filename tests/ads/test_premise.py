@@ -127,3 +127,40 @@ def test_history_prior_pulls_a_dip_back_but_keeps_a_steady_loser() -> None:
     walk_c = rng.poisson(rec * 20)
     persist = history_drift_variance(walk_c, e * 0.1, rec_c, e * 0.25, old_c, e, np.zeros(n))[0]
     assert revert < 0.05 < persist
+
+
+def test_drift_variance_function_separates_overdispersion_from_drift() -> None:
+    """Weekly counts planted quasi-Poisson (negative binomial of variance kappa x mu, kappa = 3)
+    with a log-normal drift of variance 0.04: the variance function recovers both (kappa within
+    a quarter: the observed counts stand in for the expected ones, which dilutes it a little),
+    where the Poisson reading (drift_moments) takes the overdispersion for drift; the
+    predictive widens with kappa."""
+    from growthops.ads.suggestions.evidence import (
+        drift_moments,
+        drift_variance_function,
+        prob_future_count_below,
+    )
+
+    rng = np.random.default_rng(5)
+    n, kappa, tau2 = 4000, 3.0, 0.04
+    mu = np.exp(rng.uniform(np.log(30), np.log(3000), n))  # expected results in the earlier weeks
+    drift = rng.normal(0.0, np.sqrt(tau2), n)
+
+    def quasi_poisson(m: np.ndarray) -> np.ndarray:
+        return rng.poisson(rng.gamma(m / (kappa - 1), kappa - 1))  # mean m, variance kappa m
+
+    earlier = quasi_poisson(mu)
+    recent = quasi_poisson(mu * np.exp(drift) / 3.0)  # one week against three
+    e_rec, e_ear = np.full(n, 1.0), np.full(n, 3.0)
+    group = np.array(["meta|ad"] * n, dtype=object)
+    t_hat, k_hat = drift_variance_function(recent, e_rec, earlier, e_ear, group)
+    assert k_hat[0] == pytest.approx(kappa, rel=0.25)
+    assert t_hat[0] == pytest.approx(tau2, abs=0.02)
+    assert drift_moments(recent, e_rec, earlier, e_ear, group)[1][0] > 1.5 * tau2  # Poisson reading: ~0.08
+    # Too few entities: no estimate (NaN), the caller keeps the moments.
+    few = drift_variance_function(recent[:5], e_rec[:5], earlier[:5], e_ear[:5], group[:5])
+    assert np.isnan(few[0]).all() and np.isnan(few[1]).all()
+    # P(next week's count < 10) for an entity expecting 4 results: lower with kappa = 3.
+    p1 = prob_future_count_below(10.0, np.array([40.0]), np.array([10.0]), 1.0, drift=0.04)
+    p3 = prob_future_count_below(10.0, np.array([40.0]), np.array([10.0]), 1.0, drift=0.04, overdispersion=3.0)
+    assert p3[0] < p1[0] - 0.01

@@ -156,3 +156,34 @@ def test_the_cli_trains_and_says_which_features(db: Database, monkeypatch):
     assert "Variables : n-grammes de mots et de caractères." in r.output  # hashed: no vectors
     with db.tenant_tx(t.tenant_id) as conn:
         assert answer_model.load(conn, tenant_id=t.tenant_id).classifier.embedder_name is None
+
+
+def test_cached_embedder_embeds_each_text_once_and_keeps_the_models_vectors(tmp_path) -> None:
+    """``CachedEmbedder``: a text is sent to the model once, known vectors are not sent at all,
+    the vectors are the model's own, and they survive a write / read round trip."""
+    import numpy as np
+
+    from growthops.core.ai.embeddings import CachedEmbedder, HashedNgramEmbedder
+
+    sent: list[str] = []
+
+    class Counting(HashedNgramEmbedder):
+        def embed(self, texts):
+            sent.extend(texts)
+            return super().embed(texts)
+
+    inner = Counting()
+    known = {"refund": np.full(inner.dim, 0.5, dtype=np.float32)}
+    emb = CachedEmbedder(inner, known)
+    out = emb.embed(["hello", "refund", "hello", "opening hours"])
+    assert sorted(sent) == ["hello", "opening hours"]  # "refund" known, "hello" once
+    assert out.shape == (4, inner.dim) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[1], known["refund"])
+    np.testing.assert_allclose(out[0], HashedNgramEmbedder().embed(["hello"])[0], rtol=1e-6)
+    emb.write(tmp_path / "v.npz")
+    again = CachedEmbedder(inner)
+    again.read(tmp_path / "v.npz")
+    again.read(tmp_path / "missing.npz")  # nothing, no error
+    sent.clear()
+    np.testing.assert_array_equal(again.embed(["opening hours"]), out[3:4])
+    assert sent == []

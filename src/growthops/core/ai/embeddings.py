@@ -79,6 +79,50 @@ class RememberLast:
         return out
 
 
+class CachedEmbedder:
+    """An embedder that computes each distinct text's vector once and keeps it: ``text →
+    vector`` (float32, ``inner``'s width). ``name`` and ``dim`` are ``inner``'s, so the vectors
+    are the model's own (a cache, not another model).
+
+    ``cache``: vectors already known (for example a tenant's stored ``faq_qa.embedding`` values,
+    so training re-embeds nothing); texts missing from it are embedded by ``inner`` in batches of
+    ``batch`` and added. :meth:`read` / :meth:`write` keep the cache in an ``.npz`` file between
+    runs (benchmarks). Not thread-safe for writers: one per job or run.
+    """
+
+    def __init__(self, inner: Any, cache: dict[str, np.ndarray] | None = None, *, batch: int = 512) -> None:
+        self.inner, self.name = inner, inner.name
+        self.dim = getattr(inner, "dim", None)
+        self.cache: dict[str, np.ndarray] = {} if cache is None else cache
+        self.batch = batch
+
+    def warm(self, texts: list[str]) -> None:
+        """Embed the texts not yet cached (sorted, in batches) and keep their vectors."""
+        todo = sorted({t for t in texts if t not in self.cache})
+        for i in range(0, len(todo), self.batch):
+            part = todo[i:i + self.batch]
+            self.cache.update(zip(part, np.asarray(self.inner.embed(part), dtype=np.float32), strict=True))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``, ``(len(texts), dim)`` float32, each text embedded at most once."""
+        self.warm(list(texts))
+        return np.asarray([self.cache[t] for t in texts], dtype=np.float32)
+
+    def read(self, path: Any) -> None:
+        """Add the vectors saved by :meth:`write` (an ``.npz`` of ``texts`` and ``vectors``);
+        nothing when ``path`` does not exist."""
+        from pathlib import Path
+
+        if Path(path).exists():
+            with np.load(path, allow_pickle=False) as z:
+                self.cache.update(zip(z["texts"].tolist(), z["vectors"], strict=True))
+
+    def write(self, path: Any) -> None:
+        """Save every cached vector to ``path`` (``.npz``: ``texts`` sorted, ``vectors``)."""
+        texts = sorted(self.cache)
+        np.savez(path, texts=np.array(texts), vectors=np.stack([self.cache[t] for t in texts]))
+
+
 class HashedNgramEmbedder:
     """A dense fallback embedder needing no model: hashed character n-grams (3 to 5 inside word
     boundaries, scikit-learn's ``char_wb``) and word unigrams, sublinear counts, projected by

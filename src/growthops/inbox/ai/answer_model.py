@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from growthops.core.ai.embeddings import CachedEmbedder
 from growthops.inbox.ai.search import Hit
 
 logger = logging.getLogger("growthops.inbox.ai")
@@ -91,22 +92,6 @@ def semantic(embedder: Any) -> bool:
     from growthops.core.ai.embeddings import HashedNgramEmbedder
 
     return embedder is not None and getattr(embedder, "name", None) != HashedNgramEmbedder.name
-
-
-class _Stored:
-    """An embedder answering from the FAQ entries' stored vectors (question → vector), and from
-    ``inner`` (the tenant's embedder, whose name it carries) for any other text."""
-
-    def __init__(self, inner: Any, stored: dict[str, Any]) -> None:
-        self.inner, self.name, self.stored = inner, inner.name, stored
-
-    def embed(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        missing = sorted({t for t in texts if t not in self.stored})
-        if missing:
-            self.stored.update(zip(missing, np.asarray(self.inner.embed(missing)), strict=True))
-        return np.asarray([self.stored[t] for t in texts], dtype=np.float32)
 
 
 def _stored_vectors(conn: Any, *, tenant_id: str, model: str) -> dict[str, Any]:
@@ -199,7 +184,7 @@ def train(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
                           "or more: retrieval alone ranks the answers"}
     t0 = time.perf_counter()
     if semantic(embedder):
-        stored = _Stored(embedder, _stored_vectors(conn, tenant_id=tid, model=embedder.name))
+        stored = CachedEmbedder(embedder, _stored_vectors(conn, tenant_id=tid, model=embedder.name))
         clf = TextClassifier(C=C, embedder=stored, embed_weight=EMBED_WEIGHT).fit(texts, labels)
         clf.embedder = embedder
     else:
