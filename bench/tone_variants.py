@@ -1,11 +1,11 @@
-"""Variants of the stacked English tone model (issue 13, third and fourth attempts), nested
+"""Variants of the stacked English tone model (issue 13, third to fifth attempts), nested
 5-fold, cached.
 
 Experimental; nothing here is shipped. Same outer split as ``bench/lead_models.py --stack``
 (``StratifiedKFold(5, shuffle=True, random_state=0)`` over the 14,640 airline tweets, texts
 normalised by ``bench/tone_stack.py``'s ``normalize``). Results: docs/leads.md.
 
-Three steps, each cached on disk under ``--cache`` so a step is never repeated:
+Three steps (and the fifth attempt's two), each cached on disk under ``--cache`` so a step is never repeated:
 
 1. ``layers``: the mean-pooled hidden states of all-MiniLM-L6-v2's embedding layer and its six
    layers, ``(14640, 7, 384)`` float32 in file order (``[ml]`` extra). Layer 6, L2-normalised, is
@@ -36,6 +36,22 @@ Three steps, each cached on disk under ``--cache`` so a step is never repeated:
    tweets weighted by their confidence (training parts only; every test tweet counts 1).
    A learner name ending in ``+nb`` (``lr1+nb``) adds a bias to the neutral log-probability, chosen
    in :data:`NEUTRAL_BIAS` by the accuracy of the inner out-of-fold predictions.
+4. Fifth attempt, fine-tuning with a cheaper honest protocol (5 fine-tunes instead of 30):
+   ``finetune NAME`` then ``level1ab NAME``, NAME ``ft4`` (MiniLM layers 5-6 copied and
+   fine-tuned on the cached layer-4 token states, a linear head on their masked mean) or ``ft5``
+   (layer 6 alone, on the layer-5 states). Fixed before any run, never chosen on an outer test
+   fold: the outer folds as above; in each outer training part A (80 %) / B (20 %),
+   ``train_test_split(stratify=labels, random_state=3)``; the fine-tuning recipe of
+   :func:`_torch_head` (AdamW, lr 5e-5 for the copied layers and 1e-3 for the head, weight decay
+   1e-2, dropout 0.1, 2 epochs, batches of 32, linear decay to 0, no warm-up, seed 0; one torch
+   thread) fitted on A, predicting B and the outer test fold; the level 1 = the confidence-weighted
+   LR of ``level1 --weighted`` over :data:`AB_SET` (``ngram,emb_C3,layer4_C3``, their cached
+   out-of-fold outputs on B's rows) + VADER + the fine-tuned model's log-probabilities, fitted on
+   B's rows only, its C chosen in 0.1/1/10 by a 5-fold CV on B. Reported: that stack, the same
+   level 1 without the fine-tuned model fitted on the same B rows (the fair comparison), the
+   fine-tuned model alone, and (information) the level 1 without it fitted on the whole outer
+   training part. Decision rule fixed before the run: ``ft4``, unless one fold's fine-tune takes
+   more than 20 min, then ``ft5``.
 
 Run: ``.venv/bin/python bench/tone_variants.py [--data ../shared/data] [--cache DIR] STEP ...``.
 Use one BLAS/OpenMP thread on a shared machine (``OMP_NUM_THREADS=1``): with two,
@@ -201,7 +217,14 @@ class _Tokens:
         return [ix[s : s + size] for s in range(0, len(ix), size)]
 
 
-def _torch_head(name: str, tokens: _Tokens, y: np.ndarray, tr: np.ndarray, te: np.ndarray):
+def _torch_head(
+    name: str,
+    tokens: _Tokens,
+    y: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    progress: bool = False,
+):
     """Train a torch model on the frozen token states of a MiniLM layer; log-probabilities of
     ``te`` ``(len(te), 3)``. Hyperparameters fixed here, before any run (never chosen on a test
     fold): ``cnn``: convolutions of widths 1-3 (128 filters each, ReLU) max-pooled over the tokens,
@@ -209,7 +232,8 @@ def _torch_head(name: str, tokens: _Tokens, y: np.ndarray, tr: np.ndarray, te: n
     Sentence Classification", EMNLP 2014, on contextual states); AdamW lr 1e-3, weight decay
     1e-2, 6 epochs, batches of 64. ``ft``: the MiniLM layers above the cached one, copied and
     trained (lr 5e-5) with a new linear layer (lr 1e-3) on their masked mean, 2 epochs, batches of
-    32, linear decay (Devlin et al. 2019's fine-tuning recipe, fewer epochs)."""
+    32, linear decay (Devlin et al. 2019's fine-tuning recipe, fewer epochs). ``progress``: print
+    the elapsed time and load average every 50 batches (to extrapolate a fit's duration)."""
     import copy
 
     import torch
@@ -274,6 +298,7 @@ def _torch_head(name: str, tokens: _Tokens, y: np.ndarray, tr: np.ndarray, te: n
     steps = epochs * int(np.ceil(len(tr) / bs))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: max(0.0, 1 - k / steps))
     lossf = nn.CrossEntropyLoss()
+    t0, done = time.time(), 0
     for _ in range(epochs):
         net.train()
         for ix in tokens.batches(tr, bs, rng):
@@ -282,6 +307,13 @@ def _torch_head(name: str, tokens: _Tokens, y: np.ndarray, tr: np.ndarray, te: n
             lossf(net(x, m), yi[ix]).backward()
             opt.step()
             sched.step()
+            done += 1
+            if progress and done % 50 == 0:
+                print(
+                    f"  {name} batch {done}/{steps} {time.time() - t0:.0f} s "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
     net.eval()
     out = np.zeros((len(te), 3))
     pos = {int(i): k for k, i in enumerate(te)}
@@ -470,6 +502,128 @@ def level1(
     )
 
 
+#: Fifth attempt: the level-0 set stacked with the fine-tuned model, fixed before any run (the
+#: third attempt's best fixed set; VADER's four scores are added as in ``level1``).
+AB_SET = ["ngram", "emb_C3", "layer4_C3"]
+#: Fifth attempt: share of the outer training part held out as B (the level 1's training rows).
+AB_HOLDOUT = 0.2
+
+
+def ab_split(y: np.ndarray, tr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``tr`` (sorted) of A (80 %, the fine-tuning rows) and B (20 %, the level 1's
+    rows), stratified by label, ``train_test_split(random_state=3)`` (fixed before any run)."""
+    from sklearn.model_selection import train_test_split
+
+    a, b = train_test_split(
+        np.arange(len(tr)), test_size=AB_HOLDOUT, stratify=y[tr], random_state=3
+    )
+    return np.sort(a), np.sort(b)
+
+
+def finetune_ab(name: str, y: np.ndarray, cache: Path, folds: list[int]) -> None:
+    """Step ``finetune NAME`` (fifth attempt): in each outer fold ``k`` of ``folds``, fine-tune
+    ``NAME`` (``ft4`` or ``ft5``, :func:`_torch_head`'s fixed recipe) on A (:func:`ab_split`) and
+    cache its log-probabilities on B and on the outer test fold in ``f{k}_{NAME}_ab.npz`` (keys
+    ``b``: B's positions in the outer training part, ``b_logp`` ``(len(b), 3)``, ``test_logp``
+    ``(len(te), 3)``, ``seconds``, ``load``). One torch thread (the machine is shared); a fold
+    already cached is skipped, so a crash loses one fold."""
+    import torch
+
+    torch.set_num_threads(1)
+    tokens = _Tokens(cache, int(name.lstrip("cnft")))
+    for k, (tr, te) in enumerate(outer_folds(y)):
+        path = cache / f"f{k}_{name}_ab.npz"
+        if k not in folds or path.exists():
+            continue
+        a, b = ab_split(y, tr)
+        t0, load0 = time.time(), os.getloadavg()[0]
+        print(
+            f"{name} fold {k}: A {len(a)}, B {len(b)}, test {len(te)}, load {load0:.1f}", flush=True
+        )
+        lp = _torch_head(name, tokens, y, tr[a], np.concatenate([tr[b], te]), progress=True)
+        sec, load1 = time.time() - t0, os.getloadavg()[0]
+        np.savez(
+            path, b=b, b_logp=lp[: len(b)], test_logp=lp[len(b) :], seconds=sec, load=[load0, load1]
+        )
+        acc_b = np.mean(np.array(CLASSES)[lp[: len(b)].argmax(1)] == y[tr[b]])
+        acc_t = np.mean(np.array(CLASSES)[lp[len(b) :].argmax(1)] == y[te])
+        print(
+            f"{name} fold {k}: B {100 * acc_b:.2f} %, outer test {100 * acc_t:.2f} % "
+            f"({sec:.0f} s, load {load0:.1f} -> {load1:.1f})",
+            flush=True,
+        )
+
+
+def level1_ab(name: str, y: np.ndarray, conf: np.ndarray, cache: Path) -> None:
+    """Step ``level1ab NAME`` (fifth attempt): for each outer fold, the weighted level-1 LR over
+    :data:`AB_SET`'s cached out-of-fold outputs on B's rows (+ VADER) with and without ``NAME``'s
+    log-probabilities (:func:`finetune_ab`), fitted on B's rows only, its C chosen in 0.1/1/10 by a
+    5-fold CV on B (``random_state=2``, as ``level1``), predicting the outer test fold; and
+    ``NAME`` alone (argmax). Fixed before any run: the set, the learner, the weighting, the split.
+    For information, the existing protocol's level 1 without ``NAME`` (fitted on the whole outer
+    training part, C chosen the same way)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    vader = np.load(cache / "vader.npy")
+    cls = np.array(CLASSES)
+
+    def stack(x, yy, w, xt):
+        best = None
+        for c in (0.1, 1.0, 10.0):
+            pred = np.empty(len(yy), dtype=object)
+            for a, b in StratifiedKFold(5, shuffle=True, random_state=2).split(x, yy):
+                m = LogisticRegression(C=c, max_iter=3000).fit(x[a], yy[a], sample_weight=w[a])
+                pred[b] = m.predict(x[b])
+            acc = float(np.mean(pred == yy))
+            if best is None or acc > best[0]:
+                best = (acc, c)
+        m = LogisticRegression(C=best[1], max_iter=3000).fit(x, yy, sample_weight=w)
+        return m.predict(xt), best[1]
+
+    rows: dict[str, list[float]] = {}
+    for k, (tr, te) in enumerate(outer_folds(y)):
+        path = cache / f"f{k}_{name}_ab.npz"
+        if not path.exists():
+            print(f"fold {k}: {path.name} missing, skipped", flush=True)
+            continue
+        ft = np.load(path)
+        b = ft["b"]
+        lv0 = [np.load(cache / f"f{k}_{n}.npz") for n in AB_SET]
+        x_all = np.hstack([z["oof"] for z in lv0] + [vader[tr]])
+        x_te = np.hstack([z["test"] for z in lv0] + [vader[te]])
+        out = {}
+        p, c_ft = stack(
+            np.hstack([x_all[b], ft["b_logp"]]),
+            y[tr[b]],
+            conf[tr[b]],
+            np.hstack([x_te, ft["test_logp"]]),
+        )
+        out["stack + ft (B)"] = float(np.mean(p == y[te]))
+        p, c_no = stack(x_all[b], y[tr[b]], conf[tr[b]], x_te)
+        out["stack (B)"] = float(np.mean(p == y[te]))
+        out["ft alone"] = float(np.mean(cls[ft["test_logp"].argmax(1)] == y[te]))
+        p, c_full = stack(x_all, y[tr], conf[tr], x_te)
+        out["stack (whole training part, info)"] = float(np.mean(p == y[te]))
+        for key, v in out.items():
+            rows.setdefault(key, []).append(v)
+        print(
+            f"fold {k}: "
+            + ", ".join(f"{key} {100 * v:.2f}" for key, v in out.items())
+            + f" (C {c_ft:g}/{c_no:g}/{c_full:g}; fine-tune {float(ft['seconds']):.0f} s at load "
+            + "/".join(f"{v:.1f}" for v in ft["load"])
+            + ")",
+            flush=True,
+        )
+    print("set:", AB_SET, "+ vader;", name)
+    for key, v in rows.items():
+        a = 100 * np.array(v)
+        print(
+            f"{key}: {a.mean():.2f} % (sd {a.std(ddof=1) if len(a) > 1 else 0:.2f}) folds "
+            + ", ".join(f"{x:.1f}" for x in a)
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -478,7 +632,10 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/tone-variants"))
     ap.add_argument("--learners", default="lr0.1,lr1,lr10")
     ap.add_argument("--weighted", action="store_true")
-    ap.add_argument("step", choices=["layers", "states", "level0", "level1"])
+    ap.add_argument("--folds", default="0,1,2,3,4", help="outer folds of ``finetune``")
+    ap.add_argument(
+        "step", choices=["layers", "states", "level0", "level1", "finetune", "level1ab"]
+    )
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
@@ -489,6 +646,10 @@ def main() -> None:
         states(texts, a.cache)
     elif a.step == "level0":
         level0(a.args, texts, y, conf, a.cache)
+    elif a.step == "finetune":
+        finetune_ab(a.args[0], y, a.cache, [int(k) for k in a.folds.split(",")])
+    elif a.step == "level1ab":
+        level1_ab(a.args[0], y, conf, a.cache)
     else:
         level1(
             [s.split(",") for s in a.args[0].split(";")],
