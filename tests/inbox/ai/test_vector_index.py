@@ -32,9 +32,9 @@ class Recorder:
         self.conn = conn
         self.sent: list[tuple[str, Any]] = []
 
-    def execute(self, query: str, params: Any = None) -> Any:
+    def execute(self, query: str, params: Any = None, **kw: Any) -> Any:
         self.sent.append((query, params))
-        return self.conn.execute(query, params)
+        return self.conn.execute(query, params, **kw)
 
 
 def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_a_tenant_past_the_threshold_gets_its_own_index_and_the_search_uses_it(f
     name = vector_index.index_name("knowledge_chunks", big.tenant_id)
     have = _indexes(fresh_db)
     assert list(have) == [name]
-    assert "USING hnsw (embedding vector_cosine_ops)" in have[name]
+    assert "USING hnsw (embedding vector_cosine_ops) WITH (m='24', ef_construction='128')" in have[name]
     assert f"WHERE (tenant_id = '{big.tenant_id}'::uuid)" in have[name]
     # idempotent
     assert vector_index.ensure(fresh_db, threshold=20)["created"] == 0

@@ -75,9 +75,11 @@ RRF_K = 5
 DEPTH = 50
 #: pgvector's ``hnsw.ef_search`` for a tenant's own HNSW index (candidate list per scan; default
 #: 40; at least :data:`DEPTH` is used). 10 tenants × 100,000 chunks, one partial index per
-#: tenant (m 16, ef_construction 64), ``search(mode="vector")`` against exact search, 120
-#: queries: recall@10 0.966 at 100, 0.975 at 200, 0.986 at 400, 0.992 at 800 (the filtered
-#: all-tenant index: 0.945 at 400); docs/inbox-ai.md.
+#: tenant, ``search(mode="vector")`` against exact search: with pgvector's default graph (m 16,
+#: ef_construction 64), 300 queries: recall@10 0.936 at 100, 0.959 at 200, 0.970 at 300, 0.977
+#: at 400 (the filtered all-tenant index: 0.945 at 400); with the graph of
+#: :data:`growthops.inbox.ai.vector_index.HNSW_M` 24, ef_construction 128 (one tenant, 100
+#: queries): 0.953 at 60, 0.973 at 100, 0.992 at 200; docs/inbox-ai.md.
 EF_SEARCH = 100
 #: A source (FAQ, chunks) of a tenant with more than this many passages gets its own HNSW index
 #: (:mod:`growthops.inbox.ai.vector_index`); a smaller one is searched exactly (every distance,
