@@ -256,24 +256,18 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
     ft = (f"""{_ST}, {_QDF},
-        cand0 as (
-          select m.*, count(*) over () as n from inbox.kb_text_candidates(
-                          %(t)s, %(cq)s::tsquery,
-                          case when %(exhaustive)s then null else %(fetch)s end::int) m),
         cand as (
-          select c.* from cand0 c, qq
-          order by %(exhaustive)s desc,
-                   case when c.n <= %(pool)s then 0 else ts_rank(c.tsv, qq.x, 1) end desc
+          select * from inbox.kb_text_candidates(
+                          %(t)s, %(cq)s::tsquery,
+                          case when %(exhaustive)s then null else %(fetch)s end::int) m, qq
+          order by %(exhaustive)s desc, ts_rank(m.tsv, qq.x, 1) desc
           limit case when %(exhaustive)s then null else %(pool)s end),
         tf as (
           select c.kind, c.ref_id, length(c.tsv) as dl, u.lexeme,
                  coalesce(array_length(u.positions, 1), 1)
-                 + (%(boost)s - 1) * (c.kind = 'faq')::int
-                   * coalesce(array_length(array_positions(u.weights, 'A'), 1), 0) as tf
-          from cand c cross join qq
-               cross join lateral unnest(case when c.kind = 'faq' then c.tsv
-                                         else ts_filter(setweight(c.tsv, 'A', qq.lx), '{{a}}')
-                                         end) u
+                 + (%(boost)s - 1) * coalesce(array_length(array_positions(u.weights, 'A'), 1), 0)
+                   as tf
+          from cand c cross join qq cross join lateral unnest(c.tsv) u
           where u.lexeme = any(qq.lx)),
         ft as (
           select kind, ref_id, score, row_number() over (order by score desc, kind, ref_id) as r
