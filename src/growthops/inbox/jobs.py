@@ -10,7 +10,9 @@
   has closed (reason ``outside_window``), then recompute every tenant's KPIs for the last 2 days.
 * ``inbox.purge_webhooks`` (03:00 UTC): delete processed raw deliveries older than 30 days.
 * ``inbox.ai_sweep`` (every minute): index the knowledge-base documents still ``processing``
-  (uploads through the API) and send the AI replies still ``pending`` after
+  (uploads through the API), build the per-tenant HNSW indexes of tenants past
+  ``EXACT_MAX`` passages and drop those of deleted tenants
+  (:func:`growthops.inbox.ai.vector_index.ensure`), and send the AI replies still ``pending`` after
   :data:`PENDING_AFTER` (a crash between the commit and the send); see
   :mod:`growthops.inbox.ai.policy`.
 * ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
@@ -103,6 +105,7 @@ def ai_sweep(context: JobContext, timestamp: int) -> dict[str, int]:
 def sweep_ai(db: Any, *, pending_after: timedelta = PENDING_AFTER) -> dict[str, int]:
     """The work of ``inbox.ai_sweep`` (callable without a worker); returns counts."""
     from growthops.core.tenants.service import directory
+    from growthops.inbox.ai import vector_index
     from growthops.inbox.ai.kb import index_document, pending_documents
     from growthops.inbox.ai.policy import send_pending
 
@@ -121,6 +124,13 @@ def sweep_ai(db: Any, *, pending_after: timedelta = PENDING_AFTER) -> dict[str, 
             out["indexed" if res["status"] == "indexed" else "failed"] += 1
         if stale:
             out["sent"] += send_pending(db, tenant_id=tid, decision_ids=stale)["sent"]
+    try:  # the per-tenant HNSW indexes of tenants past EXACT_MAX passages (or gone)
+        built = vector_index.ensure(db)
+    except Exception:  # a failed build must not stop the sweep (logged; the next one retries)
+        logger.exception("inbox AI sweep: vector indexes")
+    else:
+        out["vector_indexes"] = built["created"]
+        out["vector_indexes_dropped"] = built["dropped"]
     return out
 
 

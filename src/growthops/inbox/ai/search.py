@@ -27,12 +27,16 @@ extension to multiple weighted fields", CIKM 2004). ``ts_rank`` has no IDF: freq
 with that branch pulled MiniLM's good answers down (hybrid was 0.96× the vector branch).
 
 **Vector branch**: cosine distance (``<=>``) between the message's embedding and the passages'
-embeddings of the same model: exact (every distance) for a source of the tenant of at most
-:data:`EXACT_MAX` passages, else through the HNSW indexes. The tenant filter is applied inside the
-index scan with pgvector's iterative scans (``hnsw.iterative_scan = relaxed_order``, pgvector
-≥ 0.8; ``hnsw.ef_search`` :data:`EF_SEARCH`), so a small tenant among big ones still gets its
-``depth`` rows (measured in ``bench/kb_search.py`` and ``tests/inbox/ai/test_search.py``). The
-relaxed order is re-sorted exactly afterwards. Without pgvector this branch is off.
+embeddings of the same model: exact (every distance) for a source of the tenant without its own
+HNSW index, else through that index — a partial index holding only the tenant's vectors, built
+by :func:`growthops.inbox.ai.vector_index.ensure` once the source passes :data:`EXACT_MAX`
+passages (migration ``0193_kb_vector_per_tenant.sql``). The statement names the tenant as a
+literal there (a parsed UUID), so the planner proves the index's predicate; no tenant filter
+runs inside the graph, so ``hnsw.ef_search`` :data:`EF_SEARCH` is far smaller than the filtered
+all-tenant index needed. pgvector's iterative scans stay on (``relaxed_order``, pgvector ≥ 0.8)
+so a row dropped by the model filter does not cut the ``depth`` rows short; the relaxed order
+is re-sorted exactly afterwards. Measured in ``bench/kb_search.py`` and
+``tests/inbox/ai/test_vector_index.py``. Without pgvector this branch is off.
 
 **Fusion** (:data:`FUSION`, per embedder), over the top :data:`DEPTH` = 50 of each branch
 (the window fused, Elasticsearch's ``rank_window_size``); ties broken by the vector rank:
@@ -65,17 +69,22 @@ from uuid import UUID
 
 from growthops.inbox.ai.config import tenant_embedder
 from growthops.inbox.ai.kb import vector_literal
+from growthops.inbox.ai.vector_index import index_name, tenant_literal
 
 RRF_K = 5
 DEPTH = 50
-#: pgvector's ``hnsw.ef_search`` for the HNSW path (candidate list per scan; default 40). With
-#: the tenant filter applied to the index's results (iterative scans), 10 tenants × 5,000
-#: chunks in one index: recall@10 0.909 at 100, 0.936 at 200, 0.966 at 400 (without the filter
-#: 1.0 from 40 on); ``bench/kb_search.py``, docs/inbox-ai.md.
-EF_SEARCH = 400
-#: A source (FAQ, chunks) of at most this many passages of the tenant is searched exactly
-#: (every distance, no index: recall 1): at 5,000 chunks the exact search cost 6.2 ms of server
-#: CPU per query against 12.5 ms for the filtered HNSW scan (ef_search 100), and grows linearly
+#: pgvector's ``hnsw.ef_search`` for a tenant's own HNSW index (candidate list per scan; default
+#: 40; at least :data:`DEPTH` is used). 10 tenants × 100,000 chunks, one partial index per
+#: tenant, ``search(mode="vector")`` against exact search: with pgvector's default graph (m 16,
+#: ef_construction 64), 300 queries: recall@10 0.936 at 100, 0.959 at 200, 0.970 at 300, 0.977
+#: at 400 (the filtered all-tenant index: 0.945 at 400); with the graph of
+#: :data:`growthops.inbox.ai.vector_index.HNSW_M` 24, ef_construction 128 (one tenant, 100
+#: queries): 0.953 at 60, 0.973 at 100, 0.992 at 200; docs/inbox-ai.md.
+EF_SEARCH = 100
+#: A source (FAQ, chunks) of a tenant with more than this many passages gets its own HNSW index
+#: (:mod:`growthops.inbox.ai.vector_index`); a smaller one is searched exactly (every distance,
+#: no index: recall 1): at 5,000 chunks the exact search cost 6.2 ms of server CPU per query
+#: against 12.5 ms for the filtered all-tenant HNSW scan (ef_search 100), and grows linearly
 #: (docs/inbox-ai.md). The count is the tenant's ``inbox.kb_text_stats``.
 EXACT_MAX = 10_000
 QUESTION_BOOST = 2
@@ -219,9 +228,15 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                    set_config('hnsw.iterative_scan', 'relaxed_order', true),
                    set_config('hnsw.ef_search', %(ef)s, true),
                    set_config('plan_cache_mode', 'force_custom_plan', true),
-                   cq.x::text as cq, cq.exhaustive from cq""",
+                   cq.x::text as cq, cq.exhaustive,
+                   exists(select 1 from pg_index where indexrelid = to_regclass(%(ixf)s)
+                          and indisvalid) as ixf,
+                   exists(select 1 from pg_index where indexrelid = to_regclass(%(ixc)s)
+                          and indisvalid) as ixc from cq""",
         {"q": query, "t": tid, "ef": str(max(EF_SEARCH, depth)), "exh": EXHAUSTIVE,
-         "maxdf": MAX_DF, "candmax": CAND_MAX}).fetchone()
+         "maxdf": MAX_DF, "candmax": CAND_MAX,
+         "ixf": "inbox." + index_name("faq_qa", tid),
+         "ixc": "inbox." + index_name("knowledge_chunks", tid)}).fetchone()
     pg = first["pg"]
     use_ft = mode in ("hybrid", "fulltext")
     use_vec = mode in ("hybrid", "vector") and pg
@@ -235,7 +250,7 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
     params: dict[str, Any] = {"t": tid, "q": query, "depth": depth, "k": fu.k, "wf": fu.w_ft,
                               "wv": fu.w_vec, "alpha": fu.alpha, "boost": QUESTION_BOOST,
                               "k1": BM25_K1, "b": BM25_B, "exh": EXHAUSTIVE, "maxdf": MAX_DF,
-                              "pool": POOL, "exact": EXACT_MAX, "cq": first["cq"],
+                              "pool": POOL, "cq": first["cq"],
                               "exhaustive": first["exhaustive"], "fetch": CAND_FETCH}
     if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
@@ -265,37 +280,24 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
           order by score desc, kind, ref_id limit %(depth)s),""" if use_ft else
           "ft as (select null::text kind, null::bigint ref_id, 0::float8 score, 0::bigint r "
           "where false),")
-    # per source, exact search (order by an expression the HNSW index cannot serve) up to
-    # EXACT_MAX passages, else the HNSW index; the unused one is skipped (one-time filter)
-    vec = ("""nkb as (
-          select coalesce(sum(passages) filter (where source = 'faq_qa'), 0) as nf,
-                 coalesce(sum(passages) filter (where source = 'knowledge_chunks'), 0) as nc
-          from inbox.kb_text_stats where tenant_id = %(t)s),
-        vec as (
+    # per source: its own HNSW index (vector_index: a tenant of more than EXACT_MAX passages),
+    # named by the tenant's literal so the planner matches the partial index's predicate; else
+    # exact search (ordered by an expression no index serves)
+    lit = tenant_literal(tid)
+
+    def source(kind: str, table: str, alias: str, key: str, extra: str, indexed: bool) -> str:
+        dist = f"{alias}.embedding <=> %(v)s::vector"
+        return f"""(select '{kind}' as kind, {alias}.{key} as ref_id, {dist} as dist
+             from inbox.{table} {alias}
+             where {alias}.tenant_id = {lit if indexed else '%(t)s'}{extra}
+               and {alias}.embedding_model = %(m)s
+             order by {dist if indexed else f'({dist}) + 0'} limit %(depth)s)"""
+
+    vec = (f"""vec as (
           select kind, ref_id, dist, row_number() over (order by dist, ref_id) as r from (
-            (select 'faq' as kind, f.faq_id as ref_id, f.embedding <=> %(v)s::vector as dist
-             from inbox.faq_qa f
-             where f.tenant_id = %(t)s and f.enabled and f.embedding_model = %(m)s
-               and (select nf from nkb) <= %(exact)s
-             order by (f.embedding <=> %(v)s::vector) + 0 limit %(depth)s)
+            {source('faq', 'faq_qa', 'f', 'faq_id', ' and f.enabled', first['ixf'])}
             union all
-            (select 'faq' as kind, f.faq_id as ref_id, f.embedding <=> %(v)s::vector as dist
-             from inbox.faq_qa f
-             where f.tenant_id = %(t)s and f.enabled and f.embedding_model = %(m)s
-               and (select nf from nkb) > %(exact)s
-             order by f.embedding <=> %(v)s::vector limit %(depth)s)
-            union all
-            (select 'chunk', c.chunk_id, c.embedding <=> %(v)s::vector
-             from inbox.knowledge_chunks c
-             where c.tenant_id = %(t)s and c.embedding_model = %(m)s
-               and (select nc from nkb) <= %(exact)s
-             order by (c.embedding <=> %(v)s::vector) + 0 limit %(depth)s)
-            union all
-            (select 'chunk', c.chunk_id, c.embedding <=> %(v)s::vector
-             from inbox.knowledge_chunks c
-             where c.tenant_id = %(t)s and c.embedding_model = %(m)s
-               and (select nc from nkb) > %(exact)s
-             order by c.embedding <=> %(v)s::vector limit %(depth)s)
+            {source('chunk', 'knowledge_chunks', 'c', 'chunk_id', '', first['ixc'])}
           ) s order by dist, ref_id limit %(depth)s)""" if use_vec else
            "vec as (select null::text kind, null::bigint ref_id, 0::float8 dist, 0::bigint r "
            "where false)")
