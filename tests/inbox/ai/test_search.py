@@ -175,6 +175,34 @@ def test_text_statistics_follow_inserts_updates_and_deletes(db):
         assert (n, length) == (0, 0) == truth and df == {}
 
 
+def test_deleting_a_tenant_with_a_knowledge_base_takes_its_statistics_only(db):
+    """Migration 0194: the cascade from core.tenants deletes the tenant's FAQ entries (and
+    passages) after its row; the statistics' trigger used to count them down into rows that
+    referenced the deleted tenant, and the foreign key aborted the whole deletion. Now the
+    tenant goes with its statistics, and another tenant's are untouched."""
+    gone, kept = kb_tenant(db, faq=False), kb_tenant(db, faq=False)
+    for t in (gone, kept):
+        with db.tenant_tx(t.tenant_id) as conn:
+            kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+                {"question": "Do you ship parrots?", "answer": "Parrots travel by air.", "lang": "en"}])
+
+    def counts(tid):
+        with db.admin() as conn:
+            return conn.execute(
+                """select (select count(*) from inbox.kb_text_stats where tenant_id = %(t)s) s,
+                          (select count(*) from inbox.kb_lexemes where tenant_id = %(t)s) l,
+                          (select count(*) from inbox.faq_qa where tenant_id = %(t)s) f""",
+                {"t": tid}).fetchone()
+
+    before = counts(kept.tenant_id)
+    assert before["s"] >= 1 and before["l"] >= 3 and counts(gone.tenant_id)["s"] >= 1
+    with db.admin() as conn:
+        conn.execute("delete from core.tenants where tenant_id = %s", [gone.tenant_id])
+    after = counts(gone.tenant_id)
+    assert (after["s"], after["l"], after["f"]) == (0, 0, 0)
+    assert counts(kept.tenant_id) == before
+
+
 def test_a_big_knowledge_base_scores_a_bounded_pool(db, monkeypatch):
     """Beyond EXHAUSTIVE passages the candidates come from the rare query words: the answer
     holding the rare word is still found, ranked by BM25."""

@@ -92,11 +92,8 @@ def test_a_tenant_past_the_threshold_gets_its_own_index_and_the_search_uses_it(f
     q = _unit(rng, 1)[0]
     assert name in _plan(fresh_db, big.tenant_id, q)
     assert "_embedding_" not in _plan(fresh_db, small.tenant_id, q)  # exact search
-    # the tenant's index is dropped with the tenant (its documents first: the text statistics'
-    # trigger cannot run while the tenant's own row is being deleted)
+    # the tenant's index is dropped with the tenant (deleted with its knowledge base: 0194)
     with fresh_db.admin() as conn:
-        conn.execute("delete from inbox.knowledge_documents where tenant_id = %s",
-                     [big.tenant_id])
         conn.execute("delete from core.tenants where tenant_id = %s", [big.tenant_id])
     assert vector_index.ensure(fresh_db, threshold=20)["dropped"] == 1
     assert _indexes(fresh_db) == {}
