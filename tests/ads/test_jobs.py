@@ -345,6 +345,7 @@ def test_the_worker_app_registers_its_periodic_tasks(fresh_db: Database) -> None
         # the inbox domain's (every installed domain's tasks are registered on the worker)
         ("inbox.recover", "* * * * *"), ("inbox.upkeep", "*/15 * * * *"),
         ("inbox.purge_webhooks", "0 3 * * *"), ("inbox.ai_sweep", "* * * * *"),
+        ("inbox.vector_indexes", "*/5 * * * *"),  # per-tenant HNSW graphs (inbox.ai.vector_index)
         # issue 12: scheduled posts, comment monitoring, the monthly grant of credits
         ("inbox.publish_posts", "* * * * *"), ("inbox.comments", "* * * * *"),
         ("inbox.credits_reset", "5 * * * *"),

@@ -10,11 +10,14 @@
   has closed (reason ``outside_window``), then recompute every tenant's KPIs for the last 2 days.
 * ``inbox.purge_webhooks`` (03:00 UTC): delete processed raw deliveries older than 30 days.
 * ``inbox.ai_sweep`` (every minute): index the knowledge-base documents still ``processing``
-  (uploads through the API), build the per-tenant HNSW indexes of tenants past
-  ``EXACT_MAX`` passages and drop those of deleted tenants
-  (:func:`growthops.inbox.ai.vector_index.ensure`), and send the AI replies still ``pending`` after
+  (uploads through the API) and send the AI replies still ``pending`` after
   :data:`PENDING_AFTER` (a crash between the commit and the send); see
   :mod:`growthops.inbox.ai.policy`.
+* ``inbox.vector_indexes`` (every 5 minutes): build the per-tenant HNSW indexes of tenants past
+  ``EXACT_MAX`` passages and drop those of deleted or shrunk tenants
+  (:func:`growthops.inbox.ai.vector_index.ensure`). Its own task, so that a build (minutes for
+  100,000 passages) never holds the minute's sweep, whose late replies and uploads wait on it;
+  until the index exists the tenant is searched exactly (correct, slower).
 * ``inbox.publish_posts``, ``inbox.comments``, ``inbox.credits_reset``: see
   :mod:`growthops.inbox.social_jobs`.
 * ``inbox.topics``, ``inbox.faq_suggest`` (weekly), ``inbox.ai_labels``,
@@ -42,6 +45,7 @@ TASK_RECOVER = "inbox.recover"
 TASK_UPKEEP = "inbox.upkeep"
 TASK_PURGE = "inbox.purge_webhooks"
 TASK_AI_SWEEP = "inbox.ai_sweep"
+TASK_VECTOR_INDEXES = "inbox.vector_indexes"
 #: A pending AI reply older than this is sent by the sweep (the ingestion sends it at once).
 PENDING_AFTER = timedelta(minutes=1)
 #: A delivery still unprocessed after this is queued again (processing takes milliseconds).
@@ -105,7 +109,6 @@ def ai_sweep(context: JobContext, timestamp: int) -> dict[str, int]:
 def sweep_ai(db: Any, *, pending_after: timedelta = PENDING_AFTER) -> dict[str, int]:
     """The work of ``inbox.ai_sweep`` (callable without a worker); returns counts."""
     from growthops.core.tenants.service import directory
-    from growthops.inbox.ai import vector_index
     from growthops.inbox.ai.kb import index_document, pending_documents
     from growthops.inbox.ai.policy import send_pending
 
@@ -124,14 +127,15 @@ def sweep_ai(db: Any, *, pending_after: timedelta = PENDING_AFTER) -> dict[str, 
             out["indexed" if res["status"] == "indexed" else "failed"] += 1
         if stale:
             out["sent"] += send_pending(db, tenant_id=tid, decision_ids=stale)["sent"]
-    try:  # the per-tenant HNSW indexes of tenants past EXACT_MAX passages (or gone)
-        built = vector_index.ensure(db)
-    except Exception:  # a failed build must not stop the sweep (logged; the next one retries)
-        logger.exception("inbox AI sweep: vector indexes")
-    else:
-        out["vector_indexes"] = built["created"]
-        out["vector_indexes_dropped"] = built["dropped"]
     return out
+
+
+def vector_indexes(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Build and drop the per-tenant HNSW indexes (:func:`growthops.inbox.ai.vector_index.ensure`);
+    returns its counts. A failed build is logged and counted there; the next run retries it."""
+    from growthops.inbox.ai import vector_index
+
+    return vector_index.ensure(db_of(context))
 
 
 def register_tasks(app: App, *, periodic: bool = True) -> None:
@@ -146,6 +150,8 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
                    queueing_lock=TASK_PURGE)(purge_webhooks)
     sweep = app.task(name=TASK_AI_SWEEP, queue=QUEUE, pass_context=True,
                      queueing_lock=TASK_AI_SWEEP)(ai_sweep)
+    vix = app.task(name=TASK_VECTOR_INDEXES, queue=QUEUE, pass_context=True,
+                   queueing_lock=TASK_VECTOR_INDEXES)(vector_indexes)
     from growthops.inbox.social_jobs import register as register_social
 
     register_social(app, periodic=periodic)
@@ -154,6 +160,7 @@ def register_tasks(app: App, *, periodic: bool = True) -> None:
     register_ai_learning(app, periodic=periodic)
     if periodic:
         app.periodic(cron="* * * * *", periodic_id="inbox_ai_sweep")(sweep)
+        app.periodic(cron="*/5 * * * *", periodic_id="inbox_vector_indexes")(vix)
         app.periodic(cron="* * * * *", periodic_id="inbox_recover")(rec)
         app.periodic(cron="*/15 * * * *", periodic_id="inbox_upkeep")(up)
         app.periodic(cron="0 3 * * *", periodic_id="inbox_purge")(pur)

@@ -16,9 +16,10 @@ the planner proves the index's predicate and uses it.
 :func:`ensure` creates the missing ones (``CREATE INDEX CONCURRENTLY``: writes to the table go
 on during the build) and drops those of deleted tenants and of tenants shrunk below half the
 threshold (hysteresis: a tenant around the threshold does not build and drop in turn); run by
-the job ``inbox.ai_sweep`` (every minute, :func:`growthops.inbox.jobs.sweep_ai`) after it has
-indexed the pending documents; a build holds that sweep for its duration (~80–200 s per
-100,000 vectors on a 2-core machine; the next sweep starts after it: the task's queueing lock). Building an index needs the table's owner: the owner connection
+the job ``inbox.vector_indexes`` (every 5 minutes, :func:`growthops.inbox.jobs.vector_indexes`),
+its own task so that a build (~80–200 s per 100,000 vectors on a 2-core machine) never holds
+the minute's ``inbox.ai_sweep`` (uploads, late replies); the next run starts after it (the
+task's queueing lock). Building an index needs the table's owner: the owner connection
 (``Database.admin``), never the application role. Without pgvector it does nothing.
 """
 
