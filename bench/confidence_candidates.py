@@ -55,10 +55,9 @@ def main() -> None:
         calls.clear()
         res = gen(conn, ctx, as_of, E, *a, **k)
         if E and len(calls) >= 3:
-            plats = set(E["platform"])
+            _, vbar, troas, target_cpa = G.value_targets(ctx, E)  # as generate reads them
             days.append(dict(as_of=as_of, E={kk: np.asarray(v).copy() for kk, v in E.items()},
-                             troas={p: ctx.target_roas(p) for p in plats},
-                             max_cpa={p: ctx.config(p).max_cpa for p in plats}, ticket=ctx.ticket_price,
+                             vbar=vbar, troas=troas, target_cpa=target_cpa,
                              p=(calls[0], calls[1], 1.0 - calls[2])))
         return res
 
@@ -81,20 +80,7 @@ def main() -> None:
     for d in days:
         E = d["E"]
         platform, level = E["platform"], E["level"]
-        camp = level == "campaign"
-        vp, hv = {}, {}
-        for p in set(platform):
-            mm = camp & (platform == p)
-            value, results = E["value_30"][mm].sum(), E["results_30"][mm].sum()
-            vp[p] = value / results if value > 0 and results > 0 else d["ticket"]
-            hv[p] = bool(value > 0)
-        vpa = np.array([vp[p] or np.nan for p in platform], float)
-        has_value = np.array([hv[p] for p in platform])
-        vbar = np.where(has_value, (E["value_30"] + vpa * G.VALUE_SHRINK_RESULTS)
-                        / (E["results_30"] + G.VALUE_SHRINK_RESULTS), vpa)
-        troas = np.array([d["troas"][p] for p in platform], float)
-        max_cpa = np.array([d["max_cpa"][p] or np.nan for p in platform], float)
-        target_cpa = np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
+        vbar, troas, target_cpa = d["vbar"], d["troas"], d["target_cpa"]
         day = pd.Timestamp(d["as_of"])
         nxt = m[(m.day > day) & (m.day <= day + timedelta(days=7))]
         after = nxt.groupby(["platform", "level", "entity_id"])[["spend", "results", "value"]].sum()

@@ -3,6 +3,7 @@ needed, deterministic), with a small bilingual knowledge base."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from growthops.core.db import Database
@@ -85,3 +86,16 @@ def label_examples(db: Database, tenant_id) -> None:
             + [{"text": t, "label": "escalate"} for t in UNANSWERABLE])
     with db.tenant_tx(tenant_id) as conn:
         calibrate.add_examples(conn, tenant_id=tenant_id, rows=rows, source="api")
+
+
+class FixedEmbedder:
+    """An embedder returning one fixed vector ``v`` (shape ``(dim,)``) for any single text, as
+    ``(1, dim)``: the search's vector branch then queries exactly ``v``."""
+
+    name = "test"
+
+    def __init__(self, v: np.ndarray) -> None:
+        self.v = v
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.v[None, :]

@@ -9,6 +9,7 @@ import pytest
 
 from growthops.inbox.ai import kb, search, vector_index
 from tests.conftest import new_tenant
+from tests.inbox.ai.conftest import FixedEmbedder as Fixed
 from tests.inbox.ai.conftest import kb_tenant
 
 
@@ -94,15 +95,6 @@ def test_vector_branch_recall_with_many_tenants_of_skewed_sizes(fresh_db):
                 [t.tenant_id, kb.vector_literal(vecs, True)])
         tenants.append(t)
     assert vector_index.ensure(fresh_db, threshold=200)["created"] == 2
-
-    class Fixed:
-        name = "test"
-
-        def __init__(self, v: np.ndarray) -> None:
-            self.v = v
-
-        def embed(self, texts: list[str]) -> np.ndarray:
-            return self.v[None, :]
 
     overlaps = []
     for t in tenants:

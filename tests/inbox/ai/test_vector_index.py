@@ -11,18 +11,7 @@ import pytest
 
 from growthops.inbox.ai import kb, search, vector_index
 from tests.conftest import new_tenant
-
-
-class Fixed:
-    """An embedder returning one fixed vector."""
-
-    name = "test"
-
-    def __init__(self, v: np.ndarray) -> None:
-        self.v = v
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self.v[None, :]
+from tests.inbox.ai.conftest import FixedEmbedder as Fixed
 
 
 class Recorder:

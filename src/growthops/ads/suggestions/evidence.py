@@ -424,6 +424,10 @@ def history_drift_variance(
     *Forecasting with Exponential Smoothing*, ch. 5): no entity's rate enters another's, only
     the tenant's evidence on how much an entity's last weeks revert to its own past.
     Entities need ``min_count`` events in each period; groups with fewer than 5 give 0.
+
+    Not used by the daily cycle since docs/confidences.md section 7 (:func:`transient_variance`
+    gives the history's discount now); kept with its test as section 5's model and as the
+    baseline of ``bench/confidence_estimators.py``.
     """
     cn, en = np.asarray(c_next, float), np.asarray(e_next, float)
     cr, er = np.asarray(c_recent, float), np.asarray(e_recent, float)

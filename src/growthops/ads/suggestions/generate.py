@@ -82,6 +82,43 @@ COOLDOWN_DAYS = 7
 MIN_STAKE_SHARE = 0.001  # value per result is shrunk toward the platform's with 5 pseudo-results
 
 
+def value_targets(ctx: TenantContext, E: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Per entity of the window ``E`` (:func:`growthops.ads.analysis.window.fetch_entities`):
+    ``(has_value, vbar, target_roas, target_cpa)``, four length-n arrays.
+
+    ``has_value`` (bool): the entity's platform reports conversion values (campaign level,
+    30 days). ``vbar``: the value per result (account currency) — the entity's 30 days shrunk
+    toward its platform's by :data:`VALUE_SHRINK_RESULTS` pseudo-results when values are
+    reported, else the platform's (the tenant's ticket price; NaN without one).
+    ``target_roas`` (fraction, e.g. 2.5): the platform's target; ``target_cpa`` (account
+    currency): the platform's ``max_cpa`` when set, else ``vbar / target_roas``. The premises
+    the suggestions and the backtest judge are written against these (docs/confidences.md).
+    Config lookups run once per platform, not per entity.
+    """
+    platform, level = E["platform"], E["level"]
+    camp = level == "campaign"
+    plats = set(platform)
+    v_plat: dict[str, float | None] = {}
+    plat_has_value: dict[str, bool] = {}
+    for p in plats:
+        m = camp & (platform == p)
+        value, results = E["value_30"][m].sum(), E["results_30"][m].sum()
+        v_plat[p] = value / results if value > 0 and results > 0 else ctx.ticket_price
+        plat_has_value[p] = bool(value > 0)
+    vp = np.array([v_plat[p] if v_plat[p] else np.nan for p in platform], dtype=float)
+    has_value = np.array([plat_has_value[p] for p in platform])
+    vbar = np.where(
+        has_value,
+        (E["value_30"] + vp * VALUE_SHRINK_RESULTS) / (E["results_30"] + VALUE_SHRINK_RESULTS),
+        vp,
+    )
+    troas_of = {p: ctx.target_roas(p) for p in plats}
+    max_cpa_of = {p: ctx.config(p).max_cpa or np.nan for p in plats}
+    troas = np.array([troas_of[p] for p in platform])
+    max_cpa = np.array([max_cpa_of[p] for p in platform], dtype=float)
+    return has_value, vbar, troas, np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
+
+
 def generate(
     conn: Any,
     ctx: TenantContext,
@@ -109,31 +146,8 @@ def generate(
     pooled = (np.maximum(group_totals(pl, E["results_14"]), 0.5)
               / np.maximum(group_totals(pl, E["spend_14"]), 1e-9))
 
-    # Value per result: the platform's (campaign level, 30 days) or the tenant's ticket price.
     camp = level == "campaign"
-    v_plat: dict[str, float | None] = {}
-    for p in set(platform):
-        m = camp & (platform == p)
-        value, results = E["value_30"][m].sum(), E["results_30"][m].sum()
-        if value > 0 and results > 0:
-            v_plat[p] = value / results
-        else:
-            v_plat[p] = ctx.ticket_price
-    vp = np.array([v_plat[p] if v_plat[p] else np.nan for p in platform], dtype=float)
-    plat_has_value = {p: bool(E["value_30"][camp & (platform == p)].sum() > 0) for p in set(platform)}
-    has_value = np.array([plat_has_value[p] for p in platform])
-    vbar = np.where(
-        has_value,
-        (E["value_30"] + vp * VALUE_SHRINK_RESULTS) / (E["results_30"] + VALUE_SHRINK_RESULTS),
-        vp,
-    )
-    # Per platform once, then spread over the entities (a config lookup per entity was ~10 %
-    # of the suggestion step).
-    troas_of = {p: ctx.target_roas(p) for p in set(platform)}
-    max_cpa_of = {p: ctx.config(p).max_cpa or np.nan for p in set(platform)}
-    troas = np.array([troas_of[p] for p in platform])
-    max_cpa = np.array([max_cpa_of[p] for p in platform], dtype=float)
-    target_cpa = np.where(np.isfinite(max_cpa), max_cpa, vbar / troas)
+    has_value, vbar, troas, target_cpa = value_targets(ctx, E)
     # Rate thresholds (results per unit of spend) equivalent to ROAS thresholds.
     lam_target = 1.0 / target_cpa
     # Day-to-day overdispersion of results per spend (pooled per platform and level, shrunk):
@@ -144,12 +158,13 @@ def generate(
     # pooled per platform and level: the next week is not the last two. Its mean too (issue 16:
     # the display tenant's rates rose by ~0.2 in log a fortnight; a mean-one drift centred the
     # predictive below where next weeks fell); see evidence.drift_moments.
-    m_drift, tau2 = drift_moments(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    gid = unique_inverse(pl)[1]  # integer group codes: one sort of the strings
+    m_drift, tau2 = drift_moments(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], gid)
     # The weekly counts vary more than Poisson's (kappa, ~2-3 on the display tenant), so the
     # drift proper is what is left of the squared changes beyond kappa times Poisson's noise
     # (issue 16: read as Poisson, an ad with a handful of results looked three times surer than
     # it was); see evidence.drift_variance_function. Too few entities: the moments above.
-    tau2_f, kappa = drift_variance_function(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], pl)
+    tau2_f, kappa = drift_variance_function(E["results_7"], E["spend_7"], E["results_e"], E["spend_e"], gid)
     tau2 = np.where(np.isfinite(tau2_f), tau2_f, tau2)
     kappa = np.where(np.isfinite(kappa), kappa, 1.0)
     # How much of a recent deviation is transient, and how far levels move between the entity's
@@ -160,7 +175,6 @@ def generate(
     # for months is pulled toward its level, a steady loser keeps its verdict.
     y_old = np.maximum(E["results_90"] - E["results_14"], 0.0)
     s_old = np.maximum(E["spend_90"] - E["spend_14"], 0.0)
-    gid = unique_inverse(pl)[1]  # integer group codes: one sort of the strings
     nu, d_level = transient_variance(
         E["results_7"], E["spend_7"], E["results_30"] - E["results_7"], E["spend_30"] - E["spend_7"],
         E["results_90"] - E["results_30"], E["spend_90"] - E["spend_30"], gid,
