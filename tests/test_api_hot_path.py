@@ -205,6 +205,27 @@ def test_a_dead_keys_decision_is_rolled_back(db, client):
         assert conn.execute("select count(*) as n from ads.audit_log").fetchone()["n"] == 0
 
 
+def test_the_decision_records_the_keys_use_in_its_one_statement(db, client):
+    # the approval sends no separate liveness statement (docs/performance.md §10): its own
+    # statement records the key's use, at most once a minute, as the liveness check does
+    t = new_tenant(db)
+    key = _key(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = _pending(conn, t.tenant_id)
+    h = {"X-API-Key": key}
+    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # cached
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update core.api_keys set last_used_at = now() - interval '2 hours'"
+                     " where tenant_id = %s", [str(t.tenant_id)])
+    r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h,
+                    json={"decision": "approved"})
+    assert r.status_code == 201, r.text
+    with db.tenant_tx(t.tenant_id) as conn:
+        age = conn.execute("select now() - last_used_at as age from core.api_keys"
+                           " where tenant_id = %s", [str(t.tenant_id)]).fetchone()["age"]
+    assert age.total_seconds() < 60
+
+
 def test_a_dead_key_gets_401_before_its_requests_faults(db, client):
     t = new_tenant(db)
     key = _key(db, t)

@@ -124,7 +124,7 @@ class Principal:
     def tenant_id(self) -> UUID | None:
         """The one tenant the principal is bound to (key, client_viewer), or None (staff)."""
         if self.key is not None:
-            return UUID(str(self.key.tenant_id))
+            return _as_uuid(self.key.tenant_id)
         return self.user.tenant_id if self.user is not None else None
 
     def can_access(self, tenant_id: UUID | str) -> bool:
@@ -301,6 +301,11 @@ async def tenant_path(
     function that does nothing is not worth a hop to the thread pool."""
 
 
+def _as_uuid(value: UUID | str) -> UUID:
+    """``value`` as a :class:`~uuid.UUID` (returned as is when it already is one)."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
 def _tenant_row(request: Request, who: Principal) -> dict[str, Any]:
     """The tenant of the request (``tenant_id``, ``client_key``): the path's, else the
     principal's own; :class:`NotFound` (404) as :func:`request_scope` says."""
@@ -342,7 +347,7 @@ def scope_tx_batch(
     422), a dead key still gets 401 instead.
     """
     row = _tenant_row(request, who)
-    tid = UUID(str(row["tenant_id"]))
+    tid = _as_uuid(row["tenant_id"])
     db = get_database(request)
     try:
         todo = statements(tid) if statements is not None else []
@@ -396,7 +401,11 @@ async def run_in_scope(
 
 
 async def read_in_scope(
-    request: Request, who: Principal, statements: Callable[[UUID], Sequence[tuple[str, Any]]]
+    request: Request,
+    who: Principal,
+    statements: Callable[[UUID], Sequence[tuple[str, Any]]],
+    *,
+    key_checked: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """Run ``statements(tenant_id)`` (``(sql, params)`` pairs for the resolved tenant) in the
     request's tenant transaction in one round trip and one hop to the thread pool; return each
@@ -411,9 +420,14 @@ async def read_in_scope(
     dropped. The tenant is resolved as by :func:`request_scope` (404). When ``statements``
     itself refuses the request (raises: 403, 422), a key revoked behind this process's cache
     gets 401 instead, as with :func:`scope_tx_batch` (one round trip, on that error path only).
+
+    ``key_checked=True``: the caller's statements are themselves conditional on the key's
+    liveness and record its use (the decision's ``live_key``), and an empty answer is followed
+    by a transaction that checks the key (:func:`run_in_scope`): the separate liveness
+    statement is then not sent (one statement fewer per request, docs/performance.md §10).
     """
     def work() -> list[list[dict[str, Any]]]:
-        tid = UUID(str(_tenant_row(request, who)["tenant_id"]))
+        tid = _as_uuid(_tenant_row(request, who)["tenant_id"])
         db = get_database(request)
         key = who.key
         try:
@@ -423,7 +437,7 @@ async def read_in_scope(
                 with key_tx_batch(db, key, []):
                     pass
             raise
-        if key is None:
+        if key is None or key_checked:
             return db.tenant_batch(tid, todo)
         live = (api_keys.LIVENESS_SQL, {"t": str(key.tenant_id), "k": key.key_id})
         first, *rest = db.tenant_batch(tid, [live, *todo])

@@ -197,8 +197,11 @@ def decide_query(
     Arguments as :func:`decide`; raises its :class:`InvalidInput`. ``live_key``: an API key's
     id; the statement then decides only while that key exists in the tenant and is not revoked
     (read under the statement's own snapshot, the suggestion row locked), so a caller that
-    commits in the same round trip writes nothing for a key revoked before it (the API reads
-    the key's liveness row after, and answers 401). Run the statement in the tenant's
+    commits in the same round trip writes nothing for a key revoked before it, and records the
+    key's use as :data:`~growthops.core.auth.api_keys.LIVENESS_SQL` does (``last_used_at``, at
+    most one write per key and minute). The API then needs no separate liveness statement: a
+    dead key makes the statement match nothing, and the refusal's second transaction checks
+    the key first and answers 401 (docs/performance.md §10). Run the statement in the tenant's
     transaction, then pass its row (or None) to :func:`decided`.
     """
     now = now or datetime.now(UTC)
@@ -211,7 +214,12 @@ def decide_query(
     # decision row and the audit entry (audit.record's columns; the decision's id joins the
     # redacted ``after`` in SQL, a number redaction leaves as is). No row when the UPDATE
     # matched none: nothing is inserted and _refusal says why.
-    sql = """with prev as (
+    sql = """with used as (
+             update core.api_keys set last_used_at = now()
+              where tenant_id = %(t)s and key_id = %(live_key)s::bigint and revoked_at is null
+                and (last_used_at is null or last_used_at < now() - interval '1 minute')
+             returning key_id
+           ), prev as (
              select suggestion_id, status from ads.suggestions
              where tenant_id = %(t)s and suggestion_id = %(id)s
                and (%(live_key)s::bigint is null
@@ -223,7 +231,7 @@ def decide_query(
              update ads.suggestions s
                 set status = %(decision)s, decided_by = %(by)s, decided_at = %(now)s
                from prev
-              where s.tenant_id = %(t)s and s.suggestion_id = prev.suggestion_id
+              where s.tenant_id = %(t)s and s.suggestion_id = %(id)s and prev.suggestion_id = %(id)s
                 and s.status = any(%(from)s) and s.expires_at > %(now)s
              returning s.suggestion_id, prev.status as status_before, s.status, s.type,
                        s.platform, s.entity_type, s.entity_id, s.entity_name, s.action,

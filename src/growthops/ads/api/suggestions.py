@@ -12,7 +12,8 @@ from collections import OrderedDict
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.background import BackgroundTask
 
 from growthops.ads.action import decisions
 from growthops.ads.models import DecisionIn, DecisionOut, HistoryOut, SuggestionOut, SuggestionPage
@@ -180,8 +181,8 @@ def suggestion_history(suggestion_id: IdPath, scope: Scope) -> HistoryOut:
     responses={**BODY, **FORBIDDEN, **CONFLICT},
     summary="Approve, refuse or backlog",
 )
-async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who: Who,
-                 background: BackgroundTasks) -> DecisionOut:
+async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who: Who
+                 ) -> DecisionOut:
     """Record a decision (channel ``api``); 403 for a client_viewer; 409 when expired or
     already decided. A logged-in user decides as itself; an API key decides as itself
     (``apikey:<name>#<id>``), or names ``decided_by`` when it was created to act for people.
@@ -191,11 +192,11 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
     The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`) is sent
     with the tenant transaction's opening (and an API key's liveness check) and its commit: one
     round trip, in one hop to the thread pool (:func:`growthops.web.deps.read_in_scope`). With
-    an API key the statement decides only while the key is live (``live_key``), and the
-    liveness row is read before answering: a key revoked behind this process's cache gets 401
-    and nothing was written. When the statement matched no suggestion, why (404, 409) is read
-    in a second transaction (:func:`growthops.web.deps.run_in_scope`, which checks the key
-    again). The execution runs on the app's own after-response threads
+    an API key the statement decides only while the key is live (``live_key``) and records the
+    key's use, so no separate liveness statement is sent (``key_checked``): a key revoked
+    behind this process's cache makes the statement match nothing, and why (401, 404, 409) is
+    read in a second transaction (:func:`growthops.web.deps.run_in_scope`, which checks the
+    key first). The execution runs on the app's own after-response threads
     (:func:`growthops.web.background.run_after`), not the request's pool, and only when there
     is an account to execute on (issue 16, docs/performance.md §7, §9).
     """
@@ -213,7 +214,7 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
             channel="api", api_key=key, live_key=key[0] if key else None)
         return [(sql, sent["params"])]
 
-    (found,) = await read_in_scope(request, who, statement)
+    (found,) = await read_in_scope(request, who, statement, key_checked=True)
     if found:
         row = decisions.decided(None, found[0], sent["params"])
     else:
@@ -221,14 +222,16 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
             return decisions.decided(scope.conn, None, sent["params"])  # raises 404 / 409
 
         row = await run_in_scope(request, who, refusal)
+    task = None
     if body.decision == "approved" and row["has_ad_account"]:
         from growthops.ads.action.execution import execute_after_approval
 
-        background.add_task(run_after, request.app, execute_after_approval, request.app.state.db,
-                            tenant_id=row["tenant_id"], suggestion_id=suggestion_id,
-                            actor=row["decided_by"])
+        task = BackgroundTask(run_after, request.app, execute_after_approval,
+                              request.app.state.db, tenant_id=row["tenant_id"],
+                              suggestion_id=suggestion_id, actor=row["decided_by"])
     out = DecisionOut.model_validate(row).model_dump_json()
-    return Response(out, status_code=201, media_type="application/json")  # type: ignore[return-value]
+    return Response(out, status_code=201, media_type="application/json",  # type: ignore[return-value]
+                    background=task)
 
 
 router = tenant_router(routes, "/suggestions")
