@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from growthops.core.logs.scrub import install_log_scrubber, register_settings
     from growthops.web import auth, pages, slack
     from growthops.web.apidocs import install_docs
+    from growthops.web.deps import OwnRouter
     from growthops.web.errors import install_error_handlers
     from growthops.web.limits import document_limits, install_limits
     from growthops.web.sessions import install_sessions
@@ -82,7 +83,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # docs/performance.md §8). No path of auth.router is served by a domain router.
     for domain in domains:
         for router in domain.load("api")() if domain.api else []:
-            app.include_router(router)
+            if isinstance(router, OwnRouter):
+                router.mount(app)  # flat: one regular expression per route (§10)
+            else:
+                app.include_router(router)
     app.include_router(auth.router)
     slack.install_handlers([h for h in (d.load("slack_actions") for d in domains) if h])
     app.include_router(slack.router)
