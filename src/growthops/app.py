@@ -79,8 +79,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # Routes are matched in the order they are mounted, and every included router costs a
     # walk of its routes per request (FastAPI's _IncludedRouter): the domains' API routers come
     # first, so the ads domain's hot routes (its first router: the suggestion list and the
-    # decision of the caller's own tenant) are matched without walking the others (issue 16,
-    # docs/performance.md §8). No path of auth.router is served by a domain router.
+    # decision of the caller's own tenant) are matched without walking the others; the
+    # caller's-own-tenant routers (OwnRouter) are mounted flat, their routes the app's own
+    # (issue 16, docs/performance.md §8, §10). No path of auth.router is served by a domain
+    # router.
     for domain in domains:
         for router in domain.load("api")() if domain.api else []:
             if isinstance(router, OwnRouter):
