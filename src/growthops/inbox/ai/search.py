@@ -107,6 +107,14 @@ CAND_MAX = 2000
 CAND_FETCH = 4000
 BM25_K1 = 1.2
 BM25_B = 0.75
+#: Beyond :data:`EXHAUSTIVE` passages the full-text branch reads its candidates from
+#: ``inbox.kb_postings`` (migration ``0195_kb_postings.sql``): for each query lexeme, at most
+#: this many postings, those of highest impact (BM25's term-frequency saturation) first.
+POSTINGS_K = 1000
+POSTINGS_K_COMMON = 300
+#: False: the former bounded pool (GIN candidates, :data:`MAX_DF`, :data:`CAND_MAX`,
+#: :data:`CAND_FETCH`, ``ts_rank``, :data:`POOL`) instead of the postings.
+POSTINGS = True
 FUSIONS = ("convex", "rrf")
 
 
@@ -188,7 +196,8 @@ _QDF = """qdf as (
 #: document frequency ≤ MAX_DF, rarest first, while the postings taken so far are fewer than
 #: CAND_MAX; else the rarest lexeme.
 _CQ = """cq as (
-          select case when st.n <= %(exh)s then qq.x else coalesce(
+          select case when st.n <= %(exh)s then qq.x
+                      when not %(postings)s then coalesce(
                    (select string_agg(quote_literal(lexeme), ' | ')::tsquery from (
                       select lexeme, df, sum(df) over (order by df, lexeme
                                                        rows unbounded preceding) as cum
@@ -234,7 +243,7 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                    exists(select 1 from pg_index where indexrelid = to_regclass(%(ixc)s)
                           and indisvalid) as ixc from cq""",
         {"q": query, "t": tid, "ef": str(max(EF_SEARCH, depth)), "exh": EXHAUSTIVE,
-         "maxdf": MAX_DF, "candmax": CAND_MAX,
+         "maxdf": MAX_DF, "candmax": CAND_MAX, "postings": POSTINGS,
          "ixf": "inbox." + index_name("faq_qa", tid),
          "ixc": "inbox." + index_name("knowledge_chunks", tid)}).fetchone()
     pg = first["pg"]
@@ -251,17 +260,45 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                               "wv": fu.w_vec, "alpha": fu.alpha, "boost": QUESTION_BOOST,
                               "k1": BM25_K1, "b": BM25_B, "exh": EXHAUSTIVE, "maxdf": MAX_DF,
                               "pool": POOL, "cq": first["cq"],
-                              "exhaustive": first["exhaustive"], "fetch": CAND_FETCH}
+                              "exhaustive": first["exhaustive"], "fetch": CAND_FETCH,
+                              "kpost": POSTINGS_K, "kcommon": POSTINGS_K_COMMON}
     if use_vec:
         params["v"] = vector_literal(embedder.embed([query]), True)[0]
         params["m"] = embedder.name
-    ft = (f"""{_ST}, {_QDF},
+    if use_ft and POSTINGS and not first["exhaustive"]:
+        # the pool: the best POOL passages by the BM25 of the postings read (each query
+        # lexeme's POSTINGS_K of highest impact, POSTINGS_K_COMMON for a lexeme in more than
+        # MAX_DF of the passages), then scored exactly from their tsvector below
+        cand = """pc as (
+          select p.src, p.ref_id,
+                 sum(qdf.idf * p.tf * (%(k1)s + 1)
+                     / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / greatest(st.avgdl, 1))))
+                   as partial
+          from qdf cross join st cross join lateral (
+            select p.src, p.ref_id, p.tf, p.dl from inbox.kb_postings p
+            where p.tenant_id = %(t)s and p.lexeme = qdf.lexeme
+            order by p.w desc
+            limit case when qdf.df <= %(maxdf)s * st.n then %(kpost)s else %(kcommon)s end) p
+          where qdf.df > 0
+          group by p.src, p.ref_id
+          order by partial desc, p.src, p.ref_id limit %(pool)s),
         cand as (
+          select 'chunk'::text as kind, c.chunk_id as ref_id, c.tsv
+          from pc join inbox.knowledge_chunks c on c.tenant_id = %(t)s and c.chunk_id = pc.ref_id
+          where pc.src = 'c'
+          union all
+          select 'faq', f.faq_id, f.tsv
+          from pc join inbox.faq_qa f on f.tenant_id = %(t)s and f.faq_id = pc.ref_id
+          where pc.src = 'f'),"""
+    else:
+        cand = """cand as (
           select * from inbox.kb_text_candidates(
                           %(t)s, %(cq)s::tsquery,
                           case when %(exhaustive)s then null else %(fetch)s end::int) m, qq
           order by %(exhaustive)s desc, ts_rank(m.tsv, qq.x, 1) desc
-          limit case when %(exhaustive)s then null else %(pool)s end),
+          limit case when %(exhaustive)s then null else %(pool)s end),"""
+    ft = (f"""{_ST}, {_QDF},
+        {cand}
         tf as (
           select c.kind, c.ref_id, length(c.tsv) as dl, u.lexeme,
                  coalesce(array_length(u.positions, 1), 1)
