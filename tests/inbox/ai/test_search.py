@@ -287,3 +287,26 @@ def test_postings_follow_inserts_updates_and_deletes(db):
         check(conn)
         conn.execute("delete from inbox.faq_qa where tenant_id = %s", [t.tenant_id])
         assert check(conn) == 0
+
+
+def test_the_branches_on_two_connections_give_the_same_hits(db, kbt, monkeypatch):
+    """``search(db=...)``: the vector branch on another connection of the pool, fused in
+    Python — the same hits, ranks and scores as the one statement, for both fusions, on the
+    small FAQ (exhaustive) and on a bounded full-text pool (the postings)."""
+    from tests.inbox.ai.conftest import ANSWERABLE
+
+    queries = [q for q, _ in ANSWERABLE] + ["zzz qqq", "the"]
+    for exhaustive in (2000, 1):
+        monkeypatch.setattr(search, "EXHAUSTIVE", exhaustive)
+        for fu in (None, search.Fusion(method="rrf", w_ft=0.5, w_vec=1.0, k=5)):
+            with db.tenant_tx(kbt.tenant_id) as conn:
+                for q in queries:
+                    one = search.search(conn, tenant_id=kbt.tenant_id, query=q, fusion=fu)
+                    two = search.search(conn, tenant_id=kbt.tenant_id, query=q, fusion=fu,
+                                        db=db)
+                    assert [(h.kind, h.ref_id, h.ft_rank, h.vec_rank) for h in two] == \
+                        [(h.kind, h.ref_id, h.ft_rank, h.vec_rank) for h in one], q
+                    for a, b in zip(one, two, strict=True):
+                        assert (b.rrf, b.ft_score, b.cosine) == pytest.approx(
+                            (a.rrf, a.ft_score, a.cosine)), q
+                        assert (b.title, b.text, b.lang) == (a.title, a.text, a.lang)
