@@ -171,7 +171,8 @@ def test_deleting_a_tenant_with_a_knowledge_base_takes_its_statistics_only(db):
     """Migration 0194: the cascade from core.tenants deletes the tenant's FAQ entries (and
     passages) after its row; the statistics' trigger used to count them down into rows that
     referenced the deleted tenant, and the foreign key aborted the whole deletion. Now the
-    tenant goes with its statistics, and another tenant's are untouched."""
+    tenant goes with its statistics and its full-text postings (migration 0195: no foreign key,
+    the passages' delete trigger takes them), and another tenant's are untouched."""
     gone, kept = kb_tenant(db, faq=False), kb_tenant(db, faq=False)
     for t in (gone, kept):
         with db.tenant_tx(t.tenant_id) as conn:
@@ -183,15 +184,17 @@ def test_deleting_a_tenant_with_a_knowledge_base_takes_its_statistics_only(db):
             return conn.execute(
                 """select (select count(*) from inbox.kb_text_stats where tenant_id = %(t)s) s,
                           (select count(*) from inbox.kb_lexemes where tenant_id = %(t)s) l,
+                          (select count(*) from inbox.kb_postings where tenant_id = %(t)s) p,
                           (select count(*) from inbox.faq_qa where tenant_id = %(t)s) f""",
                 {"t": tid}).fetchone()
 
     before = counts(kept.tenant_id)
-    assert before["s"] >= 1 and before["l"] >= 3 and counts(gone.tenant_id)["s"] >= 1
+    assert before["s"] >= 1 and before["l"] >= 3 and before["p"] >= 3
+    assert counts(gone.tenant_id)["s"] >= 1 and counts(gone.tenant_id)["p"] >= 3
     with db.admin() as conn:
         conn.execute("delete from core.tenants where tenant_id = %s", [gone.tenant_id])
     after = counts(gone.tenant_id)
-    assert (after["s"], after["l"], after["f"]) == (0, 0, 0)
+    assert (after["s"], after["l"], after["p"], after["f"]) == (0, 0, 0, 0)
     assert counts(kept.tenant_id) == before
 
 
@@ -240,6 +243,7 @@ def test_a_big_knowledge_base_reads_the_best_postings_of_each_word(db, monkeypat
         monkeypatch.setattr(search, "EXHAUSTIVE", 10)
         assert run() == exhaustive and len(exhaustive) == 41
         monkeypatch.setattr(search, "POSTINGS_K", 2)
+        monkeypatch.setattr(search, "POSTINGS_K_COMMON", 2)
         hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of a parrot",
                              mode="fulltext")
     assert hits[0].title == "Can a parrot be sent?"
