@@ -96,7 +96,7 @@ def _sample_value(conn, schema: str, name: str, col: dict):
     import re
 
     for c in checks:
-        lits = re.findall(r"'([^']*)'::text", c["def"])
+        lits = re.findall(r"'([^']*)'::(?:text|\"char\")", c["def"])
         if lits:
             return lits[0]
     t = col["typname"]

@@ -171,7 +171,8 @@ def test_deleting_a_tenant_with_a_knowledge_base_takes_its_statistics_only(db):
     """Migration 0194: the cascade from core.tenants deletes the tenant's FAQ entries (and
     passages) after its row; the statistics' trigger used to count them down into rows that
     referenced the deleted tenant, and the foreign key aborted the whole deletion. Now the
-    tenant goes with its statistics, and another tenant's are untouched."""
+    tenant goes with its statistics and its full-text postings (migration 0195: no foreign key,
+    the passages' delete trigger takes them), and another tenant's are untouched."""
     gone, kept = kb_tenant(db, faq=False), kb_tenant(db, faq=False)
     for t in (gone, kept):
         with db.tenant_tx(t.tenant_id) as conn:
@@ -183,15 +184,17 @@ def test_deleting_a_tenant_with_a_knowledge_base_takes_its_statistics_only(db):
             return conn.execute(
                 """select (select count(*) from inbox.kb_text_stats where tenant_id = %(t)s) s,
                           (select count(*) from inbox.kb_lexemes where tenant_id = %(t)s) l,
+                          (select count(*) from inbox.kb_postings where tenant_id = %(t)s) p,
                           (select count(*) from inbox.faq_qa where tenant_id = %(t)s) f""",
                 {"t": tid}).fetchone()
 
     before = counts(kept.tenant_id)
-    assert before["s"] >= 1 and before["l"] >= 3 and counts(gone.tenant_id)["s"] >= 1
+    assert before["s"] >= 1 and before["l"] >= 3 and before["p"] >= 3
+    assert counts(gone.tenant_id)["s"] >= 1 and counts(gone.tenant_id)["p"] >= 3
     with db.admin() as conn:
         conn.execute("delete from core.tenants where tenant_id = %s", [gone.tenant_id])
     after = counts(gone.tenant_id)
-    assert (after["s"], after["l"], after["f"]) == (0, 0, 0)
+    assert (after["s"], after["l"], after["p"], after["f"]) == (0, 0, 0, 0)
     assert counts(kept.tenant_id) == before
 
 
@@ -207,7 +210,107 @@ def test_a_big_knowledge_base_scores_a_bounded_pool(db, monkeypatch):
         kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
         monkeypatch.setattr(search, "EXHAUSTIVE", 10)
         monkeypatch.setattr(search, "POOL", 5)
+        monkeypatch.setattr(search, "POSTINGS", False)
         hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of a parrot",
                              mode="fulltext")
     assert hits[0].title == "Can a parrot be sent?"
     assert len(hits) == 1  # only the pool built from the rare word ("delivery": in every entry)
+
+
+def test_a_big_knowledge_base_reads_the_best_postings_of_each_word(db, monkeypatch):
+    """Beyond EXHAUSTIVE passages the full-text branch reads at most POSTINGS_K postings per
+    query word (inbox.kb_postings, highest impact first): with the bound above every word's
+    postings, the same hits and BM25 scores as the exhaustive scoring; with a bound of 2 the rare
+    word's passage still comes first and at most 2 passages per word are scored."""
+    t = kb_tenant(db, faq=False)
+    entries = [{"question": f"Delivery question {i}", "answer": f"Delivery answer {i}" + " x" * i,
+                "lang": "en"} for i in range(40)]
+    entries.append({"question": "Can a parrot be sent?", "answer": "Yes, by delivery.",
+                    "lang": "en"})
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=entries)
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+            {"question": "Parrot question?", "answer": "Not enabled.", "lang": "en"}])
+        conn.execute("update inbox.faq_qa set enabled = false where tenant_id = %s "
+                     "and question = 'Parrot question?'", [t.tenant_id])
+
+        def run():
+            return [(h.ref_id, h.ft_rank, round(h.ft_score, 9)) for h in search.search(
+                conn, tenant_id=t.tenant_id, query="delivery of a parrot", mode="fulltext",
+                limit=50)]
+
+        exhaustive = run()
+        monkeypatch.setattr(search, "EXHAUSTIVE", 10)
+        assert run() == exhaustive and len(exhaustive) == 41
+        monkeypatch.setattr(search, "POSTINGS_K", 2)
+        monkeypatch.setattr(search, "POSTINGS_K_COMMON", 2)
+        hits = search.search(conn, tenant_id=t.tenant_id, query="delivery of a parrot",
+                             mode="fulltext")
+    assert hits[0].title == "Can a parrot be sent?"
+    assert len(hits) == 3
+
+
+def test_postings_follow_inserts_updates_and_deletes(db):
+    """inbox.kb_postings (migration 0195) holds one row per (enabled passage, lexeme), as
+    inbox.kb_postings_of computes it from the passage's tsvector, after every kind of write."""
+    t = kb_tenant(db, faq=False)
+
+    def check(conn):
+        have = conn.execute(
+            """select src, ref_id, lexeme, w, tf, dl from inbox.kb_postings
+                where tenant_id = %s order by 1, 2, 3""", [t.tenant_id]).fetchall()
+        truth = conn.execute(
+            """select * from (
+                 select 'f'::"char" src, f.faq_id ref_id, x.lexeme, x.w, x.tf, x.dl
+                 from inbox.faq_qa f cross join lateral inbox.kb_postings_of(f.tsv) x
+                 where f.tenant_id = %(t)s and f.enabled
+                 union all
+                 select 'c', c.chunk_id, x.lexeme, x.w, x.tf, x.dl
+                 from inbox.knowledge_chunks c cross join lateral inbox.kb_postings_of(c.tsv) x
+                 where c.tenant_id = %(t)s) p order by 1, 2, 3""", {"t": t.tenant_id}).fetchall()
+        assert have == truth
+        return len(have)
+
+    with db.tenant_tx(t.tenant_id) as conn:
+        kb.add_faq(conn, tenant_id=t.tenant_id, entries=[
+            {"question": "Do you ship parrots?", "answer": "Parrots travel by air.", "lang": "en"},
+            {"question": "Do you ship cats?", "answer": "Cats travel by train.", "lang": "en"}])
+        n = check(conn)
+        assert n >= 8
+        tf = conn.execute("select tf from inbox.kb_postings where tenant_id = %s "
+                          "and lexeme = 'parrot'", [t.tenant_id]).fetchone()["tf"]
+        assert tf == 1 + search.QUESTION_BOOST  # once in the answer, once (× 2) in the question
+        conn.execute("update inbox.faq_qa set tsv = to_tsvector('english', 'dogs only') "
+                     "where tenant_id = %s and question = 'Do you ship cats?'", [t.tenant_id])
+        check(conn)
+        conn.execute("update inbox.faq_qa set enabled = false where tenant_id = %s "
+                     "and question = 'Do you ship parrots?'", [t.tenant_id])
+        assert check(conn) == 1  # 'dog' ('only' is a stop word): the enabled entry's
+        conn.execute("update inbox.faq_qa set enabled = true, category = 'x' "
+                     "where tenant_id = %s", [t.tenant_id])
+        check(conn)
+        conn.execute("delete from inbox.faq_qa where tenant_id = %s", [t.tenant_id])
+        assert check(conn) == 0
+
+
+def test_the_branches_on_two_connections_give_the_same_hits(db, kbt, monkeypatch):
+    """``search(db=...)``: the vector branch on another connection of the pool, fused in
+    Python — the same hits, ranks and scores as the one statement, for both fusions, on the
+    small FAQ (exhaustive) and on a bounded full-text pool (the postings)."""
+    from tests.inbox.ai.conftest import ANSWERABLE
+
+    queries = [q for q, _ in ANSWERABLE] + ["zzz qqq", "the"]
+    for exhaustive in (2000, 1):
+        monkeypatch.setattr(search, "EXHAUSTIVE", exhaustive)
+        for fu in (None, search.Fusion(method="rrf", w_ft=0.5, w_vec=1.0, k=5)):
+            with db.tenant_tx(kbt.tenant_id) as conn:
+                for q in queries:
+                    one = search.search(conn, tenant_id=kbt.tenant_id, query=q, fusion=fu)
+                    two = search.search(conn, tenant_id=kbt.tenant_id, query=q, fusion=fu,
+                                        db=db)
+                    assert [(h.kind, h.ref_id, h.ft_rank, h.vec_rank) for h in two] == \
+                        [(h.kind, h.ref_id, h.ft_rank, h.vec_rank) for h in one], q
+                    for a, b in zip(one, two, strict=True):
+                        assert (b.rrf, b.ft_score, b.cosine) == pytest.approx(
+                            (a.rrf, a.ft_score, a.cosine)), q
+                        assert (b.title, b.text, b.lang) == (a.title, a.text, a.lang)

@@ -108,9 +108,10 @@ def kb_search(
 
     lg = _lang(lang)
     tid = _tenant_id(tenant)
-    with get_db().tenant_tx(tid) as conn:
-        try:
-            hits = search(conn, tenant_id=tid, query=query, mode=mode, limit=limit)
+    db = get_db()
+    with db.tenant_tx(tid) as conn:
+        try:  # db: a hybrid search's vector branch on a second connection, concurrently
+            hits = search(conn, tenant_id=tid, query=query, mode=mode, limit=limit, db=db)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
     table = Table("#", _(lg, "source"), _(lg, "passage"), _(lg, "full-text rank"),
