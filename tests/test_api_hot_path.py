@@ -71,6 +71,25 @@ def _pending(conn, tenant_id) -> int:
                         "where status = 'pending'").fetchone()["i"]
 
 
+def _cached_key_and_pending(db, client):
+    """A new tenant, its key (cached by one list request) and its first pending suggestion:
+    ``(tenant, headers, suggestion_id)``."""
+    t = new_tenant(db)
+    h = {"X-API-Key": _key(db, t)}
+    with db.tenant_tx(t.tenant_id) as conn:
+        sid = _pending(conn, t.tenant_id)
+    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # cached
+    return t, h, sid
+
+
+def _revoke_behind_the_cache(db, t) -> None:
+    """Revoke the tenant's keys in the database only (this process's key cache still holds
+    them)."""
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
+                     [str(t.tenant_id)])
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Sao_Paulo"])
 def test_the_page_json_is_pydantics_page_in_any_session_time_zone(db, zone):
     t = new_tenant(db)
@@ -186,15 +205,8 @@ def test_the_list_and_the_approval_take_one_thread_hop_each(db, client, monkeypa
 
 
 def test_a_dead_keys_decision_is_rolled_back(db, client):
-    t = new_tenant(db)
-    key = _key(db, t)
-    with db.tenant_tx(t.tenant_id) as conn:
-        sid = _pending(conn, t.tenant_id)
-    h = {"X-API-Key": key}
-    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # cached
-    with db.tenant_tx(t.tenant_id) as conn:  # revoked behind this process's cache
-        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
-                     [str(t.tenant_id)])
+    t, h, sid = _cached_key_and_pending(db, client)
+    _revoke_behind_the_cache(db, t)
     r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h,
                     json={"decision": "approved"})
     assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
@@ -208,12 +220,7 @@ def test_a_dead_keys_decision_is_rolled_back(db, client):
 def test_the_decision_records_the_keys_use_in_its_one_statement(db, client):
     # the approval sends no separate liveness statement (docs/performance.md §10): its own
     # statement records the key's use, at most once a minute, as the liveness check does
-    t = new_tenant(db)
-    key = _key(db, t)
-    with db.tenant_tx(t.tenant_id) as conn:
-        sid = _pending(conn, t.tenant_id)
-    h = {"X-API-Key": key}
-    assert client.get("/api/v1/suggestions", headers=h).status_code == 200  # cached
+    t, h, sid = _cached_key_and_pending(db, client)
     with db.tenant_tx(t.tenant_id) as conn:
         conn.execute("update core.api_keys set last_used_at = now() - interval '2 hours'"
                      " where tenant_id = %s", [str(t.tenant_id)])
@@ -235,9 +242,7 @@ def test_a_dead_key_gets_401_before_its_requests_faults(db, client):
     body = {"decision": "approved", "decided_by": "someone@agency.example"}
     r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h, json=body)
     assert r.status_code == 422  # this key does not act for people: decided_by refused
-    with db.tenant_tx(t.tenant_id) as conn:  # revoked behind this process's cache
-        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
-                     [str(t.tenant_id)])
+    _revoke_behind_the_cache(db, t)
     r = client.post(f"/api/v1/suggestions/{sid}/decision", headers=h, json=body)
     assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
 
@@ -395,9 +400,7 @@ def test_a_remembered_page_is_sent_only_while_its_version_holds(db, client, monk
                    params={"limit": 4})
     assert r.status_code == 200 and r.content != got
     client.get("/api/v1/suggestions", headers=h, params={"limit": 4})  # remembered again
-    with db.tenant_tx(t.tenant_id) as conn:
-        conn.execute("update core.api_keys set revoked_at = now() where tenant_id = %s",
-                     [str(t.tenant_id)])
+    _revoke_behind_the_cache(db, t)
     r = client.get("/api/v1/suggestions", headers=h, params={"limit": 4})
     assert r.status_code == 401 and r.json()["error"]["type"] == "InvalidApiKey"
 

@@ -405,16 +405,21 @@ def search(conn: Any, *, tenant_id: UUID | str, query: str, limit: int = 10,
                                               and d.document_id = c.document_id
         order by {order}"""
     params["limit"] = limit
-    rows = conn.execute(sql, params).fetchall()
-    return [Hit(kind=r["kind"], ref_id=r["ref_id"], document_id=r["document_id"],
-                title=r["question"] if r["kind"] == "faq" else r["title"],
-                text=r["answer"] if r["kind"] == "faq" else r["content"],
-                lang=r["f_lang"] if r["kind"] == "faq" else r["c_lang"],
-                start_char=r["start_char"], end_char=r["end_char"],
-                ft_rank=r["ft_r"], vec_rank=r["vec_r"], ft_score=float(r["ft_score"] or 0),
-                cosine=None if r["cosine"] is None else float(r["cosine"]),
-                rrf=float(r["rrf"]))
-            for r in rows]
+    return [_hit(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def _hit(r: dict[str, Any]) -> Hit:
+    """The :class:`Hit` of a fused row (``kind, ref_id, ft_r, vec_r, ft_score, cosine, rrf``
+    and the passage's columns, as the hybrid statement and :func:`_fuse` give them)."""
+    faq = r["kind"] == "faq"
+    return Hit(kind=r["kind"], ref_id=r["ref_id"], document_id=r["document_id"],
+               title=r["question"] if faq else r["title"],
+               text=r["answer"] if faq else r["content"],
+               lang=r["f_lang"] if faq else r["c_lang"],
+               start_char=r["start_char"], end_char=r["end_char"],
+               ft_rank=r["ft_r"], vec_rank=r["vec_r"], ft_score=float(r["ft_score"] or 0),
+               cosine=None if r["cosine"] is None else float(r["cosine"]),
+               rrf=float(r["rrf"]))
 
 
 _SHOW = """select x.*, f.question, f.answer, f.lang_code as f_lang, c.content, c.document_id,
@@ -472,11 +477,5 @@ def _fuse(ft_rows: list[dict[str, Any]], vec_rows: list[dict[str, Any]], fu: Fus
             r["rrf"] = fu.alpha * v + (1 - fu.alpha) * f
     best = sorted(rows.values(), key=lambda r: (-r["rrf"], r["vec_r"] is None, r["vec_r"] or 0,
                                                 r["ft_r"] is None, r["ft_r"] or 0))[:limit]
-    return [Hit(kind=r["kind"], ref_id=r["ref_id"], document_id=r["document_id"],
-                title=r["question"] if r["kind"] == "faq" else r["title"],
-                text=r["answer"] if r["kind"] == "faq" else r["content"],
-                lang=r["f_lang"] if r["kind"] == "faq" else r["c_lang"],
-                start_char=r["start_char"], end_char=r["end_char"],
-                ft_rank=r["ft_r"], vec_rank=r["vec_r"], ft_score=float(r["score"] or 0),
-                cosine=None if r["dist"] is None else float(1 - r["dist"]), rrf=float(r["rrf"]))
-            for r in best]
+    return [_hit({**r, "ft_score": r["score"],
+                  "cosine": None if r["dist"] is None else 1 - r["dist"]}) for r in best]
