@@ -189,9 +189,10 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
     An approval is then executed on the ad account (within the guard rails) after the response,
     when the tenant has an account on the suggestion's platform.
 
-    The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`) is sent
-    with the tenant transaction's opening (and an API key's liveness check) and its commit: one
-    round trip, in one hop to the thread pool (:func:`growthops.web.deps.read_in_scope`). With
+    The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`, a call
+    of ``ads.decide_suggestion`` that binds its own transaction to the tenant) is sent alone on
+    an autocommit connection: one statement, one round trip, in one hop to the thread pool
+    (:func:`growthops.web.deps.read_in_scope` with ``binds_tenant``, docs/performance.md §11). With
     an API key the statement decides only while the key is live (``live_key``) and records the
     key's use, so no separate liveness statement is sent (``key_checked``): a key revoked
     behind this process's cache makes the statement match nothing, and why (401, 404, 409) is
@@ -214,7 +215,7 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
             channel="api", api_key=key, live_key=key[0] if key else None)
         return [(sql, sent["params"])]
 
-    (found,) = await read_in_scope(request, who, statement, key_checked=True)
+    (found,) = await read_in_scope(request, who, statement, key_checked=True, binds_tenant=True)
     if found:
         row = decisions.decided(None, found[0], sent["params"])
     else:
