@@ -313,6 +313,55 @@ def test_an_own_router_mounted_flat_is_documented_and_served_as_when_included():
         assert len(flat.router.routes) - len(FastAPI().router.routes) == len(own.source.routes)
 
 
+def test_principals_schemes_are_documented_as_when_they_were_its_sub_dependencies(client):
+    """docs/performance.md §11: ``principal`` reads the credentials itself (FastAPI no longer
+    solves three sub-dependencies per request) and ``document_credentials`` writes the same
+    OpenAPI document, byte for byte, as the three ``Security`` sub-dependencies did: on a
+    route, through a nested dependency, in an included router, with and without parameters
+    and a body; a route without it gets none."""
+    from fastapi import APIRouter, Body, Depends, FastAPI, Security
+
+    from growthops.web import deps
+
+    # (defaults, not Annotated: this module's annotations are strings, and these are local)
+    async def principal_before(x_api_key: Any = Security(deps._api_key_header),  # noqa: B008
+                               bearer: Any = Security(deps._bearer),  # noqa: B008
+                               cookie: Any = Security(deps._session_cookie)) -> None:  # noqa: B008
+        return None
+
+    def build(who: Any) -> FastAPI:
+        app, router = FastAPI(), APIRouter()
+
+        def scope(w: Any = Depends(who)) -> None:  # noqa: B008
+            return None
+
+        @app.get("/a/{n}")
+        def a(n: int, w: Any = Depends(who)) -> dict[str, int]:  # noqa: B008
+            return {"n": n}
+
+        @router.post("/b")
+        def b(body: dict[str, int] = Body(), s: Any = Depends(scope)) -> dict[str, int]:  # noqa: B008
+            return body
+
+        @app.get("/c")
+        def c() -> dict[str, int]:
+            return {"n": 0}
+
+        app.include_router(router, prefix="/r")
+        return app
+
+    after, before = build(deps.principal), build(principal_before)
+    deps.document_credentials(after)
+    a, b = (json.dumps(x.openapi(), sort_keys=False) for x in (after, before))
+    assert a == b and '"APIKeyCookie"' in a
+    assert "security" not in after.openapi()["paths"]["/c"]["get"]
+    # the app: every operation that depends on principal documents the three schemes
+    spec = client.app.openapi()
+    want = [{"APIKeyHeader": []}, {"HTTPBearer": []}, {"APIKeyCookie": []}]
+    assert spec["paths"]["/api/v1/suggestions/{suggestion_id}/decision"]["post"]["security"] == want
+    assert "security" not in spec["paths"]["/api/v1/health"]["get"]
+
+
 def test_the_version_changes_with_any_change_to_the_listed_rows(db):
     t = new_tenant(db)
     with db.tenant_tx(t.tenant_id) as conn:
