@@ -170,16 +170,24 @@ def test_tenant_batch_is_one_transaction_under_row_level_security(db):
 
 
 def _count_hops(monkeypatch) -> list[str]:
-    """Count the hops to anyio's worker threads (FastAPI's sync dependencies and routes, and
-    run_in_threadpool, all go through anyio.to_thread.run_sync)."""
+    """Count the hops to worker threads: anyio's (FastAPI's sync dependencies and routes, and
+    run_in_threadpool, all go through anyio.to_thread.run_sync) and growthops' own
+    (growthops.web.deps.in_worker_thread, the hot routes')."""
+    from growthops.web import deps
+
     hops: list[str] = []
-    real = anyio.to_thread.run_sync
+    real, own = anyio.to_thread.run_sync, deps.in_worker_thread
 
     async def counted(fn: Any, *args: Any, **kw: Any) -> Any:
         hops.append(getattr(fn, "__name__", repr(fn)))
         return await real(fn, *args, **kw)
 
+    async def counted_own(fn: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await own(fn)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(deps, "in_worker_thread", counted_own)
     return hops
 
 
