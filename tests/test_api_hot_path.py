@@ -117,6 +117,42 @@ def test_the_page_json_is_pydantics_page_in_any_session_time_zone(db, zone):
         assert ".000123" in full and ".120000" in full  # microseconds: pydantic's six digits
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Sao_Paulo"])
+def test_the_decision_json_is_pydantics_in_any_session_time_zone(db, zone):
+    # the approval's body is DecisionOut's JSON written by PostgreSQL (decide_json_query,
+    # docs/performance.md §11): the same fields, order and values as pydantic's, for the same
+    # decision (decided twice from the same state: a savepoint undoes the first)
+    from datetime import UTC, datetime
+
+    from growthops.ads.models import DecisionOut
+
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id, rollback=True) as conn:
+        ids = _suggestions(conn, t.tenant_id)
+        conn.execute("select set_config('TimeZone', %s, true)", [zone])
+        kw = {"tenant_id": t.tenant_id, "suggestion_id": ids[1], "decision": "approved",
+              "decided_by": "alice", "notes": "ROAS « 4x » — 20%", "channel": "api",
+              "now": datetime(2024, 3, 2, 9, 30, 0, 120, tzinfo=UTC)}
+        with conn.transaction(force_rollback=True):
+            row = decisions.decide(conn, **kw)
+        sql, params = decisions.decide_json_query(**kw)
+        got = conn.execute(sql, params).fetchone()
+    want = json.loads(DecisionOut.model_validate(row).model_dump_json())
+    text = json.loads(got["decision"])
+    assert list(text) == list(DecisionOut.model_fields)  # the schema's order
+    ids_now = {k: text.pop(k) for k in ("decision_id", "audit_id")}  # new ids, same shape
+    assert all(isinstance(v, int) and v > 0 for v in ids_now.values())
+    for k in ("decision_id", "audit_id"):
+        want.pop(k)
+    assert text == want, zone
+    assert (got["tenant_id"], got["decided_by"], got["has_ad_account"]) == (
+        t.tenant_id, "alice", False)
+    assert want["action_params"]["daily_budget"] == {"from": 100.5, "to": 120}
+    assert datetime.fromisoformat(text["decided_at"].replace("Z", "+00:00")) == kw["now"]
+    assert text["decided_at"].endswith({"UTC": ".000120Z", "Asia/Kolkata": ".000120+05:30",
+                                        "America/Sao_Paulo": ".000120-03:00"}[zone])
+
+
 def test_model_select_sql_refuses_what_it_cannot_write(db):
     class Floaty(BaseModel):
         x: float

@@ -49,11 +49,12 @@ MAX_NOTES = 4000
 #: It binds the transaction to the tenant (and refuses one bound to another tenant), so it can
 #: be sent alone on an autocommit connection (the API, docs/performance.md §11) or inside a
 #: tenant transaction (the command line, Slack, the dashboard, the auto policy).
-DECIDE_SQL = (
-    "select * from ads.decide_suggestion(%(t)s::uuid, %(id)s::bigint, %(decision)s::text,"
+DECIDE_CALL = (
+    "ads.decide_suggestion(%(t)s::uuid, %(id)s::bigint, %(decision)s::text,"
     " %(by)s::text, %(now)s::timestamptz, %(from)s::text[], %(notes)s::text, %(channel)s::text,"
     " %(key)s::bigint, %(action)s::text, %(after)s::jsonb, %(reason)s::text,"
     " %(live_key)s::bigint)")
+DECIDE_SQL = f"select * from {DECIDE_CALL}"
 #: Columns of a suggestion shown by :func:`history` (present in the live and archive tables).
 HISTORY_COLUMNS = (
     "suggestion_id", "as_of", "type", "priority", "action", "reason", "expected_impact", "texts",
@@ -234,6 +235,31 @@ def decide_query(
               "after": audit.redacted_jsonb(after), "reason": scrub(notes),
               "live_key": live_key}
     return sql, params
+
+
+def decide_json_query(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """Return ``(sql, params)``: :func:`decide_query`'s statement (same arguments, same
+    :class:`InvalidInput`) answering, instead of the decision's row, ``tenant_id``,
+    ``decided_by``, ``has_ad_account`` and ``decision``: the JSON text of
+    :class:`growthops.ads.models.DecisionOut` built by PostgreSQL
+    (:func:`growthops.core.sqljson.model_select_sql`, the fields in the model's order), so the
+    API sends it as the body without decoding the row's columns nor validating and encoding
+    them again (issue 16, docs/performance.md §11). No row when nothing was decided (pass the
+    params to :func:`decided` with None to learn why)."""
+    _, params = decide_query(**kwargs)
+    return _decide_json_sql(), params
+
+
+@functools.cache
+def _decide_json_sql() -> str:
+    """The text of :func:`decide_json_query`, built once per process."""
+    from growthops.ads.models import DecisionOut
+    from growthops.core.sqljson import model_select_sql
+
+    fields = list(DecisionOut.model_fields)  # every one a column of the function's row
+    return (f"select d.tenant_id, d.decided_by, d.has_ad_account, row_to_json(j)::text"
+            f" as decision from {DECIDE_CALL} d"
+            f" cross join lateral (select {model_select_sql(DecisionOut, fields, 'd')}) j")
 
 
 def decided(conn: Any, row: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
