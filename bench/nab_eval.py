@@ -22,6 +22,11 @@ overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 * an alarm suppresses further alarms for one day (NAB counts only the first detection in a
   window); no test before one full day of history.
 
+Two versions of the detector in the same run: ``gamma_poisson`` (the model's p-values) and
+``gp_causal_null`` (the same, widened by each scale's causal empirical null: a ``scale x t(nu)``
+null fitted once a day on that scale's scores of the 28 days before,
+:func:`growthops.ads.analysis.tails.causal_null`; issue 16). Same untuned level for both.
+
 Baselines in the same run: the null detector, and NAB's "windowed Gaussian" (mean and sd of the
 previous 1000 values, alarm when the two-sided normal tail p <= 0.05 / steps per day, same
 suppression). Scoring: :mod:`growthops.ads.analysis.nab` (NAB v1.1 rules, checked on edge cases first).
@@ -33,6 +38,7 @@ import argparse
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -209,9 +215,20 @@ def suppress(alarm: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
-def scale_test(y: np.ndarray, s: np.ndarray, h: int, n_hist: int, alpha: float) -> dict:
-    """Run the core count test at one scale ``h`` on every row (model null, no multiplicity).
+def scale_test(
+    y: np.ndarray,
+    s: np.ndarray,
+    h: int,
+    n_hist: int,
+    alpha: float,
+    null: str = "model",
+    day: np.ndarray | None = None,
+) -> dict:
+    """Run the core count test at one scale ``h`` on every row (no multiplicity).
 
+    ``null="model"``: the model's p-values; ``"causal"``: widened by the null fitted on this
+    scale's own past scores, refitted once a day on the ``HIST_DAYS`` days before the row's day
+    (``day``: the day index of each row; :func:`growthops.ads.analysis.tails.causal_null`).
     Returns :func:`growthops.ads.analysis.detect.detect`'s arrays for the blocks ``(t-h, t]``.
     """
     b = block_sums(y, s, h, n_hist)
@@ -225,17 +242,28 @@ def scale_test(y: np.ndarray, s: np.ndarray, h: int, n_hist: int, alpha: float) 
             "hist_count": b["Y"],
             "hist_exposure": b["E"],
             "dispersion": phi,
+            "block": np.arange(y.size) if day is None else day,
         },
         fdr_q=alpha,
         multiplicity="none",
-        null="model",
+        null=null,
+        null_window=None if day is None else float(HIST_DAYS),
     )
 
 
+def day_index(ts: np.ndarray) -> np.ndarray:
+    """Return each row's day number since the first row's day (UTC days)."""
+    d = ts.astype("datetime64[s]").astype(np.int64) // DAY
+    return d - d[0]
+
+
 def gamma_poisson_stream(
-    ts: np.ndarray, y: np.ndarray, fwer_per_day: float = FWER_PER_DAY
+    ts: np.ndarray, y: np.ndarray, fwer_per_day: float = FWER_PER_DAY, null: str = "model"
 ) -> tuple[np.ndarray, dict]:
-    """Run the core detector as a streaming multi-scale test; return (alarms, diagnostics)."""
+    """Run the core detector as a streaming multi-scale test; return (alarms, diagnostics).
+
+    ``null``: ``"model"`` or ``"causal"`` (see :func:`scale_test`).
+    """
     step = infer_step(ts)
     per_day = DAY // step
     s = seasonal_series(ts, y)
@@ -247,7 +275,7 @@ def gamma_poisson_stream(
     alarm = np.zeros(y.size, dtype=bool)
     per_scale = {}
     for h in scales:
-        res = scale_test(y, s, h, n_hist, alpha)
+        res = scale_test(y, s, h, n_hist, alpha, null=null, day=day_index(ts))
         hit = res["status"] == "anomaly"
         hit[: int(MIN_HISTORY_DAYS * per_day)] = False
         per_scale[h] = int(hit.sum())
@@ -314,18 +342,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seasonality at other steps ({Path(FILES[0]).stem} resampled):")
     print("\n".join(seasonality_check(taxi["ts"], taxi["y"])))
 
-    detectors = {"null": {}, "windowed_gaussian": {}, "gamma_poisson": {}}
+    detectors = {"null": {}, "windowed_gaussian": {}, "gamma_poisson": {}, "gp_causal_null": {}}
     for f, d in data.items():
         detectors["null"][f] = np.zeros(d["n"], dtype=bool)
         detectors["windowed_gaussian"][f] = windowed_gaussian(d["ts"], d["y"])
-        alarms, diag = gamma_poisson_stream(d["ts"], d["y"])
-        detectors["gamma_poisson"][f] = alarms
-        print(
-            f"{f}: rows {d['n']}, probation {probation_length(d['n']):.0f} rows, "
-            f"windows {len(d['win'])}, alpha/test {diag['alpha']:.2e}, scales "
-            f"{diag['scales']} steps, raw alarms per scale {diag['raw_alarms']}, "
-            f"after suppression {int(alarms.sum())}"
-        )
+        for name, null in (("gamma_poisson", "model"), ("gp_causal_null", "causal")):
+            alarms, diag = gamma_poisson_stream(d["ts"], d["y"], null=null)
+            detectors[name][f] = alarms
+            print(
+                f"{f} [{null} null]: rows {d['n']}, probation {probation_length(d['n']):.0f} "
+                f"rows, windows {len(d['win'])}, alpha/test {diag['alpha']:.2e}, scales "
+                f"{diag['scales']} steps, raw alarms per scale {diag['raw_alarms']}, "
+                f"after suppression {int(alarms.sum())}"
+            )
 
     for prof in PROFILES:
         print(
@@ -353,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         row = []
         for name, fn in (
             ("gamma_poisson", gamma_poisson_stream),
+            ("gp_causal_null", partial(gamma_poisson_stream, null="causal")),
             ("windowed_gaussian", windowed_gaussian),
         ):
             sc = []

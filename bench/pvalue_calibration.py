@@ -19,8 +19,10 @@ stretches that should be null, and prints the ratio observed / alpha (target: wi
 Two versions side by side in the same run: ``before`` (the model's p-values: log-normal
 Student-t, gamma-Poisson; ``detect(null="model")``) and ``after`` (widened by each metric's
 empirical null over the day's tests, :mod:`growthops.ads.analysis.tails`, the default). The
-NAB stream tests one series at a time (one test per call), so it keeps the model's null and is
-reported as a check of the count family only.
+NAB stream tests one series at a time (one test per step), so the day's cross-section does not
+exist: its rows are ``model`` (the model's p-values) and ``causal`` (widened by the null fitted
+on the same scale's scores of the 28 days before the row's day,
+:func:`growthops.ads.analysis.tails.causal_null`, as ``bench/nab_eval.py`` runs it).
 """
 
 from __future__ import annotations
@@ -140,13 +142,15 @@ def nab_tests(root: Path) -> dict[str, np.ndarray]:
         per_day = nab_eval.DAY // step
         far[: HIST * per_day] = False  # a full history window
         s = nab_eval.seasonal_series(ts, y)
+        day = nab_eval.day_index(ts)
         h = 1
         while h * step <= nab_eval.DAY:
-            res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05)
-            p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
             sel = far & (np.arange(y.size) % h == h - 1)  # non-overlapping blocks
             label = f"{h * step // 60} min" if h * step < 3600 else f"{h * step / 3600:g} h"
-            out.setdefault(label, []).append(p[sel])
+            for null in ("model", "causal"):
+                res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05, null=null, day=day)
+                p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
+                out.setdefault(f"{label} {null}", []).append(p[sel])
             h *= 4
     return {k: np.concatenate(v) for k, v in out.items()}
 

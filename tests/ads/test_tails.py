@@ -7,7 +7,7 @@ import pytest
 from scipy import special
 
 from growthops.ads.analysis.detect import detect
-from growthops.ads.analysis.tails import MIN_TESTS, empirical_null, fit_null
+from growthops.ads.analysis.tails import MIN_TESTS, causal_null, empirical_null, fit_null
 
 
 def _p_from_z(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,3 +85,99 @@ def test_unique_inverse_gives_what_np_unique_gives() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(unique_inverse(nums), np.unique(nums, return_inverse=True), strict=True))
     e, einv = unique_inverse(np.array([], dtype=object))
     assert e.size == 0 and einv.size == 0
+
+
+# --- the causal empirical null for streams (one test per step) ---------------------------
+
+
+def _stream(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pl, ph = _p_from_z(z)
+    return pl, ph, np.arange(z.size) // 100  # "days" of 100 steps
+
+
+def test_causal_null_moves_a_heavy_tailed_stream_toward_alpha() -> None:
+    rng = np.random.default_rng(17)
+    z = 1.6 * rng.standard_t(4, size=30000)  # the model says N(0, 1) at every step
+    pl, ph, day = _stream(z)
+    pl2, ph2, fits = causal_null(pl, ph, block=day, window=28)
+    live = day >= 28  # after the first full window
+    before = 2 * np.minimum(pl, ph)[live]
+    after = 2 * np.minimum(pl2, ph2)[live]
+    for a in (0.05, 0.01, 0.001):
+        assert (before <= a).mean() > 3 * a
+        assert 0.5 * a <= (after <= a).mean() <= 2 * a
+    scale, nu = fits[("", 100.0)]
+    assert 3 < nu < 8 and scale > 1.3
+    assert all(b >= 1 for _, b in fits)  # day 0 has no past: no fit
+
+
+def test_causal_null_never_makes_a_p_value_smaller_and_leaves_a_conservative_stream() -> None:
+    rng = np.random.default_rng(19)
+    for z in (0.5 * rng.standard_normal(5000), 2.0 * rng.standard_normal(5000)):
+        pl, ph, day = _stream(z)
+        pl2, ph2, _ = causal_null(pl, ph, block=day)
+        assert np.all(pl2 >= pl) and np.all(ph2 >= ph)
+    # an under-dispersed stream keeps the model's two-sided p-values (only the larger, unused
+    # one-sided p of a test can move, as with the cross-sectional null)
+    pl, ph, day = _stream(0.5 * rng.standard_normal(5000))
+    pl2, ph2, _ = causal_null(pl, ph, block=day)
+    assert np.allclose(np.minimum(pl2, ph2), np.minimum(pl, ph))
+
+
+def test_causal_null_has_no_look_ahead_and_a_burn_in() -> None:
+    rng = np.random.default_rng(23)
+    z = 2.0 * rng.standard_normal(3000)
+    for block, window in ((np.arange(3000) // 100, 5.0), (None, None), (None, 300.0)):
+        pl, ph = _p_from_z(z)
+        pl2, ph2, _ = causal_null(pl, ph, block=block, window=window)
+        z_future = z.copy()
+        z_future[2000:] = 40.0 * rng.standard_normal(1000)  # the future changes wildly
+        fl, fh = _p_from_z(z_future)
+        fl2, fh2, _ = causal_null(fl, fh, block=block, window=window)
+        cut = 2000
+        assert np.array_equal(pl2[:cut], fl2[:cut]) and np.array_equal(ph2[:cut], fh2[:cut])
+        assert not np.allclose(pl2[cut + 100 :], fl2[cut + 100 :])
+    # burn-in: rows with fewer than MIN_TESTS past tests keep the model's p-values
+    pl, ph = _p_from_z(z)
+    pl2, _, _ = causal_null(pl, ph)
+    assert np.array_equal(pl2[:MIN_TESTS], pl[:MIN_TESTS])
+    assert not np.array_equal(pl2[MIN_TESTS:], pl[MIN_TESTS:])
+    # untested rows neither enter the fit nor change; streams (groups) are fitted apart
+    tested = np.ones(3000, bool)
+    tested[::2] = False
+    group = np.where(np.arange(3000) < 1500, "a", "b")
+    pl3, _, fits = causal_null(pl, ph, tested=tested, group=group)
+    assert np.array_equal(pl3[~tested], pl[~tested])
+    assert ("b", 1500.0 + 2 * MIN_TESTS - 1) not in fits and ("b", 1501.0 + 2 * MIN_TESTS) in fits
+
+
+def test_causal_null_can_pool_the_current_block_with_past_ones() -> None:
+    rng = np.random.default_rng(29)
+    z = 2.0 * rng.standard_normal(600)
+    pl, ph = _p_from_z(z)
+    block = np.arange(600) // 30  # 30 tests a day: fewer than MIN_TESTS
+    _, _, past_only = causal_null(pl, ph, block=block)
+    _, _, with_today = causal_null(pl, ph, block=block, include_current=True)
+    assert min(b for _, b in past_only) == 2.0  # 60 past tests from day 2 on
+    assert min(b for _, b in with_today) == 1.0  # 30 past + 30 today on day 1
+
+
+def test_detect_applies_the_causal_null_along_the_stream() -> None:
+    rng = np.random.default_rng(31)
+    n = 3000
+    x = np.exp(0.3 * rng.standard_normal(n))  # history says sd 0.1, the stream moves by 0.3
+    rec = {
+        "kind": np.full(n, "continuous"),
+        "value": x,
+        "hist_days": np.full(n, 28.0),
+        "hist_sum_log": np.zeros(n),
+        "hist_sum_log_sq": np.full(n, 27 * 0.01),
+        "block": np.arange(n) // 100,
+    }
+    model = detect(rec, multiplicity="none", null="model")
+    causal = detect(rec, multiplicity="none", null="causal", null_window=10)
+    live = slice(1000, None)
+    assert (model["p_value"][live] <= 0.01).mean() > 0.3
+    assert (causal["p_value"][live] <= 0.01).mean() < 0.03
+    assert np.all(causal["p_value"] >= model["p_value"] - 1e-12)
+    assert np.array_equal(causal["p_value"][:100], model["p_value"][:100])  # day 0: no past

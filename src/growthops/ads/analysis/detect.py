@@ -37,7 +37,8 @@ hist_exposure        count: ``E = sum e_d * s_d`` (seasonally adjusted exposure)
 hist_sum_sq          count, optional: ``sum y_d**2 / (e_d * s_d)`` (for the dispersion)
 prior_rate           count, optional: pooled peer rate (sum of counts / sum of adjusted exposure)
 dispersion           count, optional: overdispersion ``phi`` (overrides ``hist_sum_sq``)
-group                optional: pooling group for the dispersion (e.g. metric name)
+group                optional: pooling group for the dispersion and the empirical/causal null
+block                optional, ``null="causal"``: time label of each row (e.g. day index)
 hist_sum_log         continuous: ``sum log(x_d / s_d)``
 hist_sum_log_sq      continuous: ``sum log(x_d / s_d)**2``
 hist_zero_days       continuous, optional: days of the window with ``x_d == 0``
@@ -66,7 +67,7 @@ import numpy as np
 from scipy import special
 
 from growthops.ads.analysis.codes import unique_inverse
-from growthops.ads.analysis.tails import empirical_null
+from growthops.ads.analysis.tails import causal_null, empirical_null
 from growthops.core.errors import InvalidInput
 
 STATUS_OK = "ok"
@@ -450,6 +451,7 @@ def detect(
     min_log_sd: float = MIN_LOG_SD,
     multiplicity: str = "bh",
     null: str = "empirical",
+    null_window: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Run every test of a record of equal-length arrays and classify it (vectorised).
 
@@ -469,7 +471,11 @@ def detect(
     ``fdr_q`` to an already corrected per-test level (e.g. Bonferroni per day). ``null`` =
     ``"empirical"`` (default) widens the model's p-values by each ``group``'s empirical null
     (:func:`growthops.ads.analysis.tails.empirical_null`, groups of 50+ tests; issue 16),
-    ``"model"`` keeps them (streams, where the tests of one call are not exchangeable).
+    ``"model"`` keeps them (streams, where the tests of one call are not exchangeable),
+    ``"causal"`` widens them by a null fitted on each ``group``'s *past* tests only
+    (:func:`growthops.ads.analysis.tails.causal_null`: the rows are a stream in time order,
+    the optional key ``block`` labels their time, e.g. the day index, default the row index;
+    ``null_window`` = how many blocks back the fit looks, None = the whole past).
 
     Returns arrays (length n): ``expected`` (count or value in the metric's unit),
     ``expected_rate`` (expected / exposure, counts only, e.g. expected CTR; CPA = 1 / rate),
@@ -545,8 +551,14 @@ def detect(
     if null == "empirical":
         grp = tests.get("group") if np.ndim(tests.get("group")) else None
         p_low, p_high, _ = empirical_null(p_low, p_high, group=grp, tested=~insufficient)
+    elif null == "causal":
+        grp = tests.get("group") if np.ndim(tests.get("group")) else None
+        blk = tests.get("block") if np.ndim(tests.get("block")) else None
+        p_low, p_high, _ = causal_null(
+            p_low, p_high, block=blk, group=grp, tested=~insufficient, window=null_window
+        )
     elif null != "model":
-        raise InvalidInput(f"detect: null must be 'empirical' or 'model', got {null!r}")
+        raise InvalidInput(f"detect: null must be 'empirical', 'causal' or 'model', got {null!r}")
     drop = p_low < p_high
     insufficient |= ~np.isfinite(p_low) | ~np.isfinite(p_high)
     insufficient |= drop & (np.minimum(2.0 * p_min, 1.0) > fdr_q) & is_count

@@ -29,6 +29,16 @@ level, metric) with at least :data:`MIN_TESTS` tested entities:
 Not centred: a shift shared by the whole group (every CPM up 30 % today) stays visible.
 Groups smaller than :data:`MIN_TESTS` keep the model's p-values (too few tests to estimate a
 90th percentile); ``bench/pvalue_calibration.py`` prints the calibration before and after.
+
+Streams (:func:`causal_null`): one stream tested step after step has one test per step, so
+there is no cross-section to fit on. The same null (same family, same quantile fit, same
+``max``) is then fitted, at each block of time (e.g. a day), on the stream's *own past* scores
+only (the trailing ``window`` blocks before the block; nothing from the block itself or
+later): Efron's empirical null applied over time instead of across entities, in the spirit of
+conformal p-values, which rank a new score among past scores assumed exchangeable with it
+(Vovk, Gammerman & Shafer 2005, *Algorithmic Learning in a Random World*, ch. 2). Here the past
+scores only fit the two parameters of the t null, so the tail beyond the past's largest score
+is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``.
 """
 
 from __future__ import annotations
@@ -47,15 +57,15 @@ _NU_GRID = np.geomspace(2.5, 200.0, 80)
 _Q_RATIO = stats.t.ppf(0.95, _NU_GRID) / stats.t.ppf(0.75, _NU_GRID)
 
 
-def fit_null(z: Any) -> tuple[float, float]:
+def fit_null(z: Any, *, min_tests: int = MIN_TESTS) -> tuple[float, float]:
     """Fit ``scale * t(nu)`` to the absolute scores ``|z|`` by the median and 90th percentile.
 
     ``z``: 1-D array of normal scores (finite values used). Returns ``(scale, nu)``;
-    ``(1.0, inf)`` when fewer than :data:`MIN_TESTS` finite scores.
+    ``(1.0, inf)`` when fewer than ``min_tests`` (default :data:`MIN_TESTS`) finite scores.
     """
     a = np.abs(np.asarray(z, float))
     a = a[np.isfinite(a)]
-    if a.size < MIN_TESTS:
+    if a.size < min_tests:
         return 1.0, float("inf")
     q50, q90 = np.quantile(a, [0.5, 0.9])
     if not q50 > 0:
@@ -85,24 +95,97 @@ def empirical_null(
     if tested is not None:
         ok &= np.asarray(tested, bool)
     labels = np.full(pl.shape, "", dtype=object) if group is None else np.asarray(group).astype(str)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(
-            pl < ph,
-            special.ndtri(np.clip(pl, 1e-300, 1.0)),
-            -special.ndtri(np.clip(ph, 1e-300, 1.0)),
-        )
+    z = normal_scores(pl, ph)
     fits: dict[str, tuple[float, float]] = {}
     for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))
         scale, nu = fit_null(z[idx])
         fits[str(g)] = (scale, nu)
-        if scale <= 1.0 and not np.isfinite(nu):
-            continue
-        x = z[idx] / scale
-        if np.isfinite(nu):
-            lo, hi = stats.t.cdf(x, nu), stats.t.sf(x, nu)
-        else:
-            lo, hi = special.ndtr(x), special.ndtr(-x)
-        pl[idx] = np.maximum(pl[idx], lo)
-        ph[idx] = np.maximum(ph[idx], hi)
+        _widen(pl, ph, z, idx, scale, nu)
+    return pl, ph, fits
+
+
+def normal_scores(p_low: Any, p_high: Any) -> np.ndarray:
+    """Return the normal score ``Phi^-1(p_low)`` of each test (spikes positive), from the tail
+    that is smaller (``-Phi^-1(p_high)`` for spikes, exact in the far tail); NaN when untested."""
+    pl, ph = np.asarray(p_low, float), np.asarray(p_high, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            pl < ph,
+            special.ndtri(np.clip(pl, 1e-300, 1.0)),
+            -special.ndtri(np.clip(ph, 1e-300, 1.0)),
+        )
+
+
+def _widen(
+    pl: np.ndarray, ph: np.ndarray, z: np.ndarray, idx: np.ndarray, scale: float, nu: float
+) -> None:
+    """In place: ``p = max(p, null p)`` for the rows ``idx`` under the null ``scale * t(nu)``."""
+    if idx.size == 0 or (scale <= 1.0 and not np.isfinite(nu)):
+        return
+    x = z[idx] / scale
+    if np.isfinite(nu):
+        lo, hi = stats.t.cdf(x, nu), stats.t.sf(x, nu)
+    else:
+        lo, hi = special.ndtr(x), special.ndtr(-x)
+    pl[idx] = np.maximum(pl[idx], lo)
+    ph[idx] = np.maximum(ph[idx], hi)
+
+
+def causal_null(
+    p_low: Any,
+    p_high: Any,
+    *,
+    block: Any = None,
+    group: Any = None,
+    tested: Any = None,
+    window: float | None = None,
+    min_tests: int = MIN_TESTS,
+    include_current: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, float], tuple[float, float]]]:
+    """Widen each test's p-values by a null fitted on the *past* scores of its group.
+
+    ``p_low``, ``p_high``: one-sided p-values (fractions 0-1, length n, NaN = untested);
+    ``block``: time label of each row (numbers, e.g. the day index; default: the row index, one
+    refit per row); ``group``: independent streams (default one); ``tested``: boolean mask of
+    the rows that are tests (default: finite p-values). For the rows of block ``b`` of group
+    ``g``, :func:`fit_null` is fitted on the normal scores of ``g``'s tested rows with a block in
+    ``[b - window, b)`` (``window`` in block units; None = the whole past; with
+    ``include_current`` also block ``b`` itself: a cross-section pooled with the past days,
+    which is not causal within the block), and the rows' p-values become
+    ``max(model p, null p)``. Rows with fewer than ``min_tests`` such scores (burn-in) keep the
+    model's p-values. A row's result depends only on rows of earlier blocks (and, with
+    ``include_current``, of its own block): changing a later row never changes it.
+
+    Returns ``(p_low, p_high, fits)``; ``fits`` maps ``(group, block)`` to ``(scale, nu)``.
+    """
+    pl = np.asarray(p_low, float).copy()
+    ph = np.asarray(p_high, float).copy()
+    n = pl.shape[0]
+    ok = np.isfinite(pl) & np.isfinite(ph)
+    if tested is not None:
+        ok &= np.asarray(tested, bool)
+    blk = np.arange(n, dtype=float) if block is None else np.asarray(block, float)
+    labels = np.full(n, "", dtype=object) if group is None else np.asarray(group).astype(str)
+    z = normal_scores(pl, ph)
+    fits: dict[tuple[str, float], tuple[float, float]] = {}
+    for g in unique_inverse(labels[ok])[0]:
+        rows = np.flatnonzero(labels == g)
+        rows = rows[np.argsort(blk[rows], kind="stable")]
+        b_rows = blk[rows]
+        pool_rows = rows[ok[rows]]  # sorted by block
+        pool_b = blk[pool_rows]
+        pool_z = z[pool_rows]
+        starts = np.flatnonzero(np.r_[True, b_rows[1:] != b_rows[:-1]])
+        ends = np.r_[starts[1:], rows.size]
+        for s, e in zip(starts, ends, strict=True):
+            b = b_rows[s]
+            hi = np.searchsorted(pool_b, b, side="right" if include_current else "left")
+            lo = 0 if window is None else np.searchsorted(pool_b, b - window, side="left")
+            if hi - lo < min_tests:
+                continue
+            scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests)
+            fits[(str(g), float(b))] = (scale, nu)
+            idx = rows[s:e]
+            _widen(pl, ph, z, idx[ok[idx]], scale, nu)
     return pl, ph, fits
