@@ -18,7 +18,13 @@ stretches that should be null, and prints the ratio observed / alpha (target: wi
 
 Two versions side by side in the same run: ``before`` (the model's p-values: log-normal
 Student-t, gamma-Poisson; ``detect(null="model")``) and ``after`` (widened by each metric's
-empirical null over the day's tests, :mod:`growthops.ads.analysis.tails`, the default). The
+empirical null over the day's tests, :mod:`growthops.ads.analysis.tails`, the default; like
+``detect``, fitted on every candidate test, including the count drops that the
+uninformative-drop rule then leaves untested), then two bench options fitted on the tests
+actually made only: ``made`` (the day's tests alone; a day with fewer than 50 keeps the model's
+p-values) and ``pooled`` (a day with fewer than 50 pools the fewest previous days' tests that
+make 50, within 28 days: :func:`growthops.ads.analysis.tails.causal_null` with
+``include_current=True, as_needed=True``; past days only). The
 NAB stream tests one series at a time (one test per step), so the day's cross-section does not
 exist: its rows are ``model`` (the model's p-values) and ``causal`` (widened by the null fitted
 on the same scale's scores of the 28 days before the row's day,
@@ -39,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from growthops.ads.analysis.detect import detect  # noqa: E402
 from growthops.ads.analysis.nab import load_labels, load_series, window_indices  # noqa: E402
+from growthops.ads.analysis.tails import causal_null  # noqa: E402
 
 ALPHAS = (0.05, 0.01, 0.001, 1e-4)
 HIST = 28
@@ -122,7 +129,34 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
                 res = detect(rec, fdr_q=0.05, multiplicity="none", null=null)
                 p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
                 out.setdefault(name, {}).setdefault(ver, []).append(p)
-    return {m: {v: np.concatenate(ps) for v, ps in vs.items()} for m, vs in out.items()}
+                if null == "model":  # the one-sided p-values, for the versions below
+                    for key, val in (
+                        ("p_low", res["p_low"]),
+                        ("p_high", res["p_high"]),
+                        ("tested", res["status"] != "insufficient_data"),
+                        ("day", np.full(n_series, d)),
+                    ):
+                        out[name].setdefault(key, []).append(val)
+    result = {}
+    for m, vs in out.items():
+        cat = {k: np.concatenate(v) for k, v in vs.items()}
+        result[m] = {"before": cat["before"], "after": cat["after"]}
+        # fitted on the tests made (after detect's rule that drops uninformative drops), the
+        # day alone ("made", window 0: days under MIN_TESTS keep the model) or the day pooled
+        # with the fewest previous days that make MIN_TESTS ("pooled"; causal)
+        for ver, win in (("made", 0.0), ("pooled", float(HIST))):
+            pl, ph, _ = causal_null(
+                cat["p_low"],
+                cat["p_high"],
+                block=cat["day"],
+                tested=cat["tested"],
+                window=win,
+                include_current=True,
+                as_needed=True,
+            )
+            p = np.minimum(2.0 * np.minimum(pl, ph), 1.0)
+            result[m][ver] = np.where(cat["tested"], p, np.nan)
+    return result
 
 
 def nab_tests(root: Path) -> dict[str, np.ndarray]:

@@ -7,7 +7,13 @@ import pytest
 from scipy import special
 
 from growthops.ads.analysis.detect import detect
-from growthops.ads.analysis.tails import MIN_TESTS, causal_null, empirical_null, fit_null
+from growthops.ads.analysis.tails import (
+    MIN_TESTS,
+    causal_null,
+    empirical_null,
+    fit_null,
+    normal_scores,
+)
 
 
 def _p_from_z(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +166,21 @@ def test_causal_null_can_pool_the_current_block_with_past_ones() -> None:
     _, _, with_today = causal_null(pl, ph, block=block, include_current=True)
     assert min(b for _, b in past_only) == 2.0  # 60 past tests from day 2 on
     assert min(b for _, b in with_today) == 1.0  # 30 past + 30 today on day 1
+    # as needed: a day with enough tests of its own gets exactly the cross-sectional null; a
+    # small day pools the fewest previous days that make MIN_TESTS (here one), never later ones
+    z2 = np.concatenate([z[:300], 3.0 * rng.standard_normal(600)])
+    pl, ph = _p_from_z(z2)
+    block = np.r_[np.arange(300) // 30, 10 + np.arange(600) // 100]  # 30 a day, then 100 a day
+    pl2, _, fits = causal_null(pl, ph, block=block, include_current=True, as_needed=True)
+    day12 = block == 12
+    _, _, cross = empirical_null(pl[day12], ph[day12])
+    assert fits[("", 12.0)] == cross[""]
+    assert fits[("", 5.0)] == fit_null(normal_scores(pl, ph)[(block == 4) | (block == 5)])
+    pl_f, ph_f = pl.copy(), ph.copy()
+    pl_f[block == 6], ph_f[block == 6] = 0.5, 0.5  # a later day changes: day 5 does not
+    assert causal_null(pl_f, ph_f, block=block, include_current=True, as_needed=True)[2][
+        ("", 5.0)
+    ] == fits[("", 5.0)]
 
 
 def test_detect_applies_the_causal_null_along_the_stream() -> None:

@@ -142,6 +142,7 @@ def causal_null(
     window: float | None = None,
     min_tests: int = MIN_TESTS,
     include_current: bool = False,
+    as_needed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, float], tuple[float, float]]]:
     """Widen each test's p-values by a null fitted on the *past* scores of its group.
 
@@ -152,7 +153,9 @@ def causal_null(
     ``g``, :func:`fit_null` is fitted on the normal scores of ``g``'s tested rows with a block in
     ``[b - window, b)`` (``window`` in block units; None = the whole past; with
     ``include_current`` also block ``b`` itself: a cross-section pooled with the past days,
-    which is not causal within the block), and the rows' p-values become
+    which is not causal within the block; with ``as_needed`` as well, only the fewest most recent
+    past blocks that bring the pool to ``min_tests``: a block with ``min_tests`` tests of its own
+    gets exactly the cross-sectional :func:`empirical_null`), and the rows' p-values become
     ``max(model p, null p)``. Rows with fewer than ``min_tests`` such scores (burn-in) keep the
     model's p-values. A row's result depends only on rows of earlier blocks (and, with
     ``include_current``, of its own block): changing a later row never changes it.
@@ -182,6 +185,10 @@ def causal_null(
             b = b_rows[s]
             hi = np.searchsorted(pool_b, b, side="right" if include_current else "left")
             lo = 0 if window is None else np.searchsorted(pool_b, b - window, side="left")
+            if include_current and as_needed and hi - lo >= min_tests:
+                # whole blocks back from the current one until min_tests scores (or the window)
+                first = np.searchsorted(pool_b, pool_b[hi - min_tests], side="left")
+                lo = max(lo, int(min(first, np.searchsorted(pool_b, b, side="left"))))
             if hi - lo < min_tests:
                 continue
             scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests)
