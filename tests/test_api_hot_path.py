@@ -117,6 +117,42 @@ def test_the_page_json_is_pydantics_page_in_any_session_time_zone(db, zone):
         assert ".000123" in full and ".120000" in full  # microseconds: pydantic's six digits
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Sao_Paulo"])
+def test_the_decision_json_is_pydantics_in_any_session_time_zone(db, zone):
+    # the approval's body is DecisionOut's JSON written by PostgreSQL (decide_json_query,
+    # docs/performance.md §11): the same fields, order and values as pydantic's, for the same
+    # decision (decided twice from the same state: a savepoint undoes the first)
+    from datetime import UTC, datetime
+
+    from growthops.ads.models import DecisionOut
+
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id, rollback=True) as conn:
+        ids = _suggestions(conn, t.tenant_id)
+        conn.execute("select set_config('TimeZone', %s, true)", [zone])
+        kw = {"tenant_id": t.tenant_id, "suggestion_id": ids[1], "decision": "approved",
+              "decided_by": "alice", "notes": "ROAS « 4x » — 20%", "channel": "api",
+              "now": datetime(2024, 3, 2, 9, 30, 0, 120, tzinfo=UTC)}
+        with conn.transaction(force_rollback=True):
+            row = decisions.decide(conn, **kw)
+        sql, params = decisions.decide_json_query(**kw)
+        got = conn.execute(sql, params).fetchone()
+    want = json.loads(DecisionOut.model_validate(row).model_dump_json())
+    text = json.loads(got["decision"])
+    assert list(text) == list(DecisionOut.model_fields)  # the schema's order
+    ids_now = {k: text.pop(k) for k in ("decision_id", "audit_id")}  # new ids, same shape
+    assert all(isinstance(v, int) and v > 0 for v in ids_now.values())
+    for k in ("decision_id", "audit_id"):
+        want.pop(k)
+    assert text == want, zone
+    assert (got["tenant_id"], got["decided_by"], got["has_ad_account"]) == (
+        t.tenant_id, "alice", False)
+    assert want["action_params"]["daily_budget"] == {"from": 100.5, "to": 120}
+    assert datetime.fromisoformat(text["decided_at"].replace("Z", "+00:00")) == kw["now"]
+    assert text["decided_at"].endswith({"UTC": ".000120Z", "Asia/Kolkata": ".000120+05:30",
+                                        "America/Sao_Paulo": ".000120-03:00"}[zone])
+
+
 def test_model_select_sql_refuses_what_it_cannot_write(db):
     class Floaty(BaseModel):
         x: float
@@ -170,16 +206,24 @@ def test_tenant_batch_is_one_transaction_under_row_level_security(db):
 
 
 def _count_hops(monkeypatch) -> list[str]:
-    """Count the hops to anyio's worker threads (FastAPI's sync dependencies and routes, and
-    run_in_threadpool, all go through anyio.to_thread.run_sync)."""
+    """Count the hops to worker threads: anyio's (FastAPI's sync dependencies and routes, and
+    run_in_threadpool, all go through anyio.to_thread.run_sync) and growthops' own
+    (growthops.web.deps.in_worker_thread, the hot routes')."""
+    from growthops.web import deps
+
     hops: list[str] = []
-    real = anyio.to_thread.run_sync
+    real, own = anyio.to_thread.run_sync, deps.in_worker_thread
 
     async def counted(fn: Any, *args: Any, **kw: Any) -> Any:
         hops.append(getattr(fn, "__name__", repr(fn)))
         return await real(fn, *args, **kw)
 
+    async def counted_own(fn: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await own(fn)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(deps, "in_worker_thread", counted_own)
     return hops
 
 
@@ -311,6 +355,55 @@ def test_an_own_router_mounted_flat_is_documented_and_served_as_when_included():
         a, b = (json.dumps(x.openapi(), sort_keys=False) for x in (nested, flat))
         assert a == b and own.mount_prefix in a, module.__name__
         assert len(flat.router.routes) - len(FastAPI().router.routes) == len(own.source.routes)
+
+
+def test_principals_schemes_are_documented_as_when_they_were_its_sub_dependencies(client):
+    """docs/performance.md §11: ``principal`` reads the credentials itself (FastAPI no longer
+    solves three sub-dependencies per request) and ``document_credentials`` writes the same
+    OpenAPI document, byte for byte, as the three ``Security`` sub-dependencies did: on a
+    route, through a nested dependency, in an included router, with and without parameters
+    and a body; a route without it gets none."""
+    from fastapi import APIRouter, Body, Depends, FastAPI, Security
+
+    from growthops.web import deps
+
+    # (defaults, not Annotated: this module's annotations are strings, and these are local)
+    async def principal_before(x_api_key: Any = Security(deps._api_key_header),  # noqa: B008
+                               bearer: Any = Security(deps._bearer),  # noqa: B008
+                               cookie: Any = Security(deps._session_cookie)) -> None:  # noqa: B008
+        return None
+
+    def build(who: Any) -> FastAPI:
+        app, router = FastAPI(), APIRouter()
+
+        def scope(w: Any = Depends(who)) -> None:  # noqa: B008
+            return None
+
+        @app.get("/a/{n}")
+        def a(n: int, w: Any = Depends(who)) -> dict[str, int]:  # noqa: B008
+            return {"n": n}
+
+        @router.post("/b")
+        def b(body: dict[str, int] = Body(), s: Any = Depends(scope)) -> dict[str, int]:  # noqa: B008
+            return body
+
+        @app.get("/c")
+        def c() -> dict[str, int]:
+            return {"n": 0}
+
+        app.include_router(router, prefix="/r")
+        return app
+
+    after, before = build(deps.principal), build(principal_before)
+    deps.document_credentials(after)
+    a, b = (json.dumps(x.openapi(), sort_keys=False) for x in (after, before))
+    assert a == b and '"APIKeyCookie"' in a
+    assert "security" not in after.openapi()["paths"]["/c"]["get"]
+    # the app: every operation that depends on principal documents the three schemes
+    spec = client.app.openapi()
+    want = [{"APIKeyHeader": []}, {"HTTPBearer": []}, {"APIKeyCookie": []}]
+    assert spec["paths"]["/api/v1/suggestions/{suggestion_id}/decision"]["post"]["security"] == want
+    assert "security" not in spec["paths"]["/api/v1/health"]["get"]
 
 
 def test_the_version_changes_with_any_change_to_the_listed_rows(db):

@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from growthops.core.logs.scrub import install_log_scrubber, register_settings
     from growthops.web import auth, pages, slack
     from growthops.web.apidocs import install_docs
-    from growthops.web.deps import OwnRouter
+    from growthops.web.deps import OwnRouter, document_credentials
     from growthops.web.errors import install_error_handlers
     from growthops.web.limits import document_limits, install_limits
     from growthops.web.sessions import install_sessions
@@ -75,7 +75,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
     install_sessions(app, conf)
     install_limits(app, conf, db)  # added last: the outermost middleware
-    document_limits(app)
     # Routes are matched in the order they are mounted, and every included router costs a
     # walk of its routes per request (FastAPI's _IncludedRouter): the domains' API routers come
     # first, so the ads domain's hot routes (its first router: the suggestion list and the
@@ -98,6 +97,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             app.include_router(domain.load("pages"))
     app.include_router(pages.router)
     install_docs(app)
+    document_credentials(app)  # principal's three schemes, on the operations that use it
+    document_limits(app)  # 413 and 429 on every operation (wraps the schema above)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness (no authentication)")
     def health() -> dict[str, str]:

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from typer.testing import CliRunner
 
 from growthops.ads.action import audit
-from growthops.ads.action.decisions import DecisionConflict, decide, history
+from growthops.ads.action.decisions import DecisionConflict, decide, decide_query, decided, history
 from growthops.ads.cycle import run_daily_cycle
 from growthops.ads.metrics.synthetic import Plan, copy_rows, generate
 from growthops.cli import app as cli_app
@@ -161,6 +161,35 @@ def test_unknown_other_tenants_and_bad_input(db, acct):
         args = {"decision": "approved", "decided_by": "alice", **kwargs}
         with pytest.raises(InvalidInput, match=field), db.tenant_tx(t.tenant_id) as conn:
             decide(conn, tenant_id=t.tenant_id, suggestion_id=ids[0], **args)
+
+
+def test_the_decision_alone_binds_its_tenant_and_refuses_another(db, acct):
+    # ads.decide_suggestion (migration 0196): sent alone on an autocommit connection (the API's
+    # way) it is its own transaction bound to its tenant; inside a transaction bound to another
+    # tenant it refuses before writing anything; another tenant's suggestion is not found
+    t, ids = acct
+    other = new_tenant(db)
+    sql, params = decide_query(tenant_id=t.tenant_id, suggestion_id=ids[0],
+                               decision="approved", decided_by="alice", channel="api")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.tenant_tx(other.tenant_id) as c:
+        c.execute(sql, params)
+    assert _one(db, t.tenant_id, "select status from ads.suggestions where suggestion_id = %s",
+                [ids[0]])["status"] == "pending"
+    stolen, stolen_params = decide_query(tenant_id=other.tenant_id, suggestion_id=ids[0],
+                                         decision="approved", decided_by="mallory")
+    assert db.one_statement(stolen, stolen_params) == []
+    (row,) = db.one_statement(sql, params)
+    assert (row["suggestion_id"], row["status_before"], row["status"], row["channel"],
+            row["has_ad_account"]) == (ids[0], "pending", "approved", "api", False)
+    assert decided(None, row, params)["audit_id"] == row["audit_id"]
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert conn.execute("select count(*) as n from ads.decisions").fetchone()["n"] == 1
+        entry = conn.execute("select actor, after from ads.audit_log where audit_id = %s",
+                             [row["audit_id"]]).fetchone()
+    assert entry["actor"] == "alice" and entry["after"]["decision_id"] == row["decision_id"]
+    with db.app_tx() as conn:  # the tenant did not outlive the statement on its connection
+        assert conn.execute("select current_setting('app.tenant_id', true) as t"
+                            ).fetchone()["t"] in (None, "")
 
 
 def test_two_reviewers_at_once_make_one_decision(db, acct):

@@ -261,6 +261,21 @@ class Database:
                 _rollback_quietly(conn)
                 raise
 
+    def one_statement(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+        """Run one statement alone on an autocommit pooled connection, where it is its own
+        transaction; return its rows (``[]`` when it returns none).
+
+        For a statement that binds its transaction to a tenant itself, such as a call of
+        ``ads.decide_suggestion`` (migration 0196): no ``BEGIN``, tenant setting or ``COMMIT``
+        is sent, so it costs one message, one round trip and one wait (issue 16,
+        docs/performance.md §11), against :meth:`tenant_batch`'s four statements. A statement
+        that binds no tenant runs with none, and row-level security shows it no tenant's rows.
+        An error rolls the statement back and is raised (psycopg's error).
+        """
+        with self.pool.connection() as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description is not None else []
+
     @contextmanager
     def app_tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """Open an application transaction bound to no tenant (sees no tenant-owned rows)."""

@@ -23,7 +23,10 @@ request with an unsafe method whose ``Origin`` header names another host is refu
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -33,7 +36,9 @@ from uuid import UUID
 import psycopg
 from fastapi import APIRouter, Depends, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.routing import APIRoute
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import OpenAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
@@ -102,6 +107,30 @@ _session_cookie = _SessionCookie(
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
+
+
+#: Threads of :func:`in_worker_thread` (as many as anyio's default thread limiter allows).
+WORKER_THREADS = 40
+_executor: ThreadPoolExecutor | None = None
+
+
+async def in_worker_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn()`` in one of growthops' worker threads and return its result (or raise its
+    error), with the caller's context variables, as Starlette's ``run_in_threadpool`` does.
+
+    The hot routes' one hop to a thread (:func:`read_in_scope`, :func:`run_in_scope`) goes
+    through asyncio's executor path (a C ``SimpleQueue`` and one ``call_soon_threadsafe``)
+    instead of anyio's (a ``queue.Queue`` with its ``Condition``, a capacity limiter, a cancel
+    scope): 42 against 59 µs of CPU per hop measured alone, and anyio's wake-up of its worker
+    was 6 % of the approval's samples on the event loop (py-spy, issue 16, docs/performance.md
+    §11). At most :data:`WORKER_THREADS` threads (created on first use, per process); like
+    anyio's, a started call runs to its end even when the awaiting request is cancelled.
+    """
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="growthops-worker")
+    ctx = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_executor, ctx.run, fn)
 
 
 def get_database(request: Request) -> Database:
@@ -186,23 +215,39 @@ def current_user(request: Request) -> User:
     return user
 
 
-async def principal(
-    request: Request,
-    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-    cookie: Annotated[str | None, Security(_session_cookie)] = None,
-) -> Principal:
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    """Return ``(key, session cookie)`` as the three documented schemes read them: the
+    ``X-API-Key`` header, else the credentials of ``Authorization: Bearer ...`` (another scheme,
+    or none, gives no key); the cookies are parsed only without a key (a key is then used, and
+    the session never read)."""
+    key = _sent_api_key(request)
+    if key:
+        return key, None
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), None
+    return None, request.cookies.get(SESSION_COOKIE) or None
+
+
+async def principal(request: Request) -> Principal:
     """Return the request's API key identity or session user.
 
     Raises :class:`InvalidApiKey` (401) for a bad key, :class:`PermissionDenied` (403) for a
     key without the ``api`` scope (a capture-only key), :class:`LoginRequired` (401) when there
     is neither a key nor a session.
 
+    Reads the credentials itself (:func:`_credentials`) instead of through three ``Security``
+    sub-dependencies: FastAPI solves each sub-dependency on every request, and the three were
+    18 % of the approval's instructions on the event loop (callgrind, 1.285 against 1.059 M
+    per request, issue 16, docs/performance.md §11). The three schemes are still documented on
+    every operation that depends on this function (:func:`document_credentials`), as FastAPI
+    documented them from the sub-dependencies.
+
     Async so that a cached key (no I/O, see :func:`~growthops.core.auth.api_keys.cached`)
     costs no hop to the thread pool; a key to verify (argon2, database) and a session user
     (database) are handled in the thread pool.
     """
-    key = x_api_key or (bearer.credentials if bearer else None)
+    key, cookie = _credentials(request)
     if key:
         # argon2 only on a cache miss; liveness is checked in the tenant transaction (_open)
         ident = api_keys.cached(key) or await run_in_threadpool(
@@ -218,6 +263,75 @@ async def principal(
             "'Authorization: Bearer gok_...', or log in (POST /api/v1/auth/login)"
         )
     return Principal(user=await run_in_threadpool(current_user, request))
+
+
+#: The security schemes of :func:`principal`, in the order FastAPI listed them when they were
+#: its sub-dependencies: an API key header, the same key as a bearer token, a session cookie.
+CREDENTIAL_SCHEMES = (_api_key_header, _bearer, _session_cookie)
+#: OpenAPI operation keys that FastAPI writes before ``security`` (its operation metadata).
+_OPERATION_METADATA = ("tags", "summary", "description", "operationId", "deprecated")
+
+
+def _calls(dependant: Any, target: Callable[..., Any]) -> bool:
+    """True when ``target`` is called somewhere in FastAPI's dependency tree ``dependant``."""
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        if d.call is target:
+            return True
+        todo.extend(d.dependencies)
+    return False
+
+
+def document_credentials(app: Any) -> None:
+    """Document :data:`CREDENTIAL_SCHEMES` on every operation of ``app`` whose dependencies
+    call :func:`principal`, in the OpenAPI schema (``app.openapi``, wrapped; call it after
+    any other wrapper such as :func:`growthops.web.limits.document_limits`).
+
+    The same document as when the schemes were :func:`principal`'s ``Security``
+    sub-dependencies (FastAPI 0.165): each such operation gets ``security`` (one requirement
+    per scheme, no scopes) right after its metadata, and ``components.securitySchemes`` the
+    schemes' models (``jsonable_encoder(..., by_alias=True, exclude_none=True)``). Routes are
+    found with :func:`fastapi.routing.iter_route_contexts` (included routers' effective
+    paths and dependencies, as FastAPI's own schema walks them).
+    """
+    build = app.openapi
+    documented: list[int] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        if documented and documented[0] == id(schema):
+            return schema
+        requirement = [{s.scheme_name: []} for s in CREDENTIAL_SCHEMES]
+        paths = schema.get("paths", {})
+        found = False
+        for ctx in iter_route_contexts(app.routes):
+            if not isinstance(ctx.original_route, APIRoute) or not ctx.include_in_schema:
+                continue
+            if not _calls(ctx.dependant, principal):
+                continue
+            ops = paths.get(ctx.path_format, {})
+            for method in sorted(ctx.methods or ()):
+                op = ops.get(method.lower())
+                if op is None or "security" in op:
+                    continue
+                found = True
+                ops[method.lower()] = {
+                    **{k: v for k, v in op.items() if k in _OPERATION_METADATA},
+                    "security": [dict(r) for r in requirement],
+                    **{k: v for k, v in op.items() if k not in _OPERATION_METADATA}}
+        if found:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            for s in CREDENTIAL_SCHEMES:
+                schemes.setdefault(s.scheme_name, jsonable_encoder(
+                    s.model, by_alias=True, exclude_none=True))
+            # FastAPI's last step, again: its OpenAPI model orders each object's keys
+            schema = jsonable_encoder(OpenAPI(**schema), by_alias=True, exclude_none=True)
+        app.openapi_schema = schema
+        documented[:] = [id(schema)]
+        return schema
+
+    app.openapi = openapi
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -385,7 +499,8 @@ async def run_in_scope(
     fn: Callable[..., T],
     statements: Callable[[UUID], Sequence[tuple[str, Any]]] | None = None,
 ) -> T:
-    """Run ``fn(scope)`` in the request's tenant transaction, in one hop to the thread pool.
+    """Run ``fn(scope)`` in the request's tenant transaction, in one hop to a worker thread
+    (:func:`in_worker_thread`).
 
     The same tenant, checks, commit and rollback as a route taking :data:`Scope` (see
     :func:`scope_tx`), for an async route: opening the transaction, ``fn`` and the commit run
@@ -398,7 +513,7 @@ async def run_in_scope(
         with scope_tx_batch(request, who, statements) as (scope, rows):
             return fn(scope) if statements is None else fn(scope, rows)
 
-    return await run_in_threadpool(work)
+    return await in_worker_thread(work)
 
 
 async def read_in_scope(
@@ -407,9 +522,11 @@ async def read_in_scope(
     statements: Callable[[UUID], Sequence[tuple[str, Any]]],
     *,
     key_checked: bool = False,
+    binds_tenant: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """Run ``statements(tenant_id)`` (``(sql, params)`` pairs for the resolved tenant) in the
-    request's tenant transaction in one round trip and one hop to the thread pool; return each
+    request's tenant transaction in one round trip and one hop to a worker thread
+    (:func:`in_worker_thread`); return each
     one's rows (:meth:`~growthops.core.db.Database.tenant_batch`: the transaction commits in
     the same round trip).
 
@@ -426,6 +543,12 @@ async def read_in_scope(
     liveness and record its use (the decision's ``live_key``), and an empty answer is followed
     by a transaction that checks the key (:func:`run_in_scope`): the separate liveness
     statement is then not sent (one statement fewer per request, docs/performance.md §10).
+
+    ``binds_tenant=True`` (with ``key_checked`` for an API key): ``statements`` is one statement
+    that binds its transaction to the tenant itself (``ads.decide_suggestion``); it is sent
+    alone on an autocommit connection (:meth:`~growthops.core.db.Database.one_statement`: no
+    ``BEGIN``, tenant setting or ``COMMIT``, one wait; docs/performance.md §11). Raises
+    ``ValueError`` for several statements, or for an API key without ``key_checked``.
     """
     def work() -> list[list[dict[str, Any]]]:
         tid = _as_uuid(_tenant_row(request, who)["tenant_id"])
@@ -438,6 +561,11 @@ async def read_in_scope(
                 with key_tx_batch(db, key, []):
                     pass
             raise
+        if binds_tenant:
+            if len(todo) != 1 or (key is not None and not key_checked):
+                raise ValueError("binds_tenant: one statement, conditional on the key's liveness")
+            ((query, params),) = todo
+            return [db.one_statement(query, params)]
         if key is None or key_checked:
             return db.tenant_batch(tid, todo)
         live = (api_keys.LIVENESS_SQL, {"t": str(key.tenant_id), "k": key.key_id})
@@ -447,7 +575,7 @@ async def read_in_scope(
         api_keys.check_live(first[0] if first else None)
         return rest
 
-    return await run_in_threadpool(work)
+    return await in_worker_thread(work)
 
 
 Scope = Annotated[TenantScope, Depends(request_scope, scope="function")]

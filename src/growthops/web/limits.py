@@ -508,13 +508,14 @@ def login_succeeded(request: Request, email: Any) -> None:
 
 def document_limits(app: Any) -> None:
     """Declare 413 (body too large) and 429 (rate limit, ``Retry-After``) on every operation
-    of ``app``'s OpenAPI schema, whichever router added it."""
-    from fastapi.openapi.utils import get_openapi
+    of ``app``'s OpenAPI schema, whichever router added it. Wraps ``app.openapi`` as it is
+    when called (FastAPI's own, or another wrapper: call this one last)."""
+    build = app.openapi
+    done: list[int] = []
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                                 description=app.description, routes=app.routes)
+        schema = build()
+        if done != [id(schema)]:
             err = {"$ref": "#/components/schemas/ErrorOut"}
             has_err = "ErrorOut" in schema.get("components", {}).get("schemas", {})
             content = {"application/json": {"schema": err}} if has_err else {}
@@ -530,6 +531,7 @@ def document_limits(app: Any) -> None:
                                                     "description": "Seconds to wait"}},
                         **({"content": content} if content else {})})
             app.openapi_schema = schema
-        return app.openapi_schema
+            done[:] = [id(schema)]
+        return schema
 
     app.openapi = openapi

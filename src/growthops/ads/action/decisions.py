@@ -17,8 +17,9 @@ A person approves, refuses or backlogs a suggestion, saying who and why. The sta
   for a reviewer: a new decision is a :class:`DecisionConflict` whose message says the status and
   when, by whom and through which channel it was decided.
 
-Atomicity: :func:`decide` is one ``UPDATE ... WHERE status IN (...) AND expires_at > now
-RETURNING`` statement; under READ COMMITTED a concurrent second UPDATE waits for the first's row
+Atomicity: :func:`decide` is one statement (:data:`DECIDE_SQL`, the function
+``ads.decide_suggestion`` of migration 0196) around one ``UPDATE ... WHERE status IN (...) AND
+expires_at > now RETURNING``; under READ COMMITTED a concurrent second UPDATE waits for the first's row
 lock, re-checks the WHERE clause on the committed row and matches nothing, so two reviewers
 clicking at once produce exactly one decision and one audit entry.
 """
@@ -43,6 +44,17 @@ DECIDABLE_FROM: dict[str, tuple[str, ...]] = {
     "backlog": ("pending",),
 }
 MAX_NOTES = 4000
+#: The decision's one statement: a call of ``ads.decide_suggestion`` (migration 0196), the one
+#: copy of the decision's SQL (the conditional UPDATE, the decision row and the audit entry).
+#: It binds the transaction to the tenant (and refuses one bound to another tenant), so it can
+#: be sent alone on an autocommit connection (the API, docs/performance.md §11) or inside a
+#: tenant transaction (the command line, Slack, the dashboard, the auto policy).
+DECIDE_CALL = (
+    "ads.decide_suggestion(%(t)s::uuid, %(id)s::bigint, %(decision)s::text,"
+    " %(by)s::text, %(now)s::timestamptz, %(from)s::text[], %(notes)s::text, %(channel)s::text,"
+    " %(key)s::bigint, %(action)s::text, %(after)s::jsonb, %(reason)s::text,"
+    " %(live_key)s::bigint)")
+DECIDE_SQL = f"select * from {DECIDE_CALL}"
 #: Columns of a suggestion shown by :func:`history` (present in the live and archive tables).
 HISTORY_COLUMNS = (
     "suggestion_id", "as_of", "type", "priority", "action", "reason", "expected_impact", "texts",
@@ -190,9 +202,9 @@ def decide_query(
     identity: str | None = None,
     live_key: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Return ``(sql, params)``: :func:`decide`'s one statement, for a caller that sends it
-    with others (the API pipelines it with the tenant transaction's opening and its commit,
-    issue 16).
+    """Return ``(sql, params)``: :func:`decide`'s one statement (:data:`DECIDE_SQL`), for a
+    caller that sends it itself: the API sends it alone on an autocommit connection, where it
+    is its own transaction and binds it to ``tenant_id`` (issue 16, docs/performance.md §11).
 
     Arguments as :func:`decide`; raises its :class:`InvalidInput`. ``live_key``: an API key's
     id; the statement then decides only while that key exists in the tenant and is not revoked
@@ -201,8 +213,10 @@ def decide_query(
     key's use as :data:`~growthops.core.auth.api_keys.LIVENESS_SQL` does (``last_used_at``, at
     most one write per key and minute). The API then needs no separate liveness statement: a
     dead key makes the statement match nothing, and the refusal's second transaction checks
-    the key first and answers 401 (docs/performance.md §10). Run the statement in the tenant's
-    transaction, then pass its row (or None) to :func:`decided`.
+    the key first and answers 401 (docs/performance.md §10). Run the statement alone
+    (autocommit) or in ``tenant_id``'s transaction (in a transaction bound to another tenant
+    it raises ``psycopg.errors.InsufficientPrivilege``), then pass its row (or None) to
+    :func:`decided`.
     """
     now = now or datetime.now(UTC)
     who = _check(decision, decided_by, notes, channel, now)
@@ -210,58 +224,42 @@ def decide_query(
     after = {"status": decision, "channel": channel, "suggestion_id": suggestion_id,
              **({"via_key": api_key[1]} if api_key else {}),
              **({"identity": identity} if identity else {})}
-    # One statement (issue 16: one round trip instead of three): the conditional UPDATE, the
-    # decision row and the audit entry (audit.record's columns; the decision's id joins the
-    # redacted ``after`` in SQL, a number redaction leaves as is). No row when the UPDATE
-    # matched none: nothing is inserted and _refusal says why.
-    sql = """with used as (
-             update core.api_keys set last_used_at = now()
-              where tenant_id = %(t)s and key_id = %(live_key)s::bigint and revoked_at is null
-                and (last_used_at is null or last_used_at < now() - interval '1 minute')
-             returning key_id
-           ), prev as (
-             select suggestion_id, status from ads.suggestions
-             where tenant_id = %(t)s and suggestion_id = %(id)s
-               and (%(live_key)s::bigint is null
-                    or exists (select 1 from core.api_keys k
-                                where k.tenant_id = %(t)s and k.key_id = %(live_key)s::bigint
-                                  and k.revoked_at is null))
-             for update
-           ), upd as (
-             update ads.suggestions s
-                set status = %(decision)s, decided_by = %(by)s, decided_at = %(now)s
-               from prev
-              where s.tenant_id = %(t)s and s.suggestion_id = %(id)s and prev.suggestion_id = %(id)s
-                and s.status = any(%(from)s) and s.expires_at > %(now)s
-             returning s.suggestion_id, prev.status as status_before, s.status, s.type,
-                       s.platform, s.entity_type, s.entity_id, s.entity_name, s.action,
-                       s.action_params, s.confidence,
-                       exists (select 1 from ads.ad_accounts a
-                                where a.tenant_id = s.tenant_id and a.platform = s.platform)
-                         as has_ad_account
-           ), dec as (
-             insert into ads.decisions (tenant_id, suggestion_id, decision, decided_by,
-                                        decided_at, notes, channel, created_at, api_key_id)
-             select %(t)s, upd.suggestion_id, %(decision)s, %(by)s, %(now)s, %(notes)s,
-                    %(channel)s, %(now)s, %(key)s
-             from upd
-             returning *
-           ), aud as (
-             insert into ads.audit_log (tenant_id, occurred_at, actor, action, object_type,
-                                        object_id, platform, entity_id, before, after, reason)
-             select %(t)s, %(now)s, %(by)s, %(action)s, 'suggestion', upd.suggestion_id::text,
-                    upd.platform, upd.entity_id, jsonb_build_object('status', upd.status_before),
-                    %(after)s || jsonb_build_object('decision_id', dec.decision_id), %(reason)s
-             from upd, dec
-             returning audit_id
-           )
-           select dec.*, upd.*, aud.audit_id from dec, upd, aud"""
+    # One statement (issue 16): ads.decide_suggestion (migration 0196) holds the conditional
+    # UPDATE, the decision row and the audit entry, and binds the transaction to the tenant (it
+    # refuses a transaction bound to another one). No row when nothing was decided: nothing is
+    # inserted and _refusal says why.
+    sql = DECIDE_SQL
     params = {"t": tid, "id": suggestion_id, "decision": decision, "by": who, "now": now,
               "from": list(DECIDABLE_FROM[decision]), "notes": notes, "channel": channel,
               "key": api_key[0] if api_key else None, "action": f"suggestion.{decision}",
               "after": audit.redacted_jsonb(after), "reason": scrub(notes),
               "live_key": live_key}
     return sql, params
+
+
+def decide_json_query(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """Return ``(sql, params)``: :func:`decide_query`'s statement (same arguments, same
+    :class:`InvalidInput`) answering, instead of the decision's row, ``tenant_id``,
+    ``decided_by``, ``has_ad_account`` and ``decision``: the JSON text of
+    :class:`growthops.ads.models.DecisionOut` built by PostgreSQL
+    (:func:`growthops.core.sqljson.model_select_sql`, the fields in the model's order), so the
+    API sends it as the body without decoding the row's columns nor validating and encoding
+    them again (issue 16, docs/performance.md §11). No row when nothing was decided (pass the
+    params to :func:`decided` with None to learn why)."""
+    _, params = decide_query(**kwargs)
+    return _decide_json_sql(), params
+
+
+@functools.cache
+def _decide_json_sql() -> str:
+    """The text of :func:`decide_json_query`, built once per process."""
+    from growthops.ads.models import DecisionOut
+    from growthops.core.sqljson import model_select_sql
+
+    fields = list(DecisionOut.model_fields)  # every one a column of the function's row
+    return (f"select d.tenant_id, d.decided_by, d.has_ad_account, row_to_json(j)::text"
+            f" as decision from {DECIDE_CALL} d"
+            f" cross join lateral (select {model_select_sql(DecisionOut, fields, 'd')}) j")
 
 
 def decided(conn: Any, row: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:

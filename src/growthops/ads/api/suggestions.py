@@ -189,9 +189,11 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
     An approval is then executed on the ad account (within the guard rails) after the response,
     when the tenant has an account on the suggestion's platform.
 
-    The decision's one statement (:func:`growthops.ads.action.decisions.decide_query`) is sent
-    with the tenant transaction's opening (and an API key's liveness check) and its commit: one
-    round trip, in one hop to the thread pool (:func:`growthops.web.deps.read_in_scope`). With
+    The decision's one statement (:func:`growthops.ads.action.decisions.decide_json_query`, a
+    call of ``ads.decide_suggestion`` that binds its own transaction to the tenant and answers
+    the response's JSON, written by PostgreSQL) is sent alone on
+    an autocommit connection: one statement, one round trip, in one hop to the thread pool
+    (:func:`growthops.web.deps.read_in_scope` with ``binds_tenant``, docs/performance.md §11). With
     an API key the statement decides only while the key is live (``live_key``) and records the
     key's use, so no separate liveness statement is sent (``key_checked``): a key revoked
     behind this process's cache makes the statement match nothing, and why (401, 404, 409) is
@@ -208,20 +210,20 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
             raise PermissionDenied(f"a {who.user.role if who.user else 'principal'} "
                                    "can read this tenant but cannot change it")
         key = acting_key_of(who)
-        sql, sent["params"] = decisions.decide_query(
+        sql, sent["params"] = decisions.decide_json_query(
             tenant_id=tenant_id, suggestion_id=suggestion_id, decision=body.decision,
             decided_by=actor_of(who, body.decided_by, "decided_by"), notes=body.notes,
             channel="api", api_key=key, live_key=key[0] if key else None)
         return [(sql, sent["params"])]
 
-    (found,) = await read_in_scope(request, who, statement, key_checked=True)
-    if found:
-        row = decisions.decided(None, found[0], sent["params"])
-    else:
+    (found,) = await read_in_scope(request, who, statement, key_checked=True, binds_tenant=True)
+    if not found:
         def refusal(scope: TenantScope) -> dict[str, Any]:
-            return decisions.decided(scope.conn, None, sent["params"])  # raises 404 / 409
+            return decisions.decided(scope.conn, None, sent["params"])  # raises 401 / 404 / 409
 
-        row = await run_in_scope(request, who, refusal)
+        await run_in_scope(request, who, refusal)
+        raise RuntimeError("unreachable: a decision that matched nothing is always explained")
+    row = found[0]
     task = None
     if body.decision == "approved" and row["has_ad_account"]:
         from growthops.ads.action.execution import execute_after_approval
@@ -229,8 +231,8 @@ async def decide(suggestion_id: IdPath, body: DecisionIn, request: Request, who:
         task = BackgroundTask(run_after, request.app, execute_after_approval,
                               request.app.state.db, tenant_id=row["tenant_id"],
                               suggestion_id=suggestion_id, actor=row["decided_by"])
-    out = DecisionOut.model_validate(row).model_dump_json()
-    return Response(out, status_code=201, media_type="application/json",  # type: ignore[return-value]
+    # DecisionOut's JSON, written by PostgreSQL (decide_json_query)
+    return Response(row["decision"], status_code=201, media_type="application/json",  # type: ignore[return-value]
                     background=task)
 
 
