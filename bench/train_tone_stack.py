@@ -28,7 +28,8 @@ scores, and the trainer's level-0 outputs and probabilities for them; no text); 
 SHA-256 to pin in ``growthops.leads.enrichment.tone_stack.MODEL``.
 
 Run: ``OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/train_tone_stack.py --cache
-/tmp/tone6-cache`` (``[ml]`` extra and ``vaderSentiment``).
+/tmp/tone6-cache`` (``[ml]`` extra and ``vaderSentiment``). ``--latency N``: the production
+per-lead cost instead (:func:`latency`).
 """
 
 from __future__ import annotations
@@ -83,12 +84,45 @@ def out0(name: str, model, texts: list[str], x: np.ndarray | None, te: np.ndarra
     return model.predict_log_proba(x[te])
 
 
+def latency(data: Path, n: int) -> None:
+    """Per-lead cost of ``tone.predict([text], "en")``: the stack, then the n-gram model
+    (``GROWTHOPS_TONE_STACK=0``), in the same process; 5 warm-up tweets; median, 90th percentile
+    and mean in ms, with the load average."""
+    import torch
+
+    from growthops.leads.enrichment import tone
+
+    torch.set_num_threads(1)
+    texts, _, _ = load(data)
+    rows = np.random.default_rng(0).choice(len(texts), n + 5, replace=False)
+    for label, env in (("stack", "1"), ("n-gram", "0")):
+        os.environ[tone.STACK_ENV] = env
+        tone.stack.cache_clear()
+        t0 = time.perf_counter()
+        print(f"{label}: version {tone.version('en')}, loaded in {time.perf_counter() - t0:.1f} s")
+        ms = []
+        for i, r in enumerate(rows):
+            t0 = time.perf_counter()
+            tone.predict([texts[r]], "en")
+            if i >= 5:
+                ms.append(1000 * (time.perf_counter() - t0))
+        print(f"{label}: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, mean "
+              f"{np.mean(ms):.1f} ms a lead ({n} tweets, load {os.getloadavg()[0]:.1f})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/tone6-cache"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/tone6-train"))
+    ap.add_argument("--latency", type=int, metavar="N",
+                    help="instead of training: time the production tone.predict(en), one tweet "
+                         "at a time, stack (the encoder installed in GROWTHOPS_DATA_DIR) against "
+                         "the n-gram model, on N random tweets (seed 0), one torch thread")
     a = ap.parse_args()
+    if a.latency:
+        latency(a.data, a.latency)
+        return
     a.work.mkdir(parents=True, exist_ok=True)
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
