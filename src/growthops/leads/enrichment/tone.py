@@ -55,12 +55,20 @@ def model(lang: str) -> TextClassifier:
     return TextClassifier.load(DATA / name, sha256=digest)
 
 
-@cache
+_load_lock = threading.Lock()
+
+
 def stack() -> tuple[Any, Any] | None:
     """Return ``(ToneStack, Encoders)`` for English, loaded once from the shipped weights and
     the installed all-mpnet-base-v2 folder, or None (logged once, with the reason and the
-    install command) when the encoder, the ``[ml]`` extra or ``vaderSentiment`` is missing, or
-    :data:`STACK_ENV` is ``0``."""
+    install command) when the encoder, the ``[ml]`` extra or ``vaderSentiment`` is missing or
+    fails to load, or :data:`STACK_ENV` is ``0``. ``stack.cache_clear()`` forgets the answer."""
+    with _load_lock:
+        return _stack()
+
+
+@cache
+def _stack() -> tuple[Any, Any] | None:
     from growthops.core.ai import mpnet
     from growthops.leads.enrichment import tone_stack
 
@@ -82,12 +90,22 @@ def stack() -> tuple[Any, Any] | None:
                     "on the airline tweets): %s; install it with `%s` (and `pip install "
                     "'growthops[ml]'`)", VERSION, why, mpnet.INSTALL_COMMAND)
         return None
+    assert folder is not None
     name, digest = tone_stack.MODEL
-    model_ = tone_stack.ToneStack.load(DATA / name, sha256=digest)
-    encoders = tone_stack.Encoders({"mpnet": mpnet.load(folder)} | (
-        {"minilm": _minilm()} if "minilm" in model_.needs() else {}))
+    try:
+        model_ = tone_stack.ToneStack.load(DATA / name, sha256=digest)
+        encoders = tone_stack.Encoders({"mpnet": mpnet.load(folder)} | (
+            {"minilm": _minilm()} if "minilm" in model_.needs() else {}))
+    except Exception as e:  # a damaged install must not stop enrichment
+        log.warning("English tone degraded to the n-gram model (%s): the stack failed to load "
+                    "(%s: %s); reinstall with `%s`", VERSION, type(e).__name__, e,
+                    mpnet.INSTALL_COMMAND)
+        return None
     log.info("English tone: stacked model %s (all-mpnet-base-v2 from %s)", STACK_VERSION, folder)
     return model_, encoders
+
+
+stack.cache_clear = _stack.cache_clear  # type: ignore[attr-defined]
 
 
 def _minilm() -> Any:

@@ -157,7 +157,8 @@ class ToneStack:
         """Write the ``.npz`` (no pickle) and return its SHA-256."""
         config = {"format": FORMAT, "classes": self.classes, "chosen": self.chosen,
                   "info": self.info}
-        arrays = {f"{name}__{k}": v for name, d in self.level0.items() for k, v in d.items()}
+        arrays: dict[str, Any] = {f"{name}__{k}": v for name, d in self.level0.items()
+                                  for k, v in d.items()}
         arrays.update({f"level1__{k}": v for k, v in self.level1.items()})
         buf = io.BytesIO()
         np.savez_compressed(buf, config=np.array(json.dumps(config)), **arrays)
@@ -176,7 +177,7 @@ class ToneStack:
             if config.get("format") != FORMAT:
                 raise ValueError(f"{path}: not a {FORMAT} model")
             level0: dict[str, dict[str, np.ndarray]] = {n: {} for n in config["chosen"]}
-            level1 = {}
+            level1: dict[str, np.ndarray] = {}
             for key in z.files:
                 if key == "config":
                     continue
