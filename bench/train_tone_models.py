@@ -7,7 +7,9 @@ logistic regression (:class:`growthops.core.ai.text.TextClassifier`, C=10). Prin
 SHA-256, to pin in ``growthops.leads.enrichment.tone.MODELS``.
 
 Run: ``.venv/bin/python bench/train_tone_models.py [--data ../shared/data]``. Accuracy on held-out
-data is measured by ``bench/lead_models.py`` (which trains on its own splits).
+data is measured by ``bench/lead_models.py`` (which trains on its own splits). The English
+stack used when all-mpnet-base-v2 is installed (``tone_en_stack.npz``) is trained by
+``bench/train_tone_stack.py``.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def read_leads(conn: Any, *, tenant_id: UUID | str, leads: list[dict[str, Any]])
             intent=intents[i], tone=tones[i][0], urgency=urg,
             confidence=round(float(conf[i]), 3), raw_confidence=round(float(raw[i]), 4),
             tone_probability=round(tones[i][1], 4), urgency_cues=cues,
-            model_version=f"{MODEL_VERSION}+{tone.VERSION}"
+            model_version=f"{MODEL_VERSION}+{tone.version(langs[i])}"
                           + ("+minilm" if model.embedder is not None else "")))
     return out
 
