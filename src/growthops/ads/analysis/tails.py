@@ -39,6 +39,11 @@ conformal p-values, which rank a new score among past scores assumed exchangeabl
 (Vovk, Gammerman & Shafer 2005, *Algorithmic Learning in a Random World*, ch. 2). Here the past
 scores only fit the two parameters of the t null, so the tail beyond the past's largest score
 is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``.
+
+Option (docs/performance.md section 2c): :func:`fit_null` with :data:`TAIL_QUANTILES` (median,
+90th and 99th percentiles, least squares on the log quantiles) fitted on the tests actually made
+(``detect(null_fit="made")``) calibrates every metric of ``online_ad_performance`` but costs the
+causal null a labelled NAB window, so the default stays the two central quantiles.
 """
 
 from __future__ import annotations
