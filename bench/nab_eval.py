@@ -22,10 +22,13 @@ overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 * an alarm suppresses further alarms for one day (NAB counts only the first detection in a
   window); no test before one full day of history.
 
-Two versions of the detector in the same run: ``gamma_poisson`` (the model's p-values) and
+Three versions of the detector in the same run: ``gamma_poisson`` (the model's p-values),
 ``gp_causal_null`` (the same, widened by each scale's causal empirical null: a ``scale x t(nu)``
 null fitted once a day on that scale's scores of the 28 days before,
-:func:`growthops.ads.analysis.tails.causal_null`; issue 16). Same untuned level for both.
+:func:`growthops.ads.analysis.tails.causal_null`; issue 16) and ``gp_causal_tail`` (the same
+null fitted on the tests made by the median, 90th and 99th percentiles,
+:data:`growthops.ads.analysis.tails.TAIL_QUANTILES`; docs/performance.md section 2c). Same
+untuned level for all three.
 
 Baselines in the same run: the null detector, and NAB's "windowed Gaussian" (mean and sd of the
 previous 1000 values, alarm when the two-sided normal tail p <= 0.05 / steps per day, same
@@ -40,6 +43,7 @@ import time
 import warnings
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -54,6 +58,7 @@ from growthops.ads.analysis.nab import (
     score_file,
     window_indices,
 )
+from growthops.ads.analysis.tails import TAIL_QUANTILES
 
 FILES = (
     "realKnownCause/nyc_taxi.csv",
@@ -215,6 +220,14 @@ def suppress(alarm: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
+#: The detector's versions: name -> keywords of :func:`gamma_poisson_stream`.
+VERSIONS: dict[str, dict[str, Any]] = {
+    "gamma_poisson": {"null": "model"},
+    "gp_causal_null": {"null": "causal"},
+    "gp_causal_tail": {"null": "causal", "null_fit": "made", "null_quantiles": TAIL_QUANTILES},
+}
+
+
 def scale_test(
     y: np.ndarray,
     s: np.ndarray,
@@ -223,13 +236,15 @@ def scale_test(
     alpha: float,
     null: str = "model",
     day: np.ndarray | None = None,
+    **null_options: Any,
 ) -> dict:
     """Run the core count test at one scale ``h`` on every row (no multiplicity).
 
     ``null="model"``: the model's p-values; ``"causal"``: widened by the null fitted on this
     scale's own past scores, refitted once a day on the ``HIST_DAYS`` days before the row's day
     (``day``: the day index of each row; :func:`growthops.ads.analysis.tails.causal_null`).
-    Returns :func:`growthops.ads.analysis.detect.detect`'s arrays for the blocks ``(t-h, t]``.
+    ``null_options``: further keywords of :func:`growthops.ads.analysis.detect.detect`
+    (``null_fit``, ``null_quantiles``). Returns its arrays for the blocks ``(t-h, t]``.
     """
     b = block_sums(y, s, h, n_hist)
     phi = estimate_dispersion(b["Y"], b["E"], b["SS"], b["n_blocks"], group=np.arange(y.size))
@@ -248,6 +263,7 @@ def scale_test(
         multiplicity="none",
         null=null,
         null_window=None if day is None else float(HIST_DAYS),
+        **null_options,
     )
 
 
@@ -258,11 +274,15 @@ def day_index(ts: np.ndarray) -> np.ndarray:
 
 
 def gamma_poisson_stream(
-    ts: np.ndarray, y: np.ndarray, fwer_per_day: float = FWER_PER_DAY, null: str = "model"
+    ts: np.ndarray,
+    y: np.ndarray,
+    fwer_per_day: float = FWER_PER_DAY,
+    null: str = "model",
+    **null_options: Any,
 ) -> tuple[np.ndarray, dict]:
     """Run the core detector as a streaming multi-scale test; return (alarms, diagnostics).
 
-    ``null``: ``"model"`` or ``"causal"`` (see :func:`scale_test`).
+    ``null``: ``"model"`` or ``"causal"``, ``null_options`` (see :func:`scale_test`).
     """
     step = infer_step(ts)
     per_day = DAY // step
@@ -275,7 +295,7 @@ def gamma_poisson_stream(
     alarm = np.zeros(y.size, dtype=bool)
     per_scale = {}
     for h in scales:
-        res = scale_test(y, s, h, n_hist, alpha, null=null, day=day_index(ts))
+        res = scale_test(y, s, h, n_hist, alpha, null=null, day=day_index(ts), **null_options)
         hit = res["status"] == "anomaly"
         hit[: int(MIN_HISTORY_DAYS * per_day)] = False
         per_scale[h] = int(hit.sum())
@@ -342,15 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seasonality at other steps ({Path(FILES[0]).stem} resampled):")
     print("\n".join(seasonality_check(taxi["ts"], taxi["y"])))
 
-    detectors = {"null": {}, "windowed_gaussian": {}, "gamma_poisson": {}, "gp_causal_null": {}}
+    detectors: dict[str, dict] = {name: {} for name in ("null", "windowed_gaussian", *VERSIONS)}
     for f, d in data.items():
         detectors["null"][f] = np.zeros(d["n"], dtype=bool)
         detectors["windowed_gaussian"][f] = windowed_gaussian(d["ts"], d["y"])
-        for name, null in (("gamma_poisson", "model"), ("gp_causal_null", "causal")):
-            alarms, diag = gamma_poisson_stream(d["ts"], d["y"], null=null)
+        for name, opts in VERSIONS.items():
+            alarms, diag = gamma_poisson_stream(d["ts"], d["y"], **opts)
             detectors[name][f] = alarms
             print(
-                f"{f} [{null} null]: rows {d['n']}, probation {probation_length(d['n']):.0f} "
+                f"{f} [{name}]: rows {d['n']}, probation {probation_length(d['n']):.0f} "
                 f"rows, windows {len(d['win'])}, alpha/test {diag['alpha']:.2e}, scales "
                 f"{diag['scales']} steps, raw alarms per scale {diag['raw_alarms']}, "
                 f"after suppression {int(alarms.sum())}"
@@ -381,8 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     for fwer in (0.01, 0.05, 0.2):
         row = []
         for name, fn in (
-            ("gamma_poisson", gamma_poisson_stream),
-            ("gp_causal_null", partial(gamma_poisson_stream, null="causal")),
+            *((name, partial(gamma_poisson_stream, **opts)) for name, opts in VERSIONS.items()),
             ("windowed_gaussian", windowed_gaussian),
         ):
             sc = []

@@ -16,19 +16,22 @@ stretches that should be null, and prints the ratio observed / alpha (target: wi
 * the three NAB series: the streaming multi-scale count test of ``bench/nab_eval.py``, on rows
   farther than one window width from every labelled window, per scale.
 
-Two versions side by side in the same run: ``before`` (the model's p-values: log-normal
+Versions side by side in the same run: ``before`` (the model's p-values: log-normal
 Student-t, gamma-Poisson; ``detect(null="model")``) and ``after`` (widened by each metric's
 empirical null over the day's tests, :mod:`growthops.ads.analysis.tails`, the default; like
 ``detect``, fitted on every candidate test, including the count drops that the
-uninformative-drop rule then leaves untested), then two bench options fitted on the tests
-actually made only: ``made`` (the day's tests alone; a day with fewer than 50 keeps the model's
-p-values) and ``pooled`` (a day with fewer than 50 pools the fewest previous days' tests that
+uninformative-drop rule then leaves untested), then options fitted on the tests actually made
+only: ``made`` (the day's tests alone; a day with fewer than 50 keeps the model's p-values),
+``tail`` (the same with the 99th percentile in the fit,
+:data:`growthops.ads.analysis.tails.TAIL_QUANTILES`, docs/performance.md section 2c) and
+``pooled`` / ``tail pooled`` (a day with fewer than 50 pools the fewest previous days' tests that
 make 50, within 28 days: :func:`growthops.ads.analysis.tails.causal_null` with
-``include_current=True, as_needed=True``; past days only). The
-NAB stream tests one series at a time (one test per step), so the day's cross-section does not
-exist: its rows are ``model`` (the model's p-values) and ``causal`` (widened by the null fitted
-on the same scale's scores of the 28 days before the row's day,
-:func:`growthops.ads.analysis.tails.causal_null`, as ``bench/nab_eval.py`` runs it).
+``include_current=True, as_needed=True``; past days only). The NAB stream tests one series at a
+time (one test per step), so the day's cross-section does not exist: its rows are ``model`` (the
+model's p-values), ``causal`` (widened by the null fitted on the same scale's scores of the 28
+days before the row's day, :func:`growthops.ads.analysis.tails.causal_null`, as
+``bench/nab_eval.py`` runs it) and ``causal tail`` (the same fitted on the tests made by the
+three quantiles of section 2c).
 """
 
 from __future__ import annotations
@@ -45,9 +48,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from growthops.ads.analysis.detect import detect  # noqa: E402
 from growthops.ads.analysis.nab import load_labels, load_series, window_indices  # noqa: E402
-from growthops.ads.analysis.tails import causal_null  # noqa: E402
+from growthops.ads.analysis.tails import (  # noqa: E402
+    FIT_QUANTILES,
+    TAIL_QUANTILES,
+    causal_null,
+)
 
 ALPHAS = (0.05, 0.01, 0.001, 1e-4)
+#: The versions run through detect: the model's p-values (``before``); the default empirical
+#: null (section 2: fitted on every candidate test by the median and the 90th percentile,
+#: ``after``); the same fitted on the tests made only (``made``); the option of section 2c
+#: (the tests made, the median, 90th and 99th percentiles, ``tail``).
+VERSIONS: dict[str, dict] = {
+    "before": {"null": "model"},
+    "after": {"null": "empirical"},
+    "made": {"null": "empirical", "null_fit": "made"},
+    "tail": {"null": "empirical", "null_fit": "made", "null_quantiles": TAIL_QUANTILES},
+}
 HIST = 28
 MONTHS = {"April": 4, "May": 5, "June": 6}
 
@@ -125,11 +142,11 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
                 "group": np.full(n_series, name),
             }
         for name, rec in recs.items():
-            for ver, null in (("before", "model"), ("after", "empirical")):
-                res = detect(rec, fdr_q=0.05, multiplicity="none", null=null)
+            for ver, kw in VERSIONS.items():
+                res = detect(rec, fdr_q=0.05, multiplicity="none", **kw)
                 p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
                 out.setdefault(name, {}).setdefault(ver, []).append(p)
-                if null == "model":  # the one-sided p-values, for the versions below
+                if kw["null"] == "model":  # the one-sided p-values, for the pooled versions
                     for key, val in (
                         ("p_low", res["p_low"]),
                         ("p_high", res["p_high"]),
@@ -140,19 +157,19 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     result = {}
     for m, vs in out.items():
         cat = {k: np.concatenate(v) for k, v in vs.items()}
-        result[m] = {"before": cat["before"], "after": cat["after"]}
-        # fitted on the tests made (after detect's rule that drops uninformative drops), the
-        # day alone ("made", window 0: days under MIN_TESTS keep the model) or the day pooled
-        # with the fewest previous days that make MIN_TESTS ("pooled"; causal)
-        for ver, win in (("made", 0.0), ("pooled", float(HIST))):
+        result[m] = {ver: cat[ver] for ver in VERSIONS}
+        # fitted on the tests made, a day under MIN_TESTS pooled with the fewest previous days
+        # that make MIN_TESTS (causal), by the quantiles of section 2 and by the default ones
+        for ver, qs in (("pooled", FIT_QUANTILES), ("tail pooled", TAIL_QUANTILES)):
             pl, ph, _ = causal_null(
                 cat["p_low"],
                 cat["p_high"],
                 block=cat["day"],
                 tested=cat["tested"],
-                window=win,
+                window=float(HIST),
                 include_current=True,
                 as_needed=True,
+                quantiles=qs,
             )
             p = np.minimum(2.0 * np.minimum(pl, ph), 1.0)
             result[m][ver] = np.where(cat["tested"], p, np.nan)
@@ -181,10 +198,17 @@ def nab_tests(root: Path) -> dict[str, np.ndarray]:
         while h * step <= nab_eval.DAY:
             sel = far & (np.arange(y.size) % h == h - 1)  # non-overlapping blocks
             label = f"{h * step // 60} min" if h * step < 3600 else f"{h * step / 3600:g} h"
-            for null in ("model", "causal"):
-                res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05, null=null, day=day)
+            for ver, kw in (
+                ("model", {"null": "model"}),
+                ("causal", {"null": "causal"}),
+                (
+                    "causal tail",
+                    {"null": "causal", "null_fit": "made", "null_quantiles": TAIL_QUANTILES},
+                ),
+            ):
+                res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05, day=day, **kw)
                 p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
-                out.setdefault(f"{label} {null}", []).append(p[sel])
+                out.setdefault(f"{label} {ver}", []).append(p[sel])
             h *= 4
     return {k: np.concatenate(v) for k, v in out.items()}
 

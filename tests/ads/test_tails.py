@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import special, stats
 
 from growthops.ads.analysis.detect import detect
 from growthops.ads.analysis.tails import (
+    FIT_QUANTILES,
     MIN_TESTS,
+    TAIL_QUANTILES,
     causal_null,
     empirical_null,
     fit_null,
@@ -202,3 +204,71 @@ def test_detect_applies_the_causal_null_along_the_stream() -> None:
     assert (causal["p_value"][live] <= 0.01).mean() < 0.03
     assert np.all(causal["p_value"] >= model["p_value"] - 1e-12)
     assert np.array_equal(causal["p_value"][:100], model["p_value"][:100])  # day 0: no past
+
+
+# --- section 2c: the fit that sees the tail, and the tests the null is fitted on -----------
+
+
+def test_fit_null_recovers_a_known_t_from_its_quantiles() -> None:
+    u = (np.arange(20000) + 0.5) / 20000  # exact quantiles of |1.5 t(5)| and |1.3 N|
+    a_t = 1.5 * stats.t.ppf((1 + u) / 2, 5)
+    a_n = 1.3 * special.ndtri((1 + u) / 2)
+    for qs in (FIT_QUANTILES, TAIL_QUANTILES):
+        scale, nu = fit_null(a_t, quantiles=qs)
+        assert scale == pytest.approx(1.5, rel=0.02) and nu == pytest.approx(5.0, rel=0.05)
+        scale, nu = fit_null(a_n, quantiles=qs)
+        assert scale == pytest.approx(1.3, rel=0.01) and nu == float("inf")
+    assert fit_null(np.ones(3), quantiles=TAIL_QUANTILES) == (1.0, float("inf"))
+
+
+def test_tail_quantiles_widen_a_tail_that_the_bulk_does_not_show() -> None:
+    rng = np.random.default_rng(1)
+    n = 40000  # 90 % of the scores as the model says, 10 % from a heavy 2 t(3)
+    z = np.where(rng.random(n) < 0.9, rng.standard_normal(n), 2.0 * rng.standard_t(3, n))
+    pl, ph = _p_from_z(z)
+    rates = {}
+    for name, qs in (("central", FIT_QUANTILES), ("tail", TAIL_QUANTILES)):
+        pl2, ph2, fits = empirical_null(pl, ph, quantiles=qs)
+        p = 2 * np.minimum(pl2, ph2)
+        rates[name] = [(p <= a).mean() / a for a in (0.05, 0.01, 0.001)]
+        assert np.all(pl2 >= pl) and np.all(ph2 >= ph)
+    assert rates["central"][1] > 2 and rates["central"][2] > 5  # the median and q90 miss it
+    assert 0.5 <= rates["tail"][0] <= 2 and 0.5 <= rates["tail"][1] <= 2
+    assert 0.5 <= rates["tail"][2] <= 2.5
+    assert fits[""][1] < 5  # heavy: the 99th percentile is in the fit
+
+
+def test_detect_fits_the_null_on_the_tests_made_when_asked() -> None:
+    rng = np.random.default_rng(37)
+    n = 600
+    exposure = np.where(np.arange(n) < 300, 1000.0, 10.0)  # expected 100 or 1 today
+    rate = 0.1 * np.exp(0.4 * rng.standard_normal(n))  # today's rate drifts: wider than the model
+    rec = {
+        "kind": np.full(n, "count"),
+        "value": rng.poisson(rate * exposure).astype(float),
+        "exposure": exposure,
+        "hist_days": np.full(n, 28.0),
+        "hist_count": 28 * 0.1 * exposure,
+        "hist_exposure": 28 * exposure,
+        "dispersion": np.zeros(n),
+        "group": np.full(n, "meta|ad|ctr"),
+    }
+    model = detect(rec, multiplicity="none", null="model")
+    made = model["status"] != "insufficient_data"
+    assert 300 < made.sum() < n  # the drops of the small entities are not tests
+    out = {}
+    for fit, mask in (("made", made), ("candidates", np.isfinite(model["p_low"]))):
+        res = detect(rec, multiplicity="none", null_fit=fit, null_quantiles=TAIL_QUANTILES)
+        pl, ph, _ = empirical_null(
+            model["p_low"], model["p_high"], tested=mask, quantiles=TAIL_QUANTILES
+        )
+        p = np.minimum(2 * np.minimum(pl, ph), 1.0)
+        assert np.allclose(res["p_value"][made], p[made])
+        assert np.array_equal(res["status"] == "insufficient_data", ~made)
+        out[fit] = res["p_value"][made]
+    assert not np.allclose(out["made"], out["candidates"])  # the untested drops moved the fit
+    default = detect(rec, multiplicity="none")  # section 2: candidates, median and q90
+    pl, ph, _ = empirical_null(model["p_low"], model["p_high"], tested=np.isfinite(model["p_low"]))
+    assert np.allclose(default["p_value"][made], np.minimum(2 * np.minimum(pl, ph), 1.0)[made])
+    with pytest.raises(Exception, match="null_fit"):
+        detect(rec, null_fit="bogus")

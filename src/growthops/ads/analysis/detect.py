@@ -67,7 +67,7 @@ import numpy as np
 from scipy import special
 
 from growthops.ads.analysis.codes import unique_inverse
-from growthops.ads.analysis.tails import causal_null, empirical_null
+from growthops.ads.analysis.tails import FIT_QUANTILES, causal_null, empirical_null
 from growthops.core.errors import InvalidInput
 
 STATUS_OK = "ok"
@@ -452,6 +452,8 @@ def detect(
     multiplicity: str = "bh",
     null: str = "empirical",
     null_window: float | None = None,
+    null_quantiles: tuple[float, ...] = FIT_QUANTILES,
+    null_fit: str = "candidates",
 ) -> dict[str, np.ndarray]:
     """Run every test of a record of equal-length arrays and classify it (vectorised).
 
@@ -475,7 +477,13 @@ def detect(
     ``"causal"`` widens them by a null fitted on each ``group``'s *past* tests only
     (:func:`growthops.ads.analysis.tails.causal_null`: the rows are a stream in time order,
     the optional key ``block`` labels their time, e.g. the day index, default the row index;
-    ``null_window`` = how many blocks back the fit looks, None = the whole past).
+    ``null_window`` = how many blocks back the fit looks, None = the whole past). Both nulls
+    are fitted by :func:`growthops.ads.analysis.tails.fit_null` on ``null_quantiles`` of
+    ``|z|`` (default the median and the 90th percentile) over every candidate test
+    (``null_fit="candidates"``, default, docs/performance.md §2) or over the tests actually
+    made only (``null_fit="made"``: without the drops that the Tarone rule above removes because
+    they could never reach ``fdr_q``; the option of §2c, with
+    :data:`growthops.ads.analysis.tails.TAIL_QUANTILES`).
 
     Returns arrays (length n): ``expected`` (count or value in the metric's unit),
     ``expected_rate`` (expected / exposure, counts only, e.g. expected CTR; CPA = 1 / rate),
@@ -548,20 +556,37 @@ def detect(
         )
         expected[xi], p_low[xi], p_high[xi] = res["expected"], res["p_low"], res["p_high"]
 
+    # Tarone: drops that even y = 0 could not bring to fdr_q are not tests (decided on the
+    # model's p-values, before the null; with mid-p the null never swaps p_low and p_high)
+    insufficient |= ~np.isfinite(p_low) | ~np.isfinite(p_high)
+    uninformative = (p_low < p_high) & (np.minimum(2.0 * p_min, 1.0) > fdr_q) & is_count
+    if null_fit == "made":
+        fit_on = ~insufficient & ~uninformative
+    elif null_fit == "candidates":
+        fit_on = ~insufficient
+    else:
+        raise InvalidInput(f"detect: null_fit must be 'made' or 'candidates', got {null_fit!r}")
     if null == "empirical":
         grp = tests.get("group") if np.ndim(tests.get("group")) else None
-        p_low, p_high, _ = empirical_null(p_low, p_high, group=grp, tested=~insufficient)
+        p_low, p_high, _ = empirical_null(
+            p_low, p_high, group=grp, tested=fit_on, quantiles=null_quantiles
+        )
     elif null == "causal":
         grp = tests.get("group") if np.ndim(tests.get("group")) else None
         blk = tests.get("block") if np.ndim(tests.get("block")) else None
         p_low, p_high, _ = causal_null(
-            p_low, p_high, block=blk, group=grp, tested=~insufficient, window=null_window
+            p_low,
+            p_high,
+            block=blk,
+            group=grp,
+            tested=fit_on,
+            window=null_window,
+            quantiles=null_quantiles,
         )
     elif null != "model":
         raise InvalidInput(f"detect: null must be 'empirical', 'causal' or 'model', got {null!r}")
     drop = p_low < p_high
-    insufficient |= ~np.isfinite(p_low) | ~np.isfinite(p_high)
-    insufficient |= drop & (np.minimum(2.0 * p_min, 1.0) > fdr_q) & is_count
+    insufficient |= uninformative
     p_value = np.minimum(2.0 * np.minimum(p_low, p_high), 1.0)
     tested_p = np.where(insufficient, np.nan, p_value)
     family = tests.get("family")

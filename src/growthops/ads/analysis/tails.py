@@ -39,10 +39,16 @@ conformal p-values, which rank a new score among past scores assumed exchangeabl
 (Vovk, Gammerman & Shafer 2005, *Algorithmic Learning in a Random World*, ch. 2). Here the past
 scores only fit the two parameters of the t null, so the tail beyond the past's largest score
 is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``.
+
+Option (docs/performance.md section 2c): :func:`fit_null` with :data:`TAIL_QUANTILES` (median,
+90th and 99th percentiles, least squares on the log quantiles) fitted on the tests actually made
+(``detect(null_fit="made")``) calibrates every metric of ``online_ad_performance`` but costs the
+causal null a labelled NAB window, so the default stays the two central quantiles.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -54,40 +60,77 @@ from growthops.ads.analysis.codes import unique_inverse
 MIN_TESTS = 50
 #: Degrees of freedom searched for the fitted null (log-spaced grid; inf = normal).
 _NU_GRID = np.geomspace(2.5, 200.0, 80)
-_Q_RATIO = stats.t.ppf(0.95, _NU_GRID) / stats.t.ppf(0.75, _NU_GRID)
+#: Quantiles of ``|z|`` the null is fitted on by default (fractions): Efron's central matching,
+#: the median and the 90th percentile (docs/performance.md section 2).
+FIT_QUANTILES: tuple[float, ...] = (0.5, 0.9)
+#: The option of docs/performance.md section 2c: the 99th percentile added, so that the fit sees
+#: the tail where the tests decide (p <= 0.01); it calibrates the cross-section of
+#: ``online_ad_performance`` but costs a labelled NAB window to the causal null.
+TAIL_QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.99)
 
 
-def fit_null(z: Any, *, min_tests: int = MIN_TESTS) -> tuple[float, float]:
-    """Fit ``scale * t(nu)`` to the absolute scores ``|z|`` by the median and 90th percentile.
+@functools.lru_cache(maxsize=16)
+def _t_abs_quantiles(q: tuple[float, ...]) -> np.ndarray:
+    """Quantiles ``q`` of ``|T|`` for every ``nu`` of the grid, then the normal: (grid + 1, len q)."""
+    pp = (1.0 + np.asarray(q, float)) / 2.0
+    return np.vstack([stats.t.ppf(pp[None, :], _NU_GRID[:, None]), special.ndtri(pp)[None, :]])
 
-    ``z``: 1-D array of normal scores (finite values used). Returns ``(scale, nu)``;
-    ``(1.0, inf)`` when fewer than ``min_tests`` (default :data:`MIN_TESTS`) finite scores.
+
+def fit_null(
+    z: Any, *, min_tests: int = MIN_TESTS, quantiles: tuple[float, ...] = FIT_QUANTILES
+) -> tuple[float, float]:
+    """Fit ``scale * t(nu)`` to the absolute scores ``|z|`` by matching quantiles.
+
+    ``z``: 1-D array of normal scores (finite values used); ``quantiles``: increasing fractions
+    of ``|z|`` matched (default :data:`FIT_QUANTILES`). Two quantiles (section 2): exact match,
+    ``nu`` solves ``q_b(|t_nu|) / q_a(|t_nu|) = q_b / q_a`` (interpolated on a log grid from 2.5
+    to 200; the normal when the ratio is at most the normal's) and ``scale = q_a / q_a(|t_nu|)``.
+    More quantiles (:data:`TAIL_QUANTILES`): least squares on the log quantiles, ``(scale, nu)``
+    minimise ``sum_k (log q_k - log scale - log q_k(|t_nu|))**2`` over the grid and the normal
+    (the best ``log scale`` for a ``nu`` is the mean difference): quantile matching as in
+    McCulloch (1986, *Commun. Statist. Simul.* 15:1109) for the stable laws' tail index. Returns
+    ``(1.0, inf)`` when fewer than ``min_tests`` (default :data:`MIN_TESTS`) finite scores or a
+    zero quantile.
     """
     a = np.abs(np.asarray(z, float))
     a = a[np.isfinite(a)]
+    q = tuple(float(x) for x in quantiles)
     if a.size < min_tests:
         return 1.0, float("inf")
-    q50, q90 = np.quantile(a, [0.5, 0.9])
-    if not q50 > 0:
+    obs = np.quantile(a, q)
+    if not np.all(obs > 0):
         return 1.0, float("inf")
-    ratio = q90 / q50
-    # _Q_RATIO decreases with nu: interpolate on the reversed (increasing) arrays.
-    nu = float(np.interp(ratio, _Q_RATIO[::-1], _NU_GRID[::-1]))
-    if ratio <= _Q_RATIO[-1]:
-        nu = float("inf")
-    scale = float(q50 / (stats.t.ppf(0.75, nu) if np.isfinite(nu) else special.ndtri(0.75)))
-    return scale, nu
+    tq = _t_abs_quantiles(q)
+    if len(q) == 2:  # exact match of the ratio, nu interpolated on the grid (section 2)
+        ratios = tq[:-1, 1] / tq[:-1, 0]  # decreasing with nu
+        ratio = obs[1] / obs[0]
+        nu = float(np.interp(ratio, ratios[::-1], _NU_GRID[::-1]))
+        if ratio <= tq[-1, 1] / tq[-1, 0]:
+            nu = float("inf")
+        lower = stats.t.ppf((1.0 + q[0]) / 2.0, nu) if np.isfinite(nu) else tq[-1, 0]
+        return float(obs[0] / lower), nu
+    diff = np.log(obs)[None, :] - np.log(tq)
+    log_scale = diff.mean(axis=1)
+    err = ((diff - log_scale[:, None]) ** 2).sum(axis=1)
+    k = int(np.argmin(err))
+    nu = float(_NU_GRID[k]) if k < _NU_GRID.size else float("inf")
+    return float(np.exp(log_scale[k])), nu
 
 
 def empirical_null(
-    p_low: Any, p_high: Any, *, group: Any = None, tested: Any = None
+    p_low: Any,
+    p_high: Any,
+    *,
+    group: Any = None,
+    tested: Any = None,
+    quantiles: tuple[float, ...] = FIT_QUANTILES,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[float, float]]]:
     """Widen one-sided p-values by each group's empirical null (see the module docstring).
 
     ``p_low``, ``p_high`` (fractions 0-1, length n, NaN = untested), ``group`` labels (length n;
     None = one group), ``tested`` boolean mask of the tests that enter the fit (default: finite
-    p-values). Returns ``(p_low, p_high, fits)`` where ``fits`` maps a group label to its
-    ``(scale, nu)``. Only tests in ``tested`` are changed.
+    p-values), ``quantiles`` those of :func:`fit_null`. Returns ``(p_low, p_high, fits)`` where
+    ``fits`` maps a group label to its ``(scale, nu)``. Only tests in ``tested`` are changed.
     """
     pl = np.asarray(p_low, float).copy()
     ph = np.asarray(p_high, float).copy()
@@ -99,7 +142,7 @@ def empirical_null(
     fits: dict[str, tuple[float, float]] = {}
     for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))
-        scale, nu = fit_null(z[idx])
+        scale, nu = fit_null(z[idx], quantiles=quantiles)
         fits[str(g)] = (scale, nu)
         _widen(pl, ph, z, idx, scale, nu)
     return pl, ph, fits
@@ -143,6 +186,7 @@ def causal_null(
     min_tests: int = MIN_TESTS,
     include_current: bool = False,
     as_needed: bool = False,
+    quantiles: tuple[float, ...] = FIT_QUANTILES,
 ) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, float], tuple[float, float]]]:
     """Widen each test's p-values by a null fitted on the *past* scores of its group.
 
@@ -157,7 +201,7 @@ def causal_null(
     past blocks that bring the pool to ``min_tests``: a block with ``min_tests`` tests of its own
     gets exactly the cross-sectional :func:`empirical_null`), and the rows' p-values become
     ``max(model p, null p)``. Rows with fewer than ``min_tests`` such scores (burn-in) keep the
-    model's p-values. A row's result depends only on rows of earlier blocks (and, with
+    model's p-values (``quantiles``: those of :func:`fit_null`). A row's result depends only on rows of earlier blocks (and, with
     ``include_current``, of its own block): changing a later row never changes it.
 
     Returns ``(p_low, p_high, fits)``; ``fits`` maps ``(group, block)`` to ``(scale, nu)``.
@@ -191,7 +235,7 @@ def causal_null(
                 lo = max(lo, int(min(first, np.searchsorted(pool_b, b, side="left"))))
             if hi - lo < min_tests:
                 continue
-            scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests)
+            scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests, quantiles=quantiles)
             fits[(str(g), float(b))] = (scale, nu)
             idx = rows[s:e]
             _widen(pl, ph, z, idx[ok[idx]], scale, nu)
