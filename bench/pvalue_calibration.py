@@ -26,7 +26,12 @@ only: ``made`` (the day's tests alone; a day with fewer than 50 keeps the model'
 :data:`growthops.ads.analysis.tails.TAIL_QUANTILES`, docs/performance.md section 2c) and
 ``pooled`` / ``tail pooled`` (a day with fewer than 50 pools the fewest previous days' tests that
 make 50, within 28 days: :func:`growthops.ads.analysis.tails.causal_null` with
-``include_current=True, as_needed=True``; past days only). The NAB stream tests one series at a
+``include_current=True, as_needed=True``; past days only). Last, ``cycle``: the daily cycle's
+rule since docs/performance.md section 2d (:data:`growthops.ads.analysis.anomalies.NULL_RULE`),
+run the way :func:`growthops.ads.analysis.anomalies.detect_anomalies` runs it: day by day,
+``detect(null_past=...)`` with the scores of the tests made on the 28 previous days, stored as
+float4 as ``ads.anomaly_null_scores`` keeps them (it equals ``tail pooled`` but for that
+rounding; ``after`` was the cycle's rule before). The NAB stream tests one series at a
 time (one test per step), so the day's cross-section does not exist: its rows are ``model`` (the
 model's p-values), ``causal`` (widened by the null fitted on the same scale's scores of the 28
 days before the row's day, :func:`growthops.ads.analysis.tails.causal_null`, as
@@ -46,6 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from growthops.ads.analysis.anomalies import NULL_PAST_DAYS, NULL_RULE, NULL_RULES  # noqa: E402
 from growthops.ads.analysis.detect import detect  # noqa: E402
 from growthops.ads.analysis.nab import load_labels, load_series, window_indices  # noqa: E402
 from growthops.ads.analysis.tails import (  # noqa: E402
@@ -105,6 +111,8 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     """Two-sided p-values per metric and version on every (series, day) with 28 days of history."""
     out: dict[str, dict[str, list[np.ndarray]]] = {}
     n_series, n_days = D["spend"].shape
+    cycle_kw = {k: v for k, v in NULL_RULES[NULL_RULE].items() if k != "pool"}
+    stored: dict[str, list[tuple[int, np.ndarray]]] = {}  # metric -> (day, float4 scores)
     for d in range(HIST, n_days):
         recs: dict[str, dict[str, np.ndarray]] = {}
         for name, num, den, scale in (
@@ -154,6 +162,13 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
                         ("day", np.full(n_series, d)),
                     ):
                         out[name].setdefault(key, []).append(val)
+            # the daily cycle: the previous days' stored scores, most recent first
+            past = [sc for day, sc in reversed(stored.get(name, [])) if day >= d - NULL_PAST_DAYS]
+            res = detect(rec, fdr_q=0.05, multiplicity="none", null_past={name: past}, **cycle_kw)
+            p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
+            out[name].setdefault("cycle", []).append(p)
+            z = res["null_score"]
+            stored.setdefault(name, []).append((d, z[np.isfinite(z)].astype(np.float32).astype(float)))
     result = {}
     for m, vs in out.items():
         cat = {k: np.concatenate(v) for k, v in vs.items()}
@@ -173,6 +188,7 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
             )
             p = np.minimum(2.0 * np.minimum(pl, ph), 1.0)
             result[m][ver] = np.where(cat["tested"], p, np.nan)
+        result[m]["cycle"] = cat["cycle"]
     return result
 
 

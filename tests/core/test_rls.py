@@ -116,6 +116,8 @@ def _sample_value(conn, schema: str, name: str, col: dict):
         return "EUR"
     if t == "_text":
         return ["x1"]
+    if t in ("_int2", "_int4", "_int8", "_numeric", "_float4", "_float8"):
+        return [1]
     return "x1"
 
 

@@ -13,6 +13,11 @@ models and their sources):
 History is the 28 days before ``as_of``. Tests that cannot reach significance (too little
 history or volume) are counted as ``insufficient_data`` and never alarm. False alarms across
 all of a platform's tests are controlled with Benjamini–Hochberg at the platform's ``fdr_q``.
+The model's p-values are widened by each group's (platform, level, metric) empirical null,
+fitted by :data:`NULL_RULE` (docs/performance.md section 2d): on the day's tests actually made,
+by the median, 90th and 99th percentiles of ``|z|``, with the fewest previous days' stored
+scores (``ads.anomaly_null_scores``, the :data:`NULL_PAST_DAYS` days before ``as_of`` only)
+that bring a group to 50 tests.
 Only anomalies are stored; the counts of tests, insufficient data and anomalies go to the
 cycle's summary.
 """
@@ -26,11 +31,27 @@ from typing import Any
 import numpy as np
 
 from growthops.ads.analysis.detect import STATUS_ANOMALY, STATUS_INSUFFICIENT, detect
+from growthops.ads.analysis.tails import TAIL_QUANTILES
 from growthops.ads.analysis.window import prepare_window
 from growthops.ads.config import TenantContext
 from growthops.ads.suggestions.evidence import group_totals
 
 METHOD = "gamma-poisson NB predictive / log-normal t; BH FDR; 28-day history; DOW factors"
+
+#: The empirical-null rules :func:`detect_anomalies` can run (keyword arguments of
+#: :func:`growthops.ads.analysis.detect.detect`, plus ``pool``: pool past days' stored scores).
+#: ``pooled`` (docs/performance.md section 2d): section 2c's fit (the tests actually made, Tarone
+#: 1990; the median, 90th and 99th percentiles, McCulloch 1986) with a group under 50 tests
+#: pooled with the fewest previous days that make 50 (section 2b). ``candidates``: section 2's
+#: fit (every candidate test, the median and the 90th percentile, the day alone).
+NULL_RULES: dict[str, dict[str, Any]] = {
+    "pooled": {"null": "empirical", "null_fit": "made", "null_quantiles": TAIL_QUANTILES, "pool": True},
+    "candidates": {"null": "empirical", "pool": False},
+}
+#: The rule the daily cycle runs (docs/performance.md section 2d).
+NULL_RULE = "pooled"
+#: Days of past scores pooled and kept in ``ads.anomaly_null_scores`` (the history window).
+NULL_PAST_DAYS = 28
 
 
 def _pooled(keys: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -85,25 +106,74 @@ def build_tests(E: dict[str, np.ndarray], spend_f: list[float], rate_f: list[flo
     return rec
 
 
-def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, int]:
+def load_null_scores(conn: Any, *, tenant_id: Any, as_of: date, days: int = NULL_PAST_DAYS) -> dict[str, list[np.ndarray]]:
+    """Return the stored scores of the ``days`` days before ``as_of`` (never ``as_of`` or later).
+
+    Maps a test group (``platform|level|metric``) to its days' normal scores, most recent day
+    first (float64 arrays holding the stored float4 values exactly), as
+    :func:`growthops.ads.analysis.tails.pooled_null` takes them. One query.
+    """
+    rows = conn.execute(
+        "select test_group, scores from ads.anomaly_null_scores where tenant_id = %s "
+        "and day >= %s::date - %s and day < %s order by test_group, day desc",
+        [tenant_id, as_of, days, as_of],
+    ).fetchall()
+    out: dict[str, list[np.ndarray]] = {}
+    for r in rows:
+        # float4 as stored (the driver's text form, made exact again)
+        out.setdefault(r["test_group"], []).append(np.asarray(r["scores"], dtype=np.float32).astype(float))
+    return out
+
+
+def store_null_scores(conn: Any, *, tenant_id: Any, as_of: date, scores: dict[str, np.ndarray],
+                      days: int = NULL_PAST_DAYS) -> None:
+    """Replace ``as_of``'s stored scores by ``scores`` (group -> normal scores of the tests made)
+    and delete the rows older than ``days`` days before ``as_of``: two set-based statements."""
+    conn.execute(
+        "delete from ads.anomaly_null_scores where tenant_id = %s and (day = %s or day < %s::date - %s)",
+        [tenant_id, as_of, as_of, days],
+    )
+    groups = [g for g in sorted(scores) if len(scores[g])]
+    if not groups:
+        return
+    conn.execute(
+        "insert into ads.anomaly_null_scores (tenant_id, test_group, day, scores) "
+        "select %s, u.g, %s, u.s::real[] from unnest(%s::text[], %s::text[]) as u(g, s)",
+        [tenant_id, as_of, groups,
+         ["{" + ",".join(format(float(v), ".9g") for v in scores[g]) + "}" for g in groups]],
+    )
+
+
+def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date, *, null_rule: str | None = None,
+                     scores_only: bool = False) -> dict[str, int]:
     """Run the day's tests and upsert the anomalies; return counts.
 
     Returns ``{"tests", "insufficient_data", "anomalies"}``. Idempotent for ``as_of``: the
     anomalies of that day are replaced, except their human-set status (investigating,
-    dismissed), which is kept.
+    dismissed), which is kept, and so are the day's scores in ``ads.anomaly_null_scores``
+    (read for the days before ``as_of`` only: a replayed day, e.g. by the backtest, never sees a
+    later day's scores). ``null_rule``: a key of :data:`NULL_RULES` (default :data:`NULL_RULE`).
+    ``scores_only``: store the day's scores and leave ``ads.anomalies`` alone (the backtest's
+    warm-up of the days before its range, :func:`growthops.ads.learning.backtest.run_backtest`).
     """
     from growthops.ads.analysis.window import fetch_entities
 
+    rule = dict(NULL_RULES[null_rule or NULL_RULE])
+    pool = rule.pop("pool")
     meta = prepare_window(conn, ctx, as_of)
     E = fetch_entities(conn)
     counts = {"tests": 0, "insufficient_data": 0, "anomalies": 0}
+    made: dict[str, np.ndarray] = {}
     if not E:
+        store_null_scores(conn, tenant_id=ctx.tenant_id, as_of=as_of, scores=made)
         return counts
     rec = build_tests(E, meta["spend_f"], meta["rate_f"], as_of)
     if len(rec["entity_index"]) == 0:
+        store_null_scores(conn, tenant_id=ctx.tenant_id, as_of=as_of, scores=made)
         return counts
+    past = load_null_scores(conn, tenant_id=ctx.tenant_id, as_of=as_of) if pool else None
     platforms = E["platform"][rec["entity_index"]]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plat in sorted(set(platforms)):
         cfg = ctx.config(plat)
         if not cfg.anomaly_detection_enabled:
@@ -113,10 +183,16 @@ def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, in
         groups = sub.pop("group")
         metric = sub.pop("metric")
         idx = sub.pop("entity_index")
-        res = detect({**sub, "group": groups}, fdr_q=cfg.fdr_q)
+        res = detect({**sub, "group": groups}, fdr_q=cfg.fdr_q, null_past=past, **rule)
+        z = res["null_score"]
+        fin = np.isfinite(z)
+        for g in sorted(set(groups[fin])):
+            made[str(g)] = z[fin & (groups == g)]
         counts["tests"] += int(np.sum(res["status"] != STATUS_INSUFFICIENT))
         counts["insufficient_data"] += int(np.sum(res["status"] == STATUS_INSUFFICIENT))
         hit = np.flatnonzero(res["status"] == STATUS_ANOMALY)
+        if scores_only:
+            continue
         for j in hit:
             ei = idx[j]
             m = metric[j]
@@ -145,6 +221,9 @@ def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, in
                 "p_value": _f(res["p_value"][j]), "q_value": _f(res["q_value"][j]),
                 "severity": res["severity"][j], "details": {k: _f(v) for k, v in details.items()},
             })
+    store_null_scores(conn, tenant_id=ctx.tenant_id, as_of=as_of, scores=made)
+    if scores_only:
+        return counts
     conn.execute(
         # An anomaly a person touched (status_by, migration 0101) is kept even when reopened.
         "delete from ads.anomalies where tenant_id = %s and as_of = %s and status = 'active' "

@@ -67,7 +67,13 @@ import numpy as np
 from scipy import special
 
 from growthops.ads.analysis.codes import unique_inverse
-from growthops.ads.analysis.tails import FIT_QUANTILES, causal_null, empirical_null
+from growthops.ads.analysis.tails import (
+    FIT_QUANTILES,
+    causal_null,
+    empirical_null,
+    normal_scores,
+    pooled_null,
+)
 from growthops.core.errors import InvalidInput
 
 STATUS_OK = "ok"
@@ -454,6 +460,7 @@ def detect(
     null_window: float | None = None,
     null_quantiles: tuple[float, ...] = FIT_QUANTILES,
     null_fit: str = "candidates",
+    null_past: Mapping[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Run every test of a record of equal-length arrays and classify it (vectorised).
 
@@ -483,14 +490,20 @@ def detect(
     (``null_fit="candidates"``, default, docs/performance.md §2) or over the tests actually
     made only (``null_fit="made"``: without the drops that the Tarone rule above removes because
     they could never reach ``fdr_q``; the option of §2c, with
-    :data:`growthops.ads.analysis.tails.TAIL_QUANTILES`).
+    :data:`growthops.ads.analysis.tails.TAIL_QUANTILES`). ``null_past`` (with
+    ``null="empirical"``): a mapping group -> past days' normal scores (most recent day first,
+    days before the tested one only); a group with fewer than 50 tests in the fit pools the
+    fewest past days that make 50 (:func:`growthops.ads.analysis.tails.pooled_null`; the daily
+    cycle's rule, docs/performance.md section 2d). None (default): the day alone.
 
     Returns arrays (length n): ``expected`` (count or value in the metric's unit),
     ``expected_rate`` (expected / exposure, counts only, e.g. expected CTR; CPA = 1 / rate),
     ``deviation`` (actual / expected - 1, fraction), ``p_low``, ``p_high``, ``p_value``,
     ``q_value`` (NaN when not tested), ``direction`` ('spike' | 'drop', of the tested quantity:
     a conversions drop is a CPA rise), ``status`` ('ok' | 'anomaly' | 'insufficient_data'),
-    ``severity`` (see :func:`classify_severity`), ``dispersion`` (phi used, counts).
+    ``severity`` (see :func:`classify_severity`), ``dispersion`` (phi used, counts),
+    ``null_score`` (the model's normal score of each test the null is fitted on, NaN for the
+    others: what the daily cycle stores for the next days' pooling).
     Raises :class:`InvalidInput` when arrays differ in length or ``kind`` is unknown.
     """
     if "kind" not in tests or "value" not in tests:
@@ -566,7 +579,14 @@ def detect(
         fit_on = ~insufficient
     else:
         raise InvalidInput(f"detect: null_fit must be 'made' or 'candidates', got {null_fit!r}")
-    if null == "empirical":
+    fit_ok = fit_on & np.isfinite(p_low) & np.isfinite(p_high)
+    null_score = np.where(fit_ok, normal_scores(p_low, p_high), np.nan)
+    if null == "empirical" and null_past is not None:
+        grp = tests.get("group") if np.ndim(tests.get("group")) else None
+        p_low, p_high, _ = pooled_null(
+            p_low, p_high, past=null_past, group=grp, tested=fit_on, quantiles=null_quantiles
+        )
+    elif null == "empirical":
         grp = tests.get("group") if np.ndim(tests.get("group")) else None
         p_low, p_high, _ = empirical_null(
             p_low, p_high, group=grp, tested=fit_on, quantiles=null_quantiles
@@ -618,4 +638,5 @@ def detect(
         "status": status,
         "severity": classify_severity(q_value, expected, value, anomaly),
         "dispersion": np.where(is_count, phi, np.nan),
+        "null_score": null_score,
     }

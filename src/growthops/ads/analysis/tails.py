@@ -43,12 +43,17 @@ is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``.
 Option (docs/performance.md section 2c): :func:`fit_null` with :data:`TAIL_QUANTILES` (median,
 90th and 99th percentiles, least squares on the log quantiles) fitted on the tests actually made
 (``detect(null_fit="made")``) calibrates every metric of ``online_ad_performance`` but costs the
-causal null a labelled NAB window, so the default stays the two central quantiles.
+causal null a labelled NAB window, so the default of :func:`growthops.ads.analysis.detect.detect`
+stays the two central quantiles. The daily cycle runs it (section 2d,
+:data:`growthops.ads.analysis.anomalies.NULL_RULE`) with :func:`pooled_null`: a group under
+:data:`MIN_TESTS` tests made pools the fewest previous days' stored scores that make
+:data:`MIN_TESTS`.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -239,4 +244,57 @@ def causal_null(
             fits[(str(g), float(b))] = (scale, nu)
             idx = rows[s:e]
             _widen(pl, ph, z, idx[ok[idx]], scale, nu)
+    return pl, ph, fits
+
+
+def pooled_null(
+    p_low: Any,
+    p_high: Any,
+    *,
+    past: Mapping[str, Sequence[Any]],
+    group: Any = None,
+    tested: Any = None,
+    min_tests: int = MIN_TESTS,
+    quantiles: tuple[float, ...] = FIT_QUANTILES,
+) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[float, float, int]]]:
+    """Widen one day's p-values by each group's null fitted on the day's tests plus past days.
+
+    The daily cycle's form of :func:`causal_null` with ``include_current=True, as_needed=True``
+    (docs/performance.md sections 2b and 2d): per group, the null is fitted on the normal scores
+    of the day's tests in ``tested`` and, when those are fewer than ``min_tests`` (default
+    :data:`MIN_TESTS`), on them plus the fewest most recent past days that bring the pool to
+    ``min_tests``; a day with ``min_tests`` tests of its own gets exactly :func:`empirical_null`,
+    and a pool still under ``min_tests`` keeps the model's p-values. ``past`` maps a group label
+    to its past days' scores, **most recent day first** (one 1-D array of normal scores per day,
+    as :func:`normal_scores` gives them; the caller passes only days before the tested day, e.g.
+    the 28 kept in ``ads.anomaly_null_scores``). ``p_low``, ``p_high`` (fractions 0-1, length
+    n), ``group`` (labels, length n; None = one group ``""``), ``tested`` (boolean mask, default
+    finite p-values), ``quantiles`` those of :func:`fit_null`. Returns ``(p_low, p_high, fits)``
+    where ``fits`` maps a group label to ``(scale, nu, past days used)``.
+    """
+    pl = np.asarray(p_low, float).copy()
+    ph = np.asarray(p_high, float).copy()
+    ok = np.isfinite(pl) & np.isfinite(ph)
+    if tested is not None:
+        ok &= np.asarray(tested, bool)
+    labels = np.full(pl.shape, "", dtype=object) if group is None else np.asarray(group).astype(str)
+    z = normal_scores(pl, ph)
+    fits: dict[str, tuple[float, float, int]] = {}
+    for g in unique_inverse(labels[ok])[0]:
+        idx = np.flatnonzero(ok & (labels == g))
+        pool = [z[idx]]
+        n, used = idx.size, 0
+        for day_scores in past.get(str(g), ()):
+            if n >= min_tests:
+                break
+            s = np.asarray(day_scores, float)
+            s = s[np.isfinite(s)]
+            pool.append(s)
+            n += s.size
+            used += 1
+        if n < min_tests:
+            continue
+        scale, nu = fit_null(np.concatenate(pool), min_tests=min_tests, quantiles=quantiles)
+        fits[str(g)] = (scale, nu, used)
+        _widen(pl, ph, z, idx, scale, nu)
     return pl, ph, fits
