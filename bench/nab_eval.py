@@ -7,7 +7,7 @@ overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 
 * seasonality: per slot (length inferred from the data by
   :func:`growthops.ads.analysis.grid.regularise`: 30 min at 5- or 30-minute steps, 1 h hourly), factor = day-of-week x time-of-day x (weekday, slot)
-  interaction, each estimated with :func:`growthops.ads.analysis.detect.seasonal_factors` (shrunk toward
+  interaction, each estimated with :func:`growthops.ads.analysis.predictive.seasonal_factors` (shrunk toward
   1) from the 28 days before the current day only (causal; recomputed once a day). Day of week
   uses the production prior (sd 0.15); time of day (48 slots) and the interaction (336 cells)
   estimate their prior spread by empirical Bayes (``prior_sd=None``), because a fixed +-15 %
@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from growthops.ads.analysis.detect import detect, estimate_dispersion, seasonal_factors
+from growthops.ads.analysis.detect import detect
 from growthops.ads.analysis.grid import Grid, infer_step, regularise
 from growthops.ads.analysis.nab import (
     load_labels,
@@ -58,6 +58,7 @@ from growthops.ads.analysis.nab import (
     score_file,
     window_indices,
 )
+from growthops.ads.analysis.predictive import estimate_dispersion, seasonal_factors
 from growthops.ads.analysis.tails import TAIL_QUANTILES
 
 FILES = (

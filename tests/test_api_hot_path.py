@@ -365,12 +365,12 @@ def test_principals_schemes_are_documented_as_when_they_were_its_sub_dependencie
     and a body; a route without it gets none."""
     from fastapi import APIRouter, Body, Depends, FastAPI, Security
 
-    from growthops.web import deps
+    from growthops.web import credentials, deps
 
     # (defaults, not Annotated: this module's annotations are strings, and these are local)
-    async def principal_before(x_api_key: Any = Security(deps._api_key_header),  # noqa: B008
-                               bearer: Any = Security(deps._bearer),  # noqa: B008
-                               cookie: Any = Security(deps._session_cookie)) -> None:  # noqa: B008
+    async def principal_before(x_api_key: Any = Security(credentials.api_key_header),  # noqa: B008
+                               bearer: Any = Security(credentials.bearer),  # noqa: B008
+                               cookie: Any = Security(credentials.session_cookie)) -> None:  # noqa: B008
         return None
 
     def build(who: Any) -> FastAPI:
@@ -395,7 +395,7 @@ def test_principals_schemes_are_documented_as_when_they_were_its_sub_dependencie
         return app
 
     after, before = build(deps.principal), build(principal_before)
-    deps.document_credentials(after)
+    credentials.document_credentials(after, deps.principal)
     a, b = (json.dumps(x.openapi(), sort_keys=False) for x in (after, before))
     assert a == b and '"APIKeyCookie"' in a
     assert "security" not in after.openapi()["paths"]["/c"]["get"]

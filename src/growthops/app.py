@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from growthops.core.logs.scrub import install_log_scrubber, register_settings
     from growthops.web import auth, pages, slack
     from growthops.web.apidocs import install_docs
-    from growthops.web.deps import OwnRouter, document_credentials
+    from growthops.web.credentials import document_credentials
+    from growthops.web.deps import OwnRouter, principal
     from growthops.web.errors import install_error_handlers
     from growthops.web.limits import document_limits, install_limits
     from growthops.web.sessions import install_sessions
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             app.include_router(domain.load("pages"))
     app.include_router(pages.router)
     install_docs(app)
-    document_credentials(app)  # principal's three schemes, on the operations that use it
+    document_credentials(app, principal)  # principal's three schemes, on the operations that use it
     document_limits(app)  # 413 and 429 on every operation (wraps the schema above)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness (no authentication)")

@@ -15,12 +15,7 @@ from growthops.ads.analysis.detect import (
     STATUS_OK,
     benjamini_hochberg,
     classify_severity,
-    count_test,
     detect,
-    dow_factors,
-    estimate_dispersion,
-    lognormal_test,
-    seasonal_factors,
 )
 from growthops.ads.analysis.nab import (
     load_labels,
@@ -30,6 +25,13 @@ from growthops.ads.analysis.nab import (
     scaled_sigmoid,
     score_file,
     window_indices,
+)
+from growthops.ads.analysis.predictive import (
+    count_test,
+    dow_factors,
+    estimate_dispersion,
+    lognormal_test,
+    seasonal_factors,
 )
 from growthops.core.errors import InvalidInput
 

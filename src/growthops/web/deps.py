@@ -36,75 +36,17 @@ from uuid import UUID
 import psycopg
 from fastapi import APIRouter, Depends, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.openapi.models import OpenAPI
-from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import HTTPConnection
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
 
 from growthops.core.auth import api_keys
 from growthops.core.auth.api_keys import ApiKeyIdentity, InvalidApiKey
 from growthops.core.auth.users import LoginRequired, PermissionDenied, User, get_user
 from growthops.core.db import Database
 from growthops.core.errors import InvalidInput, NotFound
-from growthops.web.sessions import SESSION_COOKIE, session_user_id
+from growthops.web import credentials as cred
+from growthops.web.sessions import session_user_id
 
-_CREDENTIALS = "growthops.credentials"
-_API_KEY_HEADER = b"x-api-key"
-
-
-def _sent_api_key(request: HTTPConnection) -> str | None:
-    """The request's first ``X-API-Key`` header (None without one), found in one pass over the
-    raw headers and remembered in the request's scope: the three security schemes below each
-    looked their header up through Starlette's ``Headers`` (a linear scan per lookup) and parsed
-    the cookies, about a fifth of a hot request's dependency solving (py-spy, issue 16,
-    docs/performance.md §9). Header names are lower-case in ASGI, as ``Headers.get`` assumes."""
-    scope = request.scope
-    if _CREDENTIALS not in scope:
-        value = next((v for k, v in scope["headers"] if k == _API_KEY_HEADER), None)
-        scope[_CREDENTIALS] = value.decode("latin-1") if value is not None else None
-    return scope[_CREDENTIALS]
-
-
-class _ApiKeyHeader(APIKeyHeader):
-    """``APIKeyHeader`` (same OpenAPI scheme) reading the header through :func:`_sent_api_key`."""
-
-    async def __call__(self, request: HTTPConnection) -> str | None:  # noqa: D102
-        return self.check_api_key(_sent_api_key(request))
-
-
-class _Bearer(HTTPBearer):
-    """``HTTPBearer`` (same OpenAPI scheme) that does not parse ``Authorization`` when an
-    ``X-API-Key`` is sent: :func:`principal` then uses that key and never reads the bearer."""
-
-    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:  # noqa: D102
-        if _sent_api_key(request):
-            return None
-        return await super().__call__(request)
-
-
-class _SessionCookie(APIKeyCookie):
-    """``APIKeyCookie`` (same OpenAPI scheme) that does not parse the cookies when an
-    ``X-API-Key`` is sent: :func:`principal` then uses that key and never reads the session."""
-
-    async def __call__(self, request: HTTPConnection) -> str | None:  # noqa: D102
-        if _sent_api_key(request):
-            return None
-        return await super().__call__(request)
-
-
-_api_key_header = _ApiKeyHeader(
-    name="X-API-Key", auto_error=False, scheme_name="APIKeyHeader",
-    description="A tenant's API key: gok_<prefix>_<secret>",
-)
-_bearer = _Bearer(auto_error=False, scheme_name="HTTPBearer",
-                  description="The same key as a bearer token")
-_session_cookie = _SessionCookie(
-    name=SESSION_COOKIE,
-    auto_error=False,
-    scheme_name="APIKeyCookie",
-    description="Signed session cookie set by POST /api/v1/auth/login",
-)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
 
@@ -215,20 +157,6 @@ def current_user(request: Request) -> User:
     return user
 
 
-def _credentials(request: Request) -> tuple[str | None, str | None]:
-    """Return ``(key, session cookie)`` as the three documented schemes read them: the
-    ``X-API-Key`` header, else the credentials of ``Authorization: Bearer ...`` (another scheme,
-    or none, gives no key); the cookies are parsed only without a key (a key is then used, and
-    the session never read)."""
-    key = _sent_api_key(request)
-    if key:
-        return key, None
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip(), None
-    return None, request.cookies.get(SESSION_COOKIE) or None
-
-
 async def principal(request: Request) -> Principal:
     """Return the request's API key identity or session user.
 
@@ -236,18 +164,19 @@ async def principal(request: Request) -> Principal:
     key without the ``api`` scope (a capture-only key), :class:`LoginRequired` (401) when there
     is neither a key nor a session.
 
-    Reads the credentials itself (:func:`_credentials`) instead of through three ``Security``
-    sub-dependencies: FastAPI solves each sub-dependency on every request, and the three were
-    18 % of the approval's instructions on the event loop (callgrind, 1.285 against 1.059 M
-    per request, issue 16, docs/performance.md §11). The three schemes are still documented on
-    every operation that depends on this function (:func:`document_credentials`), as FastAPI
-    documented them from the sub-dependencies.
+    Reads the credentials itself (:func:`growthops.web.credentials.read_credentials`) instead
+    of through three ``Security`` sub-dependencies: FastAPI solves each sub-dependency on every
+    request, and the three were 18 % of the approval's instructions on the event loop
+    (callgrind, 1.285 against 1.059 M per request, issue 16, docs/performance.md §11). The
+    three schemes are still documented on every operation that depends on this function
+    (:func:`growthops.web.credentials.document_credentials`), as FastAPI documented them from
+    the sub-dependencies.
 
     Async so that a cached key (no I/O, see :func:`~growthops.core.auth.api_keys.cached`)
     costs no hop to the thread pool; a key to verify (argon2, database) and a session user
     (database) are handled in the thread pool.
     """
-    key, cookie = _credentials(request)
+    key, cookie = cred.read_credentials(request)
     if key:
         # argon2 only on a cache miss; liveness is checked in the tenant transaction (_open)
         ident = api_keys.cached(key) or await run_in_threadpool(
@@ -263,75 +192,6 @@ async def principal(request: Request) -> Principal:
             "'Authorization: Bearer gok_...', or log in (POST /api/v1/auth/login)"
         )
     return Principal(user=await run_in_threadpool(current_user, request))
-
-
-#: The security schemes of :func:`principal`, in the order FastAPI listed them when they were
-#: its sub-dependencies: an API key header, the same key as a bearer token, a session cookie.
-CREDENTIAL_SCHEMES = (_api_key_header, _bearer, _session_cookie)
-#: OpenAPI operation keys that FastAPI writes before ``security`` (its operation metadata).
-_OPERATION_METADATA = ("tags", "summary", "description", "operationId", "deprecated")
-
-
-def _calls(dependant: Any, target: Callable[..., Any]) -> bool:
-    """True when ``target`` is called somewhere in FastAPI's dependency tree ``dependant``."""
-    todo = [dependant]
-    while todo:
-        d = todo.pop()
-        if d.call is target:
-            return True
-        todo.extend(d.dependencies)
-    return False
-
-
-def document_credentials(app: Any) -> None:
-    """Document :data:`CREDENTIAL_SCHEMES` on every operation of ``app`` whose dependencies
-    call :func:`principal`, in the OpenAPI schema (``app.openapi``, wrapped; call it after
-    any other wrapper such as :func:`growthops.web.limits.document_limits`).
-
-    The same document as when the schemes were :func:`principal`'s ``Security``
-    sub-dependencies (FastAPI 0.165): each such operation gets ``security`` (one requirement
-    per scheme, no scopes) right after its metadata, and ``components.securitySchemes`` the
-    schemes' models (``jsonable_encoder(..., by_alias=True, exclude_none=True)``). Routes are
-    found with :func:`fastapi.routing.iter_route_contexts` (included routers' effective
-    paths and dependencies, as FastAPI's own schema walks them).
-    """
-    build = app.openapi
-    documented: list[int] = []
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        if documented and documented[0] == id(schema):
-            return schema
-        requirement = [{s.scheme_name: []} for s in CREDENTIAL_SCHEMES]
-        paths = schema.get("paths", {})
-        found = False
-        for ctx in iter_route_contexts(app.routes):
-            if not isinstance(ctx.original_route, APIRoute) or not ctx.include_in_schema:
-                continue
-            if not _calls(ctx.dependant, principal):
-                continue
-            ops = paths.get(ctx.path_format, {})
-            for method in sorted(ctx.methods or ()):
-                op = ops.get(method.lower())
-                if op is None or "security" in op:
-                    continue
-                found = True
-                ops[method.lower()] = {
-                    **{k: v for k, v in op.items() if k in _OPERATION_METADATA},
-                    "security": [dict(r) for r in requirement],
-                    **{k: v for k, v in op.items() if k not in _OPERATION_METADATA}}
-        if found:
-            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-            for s in CREDENTIAL_SCHEMES:
-                schemes.setdefault(s.scheme_name, jsonable_encoder(
-                    s.model, by_alias=True, exclude_none=True))
-            # FastAPI's last step, again: its OpenAPI model orders each object's keys
-            schema = jsonable_encoder(OpenAPI(**schema), by_alias=True, exclude_none=True)
-        app.openapi_schema = schema
-        documented[:] = [id(schema)]
-        return schema
-
-    app.openapi = openapi
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -686,8 +546,8 @@ def acting_key_of(who: Principal) -> tuple[int, str] | None:
 # -- API-key-only dependencies (kept for callers written before session users existed) --------
 def authenticate(
     request: Request,
-    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    x_api_key: Annotated[str | None, Security(cred.api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(cred.bearer)] = None,
 ) -> ApiKeyIdentity:
     """Return the identity of the request's API key; :class:`InvalidApiKey` (401) otherwise."""
     key = x_api_key or (bearer.credentials if bearer else None)

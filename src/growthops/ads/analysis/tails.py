@@ -122,6 +122,19 @@ def fit_null(
     return float(np.exp(log_scale[k])), nu
 
 
+def _inputs(p_low: Any, p_high: Any, group: Any, tested: Any) -> tuple:
+    """The nulls' common inputs: copies of ``p_low``, ``p_high`` (float arrays), the mask of the
+    tests that enter a fit (finite p-values, and ``tested`` when given), the group labels as
+    strings (``""`` for all when ``group`` is None) and the normal scores of the p-values."""
+    pl = np.asarray(p_low, float).copy()
+    ph = np.asarray(p_high, float).copy()
+    ok = np.isfinite(pl) & np.isfinite(ph)
+    if tested is not None:
+        ok &= np.asarray(tested, bool)
+    labels = np.full(pl.shape, "", dtype=object) if group is None else np.asarray(group).astype(str)
+    return pl, ph, ok, labels, normal_scores(pl, ph)
+
+
 def empirical_null(
     p_low: Any,
     p_high: Any,
@@ -137,13 +150,7 @@ def empirical_null(
     p-values), ``quantiles`` those of :func:`fit_null`. Returns ``(p_low, p_high, fits)`` where
     ``fits`` maps a group label to its ``(scale, nu)``. Only tests in ``tested`` are changed.
     """
-    pl = np.asarray(p_low, float).copy()
-    ph = np.asarray(p_high, float).copy()
-    ok = np.isfinite(pl) & np.isfinite(ph)
-    if tested is not None:
-        ok &= np.asarray(tested, bool)
-    labels = np.full(pl.shape, "", dtype=object) if group is None else np.asarray(group).astype(str)
-    z = normal_scores(pl, ph)
+    pl, ph, ok, labels, z = _inputs(p_low, p_high, group, tested)
     fits: dict[str, tuple[float, float]] = {}
     for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))
@@ -211,15 +218,9 @@ def causal_null(
 
     Returns ``(p_low, p_high, fits)``; ``fits`` maps ``(group, block)`` to ``(scale, nu)``.
     """
-    pl = np.asarray(p_low, float).copy()
-    ph = np.asarray(p_high, float).copy()
+    pl, ph, ok, labels, z = _inputs(p_low, p_high, group, tested)
     n = pl.shape[0]
-    ok = np.isfinite(pl) & np.isfinite(ph)
-    if tested is not None:
-        ok &= np.asarray(tested, bool)
     blk = np.arange(n, dtype=float) if block is None else np.asarray(block, float)
-    labels = np.full(n, "", dtype=object) if group is None else np.asarray(group).astype(str)
-    z = normal_scores(pl, ph)
     fits: dict[tuple[str, float], tuple[float, float]] = {}
     for g in unique_inverse(labels[ok])[0]:
         rows = np.flatnonzero(labels == g)
@@ -272,13 +273,7 @@ def pooled_null(
     finite p-values), ``quantiles`` those of :func:`fit_null`. Returns ``(p_low, p_high, fits)``
     where ``fits`` maps a group label to ``(scale, nu, past days used)``.
     """
-    pl = np.asarray(p_low, float).copy()
-    ph = np.asarray(p_high, float).copy()
-    ok = np.isfinite(pl) & np.isfinite(ph)
-    if tested is not None:
-        ok &= np.asarray(tested, bool)
-    labels = np.full(pl.shape, "", dtype=object) if group is None else np.asarray(group).astype(str)
-    z = normal_scores(pl, ph)
+    pl, ph, ok, labels, z = _inputs(p_low, p_high, group, tested)
     fits: dict[str, tuple[float, float, int]] = {}
     for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))

@@ -269,10 +269,10 @@ def dow_factors(conn: Any, ctx: TenantContext, as_of: date) -> tuple[list[float]
     """Estimate day-of-week factors (ISO weekday 1..7) for spend and for results per spend.
 
     Pooled over the tenant's campaign-level daily totals of the 12 weeks before ``as_of`` (one
-    small index range scan), shrunk toward 1 by :func:`growthops.ads.analysis.detect.dow_factors`.
+    small index range scan), shrunk toward 1 by :func:`growthops.ads.analysis.predictive.dow_factors`.
     Returns ``(spend_factors, rate_factors)``, each 7 floats with mean 1.
     """
-    from growthops.ads.analysis.detect import dow_factors as estimate
+    from growthops.ads.analysis.predictive import dow_factors as estimate
 
     rows = conn.execute(
         f"""select extract(isodow from day)::int as dow, count(*)::float8 as days,

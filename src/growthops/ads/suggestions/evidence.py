@@ -104,7 +104,7 @@ def prob_future_count_below(
     (Gelman et al. 2013, §2.6): it adds the future period's sampling noise to the rate's
     uncertainty, so "the next 7 days' ROAS stays below the line" is judged, not the unobservable
     true rate. Day-to-day overdispersion ``phi`` (variance ``mu_d + phi mu_d**2`` per day, see
-    :func:`growthops.ads.analysis.detect.estimate_dispersion`) adds ``phi mu**2 / days`` to the variance of
+    :func:`growthops.ads.analysis.predictive.estimate_dispersion`) adds ``phi mu**2 / days`` to the variance of
     a ``days``-day sum: the shape becomes ``1 / (1/shape + phi/days)`` (moment matching).
     ``drift`` is the variance of the log rate's change from the evidence window to the next
     period (week-to-week drift, see :func:`drift_variance`); a log-normal drift of variance

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from growthops.ads.analysis.codes import unique_inverse
-from growthops.ads.analysis.detect import estimate_dispersion
+from growthops.ads.analysis.predictive import estimate_dispersion
 from growthops.ads.config import TenantContext
 from growthops.ads.suggestions import texts as tx
 from growthops.ads.suggestions.candidates import (

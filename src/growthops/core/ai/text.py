@@ -83,6 +83,26 @@ class NgramFeaturizer:
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
+def read_model_file(path: Path | str | BinaryIO, *, sha256: str | None, fmt: str
+                    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a model file written as ``.npz`` (never unpickled) with a JSON ``config`` array;
+    return ``(config, the other arrays by name)``.
+
+    ``sha256``: the expected checksum of the file's bytes (hex; None skips the check); ``fmt``:
+    the expected ``config["format"]``. Raises ValueError on a checksum mismatch or another
+    format. Shared by :class:`TextClassifier` and
+    :class:`growthops.leads.enrichment.tone_stack.ToneStack`.
+    """
+    data = Path(path).read_bytes() if isinstance(path, (str, Path)) else path.read()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{path}: checksum mismatch (expected {sha256})")
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        config = json.loads(str(z["config"]))
+        if config.get("format") != fmt:
+            raise ValueError(f"{path}: not a {fmt} model")
+        return config, {k: z[k] for k in z.files if k != "config"}
+
+
 class TextClassifier:
     """N-gram (+ embedding) logistic regression: ``fit``, ``predict_proba``, ``save``/``load``.
 
@@ -219,33 +239,27 @@ class TextClassifier:
         With ``check_embedder`` False the caller compares :attr:`embedder_name` itself and sets
         :attr:`embedder` before predicting.
         """
-        data = Path(path).read_bytes() if isinstance(path, (str, Path)) else path.read()
-        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"{path}: checksum mismatch (expected {sha256})")
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            config = json.loads(str(z["config"]))
-            if config.get("format") != FORMAT:
-                raise ValueError(f"{path}: not a {FORMAT} model")
-            if check_embedder and config["embedder"] and (
-                    embedder is None or embedder.name != config["embedder"]):
-                raise ValueError(f"{path}: needs the embedder {config['embedder']}")
-            ok = bool(config["embedder"]) and embedder is not None \
-                and embedder.name == config["embedder"]
-            model = cls(C=config["C"], embedder=embedder if ok else None,
-                        embed_weight=config["embed_weight"], n_features=config["n_features"])
-            model.embedder_name = config["embedder"]
-            n = config["n_features"]
-            # files written before idf_unseen was stored gave unseen columns an IDF of 1
-            unseen = z["idf_unseen"] if "idf_unseen" in z.files else np.ones(2, np.float32)
-            idf_w = np.full(n, unseen[0], dtype=np.float32)
-            idf_c = np.full(n, unseen[1], dtype=np.float32)
-            idf_w[z["idf_word_cols"]] = z["idf_word"]
-            idf_c[z["idf_char_cols"]] = z["idf_char"]
-            model.featurizer.idf = (idf_w, idf_c)
-            model.coef = z["coef"].astype(np.float32)
-            model.cols, model.dim = z["cols"].astype(np.int32), int(config["dim"])
-            model.intercept = z["intercept"].astype(np.float32)
-            model.classes = list(config["classes"])
+        config, z = read_model_file(path, sha256=sha256, fmt=FORMAT)
+        if check_embedder and config["embedder"] and (
+                embedder is None or embedder.name != config["embedder"]):
+            raise ValueError(f"{path}: needs the embedder {config['embedder']}")
+        ok = bool(config["embedder"]) and embedder is not None \
+            and embedder.name == config["embedder"]
+        model = cls(C=config["C"], embedder=embedder if ok else None,
+                    embed_weight=config["embed_weight"], n_features=config["n_features"])
+        model.embedder_name = config["embedder"]
+        n = config["n_features"]
+        # files written before idf_unseen was stored gave unseen columns an IDF of 1
+        unseen = z["idf_unseen"] if "idf_unseen" in z else np.ones(2, np.float32)
+        idf_w = np.full(n, unseen[0], dtype=np.float32)
+        idf_c = np.full(n, unseen[1], dtype=np.float32)
+        idf_w[z["idf_word_cols"]] = z["idf_word"]
+        idf_c[z["idf_char_cols"]] = z["idf_char"]
+        model.featurizer.idf = (idf_w, idf_c)
+        model.coef = z["coef"].astype(np.float32)
+        model.cols, model.dim = z["cols"].astype(np.int32), int(config["dim"])
+        model.intercept = z["intercept"].astype(np.float32)
+        model.classes = list(config["classes"])
         return model
 
 

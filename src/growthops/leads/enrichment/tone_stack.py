@@ -169,20 +169,14 @@ class ToneStack:
     @classmethod
     def load(cls, path: Path | str, *, sha256: str | None) -> ToneStack:
         """Read :meth:`save`'s file; ValueError on a checksum mismatch or another format."""
-        data = Path(path).read_bytes()
-        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"{path}: checksum mismatch (expected {sha256})")
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            config = json.loads(str(z["config"]))
-            if config.get("format") != FORMAT:
-                raise ValueError(f"{path}: not a {FORMAT} model")
-            level0: dict[str, dict[str, np.ndarray]] = {n: {} for n in config["chosen"]}
-            level1: dict[str, np.ndarray] = {}
-            for key in z.files:
-                if key == "config":
-                    continue
-                name, k = key.split("__", 1)
-                (level1 if name == "level1" else level0[name])[k] = z[key]
+        from growthops.core.ai.text import read_model_file
+
+        config, arrays = read_model_file(path, sha256=sha256, fmt=FORMAT)
+        level0: dict[str, dict[str, np.ndarray]] = {n: {} for n in config["chosen"]}
+        level1: dict[str, np.ndarray] = {}
+        for key, value in arrays.items():
+            name, k = key.split("__", 1)
+            (level1 if name == "level1" else level0[name])[k] = value
         return cls(config["chosen"], level0, level1, config["classes"], config["info"])
 
     # --------------------------------------------------------------------------------- predict
