@@ -22,13 +22,15 @@ overdispersion, insufficient-data rule) run as a *streaming* detector on counts:
 * an alarm suppresses further alarms for one day (NAB counts only the first detection in a
   window); no test before one full day of history.
 
-Three versions of the detector in the same run: ``gamma_poisson`` (the model's p-values),
+Four versions of the detector in the same run: ``gamma_poisson`` (the model's p-values),
 ``gp_causal_null`` (the same, widened by each scale's causal empirical null: a ``scale x t(nu)``
 null fitted once a day on that scale's scores of the 28 days before,
 :func:`growthops.ads.analysis.tails.causal_null`; issue 16) and ``gp_causal_tail`` (the same
 null fitted on the tests made by the median, 90th and 99th percentiles,
-:data:`growthops.ads.analysis.tails.TAIL_QUANTILES`; docs/performance.md section 2c). Same
-untuned level for all three.
+:data:`growthops.ads.analysis.tails.TAIL_QUANTILES`; docs/performance.md section 2c) and
+``gp_causal_both`` (``gp_causal_null``'s null, fitted the same way, replacing the model's
+p-values both ways instead of only widening them: ``detect(null_widen_only=False)``;
+docs/performance.md section 2e). Same untuned level for all four.
 
 Baselines in the same run: the null detector, and NAB's "windowed Gaussian" (mean and sd of the
 previous 1000 values, alarm when the two-sided normal tail p <= 0.05 / steps per day, same
@@ -226,6 +228,7 @@ VERSIONS: dict[str, dict[str, Any]] = {
     "gamma_poisson": {"null": "model"},
     "gp_causal_null": {"null": "causal"},
     "gp_causal_tail": {"null": "causal", "null_fit": "made", "null_quantiles": TAIL_QUANTILES},
+    "gp_causal_both": {"null": "causal", "null_widen_only": False},
 }
 
 

@@ -5,7 +5,10 @@ Run: ``.venv/bin/python bench/pvalue_calibration.py [--data /work/shared/data]``
 Counts, for alpha in {0.05, 0.01, 0.001, 1e-4}, how often two-sided ``p <= alpha`` happens on
 stretches that should be null, and prints the ratio observed / alpha (target: within
 [0.5, 2] wherever the expected count ``alpha x tests`` is at least 5; below that the row says
-"too few"):
+"too few") with its 95 % interval from resampling whole days (:func:`day_interval`: the tests
+of one day share its shocks, so the days are the independent units; ``!`` marks a ratio whose
+whole interval is outside [0.5, 2], ``~`` one outside whose interval reaches into it;
+docs/performance.md section 2e):
 
 * ``online_ad_performance`` (95 series = campaign x engagement x banner x placement, 91 days;
   no injected anomaly): every day with 28 days of history is tested the way the daily cycle
@@ -36,7 +39,8 @@ time (one test per step), so the day's cross-section does not exist: its rows ar
 model's p-values), ``causal`` (widened by the null fitted on the same scale's scores of the 28
 days before the row's day, :func:`growthops.ads.analysis.tails.causal_null`, as
 ``bench/nab_eval.py`` runs it) and ``causal tail`` (the same fitted on the tests made by the
-three quantiles of section 2c).
+three quantiles of section 2c), and ``causal both`` (the ``causal`` null replacing the model's
+p-values both ways instead of only widening them, ``detect(null_widen_only=False)``, section 2e).
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ from growthops.ads.analysis.tails import (  # noqa: E402
 )
 
 ALPHAS = (0.05, 0.01, 0.001, 1e-4)
+#: Bootstrap resamples of the days for the intervals of :func:`day_interval`.
+BOOT = 2000
 #: The versions run through detect: the model's p-values (``before``); the default empirical
 #: null (section 2: fitted on every candidate test by the median and the 90th percentile,
 #: ``after``); the same fitted on the tests made only (``made``); the option of section 2c
@@ -189,15 +195,19 @@ def oap_tests(D: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
             p = np.minimum(2.0 * np.minimum(pl, ph), 1.0)
             result[m][ver] = np.where(cat["tested"], p, np.nan)
         result[m]["cycle"] = cat["cycle"]
+        result[m]["day"] = cat["day"]  # the tested day of every row, for the intervals
     return result
 
 
-def nab_tests(root: Path) -> dict[str, np.ndarray]:
-    """p-values of the streaming count test per scale, far from the labelled windows."""
+def nab_tests(root: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(p-values, day of each test) of the streaming count test per scale and version, far
+    from the labelled windows (days numbered across the three files, never shared)."""
     import nab_eval
 
     windows, _ = load_labels(root)
     out: dict[str, list[np.ndarray]] = {}
+    days: dict[str, list[np.ndarray]] = {}  # each test's day, unique across the files
+    day_offset = 0
     for f in nab_eval.FILES:
         ts, y = load_series(root / "data" / f)
         win = window_indices(ts, windows[f])
@@ -213,7 +223,8 @@ def nab_tests(root: Path) -> dict[str, np.ndarray]:
         h = 1
         while h * step <= nab_eval.DAY:
             sel = far & (np.arange(y.size) % h == h - 1)  # non-overlapping blocks
-            label = f"{h * step // 60} min" if h * step < 3600 else f"{h * step / 3600:g} h"
+            minutes = h * step // 60
+            label = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
             for ver, kw in (
                 ("model", {"null": "model"}),
                 ("causal", {"null": "causal"}),
@@ -221,24 +232,58 @@ def nab_tests(root: Path) -> dict[str, np.ndarray]:
                     "causal tail",
                     {"null": "causal", "null_fit": "made", "null_quantiles": TAIL_QUANTILES},
                 ),
+                ("causal both", {"null": "causal", "null_widen_only": False}),
             ):
                 res = nab_eval.scale_test(y, s, h, HIST * per_day, 0.05, day=day, **kw)
                 p = np.where(res["status"] == "insufficient_data", np.nan, res["p_value"])
                 out.setdefault(f"{label} {ver}", []).append(p[sel])
+                days.setdefault(f"{label} {ver}", []).append(day[sel] + day_offset)
             h *= 4
-    return {k: np.concatenate(v) for k, v in out.items()}
+        day_offset += int(day[-1]) + 1
+    return {k: (np.concatenate(v), np.concatenate(days[k])) for k, v in out.items()}
 
 
-def report(title: str, pvals: np.ndarray) -> str:
-    """One table row: tests and observed/alpha per alpha ("too few" when alpha x tests < 5)."""
-    p = pvals[np.isfinite(pvals)]
+def day_interval(hits: np.ndarray, day: np.ndarray, alpha: float) -> tuple[float, float]:
+    """95 % interval of (rate of ``hits``) / ``alpha``, resampling whole days.
+
+    ``hits`` (bool, one per test) and ``day`` (the test's day label): the tests of one day
+    share its shocks (a holiday, an event, a platform-wide shift), so the days, not the tests,
+    are the independent units. Pairs cluster bootstrap (Cameron & Miller 2015, *J. Human
+    Resources* 50:317, section VI.A): :data:`BOOT` resamples of the days with replacement,
+    the rate as sum of hits / sum of tests over the drawn days, percentile interval (2.5 and
+    97.5 %). Fixed seed: the bench is deterministic.
+    """
+    labels, inv = np.unique(day, return_inverse=True)
+    k = np.bincount(inv, weights=hits.astype(float), minlength=labels.size)
+    n = np.bincount(inv, minlength=labels.size).astype(float)
+    rng = np.random.default_rng(20161207)
+    w = rng.multinomial(labels.size, np.full(labels.size, 1.0 / labels.size), size=BOOT)
+    rate = (w @ k) / np.maximum(w @ n, 1.0) / alpha
+    lo, hi = np.quantile(rate, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def report(title: str, pvals: np.ndarray, day: np.ndarray | None = None) -> str:
+    """One table row: tests and observed/alpha per alpha ("too few" when alpha x tests < 5),
+    with the 95 % day-resampled interval of the ratio when ``day`` is given (a verdict mark
+    ``!`` when the whole interval is outside [0.5, 2], ``~`` when the ratio is outside but the
+    interval reaches into [0.5, 2]: the days cannot tell)."""
+    keep = np.isfinite(pvals)
+    p = pvals[keep]
     cells = []
     for a in ALPHAS:
         k = int((p <= a).sum())
-        cells.append(
-            f"{k / p.size / a:6.2f} ({k:>4})" if a * p.size >= 5 else f"{'too few':>6} ({k:>4})"
-        )
-    return f"  {title:<24} {p.size:>7}  " + "  ".join(cells)
+        if a * p.size < 5:
+            cells.append(f"{'too few':>6} ({k:>4})" + (" " * 14 if day is not None else ""))
+            continue
+        r = k / p.size / a
+        cell = f"{r:6.2f} ({k:>4})"
+        if day is not None:
+            lo, hi = day_interval(p <= a, day[keep], a)
+            mark = " " if 0.5 <= r <= 2.0 else ("!" if hi < 0.5 or lo > 2.0 else "~")
+            cell += f" [{lo:4.2f}-{hi:5.2f}]{mark}"
+        cells.append(cell)
+    return f"  {title:<28} {p.size:>7}  " + "  ".join(cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,10 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="/work/shared/data")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    head = f"  {'test':<24} {'tests':>7}  " + "  ".join(
+    head = f"  {'test':<28} {'tests':>7}  " + "  ".join(
         f"{'a=' + format(a, 'g'):>13}" for a in ALPHAS
     )
-    print("observed rate of p <= alpha divided by alpha (count of such tests); target 0.5-2")
+    print(
+        "observed rate of p <= alpha divided by alpha (count of such tests) [95 % interval, "
+        "days resampled]; target 0.5-2; ~ outside but the days cannot tell, ! outside"
+    )
     print("\nonline_ad_performance (daily, no injected anomaly)")
     print(head)
     res = oap_tests(
@@ -260,11 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for metric, vs in res.items():
         for ver, p in vs.items():
-            print(report(f"{metric} {ver}", p))
+            if ver != "day":
+                print(report(f"{metric} {ver}", p, vs["day"]))
     print("\nNAB, streaming count test, rows > 1 window width from any labelled window")
     print(head)
-    for scale, p in nab_tests(Path(args.data) / "nab").items():
-        print(report(f"count {scale}", p))
+    for scale, (p, day) in nab_tests(Path(args.data) / "nab").items():
+        print(report(f"count {scale}", p, day))
     print(f"elapsed {time.perf_counter() - t0:.1f} s")
     return 0
 

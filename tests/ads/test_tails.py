@@ -132,29 +132,48 @@ def test_causal_null_never_makes_a_p_value_smaller_and_leaves_a_conservative_str
     assert np.allclose(np.minimum(pl2, ph2), np.minimum(pl, ph))
 
 
-def test_causal_null_has_no_look_ahead_and_a_burn_in() -> None:
+def test_causal_null_both_ways_narrows_an_under_dispersed_stream_to_alpha() -> None:
+    rng = np.random.default_rng(29)
+    for z, scale in ((0.5 * rng.standard_normal(30000), 0.5), (1.6 * rng.standard_t(4, size=30000), None)):
+        pl, ph, day = _stream(z)
+        pl2, ph2, fits = causal_null(pl, ph, block=day, window=28, widen_only=False)
+        live = day >= 28
+        before = 2 * np.minimum(pl, ph)[live]
+        after = 2 * np.minimum(pl2, ph2)[live]
+        for a in (0.05, 0.01, 0.001):
+            assert 0.5 * a <= (after <= a).mean() <= 2 * a
+        if scale is not None:  # the model is conservative: narrowed, so smaller p-values
+            assert (before <= 0.05).mean() < 0.001
+            assert fits[("", 100.0)][0] == pytest.approx(scale, rel=0.1)
+            assert np.all(np.minimum(pl2, ph2)[live] <= np.minimum(pl, ph)[live] + 1e-12)
+    # the direction of each test is kept: the null never swaps p_low and p_high
+    assert np.array_equal(pl2 < ph2, pl < ph)
+
+
+@pytest.mark.parametrize("widen_only", [True, False])
+def test_causal_null_has_no_look_ahead_and_a_burn_in(widen_only: bool) -> None:
     rng = np.random.default_rng(23)
     z = 2.0 * rng.standard_normal(3000)
     for block, window in ((np.arange(3000) // 100, 5.0), (None, None), (None, 300.0)):
         pl, ph = _p_from_z(z)
-        pl2, ph2, _ = causal_null(pl, ph, block=block, window=window)
+        pl2, ph2, _ = causal_null(pl, ph, block=block, window=window, widen_only=widen_only)
         z_future = z.copy()
         z_future[2000:] = 40.0 * rng.standard_normal(1000)  # the future changes wildly
         fl, fh = _p_from_z(z_future)
-        fl2, fh2, _ = causal_null(fl, fh, block=block, window=window)
+        fl2, fh2, _ = causal_null(fl, fh, block=block, window=window, widen_only=widen_only)
         cut = 2000
         assert np.array_equal(pl2[:cut], fl2[:cut]) and np.array_equal(ph2[:cut], fh2[:cut])
         assert not np.allclose(pl2[cut + 100 :], fl2[cut + 100 :])
     # burn-in: rows with fewer than MIN_TESTS past tests keep the model's p-values
     pl, ph = _p_from_z(z)
-    pl2, _, _ = causal_null(pl, ph)
+    pl2, _, _ = causal_null(pl, ph, widen_only=widen_only)
     assert np.array_equal(pl2[:MIN_TESTS], pl[:MIN_TESTS])
     assert not np.array_equal(pl2[MIN_TESTS:], pl[MIN_TESTS:])
     # untested rows neither enter the fit nor change; streams (groups) are fitted apart
     tested = np.ones(3000, bool)
     tested[::2] = False
     group = np.where(np.arange(3000) < 1500, "a", "b")
-    pl3, _, fits = causal_null(pl, ph, tested=tested, group=group)
+    pl3, _, fits = causal_null(pl, ph, tested=tested, group=group, widen_only=widen_only)
     assert np.array_equal(pl3[~tested], pl[~tested])
     assert ("b", 1500.0 + 2 * MIN_TESTS - 1) not in fits and ("b", 1501.0 + 2 * MIN_TESTS) in fits
 
@@ -204,6 +223,15 @@ def test_detect_applies_the_causal_null_along_the_stream() -> None:
     assert (causal["p_value"][live] <= 0.01).mean() < 0.03
     assert np.all(causal["p_value"] >= model["p_value"] - 1e-12)
     assert np.array_equal(causal["p_value"][:100], model["p_value"][:100])  # day 0: no past
+    # a stream narrower than its model (sd 0.05 against the history's 0.1): only widening keeps
+    # it conservative; null_widen_only=False brings it to the level (section 2e)
+    rec["value"] = np.exp(0.05 * rng.standard_normal(n))
+    model = detect(rec, multiplicity="none", null="model")
+    widen = detect(rec, multiplicity="none", null="causal", null_window=10)
+    both = detect(rec, multiplicity="none", null="causal", null_window=10, null_widen_only=False)
+    assert (model["p_value"][live] <= 0.05).mean() < 0.005
+    assert np.array_equal(widen["p_value"], model["p_value"])
+    assert 0.025 <= (both["p_value"][live] <= 0.05).mean() <= 0.1
 
 
 # --- section 2c: the fit that sees the tail, and the tests the null is fitted on -----------

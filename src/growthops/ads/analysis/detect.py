@@ -173,6 +173,7 @@ def detect(
     null_quantiles: tuple[float, ...] = FIT_QUANTILES,
     null_fit: str = "candidates",
     null_past: Mapping[str, Any] | None = None,
+    null_widen_only: bool = True,
 ) -> dict[str, np.ndarray]:
     """Run every test of a record of equal-length arrays and classify it (vectorised).
 
@@ -196,7 +197,9 @@ def detect(
     ``"causal"`` widens them by a null fitted on each ``group``'s *past* tests only
     (:func:`growthops.ads.analysis.tails.causal_null`: the rows are a stream in time order,
     the optional key ``block`` labels their time, e.g. the day index, default the row index;
-    ``null_window`` = how many blocks back the fit looks, None = the whole past). Both nulls
+    ``null_window`` = how many blocks back the fit looks, None = the whole past;
+    ``null_widen_only=False``: the past's null replaces the model's p-values both ways instead
+    of only widening them, docs/performance.md section 2e). Both nulls
     are fitted by :func:`growthops.ads.analysis.tails.fit_null` on ``null_quantiles`` of
     ``|z|`` (default the median and the 90th percentile) over every candidate test
     (``null_fit="candidates"``, default, docs/performance.md §2) or over the tests actually
@@ -314,6 +317,7 @@ def detect(
             tested=fit_on,
             window=null_window,
             quantiles=null_quantiles,
+            widen_only=null_widen_only,
         )
     elif null != "model":
         raise InvalidInput(f"detect: null must be 'empirical', 'causal' or 'model', got {null!r}")

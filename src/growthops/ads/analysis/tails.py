@@ -38,7 +38,10 @@ later): Efron's empirical null applied over time instead of across entities, in 
 conformal p-values, which rank a new score among past scores assumed exchangeable with it
 (Vovk, Gammerman & Shafer 2005, *Algorithmic Learning in a Random World*, ch. 2). Here the past
 scores only fit the two parameters of the t null, so the tail beyond the past's largest score
-is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``.
+is still a (fitted) model tail instead of being floored at ``1 / (n + 1)``. For a stream, the
+past's null may also replace the model both ways (``causal_null(..., widen_only=False)``,
+docs/performance.md section 2e): a stream narrower than its model (the NAB tweets, p <= 0.05
+at 0.2 alpha) is then narrowed to its level too, which only widening cannot do.
 
 Option (docs/performance.md section 2c): :func:`fit_null` with :data:`TAIL_QUANTILES` (median,
 90th and 99th percentiles, least squares on the log quantiles) fitted on the tests actually made
@@ -173,18 +176,26 @@ def normal_scores(p_low: Any, p_high: Any) -> np.ndarray:
 
 
 def _widen(
-    pl: np.ndarray, ph: np.ndarray, z: np.ndarray, idx: np.ndarray, scale: float, nu: float
+    pl: np.ndarray,
+    ph: np.ndarray,
+    z: np.ndarray,
+    idx: np.ndarray,
+    scale: float,
+    nu: float,
+    widen_only: bool = True,
 ) -> None:
-    """In place: ``p = max(p, null p)`` for the rows ``idx`` under the null ``scale * t(nu)``."""
-    if idx.size == 0 or (scale <= 1.0 and not np.isfinite(nu)):
+    """In place, for the rows ``idx`` under the null ``scale * t(nu)``: ``p = max(p, null p)``
+    (``widen_only``), else ``p = null p`` (the null replaces the model, both ways)."""
+    if idx.size == 0 or (widen_only and scale <= 1.0 and not np.isfinite(nu)):
         return
     x = z[idx] / scale
     if np.isfinite(nu):
         lo, hi = stats.t.cdf(x, nu), stats.t.sf(x, nu)
     else:
         lo, hi = special.ndtr(x), special.ndtr(-x)
-    pl[idx] = np.maximum(pl[idx], lo)
-    ph[idx] = np.maximum(ph[idx], hi)
+    if widen_only:
+        lo, hi = np.maximum(pl[idx], lo), np.maximum(ph[idx], hi)
+    pl[idx], ph[idx] = lo, hi
 
 
 def causal_null(
@@ -199,6 +210,7 @@ def causal_null(
     include_current: bool = False,
     as_needed: bool = False,
     quantiles: tuple[float, ...] = FIT_QUANTILES,
+    widen_only: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, float], tuple[float, float]]]:
     """Widen each test's p-values by a null fitted on the *past* scores of its group.
 
@@ -213,8 +225,13 @@ def causal_null(
     past blocks that bring the pool to ``min_tests``: a block with ``min_tests`` tests of its own
     gets exactly the cross-sectional :func:`empirical_null`), and the rows' p-values become
     ``max(model p, null p)``. Rows with fewer than ``min_tests`` such scores (burn-in) keep the
-    model's p-values (``quantiles``: those of :func:`fit_null`). A row's result depends only on rows of earlier blocks (and, with
-    ``include_current``, of its own block): changing a later row never changes it.
+    model's p-values (``quantiles``: those of :func:`fit_null`). ``widen_only`` (default):
+    ``p = max(model p, null p)``, as every null of this module; False: ``p = null p``, the past's
+    null replaces the model both ways, so a stream whose scores are narrower than its model
+    (under-dispersed bulk) is narrowed too (docs/performance.md section 2e; for streams only:
+    the scores it is fitted on are the same stream's, one per step). A row's result depends
+    only on rows of earlier blocks (and, with ``include_current``, of its own block): changing
+    a later row never changes it.
 
     Returns ``(p_low, p_high, fits)``; ``fits`` maps ``(group, block)`` to ``(scale, nu)``.
     """
@@ -244,7 +261,7 @@ def causal_null(
             scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests, quantiles=quantiles)
             fits[(str(g), float(b))] = (scale, nu)
             idx = rows[s:e]
-            _widen(pl, ph, z, idx[ok[idx]], scale, nu)
+            _widen(pl, ph, z, idx[ok[idx]], scale, nu, widen_only)
     return pl, ph, fits
 
 
