@@ -70,7 +70,7 @@ def test_a_tenant_past_the_threshold_gets_its_own_index_and_the_search_uses_it(f
     _chunks(fresh_db, big.tenant_id, _unit(rng, 40))
     _chunks(fresh_db, small.tenant_id, _unit(rng, 12))
     assert vector_index.ensure(fresh_db, threshold=20) == {"created": 1, "dropped": 0,
-                                                            "failed": 0}
+                                                            "rebuilt": 0, "failed": 0}
     name = vector_index.index_name("knowledge_chunks", big.tenant_id)
     have = _indexes(fresh_db)
     assert list(have) == [name]
@@ -127,3 +127,25 @@ def test_index_names_come_from_a_parsed_uuid_only():
         vector_index.tenant_literal("x'::uuid or true or '")
     with pytest.raises(ValueError):
         vector_index.index_name("core.tenants", tid)
+
+
+@pytest.mark.parametrize("concurrently", [True, False])
+def test_an_index_built_with_other_graph_parameters_is_rebuilt_once(fresh_db, monkeypatch,
+                                                                   concurrently):
+    rng = np.random.default_rng(5)
+    t = new_tenant(fresh_db)
+    _chunks(fresh_db, t.tenant_id, _unit(rng, 40))
+    monkeypatch.setattr(vector_index, "HNSW_M", 8)
+    monkeypatch.setattr(vector_index, "HNSW_EF_CONSTRUCTION", 32)
+    assert vector_index.ensure(fresh_db, threshold=20)["created"] == 1
+    name = vector_index.index_name("knowledge_chunks", t.tenant_id)
+    assert "WITH (m='8', ef_construction='32')" in _indexes(fresh_db)[name]
+    monkeypatch.undo()  # the parameters change: the next run rebuilds the graph with them
+    out = vector_index.ensure(fresh_db, threshold=20, concurrently=concurrently)
+    assert out == {"created": 0, "dropped": 0, "rebuilt": 1, "failed": 0}
+    have = _indexes(fresh_db)
+    assert list(have) == [name]  # same name, same predicate, new parameters
+    assert "WITH (m='24', ef_construction='128')" in have[name]
+    assert f"WHERE (tenant_id = '{t.tenant_id}'::uuid)" in have[name]
+    assert vector_index.ensure(fresh_db, threshold=20)["rebuilt"] == 0  # once
+    assert name in _plan(fresh_db, t.tenant_id, _unit(rng, 1)[0])

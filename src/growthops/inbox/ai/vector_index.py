@@ -14,8 +14,10 @@ are gone (migration ``0193_kb_vector_per_tenant.sql``). The search
 the planner proves the index's predicate and uses it.
 
 :func:`ensure` creates the missing ones (``CREATE INDEX CONCURRENTLY``: writes to the table go
-on during the build) and drops those of deleted tenants and of tenants shrunk below half the
-threshold (hysteresis: a tenant around the threshold does not build and drop in turn); run by
+on during the build), drops those of deleted tenants and of tenants shrunk below half the
+threshold (hysteresis: a tenant around the threshold does not build and drop in turn) and
+rebuilds those built with other graph parameters than :data:`HNSW_M` /
+:data:`HNSW_EF_CONSTRUCTION` (``REINDEX INDEX CONCURRENTLY``); run by
 the job ``inbox.vector_indexes`` (every 5 minutes, :func:`growthops.inbox.jobs.vector_indexes`),
 its own task so that a build (~80–200 s per 100,000 vectors on a 2-core machine) never holds
 the minute's ``inbox.ai_sweep`` (uploads, late replies); the next run starts after it (the
@@ -41,8 +43,9 @@ SOURCES = {"faq_qa": "faq_qa_embedding_", "knowledge_chunks": "knowledge_chunks_
 #: against exact search: with the defaults recall@10 0.939 at ef_search 100, 0.965 at 200,
 #: 0.975 at 300; with m 24, ef_construction 128: 0.953 at 60, 0.973 at 100, 0.992 at 200, for a
 #: build 2.5× as long (197 s against ~80 s for 100,000 vectors, one worker, loaded machine);
-#: docs/inbox-ai.md. Changing them applies to indexes built afterwards (drop an index to have
-#: it rebuilt by the next :func:`ensure`).
+#: docs/inbox-ai.md. Changing them rebuilds the existing indexes at the next :func:`ensure`
+#: (``ALTER INDEX ... SET`` then ``REINDEX INDEX CONCURRENTLY``: the old graph serves the
+#: searches until the new one is ready).
 HNSW_M = 24
 HNSW_EF_CONSTRUCTION = 128
 #: ``maintenance_work_mem`` of the building session: pgvector builds the graph in memory while
@@ -68,9 +71,17 @@ def tenant_literal(tenant_id: UUID | str) -> str:
     return f"'{UUID(str(tenant_id))}'::uuid"
 
 
+def graph_options() -> list[str]:
+    """The storage parameters every per-tenant index should have, as PostgreSQL keeps them in
+    ``pg_class.reloptions``: ``["m=<HNSW_M>", "ef_construction=<HNSW_EF_CONSTRUCTION>"]``."""
+    return [f"m={HNSW_M}", f"ef_construction={HNSW_EF_CONSTRUCTION}"]
+
+
 def _plan(conn: Any, threshold: int) -> list[dict[str, Any]]:
-    """Each (source, tenant) to build or drop: ``{action, source, tenant_id, name}`` — one
-    statement over the tenants' text statistics and the catalogue."""
+    """Each (source, tenant) to build, drop or rebuild: ``{action, source, tenant_id, name,
+    valid}`` — one statement over the tenants' text statistics and the catalogue. ``rebuild``:
+    a valid index kept (more than half the threshold) whose storage parameters are not
+    :func:`graph_options` (built before they changed)."""
     return conn.execute(
         r"""with want as (
               select s.source, s.tenant_id, sum(s.passages) as n
@@ -79,6 +90,7 @@ def _plan(conn: Any, threshold: int) -> list[dict[str, Any]]:
               group by 1, 2),
             have as (
               select c.relname as name, i.indisvalid as valid, t.relname as source,
+                     coalesce(c.reloptions, '{}') as options,
                      substring(c.relname from '_([0-9a-f]{32})$')::uuid as tenant_id
               from pg_class c join pg_index i on i.indexrelid = c.oid
                    join pg_class t on t.oid = i.indrelid
@@ -92,13 +104,19 @@ def _plan(conn: Any, threshold: int) -> list[dict[str, Any]]:
             select 'drop', h.source, h.tenant_id, h.name, h.valid
             from have h left join want w using (source, tenant_id)
             where w.n is null or w.n <= %(th)s / 2
-            order by 1 desc, 2, 3""", {"th": threshold}).fetchall()
+            union all
+            select 'rebuild', h.source, h.tenant_id, h.name, h.valid
+            from have h join want w using (source, tenant_id)
+            where w.n > %(th)s / 2 and h.valid
+              and not (h.options @> %(opts)s::text[] and h.options <@ %(opts)s::text[])
+            order by 1 desc, 2, 3""", {"th": threshold, "opts": graph_options()}).fetchall()
 
 
 def ensure(db: Any, *, threshold: int | None = None, concurrently: bool = True,
            maintenance_work_mem: str = MAINTENANCE_WORK_MEM) -> dict[str, int]:
-    """Create the missing per-tenant HNSW indexes and drop the unneeded ones (see the module);
-    return ``{"created": n, "dropped": n, "failed": n}``.
+    """Create the missing per-tenant HNSW indexes, drop the unneeded ones and rebuild those
+    whose graph parameters are not :data:`HNSW_M` / :data:`HNSW_EF_CONSTRUCTION` (see the
+    module); return ``{"created": n, "dropped": n, "rebuilt": n, "failed": n}``.
 
     ``threshold``: passages of a tenant's source above which it gets an index (default
     :data:`growthops.inbox.ai.search.EXACT_MAX`; tests lower it); indexes of sources at or
@@ -110,7 +128,7 @@ def ensure(db: Any, *, threshold: int | None = None, concurrently: bool = True,
     from growthops.inbox.ai import search
 
     th = search.EXACT_MAX if threshold is None else int(threshold)
-    out = {"created": 0, "dropped": 0, "failed": 0}
+    out = {"created": 0, "dropped": 0, "rebuilt": 0, "failed": 0}
     with db.admin() as conn:
         if not conn.execute("select exists(select 1 from pg_extension where extname = 'vector')"
                             " as pg").fetchone()["pg"]:
@@ -122,6 +140,13 @@ def ensure(db: Any, *, threshold: int | None = None, concurrently: bool = True,
             name = index_name(row["source"], row["tenant_id"])  # from the parsed UUID only
             ident = sql.Identifier("inbox", name)
             try:
+                if row["action"] == "rebuild":  # the old graph serves until the new is ready
+                    conn.execute(sql.SQL("alter index {} set (m = {}, ef_construction = {})")
+                                 .format(ident, sql.Literal(HNSW_M),
+                                         sql.Literal(HNSW_EF_CONSTRUCTION)))
+                    conn.execute(sql.SQL("reindex index {}{}").format(cc, ident))
+                    out["rebuilt"] += 1
+                    continue
                 if row["action"] == "drop" or row["valid"] is False:
                     conn.execute(sql.SQL("drop index {}if exists {}").format(cc, ident))
                     if row["action"] == "drop":
