@@ -56,12 +56,16 @@ def sender_for(smtp: Sink):
     return lambda mailbox: SmtpSession(host="127.0.0.1", port=smtp.port, starttls=False)
 
 
-def setup(db: Any, *, auto: bool = False, follow_up: bool = True, cap: int = 30) -> dict:
+def setup(db: Any, *, auto: bool = False, follow_up: bool = True, cap: int = 30,
+          pacing: bool = False) -> dict:
+    """A tenant with 3 prospects, one mailbox and a campaign; pacing off unless asked (the
+    other rules are tested on one run each)."""
     t = new_tenant(db, time_zone="America/Toronto")
     with db.tenant_tx(t.tenant_id) as conn:
         store.import_csv(conn, tenant_id=t.tenant_id, data=(DATA / "apollo.csv").read_bytes())
         campaigns.update_settings(conn, tenant_id=t.tenant_id, sender_name="Ann from Avenir",
-                                  public_base_url="https://go.avenir.example")
+                                  public_base_url="https://go.avenir.example",
+                                  send_pacing=pacing)
         sending.add_mailbox(conn, tenant_id=t.tenant_id, address="ann@avenir.example",
                             daily_cap=cap)
         tpl = templates.create(conn, tenant_id=t.tenant_id, name="first", subject=(
@@ -129,6 +133,62 @@ def test_a_send_past_the_mailbox_cap_is_refused(db, smtp):
     nxt = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp),
                            now=NOW + timedelta(days=1))
     assert nxt["sent"] == 1
+
+
+def test_pacing_spreads_a_mailbox_cap_over_the_business_hours():
+    st = {"time_zone": "America/Toronto", "business_hours_start": 9, "business_hours_end": 17}
+    at = lambda h, m: datetime(2026, 3, 3, h + 5, m, tzinfo=UTC)  # noqa: E731 (EST = UTC-5)
+    # cap 30 over 480 minutes, 5-minute steps: one a run, ceil(30 x 5 / 480) = 1
+    assert sending.paced_room(30, 0, at(9, 0), st) == 1
+    assert sending.paced_room(30, 1, at(9, 0), st) == 0  # the first step's share is sent
+    assert sending.paced_room(30, 1, at(9, 20), st) == 1  # due by 9:25: ceil(30 x 25/480) = 2
+    assert sending.paced_room(30, 19, at(14, 0), st) == 1  # due 20 by 14:05
+    assert sending.paced_room(30, 20, at(14, 0), st) == 0
+    assert sending.paced_room(30, 0, at(15, 0), st) == 1  # a late start does not burst
+    assert sending.paced_room(30, 29, at(16, 55), st) == 1  # the 30th in the last step
+    assert sending.paced_room(30, 30, at(16, 55), st) == 0  # never past the cap
+    assert sending.paced_room(200, 0, at(9, 0), st) == 3  # ceil(200 x 5 / 480)
+    assert sending.paced_room(0, 0, at(12, 0), st) == 0
+    assert sending.paced_room(30, 0, at(14, 0), st, sent_recent=1) == 0  # this step's is out
+
+
+def test_with_pacing_a_morning_of_approvals_goes_out_through_the_day(db, smtp):
+    env = setup(db, pacing=True)
+    t = env["t"]
+    with db.tenant_tx(t.tenant_id) as conn:
+        campaigns.decide(conn, tenant_id=t.tenant_id, email_ids=_ids(db, t), decision="approved",
+                         by="ann")
+    first = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp), now=NOW)
+    again = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp), now=NOW)
+    assert first["sent"] == 1 and again["sent"] == 0 and len(smtp.messages) == 1
+    assert len(_ids(db, t, "approved")) == 2  # waiting, not lost
+    later = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp),
+                             now=NOW + timedelta(minutes=5))
+    assert later["sent"] == 1 and len(smtp.messages) == 2
+    # the tenant's setting can be overridden for one run ("send now")
+    now_all = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp),
+                               now=NOW + timedelta(minutes=5), pace=False)
+    assert now_all["sent"] == 1 and len(_ids(db, t, "sent")) == 3
+
+
+def test_outreach_settings_name_the_field_at_fault_and_change_nothing(db):
+    t = new_tenant(db)
+    with db.tenant_tx(t.tenant_id) as conn:
+        before = campaigns.settings_of(conn, tenant_id=t.tenant_id)
+        assert before["send_pacing"] is True and before["business_hours_start"] == 9
+        for bad, field in (({"business_hours_start": 18}, "business_hours"),
+                           ({"business_hours_end": 25}, "business_hours"),
+                           ({"per_domain_daily_cap": 0}, "per_domain_daily_cap"),
+                           ({"public_base_url": "ftp://x"}, "public_base_url"),
+                           ({"sender_name": "x" * 201}, "sender_name"),
+                           ({"bogus": 1}, "bogus")):
+            with pytest.raises(InvalidInput, match=field):
+                campaigns.update_settings(conn, tenant_id=t.tenant_id, **bad)
+        assert campaigns.settings_of(conn, tenant_id=t.tenant_id) == before
+        after = campaigns.update_settings(conn, tenant_id=t.tenant_id, business_hours_start=8,
+                                          business_hours_end=12, send_pacing=False)
+        assert (after["business_hours_start"], after["business_hours_end"],
+                after["send_pacing"]) == (8, 12, False)
 
 
 def test_warm_up_ramp():

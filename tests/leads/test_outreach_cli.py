@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from growthops.cli import app
+from growthops.core.errors import InvalidInput
 from tests.conftest import new_tenant
 
 DATA = Path(__file__).parent / "data"
@@ -48,5 +49,12 @@ def test_prospects_and_outreach_from_the_command_line(db, tmp_path):
                                  "ann", *k])
     out = _run(["leads", "outreach", "metrics", *k])
     assert "spring" in out
+    out = _run(["leads", "outreach", "settings", *k, "--business-hours", "8-16",
+                "--no-pacing", "--postal-address", "1 rue X, Montréal"])
+    assert "8–16" in out and "1 rue X" in out
+    res = runner.invoke(app, ["leads", "outreach", "settings", *k, "--business-hours", "16-8"])
+    assert isinstance(res.exception, InvalidInput) and "business_hours" in str(res.exception)
+    out = _run(["leads", "outreach", "settings", *k, "--lang", "fr"])
+    assert "heures d'envoi" in out and "8–16" in out and "non" in out
     out = _run(["leads", "prospects", "queue", "--day", "2026-01-05", *k])
     assert "Lee Law" not in out

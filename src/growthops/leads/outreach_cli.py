@@ -242,9 +242,67 @@ def reject_cmd(tenant: TenantOpt, by: ByOpt, ids: list[int] = typer.Argument(Non
     _decide(ids or [], tenant, by, "rejected", every, lang)
 
 
+@outreach_app.command("settings")
+def settings_cmd(
+    tenant: TenantOpt,
+    business_hours: Annotated[str | None, typer.Option(
+        help="Sending hours, local time: START-END, e.g. 9-17.")] = None,
+    per_domain_cap: Annotated[int | None, typer.Option(
+        help="Cold e-mails a day to one recipient domain.")] = None,
+    pacing: Annotated[bool | None, typer.Option(
+        "--pacing/--no-pacing", help="Spread each mailbox's daily cap over the hours.")] = None,
+    tracking: Annotated[bool | None, typer.Option(
+        "--tracking/--no-tracking", help="Count opens and clicks.")] = None,
+    sender_name: str | None = None,
+    postal_address: Annotated[str | None, typer.Option(
+        help="The sender's postal address, printed in every e-mail.")] = None,
+    public_base_url: Annotated[str | None, typer.Option(
+        help="Where unsubscribe and tracking links point (https://...).")] = None,
+    lang: LangOpt = "",
+) -> None:
+    """Show the tenant's outreach settings; change those given."""
+    from growthops.core.errors import InvalidInput
+    from growthops.leads.outreach import campaigns
+
+    lg = _lang(lang)
+    changes: dict[str, object] = {
+        "per_domain_daily_cap": per_domain_cap, "send_pacing": pacing,
+        "tracking_enabled": tracking, "sender_name": sender_name,
+        "postal_address": postal_address, "public_base_url": public_base_url}
+    if business_hours is not None:
+        parts = business_hours.replace(" ", "").split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise InvalidInput(f"--business-hours: {business_hours!r} is not START-END, e.g. 9-17")
+        changes["business_hours_start"], changes["business_hours_end"] = map(int, parts)
+    tid = _tenant_id(tenant)
+    with get_db().tenant_tx(tid) as conn:
+        st = campaigns.update_settings(
+            conn, tenant_id=tid, **{k: v for k, v in changes.items() if v is not None})
+    yes, no = _(lg, "yes"), _(lg, "no")
+    table = Table(_(lg, "setting"), _(lg, "value"))
+    for label, value in (
+        (_(lg, "business hours"), f"{st['business_hours_start']}–{st['business_hours_end']} "
+                                  f"({st['time_zone']})"),
+        (_(lg, "cap per recipient domain, a day"), str(st["per_domain_daily_cap"])),
+        (_(lg, "pacing over the hours"), yes if st["send_pacing"] else no),
+        (_(lg, "open and click tracking"), yes if st["tracking_enabled"] else no),
+        (_(lg, "sender name"), st.get("sender_name") or "–"),
+        (_(lg, "postal address"), st.get("postal_address") or "–"),
+        (_(lg, "public base URL"), st["public_base_url"]),
+    ):
+        table.add_row(label, value)
+    console.print(table)
+
+
 @outreach_app.command("send")
-def send_cmd(tenant: TenantOpt, limit: int = 100, lang: LangOpt = "") -> None:
-    """Render due follow-ups and send due approved e-mails now (caps, hours, suppression)."""
+def send_cmd(tenant: TenantOpt, limit: int = 100,
+             pacing: Annotated[bool | None, typer.Option(
+                 "--pacing/--no-pacing",
+                 help="Default: the tenant's setting. --no-pacing sends what the caps allow "
+                      "now.")] = None,
+             lang: LangOpt = "") -> None:
+    """Render due follow-ups and send due approved e-mails now (caps, hours, suppression,
+    pacing)."""
     from growthops.leads.jobs import mailbox_sender
     from growthops.leads.outreach import campaigns, sending
 
@@ -254,7 +312,7 @@ def send_cmd(tenant: TenantOpt, limit: int = 100, lang: LangOpt = "") -> None:
     with db.tenant_tx(tid) as conn:
         fu = campaigns.schedule_follow_ups(conn, tenant_id=tid, now=now)
     out = sending.send_due(db, tenant_id=tid, sender_for=mailbox_sender(db.settings), now=now,
-                           limit=limit)
+                           limit=limit, pace=pacing)
     console.print(_(_lang(lang), "{fu} follow-ups rendered; {out}", fu=fu, out=json.dumps(out)))
 
 

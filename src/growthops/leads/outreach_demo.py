@@ -121,7 +121,7 @@ def run_outreach_demo(db: Database, console: Console, *, tid: Any, http_base: st
             by="demo (a person)"))
         now = datetime.now(UTC)
         sent = sending.send_due(
-            db, tenant_id=tid, now=now, hours=False,
+            db, tenant_id=tid, now=now, hours=False, pace=False,  # the six at once, for the demo
             sender_for=lambda mb: SmtpSession(host="127.0.0.1", port=port, starttls=False))
         console.print(_(lang, "{n} outreach e-mails sent to the local SMTP server; {m} "
                               "received there.", n=sent["sent"], m=len(received)))

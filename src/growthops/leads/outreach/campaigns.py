@@ -37,7 +37,7 @@ def settings_of(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
            where t.tenant_id = %s""", [str(tenant_id)]).fetchone() or {}
     out = dict(row)
     for k, v in {"tracking_enabled": True, "business_hours_start": 9, "business_hours_end": 17,
-                 "per_domain_daily_cap": 3, "daily_queue_size": 16}.items():
+                 "per_domain_daily_cap": 3, "daily_queue_size": 16, "send_pacing": True}.items():
         if out.get(k) is None:
             out[k] = v
     out["time_zone"] = out.get("time_zone") or "UTC"
@@ -48,13 +48,33 @@ def settings_of(conn: Any, *, tenant_id: UUID | str) -> dict[str, Any]:
 
 def update_settings(conn: Any, *, tenant_id: UUID | str, **changes: Any) -> dict[str, Any]:
     """Upsert outreach settings columns (``tracking_enabled``, ``public_base_url``,
-    ``sender_name``, ``postal_address``, business hours, caps); return :func:`settings_of`."""
+    ``sender_name``, ``postal_address``, ``business_hours_start`` / ``_end`` (local hours 0-24,
+    start before end), ``per_domain_daily_cap`` and ``daily_queue_size`` (1-1000),
+    ``send_pacing``); return :func:`settings_of`. Raises :class:`InvalidInput` naming the
+    field at fault (nothing is written then)."""
     allowed = {"tracking_enabled", "public_base_url", "sender_name", "postal_address",
                "business_hours_start", "business_hours_end", "per_domain_daily_cap",
-               "daily_queue_size"}
+               "daily_queue_size", "send_pacing"}
     bad = set(changes) - allowed
     if bad:
         raise InvalidInput(f"unknown setting(s): {', '.join(sorted(bad))}")
+    changes = {k: v for k, v in changes.items() if v is not None}
+    current = settings_of(conn, tenant_id=tenant_id)
+    start = changes.get("business_hours_start", current["business_hours_start"])
+    end = changes.get("business_hours_end", current["business_hours_end"])
+    if not (0 <= int(start) <= 23 and 1 <= int(end) <= 24 and int(start) < int(end)):
+        raise InvalidInput(f"business_hours: start {start} and end {end} must be local hours "
+                           "with 0 <= start < end <= 24")
+    for k in ("per_domain_daily_cap", "daily_queue_size"):
+        if k in changes and not 1 <= int(changes[k]) <= 1000:
+            raise InvalidInput(f"{k}: {changes[k]} is not between 1 and 1000")
+    for k, most in (("sender_name", 200), ("postal_address", 500)):
+        if k in changes and len(str(changes[k])) > most:
+            raise InvalidInput(f"{k}: longer than {most} characters")
+    url = changes.get("public_base_url")
+    if url is not None and not (str(url).startswith(("http://", "https://")) and len(url) <= 500):
+        raise InvalidInput(f"public_base_url: {url!r} is not an http(s) URL of at most 500 "
+                           "characters")
     if changes:
         cols = ", ".join(changes)
         conn.execute(

@@ -10,7 +10,10 @@
 * within each sender mailbox's daily cap (default 30) and warm-up ramp
   (:func:`mailbox_cap`), and the per-recipient-domain daily cap (``per_domain_daily_cap``,
   default 3: several cold e-mails a day to one company's domain look like spam to its filter).
-  Days are the tenant's local days.
+  Days are the tenant's local days;
+* paced (the tenant's ``send_pacing``, on by default): a mailbox's cap is spread evenly over
+  the business hours (:func:`paced_room`), so a morning's approvals go out through the day
+  instead of in one burst at opening time.
 
 Each e-mail is claimed (``sending``) and committed before the SMTP call, then marked ``sent`` (in batches of 50):
 a crash between the two leaves it ``sending`` (visible), never sent twice. A mailbox-level
@@ -27,7 +30,7 @@ both headers — that is the sending MTA's job, see docs/outreach.md), and follo
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -39,6 +42,9 @@ from growthops.leads.outreach.campaigns import end_sequences, settings_of
 #: ``sending``: visible, never sent twice).
 SENT_BATCH = 50
 SenderFor = Callable[[dict[str, Any]], MailSender]
+#: Minutes between two runs of the send job (``leads.outreach_send``, cron ``*/5``): the pacing
+#: lets each run send what is due up to the end of its step.
+PACE_STEP_MINUTES = 5
 
 
 def mailbox_cap(mailbox: dict[str, Any], today: date) -> int:
@@ -55,6 +61,35 @@ def mailbox_cap(mailbox: dict[str, Any], today: date) -> int:
         return cap
     days = max(0, (today - start).days)
     return min(cap, int(mailbox["warmup_initial"]) + int(mailbox["warmup_increment"]) * days)
+
+
+def paced_room(cap: int, sent_today: int, now: datetime, st: dict[str, Any],
+               sent_recent: int = 0, step_minutes: int = PACE_STEP_MINUTES) -> int:
+    """How many e-mails a mailbox may still send now when its daily ``cap`` is spread evenly
+    over the business hours (``st``: :func:`growthops.leads.outreach.campaigns.settings_of`).
+
+    With ``span`` the business day in minutes and ``elapsed`` the minutes since it opened
+    (tenant time zone, clipped to ``[0, span]``): by the end of this run's step the mailbox may
+    have sent ``ceil(cap × min(span, elapsed + step) / span)``, and any ``step`` minutes see at
+    most ``per_step = ceil(cap × step / span)`` sends (``sent_recent``: those of the last
+    ``step`` minutes, in flight included; so a mailbox added at 3 pm does not catch up in a
+    burst, however often the job runs). Returns
+    ``max(0, min(cap - sent_today, due - sent_today, per_step - sent_recent))``. Example: cap 30 over
+    9-17 at 5-minute steps, one e-mail a run, the 30th in the last half hour. The rule is this
+    project's: mailbox providers ask for a consistent sending rate (Google, "Email sender
+    guidelines"), none publishes a figure.
+    """
+    if cap <= 0:
+        return 0
+    local = now.astimezone(ZoneInfo(st["time_zone"]))
+    span = (int(st["business_hours_end"]) - int(st["business_hours_start"])) * 60
+    if span <= 0:
+        return max(0, cap - sent_today)
+    elapsed = (local.hour - int(st["business_hours_start"])) * 60 + local.minute
+    elapsed = min(max(elapsed, 0), span)
+    due = min(cap, -(-cap * min(span, elapsed + step_minutes) // span))
+    per_step = -(-cap * step_minutes // span)
+    return max(0, min(cap - sent_today, due - sent_today, per_step - sent_recent))
 
 
 def in_business_hours(now: datetime, st: dict[str, Any]) -> bool:
@@ -107,19 +142,34 @@ def build(email: dict[str, Any], mailbox: dict[str, Any], st: dict[str, Any]) ->
 
 
 def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, caps: bool,
-           ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Pick and mark ``sending`` the e-mails to send now, each with its mailbox."""
+           pace: bool = False) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pick and mark ``sending`` the e-mails to send now, each with its mailbox (``pace``:
+    each mailbox's room is :func:`paced_room`'s, with ``caps``)."""
     tz = st["time_zone"]
     conn.execute("select pg_advisory_xact_lock(hashtext('leads.outreach.send:' || %s))", [tid])
     today = now.astimezone(ZoneInfo(tz)).date()
     mailboxes = conn.execute(
-        """select m.*, (select count(*) from leads.outreach_emails e where e.tenant_id = m.tenant_id
-                        and e.mailbox_id = m.mailbox_id and (e.status = 'sending'
-                        or e.sent_at >= (%s::date::timestamp at time zone %s))) sent_today
-           from leads.sender_mailboxes m where m.tenant_id = %s and m.status = 'active'
-           order by m.mailbox_id""", [today, tz, tid]).fetchall()
+        """select m.*, s.sent_today, s.sent_recent
+           from leads.sender_mailboxes m
+           cross join lateral (
+             select count(*) filter (where e.status = 'sending'
+                                     or e.sent_at >= (%s::date::timestamp at time zone %s))
+                      as sent_today,
+                    count(*) filter (where e.status = 'sending' or e.sent_at > %s) as sent_recent
+             from leads.outreach_emails e
+             where e.tenant_id = m.tenant_id and e.mailbox_id = m.mailbox_id
+               and (e.status = 'sending' or e.sent_at >= least(
+                    (%s::date::timestamp at time zone %s), %s))) s
+           where m.tenant_id = %s and m.status = 'active'
+           order by m.mailbox_id""",
+        [today, tz, now - timedelta(minutes=PACE_STEP_MINUTES), today, tz,
+         now - timedelta(minutes=PACE_STEP_MINUTES), tid]).fetchall()
     room = {m["mailbox_id"]: (mailbox_cap(m, today) - m["sent_today"]) if caps else 10**9
             for m in mailboxes}
+    if caps and pace:
+        room = {m["mailbox_id"]: paced_room(mailbox_cap(m, today), m["sent_today"], now, st,
+                                            sent_recent=m["sent_recent"])
+                for m in mailboxes}
     if not mailboxes or max(room.values()) <= 0:
         return []
     per_domain = {r["d"]: r["n"] for r in conn.execute(
@@ -240,11 +290,15 @@ def record_bounce(conn: Any, *, tenant_id: UUID | str, email: dict[str, Any], ha
 
 
 def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: datetime,
-             limit: int = 100, caps: bool = True, hours: bool = True) -> dict[str, int]:
+             limit: int = 100, caps: bool = True, hours: bool = True,
+             pace: bool | None = None) -> dict[str, int]:
     """Send up to ``limit`` due approved e-mails; return counts per outcome (``sent``,
     ``bounced``, ``approved`` = back to retry, ``failed``, ``paused``, ``outside_hours``).
 
     ``caps=False`` / ``hours=False`` lift the caps and hours (benchmark and tests only).
+    ``pace``: spread each mailbox's cap over the business hours (:func:`paced_room`); None
+    (default) = the tenant's ``send_pacing`` setting, False = send what the caps allow now
+    (``growthops leads outreach send --no-pacing``, the demo).
     """
     tid = str(tenant_id)
     out = {"sent": 0, "bounced": 0, "approved": 0, "failed": 0, "paused": 0,
@@ -254,7 +308,8 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
         if hours and not in_business_hours(now, st):
             out["outside_hours"] = 1
             return out
-        picked = _claim(conn, tid, st, now, limit, caps)
+        picked = _claim(conn, tid, st, now, limit, caps,
+                        pace=bool(st["send_pacing"]) if pace is None else pace)
     senders: dict[int, MailSender] = {}
     paused: set[int] = set()
     done: list[int] = []
