@@ -176,6 +176,42 @@ def test_restated_day_updates_the_row_and_keeps_what_was_known(db, keys, graph) 
     assert known_now["n"] == 6 and known_now["c"] == 6 + 3
 
 
+def test_an_entity_day_the_platform_stops_reporting_is_zeroed_not_kept(db, keys, graph) -> None:
+    tenant = meta_tenant(db, graph)
+    kw = dict(tenant_id=tenant.tenant_id, platform="meta", now=NOW, sleep=Sleeps())
+    sync_account(db, date_from=date(2026, 11, 25), date_to=LAST, **kw)
+    ad, day = "120210000000001001", date(2026, 11, 27)
+    before = rows(db, tenant, "select spend, impressions, conversions from ads.metrics_daily "
+                              "where entity_id = %s and day = %s", [ad, day])[0]
+    assert before["spend"] > 0
+    # a file import of the same platform, a day and an entity the API never reports: kept
+    from growthops.ads.metrics.formats import Record
+    from growthops.ads.metrics.importer import load_records
+
+    with db.tenant_tx(tenant.tenant_id) as conn:
+        load_records(conn, tenant_id=tenant.tenant_id, fmt="generic", source_name="old.csv",
+                     records=[Record(platform="meta", level="campaign", entity_id="csv-1",
+                                     day=day, spend=Decimal("12.5"), impressions=100)])
+    others = rows(db, tenant, "select entity_id, day, spend from ads.metrics_daily "
+                              "where not (entity_id = %s and day = %s) order by 1, 2", [ad, day])
+    del graph.data[("ad", ad, day)]  # the day's delivery refunded: Meta omits the row
+    res = sync_account(db, date_from=date(2026, 11, 25), date_to=LAST, **kw)
+    assert (res.rows_zeroed, res.rows_updated) == (1, 1)
+    after = rows(db, tenant, "select spend, impressions, conversions from ads.metrics_daily "
+                             "where entity_id = %s and day = %s", [ad, day])[0]
+    assert after == {"spend": 0, "impressions": 0, "conversions": 0}
+    assert rows(db, tenant, "select entity_id, day, spend from ads.metrics_daily where not "
+                            "(entity_id = %s and day = %s) order by 1, 2", [ad, day]) == others
+    hist = rows(db, tenant, "select spend from ads.metrics_daily_history where entity_id = %s",
+                [ad])
+    assert [h["spend"] for h in hist] == [before["spend"]]  # what was known is kept
+    # a day outside the pulled range is not touched, and a second sync changes nothing
+    res = sync_account(db, date_from=date(2026, 11, 28), date_to=LAST, **kw)
+    assert res.rows_zeroed == 0
+    res = sync_account(db, date_from=date(2026, 11, 25), date_to=LAST, **kw)
+    assert (res.rows_zeroed, res.rows_updated) == (0, 0)
+
+
 def test_failed_sync_is_recorded_with_its_calls_and_loads_nothing(db, keys, graph) -> None:
     tenant = meta_tenant(db, graph)
     graph.fail_next("GET", "/insights", 400, "graph_error_budget_too_low")  # not retryable

@@ -18,6 +18,11 @@ One sync of one account (:func:`sync_account`):
    that did not change writes nothing and a restated one updates its row; the trigger of
    migration 0100 keeps the replaced version in ``ads.metrics_daily_history``
    (``ads.metrics_as_known(at)`` replays what was known at any instant);
+   an entity-day inside the pulled range that an earlier sync of this platform loaded and that
+   the platform no longer reports (its delivery refunded or removed; Meta and Google omit
+   entity-days without delivery) is set to zero in the same transaction
+   (:func:`zero_unreported`), so the stored spend matches the platform's. Rows loaded by a
+   file import are never touched;
 5. the run closed (``succeeded`` with counts, or ``failed`` with the error) and every API call
    written to ``core.api_calls_log`` with its cost estimate, in a transaction of their own so
    a failed sync still leaves its calls and its failure on record.
@@ -72,6 +77,7 @@ class SyncResult:
     rows_fetched: int = 0
     rows_inserted: int = 0
     rows_updated: int = 0
+    rows_zeroed: int = 0
     api_calls: int = 0
     retries: int = 0
     waited_s: float = 0.0
@@ -254,11 +260,67 @@ def _pull_and_load(conn: Any, tenant_id: UUID | str, platform: str, res: SyncRes
     loaded = load_records(
         conn, tenant_id=tenant_id, fmt=f"sync_{platform}", records=records,
         source_name=f"sync {platform} {res.account_id} {res.date_from}..{res.date_to}")
-    res.rows_inserted, res.rows_updated = loaded.rows_inserted, loaded.rows_updated
+    res.rows_zeroed = zero_unreported(conn, tenant_id=tenant_id, platform=platform,
+                                      date_from=res.date_from, date_to=res.date_to,
+                                      records=records, batch_id=loaded.batch_id)
+    res.rows_inserted = loaded.rows_inserted
+    res.rows_updated = loaded.rows_updated + res.rows_zeroed
     conn.execute("update ads.sync_runs set import_batch_id = %s where tenant_id = %s and run_id = %s",
                  [loaded.batch_id, tenant_id, res.run_id])
     if progress:
         progress(f"{platform} load")
+
+
+def reported_keys(records: list[Record]) -> set[tuple[str, str, date]]:
+    """The ``(level, entity_id, day)`` rows a sync's ``records`` account for: each record, and
+    the parent ad set and campaign of each ad or ad set record (the importer rolls a parent up
+    from its children when the platform did not give it)."""
+    keys = {(r.level, r.entity_id, r.day) for r in records}
+    keys |= {("adset", r.adset_id, r.day) for r in records if r.level == "ad" and r.adset_id}
+    keys |= {("campaign", r.campaign_id, r.day) for r in records
+             if r.level in ("ad", "adset") and r.campaign_id}
+    return keys
+
+
+def zero_unreported(conn: Any, *, tenant_id: UUID | str, platform: str, date_from: date,
+                    date_to: date, records: list[Record], batch_id: int | None) -> int:
+    """Set to zero the rows of ``platform`` in ``[date_from, date_to]`` (inclusive, the account's
+    reporting dates) that a sync loaded before (their ``import_batch_id`` is a batch of format
+    ``sync_<platform>``) and that ``records`` no longer account for (:func:`reported_keys`);
+    return how many changed.
+
+    Spend, impressions, clicks, the conversion counts and value become 0 (reach and the video
+    and engagement counts 0 where they were reported, NULL stays NULL), ``custom_metrics`` empty;
+    the row is kept (the history trigger of migration 0100 keeps the version replaced) and
+    stamped with ``batch_id``. One statement; rows already zero are not rewritten; rows from a
+    file import (another format) are never touched, so a platform whose history was imported
+    from CSV keeps it.
+    """
+    keys = reported_keys(records)
+    cur = conn.execute(
+        """with got(level, entity_id, day) as (
+             select * from unnest(%(lv)s::text[], %(ids)s::text[], %(days)s::date[]))
+           update ads.metrics_daily m
+              set spend = 0, impressions = 0, clicks = 0, leads = 0, applications = 0,
+                  bookings = 0, conversions = 0, conversion_value = 0,
+                  reach = case when m.reach is not null then 0 end,
+                  video_3s_views = case when m.video_3s_views is not null then 0 end,
+                  video_thruplays = case when m.video_thruplays is not null then 0 end,
+                  post_engagements = case when m.post_engagements is not null then 0 end,
+                  custom_metrics = '{}', import_batch_id = %(batch)s, updated_at = now()
+            where m.tenant_id = %(t)s and m.platform = %(p)s
+              and m.day between %(from)s and %(to)s
+              and m.import_batch_id in (select b.batch_id from ads.import_batches b
+                                        where b.tenant_id = %(t)s and b.format = %(fmt)s)
+              and not exists (select 1 from got g where g.level = m.level
+                              and g.entity_id = m.entity_id and g.day = m.day)
+              and (m.spend, m.impressions, m.clicks, m.leads, m.applications, m.bookings,
+                   m.conversions, m.conversion_value)
+                  is distinct from (0, 0, 0, 0, 0, 0, 0, 0)""",
+        {"lv": [k[0] for k in keys], "ids": [k[1] for k in keys], "days": [k[2] for k in keys],
+         "batch": batch_id, "t": tenant_id, "p": platform, "from": date_from, "to": date_to,
+         "fmt": f"sync_{platform}"})
+    return cur.rowcount
 
 
 def accounts_of(db: Any, tenant_id: UUID | str) -> list[str]:
