@@ -195,7 +195,7 @@ def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
     return "rebuilt"
 
 
-def _scan_sql(result: str, result_o: str | None = None) -> str:
+def _scan_sql(result: str, result_o: str | None = None, *, recent_only: bool = False) -> str:
     """The CREATE TEMP TABLE _entity statement.
 
     One parallel aggregate of the last 30 days (every window but 90, and the 30-day sums
@@ -204,6 +204,7 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
     sums add. ``result_o``: the tenant's result expression on the carried sums' columns
     (``ctx.result_sql("o")``). The names are the last 30 days' (max); :data:`_NAMES_SQL`
     then fills those missing from the older days (max), as the 90 days' max gave.
+    ``recent_only``: no carried sums joined (see :func:`prepare_window`).
 
     History: the older part used to be a second parallel aggregate over the 60 days (0.75 of
     the floor's CPU, docs/performance.md §4g); before that, splitting the 90 days at 30 kept
@@ -236,8 +237,9 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
         + ",\n    ".join(recent)
         + "\n  from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
         " and m.day between %(as_of)s::date - 29 and %(as_of)s group by 1, 2, 3),\n"
-        "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n"
-        "select platform, level, entity_id,\n"
+        + ("o as (select * from ads.window_long_sums where false)\n" if recent_only else
+           "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n")
+        + "select platform, level, entity_id,\n"
         "  r.entity_name, r.campaign_id, r.adset_id, r.budget_today,\n  "
         + ",\n  ".join(final)
         + "\nfrom r full join o using (platform, level, entity_id)"
@@ -296,32 +298,40 @@ def dow_factors(conn: Any, ctx: TenantContext, as_of: date) -> tuple[list[float]
     return [float(x) for x in spend_f], [float(x) for x in rate_f]
 
 
-def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]:
+def prepare_window(conn: Any, ctx: TenantContext, as_of: date, *, recent_only: bool = False) -> dict[str, Any]:
     """Build ``pg_temp._entity`` for ``as_of`` unless already built in this transaction.
 
     Returns ``{"as_of", "spend_f", "rate_f", "entities"}`` (entities = row count of _entity).
     Idempotent within a transaction: a second call for the same ``as_of`` is free; another
-    ``as_of`` rebuilds.
+    ``as_of`` rebuilds. ``recent_only``: the last 30 days' scan alone, for the anomaly tests'
+    scores of a past day (:func:`growthops.ads.analysis.anomalies.fill_null_scores`): the
+    carried days 30..89 (:func:`long_sums`) are neither moved nor read, so the 90-day columns
+    hold the last 30 days only and the entities seen only before them are absent (none of them
+    delivered on ``as_of``: the tests are those of the full window, to the bit); the
+    names of older days are not looked up. A full call for the same ``as_of`` then rebuilds.
     """
     built = conn.execute("select to_regclass('pg_temp._window_meta') as t").fetchone()["t"]
     if built:
         meta = conn.execute("select * from _window_meta").fetchone()
-        if meta["as_of"] == as_of:
-            return dict(meta)
+        if meta["as_of"] == as_of and (recent_only or not meta["recent_only"]):
+            return {k: meta[k] for k in ("as_of", "spend_f", "rate_f", "entities")}
         conn.execute("drop table if exists _window_meta, _entity")
     _ENTITIES.pop(conn, None)
     # The wide aggregate wants a hash table in memory (a sort-based plan is 1.5x slower).
     conn.execute("select set_config('work_mem', %s, true)", [WORK_MEM])
     spend_f, rate_f = dow_factors(conn, ctx, as_of)
-    long_sums(conn, ctx.tenant_id, as_of)
+    if not recent_only:
+        long_sums(conn, ctx.tenant_id, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
-    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o")), params)
-    conn.execute(_NAMES_SQL, params)
+    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o"), recent_only=recent_only), params)
+    if not recent_only:
+        conn.execute(_NAMES_SQL, params)
     n = conn.execute("select count(*) as n from _entity").fetchone()["n"]
     conn.execute(
         "create temp table _window_meta on commit drop as "
-        "select %s::date as as_of, %s::float8[] as spend_f, %s::float8[] as rate_f, %s::int as entities",
-        [as_of, spend_f, rate_f, n],
+        "select %s::date as as_of, %s::float8[] as spend_f, %s::float8[] as rate_f, %s::int as entities, "
+        "%s::bool as recent_only",
+        [as_of, spend_f, rate_f, n, recent_only],
     )
     return {"as_of": as_of, "spend_f": spend_f, "rate_f": rate_f, "entities": n}
 
