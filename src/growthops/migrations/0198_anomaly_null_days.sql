@@ -11,7 +11,7 @@
 --
 -- A write to ads.metrics_daily (a restated day: the sync's or an import's upsert that changed a
 -- row, a backfill, the archive's delete) deletes the marker and the scores of the days it
--- touched, in the writer's transaction, one set-based statement per table: the next cycle's
+-- touched, in the writer's transaction, one set-based statement per tenant: the next cycle's
 -- fill recomputes them from the rows as they stand. As 0185's trigger, it runs as the writer
 -- under its tenant's row-level security, and takes the tenant's advisory lock shared, which the
 -- cycle holds exclusive from its fill to its commit: a restatement and a cycle never interleave
