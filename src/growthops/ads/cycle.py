@@ -2,6 +2,9 @@
 
 ``run_daily_cycle`` runs, in ONE tenant transaction (all or nothing):
 
+0. the anomaly test's stored scores of the 28 days before ``as_of`` filled in where missing (a
+   new tenant, a day restated since it ran: :func:`growthops.ads.analysis.anomalies.fill_null_scores`;
+   nothing when all are stored),
 1. the entity window scan (:mod:`growthops.ads.analysis.window`),
 2. baselines (:func:`growthops.ads.analysis.baselines.compute_baselines`),
 3. anomalies (:func:`growthops.ads.analysis.anomalies.detect_anomalies`),
@@ -31,7 +34,7 @@ from uuid import UUID
 
 from rich.progress import Progress
 
-from growthops.ads.analysis.anomalies import detect_anomalies, load_anomalies
+from growthops.ads.analysis.anomalies import detect_anomalies, fill_null_scores, load_anomalies
 from growthops.ads.analysis.baselines import compute_baselines, load_baselines
 from growthops.ads.analysis.fatigue import compute_fatigue
 from growthops.ads.analysis.overspend import check_overspend
@@ -81,7 +84,7 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
     clock = clock or datetime.now(UTC)
     ctx = load_context(conn, tenant_id=tenant_id)
     result = CycleResult(tenant_id=tenant_id, as_of=as_of)
-    steps = ["window", "baselines", "anomalies", "overspend", "fatigue", "learning", "suggestions", "performance"]
+    steps = ["null_days", "window", "baselines", "anomalies", "overspend", "fatigue", "learning", "suggestions", "performance"]
     task = progress.add_task(f"{ctx.client_key} {as_of}", total=len(steps)) if progress else None
 
     def step(name: str, fn: Any) -> Any:
@@ -92,8 +95,10 @@ def run_cycle_in_tx(conn: Any, *, tenant_id: UUID, as_of: date, clock: datetime 
             progress.advance(task)
         return out
 
-    meta = step("window", lambda: prepare_window(conn, ctx, as_of))
     s = result.summary
+    # Before the window: each filled day builds its own (last 30 days), as_of's is built once after.
+    s["null_days_filled"] = len(step("null_days", lambda: fill_null_scores(conn, ctx, as_of)))
+    meta = step("window", lambda: prepare_window(conn, ctx, as_of))
     s["entities"] = meta["entities"]
     s["baselines"] = step("baselines", lambda: compute_baselines(conn, ctx, as_of))
     s.update(step("anomalies", lambda: detect_anomalies(conn, ctx, as_of)))

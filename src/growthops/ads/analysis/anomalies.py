@@ -17,7 +17,11 @@ The model's p-values are widened by each group's (platform, level, metric) empir
 fitted by :data:`NULL_RULE` (docs/performance.md section 2d): on the day's tests actually made,
 by the median, 90th and 99th percentiles of ``|z|``, with the fewest previous days' stored
 scores (``ads.anomaly_null_scores``, the :data:`NULL_PAST_DAYS` days before ``as_of`` only)
-that bring a group to 50 tests.
+that bring a group to 50 tests. The cycle first fills in the days among those 28 that have
+metrics but no stored scores (:func:`fill_null_scores`: a new tenant's first cycle, a day never
+run, a day restated since it ran; ``ads.anomaly_null_days``, migration 0198, marks each stored
+day, empty or not, and a write to ``ads.metrics_daily`` deletes the marks and scores of the days
+it touches; docs/performance.md section 2f).
 Only anomalies are stored; the counts of tests, insufficient data and anomalies go to the
 cycle's summary.
 """
@@ -128,20 +132,73 @@ def load_null_scores(conn: Any, *, tenant_id: Any, as_of: date, days: int = NULL
 def store_null_scores(conn: Any, *, tenant_id: Any, as_of: date, scores: dict[str, np.ndarray],
                       days: int = NULL_PAST_DAYS) -> None:
     """Replace ``as_of``'s stored scores by ``scores`` (group -> normal scores of the tests made)
-    and delete the rows older than ``days`` days before ``as_of``: two set-based statements."""
-    conn.execute(
-        "delete from ads.anomaly_null_scores where tenant_id = %s and (day = %s or day < %s::date - %s)",
-        [tenant_id, as_of, as_of, days],
-    )
+    and mark the day computed; delete the rows older than ``days`` days before ``as_of``.
+
+    The mark is ``as_of``'s row of ``ads.anomaly_null_days`` (migration 0198, ``tests`` = the
+    scores stored, 0 for a day computed with no test made), written with the scores, so a day
+    computed empty is told from a day never computed (:func:`missing_null_days`). Two set-based
+    statements (each a data-modifying CTE over both tables).
+    """
     groups = [g for g in sorted(scores) if len(scores[g])]
-    if not groups:
-        return
+    p = {"t": tenant_id, "d": as_of, "n": days, "k": sum(len(scores[g]) for g in groups), "g": groups,
+         "s": ["{" + ",".join(format(float(v), ".9g") for v in scores[g]) + "}" for g in groups]}
     conn.execute(
-        "insert into ads.anomaly_null_scores (tenant_id, test_group, day, scores) "
-        "select %s, u.g, %s, u.s::real[] from unnest(%s::text[], %s::text[]) as u(g, s)",
-        [tenant_id, as_of, groups,
-         ["{" + ",".join(format(float(v), ".9g") for v in scores[g]) + "}" for g in groups]],
+        "with s as (delete from ads.anomaly_null_scores where tenant_id = %(t)s"
+        " and (day = %(d)s or day < %(d)s::date - %(n)s))"
+        " delete from ads.anomaly_null_days where tenant_id = %(t)s and (day = %(d)s or day < %(d)s::date - %(n)s)",
+        p,
     )
+    conn.execute(
+        "with m as (insert into ads.anomaly_null_days (tenant_id, day, tests) values (%(t)s, %(d)s, %(k)s))"
+        " insert into ads.anomaly_null_scores (tenant_id, test_group, day, scores)"
+        " select %(t)s, u.g, %(d)s, u.s::real[] from unnest(%(g)s::text[], %(s)s::text[]) as u(g, s)",
+        p,
+    )
+
+
+def missing_null_days(conn: Any, *, tenant_id: Any, as_of: date, days: int = NULL_PAST_DAYS) -> list[date]:
+    """Return the days among the ``days`` before ``as_of`` with metrics but no stored scores, oldest first.
+
+    A day is stored when it has its row in ``ads.anomaly_null_days`` (migration 0198, written by
+    :func:`store_null_scores`; deleted with its scores when a write to ``ads.metrics_daily``
+    restates the day). A day without a metrics row of the tenant has no test to store and is
+    not returned. One statement: two index probes per day (``metrics_daily_tenant_day``, the
+    markers' primary key), whatever the tenant's size.
+    """
+    rows = conn.execute(
+        """select g::date as day
+           from generate_series(%(d)s::date - %(n)s, %(d)s::date - 1, interval '1 day') g
+           where exists (select 1 from ads.metrics_daily m where m.tenant_id = %(t)s and m.day = g::date)
+             and not exists (select 1 from ads.anomaly_null_days x where x.tenant_id = %(t)s and x.day = g::date)
+           order by 1""",
+        {"t": tenant_id, "d": as_of, "n": days},
+    ).fetchall()
+    return [r["day"] for r in rows]
+
+
+def fill_null_scores(conn: Any, ctx: TenantContext, as_of: date, *, days: int = NULL_PAST_DAYS) -> list[date]:
+    """Compute and store the scores of the days :func:`missing_null_days` returns; return those days.
+
+    The daily cycle's first step (:func:`growthops.ads.cycle.run_cycle_in_tx`), so that
+    ``as_of``'s test pools the ``days`` days before it even for a new tenant, a day never run
+    or a day restated since it ran (docs/performance.md section 2f). Each missing day, oldest
+    first, runs :func:`detect_anomalies` with ``scores_only=True`` (its window: the anomaly
+    tests' 18 sums over the 29 days ending on the day,
+    :func:`growthops.ads.analysis.window.prepare_window` ``recent_only``; no anomaly stored). A day's scores are the model's normal scores of its tests: they depend on
+    the metrics of that day, its 28-day history and the 12 weeks of its weekday factors, never
+    on other days' stored scores, so the filled days equal those a cycle run each day would
+    have stored on the same rows. Cost: at most ``days`` such scans, none when every day is
+    stored (idempotent: a second call fills nothing); measured at about 160 ms a day for a
+    tenant of 2,500 ads, a third of its normal cycle (``bench/daily_cycle.py --fill``). Takes the tenant's exclusive advisory
+    lock that the metrics triggers (migrations 0185, 0198) take shared, to the end of the
+    transaction: a restatement cannot interleave with the fill and the cycle's own write.
+    """
+    conn.execute("select pg_advisory_xact_lock(hashtextextended('ads.window_long_sums:' || %s::text, 0))",
+                 [ctx.tenant_id])
+    missing = missing_null_days(conn, tenant_id=ctx.tenant_id, as_of=as_of, days=days)
+    for day in missing:
+        detect_anomalies(conn, ctx, day, scores_only=True)
+    return missing
 
 
 def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date, *, null_rule: str | None = None,
@@ -153,14 +210,22 @@ def detect_anomalies(conn: Any, ctx: TenantContext, as_of: date, *, null_rule: s
     dismissed), which is kept, and so are the day's scores in ``ads.anomaly_null_scores``
     (read for the days before ``as_of`` only: a replayed day, e.g. by the backtest, never sees a
     later day's scores). ``null_rule``: a key of :data:`NULL_RULES` (default :data:`NULL_RULE`).
-    ``scores_only``: store the day's scores and leave ``ads.anomalies`` alone (the backtest's
-    warm-up of the days before its range, :func:`growthops.ads.learning.backtest.run_backtest`).
+    ``scores_only``: store the day's scores and leave ``ads.anomalies`` alone (the cycle's fill
+    of the days it misses, :func:`fill_null_scores`, and the backtest's warm-up of the days
+    before its range, :func:`growthops.ads.learning.backtest.run_backtest`); it reads no
+    stored day (the scores stored are the model's, which the pooling does not change) and
+    builds the anomaly tests' columns of the window only (``prepare_window(..., recent_only=True)``).
+    Every run marks ``as_of`` computed in ``ads.anomaly_null_days`` (:func:`store_null_scores`),
+    even with no test made. The days before ``as_of`` that are not stored are not filled here:
+    the cycle calls :func:`fill_null_scores` first.
     """
     from growthops.ads.analysis.window import fetch_entities
 
     rule = dict(NULL_RULES[null_rule or NULL_RULE])
-    pool = rule.pop("pool")
-    meta = prepare_window(conn, ctx, as_of)
+    # The stored scores are the model's (detect's null_score): the pooling changes the p-values
+    # only, so a scores-only run reads no past day and needs only the tests' window columns.
+    pool = rule.pop("pool") and not scores_only
+    meta = prepare_window(conn, ctx, as_of, recent_only=scores_only)
     E = fetch_entities(conn)
     counts = {"tests": 0, "insufficient_data": 0, "anomalies": 0}
     made: dict[str, np.ndarray] = {}

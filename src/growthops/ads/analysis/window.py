@@ -101,6 +101,12 @@ def _agg(expr: str, result: str, filt: str | None) -> str:
     return f"{e} filter (where {filt})" if filt else e
 
 
+#: The columns a scores-only window computes (``prepare_window(..., recent_only=True)``): those
+#: the anomaly tests read (:func:`growthops.ads.analysis.anomalies.build_tests`), windows 1 and h.
+RECENT_COLUMNS = frozenset({
+    "spend_1", "impressions_1", "clicks_1", "results_1", "impressions_h", "clicks_h", "results_h",
+    "adj_spend_h", "n_sp_h", "n_sp0_h", "n_imp_h", "rss_h", "css_h", "ls_h", "ls2_h", "n_cpm_h", "lc_h", "lc2_h",
+})
 #: Days before ``as_of`` of the carried range (ads.window_long_sums): days 30..89.
 LONG_FIRST, LONG_LAST = 89, 30
 #: Largest move of the carried range applied as a difference (2 x this many days read);
@@ -195,7 +201,7 @@ def long_sums(conn: Any, tenant_id: Any, as_of: date) -> str:
     return "rebuilt"
 
 
-def _scan_sql(result: str, result_o: str | None = None) -> str:
+def _scan_sql(result: str, result_o: str | None = None, *, recent_only: bool = False) -> str:
     """The CREATE TEMP TABLE _entity statement.
 
     One parallel aggregate of the last 30 days (every window but 90, and the 30-day sums
@@ -204,6 +210,8 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
     sums add. ``result_o``: the tenant's result expression on the carried sums' columns
     (``ctx.result_sql("o")``). The names are the last 30 days' (max); :data:`_NAMES_SQL`
     then fills those missing from the older days (max), as the 90 days' max gave.
+    ``recent_only``: the anomaly tests' columns only (:data:`RECENT_COLUMNS`), over the 29
+    days ending on ``as_of``, no carried sums joined (see :func:`prepare_window`).
 
     History: the older part used to be a second parallel aggregate over the 60 days (0.75 of
     the floor's CPU, docs/performance.md §4g); before that, splitting the 90 days at 30 kept
@@ -212,6 +220,8 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
     result_o = result_o or result.replace("m.", "o.")
     recent, final = [], []
     for name, (expr, windows) in QUANTITIES.items():
+        if recent_only:  # the anomaly tests' columns only
+            windows = tuple(w for w in windows if f"{name}_{w}" in RECENT_COLUMNS)
         for w in windows:
             col = f"{name}_{w}"
             if w in ("30", "90"):
@@ -235,9 +245,10 @@ def _scan_sql(result: str, result_o: str | None = None) -> str:
         "    max(m.daily_budget::float8) filter (where m.day = %(as_of)s) as budget_today,\n    "
         + ",\n    ".join(recent)
         + "\n  from ads.metrics_daily m where m.tenant_id = %(tenant_id)s"
-        " and m.day between %(as_of)s::date - 29 and %(as_of)s group by 1, 2, 3),\n"
-        "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n"
-        "select platform, level, entity_id,\n"
+        f" and m.day between %(as_of)s::date - {28 if recent_only else 29} and %(as_of)s group by 1, 2, 3),\n"
+        + ("o as (select * from ads.window_long_sums where false)\n" if recent_only else
+           "o as (select * from ads.window_long_sums where tenant_id = %(tenant_id)s)\n")
+        + "select platform, level, entity_id,\n"
         "  r.entity_name, r.campaign_id, r.adset_id, r.budget_today,\n  "
         + ",\n  ".join(final)
         + "\nfrom r full join o using (platform, level, entity_id)"
@@ -296,32 +307,41 @@ def dow_factors(conn: Any, ctx: TenantContext, as_of: date) -> tuple[list[float]
     return [float(x) for x in spend_f], [float(x) for x in rate_f]
 
 
-def prepare_window(conn: Any, ctx: TenantContext, as_of: date) -> dict[str, Any]:
+def prepare_window(conn: Any, ctx: TenantContext, as_of: date, *, recent_only: bool = False) -> dict[str, Any]:
     """Build ``pg_temp._entity`` for ``as_of`` unless already built in this transaction.
 
     Returns ``{"as_of", "spend_f", "rate_f", "entities"}`` (entities = row count of _entity).
     Idempotent within a transaction: a second call for the same ``as_of`` is free; another
-    ``as_of`` rebuilds.
+    ``as_of`` rebuilds. ``recent_only``: the anomaly tests' columns alone (windows 1 and h:
+    the 29 days ending on ``as_of``, 18 sums instead of about 60), for the scores of a past day
+    (:func:`growthops.ads.analysis.anomalies.fill_null_scores`): the carried days 30..89
+    (:func:`long_sums`) are neither moved nor read, the entities seen only before the last 30
+    days are absent (none of them delivered on ``as_of``: the tests are those of the full
+    window, the same sums of the same rows), the names of older days are not looked up. A
+    full call for the same ``as_of`` then rebuilds.
     """
     built = conn.execute("select to_regclass('pg_temp._window_meta') as t").fetchone()["t"]
     if built:
         meta = conn.execute("select * from _window_meta").fetchone()
-        if meta["as_of"] == as_of:
-            return dict(meta)
+        if meta["as_of"] == as_of and (recent_only or not meta["recent_only"]):
+            return {k: meta[k] for k in ("as_of", "spend_f", "rate_f", "entities")}
         conn.execute("drop table if exists _window_meta, _entity")
     _ENTITIES.pop(conn, None)
     # The wide aggregate wants a hash table in memory (a sort-based plan is 1.5x slower).
     conn.execute("select set_config('work_mem', %s, true)", [WORK_MEM])
     spend_f, rate_f = dow_factors(conn, ctx, as_of)
-    long_sums(conn, ctx.tenant_id, as_of)
+    if not recent_only:
+        long_sums(conn, ctx.tenant_id, as_of)
     params = {"tenant_id": ctx.tenant_id, "as_of": as_of, "spend_f": spend_f, "rate_f": rate_f}
-    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o")), params)
-    conn.execute(_NAMES_SQL, params)
+    conn.execute(_scan_sql(ctx.result_sql(), ctx.result_sql("o"), recent_only=recent_only), params)
+    if not recent_only:
+        conn.execute(_NAMES_SQL, params)
     n = conn.execute("select count(*) as n from _entity").fetchone()["n"]
     conn.execute(
         "create temp table _window_meta on commit drop as "
-        "select %s::date as as_of, %s::float8[] as spend_f, %s::float8[] as rate_f, %s::int as entities",
-        [as_of, spend_f, rate_f, n],
+        "select %s::date as as_of, %s::float8[] as spend_f, %s::float8[] as rate_f, %s::int as entities, "
+        "%s::bool as recent_only",
+        [as_of, spend_f, rate_f, n, recent_only],
     )
     return {"as_of": as_of, "spend_f": spend_f, "rate_f": rate_f, "entities": n}
 
@@ -334,7 +354,8 @@ def fetch_entities(conn: Any) -> dict[str, np.ndarray]:
         return cached
     # Binary transfer: float8 columns load without parsing text (half the fetch time).
     cur = conn.cursor(row_factory=psycopg.rows.tuple_row, binary=True)
-    rows = cur.execute("select * from _entity order by platform, level, entity_id").fetchall()
+    # Not prepared: a scores-only window (recent_only) has fewer columns than a full one.
+    rows = cur.execute("select * from _entity order by platform, level, entity_id", prepare=False).fetchall()
     names = [d.name for d in cur.description]
     out: dict[str, np.ndarray] = {}
     if rows:

@@ -233,7 +233,8 @@ def run_backtest(db: Database, *, tenant_id: UUID, start: date, end: date, horiz
         # recomputed for the NULL_PAST_DAYS days before the range, then each replayed day writes
         # its own before the next reads them: the replay reads only earlier days' scores, all
         # computed from the data as it stands, whatever was stored.
-        conn.execute("delete from ads.anomaly_null_scores where tenant_id = %s", [tenant_id])
+        conn.execute("with s as (delete from ads.anomaly_null_scores where tenant_id = %(t)s) "
+                     "delete from ads.anomaly_null_days where tenant_id = %(t)s", {"t": tenant_id})
         for k in range(NULL_PAST_DAYS, 0, -1):
             detect_anomalies(conn, ctx, start - timedelta(days=k), scores_only=True)
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
