@@ -30,14 +30,11 @@ log size; 1 = linear).
    and the largest peak resident set (``VmHWM``) of the application pool's backends, which counts
    the shared buffers a backend touched, not only its private work memory.
 
-5. ``--fill K``: the cost of the anomaly test's stored days (docs/performance.md section 2f),
-   per tenant, in rounds of three cycles on ``AS_OF`` in this process: a normal cycle (the 28
-   days before it stored: nothing to fill), a first cycle (the tenant's stored days and marks
-   deleted: the 28 days filled in, as a new tenant's) and a cycle after K restated days (the
-   marks of the K days before ``AS_OF`` deleted, as the restatement trigger of migration 0198
-   leaves them); each round's extra time is against the normal cycle of the same round. Then
-   the trigger's own cost: an update of every row of the K days (``set impressions =
-   impressions``, rolled back) with and without migration 0198's update trigger.
+5. ``--fill``: the cost of the anomaly test's stored days (docs/performance.md section 2f),
+   per tenant, in rounds of two cycles on ``AS_OF`` in this process: a normal cycle (the 28
+   days before it stored: nothing to fill) and a first cycle (the tenant's stored days and
+   marks deleted: the 28 days filled in, as a new tenant's); each round's extra time is against
+   the normal cycle of the same round.
 
 All times are medians of ``--repeat`` runs in this process, on the same database.
 """
@@ -270,17 +267,15 @@ def measure(db: Database, built: dict, repeat: int, sample: int) -> dict:
     }
 
 
-def measure_fill(db: Database, built: dict, repeat: int, restated: int) -> dict:
+def measure_fill(db: Database, built: dict, repeat: int) -> dict:
     """Time the fill of the anomaly test's stored days (see the module doc, item 5)."""
     tenants = built["tenants"]
     load_before = load_avg()
 
-    def clear(tenant_id, days: int | None) -> None:
+    def clear(tenant_id) -> None:
         with db.tenant_tx(tenant_id) as conn:
-            lo = AS_OF - timedelta(days=days) if days else date.min
-            conn.execute("with s as (delete from ads.anomaly_null_scores where day >= %(lo)s and day < %(d)s) "
-                         "delete from ads.anomaly_null_days where day >= %(lo)s and day < %(d)s",
-                         {"lo": lo, "d": AS_OF})
+            conn.execute("with s as (delete from ads.anomaly_null_scores where day < %(d)s) "
+                         "delete from ads.anomaly_null_days where day < %(d)s", {"d": AS_OF})
 
     def cycle(prep) -> tuple[float, dict[str, float], int]:
         for tn in tenants:
@@ -298,30 +293,15 @@ def measure_fill(db: Database, built: dict, repeat: int, restated: int) -> dict:
         return time.perf_counter() - t0, stages, filled
 
     cycle(lambda t: None)  # stores the 28 days (untimed)
-    runs: dict[str, list] = {"normal": [], "first": [], "restated": []}
+    runs: dict[str, list] = {"normal": [], "first": []}
     for _ in range(repeat):
         runs["normal"].append(cycle(lambda t: None))
-        runs["first"].append(cycle(lambda t: clear(t, None)))
-        runs["restated"].append(cycle(lambda t: clear(t, restated)))
+        runs["first"].append(cycle(clear))
     out: dict = {"load": load_before}
     for name, rr in runs.items():
         out[name] = {"s": statistics.median(r[0] for r in rr), "filled": rr[-1][2],
                      "null_days": statistics.median(r[1].get("null_days", 0.0) for r in rr),
                      "extra": statistics.median(r[0] - n[0] for r, n in zip(rr, runs["normal"], strict=True))}
-    # The restatement trigger: the K days' rows updated with and without it (rolled back).
-    tn = tenants[0]
-    trig: dict[str, list[float]] = {"with": [], "without": []}
-    for _ in range(repeat):
-        for mode in ("with", "without"):
-            with db.admin() as conn, conn.transaction(force_rollback=True):
-                if mode == "without":
-                    conn.execute("alter table ads.metrics_daily disable trigger metrics_daily_null_days_upd")
-                t0 = time.perf_counter()
-                cur = conn.execute("update ads.metrics_daily set impressions = impressions where tenant_id = %s"
-                                   " and day >= %s::date - %s and day < %s", [tn.tenant_id, AS_OF, restated, AS_OF])
-                trig[mode].append(time.perf_counter() - t0)
-                out["trigger_rows"] = cur.rowcount
-    out["trigger"] = {k: statistics.median(v) for k, v in trig.items()}
     out["load_after"] = load_avg()
     return out
 
@@ -350,8 +330,8 @@ def main() -> None:
     ap.add_argument("--scale", default=None,
                     help=f"comma-separated sizes among {', '.join(SCALES)} (scale mode; ignores --tenants/--entities/--days)")
     ap.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data dir (default: temp)")
-    ap.add_argument("--fill", type=int, default=None, metavar="K",
-                    help="time the anomaly test's stored days filled in: a first cycle, K restated days (section 2f)")
+    ap.add_argument("--fill", action="store_true",
+                    help="time the anomaly test's stored days filled in by a first cycle (section 2f)")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the data already in --data-dir (same sizes), e.g. to time two versions of the code on it")
     args = ap.parse_args()
@@ -363,8 +343,8 @@ def main() -> None:
         db.close()
         return
     built = build(db, args.tenants, args.entities, args.days, by_day=by_day, console=console, reuse=args.reuse)
-    if args.fill is not None:
-        print_fill(console, args, measure_fill(db, built, args.repeat, args.fill))
+    if args.fill:
+        print_fill(console, args, measure_fill(db, built, args.repeat))
         db.close()
         return
     load_before = load_avg()
@@ -402,16 +382,11 @@ def print_fill(console: Console, args: argparse.Namespace, f: dict) -> None:
     for col in ("cycle", "days filled", "cycle s", "fill step s", "extra vs normal s", "ratio"):
         table.add_column(col, justify="right")
     base = f["normal"]["s"]
-    for name, label in (("normal", "normal (28 days stored)"), ("first", "first (nothing stored)"),
-                        ("restated", f"{args.fill} days restated")):
+    for name, label in (("normal", "normal (28 days stored)"), ("first", "first (nothing stored)")):
         r = f[name]
         table.add_row(label, str(r["filled"]), f"{r['s']:.3f}", f"{r['null_days']:.3f}",
                       f"{r['extra']:+.3f}", f"{r['s'] / base:.2f}")
     console.print(table)
-    t = f["trigger"]
-    console.print(f"restatement trigger: update of {f['trigger_rows']:,} rows ({args.fill} days, one tenant) "
-                  f"{t['with'] * 1000:.1f} ms with it, {t['without'] * 1000:.1f} ms without "
-                  f"(+{(t['with'] - t['without']) * 1000:.1f} ms)")
     console.print(f"load average before / after: {f['load']} / {f['load_after']}")
 
 

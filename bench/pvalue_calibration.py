@@ -27,9 +27,10 @@ uninformative-drop rule then leaves untested), then options fitted on the tests 
 only: ``made`` (the day's tests alone; a day with fewer than 50 keeps the model's p-values),
 ``tail`` (the same with the 99th percentile in the fit,
 :data:`growthops.ads.analysis.tails.TAIL_QUANTILES`, docs/performance.md section 2c) and
-``pooled`` / ``tail pooled`` (a day with fewer than 50 pools the fewest previous days' tests that
-make 50, within 28 days: :func:`growthops.ads.analysis.tails.causal_null` with
-``include_current=True, as_needed=True``; past days only). Last, ``cycle``: the daily cycle's
+``pooled`` / ``tail pooled`` (a day with fewer than 50 is judged against the fewest previous
+days' tests that make 50, within 28 days, without its own (section 2g):
+:func:`growthops.ads.analysis.tails.causal_null` with ``include_current=True, as_needed=True``;
+past days only). Last, ``cycle``: the daily cycle's
 rule since docs/performance.md section 2d (:data:`growthops.ads.analysis.anomalies.NULL_RULE`),
 run the way :func:`growthops.ads.analysis.anomalies.detect_anomalies` runs it: day by day,
 ``detect(null_past=...)`` with the scores of the tests made on the 28 previous days, stored as

@@ -34,10 +34,19 @@ def test_pooled_null_takes_the_fewest_recent_days_that_make_50() -> None:
     pl, ph = _p(today)
     out_l, out_h, fits = pooled_null(pl, ph, past={"g": [d1, d2, d3]}, group=np.full(10, "g"),
                                      quantiles=TAIL_QUANTILES)
+    assert fits["g"][2] == 3  # a small day is judged against its past alone: 20 + 20 + 40
+    d3 = 1.4 * rng.standard_normal(40)
+    out_l, out_h, fits = pooled_null(pl, ph, past={"g": [d1, d2, d3, np.full(40, 9.0)]},
+                                     group=np.full(10, "g"), quantiles=TAIL_QUANTILES)
     scale, nu, used = fits["g"]
-    assert used == 2  # 10 + 20 + 20 = 50: day 3 not needed
-    assert (scale, nu) == fit_null(np.r_[today, d1, d2], quantiles=TAIL_QUANTILES)
+    assert used == 3  # day 4 not needed
+    assert (scale, nu) == fit_null(np.r_[d1, d2, d3], quantiles=TAIL_QUANTILES)
     assert scale > 1.1 and np.all(out_l >= pl) and np.all(out_h >= ph)
+    # the day's own extreme tests do not widen their null (section 2g)
+    extreme = np.r_[today[:7], 8.0, 9.0, 10.0]
+    _, _, fits_x = pooled_null(*_p(extreme), past={"g": [d1, d2, d3]}, group=np.full(10, "g"),
+                               quantiles=TAIL_QUANTILES)
+    assert fits_x["g"][:2] == (scale, nu)
     # 50 tests of its own: the day alone, exactly the cross-sectional null
     big = 1.4 * rng.standard_normal(60)
     _, _, fits = pooled_null(*_p(big), past={"": [d3]}, quantiles=TAIL_QUANTILES)
@@ -70,7 +79,7 @@ def test_detect_returns_the_scores_it_fits_on_and_pools_the_past() -> None:
            "hist_sum_log_sq": 28 * 0.2**2, "group": np.full(20, "g")}
     alone = detect(rec, null_fit="made", null_quantiles=TAIL_QUANTILES)
     assert np.isfinite(alone["null_score"]).all()
-    wide = {"g": [3.0 * rng.standard_normal(40)]}
+    wide = {"g": [3.0 * rng.standard_normal(60)]}  # a small day: its past alone, 50+
     pooled = detect(rec, null_fit="made", null_quantiles=TAIL_QUANTILES, null_past=wide)
     assert np.array_equal(pooled["null_score"], alone["null_score"])  # the model's scores
     assert np.all(pooled["p_value"] >= alone["p_value"]) and np.any(pooled["p_value"] > alone["p_value"])

@@ -196,9 +196,11 @@ def test_causal_null_can_pool_the_current_block_with_past_ones() -> None:
     day12 = block == 12
     _, _, cross = empirical_null(pl[day12], ph[day12])
     assert fits[("", 12.0)] == cross[""]
-    assert fits[("", 5.0)] == fit_null(normal_scores(pl, ph)[(block == 4) | (block == 5)])
+    # a small day is judged against the fewest previous days that make MIN_TESTS (two), alone
+    assert fits[("", 5.0)] == fit_null(normal_scores(pl, ph)[(block == 3) | (block == 4)])
     pl_f, ph_f = pl.copy(), ph.copy()
-    pl_f[block == 6], ph_f[block == 6] = 0.5, 0.5  # a later day changes: day 5 does not
+    pl_f[block == 5], ph_f[block == 5] = 0.5, 0.5  # its own tests or a later day: no change
+    pl_f[block == 6], ph_f[block == 6] = 0.5, 0.5
     assert causal_null(pl_f, ph_f, block=block, include_current=True, as_needed=True)[2][
         ("", 5.0)
     ] == fits[("", 5.0)]

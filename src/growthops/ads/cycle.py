@@ -3,7 +3,7 @@
 ``run_daily_cycle`` runs, in ONE tenant transaction (all or nothing):
 
 0. the anomaly test's stored scores of the 28 days before ``as_of`` filled in where missing (a
-   new tenant, a day restated since it ran: :func:`growthops.ads.analysis.anomalies.fill_null_scores`;
+   new tenant, a day never run: :func:`growthops.ads.analysis.anomalies.fill_null_scores`;
    nothing when all are stored),
 1. the entity window scan (:mod:`growthops.ads.analysis.window`),
 2. baselines (:func:`growthops.ads.analysis.baselines.compute_baselines`),

@@ -9,14 +9,9 @@
 -- never run) and only those. The cycle writes a day's marker and its scores together
 -- (growthops.ads.analysis.anomalies.store_null_scores) and deletes both when older than 28 days.
 --
--- A write to ads.metrics_daily (a restated day: the sync's or an import's upsert that changed a
--- row, a backfill, the archive's delete) deletes the marker and the scores of the days it
--- touched, in the writer's transaction, one set-based statement per tenant: the next cycle's
--- fill recomputes them from the rows as they stand. As 0185's trigger, it runs as the writer
--- under its tenant's row-level security, and takes the tenant's advisory lock shared, which the
--- cycle holds exclusive from its fill to its commit: a restatement and a cycle never interleave
--- (a restatement committed first is seen by the fill; one written during the cycle waits for it
--- and then deletes what the cycle stored).
+-- A day restated after its cycle (late conversions re-pulled by the sync) keeps the scores its
+-- cycle stored: they are the test as the cycle made it on that day, before its late
+-- conversions, which is the kind of test the null calibrates (docs/performance.md §2f).
 
 create table ads.anomaly_null_days (
   tenant_id uuid not null references core.tenants on delete cascade,
@@ -30,43 +25,3 @@ create table ads.anomaly_null_days (
 insert into ads.anomaly_null_days (tenant_id, day, tests)
 select tenant_id, day, sum(cardinality(scores)) from ads.anomaly_null_scores group by 1, 2;
 call core.enable_tenant_rls('ads.anomaly_null_days');
-
-create function ads.anomaly_null_invalidate() returns trigger
-language plpgsql set search_path = ads, pg_temp
-as $$
-declare
-  t record;
-begin
-  for t in execute case tg_op
-      when 'INSERT' then 'select tenant_id, array_agg(distinct day) as days from new_rows group by 1 order by 1'
-      when 'DELETE' then 'select tenant_id, array_agg(distinct day) as days from old_rows group by 1 order by 1'
-      else 'select tenant_id, array_agg(distinct day) as days from (select tenant_id, day from new_rows
-            union all select tenant_id, day from old_rows) c group by 1 order by 1' end
-  loop
-    perform pg_advisory_xact_lock_shared(hashtextextended('ads.window_long_sums:' || t.tenant_id::text, 0));
-    with s as (delete from ads.anomaly_null_scores s where s.tenant_id = t.tenant_id and s.day = any(t.days))
-    delete from ads.anomaly_null_days d where d.tenant_id = t.tenant_id and d.day = any(t.days);
-  end loop;
-  return null;
-end
-$$;
-
-create trigger metrics_daily_null_days_ins after insert on ads.metrics_daily
-  referencing new table as new_rows for each statement execute function ads.anomaly_null_invalidate();
-create trigger metrics_daily_null_days_upd after update on ads.metrics_daily
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function ads.anomaly_null_invalidate();
-create trigger metrics_daily_null_days_del after delete on ads.metrics_daily
-  referencing old table as old_rows for each statement execute function ads.anomaly_null_invalidate();
-
-create function ads.anomaly_null_truncated() returns trigger
-language plpgsql set search_path = ads, pg_temp
-as $$
-begin
-  delete from ads.anomaly_null_scores;
-  delete from ads.anomaly_null_days;
-  return null;
-end
-$$;
-create trigger metrics_daily_null_days_trunc after truncate on ads.metrics_daily
-  for each statement execute function ads.anomaly_null_truncated();

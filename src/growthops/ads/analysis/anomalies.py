@@ -17,11 +17,11 @@ The model's p-values are widened by each group's (platform, level, metric) empir
 fitted by :data:`NULL_RULE` (docs/performance.md section 2d): on the day's tests actually made,
 by the median, 90th and 99th percentiles of ``|z|``, with the fewest previous days' stored
 scores (``ads.anomaly_null_scores``, the :data:`NULL_PAST_DAYS` days before ``as_of`` only)
-that bring a group to 50 tests. The cycle first fills in the days among those 28 that have
-metrics but no stored scores (:func:`fill_null_scores`: a new tenant's first cycle, a day never
-run, a day restated since it ran; ``ads.anomaly_null_days``, migration 0198, marks each stored
-day, empty or not, and a write to ``ads.metrics_daily`` deletes the marks and scores of the days
-it touches; docs/performance.md section 2f).
+that bring a group to 50 tests, without the day's own when it has fewer (section 2g). The
+cycle first fills in the days among those 28 that have metrics but no stored scores
+(:func:`fill_null_scores`: a new tenant's first cycle, a day never run;
+``ads.anomaly_null_days``, migration 0198, marks each stored day, empty or not; a day restated
+later keeps the scores of the test its cycle made; docs/performance.md section 2f).
 Only anomalies are stored; the counts of tests, insufficient data and anomalies go to the
 cycle's summary.
 """
@@ -160,9 +160,8 @@ def missing_null_days(conn: Any, *, tenant_id: Any, as_of: date, days: int = NUL
     """Return the days among the ``days`` before ``as_of`` with metrics but no stored scores, oldest first.
 
     A day is stored when it has its row in ``ads.anomaly_null_days`` (migration 0198, written by
-    :func:`store_null_scores`; deleted with its scores when a write to ``ads.metrics_daily``
-    restates the day). A day without a metrics row of the tenant has no test to store and is
-    not returned. One statement: two index probes per day (``metrics_daily_tenant_day``, the
+    :func:`store_null_scores`). A day without a metrics row of the tenant has no test to store
+    and is not returned. One statement: two index probes per day (``metrics_daily_tenant_day``, the
     markers' primary key), whatever the tenant's size.
     """
     rows = conn.execute(
@@ -180,8 +179,8 @@ def fill_null_scores(conn: Any, ctx: TenantContext, as_of: date, *, days: int = 
     """Compute and store the scores of the days :func:`missing_null_days` returns; return those days.
 
     The daily cycle's first step (:func:`growthops.ads.cycle.run_cycle_in_tx`), so that
-    ``as_of``'s test pools the ``days`` days before it even for a new tenant, a day never run
-    or a day restated since it ran (docs/performance.md section 2f). Each missing day, oldest
+    ``as_of``'s test pools the ``days`` days before it even for a new tenant or a day never run
+    (docs/performance.md section 2f). Each missing day, oldest
     first, runs :func:`detect_anomalies` with ``scores_only=True`` (its window: the anomaly
     tests' 18 sums over the 29 days ending on the day,
     :func:`growthops.ads.analysis.window.prepare_window` ``recent_only``; no anomaly stored). A day's scores are the model's normal scores of its tests: they depend on
@@ -189,9 +188,10 @@ def fill_null_scores(conn: Any, ctx: TenantContext, as_of: date, *, days: int = 
     on other days' stored scores, so the filled days equal those a cycle run each day would
     have stored on the same rows. Cost: at most ``days`` such scans, none when every day is
     stored (idempotent: a second call fills nothing); measured at about 160 ms a day for a
-    tenant of 2,500 ads, a third of its normal cycle (``bench/daily_cycle.py --fill``). Takes the tenant's exclusive advisory
-    lock that the metrics triggers (migrations 0185, 0198) take shared, to the end of the
-    transaction: a restatement cannot interleave with the fill and the cycle's own write.
+    tenant of 2,500 ads, a third of its normal cycle (``bench/daily_cycle.py --fill``). Takes
+    the tenant's exclusive advisory lock that the metrics trigger of migration 0185 takes
+    shared, to the end of the transaction, as the window's carried sums do: a metrics write
+    does not interleave with the fill.
     """
     conn.execute("select pg_advisory_xact_lock(hashtextextended('ads.window_long_sums:' || %s::text, 0))",
                  [ctx.tenant_id])

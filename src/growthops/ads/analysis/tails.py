@@ -221,9 +221,11 @@ def causal_null(
     ``g``, :func:`fit_null` is fitted on the normal scores of ``g``'s tested rows with a block in
     ``[b - window, b)`` (``window`` in block units; None = the whole past; with
     ``include_current`` also block ``b`` itself: a cross-section pooled with the past days,
-    which is not causal within the block; with ``as_needed`` as well, only the fewest most recent
-    past blocks that bring the pool to ``min_tests``: a block with ``min_tests`` tests of its own
-    gets exactly the cross-sectional :func:`empirical_null`), and the rows' p-values become
+    which is not causal within the block; with ``as_needed`` as well, a block with ``min_tests``
+    tests of its own gets exactly the cross-sectional :func:`empirical_null`, and a smaller one
+    the null of the fewest most recent past blocks that make ``min_tests``, without its own
+    scores: judged against its past, not fitted into it, so that a few extreme tests of the day
+    cannot widen their own null, docs/performance.md section 2g), and the rows' p-values become
     ``max(model p, null p)``. Rows with fewer than ``min_tests`` such scores (burn-in) keep the
     model's p-values (``quantiles``: those of :func:`fit_null`). ``widen_only`` (default):
     ``p = max(model p, null p)``, as every null of this module; False: ``p = null p``, the past's
@@ -252,10 +254,15 @@ def causal_null(
             b = b_rows[s]
             hi = np.searchsorted(pool_b, b, side="right" if include_current else "left")
             lo = 0 if window is None else np.searchsorted(pool_b, b - window, side="left")
-            if include_current and as_needed and hi - lo >= min_tests:
-                # whole blocks back from the current one until min_tests scores (or the window)
-                first = np.searchsorted(pool_b, pool_b[hi - min_tests], side="left")
-                lo = max(lo, int(min(first, np.searchsorted(pool_b, b, side="left"))))
+            if include_current and as_needed:
+                cur = int(np.searchsorted(pool_b, b, side="left"))
+                if hi - cur >= min_tests:  # enough of its own: the block alone
+                    lo = cur
+                else:  # too few: the past alone, whole blocks back until min_tests scores
+                    hi = cur
+                    if hi - lo >= min_tests:
+                        first = np.searchsorted(pool_b, pool_b[hi - min_tests], side="left")
+                        lo = max(lo, int(first))
             if hi - lo < min_tests:
                 continue
             scale, nu = fit_null(pool_z[lo:hi], min_tests=min_tests, quantiles=quantiles)
@@ -275,14 +282,15 @@ def pooled_null(
     min_tests: int = MIN_TESTS,
     quantiles: tuple[float, ...] = FIT_QUANTILES,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[float, float, int]]]:
-    """Widen one day's p-values by each group's null fitted on the day's tests plus past days.
+    """Widen one day's p-values by each group's null: the day's tests, or its past days'.
 
     The daily cycle's form of :func:`causal_null` with ``include_current=True, as_needed=True``
-    (docs/performance.md sections 2b and 2d): per group, the null is fitted on the normal scores
-    of the day's tests in ``tested`` and, when those are fewer than ``min_tests`` (default
-    :data:`MIN_TESTS`), on them plus the fewest most recent past days that bring the pool to
-    ``min_tests``; a day with ``min_tests`` tests of its own gets exactly :func:`empirical_null`,
-    and a pool still under ``min_tests`` keeps the model's p-values. ``past`` maps a group label
+    (docs/performance.md sections 2b, 2d and 2g): per group, the null is fitted on the normal
+    scores of the day's tests in ``tested`` when they are at least ``min_tests`` (default
+    :data:`MIN_TESTS`; exactly :func:`empirical_null`), else on the fewest most recent past days
+    that make ``min_tests``, without the day's own scores (a small group's few extreme tests
+    would otherwise be the tail of their own null and mask themselves: section 2g); a past still
+    under ``min_tests`` keeps the model's p-values. ``past`` maps a group label
     to its past days' scores, **most recent day first** (one 1-D array of normal scores per day,
     as :func:`normal_scores` gives them; the caller passes only days before the tested day, e.g.
     the 28 kept in ``ads.anomaly_null_scores``). ``p_low``, ``p_high`` (fractions 0-1, length
@@ -294,8 +302,8 @@ def pooled_null(
     fits: dict[str, tuple[float, float, int]] = {}
     for g in unique_inverse(labels[ok])[0]:
         idx = np.flatnonzero(ok & (labels == g))
-        pool = [z[idx]]
-        n, used = idx.size, 0
+        pool = [z[idx]] if idx.size >= min_tests else []  # a small day: its past alone
+        n, used = (idx.size if pool else 0), 0
         for day_scores in past.get(str(g), ()):
             if n >= min_tests:
                 break

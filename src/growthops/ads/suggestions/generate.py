@@ -11,8 +11,7 @@ Types and premises:
 
 * ``pause`` (ad set, ad): ROAS < 0.6 x target (seed 001) after >= 2 target CPAs of spend.
 * ``scale`` (ad set holding the budget) / ``budget_increase`` (campaign holding the budget):
-  ROAS > 1.2 x target, above the peers' p75 (seed 001), out of the learning phase; not on a
-  day with a CPA spike anomaly on the entity or (ad set) on its campaign.
+  ROAS > 1.2 x target, above the peers' p75 (seed 001), out of the learning phase.
 * ``budget_decrease``: ROAS < target (but not pause-worthy), or the month's spend is projected
   above the tenant's ``monthly_budget_max``.
 * ``refresh`` (ad): fatigue index >= 60 and the CTR (else the results per spend) really fell.
@@ -292,12 +291,7 @@ def generate(
             bl = baselines.get((p, lv, 14, "roas")) or {}
             p75 = bl.get("p75")
             if p_good[i] >= MIN_CONFIDENCE and p75 is not None and roas14[i] >= p75:
-                # Not on a day of a CPA spike anomaly of the entity or of its campaign: an ad set's
-                # share of a campaign-wide conversions collapse can be too small to pass the pooled
-                # null alone (docs/performance.md section 2f).
-                spikes = anomalies_by_entity.get(key, []) + (
-                    anomalies_by_entity.get((p, "campaign", E["campaign_id"][i]), []) if lv == "adset" else [])
-                if results_window < rules.min_results or any(an["metric"] == "cpa" and an["anomaly_type"] == "spike" for an in spikes):
+                if results_window < rules.min_results or any(an["metric"] == "cpa" and an["anomaly_type"] == "spike" for an in anomalies_by_entity.get(key, [])):
                     held["insufficient_evidence"] += 1
                 else:
                     kind = "scale" if lv == "adset" else "budget_increase"
