@@ -146,7 +146,7 @@ def test_text_statistics_follow_inserts_updates_and_deletes(db):
             "group by lexeme having sum(df) > 0", [t.tenant_id])}
         truth = conn.execute(
             """select count(*) n, coalesce(sum(length(tsv)), 0) l from (
-                 select tsv from inbox.faq_qa where tenant_id = %(t)s
+                 select tsv from inbox.faq_qa where tenant_id = %(t)s and enabled
                  union all select tsv from inbox.knowledge_chunks where tenant_id = %(t)s) p""",
             {"t": t.tenant_id}).fetchone()
         return (s["passages"], s["total_length"]) if s else (0, 0), df, (truth["n"], truth["l"])
@@ -162,6 +162,16 @@ def test_text_statistics_follow_inserts_updates_and_deletes(db):
                      "where tenant_id = %s and question = 'Do you ship cats?'", [t.tenant_id])
         (n, length), df, truth = stats(conn)
         assert (n, length) == truth and df["ship"] == 1 and "train" not in df and df["dog"] == 1
+        # a disabled entry is not searched: it leaves N, df and the lengths (migration 0200)
+        parrots = conn.execute("select faq_id from inbox.faq_qa where tenant_id = %s and "
+                               "question = 'Do you ship parrots?'", [t.tenant_id]).fetchone()[
+                                   "faq_id"]
+        kb.set_faq_enabled(conn, tenant_id=t.tenant_id, faq_id=parrots, enabled=False)
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and n == 1 and "parrot" not in df and "ship" not in df
+        kb.set_faq_enabled(conn, tenant_id=t.tenant_id, faq_id=parrots, enabled=True)
+        (n, length), df, truth = stats(conn)
+        assert (n, length) == truth and n == 2 and df["parrot"] == 1 and df["ship"] == 1
         conn.execute("delete from inbox.faq_qa where tenant_id = %s", [t.tenant_id])
         (n, length), df, truth = stats(conn)
         assert (n, length) == (0, 0) == truth and df == {}
