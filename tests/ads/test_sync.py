@@ -205,9 +205,14 @@ def test_an_entity_day_the_platform_stops_reporting_is_zeroed_not_kept(db, keys,
     hist = rows(db, tenant, "select spend from ads.metrics_daily_history where entity_id = %s",
                 [ad])
     assert [h["spend"] for h in hist] == [before["spend"]]  # what was known is kept
-    # a day outside the pulled range is not touched, and a second sync changes nothing
+    # a level-day the platform answers empty for is a gap in its answer, not a refund: kept
+    empty_day = date(2026, 11, 29)
+    for key in [k for k in graph.data if k[0] == "ad" and k[2] == empty_day]:
+        del graph.data[key]
     res = sync_account(db, date_from=date(2026, 11, 28), date_to=LAST, **kw)
-    assert res.rows_zeroed == 0
+    assert res.rows_zeroed == 0  # (and the range 28-30 leaves day 27 alone)
+    assert rows(db, tenant, "select count(*) n from ads.metrics_daily where level = 'ad' "
+                            "and day = %s and spend > 0", [empty_day])[0]["n"] > 0
     res = sync_account(db, date_from=date(2026, 11, 25), date_to=LAST, **kw)
     assert (res.rows_zeroed, res.rows_updated) == (0, 0)
 

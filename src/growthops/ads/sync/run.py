@@ -292,9 +292,11 @@ def zero_unreported(conn: Any, *, tenant_id: UUID | str, platform: str, date_fro
     Spend, impressions, clicks, the conversion counts and value become 0 (reach and the video
     and engagement counts 0 where they were reported, NULL stays NULL), ``custom_metrics`` empty;
     the row is kept (the history trigger of migration 0100 keeps the version replaced) and
-    stamped with ``batch_id``. One statement; rows already zero are not rewritten; rows from a
-    file import (another format) are never touched, so a platform whose history was imported
-    from CSV keeps it.
+    stamped with ``batch_id``. Only within a level and day for which ``records`` hold at least
+    one row: a level-day the platform answered empty for is more likely a gap in its answer
+    than every entity refunded, and is left as it was. One statement; rows already zero are not
+    rewritten; rows from a file import (another format) are never touched, so a platform whose
+    history was imported from CSV keeps it.
     """
     keys = reported_keys(records)
     cur = conn.execute(
@@ -314,6 +316,7 @@ def zero_unreported(conn: Any, *, tenant_id: UUID | str, platform: str, date_fro
                                         where b.tenant_id = %(t)s and b.format = %(fmt)s)
               and not exists (select 1 from got g where g.level = m.level
                               and g.entity_id = m.entity_id and g.day = m.day)
+              and exists (select 1 from got g where g.level = m.level and g.day = m.day)
               and (m.spend, m.impressions, m.clicks, m.leads, m.applications, m.bookings,
                    m.conversions, m.conversion_value)
                   is distinct from (0, 0, 0, 0, 0, 0, 0, 0)""",
