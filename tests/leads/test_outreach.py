@@ -161,6 +161,7 @@ def test_with_pacing_a_morning_of_approvals_goes_out_through_the_day(db, smtp):
     first = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp), now=NOW)
     again = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp), now=NOW)
     assert first["sent"] == 1 and again["sent"] == 0 and len(smtp.messages) == 1
+    assert first["waiting"] == 2 and again["waiting"] == 2  # said, not lost
     assert len(_ids(db, t, "approved")) == 2  # waiting, not lost
     later = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp),
                              now=NOW + timedelta(minutes=5))

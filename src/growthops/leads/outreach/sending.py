@@ -293,7 +293,8 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
              limit: int = 100, caps: bool = True, hours: bool = True,
              pace: bool | None = None) -> dict[str, int]:
     """Send up to ``limit`` due approved e-mails; return counts per outcome (``sent``,
-    ``bounced``, ``approved`` = back to retry, ``failed``, ``paused``, ``outside_hours``).
+    ``bounced``, ``approved`` = back to retry, ``failed``, ``paused``, ``outside_hours``) and
+    ``waiting``: the due approved e-mails left for later runs (caps, pacing, the limit).
 
     ``caps=False`` / ``hours=False`` lift the caps and hours (benchmark and tests only).
     ``pace``: spread each mailbox's cap over the business hours (:func:`paced_room`); None
@@ -302,7 +303,7 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
     """
     tid = str(tenant_id)
     out = {"sent": 0, "bounced": 0, "approved": 0, "failed": 0, "paused": 0,
-           "outside_hours": 0}
+           "outside_hours": 0, "waiting": 0}
     with db.tenant_tx(tid) as conn:
         st = settings_of(conn, tenant_id=tid)
         if hours and not in_business_hours(now, st):
@@ -310,6 +311,9 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
             return out
         picked = _claim(conn, tid, st, now, limit, caps,
                         pace=bool(st["send_pacing"]) if pace is None else pace)
+        out["waiting"] = conn.execute(
+            "select count(*) n from leads.outreach_emails where tenant_id = %s "
+            "and status = 'approved' and due_at <= %s", [tid, now]).fetchone()["n"]
     senders: dict[int, MailSender] = {}
     paused: set[int] = set()
     done: list[int] = []
