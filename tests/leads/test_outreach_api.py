@@ -129,3 +129,23 @@ def test_pixel_and_click_record_classified_events(leads_env):
     assert ev == [{"action": "opened", "is_machine": True, "machine_rule": "apple_mpp"},
                   {"action": "clicked", "is_machine": False, "machine_rule": None},
                   {"action": "clicked", "is_machine": True, "machine_rule": "head_request"}]
+
+
+def test_sending_settings_over_http(leads_env):
+    c, base = leads_env["client"], _base(leads_env)
+    got = c.get(f"{base}/outreach/settings", headers=_h(leads_env))
+    assert got.status_code == 200
+    assert (got.json()["business_hours_start"], got.json()["send_pacing"]) == (9, True)
+    r = c.patch(f"{base}/outreach/settings", headers=_h(leads_env),
+                json={"business_hours_end": 15, "send_pacing": False, "postal_address": " 1 rue X "})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["business_hours_start"], body["business_hours_end"], body["send_pacing"],
+            body["postal_address"]) == (9, 15, False, "1 rue X")
+    bad = c.patch(f"{base}/outreach/settings", headers=_h(leads_env),
+                  json={"business_hours_start": 16, "per_domain_daily_cap": 7})
+    assert bad.status_code == 422 and "business_hours" in bad.text
+    unknown = c.patch(f"{base}/outreach/settings", headers=_h(leads_env), json={"bogus": 1})
+    assert unknown.status_code == 422
+    after = c.get(f"{base}/outreach/settings", headers=_h(leads_env)).json()
+    assert after == body  # nothing of the refused changes was stored

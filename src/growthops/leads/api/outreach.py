@@ -9,7 +9,8 @@
   ``POST /outreach/campaigns/{id}/generate`` (pending e-mails), ``POST
   /outreach/campaigns/{id}/stop``, ``GET /outreach/emails`` (``status=pending``: the approval
   queue), ``POST /outreach/emails/approve`` and ``/reject`` (bulk, a person),
-  ``POST /outreach/suppressions``.
+  ``POST /outreach/suppressions``, ``GET|PATCH /outreach/settings`` (sending hours, caps,
+  pacing, tracking, sender identity; a bad value answers 422 naming it and changes nothing).
 
 Every change needs a principal who may decide (403 for client viewers).
 """
@@ -93,6 +94,40 @@ class ProfileOut(Out):
     model: str
     dim: int
     rescored: int
+
+
+class SendingSettingsOut(Out):
+    """The tenant's sending settings (:func:`growthops.leads.outreach.campaigns.settings_of`):
+    business hours as local hours (``time_zone``, Mon–Fri, start inclusive, end exclusive),
+    the cold e-mails a day to one recipient domain, the prospects queued a day, whether each
+    mailbox's cap is paced over the hours, whether opens and clicks are counted, the sender's
+    name and postal address, and the base URL of unsubscribe and tracking links."""
+
+    time_zone: str
+    business_hours_start: int
+    business_hours_end: int
+    per_domain_daily_cap: int
+    daily_queue_size: int
+    send_pacing: bool
+    tracking_enabled: bool
+    sender_name: str | None
+    postal_address: str | None
+    public_base_url: str
+
+
+class SendingSettingsIn(StrictIn):
+    """The settings to change (omitted or null: unchanged); hours are local (0–24, start before
+    end, checked with the stored other one)."""
+
+    business_hours_start: Annotated[int, Field(ge=0, le=23)] | None = None
+    business_hours_end: Annotated[int, Field(ge=1, le=24)] | None = None
+    per_domain_daily_cap: Annotated[int, Field(ge=1, le=1000)] | None = None
+    daily_queue_size: Annotated[int, Field(ge=1, le=1000)] | None = None
+    send_pacing: bool | None = None
+    tracking_enabled: bool | None = None
+    sender_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    postal_address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    public_base_url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://")] | None = None
 
 
 class TemplateIn(StrictIn):
@@ -391,6 +426,24 @@ def suppress(body: SuppressIn, scope: Scope) -> Changed:
         campaigns.end_sequences(scope.conn, tenant_id=scope.tenant_id, state="unsubscribed",
                                 reason=f"suppressed by {by}", email_norms=[addr])
     return Changed(changed=[])
+
+
+@routes.get("/outreach/settings", response_model=SendingSettingsOut,
+            summary="The sending settings")
+def get_sending_settings(scope: Scope) -> SendingSettingsOut:
+    """Defaults (9–17, 3 a domain, paced, tracked) until changed."""
+    return SendingSettingsOut.model_validate(
+        campaigns.settings_of(scope.conn, tenant_id=scope.tenant_id))
+
+
+@routes.patch("/outreach/settings", response_model=SendingSettingsOut,
+              responses={**BODY, **FORBIDDEN}, summary="Change the sending settings")
+def patch_sending_settings(body: SendingSettingsIn, scope: Scope) -> SendingSettingsOut:
+    """Change the given settings; 422 naming the field (e.g. hours whose start is not before
+    their end), nothing changed then."""
+    scope.require_decide()
+    return SendingSettingsOut.model_validate(campaigns.update_settings(
+        scope.conn, tenant_id=scope.tenant_id, **body.model_dump(exclude_none=True)))
 
 
 router = tenant_router(routes, "/leads")
