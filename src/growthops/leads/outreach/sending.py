@@ -71,9 +71,10 @@ def paced_room(cap: int, sent_today: int, now: datetime, st: dict[str, Any],
     With ``span`` the business day in minutes and ``elapsed`` the minutes since it opened
     (tenant time zone, clipped to ``[0, span]``): by the end of this run's step the mailbox may
     have sent ``ceil(cap × min(span, elapsed + step) / span)``, and any ``step`` minutes see at
-    most ``per_step = ceil(cap × step / span)`` sends (``sent_recent``: those of the last
-    ``step`` minutes, in flight included; so a mailbox added at 3 pm does not catch up in a
-    burst, however often the job runs). Returns
+    most ``per_step = ceil(cap × step / span)`` sends (``sent_recent``: those sent in the last
+    ``step`` minutes; an e-mail left ``sending`` by a crash is not counted there, so it cannot
+    hold the mailbox back for good; so a mailbox added at 3 pm does not catch up in a burst,
+    however often the job runs). Returns
     ``max(0, min(cap - sent_today, due - sent_today, per_step - sent_recent))``. Example: cap 30 over
     9-17 at 5-minute steps, one e-mail a run, the 30th in the last half hour. The rule is this
     project's: mailbox providers ask for a consistent sending rate (Google, "Email sender
@@ -155,7 +156,7 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
              select count(*) filter (where e.status = 'sending'
                                      or e.sent_at >= (%s::date::timestamp at time zone %s))
                       as sent_today,
-                    count(*) filter (where e.status = 'sending' or e.sent_at > %s) as sent_recent
+                    count(*) filter (where e.sent_at > %s) as sent_recent
              from leads.outreach_emails e
              where e.tenant_id = m.tenant_id and e.mailbox_id = m.mailbox_id
                and (e.status = 'sending' or e.sent_at >= least(
