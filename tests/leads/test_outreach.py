@@ -175,6 +175,41 @@ def test_with_pacing_a_morning_of_approvals_goes_out_through_the_day(db, smtp):
     assert stuck["sent"] == 1 and stuck["waiting"] == 0 and len(smtp.messages) == 3
 
 
+def test_an_email_left_sending_by_a_crash_is_reported_and_resolved_by_a_person(db, smtp):
+    env = setup(db)
+    t = env["t"]
+    ids = _ids(db, t)
+    with db.tenant_tx(t.tenant_id) as conn:
+        campaigns.decide(conn, tenant_id=t.tenant_id, email_ids=ids, decision="approved", by="ann")
+        # two claimed yesterday and never marked (the process died mid-send)
+        conn.execute("update leads.outreach_emails set status = 'sending', claimed_at = %s "
+                     "where tenant_id = %s and email_id = any(%s)",
+                     [NOW - timedelta(days=1), t.tenant_id, ids[:2]])
+    out = sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp), now=NOW,
+                           limit=0)
+    assert out["stuck"] == 2 and out["waiting"] == 1
+    # yesterday's claims do not eat today's cap (cap 1: today's send is still allowed)
+    with db.tenant_tx(t.tenant_id) as conn:
+        conn.execute("update leads.sender_mailboxes set daily_cap = 1 where tenant_id = %s",
+                     [t.tenant_id])
+    assert sending.send_due(db, tenant_id=t.tenant_id, sender_for=sender_for(smtp),
+                            now=NOW)["sent"] == 1
+    with db.tenant_tx(t.tenant_id) as conn, pytest.raises(InvalidInput, match="as_status"):
+        sending.resolve_stuck(conn, tenant_id=t.tenant_id, now=NOW, as_status="lost", by="ann")
+    with db.tenant_tx(t.tenant_id) as conn:
+        done = sending.resolve_stuck(conn, tenant_id=t.tenant_id, now=NOW, as_status="sent",
+                                     by="ann")
+    assert done == ids[:2]
+    rows = q(db, t, "select status, sent_at, last_error from leads.outreach_emails "
+                    "where tenant_id = %s and email_id = any(%s) order by email_id", ids[:2])
+    assert all(r["status"] == "sent" and r["sent_at"] == NOW - timedelta(days=1)
+               and "resolved as sent by ann" in r["last_error"] for r in rows)
+    assert len(smtp.messages) == 1  # resolving sends nothing
+    with db.tenant_tx(t.tenant_id) as conn:
+        assert sending.resolve_stuck(conn, tenant_id=t.tenant_id, now=NOW, as_status="approved",
+                                     by="ann") == []
+
+
 def test_pacing_can_be_overridden_for_one_run(db, smtp):
     env = setup(db, pacing=True)
     t = env["t"]

@@ -54,6 +54,9 @@ def test_prospects_and_outreach_from_the_command_line(db, tmp_path):
     assert "8–16" in out and "1 rue X" in out
     res = runner.invoke(app, ["leads", "outreach", "settings", *k, "--business-hours", "16-8"])
     assert isinstance(res.exception, InvalidInput) and "business_hours" in str(res.exception)
+    assert "claimed at" in _run(["leads", "outreach", "stuck", *k])
+    assert "0 stuck e-mails resolved as approved" in _run(
+        ["leads", "outreach", "stuck", *k, "--as", "approved", "--by", "ann"])
     out = _run(["leads", "outreach", "settings", *k, "--lang", "fr"])
     assert "heures d'envoi" in out and "8–16" in out and "non" in out
     out = _run(["leads", "prospects", "queue", "--day", "2026-01-05", *k])

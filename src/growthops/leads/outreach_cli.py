@@ -316,6 +316,39 @@ def send_cmd(tenant: TenantOpt, limit: int = 100,
     console.print(_(_lang(lang), "{fu} follow-ups rendered; {out}", fu=fu, out=json.dumps(out)))
 
 
+@outreach_app.command("stuck")
+def stuck_cmd(tenant: TenantOpt,
+              resolve_as: Annotated[str | None, typer.Option(
+                  "--as", help="sent (found in the mailbox's Sent folder) or approved (not sent: "
+                               "queue it again).")] = None,
+              by: Annotated[str | None, typer.Option("--by", help="Who resolves (recorded).")] = None,
+              lang: LangOpt = "") -> None:
+    """List the e-mails left 'sending' by a crash for more than an hour; with --as, resolve them."""
+    from growthops.core.errors import InvalidInput
+    from growthops.leads.outreach import sending
+
+    lg = _lang(lang)
+    tid = _tenant_id(tenant)
+    now = datetime.now(UTC)
+    with get_db().tenant_tx(tid) as conn:
+        if resolve_as is None:
+            rows = conn.execute(
+                "select email_id, prospect_email, sender_email, claimed_at from "
+                "leads.outreach_emails where tenant_id = %s and status = 'sending' and "
+                "coalesce(claimed_at, '-infinity') < %s order by email_id",
+                [str(tid), now - sending.STUCK_AFTER]).fetchall()
+            table = Table(_(lg, "e-mail"), _(lg, "to"), _(lg, "from"), _(lg, "claimed at"))
+            for r in rows:
+                table.add_row(str(r["email_id"]), r["prospect_email"], r["sender_email"] or "",
+                              str(r["claimed_at"] or "–"))
+            console.print(table)
+            return
+        if not by:
+            raise InvalidInput("--by: say who resolves the stuck e-mails")
+        ids = sending.resolve_stuck(conn, tenant_id=tid, now=now, as_status=resolve_as, by=by)
+    console.print(_(lg, "{n} stuck e-mails resolved as {status}.", n=len(ids), status=resolve_as))
+
+
 @outreach_app.command("metrics")
 def metrics_cmd(tenant: TenantOpt, lang: LangOpt = "") -> None:
     """Recompute and print each campaign's funnel (human and machine apart)."""

@@ -36,12 +36,16 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from growthops.connectors.smtp import MailSender, SendError, build_message
+from growthops.core.errors import InvalidInput
 from growthops.leads.outreach.campaigns import end_sequences, settings_of
 
 #: Sent e-mails are marked in batches of this size (a crash in between leaves them
 #: ``sending``: visible, never sent twice).
 SENT_BATCH = 50
 SenderFor = Callable[[dict[str, Any]], MailSender]
+#: An e-mail ``sending`` for longer was left by a crash between its claim and its mark (a send
+#: takes seconds): counted as ``stuck`` and resolved by a person (:func:`resolve_stuck`).
+STUCK_AFTER = timedelta(hours=1)
 #: Minutes between two runs of the send job (``leads.outreach_send``, cron ``*/5``): the pacing
 #: lets each run send what is due up to the end of its step.
 PACE_STEP_MINUTES = 5
@@ -153,7 +157,8 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
         """select m.*, s.sent_today, s.sent_recent
            from leads.sender_mailboxes m
            cross join lateral (
-             select count(*) filter (where e.status = 'sending'
+             select count(*) filter (where (e.status = 'sending' and e.claimed_at is not null
+                                           and e.claimed_at >= (%s::date::timestamp at time zone %s))
                                      or e.sent_at >= (%s::date::timestamp at time zone %s))
                       as sent_today,
                     count(*) filter (where e.sent_at > %s) as sent_recent
@@ -163,7 +168,7 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
                     (%s::date::timestamp at time zone %s), %s))) s
            where m.tenant_id = %s and m.status = 'active'
            order by m.mailbox_id""",
-        [today, tz, now - timedelta(minutes=PACE_STEP_MINUTES), today, tz,
+        [today, tz, today, tz, now - timedelta(minutes=PACE_STEP_MINUTES), today, tz,
          now - timedelta(minutes=PACE_STEP_MINUTES), tid]).fetchall()
     room = {m["mailbox_id"]: (mailbox_cap(m, today) - m["sent_today"]) if caps else 10**9
             for m in mailboxes}
@@ -212,12 +217,44 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
     if picked:
         conn.execute(
             """update leads.outreach_emails e set status = 'sending', mailbox_id = u.mid,
-                 sender_email = u.addr
+                 sender_email = u.addr, claimed_at = %s
                from unnest(%s::bigint[], %s::bigint[], %s::text[]) u(id, mid, addr)
                where e.tenant_id = %s and e.email_id = u.id and e.status = 'approved'""",
-            [[e["email_id"] for e, _ in picked], [m["mailbox_id"] for _, m in picked],
+            [now, [e["email_id"] for e, _ in picked], [m["mailbox_id"] for _, m in picked],
              [m["address"] for _, m in picked], tid])
     return picked
+
+
+def resolve_stuck(conn: Any, *, tenant_id: UUID | str, now: datetime, as_status: str,
+                  by: str) -> list[int]:
+    """Resolve the e-mails ``sending`` for more than :data:`STUCK_AFTER`; return their ids.
+
+    ``as_status``: ``"sent"`` (the person found them in the mailbox's Sent folder: marked sent
+    at their claim time, counted and tracked as any sent e-mail) or ``"approved"`` (not sent:
+    back in the queue, sent again by a later run; the person's call, since nothing else can
+    know). A note of who resolved them and how (``by``) is written to ``last_error``. Raises
+    :class:`InvalidInput` for another status.
+    """
+    if as_status not in ("sent", "approved"):
+        raise InvalidInput(f"as_status: {as_status!r} is not 'sent' or 'approved'")
+    tid = str(tenant_id)
+    rows = conn.execute(
+        "select email_id, coalesce(claimed_at, %s) at from leads.outreach_emails "
+        "where tenant_id = %s and status = 'sending' and coalesce(claimed_at, '-infinity') < %s "
+        "order by email_id for update", [now, tid, now - STUCK_AFTER]).fetchall()
+    ids = [r["email_id"] for r in rows]
+    if not ids:
+        return ids
+    if as_status == "sent":
+        for at in sorted({r["at"] for r in rows}):
+            _sent(conn, tid, [r["email_id"] for r in rows if r["at"] == at], at)
+    else:
+        conn.execute("update leads.outreach_emails set status = 'approved', mailbox_id = null, "
+                     "claimed_at = null where tenant_id = %s and email_id = any(%s)", [tid, ids])
+    conn.execute("update leads.outreach_emails set last_error = %s where tenant_id = %s "
+                 "and email_id = any(%s)", [f"stuck 'sending', resolved as {as_status} by {by}"[:500],
+                                           tid, ids])
+    return ids
 
 
 def _sent(conn: Any, tid: str, email_ids: list[int], now: datetime) -> None:
@@ -295,7 +332,9 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
              pace: bool | None = None) -> dict[str, int]:
     """Send up to ``limit`` due approved e-mails; return counts per outcome (``sent``,
     ``bounced``, ``approved`` = back to retry, ``failed``, ``paused``, ``outside_hours``) and
-    ``waiting``: the due approved e-mails left for later runs (caps, pacing, the limit).
+    ``waiting``: the due approved e-mails left for later runs (caps, pacing, the limit), and
+    ``stuck``: e-mails ``sending`` for more than :data:`STUCK_AFTER` (a crash between the claim
+    and the mark; a person resolves them with :func:`resolve_stuck`).
 
     ``caps=False`` / ``hours=False`` lift the caps and hours (benchmark and tests only).
     ``pace``: spread each mailbox's cap over the business hours (:func:`paced_room`); None
@@ -304,7 +343,7 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
     """
     tid = str(tenant_id)
     out = {"sent": 0, "bounced": 0, "approved": 0, "failed": 0, "paused": 0,
-           "outside_hours": 0, "waiting": 0}
+           "outside_hours": 0, "waiting": 0, "stuck": 0}
     with db.tenant_tx(tid) as conn:
         st = settings_of(conn, tenant_id=tid)
         if hours and not in_business_hours(now, st):
@@ -312,9 +351,12 @@ def send_due(db: Any, *, tenant_id: UUID | str, sender_for: SenderFor, now: date
             return out
         picked = _claim(conn, tid, st, now, limit, caps,
                         pace=bool(st["send_pacing"]) if pace is None else pace)
-        out["waiting"] = conn.execute(
-            "select count(*) n from leads.outreach_emails where tenant_id = %s "
-            "and status = 'approved' and due_at <= %s", [tid, now]).fetchone()["n"]
+        row = conn.execute(
+            "select count(*) filter (where status = 'approved' and due_at <= %s) waiting, "
+            "count(*) filter (where status = 'sending' and coalesce(claimed_at, '-infinity') "
+            "< %s) stuck from leads.outreach_emails where tenant_id = %s "
+            "and status in ('approved', 'sending')", [now, now - STUCK_AFTER, tid]).fetchone()
+        out["waiting"], out["stuck"] = row["waiting"], row["stuck"]
     senders: dict[int, MailSender] = {}
     paused: set[int] = set()
     done: list[int] = []
