@@ -332,11 +332,7 @@ def stuck_cmd(tenant: TenantOpt,
     now = datetime.now(UTC)
     with get_db().tenant_tx(tid) as conn:
         if resolve_as is None:
-            rows = conn.execute(
-                "select email_id, prospect_email, sender_email, claimed_at from "
-                "leads.outreach_emails where tenant_id = %s and status = 'sending' and "
-                "coalesce(claimed_at, '-infinity') < %s order by email_id",
-                [str(tid), now - sending.STUCK_AFTER]).fetchall()
+            rows = sending.stuck_emails(conn, tenant_id=tid, now=now)
             table = Table(_(lg, "e-mail"), _(lg, "to"), _(lg, "from"), _(lg, "claimed at"))
             for r in rows:
                 table.add_row(str(r["email_id"]), r["prospect_email"], r["sender_email"] or "",

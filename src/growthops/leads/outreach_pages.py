@@ -23,7 +23,15 @@ from growthops.core.i18n import _ as gettext
 from growthops.leads.outreach import campaigns, metrics
 from growthops.leads.prospects import store
 from growthops.web.deps import get_database
-from growthops.web.pages import auth, csrf_ok, error_page, lang_of, not_found, render, tenant_ctx
+from growthops.web.pages import (
+    auth,
+    error_page,
+    lang_of,
+    not_found,
+    render,
+    staff_post,
+    tenant_ctx,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,18 +67,9 @@ def save_settings(request: Request, client_key: str,
                   tracking_enabled: Annotated[str | None, Form(max_length=2)] = None,
                   csrf: Annotated[str | None, Form()] = None) -> Response:
     """Change the tenant's sending settings (unticked boxes are off; empty texts are cleared)."""
-    user = auth(request)
-    if isinstance(user, Response):
+    user, ctx, _lang = staff_post(request, client_key, "outreach", csrf)
+    if ctx is None:
         return user
-    lang = lang_of(request, user)
-    try:
-        ctx = tenant_ctx(request, user, client_key, "outreach")
-    except NotFound:
-        return not_found(request, user)
-    if not user.can_decide:
-        return error_page(request, user, 403, gettext(lang, "Your account is read-only."))
-    if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, gettext(lang, "The form expired; reload the page."))
     tid = ctx["tenant"]["tenant_id"]
     try:
         with get_database(request).tenant_tx(tid) as conn:
@@ -90,18 +89,9 @@ def decide(request: Request, client_key: str,
            email_id: Annotated[list[int] | None, Form()] = None,
            csrf: Annotated[str | None, Form()] = None) -> Response:
     """Approve or reject the ticked e-mails."""
-    user = auth(request)
-    if isinstance(user, Response):
+    user, ctx, lang = staff_post(request, client_key, "outreach", csrf)
+    if ctx is None:
         return user
-    lang = lang_of(request, user)
-    try:
-        ctx = tenant_ctx(request, user, client_key, "outreach")
-    except NotFound:
-        return not_found(request, user)
-    if not user.can_decide:
-        return error_page(request, user, 403, gettext(lang, "Your account is read-only."))
-    if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, gettext(lang, "The form expired; reload the page."))
     if decision not in ("approved", "rejected") or not email_id:
         return error_page(request, user, 422, gettext(lang, "Tick at least one e-mail and "
                                                             "choose approve or reject."))

@@ -25,12 +25,12 @@ from growthops.leads.enrichment.intent import taxonomy
 from growthops.web.deps import get_database
 from growthops.web.pages import (
     auth,
-    csrf_ok,
     error_page,
     lang_of,
     not_found,
     render,
     render_fragment,
+    staff_post,
     tenant_ctx,
     visible_tenants,
 )
@@ -133,18 +133,9 @@ def insights_page(request: Request, client_key: str) -> Response:
 def recompute(request: Request, client_key: str,
               csrf: Annotated[str | None, Form()] = None) -> Response:
     """Compute this week's insights now."""
-    user = auth(request)
-    if isinstance(user, Response):
+    user, ctx, _lang = staff_post(request, client_key, "leads_insights", csrf)
+    if ctx is None:
         return user
-    lang = lang_of(request, user)
-    try:
-        ctx = tenant_ctx(request, user, client_key, "leads_insights")
-    except NotFound:
-        return not_found(request, user)
-    if not user.can_decide:
-        return error_page(request, user, 403, gettext(lang, "Your account is read-only."))
-    if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, gettext(lang, "The form expired; reload the page."))
     with get_database(request).tenant_tx(ctx["tenant"]["tenant_id"]) as conn:
         insights.compute(conn, tenant_id=ctx["tenant"]["tenant_id"])
     return RedirectResponse(f"/t/{client_key}/leads/insights", status_code=303)
@@ -194,22 +185,6 @@ def lead_page(request: Request, client_key: str, lead_id: int) -> Response:
                   title=gettext(lang, "Lead {id}", id=lead_id))
 
 
-def _post_guard(request: Request, client_key: str, csrf: str | None) -> tuple[Any, Any, str]:
-    user = auth(request)
-    if isinstance(user, Response):
-        return user, None, "en"
-    lang = lang_of(request, user)
-    try:
-        ctx = tenant_ctx(request, user, client_key, "leads")
-    except NotFound:
-        return not_found(request, user), None, lang
-    if not user.can_decide:
-        return error_page(request, user, 403, gettext(lang, "Your account is read-only.")), None, lang
-    if not csrf_ok(request, csrf):
-        return error_page(request, user, 403, gettext(lang, "The form expired; reload the page.")), None, lang
-    return user, ctx, lang
-
-
 @router.post("/t/{client_key}/leads/{lead_id}/action")
 def lead_action(request: Request, client_key: str, lead_id: int,
                 action: Annotated[str, Form(max_length=20)],
@@ -218,7 +193,7 @@ def lead_action(request: Request, client_key: str, lead_id: int,
                 intent: Annotated[str, Form(max_length=60)] = "",
                 csrf: Annotated[str | None, Form()] = None) -> Response:
     """Apply an action and come back to the lead's page (errors shown as a page)."""
-    user, ctx, lang = _post_guard(request, client_key, csrf)
+    user, ctx, lang = staff_post(request, client_key, "leads", csrf)
     if ctx is None:
         return user
     try:
@@ -237,7 +212,7 @@ def lead_note(request: Request, client_key: str, lead_id: int,
               note: Annotated[str, Form(max_length=4000)],
               csrf: Annotated[str | None, Form()] = None) -> Response:
     """Add a note and come back to the lead's page."""
-    user, ctx, lang = _post_guard(request, client_key, csrf)
+    user, ctx, lang = staff_post(request, client_key, "leads", csrf)
     if ctx is None:
         return user
     try:

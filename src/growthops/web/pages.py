@@ -209,6 +209,30 @@ def tenant_ctx(request: Request, user: users.User, client_key: str,
     raise NotFound(f"no client {client_key!r}")
 
 
+def staff_post(request: Request, client_key: str, nav: str,
+               csrf: str | None) -> tuple[Any, dict[str, Any] | None, str]:
+    """The checks every dashboard form POST makes, in order: a session user (else the login
+    redirect), ``client_key`` visible to them (else 404), a role that may decide (else 403,
+    :data:`FORBIDDEN`) and the form's CSRF token (else 403, :data:`CSRF_EXPIRED`).
+
+    Returns ``(user, ctx, lang)`` with ``ctx`` from :func:`tenant_ctx` when every check
+    passes, else ``(response, None, lang)``: the caller returns ``response`` as it is.
+    """
+    user = auth(request)
+    if isinstance(user, Response):
+        return user, None, "en"
+    lang = lang_of(request, user)
+    try:
+        ctx = tenant_ctx(request, user, client_key, nav)
+    except NotFound:
+        return not_found(request, user), None, lang
+    if not user.can_decide:
+        return error_page(request, user, 403, _(lang, FORBIDDEN)), None, lang
+    if not csrf_ok(request, csrf):
+        return error_page(request, user, 403, _(lang, CSRF_EXPIRED)), None, lang
+    return user, ctx, lang
+
+
 def directory(db: Database) -> list[dict[str, Any]]:
     """Return every tenant's id, key, name, time zone and currency, ordered by key."""
     with db.app_tx() as conn:

@@ -225,6 +225,19 @@ def _claim(conn: Any, tid: str, st: dict[str, Any], now: datetime, limit: int, c
     return picked
 
 
+def stuck_emails(conn: Any, *, tenant_id: UUID | str, now: datetime,
+                 lock: bool = False) -> list[dict[str, Any]]:
+    """The tenant's e-mails ``sending`` for more than :data:`STUCK_AFTER` before ``now`` (UTC;
+    those claimed before migration 0201, with no ``claimed_at``, included), by id: ``email_id``,
+    ``prospect_email``, ``sender_email``, ``claimed_at`` (None for the old ones). ``lock``:
+    ``FOR UPDATE``, for a caller about to change them."""
+    return conn.execute(
+        "select email_id, prospect_email, sender_email, claimed_at from leads.outreach_emails "
+        "where tenant_id = %s and status = 'sending' and coalesce(claimed_at, '-infinity') < %s "
+        "order by email_id" + (" for update" if lock else ""),
+        [str(tenant_id), now - STUCK_AFTER]).fetchall()
+
+
 def resolve_stuck(conn: Any, *, tenant_id: UUID | str, now: datetime, as_status: str,
                   by: str) -> list[int]:
     """Resolve the e-mails ``sending`` for more than :data:`STUCK_AFTER`; return their ids.
@@ -238,10 +251,8 @@ def resolve_stuck(conn: Any, *, tenant_id: UUID | str, now: datetime, as_status:
     if as_status not in ("sent", "approved"):
         raise InvalidInput(f"as_status: {as_status!r} is not 'sent' or 'approved'")
     tid = str(tenant_id)
-    rows = conn.execute(
-        "select email_id, coalesce(claimed_at, %s) at from leads.outreach_emails "
-        "where tenant_id = %s and status = 'sending' and coalesce(claimed_at, '-infinity') < %s "
-        "order by email_id for update", [now, tid, now - STUCK_AFTER]).fetchall()
+    rows = [{**r, "at": r["claimed_at"] or now}
+            for r in stuck_emails(conn, tenant_id=tid, now=now, lock=True)]
     ids = [r["email_id"] for r in rows]
     if not ids:
         return ids
